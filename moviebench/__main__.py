@@ -1,0 +1,3 @@
+from moviebench.cli import main
+
+main()

@@ -1,0 +1,82 @@
+"""Terminal output: ladder progress while a run works, and leaderboard tables after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from moviebench.leaderboard import aggregate, failures, table_rows
+
+
+class LadderDisplay:
+    """Shows which cell runs, a per-epoch bar for deep models, and one line per finished cell."""
+
+    def __init__(self, console: Console, total: int = 0) -> None:
+        self.console = console
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=True,
+        )
+        self.ladder = self.progress.add_task("ladder", total=total)
+        self.inner: Any = None
+
+    def __enter__(self) -> LadderDisplay:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def prepared(self, prep: Any) -> None:
+        report = prep.loaded.report
+        dropped = ", ".join(f"{n} {why}" for why, n in report.dropped.items()) or "none"
+        self.console.print(f"[bold]{prep.spec.name}[/] on [bold]{prep.source}[/]: {report.rows_read} rows read, dropped: {dropped}")
+        for note in prep.data.notes:
+            self.console.print(f"  {note}")
+        s = prep.split
+        self.console.print(f"  {len(prep.data)} rows -> train {len(s.train)} / val {len(s.val)} / test {len(s.test)} (split {s.hash})")
+
+    def skipped(self, done: list[dict]) -> None:
+        for r in done:
+            self.console.print(f"  [dim]skip {r['model']} seed {r['seed']}: finished record exists (--force reruns)[/]")
+
+    def set_total(self, total: int) -> None:
+        self.progress.update(self.ladder, total=total)
+
+    def start(self, model: str, seed: int) -> None:
+        self.progress.update(self.ladder, description=f"{model} seed {seed}")
+        if self.inner is not None:
+            self.progress.remove_task(self.inner)
+            self.inner = None
+
+    def epoch(self, description: str, completed: int, total: int) -> None:
+        if self.inner is None:
+            self.inner = self.progress.add_task(description, total=total)
+        self.progress.update(self.inner, description=f"  {description}", completed=completed, total=total)
+
+    def finish(self, record: dict) -> None:
+        self.progress.advance(self.ladder)
+        name = f"{record['model']} seed {record['seed']}"
+        if record["status"] == "ok":
+            self.console.print(
+                f"  [green]done[/] {name}: {record['primary_metric']} {record['primary']:.4f} "
+                f"(fit {record['fit_seconds']:.1f}s)"
+            )
+        else:
+            self.console.print(f"  [red]{record['status']}[/] {name}: {record.get('error')}")
+
+
+def print_leaderboards(console: Console, records: list[dict[str, Any]]) -> None:
+    for (task, source), rows in aggregate(records).items():
+        header, body = table_rows(rows)
+        table = Table(title=f"{task} on {source} — test split {rows[0]['split_hash']}", title_justify="left")
+        for i, col in enumerate(header):
+            table.add_column(col, justify="left" if i in (1, 2) else "right")
+        for cells in body:
+            table.add_row(*cells, style="dim" if "(baseline)" in cells[1] else None)
+        console.print(table)
+        for line in failures(rows):
+            console.print(f"[red]{line}[/]")

@@ -1,0 +1,29 @@
+"""Errors a user can act on. The CLI prints them as one line, without a traceback."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class BenchError(Exception):
+    """Base class: the message alone must tell the user what went wrong and where."""
+
+
+class UnknownNameError(BenchError):
+    """A task, source or model name that is not registered."""
+
+    def __init__(self, kind: str, name: str, valid: Iterable[str]) -> None:
+        valid = sorted(valid)
+        close = difflib.get_close_matches(name, valid, n=3, cutoff=0.4)
+        hint = f"did you mean {', '.join(close)}?" if close else f"valid: {', '.join(valid)}"
+        super().__init__(f"unknown {kind} '{name}': {hint}")
+
+
+class LeakageError(BenchError):
+    """A feature derived from the target was offered to a model."""
+
+
+class DataError(BenchError):
+    """Input data that cannot be read: missing file, missing columns, unreadable layout."""
+

@@ -1,0 +1,83 @@
+"""The model contract: small and sklearn-like.
+
+A model declares what it accepts (input kinds, target kinds), its family and its default
+params, and its Optuna search space. It implements `fit(train, val)` and
+`predict_scores(data)`, which returns class probabilities (multiclass), per-label scores
+(multi-label) or a query x candidate similarity matrix (retrieval). Thresholds, metrics,
+timing and storage belong to the harness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from moviebench.tasks.base import TaskData
+
+Family = Literal["trivial", "classical", "deep"]
+
+
+@dataclass
+class RunContext:
+    """What the harness lends a model for one fit: seeds, device, budgets and callbacks."""
+
+    seed: int = 0
+    device: str = "cpu"
+    epochs: int | None = None  # overrides a deep model's default epoch count
+    time_budget: float | None = None  # seconds of training, for deep models
+    cache_dir: Path | None = None  # shared feature cache
+    weights: Path | None = None  # pretrained weights file, for rungs that fine-tune
+    # Scores a model's validation predictions with the task's primary metric (higher is better).
+    val_score: Callable[[np.ndarray, np.ndarray], float] | None = None
+    # Called after each epoch with (epoch, val_score); may raise to stop (Optuna pruning).
+    on_epoch: Callable[[int, float], None] | None = None
+    # Progress display for long loops: called with (description, completed, total).
+    progress: Callable[[str, int, int], None] | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+class Model:
+    """Base class of every rung in a ladder."""
+
+    name: ClassVar[str]
+    family: ClassVar[Family]
+    inputs: ClassVar[frozenset[str]]  # input kinds it reads: any of tabular, text, image
+    targets: ClassVar[frozenset[str]] = frozenset({"multiclass", "multilabel"})
+    defaults: ClassVar[dict[str, Any]] = {}
+    summary: ClassVar[str] = ""
+
+    def __init__(self, context: RunContext | None = None, **params: Any) -> None:
+        unknown = set(params) - set(self.defaults)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown params {sorted(unknown)}; known: {sorted(self.defaults)}")
+        self.context = context or RunContext()
+        self.params: dict[str, Any] = {**self.defaults, **params}
+        self.history: list[dict[str, float]] = []  # per-epoch curves, for deep models
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        """Optuna search space: return params sampled from `trial`. Empty = nothing to tune."""
+        return {}
+
+    def fit(self, train: TaskData, val: TaskData) -> None:
+        raise NotImplementedError
+
+    def predict_scores(self, data: TaskData) -> np.ndarray:
+        raise NotImplementedError
+
+    def n_params(self) -> int | None:
+        """Learned parameter count, where it is meaningful."""
+        return None
+
+    @classmethod
+    def accepts(cls, target: str, inputs: tuple[str, ...]) -> bool:
+        """Whether this model can run on a task with this target kind and these inputs."""
+        return target in cls.targets and set(cls.inputs) <= set(inputs)
+
+
+class SkipModel(Exception):
+    """Raised by a rung that cannot run here (e.g. no pretrained weights): recorded as skipped."""

@@ -1,0 +1,185 @@
+"""Classical models on tabular features: logistic regression, random forest, XGBoost, LightGBM."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from moviebench.models import Model, register_model
+from moviebench.tasks.base import TaskData
+
+N_JOBS = os.cpu_count() or 1
+
+
+def class_scores(estimator: Any, X: Any, data_target: str, n_outputs: int) -> np.ndarray:
+    """predict_proba laid out over every class, even ones absent from the training split."""
+    proba = estimator.predict_proba(X)
+    if data_target == "multilabel":
+        return np.asarray(proba)
+    classes = estimator.classes_ if hasattr(estimator, "classes_") else np.arange(proba.shape[1])
+    out = np.zeros((proba.shape[0], n_outputs))
+    out[:, np.asarray(classes, dtype=int)] = proba
+    return out
+
+
+class SklearnTabular(Model):
+    """A scikit-learn pipeline over the task's tabular features."""
+
+    family = "classical"
+    inputs = frozenset({"tabular"})
+
+    def make_estimator(self) -> Any:
+        raise NotImplementedError
+
+    def make_pipeline(self, target: str) -> Pipeline:
+        estimator = self.make_estimator()
+        if target == "multilabel":
+            estimator = OneVsRestClassifier(estimator)
+        return make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler(), estimator)
+
+    def fit(self, train: TaskData, val: TaskData) -> None:
+        self.pipeline_ = self.make_pipeline(train.target)
+        self.pipeline_.fit(train.tabular(), train.y)
+
+    def predict_scores(self, data: TaskData) -> np.ndarray:
+        return class_scores(self.pipeline_, data.tabular(), data.target, data.n_outputs)
+
+
+@register_model
+class LogReg(SklearnTabular):
+    name = "logreg"
+    summary = "logistic regression on standardised features"
+    defaults = {"C": 1.0}
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        return {"C": trial.suggest_float("C", 1e-3, 1e2, log=True)}
+
+    def make_estimator(self) -> Any:
+        return LogisticRegression(C=self.params["C"], max_iter=2000, random_state=self.context.seed)
+
+    def n_params(self) -> int:
+        est = self.pipeline_[-1]
+        return int(sum(e.coef_.size + e.intercept_.size for e in getattr(est, "estimators_", [est])))
+
+
+@register_model
+class RandomForest(SklearnTabular):
+    name = "random-forest"
+    summary = "random forest, 300 trees"
+    defaults = {"n_estimators": 300, "max_depth": 16, "min_samples_leaf": 2}
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        return {
+            "n_estimators": trial.suggest_int("n_estimators", 100, 600, step=100),
+            "max_depth": trial.suggest_int("max_depth", 4, 32),
+            "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 20, log=True),
+        }
+
+    def make_estimator(self) -> Any:
+        return RandomForestClassifier(**self.params, n_jobs=N_JOBS, random_state=self.context.seed)
+
+    def n_params(self) -> int:
+        est = self.pipeline_[-1]
+        forests = est.estimators_ if isinstance(est, OneVsRestClassifier) else [est]
+        # A tree's "parameters" are its nodes: a split (feature, threshold) or a leaf value.
+        return int(sum(t.tree_.node_count for f in forests for t in f.estimators_))
+
+
+class BoostedTrees(SklearnTabular):
+    """Gradient-boosted trees with early stopping on the validation split."""
+
+    def make_pipeline(self, target: str) -> Pipeline:
+        # Trees need no scaling and handle missing values themselves.
+        estimator = self.make_estimator()
+        return Pipeline([("model", OneVsRestClassifier(estimator) if target == "multilabel" else estimator)])
+
+    def fit(self, train: TaskData, val: TaskData) -> None:
+        self.pipeline_ = self.make_pipeline(train.target)
+        model = self.pipeline_[-1]
+        if train.target == "multilabel":
+            model.fit(train.tabular(), train.y)
+        else:
+            model.fit(train.tabular(), train.y, **self.early_stopping_args(val))
+
+
+@register_model
+class XGBoost(BoostedTrees):
+    name = "xgboost"
+    summary = "XGBoost, early-stopped on validation log-loss"
+    defaults = {"n_estimators": 1000, "learning_rate": 0.05, "max_depth": 6, "subsample": 0.8, "colsample_bytree": 0.8, "min_child_weight": 1.0}
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        return {
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+            "max_depth": trial.suggest_int("max_depth", 2, 10),
+            "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
+            "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 20, log=True),
+        }
+
+    def make_estimator(self) -> Any:
+        from xgboost import XGBClassifier
+
+        return XGBClassifier(
+            **self.params, n_jobs=N_JOBS, random_state=self.context.seed,
+            early_stopping_rounds=50, tree_method="hist", verbosity=0,
+        )
+
+    def early_stopping_args(self, val: TaskData) -> dict[str, Any]:
+        return {"eval_set": [(val.tabular(), val.y)], "verbose": False}
+
+    def n_params(self) -> int:
+        booster = self.pipeline_[-1]
+        boosters = [e.get_booster() for e in getattr(booster, "estimators_", [booster])]
+        return int(sum(len(b.trees_to_dataframe()) for b in boosters))
+
+
+@register_model
+class LightGBM(BoostedTrees):
+    name = "lightgbm"
+    summary = "LightGBM, early-stopped on validation log-loss"
+    defaults = {"n_estimators": 1000, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20, "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 0.0}
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        return {
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.3, log=True),
+            "num_leaves": trial.suggest_int("num_leaves", 8, 256, log=True),
+            "min_child_samples": trial.suggest_int("min_child_samples", 5, 100, log=True),
+            "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
+            "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
+        }
+
+    def make_estimator(self) -> Any:
+        from lightgbm import LGBMClassifier
+
+        return LGBMClassifier(
+            **self.params, subsample_freq=1, n_jobs=N_JOBS, random_state=self.context.seed, verbose=-1
+        )
+
+    def early_stopping_args(self, val: TaskData) -> dict[str, Any]:
+        import lightgbm
+
+        # LightGBM 4.7 renamed eval_set to eval_X / eval_y; older releases know only eval_set.
+        if tuple(int(p) for p in lightgbm.__version__.split(".")[:2]) >= (4, 7):
+            data = {"eval_X": val.tabular(), "eval_y": val.y}
+        else:
+            data = {"eval_set": [(val.tabular(), val.y)]}
+        return {**data, "callbacks": [lightgbm.early_stopping(50, verbose=False)]}
+
+    def n_params(self) -> int:
+        model = self.pipeline_[-1]
+        models = getattr(model, "estimators_", [model])
+        return int(sum(m.booster_.trees_to_dataframe().shape[0] for m in models))

@@ -1,0 +1,162 @@
+"""The one PyTorch training loop every deep model shares.
+
+AdamW, ReduceLROnPlateau on the validation score, gradient clipping, early stopping on
+the task's primary metric with the best epoch restored, per-epoch history (learning
+curves), a time budget, and on CUDA mixed precision and pinned-memory loading.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from moviebench.models.base import RunContext
+
+
+def pick_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 40
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    patience: int = 6  # epochs without a better validation score before stopping
+    grad_clip: float = 1.0
+    channels_last: bool = False  # for image models on CUDA
+    num_workers: int = 0
+
+
+def loss_for(target: str) -> nn.Module:
+    return nn.CrossEntropyLoss() if target == "multiclass" else nn.BCEWithLogitsLoss()
+
+
+def scores_from_logits(logits: torch.Tensor, target: str) -> torch.Tensor:
+    return logits.softmax(dim=1) if target == "multiclass" else logits.sigmoid()
+
+
+def _to_device(batch: Any, device: str, channels_last: bool) -> list[torch.Tensor]:
+    out = []
+    for t in batch:
+        t = t.to(device, non_blocking=True)
+        if channels_last and t.dim() == 4:
+            t = t.contiguous(memory_format=torch.channels_last)
+        out.append(t)
+    return out
+
+
+def predict(
+    module: nn.Module, data: Dataset, target: str, context: RunContext, config: TrainConfig
+) -> np.ndarray:
+    """Scores for every row of `data`; its items are (inputs..., y) like the training set."""
+    device = context.device
+    loader = DataLoader(data, batch_size=config.batch_size * 2, shuffle=False,
+                        num_workers=config.num_workers, pin_memory=device == "cuda")
+    module.eval()
+    chunks = []
+    with torch.no_grad(), torch.autocast(device_type="cuda", enabled=device == "cuda"):
+        for batch in loader:
+            *xs, _ = _to_device(batch, device, config.channels_last)
+            chunks.append(scores_from_logits(module(*xs).float(), target).cpu().numpy())
+    return np.concatenate(chunks) if chunks else np.zeros((0, 0))
+
+
+def train(
+    module: nn.Module,
+    train_data: Dataset,
+    val_data: Dataset,
+    y_val: np.ndarray,
+    target: str,
+    context: RunContext,
+    config: TrainConfig,
+    name: str = "model",
+) -> list[dict[str, float]]:
+    """Train `module` in place, leave it at its best validation epoch, return the history."""
+    seed_everything(context.seed)
+    device = context.device
+    module.to(device)
+    if config.channels_last and device == "cuda":
+        module.to(memory_format=torch.channels_last)
+    loss_fn = loss_for(target)
+    optimizer = torch.optim.AdamW(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=2)
+    scaler = torch.amp.GradScaler("cuda", enabled=device == "cuda")
+    generator = torch.Generator().manual_seed(context.seed)
+    loader = DataLoader(train_data, batch_size=config.batch_size, shuffle=True, generator=generator,
+                        num_workers=config.num_workers, pin_memory=device == "cuda", drop_last=False)
+    epochs = context.epochs or config.epochs
+    started = time.perf_counter()
+    best_score, best_state, stale = -np.inf, None, 0
+    history: list[dict[str, float]] = []
+
+    for epoch in range(1, epochs + 1):
+        module.train()
+        total, count = 0.0, 0
+        for batch in loader:
+            *xs, y = _to_device(batch, device, config.channels_last)
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device_type="cuda", enabled=device == "cuda"):
+                loss = loss_fn(module(*xs), y)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            total += float(loss.detach()) * len(y)
+            count += len(y)
+
+        val_scores = predict(module, val_data, target, context, config)
+        val_loss = _val_loss(val_scores, y_val, target)
+        score = context.val_score(y_val, val_scores) if context.val_score else -val_loss
+        scheduler.step(score)
+        history.append({
+            "epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss,
+            "val_score": float(score), "lr": optimizer.param_groups[0]["lr"],
+            "seconds": time.perf_counter() - started,
+        })
+        if context.progress:
+            context.progress(f"{name} epoch {epoch} val {score:.4f}", epoch, epochs)
+        if score > best_score:
+            best_score, stale = score, 0
+            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in module.state_dict().items()})
+        else:
+            stale += 1
+        if context.on_epoch:
+            context.on_epoch(epoch, float(score))  # may raise optuna.TrialPruned
+        if stale >= config.patience:
+            break
+        if context.time_budget and time.perf_counter() - started > context.time_budget:
+            history[-1]["stopped_by_time_budget"] = 1.0
+            break
+
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    return history
+
+
+def _val_loss(scores: np.ndarray, y: np.ndarray, target: str) -> float:
+    eps = 1e-7
+    scores = np.clip(scores, eps, 1 - eps)
+    if target == "multiclass":
+        return float(-np.mean(np.log(scores[np.arange(len(y)), y])))
+    return float(-np.mean(y * np.log(scores) + (1 - y) * np.log(1 - scores)))
+
+
+def count_parameters(module: nn.Module) -> int:
+    return int(sum(p.numel() for p in module.parameters()))

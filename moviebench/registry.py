@@ -1,0 +1,56 @@
+"""A tiny name -> object registry shared by sources, tasks and models.
+
+Each registry fills itself by importing every module of its package the first time it is
+read, so adding a source, task or model means adding a module: nothing else is edited.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterator
+from typing import Generic, TypeVar
+
+from moviebench.errors import UnknownNameError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    def __init__(self, kind: str, package: str) -> None:
+        self.kind = kind
+        self.package = package
+        self._items: dict[str, T] = {}
+        self._loaded = False
+
+    def add(self, name: str, item: T) -> T:
+        if name in self._items and self._items[name] is not item:
+            raise ValueError(f"{self.kind} '{name}' is registered twice")
+        self._items[name] = item
+        return item
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        pkg = importlib.import_module(self.package)
+        for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{self.package}."):
+            importlib.import_module(info.name)
+
+    def get(self, name: str) -> T:
+        self._load()
+        if name not in self._items:
+            raise UnknownNameError(self.kind, name, self._items)
+        return self._items[name]
+
+    def names(self) -> list[str]:
+        self._load()
+        return list(self._items)
+
+    def __iter__(self) -> Iterator[T]:
+        self._load()
+        return iter(list(self._items.values()))
+
+    def __contains__(self, name: str) -> bool:
+        self._load()
+        return name in self._items

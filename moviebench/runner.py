@@ -1,0 +1,261 @@
+"""The harness: run a task's ladder on one split and store one record per cell.
+
+A cell is (task, source, model, seed). The runner loads the source once, builds the task's
+rows, splits them, then fits and scores each model. It owns thresholds, metrics, timing
+and storage; a model that crashes is recorded as a failure and the ladder goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moviebench import metrics
+from moviebench.datasets import LoadedSource, load_source
+from moviebench.errors import BenchError, UnknownNameError
+from moviebench.models import MODELS, Model, RunContext, SkipModel
+from moviebench.records import (
+    git_commit,
+    package_versions,
+    read_record,
+    record_path,
+    write_predictions,
+    write_record,
+)
+from moviebench.splits import Split, make_split
+from moviebench.tasks import TASKS, TaskData, TaskOptions, TaskSpec, check_no_leakage
+
+
+@dataclass
+class RunRequest:
+    task: str
+    source: str | None = None
+    data: Path | None = None
+    models: list[str] | None = None  # None: the task's whole ladder
+    seeds: list[int] = field(default_factory=lambda: [0])
+    out: Path = Path("results")
+    force: bool = False
+    options: TaskOptions = field(default_factory=TaskOptions)
+    epochs: int | None = None
+    time_budget: float | None = None
+    weights: Path | None = None
+    device: str | None = None
+    # Per-model params and where they came from (e.g. "tuned: <study>"), set by --tuned.
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    params_source: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PreparedTask:
+    """A task's rows on one source, split: everything a cell needs besides the model."""
+
+    spec: TaskSpec
+    source: str
+    loaded: LoadedSource
+    data: TaskData
+    split: Split
+
+    def part(self, name: str) -> TaskData:
+        return self.data.subset(self.split.part(name))
+
+
+def resolve_models(spec: TaskSpec, names: list[str] | None) -> list[str]:
+    """The models to run, validated; the trivial baseline is always included."""
+    names = list(names or spec.ladder)
+    for name in names:
+        cls = MODELS.get(name)
+        if not cls.accepts(spec.target, spec.inputs):
+            raise BenchError(
+                f"model '{name}' cannot run task {spec.name}: it reads {sorted(cls.inputs) or 'nothing'} "
+                f"for {sorted(cls.targets)}; the task gives {list(spec.inputs)} for {spec.target}"
+            )
+    if spec.baseline not in names:
+        names.insert(0, spec.baseline)
+    return names
+
+
+def prepare(spec: TaskSpec, source: str | None, data_path: Path | None, options: TaskOptions) -> PreparedTask:
+    source = source or spec.default_source
+    if source not in spec.sources:
+        raise UnknownNameError(f"source for task {spec.name}", source, spec.sources)
+    loaded = load_source(source, data_path)
+    data = spec.build(loaded.table, source, options)
+    check_no_leakage(spec, data)
+    if len(data) == 0:
+        raise BenchError(f"task {spec.name} on source {source}: no rows left after filtering")
+    split = make_split(data.split_key, spec.split_seed, spec.split_fractions)
+    for part in ("train", "val", "test"):
+        if len(split.part(part)) == 0:
+            raise BenchError(f"task {spec.name}: the {part} split is empty ({len(data)} rows in all)")
+    return PreparedTask(spec, source, loaded, data, split)
+
+
+class PeakMemory:
+    """Samples this process's resident memory in a thread: the peak over a block, in MB."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        import psutil
+
+        self._process = psutil.Process()
+        self._interval = interval
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, self._process.memory_info().rss / 2**20)
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, self._process.memory_info().rss / 2**20)
+
+
+def base_record(prep: PreparedTask, model: str, seed: int) -> dict[str, Any]:
+    return {
+        "task": prep.spec.name,
+        "source": prep.source,
+        "model": model,
+        "seed": seed,
+        "family": MODELS.get(model).family,
+        "target": prep.spec.target,
+        "primary_metric": prep.spec.primary_metric,
+        "split_hash": prep.split.hash,
+        "data_fingerprint": prep.loaded.fingerprint,
+        "n_train": int(len(prep.split.train)),
+        "n_val": int(len(prep.split.val)),
+        "n_test": int(len(prep.split.test)),
+        "labels": prep.data.labels,
+        "versions": package_versions(),
+        "git_commit": git_commit(),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def make_context(prep: PreparedTask, req: RunRequest, seed: int, **extra: Any) -> RunContext:
+    from moviebench.models.torch_loop import pick_device
+
+    spec = prep.spec
+    return RunContext(
+        seed=seed,
+        device=req.device or pick_device(),
+        epochs=req.epochs,
+        time_budget=req.time_budget,
+        weights=req.weights,
+        val_score=lambda y, s: metrics.validation_score(spec.target, spec.primary_metric, y, s, prep.data.labels),
+        settings={**spec.settings, **req.options.settings},
+        **extra,
+    )
+
+
+def fit_and_score(model: Model, prep: PreparedTask) -> dict[str, Any]:
+    """Fit on train (with val for early stopping), score val and test, compute metrics."""
+    train, val, test = prep.part("train"), prep.part("val"), prep.part("test")
+    with PeakMemory() as memory:
+        t0 = time.perf_counter()
+        model.fit(train, val)
+        fit_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        s_val = model.predict_scores(val)
+        s_test = model.predict_scores(test)
+        predict_seconds = time.perf_counter() - t0
+    evaluation = metrics.evaluate(
+        prep.spec.target, test.y, s_test, labels=prep.data.labels, y_val=val.y, s_val=s_val,
+        settings=prep.spec.settings,
+    )
+    return {
+        "metrics": evaluation.metrics,
+        "details": evaluation.details,
+        "primary": evaluation.metrics[prep.spec.primary_metric],
+        "fit_seconds": fit_seconds,
+        "predict_seconds": predict_seconds,
+        "peak_memory_mb": memory.peak_mb,
+        "n_params": model.n_params(),
+        "history": model.history,
+        "_scores": {"ids": test.ids, "y": test.y, "scores": s_test},
+    }
+
+
+def run_cell(prep: PreparedTask, req: RunRequest, model_name: str, seed: int,
+             progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    """Run one cell and write its record, whatever happens to the model."""
+    path = record_path(req.out, prep.spec.name, prep.source, model_name, seed)
+    record = base_record(prep, model_name, seed)
+    params = req.params.get(model_name, {})
+    record["params_source"] = req.params_source.get(model_name, "defaults")
+    context = make_context(prep, req, seed, progress=progress)
+    record["device"] = context.device
+    try:
+        model = MODELS.get(model_name)(context=context, **params)
+        record["params"] = model.params
+        result = fit_and_score(model, prep)
+        scores = result.pop("_scores")
+        record.update(result, status="ok")
+        write_predictions(path, **scores)
+    except SkipModel as skip:
+        record.update(status="skipped", error=str(skip))
+    except Exception as exc:  # noqa: BLE001 - a failing model must not stop the ladder
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    write_record(path, record)
+    record["_path"] = str(path)
+    return record
+
+
+def is_done(path: Path, prep: PreparedTask) -> dict[str, Any] | None:
+    """The finished record for this cell, if it was made on the same data and split."""
+    record = read_record(path)
+    if not record or record.get("status") != "ok":
+        return None
+    if record.get("split_hash") != prep.split.hash or record.get("data_fingerprint") != prep.loaded.fingerprint:
+        return None
+    record["_path"] = str(path)
+    return record
+
+
+def cells(prep: PreparedTask, req: RunRequest, models: list[str]) -> list[tuple[str, int]]:
+    return [(m, s) for m in models for s in req.seeds]
+
+
+def pending_cells(prep: PreparedTask, req: RunRequest, models: list[str]) -> tuple[list[tuple[str, int]], list[dict]]:
+    """Split cells into those still to run and the finished records a rerun skips."""
+    todo, done = [], []
+    for model, seed in cells(prep, req, models):
+        existing = None if req.force else is_done(record_path(req.out, prep.spec.name, prep.source, model, seed), prep)
+        if existing:
+            done.append(existing)
+        else:
+            todo.append((model, seed))
+    return todo, done
+
+
+def run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
+    """Run a ladder. `display` (see cli.LadderDisplay) shows progress; records are returned."""
+    spec = TASKS.get(req.task)
+    models = resolve_models(spec, req.models)
+    prep = prepare(spec, req.source, req.data, req.options)
+    if display:
+        display.prepared(prep)
+    todo, done = pending_cells(prep, req, models)
+    if display:
+        display.skipped(done)
+    records = list(done)
+    for model, seed in todo:
+        if display:
+            display.start(model, seed)
+        record = run_cell(prep, req, model, seed, progress=display.epoch if display else None)
+        records.append(record)
+        if display:
+            display.finish(record)
+    return records

@@ -1,0 +1,118 @@
+"""What a task is: a declarative spec, and the rows it hands to models.
+
+A task turns the canonical movie table into inputs and targets. The runner never knows
+which task it runs: everything it needs is in `TaskSpec` and `TaskData`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from moviebench.errors import LeakageError
+
+TargetKind = Literal["multiclass", "multilabel", "retrieval"]
+InputKind = Literal["tabular", "text", "image"]
+
+
+@dataclass
+class TaskOptions:
+    """Per-run settings a user may change from the command line."""
+
+    min_votes: int = 10
+    extra_features: tuple[str, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)  # task-specific overrides
+
+
+@dataclass
+class TaskData:
+    """Rows of one task: a stable id per row, the input columns by kind, and the target.
+
+    `X` holds every input column; `columns` says which are tabular features, which is the
+    text, which is the image path. `split_key` is what the split hashes: the movie id by
+    default, so rows of one film never straddle splits.
+    """
+
+    ids: np.ndarray
+    X: pd.DataFrame
+    columns: dict[str, list[str]]
+    y: np.ndarray
+    labels: list[str]
+    target: TargetKind
+    split_key: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.ids = np.asarray(self.ids).astype(str)
+        if self.split_key is None:
+            self.split_key = self.ids
+        self.X = self.X.reset_index(drop=True)
+        if not (len(self.ids) == len(self.X) == len(self.y) == len(self.split_key)):
+            raise ValueError("ids, X, y and split_key must have one entry per row")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def subset(self, index: np.ndarray) -> TaskData:
+        return TaskData(
+            ids=self.ids[index],
+            X=self.X.iloc[index],
+            columns=self.columns,
+            y=self.y[index],
+            labels=self.labels,
+            target=self.target,
+            split_key=self.split_key[index],
+        )
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.labels)
+
+    def tabular(self) -> pd.DataFrame:
+        return self.X[self.columns.get("tabular", [])]
+
+    def text(self) -> pd.Series:
+        (col,) = self.columns["text"]
+        return self.X[col].fillna("").astype(str)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task as data. Adding a task means registering one of these, not editing the runner."""
+
+    name: str
+    description: str
+    target: TargetKind
+    inputs: tuple[InputKind, ...]
+    metrics: tuple[str, ...]
+    primary_metric: str
+    default_source: str
+    sources: tuple[str, ...]
+    ladder: tuple[str, ...]  # default models, trivial baseline first
+    build: Callable[[pd.DataFrame, str, TaskOptions], TaskData]
+    # Columns that are the target or computed from it: refused as features, by name or pattern.
+    forbidden_features: tuple[str, ...] = ()
+    split_seed: int = 0
+    split_fractions: tuple[float, float, float] = (0.70, 0.15, 0.15)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def baseline(self) -> str:
+        return self.ladder[0]
+
+
+def check_no_leakage(spec: TaskSpec, data: TaskData) -> None:
+    """Refuse any input column that is the target or derived from it."""
+    offered = [c for cols in data.columns.values() for c in cols]
+    for col in offered:
+        for pattern in spec.forbidden_features:
+            if re.fullmatch(pattern, col, flags=re.IGNORECASE):
+                raise LeakageError(
+                    f"task {spec.name}: feature '{col}' is derived from the target "
+                    f"(matches '{pattern}') and cannot be used"
+                )

@@ -1,0 +1,106 @@
+"""`tmdb-quality`: a film's metadata -> BAD / AVG / GOOD (report 000).
+
+The label comes from the average rating through two fixed thresholds per source, chosen so
+the three classes are of similar size on that source. The rating, and anything computed
+from it, is never a feature.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from moviebench.errors import DataError
+from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
+
+CLASSES = ["BAD", "AVG", "GOOD"]
+
+# (BAD below the first, GOOD at or above the second), on films with >= 10 votes.
+THRESHOLDS = {
+    "ggplot2movies": (5.5, 6.6),
+    "tmdb": (5.9, 6.7),
+}
+
+# Each derived feature and the canonical columns it needs. A source that lacks a column
+# simply does not offer that feature.
+def _log1p(col: str):
+    return lambda t: np.log1p(pd.to_numeric(t[col], errors="coerce").where(lambda s: s > 0))
+
+
+NUMERIC_FEATURES = {
+    "year": (["year"], lambda t: pd.to_numeric(t["year"], errors="coerce")),
+    "month": (["month"], lambda t: pd.to_numeric(t["month"], errors="coerce")),
+    "runtime": (["runtime"], lambda t: pd.to_numeric(t["runtime"], errors="coerce").where(lambda s: s > 0)),
+    "log_budget": (["budget"], _log1p("budget")),
+    "log_revenue": (["revenue"], _log1p("revenue")),
+    "log_votes": (["vote_count"], lambda t: np.log1p(pd.to_numeric(t["vote_count"], errors="coerce"))),
+    "popularity": (["popularity"], lambda t: pd.to_numeric(t["popularity"], errors="coerce")),
+    "english": (["language"], lambda t: (t["language"] == "en").astype(float).where(t["language"].notna())),
+    "n_companies": (["n_companies"], lambda t: pd.to_numeric(t["n_companies"], errors="coerce")),
+    "n_countries": (["n_countries"], lambda t: pd.to_numeric(t["n_countries"], errors="coerce")),
+}
+
+
+def quality_labels(rating: pd.Series, thresholds: tuple[float, float]) -> np.ndarray:
+    low, high = thresholds
+    return np.digitize(rating.to_numpy(dtype=float), [low, high])
+
+
+def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
+    for col in ("movie_id", "vote_average", "vote_count"):
+        if col not in table:
+            raise DataError(f"source {source}: tmdb-quality needs column '{col}'")
+    thresholds = tuple(options.settings.get("thresholds", THRESHOLDS.get(source, THRESHOLDS["tmdb"])))
+    notes = [f"label: BAD if rating < {thresholds[0]}, AVG if < {thresholds[1]}, else GOOD"]
+
+    votes = pd.to_numeric(table["vote_count"], errors="coerce").fillna(0)
+    keep = (votes >= options.min_votes) & table["vote_average"].notna()
+    notes.append(f"left out {int((~keep).sum())} films with fewer than {options.min_votes} votes")
+    table = table[keep].reset_index(drop=True)
+
+    features = {}
+    for name, (needs, make) in NUMERIC_FEATURES.items():
+        if all(c in table for c in needs):
+            values = make(table)
+            if values.notna().any():
+                features[name] = values.astype(float)
+    if "mpaa" in table:
+        for rating in sorted(table["mpaa"].dropna().unique()):
+            features[f"mpaa_{rating}"] = (table["mpaa"] == rating).astype(float)
+    if "genres" in table:
+        vocab = sorted({g for gs in table["genres"] for g in gs})
+        for genre in vocab:
+            features[f"genre_{genre}"] = table["genres"].map(lambda gs, g=genre: float(g in gs))
+    for col in options.extra_features:
+        if col not in table:
+            raise DataError(f"--features {col}: source {source} has no such column")
+        features[col] = pd.to_numeric(table[col], errors="coerce")
+
+    X = pd.DataFrame(features)
+    return TaskData(
+        ids=table["movie_id"].to_numpy(),
+        X=X,
+        columns={"tabular": list(X.columns)},
+        y=quality_labels(table["vote_average"], thresholds),
+        labels=CLASSES,
+        target="multiclass",
+        notes=notes,
+    )
+
+
+register_task(
+    TaskSpec(
+        name="tmdb-quality",
+        description="metadata (budget, runtime, votes, year, genres, ...) -> BAD / AVG / GOOD",
+        target="multiclass",
+        inputs=("tabular",),
+        metrics=("macro_f1", "accuracy", "balanced_accuracy", "log_loss", "ordinal_mse"),
+        primary_metric="macro_f1",
+        default_source="ggplot2movies",
+        sources=("ggplot2movies", "tmdb"),
+        ladder=("majority", "logreg", "random-forest", "xgboost", "lightgbm", "mlp", "cnn-lstm"),
+        build=build,
+        forbidden_features=(r"vote_average", r"rating", r"r\d+", r".*vote_average.*", r"quality"),
+        split_seed=2,
+    )
+)
