@@ -1,0 +1,1 @@
+"""Features shared by models and cached on disk: text embeddings, image arrays, and more."""
