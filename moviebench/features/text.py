@@ -43,7 +43,9 @@ def load_encoder(device: str = "cpu") -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # its weight-loading bar would cut through the ladder display
     return SentenceTransformer(str(minilm_path()), device=device)
 
 

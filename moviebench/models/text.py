@@ -367,7 +367,7 @@ class MiniLMProjection(RetrievalModel):
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                total += float(loss) * len(idx)
+                total += float(loss.detach()) * len(idx)
             score = self._val_score(val, qv, cv)
             self.history.append({"epoch": epoch, "train_loss": total / max(len(q), 1), "val_score": score,
                                  "seconds": time.perf_counter() - started})
