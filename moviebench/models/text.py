@@ -260,7 +260,7 @@ class RandomRank(RetrievalModel):
     name = "random-rank"
     family = "trivial"
     inputs = frozenset()
-    summary = "ranks the candidates at random: MRR is about ln(n)/n"
+    summary = "ranks the candidates at random: expected MRR is H_n / n (about (ln n + 0.58) / n)"
 
     def predict_scores(self, data: TaskData) -> np.ndarray:
         rng = np.random.default_rng(self.context.seed)
