@@ -127,3 +127,16 @@ def test_overview_genre_rows_on_tmdb_5000(shared_data: Path) -> None:
     assert 4700 < len(data) < 4803 and data.y.sum(axis=1).min() == 1
     retrieval = TASKS.get("tagline-title").build(table, "tmdb", TaskOptions())
     assert 3800 < len(retrieval) < 4000
+
+
+@pytest.mark.shared_data
+def test_title_genre_rows_on_movielens_1m(shared_data: Path) -> None:
+    from moviebench.datasets import load_source
+
+    table = load_source("movielens-1m", shared_data / "ml-1m").table
+    spec = TASKS.get("title-genre")
+    data = spec.build(table, "movielens-1m", TaskOptions(settings=dict(spec.settings)))
+    titles = set(data.text())
+    assert "The American President" in titles and "Toy Story" in titles
+    assert not any(t.endswith(")") and t[-5:-1].isdigit() for t in titles)  # no "(1995)" left
+    assert 14 <= len(data.labels) <= 18 and len(data) > 3800
