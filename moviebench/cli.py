@@ -142,7 +142,7 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except BenchError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 
