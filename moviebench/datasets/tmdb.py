@@ -91,6 +91,20 @@ def _drop(frame: pd.DataFrame, bad: pd.Series, reason: str, report: LoadReport) 
     return frame[~bad]
 
 
+def _parse_lists(cells: pd.Series, encoding: str) -> pd.Series:
+    """Names per cell, None where the cell is malformed. Each distinct cell is parsed once:
+    on a million-row file the same genre and country lists repeat endlessly."""
+    names: dict[str, list[str] | None] = {}
+    for cell in cells.dropna().unique():
+        try:
+            names[cell] = parse_list_cell(cell, encoding)
+        except MalformedCell:
+            names[cell] = None
+    out = [[] if not isinstance(c, str) else (None if names[c] is None else list(names[c]))
+           for c in cells.to_numpy(dtype=object)]
+    return pd.Series(out, index=cells.index, dtype=object)
+
+
 def load(path: Path | None) -> LoadedSource:
     if path is None:
         raise DataError("source 'tmdb' needs --data: a TMDB CSV")
@@ -118,17 +132,9 @@ def load(path: Path | None) -> LoadedSource:
     for col in LISTS:
         if col not in raw:
             continue
-        parsed, bad = [], []
-        for cell in raw[col].to_numpy(dtype=object):
-            try:
-                parsed.append(parse_list_cell(cell, layout.list_encoding))
-                bad.append(False)
-            except MalformedCell:
-                parsed.append(None)
-                bad.append(True)
-        bad = pd.Series(bad, index=raw.index, dtype=bool)
-        lists[col] = pd.Series(parsed, index=raw.index, dtype=object)
-        raw = _drop(raw, bad, f"malformed {col} cell", report)
+        parsed = _parse_lists(raw[col], layout.list_encoding)
+        lists[col] = parsed
+        raw = _drop(raw, parsed.isna(), f"malformed {col} cell", report)
 
     movie_id = pd.to_numeric(raw["id"]).astype("int64").astype(str)
     dup = movie_id.duplicated(keep="first")
