@@ -7,11 +7,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from datasets_fixtures import write_csv, write_images
 from PIL import Image
 
 from moviebench.datasets import load_source
 from moviebench.errors import DataError
+from tests.datasets_fixtures import write_csv, write_images
 
 HEADER = ["imdbId", "Imdb Link", "Title", "IMDB Score", "Genre", "Poster"]
 

@@ -6,12 +6,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from datasets_fixtures import write_images
 
 from moviebench.datasets import load_source
 from moviebench.datasets.images import readable_flags
 from moviebench.errors import DataError
 from moviebench.features.cache import STATS
+from tests.datasets_fixtures import write_images
 
 MOVIES_DAT = "\n".join([
     "1::Toy Story (1995)::Animation|Children's|Comedy",

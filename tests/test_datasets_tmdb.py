@@ -9,7 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from datasets_fixtures import (
+
+from moviebench.datasets import load_source
+from moviebench.datasets.common import MalformedCell, parse_list_cell
+from moviebench.datasets.tmdb import detect_layout
+from moviebench.errors import DataError
+from tests.datasets_fixtures import (
     MOVIES_METADATA_HEADER,
     TMDB_5000_HEADER,
     TMDB_V11_HEADER,
@@ -18,11 +23,6 @@ from datasets_fixtures import (
     write_csv,
     write_images,
 )
-
-from moviebench.datasets import load_source
-from moviebench.datasets.common import MalformedCell, parse_list_cell
-from moviebench.datasets.tmdb import detect_layout
-from moviebench.errors import DataError
 
 
 def tmdb_5000(path: Path, encoding: str = "utf-8") -> Path:

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from datasets_fixtures import TMDB_V11_HEADER, write_csv, write_images
 from sklearn.tree import DecisionTreeClassifier
 
 from moviebench.cli import cli
 from moviebench.datasets import load_source
 from moviebench.datasets.inspection import label_balance, missing_values
 from moviebench.tasks import TASKS, TaskOptions
+from tests.datasets_fixtures import TMDB_V11_HEADER, write_csv, write_images
 
 
 def full_2024_like(path: Path, n_voted: int = 120, n_unvoted: int = 240) -> Path:
