@@ -9,7 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from datasets_fixtures import (
+
+from moviebench.datasets import load_source
+from moviebench.datasets.common import MalformedCell, parse_list_cell
+from moviebench.datasets.tmdb import detect_layout
+from moviebench.errors import DataError
+from tests.datasets_fixtures import (
     MOVIES_METADATA_HEADER,
     TMDB_5000_HEADER,
     TMDB_V11_HEADER,
@@ -18,11 +23,6 @@ from datasets_fixtures import (
     write_csv,
     write_images,
 )
-
-from moviebench.datasets import load_source
-from moviebench.datasets.common import MalformedCell, parse_list_cell
-from moviebench.datasets.tmdb import detect_layout
-from moviebench.errors import DataError
 
 
 def tmdb_5000(path: Path, encoding: str = "utf-8") -> Path:
@@ -68,7 +68,8 @@ def test_tmdb_5000_layout_canonical_table_and_drops(tmp_path: Path) -> None:
     assert list(t["n_countries"]) == [2, 0, 1]
     assert t["year"].tolist()[0::2] == [2009, 1999] and math.isnan(t["year"][1])
     assert t["month"].tolist()[0::2] == [12, 3]
-    assert list(t["budget"]) == [237000000, 0, 10]
+    assert t["budget"].tolist()[0::2] == [237000000, 10] and math.isnan(t["budget"][1])  # 0 = unknown
+    assert report.repaired == Counter({"budget 0 (unknown) set missing": 1, "revenue 0 (unknown) set missing": 1})
     assert list(t["vote_count"]) == [11800, 3, 20]
     assert t["runtime"].isna().tolist() == [False, True, False]
     assert list(t["language"]) == ["en", "fr", "fr"]
