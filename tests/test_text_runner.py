@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from datasets_fixtures import TMDB_5000_HEADER, json_list, write_csv
 
 from moviebench.cli import cli
 from moviebench.records import load_records
 from moviebench.tasks import TASKS, TaskOptions
+from tests.datasets_fixtures import TMDB_5000_HEADER, json_list, write_csv
 
 GENRE_WORDS = {"Action": "Gun Chase Fight", "Romance": "Love Kiss Heart", "Comedy": "Laugh Joke Fool"}
 FLAGS = ["Action", "Animation", "Comedy", "Drama", "Documentary", "Romance", "Short"]
