@@ -120,6 +120,11 @@ def test_tagline_title_rows() -> None:
     assert data.columns == {"query": ["tagline"], "candidate": ["title"]}
     assert "dropped 1 films without a tagline or title" in data.notes
     assert "dropped 1 films whose title repeats another film's" in data.notes
+    # a film outside the task (no tagline) does not knock out a later film of the same title
+    table.loc[0, "tagline"] = None
+    table.loc[4, "title"] = "Alpha"
+    again = build_tagline_title(table, "tmdb", TaskOptions())
+    assert list(again.ids) == ["3", "5"] and list(again.X["title"]) == ["Gamma", "Alpha"]
 
 
 def test_specs() -> None:

@@ -132,7 +132,8 @@ def build_tagline_title(table: pd.DataFrame, source: str, options: TaskOptions) 
     keep = (tagline.str.len() > 0) & (title.str.len() > 0)
     if (~keep).any():
         notes.append(f"dropped {int((~keep).sum())} films without a tagline or title")
-    repeated = title.str.lower().duplicated(keep="first") & keep
+    # only films that are in the task can collide: a title repeated by a film without a tagline is fine
+    repeated = title.str.lower().where(keep).duplicated(keep="first") & keep
     if repeated.any():
         notes.append(f"dropped {int(repeated.sum())} films whose title repeats another film's")
     keep &= ~repeated
