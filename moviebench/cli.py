@@ -54,9 +54,10 @@ def cli() -> None:
 @click.option("--time-budget", type=float, help="Seconds of training per deep model.")
 @click.option("--weights", type=click.Path(path_type=Path, exists=True), help="Pretrained weights for fine-tuning rungs.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available.")
+@click.option("--image-size", type=click.IntRange(16, 1024), help="Image side in pixels for every image rung (image tasks).")
 def run(task: str, source: str | None, data: Path | None, models: str | None, seeds: str, out: Path,
         force: bool, min_votes: int, features: str | None, epochs: int | None, time_budget: float | None,
-        weights: Path | None, device: str | None) -> None:
+        weights: Path | None, device: str | None, image_size: int | None) -> None:
     """Train and score a task's ladder of models, then print its leaderboard.
 
     Finished records are skipped on a rerun (unless --force), and a model that fails is
@@ -70,7 +71,8 @@ def run(task: str, source: str | None, data: Path | None, models: str | None, se
 
     request = RunRequest(
         task=task, source=source, data=data, models=_csv_list(models), seeds=_seeds(seeds), out=out,
-        force=force, options=TaskOptions(min_votes=min_votes, extra_features=tuple(_csv_list(features) or ())),
+        force=force, options=TaskOptions(min_votes=min_votes, extra_features=tuple(_csv_list(features) or ()),
+                                         settings={"image_size": image_size} if image_size else {}),
         epochs=epochs, time_budget=time_budget, weights=weights, device=device,
     )
     with LadderDisplay(console) as display:
