@@ -90,32 +90,21 @@ def _file_state(paths: Sequence[str]) -> list[str]:
 
 @dataclass
 class ImageCheck:
-    """Which files decode, and the exact paths of those that do not, with the reason."""
+    """Which files decode, and the exact paths of those that do not."""
 
     ok: np.ndarray  # bool per path
     unreadable: list[str] = field(default_factory=list)
-    reasons: dict[str, str] = field(default_factory=dict)
 
 
 def check_images(paths: Sequence[str]) -> ImageCheck:
-    """Try to decode every file (cheaply, at draft scale); cached by the file list and state."""
+    """Which files exist and decode. Shares the sources' cached verdicts, keyed by file state."""
+    from moviebench.datasets.images import readable_flags
+
     paths = [str(p) for p in paths]
-    reasons: dict[str, str] = {}
-
-    def compute() -> np.ndarray:
-        ok = np.ones(len(paths), dtype=bool)
-        for i, p in enumerate(paths):
-            try:
-                load_rgb(p, draft=32)
-            except UnreadableImage as exc:
-                ok[i] = False
-                reasons[p] = str(exc)
-        return ok
-
-    key = cache_key(files=fingerprint_strings(_file_state(paths)), version=DECODER_VERSION)
-    ok = cached_array("image-check", key, compute).astype(bool)
-    unreadable = [p for p, good in zip(paths, ok) if not good]
-    return ImageCheck(ok=ok, unreadable=unreadable, reasons=reasons)
+    exists = np.array([os.path.isfile(p) for p in paths], dtype=bool)
+    ok = np.zeros(len(paths), dtype=bool)
+    ok[exists] = readable_flags([p for p, e in zip(paths, exists) if e])
+    return ImageCheck(ok=ok, unreadable=[p for p, good in zip(paths, ok) if not good])
 
 
 def resize_square(im: Image.Image, size: int) -> Image.Image:

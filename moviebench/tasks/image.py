@@ -83,9 +83,8 @@ def build_frame_id(table: pd.DataFrame, source: str, options: TaskOptions) -> Ta
     films = sorted(table["movie_id"].astype(str).unique())
     index = {f: i for i, f in enumerate(films)}
     image_id = table["image_id"].astype(str) if "image_id" in table else table["image"].astype(str)
-    ids = (table["movie_id"].astype(str) + "/" + image_id).to_numpy()
     return TaskData(
-        ids=ids, X=pd.DataFrame({"image": table["image"].astype(str).to_numpy()}),
+        ids=image_id.to_numpy(), X=pd.DataFrame({"image": table["image"].astype(str).to_numpy()}),
         columns={"image": ["image"]}, y=table["movie_id"].astype(str).map(index).to_numpy(dtype=np.int64),
         labels=films, target="multiclass", split_key=image_id.to_numpy(), notes=notes, unreadable=unreadable,
     )

@@ -1,0 +1,97 @@
+"""poster-genre and frame-id end to end through the runner, on image folders the tests generate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from test_image_pipeline import write_mixed_folder
+
+from moviebench.errors import DataError
+from moviebench.features import cache
+from moviebench.runner import RunRequest, run
+from moviebench.tasks import TASKS, TaskOptions
+from moviebench.tasks.image import build_frame_id, build_poster_genre
+
+SETTINGS = {"image_size": 16}
+
+
+def write_frames(root: Path, n_films: int = 3, per_film: int = 14) -> Path:
+    """Class folders of frames; each film has its own dominant colour, so it is learnable."""
+    rng = np.random.default_rng(1)
+    colours = [(220, 40, 40), (40, 200, 60), (50, 60, 230), (230, 220, 40)]
+    for f in range(n_films):
+        folder = root / f"film_{f}"
+        folder.mkdir(parents=True)
+        for i in range(per_film):
+            base = np.array(colours[f], dtype=np.int16)
+            pixels = np.clip(base + rng.integers(-40, 40, (20, 24, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(folder / f"frame_{i:03d}.jpg")
+    return root
+
+
+def request(data: Path, out: Path, models: list[str], task: str = "frame-id", **kw: object) -> RunRequest:
+    return RunRequest(task=task, source="image-folder", data=data, models=models, out=out, force=True, epochs=2,
+                      options=TaskOptions(settings=dict(SETTINGS)), device="cpu", **kw)
+
+
+def test_frame_id_runs_end_to_end_with_broken_files(tmp_path: Path) -> None:
+    root = write_frames(tmp_path / "frames")
+    broken = write_mixed_folder(root / "film_0")  # 0-byte, truncated, RGBA, grey, palette, CMYK
+    records = run(request(root, tmp_path / "out", ["majority", "hist-logreg", "hist-svm", "cnn4"]))
+    assert {r["model"]: r["status"] for r in records} == dict.fromkeys(["majority", "hist-logreg", "hist-svm", "cnn4"], "ok")
+    for r in records:
+        assert sorted(r["unreadable_files"]) == sorted([str(broken["empty.jpg"]), str(broken["truncated.jpg"])])
+        assert any("unreadable images skipped: 2" in note for note in r["data_notes"])
+    by_model = {r["model"]: r for r in records}
+    # 3 films x 14 frames + 4 readable odd-mode files, all in film_0.
+    assert sum(by_model["majority"][f"n_{p}"] for p in ("train", "val", "test")) == 46
+    assert by_model["hist-logreg"]["metrics"]["accuracy"] > by_model["majority"]["metrics"]["accuracy"]
+    assert len(by_model["cnn4"]["history"]) >= 1 and "val_score" in by_model["cnn4"]["history"][0]
+    stored = json.loads(Path(by_model["cnn4"]["_path"]).read_text())
+    assert stored["unreadable_files"] == by_model["cnn4"]["unreadable_files"]
+
+
+def test_second_run_reads_the_image_cache(tmp_path: Path) -> None:
+    root = write_frames(tmp_path / "frames")
+    run(request(root, tmp_path / "out", ["hist-logreg"]))
+    misses, hits = cache.STATS["images:miss"], cache.STATS["images:hit"]
+    run(request(root, tmp_path / "out", ["hist-logreg", "cnn4"]))
+    assert cache.STATS["images:miss"] == misses  # nothing decoded again
+    assert cache.STATS["images:hit"] > hits
+
+
+def test_frame_id_split_is_by_frame_and_explicit(tmp_path: Path) -> None:
+    spec = TASKS.get("frame-id")
+    assert spec.settings["split"] == "seen-films"
+    table = pd.DataFrame({"movie_id": ["a", "a", "b"], "image": ["x", "y", "z"], "image_id": ["a/1", "a/2", "b/1"]})
+    with pytest.raises(DataError, match="unseen-films"):
+        build_frame_id(table, "image-folder", TaskOptions(settings={"split": "unseen-films"}))
+    root = write_frames(tmp_path / "frames", n_films=2, per_film=30)
+    from moviebench.runner import prepare
+
+    prep = prepare(spec, "image-folder", root, TaskOptions(settings=dict(SETTINGS)))
+    # Seen films, unseen frames: every film in every part, no frame in two parts.
+    for part in ("train", "val", "test"):
+        assert set(prep.part(part).y) == {0, 1}
+    assert len(set(prep.part("train").ids) & set(prep.part("test").ids)) == 0
+
+
+def test_poster_genre_labels_and_skipped_posters(tmp_path: Path) -> None:
+    files = write_mixed_folder(tmp_path / "posters")
+    table = pd.DataFrame({
+        "movie_id": ["1", "2", "3", "4", "5", "6"],
+        "genres": [["Drama"], ["Drama", "Comedy"], ["Comedy"], [], ["Drama"], ["Horror"]],
+        "poster": [str(files["rgba.png"]), str(files["grey.jpg"]), str(files["palette.png"]),
+                   str(files["cmyk.jpg"]), str(files["empty.jpg"]), None],
+    })
+    data = build_poster_genre(table, "movielens-1m", TaskOptions(settings={"min_label_count": 1}))
+    assert data.labels == ["Comedy", "Drama"]
+    assert list(data.ids) == ["1", "2", "3"]
+    np.testing.assert_array_equal(data.y, [[0, 1], [1, 1], [1, 0]])
+    assert data.unreadable == [str(files["empty.jpg"])]
+    assert data.target == "multilabel" and data.columns == {"image": ["image"]}
