@@ -107,3 +107,21 @@ def test_poster_genre_labels_and_skipped_posters(tmp_path: Path) -> None:
     np.testing.assert_array_equal(data.y, [[0, 1], [1, 1], [1, 0]])
     assert data.unreadable == [str(files["empty.jpg"])]
     assert data.target == "multilabel" and data.columns == {"image": ["image"]}
+
+
+def test_cli_image_size_reaches_the_models(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from moviebench.cli import cli
+
+    root = write_frames(tmp_path / "frames")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["run", "--task", "frame-id", "--source", "image-folder", "--data", str(root),
+                                      "--models", "hist-logreg", "--image-size", "20", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "hist-logreg" in result.output and "seen films, unseen frames" in result.output
+    record = json.loads((out / "frame-id" / "image-folder" / "hist-logreg" / "seed-0.json").read_text())
+    assert record["status"] == "ok"
+    # The option reached the rung: the pixel arrays it cached are 20 x 20.
+    arrays = [np.load(f) for f in (cache.cache_root() / "images").glob("*.npy")]
+    assert arrays and all(a.shape[1:] == (20, 20, 3) for a in arrays)
