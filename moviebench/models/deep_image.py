@@ -44,10 +44,12 @@ class DeepImageModel(Model):
     family = "deep"
     inputs = frozenset({"image"})
     pretrained: bool = False  # reads the pretrained resolution and ImageNet statistics
+    max_size: int | None = None  # a cap on the task's default resolution, for the costliest nets
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
     defaults: dict[str, Any] = {"lr": 1e-3, "weight_decay": 1e-4, "batch_size": 64, "epochs": 30,
-                                "time_budget": 100.0, "patience": 4, "augment": True}
+                                "time_budget": 100.0, "patience": 4, "augment": True,
+                                "image_size": None}  # None: the task's default (set on fit, so records show it)
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
@@ -60,7 +62,12 @@ class DeepImageModel(Model):
         raise NotImplementedError
 
     def size(self) -> int:
-        return image_size(self.context.settings, pretrained=self.pretrained)
+        if self.params.get("image_size") and not self.context.settings.get("image_size"):
+            return int(self.params["image_size"])
+        size = image_size(self.context.settings, pretrained=self.pretrained)
+        if self.max_size and not self.context.settings.get("image_size"):  # --image-size wins
+            size = min(size, self.max_size)
+        return size
 
     def dataset(self, data: TaskData, augment: bool = False) -> ImageDataset:
         images = pixels(image_paths(data), self.size())
@@ -77,6 +84,7 @@ class DeepImageModel(Model):
 
     def fit(self, train_data: TaskData, val: TaskData) -> None:
         torch.manual_seed(self.context.seed)
+        self.params["image_size"] = self.size()
         self.network_ = self.build_network(train_data.n_outputs)
         self.history = train(self.network_, self.dataset(train_data, augment=self.params["augment"]),
                              self.dataset(val), val.y, train_data.target, self.loop_context(), self.config(),
@@ -115,7 +123,7 @@ class FourBlockCNN(nn.Module):
 class CNN4(DeepImageModel):
     name = "cnn4"
     summary = "report 001: 4 conv blocks 16/32/64/128 (BN, max-pool, dropout) + dense 128, from scratch"
-    defaults = {**DeepImageModel.defaults, "lr": 2e-3, "time_budget": 90.0}
+    defaults = {**DeepImageModel.defaults, "lr": 2e-3, "time_budget": 60.0}
 
     def build_network(self, n_outputs: int) -> nn.Module:
         return FourBlockCNN(n_outputs)
@@ -130,6 +138,9 @@ TORCHVISION = {
     # The batch-norm variant: plain VGG16 does not train from scratch with this budget.
     "vgg16": (torchvision.models.vgg16_bn, "VGG16_BN_Weights"),
 }
+
+
+SCRATCH_MAX_SIZE = {"resnet50": 48, "vgg16": 32}
 
 
 def replace_head(network: nn.Module, n_outputs: int) -> nn.Module:
@@ -185,10 +196,12 @@ class TorchvisionModel(DeepImageModel):
 def _torchvision_rung(arch: str, pretrained: bool) -> type[TorchvisionModel]:
     name = f"{arch}-pretrained" if pretrained else arch
     kind = "fine-tuned from ImageNet weights (skipped without them)" if pretrained else "from scratch (or --weights)"
-    overrides = {"lr": 3e-4, "time_budget": 150.0} if pretrained else {"time_budget": 120.0 if arch != "resnet18" else 100.0}
+    overrides = {"lr": 3e-4, "time_budget": 150.0} if pretrained else {"time_budget": 90.0 if arch == "resnet18" else 100.0}
+    # From scratch on CPU, ResNet50 and VGG16 read smaller images (report 000 used 32 x 32 frames).
+    max_size = None if pretrained else SCRATCH_MAX_SIZE.get(arch)
     cls = type(
         f"TV_{name.replace('-', '_')}", (TorchvisionModel,),
-        {"name": name, "arch": arch, "require_weights": pretrained, "pretrained": pretrained,
+        {"name": name, "arch": arch, "require_weights": pretrained, "pretrained": pretrained, "max_size": max_size,
          "summary": f"torchvision {TORCHVISION[arch][0].__name__}, {kind}",
          "defaults": {**DeepImageModel.defaults, "init": None, **overrides}, "__module__": __name__},
     )
@@ -222,7 +235,7 @@ class EffNetFineTune(DeepImageModel):
     pretrained = True
     mean, std = LITE_MEAN, LITE_STD
     summary = "ImageNet EfficientNet-Lite0 fine-tuned end to end (head warm-started by a linear probe)"
-    defaults = {**DeepImageModel.defaults, "lr": 1e-4, "batch_size": 32, "time_budget": 200.0, "patience": 2,
+    defaults = {**DeepImageModel.defaults, "lr": 1e-4, "batch_size": 32, "time_budget": 150.0, "patience": 2,
                 "probe_epochs": 200}
 
     def build_network(self, n_outputs: int) -> nn.Module:
@@ -244,6 +257,7 @@ class EffNetFineTune(DeepImageModel):
 
     def fit(self, train_data: TaskData, val: TaskData) -> None:
         torch.manual_seed(self.context.seed)
+        self.params["image_size"] = self.size()
         self.network_ = self.build_network(train_data.n_outputs)
         self._warm_start_head(self.network_, train_data)
         config = dataclasses.replace(self.config(), score_initial=True)
