@@ -125,3 +125,33 @@ def test_cli_image_size_reaches_the_models(tmp_path: Path) -> None:
     # The option reached the rung: the pixel arrays it cached are 20 x 20.
     arrays = [np.load(f) for f in (cache.cache_root() / "images").glob("*.npy")]
     assert arrays and all(a.shape[1:] == (20, 20, 3) for a in arrays)
+
+
+def test_poster_genre_on_poster_csv_reports_the_two_broken_posters(tmp_path: Path) -> None:
+    """MovieGenre.csv + <imdbId>.jpg: odd modes decode, the 0-byte and truncated posters are listed."""
+    folder = tmp_path / "kaggle"
+    posters = folder / "posters"
+    broken = write_mixed_folder(tmp_path / "odd")
+    posters.mkdir(parents=True)
+    rng = np.random.default_rng(2)
+    rows = []
+    for i in range(40):
+        drama = i % 2 == 0
+        colour = np.array((40, 40, 200) if drama else (230, 200, 40), dtype=np.int16)
+        image = np.clip(colour + rng.integers(-50, 50, (30, 20, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(image).save(posters / f"{1000 + i}.jpg")
+        rows.append({"imdbId": 1000 + i, "Imdb Link": "", "Title": f"Film {i} (1999)", "IMDB Score": 6.0,
+                     "Genre": "Drama" if drama else "Comedy|Family", "Poster": ""})
+    # Five awkward files under poster names (Pillow reads by content, not by extension).
+    for j, name in enumerate(["empty.jpg", "truncated.jpg", "rgba.png", "grey.jpg", "palette.png"]):
+        (posters / f"{1000 + j}.jpg").write_bytes(broken[name].read_bytes())
+    pd.DataFrame(rows).to_csv(folder / "MovieGenre.csv", index=False, encoding="latin-1")
+    req = RunRequest(task="poster-genre", source="poster-csv", data=folder, models=["prior", "hist-logreg"],
+                     out=tmp_path / "out", options=TaskOptions(settings=dict(SETTINGS)), device="cpu")
+    records = run(req)
+    assert [r["status"] for r in records] == ["ok", "ok"]
+    expected = sorted(str(posters / f"{1000 + j}.jpg") for j in (0, 1))
+    for r in records:
+        assert sorted(r["unreadable_files"]) == expected
+        assert r["labels"] == ["Comedy", "Drama", "Family"]
+    assert sum(records[0][f"n_{p}"] for p in ("train", "val", "test")) == 38

@@ -43,6 +43,9 @@ def build_poster_genre(table: pd.DataFrame, source: str, options: TaskOptions) -
     for col in ("movie_id", "genres", "poster"):
         if col not in table:
             raise DataError(f"source {source}: poster-genre needs column '{col}' (a poster image path per film)")
+    if table["poster"].isna().all():
+        raise DataError(f"source {source}: no poster files found for poster-genre "
+                        "(tmdb: put a posters/ folder of <id>.jpg beside the CSV)")
     notes: list[str] = []
     keep, unreadable = _readable(table["poster"], notes)
     genres = table["genres"].map(lambda g: list(g) if isinstance(g, (list, tuple, np.ndarray)) else [])
