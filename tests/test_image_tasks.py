@@ -107,6 +107,8 @@ def test_poster_genre_labels_and_skipped_posters(tmp_path: Path) -> None:
     np.testing.assert_array_equal(data.y, [[0, 1], [1, 1], [1, 0]])
     assert data.unreadable == [str(files["empty.jpg"])]
     assert data.target == "multilabel" and data.columns == {"image": ["image"]}
+    with pytest.raises(DataError, match="no poster files"):
+        build_poster_genre(table.assign(poster=None), "tmdb", TaskOptions())
 
 
 def test_cli_image_size_reaches_the_models(tmp_path: Path) -> None:
