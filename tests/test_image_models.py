@@ -132,3 +132,15 @@ def test_deep_rungs_predict_without_augmentation(tmp_path: Path, name: str) -> N
     assert model.history and model.history[-1]["epoch"] >= 1
     if name == "effnet-finetune":
         assert model.history[0]["epoch"] == 0  # the warm-started head is scored before fine-tuning
+
+
+def test_effnet_finetune_keeps_batch_norm_statistics(tmp_path: Path) -> None:
+    from moviebench.models.deep_image import Lite0Classifier
+
+    path = tmp_path / "lite0.pth"
+    torch.save(tf_layout_state_dict(), path)
+    network = Lite0Classifier(load_efficientnet_lite0(path), n_outputs=3).train()
+    before = network.backbone.bn1.running_mean.clone()
+    network(torch.randn(2, 3, 32, 32) * 5 + 3)
+    assert network.training and network.dropout.training
+    assert torch.equal(network.backbone.bn1.running_mean, before)

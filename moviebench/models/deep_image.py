@@ -224,6 +224,14 @@ class Lite0Classifier(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(backbone.num_features, n_outputs)
 
+    def train(self, mode: bool = True) -> Lite0Classifier:
+        """Batch-norm statistics stay at their ImageNet values: small poster batches would drift them."""
+        super().train(mode)
+        for module in self.backbone.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
+        return self
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pooled = self.backbone.forward_head(self.backbone.forward_features(x), pre_logits=True)
         return self.head(self.dropout(pooled))
