@@ -134,6 +134,30 @@ def leaderboard(task: str | None, source: str | None, out: Path, fmt: str) -> No
         click.echo(render(records, fmt))
 
 
+@cli.group()
+def data() -> None:
+    """Look at a data source before benchmarking on it."""
+
+
+@data.command(name="inspect")
+@click.option("--source", required=True, help="Source name (see `bench ls`).")
+@click.option("--data", "data_path", type=click.Path(path_type=Path), help="File or folder the source reads.")
+@click.option("--min-votes", default=10, show_default=True, help="As for `bench run`: shapes quality tasks' label balance.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def inspect_data(source: str, data_path: Path | None, min_votes: int, fmt: str) -> None:
+    """Rows read, kept and dropped by reason, missing values, label balance per task, genres, images."""
+    import json
+
+    from moviebench.datasets.inspection import inspect_source, print_inspection
+    from moviebench.tasks import TaskOptions
+
+    info = inspect_source(source, data_path, TaskOptions(min_votes=min_votes))
+    if fmt == "json":
+        click.echo(json.dumps(info, indent=2))
+    else:
+        print_inspection(console, info)
+
+
 def main() -> None:
     try:
         cli(standalone_mode=False)

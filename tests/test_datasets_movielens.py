@@ -80,12 +80,3 @@ def test_image_check_is_cached_and_notices_a_changed_file(tmp_path: Path) -> Non
 def test_folder_without_movies_dat(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no movies.dat"):
         load_source("movielens-1m", tmp_path)
-
-
-@pytest.mark.shared_data
-def test_real_ml1m(shared_data: Path) -> None:
-    loaded = load_source("movielens-1m", shared_data / "ml-1m")
-    assert len(loaded.table) == 3883 and loaded.report.rows_kept == 3883
-    assert loaded.report.images == {"found": 3256, "missing": 627, "unreadable": 0}
-    assert len({g for gs in loaded.table["genres"] for g in gs}) == 18
-    assert loaded.table["year"].notna().all()

@@ -68,7 +68,8 @@ def test_tmdb_5000_layout_canonical_table_and_drops(tmp_path: Path) -> None:
     assert list(t["n_countries"]) == [2, 0, 1]
     assert t["year"].tolist()[0::2] == [2009, 1999] and math.isnan(t["year"][1])
     assert t["month"].tolist()[0::2] == [12, 3]
-    assert list(t["budget"]) == [237000000, 0, 10]
+    assert t["budget"].tolist()[0::2] == [237000000, 10] and math.isnan(t["budget"][1])  # 0 = unknown
+    assert report.repaired == Counter({"budget 0 (unknown) set missing": 1, "revenue 0 (unknown) set missing": 1})
     assert list(t["vote_count"]) == [11800, 3, 20]
     assert t["runtime"].isna().tolist() == [False, True, False]
     assert list(t["language"]) == ["en", "fr", "fr"]

@@ -9,7 +9,8 @@
 A row is dropped, and counted by reason, when its line has the wrong number of fields, its
 id is not an integer, a numeric field holds text (the shifted rows of `movies_metadata.csv`
 put a date in `budget`), or a list cell does not parse in its layout's encoding. Repeated
-ids are collapsed to their first row. Empty cells are kept as missing values.
+ids are collapsed to their first row. Empty cells are kept as missing values, and so are
+the zeros TMDB writes for an unknown budget, revenue or runtime (counted as repairs).
 
 `--data` is the CSV, or a folder holding one of the three files. A `posters/` folder beside
 the CSV, with `<id>.jpg` files, fills the `poster` column.
@@ -53,6 +54,8 @@ NUMERIC = {
     "revenue": "revenue",
     "runtime": "runtime",
 }
+# TMDB writes 0 for "not known" in these: as values they would read as free, unearning, 0-minute films.
+UNKNOWN_IF_ZERO = ("budget", "revenue", "runtime")
 TEXT = {"title": "title", "overview": "overview", "tagline": "tagline", "original_language": "language"}
 LISTS = {"genres": "genres", "production_companies": "n_companies", "production_countries": "n_countries"}
 USED = {"id", "release_date", "imdb_id", *NUMERIC, *TEXT, *LISTS}
@@ -88,6 +91,20 @@ def _drop(frame: pd.DataFrame, bad: pd.Series, reason: str, report: LoadReport) 
     return frame[~bad]
 
 
+def _parse_lists(cells: pd.Series, encoding: str) -> pd.Series:
+    """Names per cell, None where the cell is malformed. Each distinct cell is parsed once:
+    on a million-row file the same genre and country lists repeat endlessly."""
+    names: dict[str, list[str] | None] = {}
+    for cell in cells.dropna().unique():
+        try:
+            names[cell] = parse_list_cell(cell, encoding)
+        except MalformedCell:
+            names[cell] = None
+    out = [[] if not isinstance(c, str) else (None if names[c] is None else list(names[c]))
+           for c in cells.to_numpy(dtype=object)]
+    return pd.Series(out, index=cells.index, dtype=object)
+
+
 def load(path: Path | None) -> LoadedSource:
     if path is None:
         raise DataError("source 'tmdb' needs --data: a TMDB CSV")
@@ -115,17 +132,9 @@ def load(path: Path | None) -> LoadedSource:
     for col in LISTS:
         if col not in raw:
             continue
-        parsed, bad = [], []
-        for cell in raw[col].to_numpy(dtype=object):
-            try:
-                parsed.append(parse_list_cell(cell, layout.list_encoding))
-                bad.append(False)
-            except MalformedCell:
-                parsed.append(None)
-                bad.append(True)
-        bad = pd.Series(bad, index=raw.index, dtype=bool)
-        lists[col] = pd.Series(parsed, index=raw.index, dtype=object)
-        raw = _drop(raw, bad, f"malformed {col} cell", report)
+        parsed = _parse_lists(raw[col], layout.list_encoding)
+        lists[col] = parsed
+        raw = _drop(raw, parsed.isna(), f"malformed {col} cell", report)
 
     movie_id = pd.to_numeric(raw["id"]).astype("int64").astype(str)
     dup = movie_id.duplicated(keep="first")
@@ -145,6 +154,10 @@ def load(path: Path | None) -> LoadedSource:
         table["year"] = table["month"] = np.nan
     for col, canon in NUMERIC.items():
         table[canon] = numbers[col][index].to_numpy(dtype=float) if col in numbers else np.nan
+    for col in UNKNOWN_IF_ZERO:
+        zero = table[col] == 0
+        report.repair(f"{col} 0 (unknown) set missing", int(zero.sum()))
+        table.loc[zero, col] = np.nan
     table["genres"] = list(lists["genres"][index]) if "genres" in lists else [[] for _ in range(len(table))]
     for col in ("production_companies", "production_countries"):
         canon = LISTS[col]
