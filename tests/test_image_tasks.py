@@ -157,3 +157,11 @@ def test_poster_genre_on_poster_csv_reports_the_two_broken_posters(tmp_path: Pat
         assert sorted(r["unreadable_files"]) == expected
         assert r["labels"] == ["Comedy", "Drama", "Family"]
     assert sum(records[0][f"n_{p}"] for p in ("train", "val", "test")) == 38
+
+
+def test_poster_genre_with_no_readable_poster_builds_empty(tmp_path: Path) -> None:
+    files = write_mixed_folder(tmp_path / "posters")
+    table = pd.DataFrame({"movie_id": ["1"], "genres": [["Drama"]], "poster": [str(files["truncated.jpg"])]})
+    data = build_poster_genre(table, "movielens-1m", TaskOptions())
+    assert len(data) == 0 and data.y.shape == (0, 0)
+    assert data.unreadable == [str(files["truncated.jpg"])]

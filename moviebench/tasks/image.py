@@ -60,7 +60,9 @@ def build_poster_genre(table: pd.DataFrame, source: str, options: TaskOptions) -
     rare = sorted(set(counts.index) - set(labels))
     if rare:
         notes.append(f"genres with fewer than {min_support} films dropped as labels: {', '.join(rare)}")
-    y = np.array([[float(label in gs) for label in labels] for gs in genres], dtype=np.float32).reshape(-1, len(labels))
+    y = np.zeros((len(genres), len(labels)), dtype=np.float32)  # also right when no poster is readable
+    for i, gs in enumerate(genres):
+        y[i] = [label in gs for label in labels]
     return TaskData(
         ids=table["movie_id"].to_numpy(), X=pd.DataFrame({"image": table["poster"].astype(str).to_numpy()}),
         columns={"image": ["image"]}, y=y, labels=labels, target="multilabel", notes=notes,
