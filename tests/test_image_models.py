@@ -1,0 +1,146 @@
+"""Image rungs: weight loading (EfficientNet-Lite0 TF layout, torchvision), skips, caching, eval mode."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import timm
+import torch
+import torchvision
+from PIL import Image
+
+from moviebench.features import cache
+from moviebench.models import MODELS, RunContext, SkipModel
+from moviebench.models.image import load_efficientnet_lite0, map_lite0_state_dict
+from moviebench.tasks import TaskData
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny tensors: on a shared 2-core machine, thread hand-offs cost more than they save."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tf_layout_state_dict(seed: int = 0) -> OrderedDict:
+    """A randomly initialised Lite0 state dict under other names (like the TF port): same order and shapes."""
+    torch.manual_seed(seed)
+    reference = timm.create_model("tf_efficientnet_lite0", pretrained=False).state_dict()
+    return OrderedDict((f"_ported.{i}.{name.split('.')[-1]}", t.clone()) for i, (name, t) in enumerate(reference.items()))
+
+
+def image_data(tmp_path: Path, n: int = 12, target: str = "multilabel") -> TaskData:
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(n):
+        path = tmp_path / f"img_{i}.png"
+        Image.fromarray(rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(path)
+        paths.append(str(path))
+    y = (np.arange(n)[:, None] % np.array([2, 3]) == 0).astype(np.float32) if target == "multilabel" else np.arange(n) % 2
+    return TaskData(ids=np.arange(n), X=pd.DataFrame({"image": paths}), columns={"image": ["image"]}, y=y,
+                    labels=["a", "b"], target=target)
+
+
+def test_lite0_tf_layout_loads_tensor_by_tensor(tmp_path: Path) -> None:
+    state = tf_layout_state_dict(seed=1)
+    path = tmp_path / "lite0.pth"
+    torch.save(state, path)
+    torch.manual_seed(2)  # the network's own initialisation differs from the file's
+    network = load_efficientnet_lite0(path)
+    loaded = network.state_dict()
+    assert len(loaded) == len(state) == 296
+    for (_, expected), (name, got) in zip(state.items(), loaded.items()):
+        assert torch.equal(expected, got), name
+
+
+def test_lite0_mapping_refuses_a_shape_mismatch() -> None:
+    target = timm.create_model("tf_efficientnet_lite0", pretrained=False).state_dict()
+    state = tf_layout_state_dict()
+    first = next(iter(state))
+    state[first] = torch.zeros(1)
+    with pytest.raises(ValueError, match="does not fit"):
+        map_lite0_state_dict(state, target)
+    with pytest.raises(ValueError, match="tensors"):
+        map_lite0_state_dict(OrderedDict(list(state.items())[:10]), target)
+
+
+def test_pretrained_rungs_skip_without_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))  # no offline checkpoints
+    data = image_data(tmp_path)
+    model = MODELS.get("resnet18-pretrained")(context=RunContext(settings={"image_size": 32}))
+    with pytest.raises(SkipModel, match="no pretrained weights found"):
+        model.fit(data, data)
+    monkeypatch.setattr("moviebench.models.image.packaged_lite0_weights", lambda: None)
+    for name in ("effnet-logreg", "effnet-finetune"):
+        with pytest.raises(SkipModel, match="no pretrained weights found"):
+            MODELS.get(name)(context=RunContext(settings={"image_size": 32})).fit(data, data)
+
+
+def test_weights_file_makes_torchvision_rung_fine_tune(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    torch.manual_seed(3)
+    state = torchvision.models.resnet18(weights=None).state_dict()
+    path = tmp_path / "resnet18.pth"
+    torch.save(state, path)
+    for name in ("resnet18-pretrained", "resnet18"):
+        model = MODELS.get(name)(context=RunContext(weights=path, settings={"image_size": 32}))
+        network = model.build_network(n_outputs=2)
+        assert model.params["init"] == f"weights: {path}"
+        assert torch.equal(network.conv1.weight, state["conv1.weight"])
+        assert network.fc.out_features == 2
+    # A file for another architecture does not apply: the scratch rung says so in its params.
+    other = MODELS.get("resnet34")(context=RunContext(weights=path, settings={"image_size": 32}))
+    other.build_network(n_outputs=2)
+    assert other.params["init"] == "scratch"
+
+
+def test_effnet_features_are_cached_and_pooled(tmp_path: Path) -> None:
+    path = tmp_path / "lite0.pth"
+    torch.save(tf_layout_state_dict(), path)
+    data = image_data(tmp_path)
+    model = MODELS.get("effnet-logreg")(context=RunContext(weights=path, settings={"image_size": 32}))
+    misses = cache.STATS["effnet-lite0-features:miss"]
+    features = model.features(data)
+    assert features.shape == (len(data), 1280)
+    again = model.features(data)
+    assert cache.STATS["effnet-lite0-features:miss"] == misses + 1
+    np.testing.assert_array_equal(features, again)
+    model.fit(data, data)
+    scores = model.predict_scores(data)
+    assert scores.shape == (len(data), 2) and np.all((scores >= 0) & (scores <= 1))
+
+
+@pytest.mark.parametrize("name", ["cnn4", "effnet-finetune"])
+def test_deep_rungs_predict_without_augmentation(tmp_path: Path, name: str) -> None:
+    weights = tmp_path / "lite0.pth"
+    torch.save(tf_layout_state_dict(), weights)
+    data = image_data(tmp_path)
+    context = RunContext(epochs=1, weights=weights, settings={"image_size": 32},
+                         val_score=lambda y, s: float(-np.mean((y - s) ** 2)))
+    model = MODELS.get(name)(context=context, batch_size=4)
+    model.fit(data, data)
+    first, second = model.predict_scores(data), model.predict_scores(data)
+    np.testing.assert_array_equal(first, second)  # eval mode: no random transform, no dropout
+    assert first.shape == (len(data), 2)
+    assert model.history and model.history[-1]["epoch"] >= 1
+    if name == "effnet-finetune":
+        assert model.history[0]["epoch"] == 0  # the warm-started head is scored before fine-tuning
+
+
+def test_effnet_finetune_keeps_batch_norm_statistics(tmp_path: Path) -> None:
+    from moviebench.models.deep_image import Lite0Classifier
+
+    path = tmp_path / "lite0.pth"
+    torch.save(tf_layout_state_dict(), path)
+    network = Lite0Classifier(load_efficientnet_lite0(path), n_outputs=3).train()
+    before = network.backbone.bn1.running_mean.clone()
+    network(torch.randn(2, 3, 32, 32) * 5 + 3)
+    assert network.training and network.dropout.training
+    assert torch.equal(network.backbone.bn1.running_mean, before)
