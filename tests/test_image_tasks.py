@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 import torch
 from PIL import Image
-from test_image_pipeline import write_mixed_folder
 
 from moviebench.errors import DataError
 from moviebench.features import cache
 from moviebench.runner import RunRequest, run
 from moviebench.tasks import TASKS, TaskOptions
 from moviebench.tasks.image import build_frame_id, build_poster_genre
+from tests.test_image_pipeline import write_mixed_folder
 
 
 @pytest.fixture(autouse=True)
