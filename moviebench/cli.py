@@ -40,6 +40,22 @@ def cli() -> None:
     """
 
 
+def _settings(values: tuple[str, ...]) -> dict:
+    """--set KEY=VALUE pairs; a VALUE that reads as JSON (20, true, 0.5) is parsed as such."""
+    import json
+
+    out = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got '{item}'", param_hint="--set")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw
+    return out
+
+
 @cli.command()
 @click.option("--task", required=True, help="Task name (see `bench ls`).")
 @click.option("--source", help="Data source; default: the task's bundled default.")
@@ -54,9 +70,11 @@ def cli() -> None:
 @click.option("--time-budget", type=float, help="Seconds of training per deep model.")
 @click.option("--weights", type=click.Path(path_type=Path, exists=True), help="Pretrained weights for fine-tuning rungs.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Task/model setting, repeatable: e.g. min_genre_count=20, per_label_threshold=true, class_weight=largest.")
 def run(task: str, source: str | None, data: Path | None, models: str | None, seeds: str, out: Path,
         force: bool, min_votes: int, features: str | None, epochs: int | None, time_budget: float | None,
-        weights: Path | None, device: str | None) -> None:
+        weights: Path | None, device: str | None, settings: tuple[str, ...]) -> None:
     """Train and score a task's ladder of models, then print its leaderboard.
 
     Finished records are skipped on a rerun (unless --force), and a model that fails is
@@ -70,7 +88,8 @@ def run(task: str, source: str | None, data: Path | None, models: str | None, se
 
     request = RunRequest(
         task=task, source=source, data=data, models=_csv_list(models), seeds=_seeds(seeds), out=out,
-        force=force, options=TaskOptions(min_votes=min_votes, extra_features=tuple(_csv_list(features) or ())),
+        force=force, options=TaskOptions(min_votes=min_votes, extra_features=tuple(_csv_list(features) or ()),
+                            settings=_settings(settings)),
         epochs=epochs, time_budget=time_budget, weights=weights, device=device,
     )
     with LadderDisplay(console) as display:

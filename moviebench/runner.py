@@ -173,7 +173,7 @@ def fit_and_score(model: Model, prep: PreparedTask) -> dict[str, Any]:
         predict_seconds = time.perf_counter() - t0
     evaluation = metrics.evaluate(
         prep.spec.target, test.y, s_test, labels=prep.data.labels, y_val=val.y, s_val=s_val,
-        settings=prep.spec.settings,
+        settings=model.context.settings,  # task settings merged with the run's (--set)
     )
     return {
         "metrics": evaluation.metrics,
@@ -197,6 +197,8 @@ def run_cell(prep: PreparedTask, req: RunRequest, model_name: str, seed: int,
     record["params_source"] = req.params_source.get(model_name, "defaults")
     context = make_context(prep, req, seed, progress=progress)
     record["device"] = context.device
+    record["settings"] = context.settings
+    record["task_notes"] = prep.data.notes
     try:
         model = MODELS.get(model_name)(context=context, **params)
         record["params"] = model.params
@@ -219,6 +221,8 @@ def is_done(path: Path, prep: PreparedTask) -> dict[str, Any] | None:
     if not record or record.get("status") != "ok":
         return None
     if record.get("split_hash") != prep.split.hash or record.get("data_fingerprint") != prep.loaded.fingerprint:
+        return None
+    if record.get("labels", prep.data.labels) != prep.data.labels:  # e.g. another min_genre_count
         return None
     record["_path"] = str(path)
     return record

@@ -86,6 +86,7 @@ def train(
     context: RunContext,
     config: TrainConfig,
     name: str = "model",
+    loss_fn: nn.Module | None = None,  # default: loss_for(target); e.g. BCE with per-label pos_weight
 ) -> list[dict[str, float]]:
     """Train `module` in place, leave it at its best validation epoch, return the history."""
     seed_everything(context.seed)
@@ -93,7 +94,7 @@ def train(
     module.to(device)
     if config.channels_last and device == "cuda":
         module.to(memory_format=torch.channels_last)
-    loss_fn = loss_for(target)
+    loss_fn = loss_fn if loss_fn is not None else loss_for(target)
     optimizer = torch.optim.AdamW(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=2)
     scaler = torch.amp.GradScaler("cuda", enabled=device == "cuda")

@@ -1,0 +1,173 @@
+"""`tmdb`: the three published TMDB CSV layouts, told apart from their header.
+
+| layout            | file (Kaggle)                                   | list columns                |
+|-------------------|-------------------------------------------------|-----------------------------|
+| `tmdb-5000`       | TMDB 5000, `tmdb_5000_movies.csv`               | JSON                        |
+| `tmdb-full-2024`  | Full TMDB Movies 2024, `TMDB_movie_dataset_v11.csv` | comma-separated names   |
+| `movies-metadata` | The Movies Dataset, `movies_metadata.csv`       | Python literals ('single') |
+
+A row is dropped, and counted by reason, when its line has the wrong number of fields, its
+id is not an integer, a numeric field holds text (the shifted rows of `movies_metadata.csv`
+put a date in `budget`), or a list cell does not parse in its layout's encoding. Repeated
+ids are collapsed to their first row. Empty cells are kept as missing values.
+
+`--data` is the CSV, or a folder holding one of the three files. A `posters/` folder beside
+the CSV, with `<id>.jpg` files, fills the `poster` column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from moviebench.datasets import register_source
+from moviebench.datasets.base import LoadedSource, LoadReport, SourceSpec, require_columns
+from moviebench.datasets.common import MalformedCell, csv_header, parse_list_cell, read_csv_strings
+from moviebench.datasets.images import check_images
+from moviebench.errors import DataError
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    list_encoding: str  # how genres / companies / countries cells are written
+
+
+LAYOUTS = {
+    "tmdb-5000": Layout("tmdb-5000", "json"),
+    "tmdb-full-2024": Layout("tmdb-full-2024", "names"),
+    "movies-metadata": Layout("movies-metadata", "python"),
+}
+KNOWN_FILES = ("tmdb_5000_movies.csv", "TMDB_movie_dataset_v11.csv", "movies_metadata.csv")
+
+REQUIRED = ["id", "title", "genres", "vote_average", "vote_count"]
+# Source column -> canonical column. Absent optional columns become missing values (noted).
+NUMERIC = {
+    "vote_average": "vote_average",
+    "vote_count": "vote_count",
+    "popularity": "popularity",
+    "budget": "budget",
+    "revenue": "revenue",
+    "runtime": "runtime",
+}
+TEXT = {"title": "title", "overview": "overview", "tagline": "tagline", "original_language": "language"}
+LISTS = {"genres": "genres", "production_companies": "n_companies", "production_countries": "n_countries"}
+USED = {"id", "release_date", "imdb_id", *NUMERIC, *TEXT, *LISTS}
+
+
+def detect_layout(header: list[str]) -> Layout:
+    """Which TMDB export a header belongs to: each has columns the others lack."""
+    cols = set(header)
+    if {"belongs_to_collection", "video"} & cols:
+        return LAYOUTS["movies-metadata"]
+    if {"backdrop_path", "imdb_id", "adult"} & cols:
+        return LAYOUTS["tmdb-full-2024"]
+    return LAYOUTS["tmdb-5000"]
+
+
+def resolve_csv(path: Path) -> Path:
+    """`--data` may name the CSV itself or a folder holding one of the known files."""
+    if path.is_file():
+        return path
+    found = [path / name for name in KNOWN_FILES if (path / name).is_file()]
+    if not found:
+        found = sorted(path.glob("*.csv"))
+    if len(found) != 1:
+        raise DataError(
+            f"--data {path}: expected one TMDB CSV ({', '.join(KNOWN_FILES)}) in the folder, "
+            f"found {len(found) or 'none'}"
+        )
+    return found[0]
+
+
+def _drop(frame: pd.DataFrame, bad: pd.Series, reason: str, report: LoadReport) -> pd.DataFrame:
+    report.drop(reason, int(bad.sum()))
+    return frame[~bad]
+
+
+def load(path: Path | None) -> LoadedSource:
+    if path is None:
+        raise DataError("source 'tmdb' needs --data: a TMDB CSV")
+    csv = resolve_csv(path)
+    layout = detect_layout(csv_header(csv))
+    report = LoadReport(source="tmdb", path=str(csv))
+    report.notes.append(f"layout {layout.name} ({layout.list_encoding} list cells), told from the header")
+    raw = read_csv_strings(csv, report, usecols=lambda c: c in USED)
+    require_columns(raw, REQUIRED, f"tmdb ({layout.name} layout) {csv}")
+    absent = sorted(c for c in (*NUMERIC, *TEXT, *LISTS, "release_date") if c not in raw)
+    if absent:
+        report.notes.append(f"column(s) absent, left missing: {', '.join(absent)}")
+
+    # Each test drops its rows before the next runs, so a row is counted under one reason.
+    ids = pd.to_numeric(raw["id"], errors="coerce")
+    raw = _drop(raw, ids.isna() | (ids % 1 != 0), "non-integer id", report)
+    numbers = {}
+    for col in NUMERIC:
+        if col not in raw:
+            continue
+        values = pd.to_numeric(raw[col], errors="coerce")
+        raw = _drop(raw, values.isna() & raw[col].notna(), f"non-numeric {col}", report)
+        numbers[col] = values[raw.index]
+    lists = {}
+    for col in LISTS:
+        if col not in raw:
+            continue
+        parsed, bad = [], []
+        for cell in raw[col].to_numpy(dtype=object):
+            try:
+                parsed.append(parse_list_cell(cell, layout.list_encoding))
+                bad.append(False)
+            except MalformedCell:
+                parsed.append(None)
+                bad.append(True)
+        bad = pd.Series(bad, index=raw.index, dtype=bool)
+        lists[col] = pd.Series(parsed, index=raw.index, dtype=object)
+        raw = _drop(raw, bad, f"malformed {col} cell", report)
+
+    movie_id = pd.to_numeric(raw["id"]).astype("int64").astype(str)
+    dup = movie_id.duplicated(keep="first")
+    raw = _drop(raw, dup, "duplicate movie id", report)
+    movie_id = movie_id[~dup]
+    index = raw.index
+
+    table = pd.DataFrame({"movie_id": movie_id.to_numpy()})
+    for col, canon in TEXT.items():
+        table[canon] = raw[col].to_numpy(dtype=object) if col in raw else None
+    if "release_date" in raw:
+        dates = pd.to_datetime(raw["release_date"], errors="coerce", format="%Y-%m-%d")
+        report.repair("unparseable release_date set missing", int((dates.isna() & raw["release_date"].notna()).sum()))
+        table["year"] = dates.dt.year.to_numpy(dtype=float)
+        table["month"] = dates.dt.month.to_numpy(dtype=float)
+    else:
+        table["year"] = table["month"] = np.nan
+    for col, canon in NUMERIC.items():
+        table[canon] = numbers[col][index].to_numpy(dtype=float) if col in numbers else np.nan
+    table["genres"] = list(lists["genres"][index]) if "genres" in lists else [[] for _ in range(len(table))]
+    for col in ("production_companies", "production_countries"):
+        canon = LISTS[col]
+        table[canon] = lists[col][index].map(len).to_numpy(dtype=float) if col in lists else np.nan
+    if "imdb_id" in raw:
+        table["imdb_id"] = raw["imdb_id"].to_numpy(dtype=object)
+
+    posters = csv.parent / "posters"
+    if posters.is_dir():
+        files = [posters / f"{i}.jpg" for i in table["movie_id"]]
+        table["poster"] = pd.Series([str(f) if f.is_file() else None for f in files], dtype=object)
+        check_images(list(table["poster"]), report)
+    else:
+        table["poster"] = pd.Series([None] * len(table), dtype=object)
+    return LoadedSource(table=table, report=report)
+
+
+register_source(
+    SourceSpec(
+        name="tmdb",
+        description="a TMDB CSV: TMDB 5000, Full TMDB Movies 2024 (v11) or The Movies Dataset, told from the header",
+        load=load,
+        needs_path=True,
+        path_hint="tmdb_5000_movies.csv, TMDB_movie_dataset_v11.csv or movies_metadata.csv (optional posters/<id>.jpg beside it)",
+    )
+)

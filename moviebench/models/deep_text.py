@@ -1,0 +1,208 @@
+"""Deep text rungs, trained with the shared loop (models/torch_loop.py).
+
+- `minilm-mlp`: the cached MiniLM sentence embeddings + an MLP.
+- `text-lstm`: an LSTM over token embeddings learned from scratch.
+- `cnn-bilstm`: report 001's CNN-LSTM: Conv1d with 64 filters, max-pool, a bidirectional
+  LSTM with 128 units and a sigmoid output layer. Report 001 fed it frozen GloVe vectors;
+  pretrained word vectors cannot be downloaded here, so its token embeddings are learned.
+
+Tokens come from sklearn's CountVectorizer analyser, with the vocabulary built on the
+training texts only. Each rung has an epoch cap and a default time budget so a ladder
+stays affordable on two CPU cores; `--epochs` and `--time-budget` override them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.feature_extraction.text import CountVectorizer
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+from torch.utils.data import TensorDataset
+
+from moviebench.models import Model, RunContext, register_model
+from moviebench.models.text import class_weight_scheme, minilm_features, positive_weights, texts_of
+from moviebench.models.torch_loop import TrainConfig, count_parameters, predict, train
+from moviebench.tasks.base import TaskData
+
+PAD, UNK = 0, 1
+
+
+class TorchText(Model):
+    """Shared fit/predict: inputs as tensors, class weighting, the shared training loop."""
+
+    family = "deep"
+    inputs = frozenset({"text"})
+    targets = frozenset({"multilabel", "multiclass"})
+    defaults: dict[str, Any] = {"lr": 2e-3, "weight_decay": 1e-4, "dropout": 0.3, "batch_size": 64,
+                                "epochs": 20, "patience": 4, "time_budget": 120.0}
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        return {
+            "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
+            "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+            "dropout": trial.suggest_float("dropout", 0.0, 0.5),
+        }
+
+    def prepare(self, train_data: TaskData) -> None:
+        """Fit whatever turns texts into tensors (a vocabulary), on the training split only."""
+
+    def inputs_of(self, data: TaskData) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    def build_network(self, n_outputs: int) -> nn.Module:
+        raise NotImplementedError
+
+    def _dataset(self, data: TaskData) -> TensorDataset:
+        y = torch.tensor(data.y, dtype=torch.long if data.target == "multiclass" else torch.float32)
+        return TensorDataset(*self.inputs_of(data), y)
+
+    def config(self) -> TrainConfig:
+        p = self.params
+        return TrainConfig(epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"],
+                           weight_decay=p["weight_decay"], patience=p["patience"])
+
+    def _context(self) -> RunContext:
+        # The rung's own time budget applies unless the run set one (--time-budget).
+        if self.context.time_budget is None and self.params["time_budget"]:
+            return dataclasses.replace(self.context, time_budget=float(self.params["time_budget"]))
+        return self.context
+
+    def _loss(self, train_data: TaskData) -> nn.Module | None:
+        if train_data.target != "multilabel":
+            return None
+        weights = positive_weights(train_data.y, class_weight_scheme(self.context.settings))
+        if weights is None:
+            return None
+        return nn.BCEWithLogitsLoss(pos_weight=torch.tensor(weights, dtype=torch.float32, device=self.context.device))
+
+    def fit(self, train_data: TaskData, val: TaskData) -> None:
+        self.prepare(train_data)
+        torch.manual_seed(self.context.seed)
+        self.network_ = self.build_network(train_data.n_outputs)
+        self.history = train(self.network_, self._dataset(train_data), self._dataset(val), val.y,
+                             train_data.target, self._context(), self.config(), name=self.name,
+                             loss_fn=self._loss(train_data))
+
+    def predict_scores(self, data: TaskData) -> np.ndarray:
+        return predict(self.network_, self._dataset(data), data.target, self.context, self.config())
+
+    def n_params(self) -> int:
+        return count_parameters(self.network_)
+
+
+@register_model
+class MiniLMMLP(TorchText):
+    name = "minilm-mlp"
+    summary = "cached all-MiniLM-L6-v2 embeddings + MLP (256 hidden, dropout)"
+    defaults = {**TorchText.defaults, "hidden": 256, "batch_size": 128, "epochs": 60, "patience": 6}
+
+    def inputs_of(self, data: TaskData) -> list[torch.Tensor]:
+        return [torch.from_numpy(minilm_features(self, data))]
+
+    def build_network(self, n_outputs: int) -> nn.Module:
+        h, d = self.params["hidden"], self.params["dropout"]
+        return nn.Sequential(nn.Dropout(d / 2), nn.Linear(384, h), nn.ReLU(), nn.Dropout(d), nn.Linear(h, n_outputs))
+
+
+class Tokenized(TorchText):
+    """Texts as padded token-id sequences with their lengths (empty text -> one UNK token)."""
+
+    defaults = {**TorchText.defaults, "embedding_dim": 100, "max_vocab": 20_000, "min_df": 2, "max_len": 200}
+
+    def prepare(self, train_data: TaskData) -> None:
+        p = self.params
+        self.vectorizer_ = CountVectorizer(min_df=p["min_df"], max_features=p["max_vocab"],
+                                           token_pattern=r"(?u)\b\w+\b", strip_accents="unicode")
+        texts = texts_of(train_data)
+        try:
+            self.vectorizer_.fit(texts)
+            vocab = self.vectorizer_.vocabulary_
+        except ValueError:  # no token reaches min_df (a tiny split): everything is UNK
+            vocab = {}
+        self.vocab_ = {word: i + 2 for i, word in enumerate(sorted(vocab))}
+        self.analyze_ = self.vectorizer_.build_analyzer()
+        lengths = [len(self.analyze_(t)) for t in texts] or [1]
+        # Long enough for 95% of training texts: padding beyond that costs time, not accuracy.
+        self.max_len_ = int(max(1, min(p["max_len"], np.percentile(lengths, 95))))
+
+    def inputs_of(self, data: TaskData) -> list[torch.Tensor]:
+        tokens = np.zeros((len(data), self.max_len_), dtype=np.int64)
+        lengths = np.ones(len(data), dtype=np.int64)
+        for i, text in enumerate(texts_of(data)):
+            ids = [self.vocab_.get(w, UNK) for w in self.analyze_(text)][: self.max_len_] or [UNK]
+            tokens[i, : len(ids)] = ids
+            lengths[i] = len(ids)
+        return [torch.from_numpy(tokens), torch.from_numpy(lengths)]
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab_) + 2
+
+
+def _last_states(lstm: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Final hidden state of each sequence (both directions concatenated), padding ignored."""
+    packed = pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
+    _, (h, _) = lstm(packed)
+    if lstm.bidirectional:
+        return torch.cat([h[-2], h[-1]], dim=1)
+    return h[-1]
+
+
+class LSTMNetwork(nn.Module):
+    def __init__(self, vocab: int, dim: int, hidden: int, n_outputs: int, dropout: float) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, dim, padding_idx=PAD)
+        self.lstm = nn.LSTM(dim, hidden, batch_first=True)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, n_outputs))
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.head(_last_states(self.lstm, self.embedding(tokens), lengths))
+
+
+@register_model
+class TextLSTM(Tokenized):
+    name = "text-lstm"
+    summary = "LSTM (128) over token embeddings learned from scratch"
+    defaults = {**Tokenized.defaults, "hidden": 128}
+
+    def build_network(self, n_outputs: int) -> nn.Module:
+        p = self.params
+        return LSTMNetwork(self.vocab_size, p["embedding_dim"], p["hidden"], n_outputs, p["dropout"])
+
+
+class CNNBiLSTMNetwork(nn.Module):
+    """Report 001: embeddings -> Conv1d(64 filters) + ReLU -> max-pool(2) -> BiLSTM(128) -> sigmoid.
+
+    The sigmoid lives in the loss (BCE with logits) and in the scores, as for every rung.
+    """
+
+    def __init__(self, vocab: int, dim: int, n_outputs: int, dropout: float, filters: int = 64,
+                 kernel: int = 5, hidden: int = 128) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, dim, padding_idx=PAD)
+        self.conv = nn.Sequential(nn.Conv1d(dim, filters, kernel, padding=kernel // 2), nn.ReLU())
+        self.pool = nn.MaxPool1d(2, ceil_mode=True)
+        self.lstm = nn.LSTM(filters, hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden, n_outputs))
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(tokens).transpose(1, 2)  # (batch, dim, steps)
+        x = self.pool(self.conv(x)).transpose(1, 2)  # (batch, ceil(steps / 2), filters)
+        return self.head(_last_states(self.lstm, x, (lengths + 1) // 2))
+
+
+@register_model
+class CNNBiLSTM(Tokenized):
+    name = "cnn-bilstm"
+    summary = "report 001: Conv1d 64 filters, max-pool, BiLSTM 128, sigmoid outputs"
+    defaults = {**Tokenized.defaults, "filters": 64, "hidden": 128}
+
+    def build_network(self, n_outputs: int) -> nn.Module:
+        p = self.params
+        return CNNBiLSTMNetwork(self.vocab_size, p["embedding_dim"], n_outputs, p["dropout"],
+                                filters=p["filters"], hidden=p["hidden"])
