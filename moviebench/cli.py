@@ -72,9 +72,10 @@ def _settings(values: tuple[str, ...]) -> dict:
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Task/model setting, repeatable: e.g. min_genre_count=20, per_label_threshold=true, class_weight=largest.")
+@click.option("--image-size", type=click.IntRange(16, 1024), help="Image side in pixels for every image rung (image tasks).")
 def run(task: str, source: str | None, data: Path | None, models: str | None, seeds: str, out: Path,
         force: bool, min_votes: int, features: str | None, epochs: int | None, time_budget: float | None,
-        weights: Path | None, device: str | None, settings: tuple[str, ...]) -> None:
+        weights: Path | None, device: str | None, settings: tuple[str, ...], image_size: int | None) -> None:
     """Train and score a task's ladder of models, then print its leaderboard.
 
     Finished records are skipped on a rerun (unless --force), and a model that fails is
@@ -89,7 +90,7 @@ def run(task: str, source: str | None, data: Path | None, models: str | None, se
     request = RunRequest(
         task=task, source=source, data=data, models=_csv_list(models), seeds=_seeds(seeds), out=out,
         force=force, options=TaskOptions(min_votes=min_votes, extra_features=tuple(_csv_list(features) or ()),
-                            settings=_settings(settings)),
+                            settings={**_settings(settings), **({"image_size": image_size} if image_size else {})}),
         epochs=epochs, time_budget=time_budget, weights=weights, device=device,
     )
     with LadderDisplay(console) as display:

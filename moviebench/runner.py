@@ -138,6 +138,8 @@ def base_record(prep: PreparedTask, model: str, seed: int) -> dict[str, Any]:
         "n_val": int(len(prep.split.val)),
         "n_test": int(len(prep.split.test)),
         "labels": prep.data.labels,
+        "data_notes": prep.data.notes,
+        "unreadable_files": prep.data.unreadable,
         "versions": package_versions(),
         "git_commit": git_commit(),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

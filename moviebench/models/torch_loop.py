@@ -41,6 +41,8 @@ class TrainConfig:
     grad_clip: float = 1.0
     channels_last: bool = False  # for image models on CUDA
     num_workers: int = 0
+    # Score the starting weights as epoch 0, so fine-tuning a warm start never ends worse than it began.
+    score_initial: bool = False
 
 
 def loss_for(target: str) -> nn.Module:
@@ -105,11 +107,19 @@ def train(
     started = time.perf_counter()
     best_score, best_state, stale = -np.inf, None, 0
     history: list[dict[str, float]] = []
+    if config.score_initial:
+        val_scores = predict(module, val_data, target, context, config)
+        best_score = context.val_score(y_val, val_scores) if context.val_score else -_val_loss(val_scores, y_val, target)
+        best_state = copy.deepcopy({k: v.detach().cpu() for k, v in module.state_dict().items()})
+        history.append({"epoch": 0, "val_loss": _val_loss(val_scores, y_val, target), "val_score": float(best_score),
+                        "lr": config.lr, "seconds": time.perf_counter() - started})
 
     for epoch in range(1, epochs + 1):
         module.train()
         total, count = 0.0, 0
         for batch in loader:
+            if count and context.time_budget and time.perf_counter() - started > context.time_budget:
+                break  # slow models (large images on CPU) stop mid-epoch rather than overrun the budget
             *xs, y = _to_device(batch, device, config.channels_last)
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device_type="cuda", enabled=device == "cuda"):

@@ -46,6 +46,7 @@ class TaskData:
     target: TargetKind
     split_key: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # input files skipped as unreadable, by path
 
     def __post_init__(self) -> None:
         self.ids = np.asarray(self.ids).astype(str)

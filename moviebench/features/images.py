@@ -1,0 +1,180 @@
+"""Images as arrays: decode with Pillow, convert to RGB, resize once, cache on disk.
+
+A task first asks which files are readable (`check_images`): a 0-byte, truncated or
+non-image file is skipped and reported by path, never a crash. Models then ask for the
+pixels of their rows at their resolution (`pixels`): the array is decoded once per
+(file list, file sizes and times, resolution) and read from the feature cache afterwards.
+Augmentation is a torchvision transform applied to training batches only (`ImageDataset`).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageFile, UnidentifiedImageError
+from torch.utils.data import Dataset
+from torchvision.transforms import v2
+
+from moviebench.errors import DataError
+from moviebench.features.cache import cache_key, cached_array, fingerprint_strings
+
+# Bumped when decoding or resizing changes, so stale cached arrays are not reused.
+DECODER_VERSION = 1
+# A truncated file must fail loudly here, so it is skipped and reported, not half-grey.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class UnreadableImage(Exception):
+    """A file that is empty, truncated or not an image."""
+
+
+def load_rgb(path: str | Path, draft: int | None = None) -> Image.Image:
+    """Decode one image and convert any mode (L, LA, P, RGBA, CMYK, I;16...) to RGB.
+
+    `draft` lets the JPEG decoder scale down while decoding (much faster for small targets).
+    Transparent pixels are composited on white rather than dropped to black.
+    """
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise UnreadableImage(f"{path}: empty file (0 bytes)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # palette-transparency and EXIF warnings
+            with Image.open(path) as im:
+                if draft:
+                    im.draft("RGB", (draft, draft))
+                im.load()
+                return _to_rgb(im)
+    except UnreadableImage:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise UnreadableImage(f"{path}: {type(exc).__name__}: {exc}") from None
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    if im.mode == "RGB":
+        return im.copy()
+    if im.mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P"):
+        im = im.convert("RGBA")
+        background = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, im).convert("RGB")
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+        # 16-bit / float greyscale: scale into 8 bits before converting.
+        arr = np.asarray(im, dtype=np.float64)
+        top = arr.max() or 1.0
+        im = Image.fromarray((arr / top * 255).clip(0, 255).astype(np.uint8), mode="L")
+    return im.convert("RGB")
+
+
+def _file_state(paths: Sequence[str]) -> list[str]:
+    """Path, size and mtime of each file: a replaced file invalidates the cache entry."""
+    out = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+            out.append(f"{p}|{st.st_size}|{st.st_mtime_ns}")
+        except OSError:
+            out.append(f"{p}|missing")
+    return out
+
+
+@dataclass
+class ImageCheck:
+    """Which files decode, and the exact paths of those that do not, with the reason."""
+
+    ok: np.ndarray  # bool per path
+    unreadable: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+def check_images(paths: Sequence[str]) -> ImageCheck:
+    """Try to decode every file (cheaply, at draft scale); cached by the file list and state."""
+    paths = [str(p) for p in paths]
+    reasons: dict[str, str] = {}
+
+    def compute() -> np.ndarray:
+        ok = np.ones(len(paths), dtype=bool)
+        for i, p in enumerate(paths):
+            try:
+                load_rgb(p, draft=32)
+            except UnreadableImage as exc:
+                ok[i] = False
+                reasons[p] = str(exc)
+        return ok
+
+    key = cache_key(files=fingerprint_strings(_file_state(paths)), version=DECODER_VERSION)
+    ok = cached_array("image-check", key, compute).astype(bool)
+    unreadable = [p for p, good in zip(paths, ok) if not good]
+    return ImageCheck(ok=ok, unreadable=unreadable, reasons=reasons)
+
+
+def resize_square(im: Image.Image, size: int) -> Image.Image:
+    """Squash to size x size (posters are all about 2:3, so no cropping loses the title)."""
+    return im.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+
+
+def pixels(paths: Sequence[str], size: int) -> np.ndarray:
+    """uint8 array (n, size, size, 3) for these files, decoded once and cached on disk."""
+    paths = [str(p) for p in paths]
+
+    def compute() -> np.ndarray:
+        out = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+        for i, p in enumerate(paths):
+            try:
+                out[i] = np.asarray(resize_square(load_rgb(p, draft=size), size))
+            except UnreadableImage as exc:
+                raise DataError(f"unreadable image {exc} (tasks skip these; was the file changed?)") from None
+        return out
+
+    key = cache_key(files=fingerprint_strings(_file_state(paths)), size=int(size), version=DECODER_VERSION)
+    return cached_array("images", key, compute)
+
+
+def pixels_key(paths: Sequence[str], size: int) -> str:
+    """A stable id of (file list, state, resolution), for caches built on top of pixels."""
+    return cache_key(files=fingerprint_strings(_file_state([str(p) for p in paths])), size=int(size),
+                     version=DECODER_VERSION)
+
+
+def train_augmentation(size: int) -> v2.Transform:
+    """Zoom / crop, brightness, small rotation and horizontal flip, for training batches only."""
+    return v2.Compose([
+        v2.RandomResizedCrop(size, scale=(0.75, 1.0), ratio=(0.9, 1.1), antialias=True),
+        v2.RandomHorizontalFlip(),
+        v2.ColorJitter(brightness=0.2),
+        v2.RandomRotation(10),
+    ])
+
+
+class ImageDataset(Dataset):
+    """Items (image tensor, y). With `augment`, each read draws a fresh random transform.
+
+    Evaluation datasets are built with augment=False: they return the same normalised tensor
+    on every read.
+    """
+
+    def __init__(self, images: np.ndarray, y: np.ndarray, target: str, augment: bool = False,
+                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> None:
+        self.images = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)  # uint8 NCHW
+        self.y = torch.tensor(y, dtype=torch.long if target == "multiclass" else torch.float32)
+        self.augment = train_augmentation(images.shape[1]) if augment else None
+        self.normalize = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(mean), list(std))])
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image = self.images[i]
+        if self.augment is not None:
+            image = self.augment(image)
+        return self.normalize(image), self.y[i]

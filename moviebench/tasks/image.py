@@ -1,0 +1,129 @@
+"""Image tasks: `poster-genre` (poster -> genres) and `frame-id` (frame -> film).
+
+Rows whose image file is missing or unreadable (0-byte, truncated, not an image) are left
+out and listed by path in the task's notes and in every record of the run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from moviebench.errors import DataError
+from moviebench.features.images import check_images
+from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
+
+IMAGE_LADDER = (
+    "hist-logreg", "hist-svm", "cnn4", "resnet18", "resnet34", "resnet50", "vgg16",
+    "resnet18-pretrained", "effnet-logreg", "effnet-finetune",
+)
+# Resolutions: `image_size` (set by --image-size) overrides both defaults when given.
+IMAGE_SETTINGS = {"image_size": None, "scratch_image_size": 64, "pretrained_image_size": 224}
+SPLITS = {
+    "seen-films": "seen films, unseen frames: rows split by image id, each film in every part",
+    "unseen-films": "unseen films: rows split by movie id, all frames of a film in one part",
+}
+
+
+def _readable(paths: pd.Series, notes: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Keep rows with a readable image; note the missing count and every unreadable path."""
+    has_path = paths.notna() & (paths.astype(str).str.len() > 0)
+    if (~has_path).sum():
+        notes.append(f"left out {int((~has_path).sum())} rows without an image file")
+    keep = has_path.to_numpy().copy()
+    present = paths[has_path].astype(str)
+    check = check_images(list(present))
+    keep[np.flatnonzero(has_path.to_numpy())[~check.ok]] = False
+    if check.unreadable:
+        notes.append(f"unreadable images skipped: {len(check.unreadable)}: " + ", ".join(check.unreadable))
+    return keep, check.unreadable
+
+
+def build_poster_genre(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
+    for col in ("movie_id", "genres", "poster"):
+        if col not in table:
+            raise DataError(f"source {source}: poster-genre needs column '{col}' (a poster image path per film)")
+    notes: list[str] = []
+    keep, unreadable = _readable(table["poster"], notes)
+    genres = table["genres"].map(lambda g: list(g) if isinstance(g, (list, tuple, np.ndarray)) else [])
+    no_genre = keep & (genres.map(len) == 0).to_numpy()
+    if no_genre.sum():
+        notes.append(f"left out {int(no_genre.sum())} films without a genre")
+    keep &= ~no_genre
+    table, genres = table[keep].reset_index(drop=True), genres[keep].reset_index(drop=True)
+    min_support = int(options.settings.get("min_label_count", 10))
+    counts = pd.Series([g for gs in genres for g in gs]).value_counts()
+    labels = sorted(counts[counts >= min_support].index)
+    rare = sorted(set(counts.index) - set(labels))
+    if rare:
+        notes.append(f"genres with fewer than {min_support} films dropped as labels: {', '.join(rare)}")
+    y = np.array([[float(label in gs) for label in labels] for gs in genres], dtype=np.float32).reshape(-1, len(labels))
+    return TaskData(
+        ids=table["movie_id"].to_numpy(), X=pd.DataFrame({"image": table["poster"].astype(str).to_numpy()}),
+        columns={"image": ["image"]}, y=y, labels=labels, target="multilabel", notes=notes,
+        unreadable=unreadable,
+    )
+
+
+def build_frame_id(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
+    for col in ("movie_id", "image"):
+        if col not in table:
+            raise DataError(f"source {source}: frame-id needs columns 'movie_id' and 'image' (one row per frame)")
+    setting = options.settings.get("split", "seen-films")
+    if setting not in SPLITS:
+        raise DataError(f"frame-id: unknown split setting '{setting}'; known: {', '.join(SPLITS)}")
+    if setting == "unseen-films":
+        # A classifier over N films cannot name a film it never saw in training.
+        raise DataError("frame-id is multiclass over the films seen in training; 'unseen-films' "
+                        "puts each film in one part only, so its test films would have no class")
+    notes = [f"split setting: {SPLITS[setting]}",
+             "frames of one film are near-duplicates, so this measures recognition of seen films"]
+    keep, unreadable = _readable(table["image"], notes)
+    table = table[keep].reset_index(drop=True)
+    films = sorted(table["movie_id"].astype(str).unique())
+    index = {f: i for i, f in enumerate(films)}
+    image_id = table["image_id"].astype(str) if "image_id" in table else table["image"].astype(str)
+    ids = (table["movie_id"].astype(str) + "/" + image_id).to_numpy()
+    return TaskData(
+        ids=ids, X=pd.DataFrame({"image": table["image"].astype(str).to_numpy()}),
+        columns={"image": ["image"]}, y=table["movie_id"].astype(str).map(index).to_numpy(dtype=np.int64),
+        labels=films, target="multiclass", split_key=image_id.to_numpy(), notes=notes, unreadable=unreadable,
+    )
+
+
+register_task(
+    TaskSpec(
+        name="poster-genre",
+        description="poster image -> genres (multi-label); scored by mAP with thresholds from validation",
+        target="multilabel",
+        inputs=("image",),
+        metrics=("mAP", "micro_f1", "macro_f1", "samples_f1", "hamming_loss", "subset_accuracy", "map@3"),
+        primary_metric="mAP",
+        default_source="movielens-1m",
+        sources=("movielens-1m", "poster-csv", "tmdb"),
+        ladder=("prior", *IMAGE_LADDER),
+        build=build_poster_genre,
+        forbidden_features=(r"genres?", r"genre_.*"),
+        split_seed=5,
+        settings=dict(IMAGE_SETTINGS),
+    )
+)
+
+register_task(
+    TaskSpec(
+        name="frame-id",
+        description="film frame -> which film (multiclass over N films); seen films, unseen frames",
+        target="multiclass",
+        inputs=("image",),
+        metrics=("accuracy", "macro_f1", "balanced_accuracy", "log_loss"),
+        primary_metric="accuracy",
+        default_source="image-folder",
+        sources=("image-folder",),
+        ladder=("majority", *IMAGE_LADDER),
+        build=build_frame_id,
+        forbidden_features=(r"movie_id", r"film", r"label"),
+        split_seed=6,
+        # The report's setting: every film appears in train, val and test; frames do not.
+        settings={**IMAGE_SETTINGS, "scratch_image_size": 32, "split": "seen-films"},
+    )
+)
