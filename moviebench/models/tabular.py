@@ -30,6 +30,18 @@ def class_scores(estimator: Any, X: Any, data_target: str, n_outputs: int) -> np
     return out
 
 
+def lightgbm_early_stopping(X_val: Any, y_val: Any, rounds: int) -> dict[str, Any]:
+    """fit() arguments for LightGBM early stopping on a validation set."""
+    import lightgbm
+
+    # LightGBM 4.7 renamed eval_set to eval_X / eval_y; older releases know only eval_set.
+    if tuple(int(p) for p in lightgbm.__version__.split(".")[:2]) >= (4, 7):
+        data = {"eval_X": X_val, "eval_y": y_val}
+    else:
+        data = {"eval_set": [(X_val, y_val)]}
+    return {**data, "callbacks": [lightgbm.early_stopping(rounds, verbose=False)]}
+
+
 class SklearnTabular(Model):
     """A scikit-learn pipeline over the task's tabular features."""
 
@@ -170,14 +182,7 @@ class LightGBM(BoostedTrees):
         )
 
     def early_stopping_args(self, val: TaskData) -> dict[str, Any]:
-        import lightgbm
-
-        # LightGBM 4.7 renamed eval_set to eval_X / eval_y; older releases know only eval_set.
-        if tuple(int(p) for p in lightgbm.__version__.split(".")[:2]) >= (4, 7):
-            data = {"eval_X": val.tabular(), "eval_y": val.y}
-        else:
-            data = {"eval_set": [(val.tabular(), val.y)]}
-        return {**data, "callbacks": [lightgbm.early_stopping(50, verbose=False)]}
+        return lightgbm_early_stopping(val.tabular(), val.y, rounds=50)
 
     def n_params(self) -> int:
         model = self.pipeline_[-1]
