@@ -6,6 +6,7 @@ film came from. A loader never drops or repairs a row silently: it counts it her
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter
 from collections.abc import Callable
@@ -68,9 +69,11 @@ class LoadedSource:
     table: pd.DataFrame
     report: LoadReport
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
-        """Content hash of the canonical table: identifies the data a result was made on."""
+        """Content hash of the canonical table: identifies the data a result was made on.
+
+        Computed once per load: every cell's skip check and record reads it."""
         hashable = self.table.drop(columns=["genres"], errors="ignore").astype(str)
         digest = hashlib.sha256(pd.util.hash_pandas_object(hashable, index=False).values)
         if "genres" in self.table:
