@@ -49,8 +49,7 @@ def open_storage(url: str | None, out: Path = Path("results")) -> optuna.storage
     `postgresql://user@host/db`, or a path to a journal file (`journal:PATH` or plain PATH).
     """
     if url and url.split(":", 1)[0].split("+", 1)[0] in RDB_SCHEMES:
-        if url.startswith("postgres://"):  # SQLAlchemy only knows the long scheme name
-            url = "postgresql://" + url[len("postgres://"):]
+        url = _with_postgres_driver(url)
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
         except Exception as exc:  # noqa: BLE001 - driver errors vary; the user needs one line
@@ -62,6 +61,18 @@ def open_storage(url: str | None, out: Path = Path("results")) -> optuna.storage
 
     # O_EXCL lock files work on every local filesystem (symlink locks do not everywhere).
     return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
+
+
+def _with_postgres_driver(url: str) -> str:
+    """Name a PostgreSQL driver that is installed: SQLAlchemy 2.1 defaults to psycopg 3, while
+    the `all` extra installs psycopg2-binary."""
+    import importlib.util
+
+    for plain in ("postgres://", "postgresql://"):
+        if url.startswith(plain):
+            driver = "psycopg" if importlib.util.find_spec("psycopg") else "psycopg2"
+            return f"postgresql+{driver}://" + url[len(plain):]
+    return url
 
 
 def storage_label(url: str | None, out: Path = Path("results")) -> str:
@@ -204,6 +215,7 @@ def tune(req: TuneRequest, console: Any | None = None) -> TuneResult:
     name = req.study or default_study_name(spec.name, prep.source, req.model, prep.split.hash)
     storage = open_storage(req.storage, req.out)
     label = storage_label(req.storage, req.out)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar says what matters
     attrs = {"task": spec.name, "source": prep.source, "model": req.model, "split_hash": prep.split.hash,
              "primary_metric": spec.primary_metric, "data_fingerprint": prep.loaded.fingerprint,
              "objective": f"validation {spec.primary_metric} (higher is better)"}
@@ -212,7 +224,6 @@ def tune(req: TuneRequest, console: Any | None = None) -> TuneResult:
     seed = req.sampler_seed if req.sampler_seed is not None else len(study.get_trials(deepcopy=False))
     study.sampler = optuna.samplers.TPESampler(seed=seed)
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     objective = make_objective(prep, req)
     started = time.perf_counter()
     if console is not None:
