@@ -73,9 +73,13 @@ def _settings(values: tuple[str, ...]) -> dict:
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Task/model setting, repeatable: e.g. min_genre_count=20, per_label_threshold=true, class_weight=largest.")
 @click.option("--image-size", type=click.IntRange(16, 1024), help="Image side in pixels for every image rung (image tasks).")
+@click.option("--tuned", is_flag=True, help="Use each model's best params from its `bench tune` study.")
+@click.option("--storage", help="Study storage for --tuned (default: the journal file under --out).")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Run cells in this many processes.")
 def run(task: str, source: str | None, data: Path | None, models: str | None, seeds: str, out: Path,
         force: bool, min_votes: int, features: str | None, epochs: int | None, time_budget: float | None,
-        weights: Path | None, device: str | None, settings: tuple[str, ...], image_size: int | None) -> None:
+        weights: Path | None, device: str | None, settings: tuple[str, ...], image_size: int | None,
+        tuned: bool = False, storage: str | None = None, jobs: int = 1) -> None:
     """Train and score a task's ladder of models, then print its leaderboard.
 
     Finished records are skipped on a rerun (unless --force), and a model that fails is
@@ -92,6 +96,7 @@ def run(task: str, source: str | None, data: Path | None, models: str | None, se
         force=force, options=TaskOptions(min_votes=min_votes, extra_features=tuple(_csv_list(features) or ()),
                             settings={**_settings(settings), **({"image_size": image_size} if image_size else {})}),
         epochs=epochs, time_budget=time_budget, weights=weights, device=device,
+        tuned=tuned, tuning_storage=storage, jobs=jobs,
     )
     with LadderDisplay(console) as display:
         records = run_ladder(request, display)
@@ -134,7 +139,9 @@ def list_all() -> None:
 @click.option("--source", help="Only this source.")
 @click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path), help="Where the records are.")
 @click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "json"]), default="table", show_default=True)
-def leaderboard(task: str | None, source: str | None, out: Path, fmt: str) -> None:
+@click.option("--plots", "plots_dir", type=click.Path(path_type=Path),
+              help="Write PNG plots and a leaderboard.md embedding them into this folder.")
+def leaderboard(task: str | None, source: str | None, out: Path, fmt: str, plots_dir: Path | None = None) -> None:
     """Render leaderboards from stored records alone (no training)."""
     from moviebench.display import print_leaderboards
     from moviebench.leaderboard import render
@@ -150,6 +157,156 @@ def leaderboard(task: str | None, source: str | None, out: Path, fmt: str) -> No
         print_leaderboards(console, records)
     else:
         click.echo(render(records, fmt))
+    if plots_dir:
+        from moviebench.leaderboard import aggregate, to_markdown
+        from moviebench.plots import write_plots
+
+        links = write_plots(records, plots_dir)
+        page = Path(plots_dir) / "leaderboard.md"
+        page.write_text("# moviebench leaderboard\n\n" + to_markdown(aggregate(records), links))
+        err_console.print(f"plots and markdown written to {page} ({sum(map(len, links.values()))} PNGs)")
+
+
+@cli.command()
+@click.option("--task", required=True, help="Task name (see `bench ls`).")
+@click.option("--model", required=True, help="The model to tune; its search space is its own.")
+@click.option("--source", help="Data source; default: the task's bundled default.")
+@click.option("--data", type=click.Path(path_type=Path), help="File or folder the source reads.")
+@click.option("--trials", type=click.IntRange(1), help="Trials to run in this process (default 20 unless --timeout).")
+@click.option("--timeout", type=float, help="Stop starting trials after this many seconds.")
+@click.option("--storage", help="Study storage: a database URL (postgresql://...) or a journal file path; "
+              "default: <out>/tuning/optuna-journal.log.")
+@click.option("--study", help="Study name; default: <task>.<source>.<model>.<split hash>.")
+@click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path), help="Results folder (holds the default storage).")
+@click.option("--seed", default=0, show_default=True, help="Model seed in every trial.")
+@click.option("--sampler-seed", type=int, help="TPE sampler seed; default: the study's trial count (give workers started together distinct seeds).")
+@click.option("--min-votes", default=10, show_default=True, help="Leave out films with fewer votes (quality tasks).")
+@click.option("--epochs", type=int, help="Cap on epochs for deep models.")
+@click.option("--time-budget", type=float, help="Seconds of training per deep-model trial.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available.")
+def tune(task: str, model: str, source: str | None, data: Path | None, trials: int | None, timeout: float | None,
+         storage: str | None, study: str | None, out: Path, seed: int, sampler_seed: int | None, min_votes: int,
+         epochs: int | None, time_budget: float | None, device: str | None) -> None:
+    """Tune one model with Optuna on the VALIDATION split (the test split is never read).
+
+    Several processes may run this at once on the same study: they share trials through the
+    storage. `bench run --tuned` then trains each model with its best params.
+    """
+    from moviebench.tuning import TuneRequest
+    from moviebench.tuning import tune as run_tune
+
+    if trials is None and timeout is None:
+        trials = 20
+    result = run_tune(TuneRequest(
+        task=task, model=model, source=source, data=data, trials=trials, timeout=timeout, storage=storage,
+        study=study, out=out, seed=seed, sampler_seed=sampler_seed, epochs=epochs, time_budget=time_budget,
+        device=device, min_votes=min_votes,
+    ), console)
+    console.print(
+        f"study [bold]{result.study}[/] ({result.storage}): {result.n_complete} complete, {result.n_pruned} pruned, "
+        f"{result.n_failed} failed; {result.seconds:.0f}s in this process"
+    )
+    console.print(f"best validation {result.primary_metric}: [bold]{result.best_value:.4f}[/] (trial {result.best_trial})")
+    console.print(f"best params: {result.best_params}")
+    console.print(f"train with them: bench run --task {task} --models {model} --tuned"
+                  + (f" --storage '{storage}'" if storage else "") + (f" --out {out}" if str(out) != "results" else ""))
+
+
+@cli.command()
+@click.option("--baseline", required=True, type=click.Path(path_type=Path), help="Folder of baseline records or bundles.")
+@click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path), help="Current records.")
+@click.option("--tolerance", default=0.01, show_default=True, type=float, help="Allowed drop of a primary metric.")
+@click.option("--task", help="Only this task.")
+@click.option("--update", is_flag=True, help="Write the current records as the baseline bundle instead of checking.")
+def check(baseline: Path, out: Path, tolerance: float, task: str | None, update: bool) -> None:
+    """Fail (exit 1) when a primary metric dropped by more than --tolerance against a baseline.
+
+    Entries match on task, source, model and split hash; a baseline entry without a finished
+    current record is flagged as missing and also fails the check.
+    """
+    from moviebench.check import compare, load_baseline, save_baseline
+    from moviebench.records import load_records
+
+    current = load_records(out, task)
+    if update:
+        if not current:
+            raise BenchError(f"no records in {out} to save as a baseline")
+        target = save_baseline(current, baseline)
+        console.print(f"baseline of {len(current)} records written to {target}")
+        return
+    base = [r for r in load_baseline(baseline) if not task or r["task"] == task]
+    findings = compare(base, current, tolerance)
+    style = {"ok": "green", "improved": "green", "new": "cyan", "regression": "red", "missing": "red"}
+    for f in findings:
+        console.print(f"[{style[f.kind]}]{f.kind.upper():10}[/] {f.message}", highlight=False)
+    failed = [f for f in findings if f.fails]
+    if failed:
+        err_console.print(f"[red]check failed[/]: {len(failed)} of {len(findings)} entries: "
+                          + "; ".join(f"{f.kind} {'/'.join(f.key[:3])}" for f in failed), highlight=False)
+        sys.exit(1)
+    console.print(f"check passed: {len(findings)} entries within {tolerance} of {baseline}")
+
+
+@cli.command()
+@click.option("--task", required=True, help="Task name (see `bench ls`).")
+@click.option("--fractions", default="0.1,0.25,0.5,1.0", show_default=True, help="Shares of the training split.")
+@click.option("--source", help="Data source; default: the task's bundled default.")
+@click.option("--data", type=click.Path(path_type=Path), help="File or folder the source reads.")
+@click.option("--models", help="Comma-separated models; default: the task's whole ladder.")
+@click.option("--seeds", default="0", show_default=True, help="Comma-separated model seeds.")
+@click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path), help="Records go to <out>/scaling/.")
+@click.option("--plots", "plots_dir", type=click.Path(path_type=Path), help="Where the PNG goes; default <out>/scaling.")
+@click.option("--force", is_flag=True, help="Rerun cells that already have a finished record.")
+@click.option("--min-votes", default=10, show_default=True, help="Leave out films with fewer votes (quality tasks).")
+@click.option("--epochs", type=int, help="Cap on epochs for deep models.")
+@click.option("--time-budget", type=float, help="Seconds of training per deep model.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available.")
+def scale(task: str, fractions: str, source: str | None, data: Path | None, models: str | None, seeds: str,
+          out: Path, plots_dir: Path | None, force: bool, min_votes: int, epochs: int | None,
+          time_budget: float | None, device: str | None) -> None:
+    """Train each rung on nested shares of the training split (same val and test) and plot it."""
+    from rich.table import Table
+
+    from moviebench.runner import RunRequest
+    from moviebench.scaling import parse_fractions, scaling_table
+    from moviebench.scaling import scale as run_scale
+    from moviebench.tasks import TaskOptions
+
+    request = RunRequest(task=task, source=source, data=data, models=_csv_list(models), seeds=_seeds(seeds),
+                         out=out, force=force, options=TaskOptions(min_votes=min_votes), epochs=epochs,
+                         time_budget=time_budget, device=device)
+    records, png = run_scale(request, parse_fractions(fractions), plots_dir, display=console.print)
+    header, body = scaling_table(records)
+    table = Table(title=f"{task}: test {records[0]['primary_metric']} by training rows", title_justify="left")
+    for col in header:
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for cells in body:
+        table.add_row(*cells)
+    console.print(table)
+    console.print(f"plot: {png}")
+
+
+@cli.command()
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for README.md and plots/.")
+@click.option("--results", default="results", show_default=True, type=click.Path(path_type=Path), help="Where the records are.")
+def report(out: Path, results: Path) -> None:
+    """Write one markdown page (out/README.md) covering every task with results, plots in out/plots/."""
+    from moviebench.leaderboard import aggregate, to_markdown
+    from moviebench.plots import write_plots
+    from moviebench.records import load_records
+
+    records = load_records(results)
+    if not records:
+        raise BenchError(f"no records in {results}: run `bench run --task TASK --out {results}` first")
+    links = write_plots(records, Path(out) / "plots", link_prefix="plots/")
+    boards = aggregate(records)
+    tasks = sorted({task for task, _ in boards})
+    intro = (f"# moviebench results\n\n{len(records)} records over {len(tasks)} task(s): {', '.join(tasks)}. "
+             f"Generated by `bench report --results {results} --out {out}` from the stored records alone.\n\n")
+    page = Path(out) / "README.md"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(intro + to_markdown(boards, links))
+    console.print(f"report written to {page} with {sum(map(len, links.values()))} plots in {Path(out) / 'plots'}")
 
 
 @cli.group()

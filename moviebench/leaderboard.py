@@ -30,6 +30,11 @@ def aggregate(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[
             r["vs_baseline"] = (
                 None if baseline is None or r["primary"] is None else r["primary"] - baseline["primary"]
             )
+    by_board: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in records:
+        by_board[(r["task"], r["source"])].append(r)
+    for key, rows in boards.items():
+        mark_ties(rows, by_board[key])
     return dict(sorted(boards.items()))
 
 
@@ -84,15 +89,19 @@ def table_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     others = [m for m in (next((r["metrics"] for r in rows if r["metrics"]), {})) if m != primary]
     header = ["#", "model", "family", f"{primary} (mean ± std)", "Δ baseline", *others, "fit s", "predict s", "params", "seeds"]
     body = []
+    ranks: list[int] = []
+    for i, r in enumerate(rows, 1):  # a row tied with the one above shares its rank, marked "="
+        ranks.append(ranks[-1] if r.get("tie") and ranks else i)
+    rank = {i: f"{k}=" if ranks.count(k) > 1 else str(k) for i, k in enumerate(ranks, 1)}
     for i, r in enumerate(rows, 1):
         if r["status"] != "ok":
-            body.append([str(i), r["model"], r["family"], r["status"].upper(), "", *[""] * len(others), "", "", "", ""])
+            body.append([rank[i], r["model"], r["family"], r["status"].upper(), "", *[""] * len(others), "", "", "", ""])
             continue
         name = r["model"] + (" (baseline)" if r["family"] == "trivial" else "") + (" (tuned)" if str(r["params_source"]).startswith("tuned") else "")
         primary_cell = f"{r['primary']:.4f} ± {r['primary_std']:.4f}"
         delta = "" if r["family"] == "trivial" or r["vs_baseline"] is None else f"{r['vs_baseline']:+.4f}"
         body.append([
-            str(i), name, r["family"], primary_cell, delta,
+            rank[i], name, r["family"], primary_cell, delta,
             *[_fmt(r["metrics"].get(m)) for m in others],
             _fmt(r["fit_seconds"], 2), _fmt(r["predict_seconds"], 2), _fmt_params(r["n_params"]), str(r["n_seeds"]),
         ])
@@ -109,7 +118,9 @@ def to_markdown(boards: dict[tuple[str, str], list[dict]], plots: dict[tuple[str
         header, body = table_rows(rows)
         out.append(f"## {task} on {source}\n")
         out.append(f"Split {rows[0]['split_hash']}; primary metric `{rows[0]['primary_metric']}` on the test split. "
-                   "Δ baseline is the gain over the trivial baseline.\n")
+                   "Δ baseline is the gain over the trivial baseline. "
+                   "A rank marked `=` is a tie: the paired bootstrap 95% interval of the difference "
+                   "to the neighbouring model includes 0.\n")
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "|".join("---" for _ in header) + "|")
         out.extend("| " + " | ".join(cells) + " |" for cells in body)
@@ -141,3 +152,122 @@ def to_json(boards: dict[tuple[str, str], list[dict]]) -> str:
 def render(records: list[dict[str, Any]], fmt: str) -> str:
     boards = aggregate(records)
     return {"md": to_markdown, "csv": to_csv, "json": to_json}[fmt](boards)
+
+
+# ---- rank ties: paired bootstrap over the test rows ------------------------------------------
+
+BOOTSTRAP_RESAMPLES = 1000
+
+
+def _weighted_f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    denom = 2 * tp + fp + fn
+    return np.divide(2 * tp, denom, out=np.zeros_like(denom, dtype=float), where=denom > 0)
+
+
+def _weighted_ap(w: np.ndarray, y: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Average precision of one label under each row of bootstrap weights `w` (B x n)."""
+    order = np.argsort(-s, kind="stable")
+    wy = w[:, order] * y[order]
+    precision = np.cumsum(wy, axis=1) / np.maximum(np.cumsum(w[:, order], axis=1), 1e-12)
+    positives = wy.sum(axis=1)
+    return np.divide((precision * wy).sum(axis=1), positives, out=np.full(len(w), np.nan), where=positives > 0)
+
+
+def bootstrap_metric(record: dict[str, Any], preds: dict[str, np.ndarray], w: np.ndarray) -> np.ndarray | None:
+    """The record's primary metric on each bootstrap resample (rows of count weights `w`)."""
+    target, metric = record.get("target"), record.get("primary_metric")
+    y, scores = preds["y"], preds["scores"]
+    n = w.shape[1]
+    per_row: np.ndarray | None = None
+    if target == "multiclass":
+        pred = scores.argmax(axis=1)
+        k = scores.shape[1]
+        if metric == "accuracy":
+            per_row = (pred == y).astype(float)
+        elif metric == "log_loss":
+            p = np.clip(scores, 1e-7, 1.0)
+            per_row = -np.log((p / p.sum(axis=1, keepdims=True))[np.arange(n), y])
+        elif metric == "ordinal_mse":
+            per_row = (pred - y).astype(float) ** 2
+        elif metric in ("macro_f1", "balanced_accuracy"):
+            tp = np.stack([w @ ((y == c) & (pred == c)) for c in range(k)], axis=1)
+            fp = np.stack([w @ ((y != c) & (pred == c)) for c in range(k)], axis=1)
+            fn = np.stack([w @ ((y == c) & (pred != c)) for c in range(k)], axis=1)
+            if metric == "macro_f1":
+                return _weighted_f1(tp, fp, fn).mean(axis=1)
+            support = tp + fn
+            recall = np.divide(tp, support, out=np.full_like(tp, np.nan, dtype=float), where=support > 0)
+            return np.nanmean(recall, axis=1)
+    elif target == "retrieval":
+        rank = (scores >= np.diag(scores)[:, None]).sum(axis=1)
+        per_row = {"mrr": 1.0 / rank, "top1": (rank <= 1) * 1.0, "top5": (rank <= 5) * 1.0}.get(metric)
+    elif target == "multilabel":
+        thresholds = np.asarray(record.get("details", {}).get("thresholds", [0.5] * y.shape[1]))
+        pred = scores >= thresholds[None, :]
+        y = y.astype(bool)
+        tp, fp, fn = (y & pred).astype(float), (~y & pred).astype(float), (y & ~pred).astype(float)
+        if metric == "micro_f1":
+            return _weighted_f1(w @ tp.sum(axis=1), w @ fp.sum(axis=1), w @ fn.sum(axis=1))
+        if metric == "macro_f1":
+            return _weighted_f1(w @ tp, w @ fp, w @ fn).mean(axis=1)
+        if metric == "mAP":
+            return np.nanmean(np.stack([_weighted_ap(w, y[:, j], scores[:, j]) for j in range(y.shape[1])], axis=1), axis=1)
+        if metric == "samples_f1":
+            per_row = _weighted_f1(tp.sum(axis=1), fp.sum(axis=1), fn.sum(axis=1))
+        elif metric == "hamming_loss":
+            per_row = (pred != y).mean(axis=1)
+        elif metric == "subset_accuracy":
+            per_row = (pred == y).all(axis=1) * 1.0
+    if per_row is None:
+        return None  # a metric with no bootstrap formula here: no tie marking
+    return (w @ per_row) / w.sum(axis=1)
+
+
+def _predictions(records: list[dict[str, Any]], ids: np.ndarray) -> list[tuple[dict, dict]] | None:
+    """Each record with its stored test predictions, or None unless all share the test ids."""
+    from moviebench.records import read_predictions
+
+    out = []
+    for r in records:
+        preds = read_predictions(r["_path"]) if r.get("_path") else None
+        if preds is None or not np.array_equal(preds["ids"], ids):
+            return None
+        out.append((r, preds))
+    return out
+
+
+def mark_ties(rows: list[dict[str, Any]], records: list[dict[str, Any]], resamples: int = BOOTSTRAP_RESAMPLES,
+              seed: int = 0) -> None:
+    """Set `tie` on each row whose paired bootstrap 95% interval of the difference to the row
+    above includes 0, and `diff_ci` to that interval. Needs the test predictions (.npz)."""
+    by_model: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        by_model[r["model"]].append(r)
+    per_model: dict[str, np.ndarray] = {}
+    ids: np.ndarray | None = None
+    weights = np.zeros((0, 0))
+    for row in rows:
+        ok = [r for r in by_model[row["model"]] if r.get("status") == "ok" and r.get("_path")]
+        if not ok:
+            continue
+        if ids is None:
+            from moviebench.records import read_predictions
+
+            first = read_predictions(ok[0]["_path"])
+            if first is None:
+                continue
+            ids = first["ids"]
+            # The same resampled test rows for every model: the comparison is paired.
+            weights = np.random.default_rng(seed).multinomial(
+                len(ids), np.full(len(ids), 1 / len(ids)), size=resamples).astype(float)
+        pairs = _predictions(ok, ids)
+        values = [bootstrap_metric(r, p, weights) for r, p in pairs or []]
+        if values and all(v is not None for v in values):
+            per_model[row["model"]] = np.mean(values, axis=0)  # mean over seeds, as in the table
+    for above, row in zip(rows, rows[1:]):
+        a, b = per_model.get(above["model"]), per_model.get(row["model"])
+        if a is None or b is None:
+            continue
+        low, high = np.nanpercentile(a - b, [2.5, 97.5])
+        row["diff_ci"] = [float(low), float(high)]
+        row["tie"] = bool(low <= 0 <= high)

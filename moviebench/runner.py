@@ -49,6 +49,9 @@ class RunRequest:
     # Per-model params and where they came from (e.g. "tuned: <study>"), set by --tuned.
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     params_source: dict[str, str] = field(default_factory=dict)
+    tuned: bool = False  # take each model's best params from its Optuna study (moviebench.tuning)
+    tuning_storage: str | None = None  # default: the journal file under `out`
+    jobs: int = 1  # cells run in this many separate processes
 
 
 @dataclass
@@ -253,10 +256,18 @@ def run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
     prep = prepare(spec, req.source, req.data, req.options)
     if display:
         display.prepared(prep)
+    if req.tuned:
+        from moviebench.tuning import apply_tuned
+
+        for note in apply_tuned(req, prep, models):
+            if display:
+                display.console.print(f"  {note}")
     todo, done = pending_cells(prep, req, models)
     if display:
         display.skipped(done)
     records = list(done)
+    if req.jobs > 1 and len(todo) > 1:
+        return records + run_parallel(prep, req, todo, display)
     for model, seed in todo:
         if display:
             display.start(model, seed)
@@ -265,3 +276,69 @@ def run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
         if display:
             display.finish(record)
     return records
+
+
+# ---- parallel cells (--jobs N) -------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(prep: PreparedTask, req: RunRequest, queue: Any) -> None:
+    _WORKER.update(prep=prep, req=req, queue=queue)
+
+
+def _worker_cell(model: str, seed: int) -> dict[str, Any]:
+    queue = _WORKER["queue"]
+
+    def progress(description: str, completed: int, total: int) -> None:
+        queue.put((f"{model} seed {seed}: {description}", completed, total))
+
+    return run_cell(_WORKER["prep"], _WORKER["req"], model, seed, progress=progress)
+
+
+def run_parallel(prep: PreparedTask, req: RunRequest, todo: list[tuple[str, int]],
+                 display: Any | None = None) -> list[dict[str, Any]]:
+    """Run cells in `req.jobs` worker processes; records come back in ladder order.
+
+    Each worker writes its own record files atomically, as a serial run would. A worker that
+    dies (out of memory, killed) still leaves a failed record, so the ladder stays complete.
+    """
+    import multiprocessing as mp
+    import queue as queue_mod
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    # spawn, not fork: forking after torch / OpenMP have started threads can deadlock.
+    context = mp.get_context("spawn")
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    with context.Manager() as manager:
+        progress_queue = manager.Queue()
+        with ProcessPoolExecutor(max_workers=req.jobs, mp_context=context, initializer=_init_worker,
+                                 initargs=(prep, req, progress_queue)) as pool:
+            futures = {pool.submit(_worker_cell, model, seed): (model, seed) for model, seed in todo}
+            pending = set(futures)
+            if display:
+                display.set_total(len(todo))
+                display.console.print(f"  running {len(todo)} cells in {req.jobs} processes")
+            while pending:
+                finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                while display:
+                    try:
+                        description, completed, total = progress_queue.get_nowait()
+                    except queue_mod.Empty:
+                        break
+                    display.epoch(description, completed, total)
+                for future in finished:
+                    model, seed = futures[future]
+                    try:
+                        record = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a dead worker must not lose the cell
+                        record = base_record(prep, model, seed)
+                        record.update(status="failed", error=f"worker process failed: {type(exc).__name__}: {exc}",
+                                      params_source=req.params_source.get(model, "defaults"))
+                        path = record_path(req.out, prep.spec.name, prep.source, model, seed)
+                        write_record(path, record)
+                        record["_path"] = str(path)
+                    results[(model, seed)] = record
+                    if display:
+                        display.finish(record)
+    return [results[cell] for cell in todo]

@@ -1,0 +1,124 @@
+"""`bench check`: compare current records with a baseline and fail on regressions.
+
+Entries are matched on (task, source, model, split hash) and compared on the primary metric,
+averaged over the seeds each side has. A drop beyond the tolerance is a regression; a baseline
+entry with no current counterpart (or one that did not finish) is flagged as missing. Both
+make the check fail. Entries only the current side has are listed as new and do not fail.
+
+A baseline directory holds either ordinary record trees (`<task>/<source>/<model>/seed-N.json`,
+e.g. an older results folder) or `*.json` bundles written by `bench check --update`: one list of
+trimmed records per file. Bundles keep the committed baseline out of `load_records`, so a
+baseline stored under `results/` never shows up in a leaderboard.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moviebench.errors import BenchError
+from moviebench.metrics import higher_is_better
+from moviebench.records import load_records
+
+Key = tuple[str, str, str, str]  # task, source, model, split hash
+BUNDLE_FIELDS = ("task", "source", "model", "seed", "family", "target", "primary_metric", "primary",
+                 "metrics", "split_hash", "data_fingerprint", "n_train", "n_val", "n_test", "status",
+                 "params_source", "versions", "git_commit", "created")
+
+
+@dataclass
+class Finding:
+    kind: str  # ok, regression, missing, new, improved
+    key: Key
+    metric: str
+    baseline: float | None
+    current: float | None
+    message: str
+
+    @property
+    def fails(self) -> bool:
+        return self.kind in ("regression", "missing")
+
+
+def load_baseline(path: Path) -> list[dict[str, Any]]:
+    """Records from a baseline folder: record trees and/or `*.json` bundles."""
+    path = Path(path)
+    if not path.is_dir():
+        raise BenchError(f"--baseline {path}: no such folder")
+    records = load_records(path)
+    for bundle in sorted(path.glob("*.json")):
+        try:
+            items = json.loads(bundle.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BenchError(f"baseline bundle {bundle}: unreadable: {exc}") from None
+        if not isinstance(items, list) or not all(isinstance(r, dict) and "task" in r and "model" in r for r in items):
+            raise BenchError(f"baseline bundle {bundle}: expected a JSON list of records")
+        records.extend(items)
+    if not records:
+        raise BenchError(f"--baseline {path}: no records found (run `bench check --update` to make one)")
+    return records
+
+
+def summarise(records: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
+    """Per key: the primary metric's mean over finished seeds (None when none finished)."""
+    groups: dict[Key, list[dict]] = defaultdict(list)
+    for r in records:
+        groups[(r["task"], r["source"], r["model"], r.get("split_hash", "?"))].append(r)
+    out = {}
+    for key, recs in groups.items():
+        ok = [r for r in recs if r.get("status") == "ok" and r.get("primary") is not None]
+        out[key] = {
+            "metric": recs[0].get("primary_metric", "?"),
+            "primary": float(np.mean([r["primary"] for r in ok])) if ok else None,
+            "seeds": sorted(r.get("seed", 0) for r in ok),
+            "status": "ok" if ok else recs[0].get("status", "failed"),
+            "error": None if ok else recs[0].get("error"),
+        }
+    return out
+
+
+def compare(baseline: list[dict[str, Any]], current: list[dict[str, Any]], tolerance: float = 0.01) -> list[Finding]:
+    base, cur = summarise(baseline), summarise(current)
+    findings = []
+    for key, b in sorted(base.items()):
+        metric = b["metric"]
+        if b["primary"] is None:
+            continue  # a baseline entry that never finished sets no bar
+        c = cur.get(key)
+        name = "/".join(key[:3]) + f" (split {key[3]})"
+        if c is None:
+            moved = [k for k in cur if k[:3] == key[:3]]
+            hint = f"; current records use split {moved[0][3]}" if moved else ""
+            findings.append(Finding("missing", key, metric, b["primary"], None, f"{name}: no current record{hint}"))
+            continue
+        if c["primary"] is None:
+            findings.append(Finding("missing", key, metric, b["primary"], None,
+                                    f"{name}: current run {c['status']}: {c['error']}"))
+            continue
+        # Positive delta = better, whichever way the metric points.
+        delta = (c["primary"] - b["primary"]) * (1 if higher_is_better(metric) else -1)
+        text = f"{name}: {metric} {b['primary']:.4f} -> {c['primary']:.4f} ({delta:+.4f}, tolerance {tolerance})"
+        kind = "regression" if delta < -tolerance else "improved" if delta > tolerance else "ok"
+        findings.append(Finding(kind, key, metric, b["primary"], c["primary"], text))
+    tasks = {k[0] for k in base}
+    for key, c in sorted(cur.items()):
+        if key not in base and key[0] in tasks:
+            findings.append(Finding("new", key, c["metric"], None, c["primary"],
+                                    "/".join(key[:3]) + f" (split {key[3]}): not in the baseline"))
+    return findings
+
+
+def save_baseline(records: list[dict[str, Any]], path: Path, name: str = "baseline") -> Path:
+    """Write trimmed records as one bundle `path/<name>.json` (what the repository keeps)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    trimmed = [{k: r[k] for k in BUNDLE_FIELDS if k in r} for r in records]
+    trimmed.sort(key=lambda r: (r["task"], r["source"], r["model"], r.get("seed", 0)))
+    target = path / f"{name}.json"
+    target.write_text(json.dumps(trimmed, indent=1, sort_keys=True) + "\n")
+    return target

@@ -1,0 +1,239 @@
+"""Leaderboard plots, drawn from stored records alone (matplotlib, Agg backend: no display).
+
+Per (task, source):
+- the primary metric per model with error bars over seeds;
+- the primary metric against fit seconds on a log axis, with the Pareto front marked;
+- multiclass: the confusion matrix of the best model;
+- multi-label: a per-label AP heatmap across models;
+- deep models: learning curves (train and validation loss per epoch) from record history.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: works on headless CI machines
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from moviebench.leaderboard import aggregate  # noqa: E402
+from moviebench.metrics import higher_is_better  # noqa: E402
+
+FAMILY_COLORS = {"trivial": "#9e9e9e", "classical": "#1f77b4", "deep": "#d62728"}
+DPI = 110
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def plot_primary(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Bar per model: mean primary metric over seeds, error bar = std over seeds."""
+    rows = [r for r in rows if r["primary"] is not None]
+    metric = rows[0]["primary_metric"]
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.8 * len(rows) + 2), 3.8))
+    x = np.arange(len(rows))
+    ax.bar(x, [r["primary"] for r in rows], yerr=[r["primary_std"] or 0.0 for r in rows], capsize=4,
+           color=[FAMILY_COLORS.get(r["family"], "#555") for r in rows])
+    ax.set_xticks(x, [f"{r['model']}\n(n={r['n_seeds']})" for r in rows], rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(f"test {metric}")
+    ax.set_title(f"{rows[0]['task']} on {rows[0]['source']}: {metric}, mean ± std over seeds", fontsize=9)
+    for family, color in FAMILY_COLORS.items():
+        ax.bar([], [], color=color, label=family)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def pareto_front(points: list[tuple[float, float]], maximise: bool = True) -> list[int]:
+    """Indices of points no other point beats on both cost (lower) and score, cheapest first."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1] if maximise else points[i][1]))
+    front, best = [], None
+    for i in order:
+        score = points[i][1]
+        if best is None or (score > best if maximise else score < best):
+            front.append(i)
+            best = score
+    return front
+
+
+def plot_pareto(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Primary metric against fit seconds (log axis); the Pareto front is the classical-vs-deep answer."""
+    rows = [r for r in rows if r["primary"] is not None and r["fit_seconds"] is not None]
+    metric = rows[0]["primary_metric"]
+    # A trivial baseline fits in microseconds; clamp so the log axis stays readable.
+    points = [(max(r["fit_seconds"], 1e-3), r["primary"]) for r in rows]
+    front = pareto_front(points, higher_is_better(metric))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for r, (x, y) in zip(rows, points):
+        ax.errorbar(x, y, yerr=r["primary_std"] or 0.0, fmt="o", color=FAMILY_COLORS.get(r["family"], "#555"), capsize=3)
+        ax.annotate(r["model"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    fx, fy = zip(*[points[i] for i in front])
+    ax.step(fx, fy, where="post", color="black", lw=1, ls="--", label="Pareto front")
+    ax.set_xscale("log")
+    ax.set_xlabel("fit seconds (log)")
+    ax.set_ylabel(f"test {metric}")
+    ax.set_title(f"{rows[0]['task']}: {metric} vs training cost", fontsize=9)
+    for family, color in FAMILY_COLORS.items():
+        ax.plot([], [], "o", color=color, label=family)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, which="both")
+    return _save(fig, path)
+
+
+def best_record(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    ok = [r for r in records if r.get("status") == "ok" and r.get("primary") is not None]
+    if not ok:
+        return None
+    sign = 1 if higher_is_better(ok[0]["primary_metric"]) else -1
+    return max(ok, key=lambda r: sign * r["primary"])
+
+
+def plot_confusion(record: dict[str, Any], path: Path) -> Path:
+    """Row-normalised confusion matrix of one record (counts written in the cells)."""
+    cm = np.asarray(record["details"]["confusion"], dtype=float)
+    labels = record.get("labels") or [str(i) for i in range(len(cm))]
+    share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 2, 1.1 * len(labels) + 1.5))
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, f"{int(cm[i, j])}\n{share[i, j]:.0%}", ha="center", va="center", fontsize=8,
+                    color="white" if share[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{record['model']} (seed {record['seed']}), test split", fontsize=9)
+    fig.colorbar(image, ax=ax, fraction=0.046, label="share of true class")
+    return _save(fig, path)
+
+
+def per_label_ap(records: list[dict[str, Any]]) -> tuple[list[str], list[str], np.ndarray]:
+    """Models x labels matrix of test AP, averaged over seeds (NaN where AP is undefined)."""
+    by_model: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        if r.get("status") == "ok" and r.get("details", {}).get("per_label"):
+            by_model[r["model"]].append(r["details"]["per_label"])
+    labels = sorted({label for tables in by_model.values() for t in tables for label in t})
+    models = sorted(by_model)
+    matrix = np.full((len(models), len(labels)), np.nan)
+    for i, model in enumerate(models):
+        for j, label in enumerate(labels):
+            aps = [t[label]["ap"] for t in by_model[model] if label in t and t[label].get("ap") is not None]
+            if aps:
+                matrix[i, j] = float(np.mean(aps))
+    return models, labels, matrix
+
+
+def plot_per_label_heatmap(records: list[dict[str, Any]], path: Path) -> Path | None:
+    models, labels, matrix = per_label_ap(records)
+    if not models:
+        return None
+    # Best mean AP at the top, so the rows read like the leaderboard.
+    order = np.argsort(-np.nan_to_num(np.nanmean(np.where(np.isnan(matrix), np.nan, matrix), axis=1), nan=-1))
+    models, matrix = [models[i] for i in order], matrix[order]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(labels) + 2.5), 0.45 * len(models) + 2))
+    image = ax.imshow(np.ma.masked_invalid(matrix), cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    if len(labels) * len(models) <= 300:
+        for i in range(len(models)):
+            for j in range(len(labels)):
+                if not np.isnan(matrix[i, j]):
+                    ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                            color="white" if matrix[i, j] < 0.5 else "black")
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(len(models)), models, fontsize=8)
+    ax.set_title("per-label average precision, test split (mean over seeds)", fontsize=9)
+    fig.colorbar(image, ax=ax, fraction=0.03, label="AP")
+    return _save(fig, path)
+
+
+def plot_learning_curves(records: list[dict[str, Any]], path: Path) -> Path | None:
+    """Train and validation loss per epoch for every record with a history (one seed per model)."""
+    curves: dict[str, dict[str, Any]] = {}
+    for r in sorted(records, key=lambda r: r.get("seed", 0)):
+        if r.get("status") == "ok" and r.get("history") and r["model"] not in curves:
+            curves[r["model"]] = r
+    if not curves:
+        return None
+    fig, axes = plt.subplots(1, len(curves), figsize=(4 * len(curves), 3.4), squeeze=False)
+    for ax, (model, r) in zip(axes[0], curves.items()):
+        history = r["history"]
+        epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
+        for key, style in (("train_loss", "-"), ("val_loss", "--")):
+            values = [h.get(key) for h in history]
+            if any(v is not None for v in values):
+                ax.plot(epochs, values, style, marker=".", label=key.replace("_", " "))
+        best = max(range(len(history)), key=lambda i: history[i].get("val_score", -np.inf))
+        ax.axvline(epochs[best], color="grey", lw=0.8, ls=":", label="best val epoch")
+        ax.set_title(f"{model} (seed {r['seed']})", fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_scaling(points: list[dict[str, Any]], path: Path, metric: str, title: str) -> Path:
+    """Primary metric against training-set size, one line per model (mean ± std over seeds)."""
+    by_model: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    family = {}
+    for p in points:
+        if p.get("primary") is not None:
+            by_model[p["model"]][p["n_train"]].append(p["primary"])
+            family[p["model"]] = p.get("family")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for model, sizes in sorted(by_model.items()):
+        xs = sorted(sizes)
+        ax.errorbar(xs, [np.mean(sizes[x]) for x in xs], yerr=[np.std(sizes[x]) for x in xs], marker="o",
+                    capsize=3, label=model, ls=":" if family.get(model) == "trivial" else "-")
+    ax.set_xscale("log")
+    ax.set_xlabel("training rows (log)")
+    ax.set_ylabel(f"test {metric}")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, which="both")
+    return _save(fig, path)
+
+
+def write_plots(records: list[dict[str, Any]], out_dir: Path, link_prefix: str = "") -> dict[tuple[str, str], list[str]]:
+    """Every plot for every (task, source) in `records`; returns image links per board.
+
+    Links are `link_prefix` + file name, so markdown written elsewhere can point into `out_dir`.
+    """
+    out_dir = Path(out_dir)
+    boards = aggregate(records)
+    by_board: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in records:
+        by_board[(r["task"], r["source"])].append(r)
+    links: dict[tuple[str, str], list[str]] = {}
+    for (task, source), rows in boards.items():
+        stem = slug(f"{task}-{source}")
+        recs = by_board[(task, source)]
+        made: list[Path | None] = []
+        if any(r["primary"] is not None for r in rows):
+            made.append(plot_primary(rows, out_dir / f"{stem}-primary.png"))
+            if any(r["fit_seconds"] is not None for r in rows):
+                made.append(plot_pareto(rows, out_dir / f"{stem}-pareto.png"))
+        target = next((r.get("target") for r in recs if r.get("target")), None)
+        best = best_record(recs)
+        if target == "multiclass" and best and best.get("details", {}).get("confusion"):
+            made.append(plot_confusion(best, out_dir / f"{stem}-confusion.png"))
+        if target == "multilabel":
+            made.append(plot_per_label_heatmap(recs, out_dir / f"{stem}-per-label-ap.png"))
+        made.append(plot_learning_curves(recs, out_dir / f"{stem}-learning-curves.png"))
+        links[(task, source)] = [link_prefix + p.name for p in made if p is not None]
+    return links

@@ -1,0 +1,59 @@
+"""bench check: identical records pass, a planted regression or a missing entry fails."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from moviebench.check import compare, save_baseline
+from moviebench.cli import cli
+from moviebench.records import record_path, write_record
+
+
+def _record(model: str, primary: float, split: str = "abc123") -> dict:
+    return {"task": "tmdb-quality", "source": "ggplot2movies", "model": model, "seed": 0, "status": "ok",
+            "primary_metric": "macro_f1", "primary": primary, "metrics": {"macro_f1": primary},
+            "split_hash": split, "family": "classical", "target": "multiclass"}
+
+
+def _write(out: Path, records: list[dict]) -> None:
+    for r in records:
+        write_record(record_path(out, r["task"], r["source"], r["model"], r["seed"]), r)
+
+
+def test_identical_records_pass_and_planted_regression_fails(tmp_path: Path) -> None:
+    records = [_record("majority", 0.17), _record("logreg", 0.48), _record("lightgbm", 0.56)]
+    save_baseline(records, tmp_path / "baseline")
+    _write(tmp_path / "same", records)
+    ok = CliRunner().invoke(cli, ["check", "--baseline", str(tmp_path / "baseline"), "--out", str(tmp_path / "same")])
+    assert ok.exit_code == 0, ok.output
+    assert "check passed" in ok.output
+
+    worse = copy.deepcopy(records)
+    worse[2]["primary"] = 0.50  # lightgbm drops by 0.06 > 0.01
+    _write(tmp_path / "worse", worse)
+    bad = CliRunner().invoke(cli, ["check", "--baseline", str(tmp_path / "baseline"), "--out", str(tmp_path / "worse")])
+    assert bad.exit_code == 1
+    assert "REGRESSION" in bad.output and "lightgbm" in bad.output
+    loose = CliRunner().invoke(cli, ["check", "--baseline", str(tmp_path / "baseline"), "--out",
+                                     str(tmp_path / "worse"), "--tolerance", "0.1"])
+    assert loose.exit_code == 0
+
+
+def test_missing_and_moved_split_are_flagged() -> None:
+    base = [_record("logreg", 0.48), _record("lightgbm", 0.56)]
+    current = [_record("logreg", 0.48), _record("lightgbm", 0.56, split="other")]
+    findings = {f.key[2]: f for f in compare(base, current) if f.kind != "new"}
+    assert findings["lightgbm"].kind == "missing" and findings["lightgbm"].fails
+    assert "split other" in findings["lightgbm"].message
+    failed = _record("logreg", 0.48) | {"status": "failed", "primary": None, "error": "boom"}
+    (finding,) = [f for f in compare(base[:1], [failed])]
+    assert finding.kind == "missing" and "boom" in finding.message
+
+
+def test_lower_is_better_metric_direction() -> None:
+    base = [_record("logreg", 0.5) | {"primary_metric": "log_loss"}]
+    assert compare(base, [_record("logreg", 0.6) | {"primary_metric": "log_loss"}])[0].kind == "regression"
+    assert compare(base, [_record("logreg", 0.4) | {"primary_metric": "log_loss"}])[0].kind == "improved"

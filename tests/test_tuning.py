@@ -1,0 +1,135 @@
+"""bench tune: validation-only objective, shared studies, pruning, and `run --tuned`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from moviefix import write_movies_csv
+
+from moviebench.models.tabular import LogReg
+from moviebench.runner import RunRequest, prepare, run
+from moviebench.tasks import TASKS, TaskOptions
+from moviebench.tuning import (
+    TuneRequest,
+    default_study_name,
+    open_storage,
+    storage_label,
+    tune,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def movies(tmp_path: Path) -> Path:
+    return write_movies_csv(tmp_path / "movies.csv", n=300)
+
+
+def _prep(csv: Path):
+    return prepare(TASKS.get("tmdb-quality"), None, csv, TaskOptions())
+
+
+def _trial_values(journal: Path, study: str) -> list[float]:
+    loaded = optuna.load_study(study_name=study, storage=open_storage(str(journal)))
+    return [t.value for t in loaded.trials]
+
+
+def test_tuning_never_touches_test_rows(movies: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    prep = _prep(movies)
+    test_ids = set(prep.data.ids[prep.split.test])
+    seen: list[set[str]] = []
+    original_fit, original_predict = LogReg.fit, LogReg.predict_scores
+
+    def spy_fit(self, train, val):  # type: ignore[no-untyped-def]
+        seen.extend([set(train.ids), set(val.ids)])
+        return original_fit(self, train, val)
+
+    def spy_predict(self, data):  # type: ignore[no-untyped-def]
+        seen.append(set(data.ids))
+        return original_predict(self, data)
+
+    monkeypatch.setattr(LogReg, "fit", spy_fit)
+    monkeypatch.setattr(LogReg, "predict_scores", spy_predict)
+    result = tune(TuneRequest(task="tmdb-quality", model="logreg", data=movies, trials=3,
+                              storage=str(tmp_path / "a.log"), sampler_seed=0))
+    assert seen and all(not (ids & test_ids) for ids in seen)
+    assert result.n_complete == 3
+
+    # Scramble the test rows' ratings (their labels): every trial must score exactly the same.
+    frame = pd.read_csv(movies)
+    ids = frame["title"] + " (" + frame["year"].astype(str) + ")"
+    is_test = ids.isin(test_ids).to_numpy()
+    frame.loc[is_test, "rating"] = np.random.default_rng(1).uniform(1, 10, is_test.sum()).round(1)
+    scrambled = tmp_path / "scrambled.csv"
+    frame.to_csv(scrambled, index=False)
+    prep2 = _prep(scrambled)
+    assert prep2.split.hash == prep.split.hash
+    assert not np.array_equal(prep2.data.y[prep2.split.test], prep.data.y[prep.split.test])
+    again = tune(TuneRequest(task="tmdb-quality", model="logreg", data=scrambled, trials=3,
+                             storage=str(tmp_path / "b.log"), sampler_seed=0))
+    assert again.study == result.study
+    assert _trial_values(tmp_path / "a.log", result.study) == _trial_values(tmp_path / "b.log", again.study)
+
+
+def test_default_study_name_and_storage(movies: Path, tmp_path: Path) -> None:
+    prep = _prep(movies)
+    result = tune(TuneRequest(task="tmdb-quality", model="logreg", data=movies, trials=2, out=tmp_path / "res"))
+    assert result.study == default_study_name("tmdb-quality", "ggplot2movies", "logreg", prep.split.hash)
+    assert (tmp_path / "res" / "tuning" / "optuna-journal.log").exists()
+    assert result.best_value is not None and 0 <= result.best_value <= 1
+    assert "secret" not in storage_label("postgresql://bench:secret@db.example/optuna")
+
+
+def test_shared_study_across_two_processes(movies: Path, tmp_path: Path) -> None:
+    journal = tmp_path / "shared.log"
+    first = tune(TuneRequest(task="tmdb-quality", model="logreg", data=movies, trials=1, storage=str(journal)))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "moviebench", "tune", "--task", "tmdb-quality", "--model", "logreg",
+           "--data", str(movies), "--trials", "3", "--storage", str(journal)]
+    workers = [subprocess.Popen([*cmd, "--sampler-seed", str(i)], env=env, cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in (1, 2)]
+    outputs = [w.communicate(timeout=300)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    study = optuna.load_study(study_name=first.study, storage=open_storage(str(journal)))
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 7
+    assert sorted(t.number for t in study.trials) == list(range(7))
+    assert all("best val macro_f1" in out for out in outputs)
+
+
+def test_run_tuned_uses_best_params(movies: Path, tmp_path: Path) -> None:
+    out = tmp_path / "res"
+    result = tune(TuneRequest(task="tmdb-quality", model="logreg", data=movies, trials=4, out=out))
+    records = run(RunRequest(task="tmdb-quality", data=movies, models=["logreg", "random-forest"], out=out,
+                             tuned=True, params={}, params_source={}))
+    by_model = {r["model"]: r for r in records}
+    logreg = by_model["logreg"]
+    assert logreg["status"] == "ok"
+    assert logreg["params"] == result.best_params
+    assert logreg["params_source"].startswith(f"tuned: study {result.study} trial {result.best_trial}")
+    # No study for random-forest: defaults, and the record says why; the baseline has nothing to tune.
+    assert by_model["random-forest"]["params_source"].startswith("defaults (no tuned study")
+    assert by_model["majority"]["params_source"] == "defaults"
+
+
+def test_deep_model_reports_epochs_to_the_pruner(movies: Path, tmp_path: Path) -> None:
+    result = tune(TuneRequest(task="tmdb-quality", model="mlp", data=movies, trials=2, epochs=3,
+                              storage=str(tmp_path / "deep.log")))
+    study = optuna.load_study(study_name=result.study, storage=open_storage(str(tmp_path / "deep.log")))
+    for trial in study.trials:
+        assert sorted(trial.intermediate_values) == [1, 2, 3]
+    assert result.best_params["lr"] == study.best_trial.params["lr"]
+
+
+def test_nothing_to_tune_is_a_clear_error(movies: Path) -> None:
+    from moviebench.errors import BenchError
+
+    with pytest.raises(BenchError, match="no search space"):
+        tune(TuneRequest(task="tmdb-quality", model="majority", data=movies, trials=1))
