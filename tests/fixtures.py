@@ -32,5 +32,6 @@ def write_ggplot2_csv(path: Path, n: int = 400, seed: int = 0) -> Path:
     for genre in GENRE_FLAGS:
         frame[genre] = (rng.random(n) < 0.2).astype(int)
     frame["Drama"] = drama.astype(int)
+    path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
     return path

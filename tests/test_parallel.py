@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from moviefix import write_movies_csv
 
 from moviebench.records import load_records
 from moviebench.runner import RunRequest, run
+from tests.fixtures import write_ggplot2_csv as write_movies_csv
 
 
 def test_jobs_two_matches_jobs_one(tmp_path: Path) -> None:

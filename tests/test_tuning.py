@@ -11,7 +11,6 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
-from moviefix import write_movies_csv
 
 from moviebench.models.tabular import LogReg
 from moviebench.runner import RunRequest, prepare, run
@@ -23,6 +22,7 @@ from moviebench.tuning import (
     storage_label,
     tune,
 )
+from tests.fixtures import write_ggplot2_csv as write_movies_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import optuna
 import pytest
-from moviefix import write_movies_csv
 
 from moviebench.tuning import TuneRequest, open_storage, tune
+from tests.fixtures import write_ggplot2_csv as write_movies_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 
