@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from moviebench.leaderboard import aggregate, failures, table_rows
+from moviebench.leaderboard import aggregate, failures, gap_lines, table_rows
 
 
 class LadderDisplay:
@@ -78,5 +78,7 @@ def print_leaderboards(console: Console, records: list[dict[str, Any]]) -> None:
         for cells in body:
             table.add_row(*cells, style="dim" if "(baseline)" in cells[1] else None)
         console.print(table)
+        for line in gap_lines(rows):
+            console.print(line)
         for line in failures(rows):
             console.print(f"[red]{line}[/]")

@@ -34,7 +34,9 @@ def aggregate(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[
     for r in records:
         by_board[(r["task"], r["source"])].append(r)
     for key, rows in boards.items():
-        mark_ties(rows, by_board[key])
+        per_model = bootstrap_by_model(rows, by_board[key])
+        mark_ties(rows, per_model)
+        mark_group_gaps(key[0], rows, per_model)
     return dict(sorted(boards.items()))
 
 
@@ -124,6 +126,8 @@ def to_markdown(boards: dict[tuple[str, str], list[dict]], plots: dict[tuple[str
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "|".join("---" for _ in header) + "|")
         out.extend("| " + " | ".join(cells) + " |" for cells in body)
+        for line in gap_lines(rows):
+            out.append(f"\n{line[0].upper()}{line[1:]}.")
         for line in failures(rows):
             out.append(f"\n- {line}")
         for image in (plots or {}).get((task, source), []):
@@ -236,10 +240,10 @@ def _predictions(records: list[dict[str, Any]], ids: np.ndarray) -> list[tuple[d
     return out
 
 
-def mark_ties(rows: list[dict[str, Any]], records: list[dict[str, Any]], resamples: int = BOOTSTRAP_RESAMPLES,
-              seed: int = 0) -> None:
-    """Set `tie` on each row whose paired bootstrap 95% interval of the difference to the row
-    above includes 0, and `diff_ci` to that interval. Needs the test predictions (.npz)."""
+def bootstrap_by_model(rows: list[dict[str, Any]], records: list[dict[str, Any]],
+                       resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> dict[str, np.ndarray]:
+    """Each model's primary metric on the same `resamples` bootstrap draws of the test rows
+    (mean over seeds, as in the table). Models without stored test predictions are absent."""
     by_model: dict[str, list[dict]] = defaultdict(list)
     for r in records:
         by_model[r["model"]].append(r)
@@ -263,11 +267,63 @@ def mark_ties(rows: list[dict[str, Any]], records: list[dict[str, Any]], resampl
         pairs = _predictions(ok, ids)
         values = [bootstrap_metric(r, p, weights) for r, p in pairs or []]
         if values and all(v is not None for v in values):
-            per_model[row["model"]] = np.mean(values, axis=0)  # mean over seeds, as in the table
+            per_model[row["model"]] = np.mean(values, axis=0)
+    return per_model
+
+
+def _interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    low, high = np.nanpercentile(a - b, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def mark_ties(rows: list[dict[str, Any]], per_model: dict[str, np.ndarray]) -> None:
+    """Set `tie` on each row whose paired bootstrap 95% interval of the difference to the row
+    above includes 0, and `diff_ci` to that interval."""
     for above, row in zip(rows, rows[1:]):
         a, b = per_model.get(above["model"]), per_model.get(row["model"])
         if a is None or b is None:
             continue
-        low, high = np.nanpercentile(a - b, [2.5, 97.5])
-        row["diff_ci"] = [float(low), float(high)]
-        row["tie"] = bool(low <= 0 <= high)
+        row["diff_ci"] = list(_interval(a, b))
+        row["tie"] = bool(row["diff_ci"][0] <= 0 <= row["diff_ci"][1])
+
+
+def mark_group_gaps(task: str, rows: list[dict[str, Any]], per_model: dict[str, np.ndarray]) -> None:
+    """For a task that declares model groups to compare (setting `compare`, e.g. fusion against
+    single modality), set `gap` on the best row of the first group: its difference to the best
+    row of the second group, with the paired bootstrap 95% interval."""
+    from moviebench.errors import UnknownNameError
+    from moviebench.tasks import TASKS
+
+    try:
+        groups = list(TASKS.get(task).settings.get("compare", {}).items())
+    except UnknownNameError:
+        return
+    if len(groups) < 2 or rows[0]["primary"] is None:
+        return
+    sign = 1 if higher_is_better(rows[0]["primary_metric"]) else -1
+
+    def best(models: list[str]) -> dict[str, Any] | None:
+        scored = [r for r in rows if r["model"] in models and r["primary"] is not None]
+        return max(scored, key=lambda r: sign * r["primary"], default=None)
+
+    (name_a, models_a), (name_b, models_b) = groups[:2]
+    a, b = best(models_a), best(models_b)
+    if a is None or b is None:
+        return
+    gap: dict[str, Any] = {"group": name_a, "vs_group": name_b, "vs": b["model"], "diff": a["primary"] - b["primary"]}
+    if a["model"] in per_model and b["model"] in per_model:
+        gap["ci"] = list(_interval(per_model[a["model"]], per_model[b["model"]]))
+    a["gap"] = gap
+
+
+def gap_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """One sentence per declared comparison, for the markdown and terminal renderings."""
+    lines = []
+    for r in rows:
+        g = r.get("gap")
+        if not g:
+            continue
+        ci = f", paired bootstrap 95% interval [{g['ci'][0]:+.4f}, {g['ci'][1]:+.4f}]" if "ci" in g else ""
+        lines.append(f"best {g['group']} ({r['model']}) vs best {g['vs_group']} ({g['vs']}): "
+                     f"{g['diff']:+.4f} {r['primary_metric']}{ci}")
+    return lines

@@ -3,12 +3,14 @@ late fusion's weight (chosen from validation, following whichever modality carri
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from moviebench.leaderboard import render
 from moviebench.models.fusion import FUSION_MODELS, choose_weight
 from moviebench.records import load_records
 from moviebench.runner import PreparedTask, RunRequest, run
@@ -54,7 +56,18 @@ def test_every_fusion_rung_runs_and_beats_the_prior(movielens, tmp_path):
     for name in ("early-fusion-logreg", "late-fusion-avg", "late-fusion-stack"):
         assert records[name]["primary"] > prior + 0.1, name
     assert records["fusion-resnet18"]["history"]  # trained by the shared loop
-    assert len(load_records(tmp_path / "out", "multimodal-genre")) == len(records)
+    stored = load_records(tmp_path / "out", "multimodal-genre")
+    assert len(stored) == len(records)
+    # The leaderboard states the gap between the best fusion and the best single-modality rung.
+    markdown = render(stored, "md")
+    found = re.search(r"Best fusion \((\S+)\) vs best single modality \((\S+)\): ([+-][\d.]+) mAP, "
+                      r"paired bootstrap 95% interval \[([+-][\d.]+), ([+-][\d.]+)\]", markdown)
+    assert found, markdown
+    fusion, single, diff, low, high = found.groups()
+    assert records[fusion]["primary"] == max(records[m]["primary"] for m in FUSION_MODELS)
+    assert records[single]["primary"] == max(records[m]["primary"] for m in ("tfidf-char-svm", "hist-logreg"))
+    assert float(diff) == pytest.approx(records[fusion]["primary"] - records[single]["primary"], abs=1e-4)
+    assert float(low) <= float(high)
 
 
 @pytest.mark.parametrize("informative", ["text", "image"])
