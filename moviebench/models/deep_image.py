@@ -19,13 +19,12 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torchvision
 from torch import nn
 
 from moviebench.features.images import IMAGENET_MEAN, IMAGENET_STD, ImageDataset, pixels
-from moviebench.models import Model, RunContext, SkipModel, register_model
+from moviebench.models import RunContext, SkipModel, register_model
 from moviebench.models.image import (
     LITE_MEAN,
     LITE_STD,
@@ -34,11 +33,11 @@ from moviebench.models.image import (
     lite0_weights_for,
     load_efficientnet_lite0,
 )
-from moviebench.models.torch_loop import TrainConfig, count_parameters, predict, train
+from moviebench.models.torch_loop import TorchModel, TrainConfig, train
 from moviebench.tasks.base import TaskData
 
 
-class DeepImageModel(Model):
+class DeepImageModel(TorchModel):
     """Pixels from the image cache, torchvision augmentation on train only, the shared loop."""
 
     family = "deep"
@@ -89,13 +88,6 @@ class DeepImageModel(Model):
         self.history = train(self.network_, self.dataset(train_data, augment=self.params["augment"]),
                              self.dataset(val), val.y, train_data.target, self.loop_context(), self.config(),
                              name=self.name)
-
-    def predict_scores(self, data: TaskData) -> np.ndarray:
-        return predict(self.network_, self.dataset(data), data.target, self.context, self.config())
-
-    def n_params(self) -> int:
-        return count_parameters(self.network_)
-
 
 # ---- report 001's CNN -----------------------------------------------------------------------
 

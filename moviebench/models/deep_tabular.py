@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
@@ -12,12 +11,12 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from moviebench.models import Model, register_model
-from moviebench.models.torch_loop import TrainConfig, count_parameters, predict, train
+from moviebench.models import register_model
+from moviebench.models.torch_loop import TorchModel, TrainConfig, train
 from moviebench.tasks.base import TaskData
 
 
-class TorchTabular(Model):
+class TorchTabular(TorchModel):
     """Impute and standardise on train, then train a network with the shared loop."""
 
     family = "deep"
@@ -35,7 +34,7 @@ class TorchTabular(Model):
     def build_network(self, n_features: int, n_outputs: int) -> nn.Module:
         raise NotImplementedError
 
-    def _dataset(self, data: TaskData) -> TensorDataset:
+    def dataset(self, data: TaskData) -> TensorDataset:
         X = torch.tensor(self.preprocess_.transform(data.tabular()), dtype=torch.float32)
         y = torch.tensor(data.y, dtype=torch.long if data.target == "multiclass" else torch.float32)
         return TensorDataset(X, y)
@@ -47,17 +46,11 @@ class TorchTabular(Model):
     def fit(self, train_data: TaskData, val: TaskData) -> None:
         self.preprocess_ = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
         self.preprocess_.fit(train_data.tabular())
-        train_set = self._dataset(train_data)
+        train_set = self.dataset(train_data)
         torch.manual_seed(self.context.seed)
         self.network_ = self.build_network(train_set.tensors[0].shape[1], train_data.n_outputs)
-        self.history = train(self.network_, train_set, self._dataset(val), val.y, train_data.target,
+        self.history = train(self.network_, train_set, self.dataset(val), val.y, train_data.target,
                              self.context, self.config(), name=self.name)
-
-    def predict_scores(self, data: TaskData) -> np.ndarray:
-        return predict(self.network_, self._dataset(data), data.target, self.context, self.config())
-
-    def n_params(self) -> int:
-        return count_parameters(self.network_)
 
 
 @register_model

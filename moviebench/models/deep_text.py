@@ -23,15 +23,15 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.data import TensorDataset
 
-from moviebench.models import Model, RunContext, register_model
+from moviebench.models import RunContext, register_model
 from moviebench.models.text import class_weight_scheme, minilm_features, positive_weights, texts_of
-from moviebench.models.torch_loop import TrainConfig, count_parameters, predict, train
+from moviebench.models.torch_loop import TorchModel, TrainConfig, train
 from moviebench.tasks.base import TaskData
 
 PAD, UNK = 0, 1
 
 
-class TorchText(Model):
+class TorchText(TorchModel):
     """Shared fit/predict: inputs as tensors, class weighting, the shared training loop."""
 
     family = "deep"
@@ -57,7 +57,7 @@ class TorchText(Model):
     def build_network(self, n_outputs: int) -> nn.Module:
         raise NotImplementedError
 
-    def _dataset(self, data: TaskData) -> TensorDataset:
+    def dataset(self, data: TaskData) -> TensorDataset:
         y = torch.tensor(data.y, dtype=torch.long if data.target == "multiclass" else torch.float32)
         return TensorDataset(*self.inputs_of(data), y)
 
@@ -84,15 +84,9 @@ class TorchText(Model):
         self.prepare(train_data)
         torch.manual_seed(self.context.seed)
         self.network_ = self.build_network(train_data.n_outputs)
-        self.history = train(self.network_, self._dataset(train_data), self._dataset(val), val.y,
+        self.history = train(self.network_, self.dataset(train_data), self.dataset(val), val.y,
                              train_data.target, self._context(), self.config(), name=self.name,
                              loss_fn=self._loss(train_data))
-
-    def predict_scores(self, data: TaskData) -> np.ndarray:
-        return predict(self.network_, self._dataset(data), data.target, self.context, self.config())
-
-    def n_params(self) -> int:
-        return count_parameters(self.network_)
 
 
 @register_model

@@ -30,7 +30,7 @@ from moviebench.models import Model, register_model
 from moviebench.models.image import EffNetLogReg, HistLogReg, image_paths, image_size
 from moviebench.models.tabular import lightgbm_early_stopping
 from moviebench.models.text import minilm_features, texts_of
-from moviebench.models.torch_loop import TrainConfig, count_parameters, predict, train
+from moviebench.models.torch_loop import TorchModel, TrainConfig, train
 from moviebench.tasks.base import TaskData
 
 
@@ -274,7 +274,7 @@ class PosterTextDataset(Dataset):
 
 
 @register_model
-class FusionResNet18(_Fusion):
+class FusionResNet18(TorchModel, _Fusion):
     name = "fusion-resnet18"
     family = "deep"
     summary = "report 003: ResNet18 over the poster + linear/ReLU over MiniLM text, trained end to end"
@@ -304,12 +304,6 @@ class FusionResNet18(_Fusion):
         context = dataclasses.replace(self.context, time_budget=self.context.time_budget or self.params["time_budget"])
         self.history = train(self.network_, train_set, self.dataset(val), val.y, train_data.target, context,
                              self.config(), name=self.name)
-
-    def predict_scores(self, data: TaskData) -> np.ndarray:
-        return predict(self.network_, self.dataset(data), data.target, self.context, self.config())
-
-    def n_params(self) -> int:
-        return count_parameters(self.network_)
 
 
 FUSION_MODELS = ("early-fusion-logreg", "early-fusion-lgbm", "late-fusion-avg", "late-fusion-stack", "fusion-resnet18")

@@ -18,7 +18,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from moviebench.models.base import RunContext
+from moviebench.models.base import Model, RunContext
+from moviebench.tasks.base import TaskData
 
 
 def pick_device() -> str:
@@ -171,3 +172,21 @@ def _val_loss(scores: np.ndarray, y: np.ndarray, target: str) -> float:
 
 def count_parameters(module: nn.Module) -> int:
     return int(sum(p.numel() for p in module.parameters()))
+
+
+class TorchModel(Model):
+    """A rung whose network (`network_`) is trained by this loop. Subclasses say how a split
+    becomes a dataset of (inputs..., y) items and give their loop settings; predicting and
+    counting parameters are the same for all of them."""
+
+    def dataset(self, data: TaskData) -> Dataset:
+        raise NotImplementedError
+
+    def config(self) -> TrainConfig:
+        raise NotImplementedError
+
+    def predict_scores(self, data: TaskData) -> np.ndarray:
+        return predict(self.network_, self.dataset(data), data.target, self.context, self.config())
+
+    def n_params(self) -> int:
+        return count_parameters(self.network_)
