@@ -8,6 +8,7 @@ and storage; a model that crashes is recorded as a failure and the ladder goes o
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 import traceback
@@ -220,14 +221,25 @@ def run_cell(prep: PreparedTask, req: RunRequest, model_name: str, seed: int,
     return record
 
 
-def is_done(path: Path, prep: PreparedTask) -> dict[str, Any] | None:
-    """The finished record for this cell, if it was made on the same data and split."""
+def _as_json(value: Any) -> Any:
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def is_done(path: Path, prep: PreparedTask, req: RunRequest, model: str) -> dict[str, Any] | None:
+    """The finished record for this cell, if it was made the way this request would make it:
+    same data, split and labels, same settings (e.g. --image-size) and same params source
+    (defaults, or the same tuned trial). Anything else is rerun rather than shown as current."""
     record = read_record(path)
     if not record or record.get("status") != "ok":
         return None
     if record.get("split_hash") != prep.split.hash or record.get("data_fingerprint") != prep.loaded.fingerprint:
         return None
     if record.get("labels", prep.data.labels) != prep.data.labels:  # e.g. another min_genre_count
+        return None
+    if record.get("params_source", "defaults") != req.params_source.get(model, "defaults"):
+        return None
+    settings = {**prep.spec.settings, **req.options.settings}
+    if "settings" in record and _as_json(record["settings"]) != _as_json(settings):
         return None
     record["_path"] = str(path)
     return record
@@ -241,7 +253,8 @@ def pending_cells(prep: PreparedTask, req: RunRequest, models: list[str]) -> tup
     """Split cells into those still to run and the finished records a rerun skips."""
     todo, done = [], []
     for model, seed in cells(prep, req, models):
-        existing = None if req.force else is_done(record_path(req.out, prep.spec.name, prep.source, model, seed), prep)
+        path = record_path(req.out, prep.spec.name, prep.source, model, seed)
+        existing = None if req.force else is_done(path, prep, req, model)
         if existing:
             done.append(existing)
         else:

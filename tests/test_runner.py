@@ -103,3 +103,21 @@ def test_seeds_give_one_record_each(tiny_csv, tmp_path):
         ("logreg", 0), ("logreg", 1), ("majority", 0), ("majority", 1)
     ]
     assert np.isfinite([r["primary"] for r in records]).all()
+
+
+def test_a_record_made_another_way_is_rerun_not_shown_as_current(tiny_csv, tmp_path):
+    """Changed settings (e.g. --image-size, --set) or tuned params make the old record stale."""
+    from moviebench.tasks import TaskOptions
+
+    out = tmp_path / "out"
+    run(request(tiny_csv, out, ["logreg"]))
+    path = next(Path(r["_path"]) for r in load_records(out) if r["model"] == "logreg")
+    before = path.stat().st_mtime_ns
+    run(request(tiny_csv, out, ["logreg"], options=TaskOptions(settings={"note": "other"})))
+    after_settings = path.stat().st_mtime_ns
+    assert after_settings != before
+    run(request(tiny_csv, out, ["logreg"], params={"logreg": {"C": 0.1}},
+                params_source={"logreg": "tuned: study s trial 3"}))
+    record = json.loads(path.read_text())
+    assert record["params_source"] == "tuned: study s trial 3" and record["params"]["C"] == 0.1
+    assert path.stat().st_mtime_ns != after_settings
