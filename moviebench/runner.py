@@ -278,6 +278,7 @@ def run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
     todo, done = pending_cells(prep, req, models)
     if display:
         display.skipped(done)
+        display.set_total(len(todo))
     records = list(done)
     if req.jobs > 1 and len(todo) > 1:
         return records + run_parallel(prep, req, todo, display)
@@ -330,7 +331,6 @@ def run_parallel(prep: PreparedTask, req: RunRequest, todo: list[tuple[str, int]
             futures = {pool.submit(_worker_cell, model, seed): (model, seed) for model, seed in todo}
             pending = set(futures)
             if display:
-                display.set_total(len(todo))
                 display.console.print(f"  running {len(todo)} cells in {req.jobs} processes")
             while pending:
                 finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
