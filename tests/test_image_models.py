@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,15 +17,6 @@ from moviebench.features import cache
 from moviebench.models import MODELS, RunContext, SkipModel
 from moviebench.models.image import load_efficientnet_lite0, map_lite0_state_dict
 from moviebench.tasks import TaskData
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny tensors: on a shared 2-core machine, thread hand-offs cost more than they save."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def tf_layout_state_dict(seed: int = 0) -> OrderedDict:

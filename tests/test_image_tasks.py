@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from PIL import Image
 
 from moviebench.errors import DataError
@@ -18,16 +16,6 @@ from moviebench.runner import RunRequest, run
 from moviebench.tasks import TASKS, TaskOptions
 from moviebench.tasks.image import build_frame_id, build_poster_genre
 from tests.test_image_pipeline import write_mixed_folder
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny tensors: on a shared 2-core machine, thread hand-offs cost more than they save."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 SETTINGS = {"image_size": 16}
 
