@@ -245,14 +245,10 @@ def is_done(path: Path, prep: PreparedTask, req: RunRequest, model: str) -> dict
     return record
 
 
-def cells(prep: PreparedTask, req: RunRequest, models: list[str]) -> list[tuple[str, int]]:
-    return [(m, s) for m in models for s in req.seeds]
-
-
 def pending_cells(prep: PreparedTask, req: RunRequest, models: list[str]) -> tuple[list[tuple[str, int]], list[dict]]:
     """Split cells into those still to run and the finished records a rerun skips."""
     todo, done = [], []
-    for model, seed in cells(prep, req, models):
+    for model, seed in ((m, s) for m in models for s in req.seeds):
         path = record_path(req.out, prep.spec.name, prep.source, model, seed)
         existing = None if req.force else is_done(path, prep, req, model)
         if existing:

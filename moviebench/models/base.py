@@ -29,7 +29,6 @@ class RunContext:
     device: str = "cpu"
     epochs: int | None = None  # overrides a deep model's default epoch count
     time_budget: float | None = None  # seconds of training, for deep models
-    cache_dir: Path | None = None  # shared feature cache
     weights: Path | None = None  # pretrained weights file, for rungs that fine-tune
     # Scores a model's validation predictions with the task's primary metric (higher is better).
     val_score: Callable[[np.ndarray, np.ndarray], float] | None = None

@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from moviebench.models import register_model
-from moviebench.models.torch_loop import TorchModel, TrainConfig, train
+from moviebench.models.torch_loop import TorchModel, TrainConfig, network_search_space, train
 from moviebench.tasks.base import TaskData
 
 
@@ -23,13 +23,7 @@ class TorchTabular(TorchModel):
     inputs = frozenset({"tabular"})
     defaults: dict[str, Any] = {"lr": 2e-3, "weight_decay": 1e-4, "dropout": 0.2, "batch_size": 512, "epochs": 30}
 
-    @staticmethod
-    def search_space(trial: Any) -> dict[str, Any]:
-        return {
-            "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
-            "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
-            "dropout": trial.suggest_float("dropout", 0.0, 0.5),
-        }
+    search_space = staticmethod(network_search_space)
 
     def build_network(self, n_features: int, n_outputs: int) -> nn.Module:
         raise NotImplementedError

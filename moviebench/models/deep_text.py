@@ -25,7 +25,7 @@ from torch.utils.data import TensorDataset
 
 from moviebench.models import RunContext, register_model
 from moviebench.models.text import class_weight_scheme, minilm_features, positive_weights, texts_of
-from moviebench.models.torch_loop import TorchModel, TrainConfig, train
+from moviebench.models.torch_loop import TorchModel, TrainConfig, network_search_space, train
 from moviebench.tasks.base import TaskData
 
 PAD, UNK = 0, 1
@@ -40,13 +40,7 @@ class TorchText(TorchModel):
     defaults: dict[str, Any] = {"lr": 2e-3, "weight_decay": 1e-4, "dropout": 0.3, "batch_size": 64,
                                 "epochs": 20, "patience": 4, "time_budget": 120.0}
 
-    @staticmethod
-    def search_space(trial: Any) -> dict[str, Any]:
-        return {
-            "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
-            "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
-            "dropout": trial.suggest_float("dropout", 0.0, 0.5),
-        }
+    search_space = staticmethod(network_search_space)
 
     def prepare(self, train_data: TaskData) -> None:
         """Fit whatever turns texts into tensors (a vocabulary), on the training split only."""

@@ -174,6 +174,15 @@ def count_parameters(module: nn.Module) -> int:
     return int(sum(p.numel() for p in module.parameters()))
 
 
+def network_search_space(trial: Any) -> dict[str, Any]:
+    """The optimiser and regularisation knobs every network trained by this loop has."""
+    return {
+        "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
+        "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+        "dropout": trial.suggest_float("dropout", 0.0, 0.5),
+    }
+
+
 class TorchModel(Model):
     """A rung whose network (`network_`) is trained by this loop. Subclasses say how a split
     becomes a dataset of (inputs..., y) items and give their loop settings; predicting and
