@@ -15,6 +15,7 @@ import pytest
 
 from moviebench import metrics
 from moviebench.features.cache import cache_key, cached_array
+from moviebench.settings import QualitySettings
 from moviebench.splits import make_split
 from moviebench.tasks import TaskOptions
 from moviebench.tasks.quality import build
@@ -49,7 +50,7 @@ def test_quality_feature_extraction(benchmark) -> None:  # type: ignore[no-untyp
         "runtime": RNG.integers(60, 200, N), "budget": RNG.integers(0, 10**8, N),
         "mpaa": RNG.choice(["PG", "R", None], N), "genres": [["Drama"] if i % 2 else ["Comedy"] for i in range(N)],
     })
-    data = benchmark(build, table, "ggplot2movies", TaskOptions())
+    data = benchmark(build, table, "ggplot2movies", TaskOptions(settings=QualitySettings()))
     assert len(data) > 0
 
 

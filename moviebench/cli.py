@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 
 from moviebench.errors import BenchError
+from moviebench.options import DEFAULT_SPLIT_SEED, RunOptions
 
 # Leaderboards are wide: when output is not a terminal (CI logs, pipes), do not wrap at 80.
 console = Console(width=None if Console().is_terminal else 200)
@@ -40,67 +44,81 @@ def cli() -> None:
     """
 
 
-def _settings(values: tuple[str, ...]) -> dict:
-    """--set KEY=VALUE pairs; a VALUE that reads as JSON (20, true, 0.5) is parsed as such."""
-    import json
+def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every command that trains accepts, collected into one `RunOptions`
+    (passed to the command as `options`), so a flag means the same thing everywhere."""
+    decorators = [
+        click.option("--source", help="Data source; default: the task's bundled default (see `bench ls`)."),
+        click.option("--data", type=click.Path(path_type=Path), help="File or folder the source reads."),
+        click.option("--min-votes", default=10, show_default=True,
+                     help="Leave out films with fewer votes (quality tasks)."),
+        click.option("--features", help="Extra source columns to use as features (target-derived ones are refused)."),
+        click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+                     help="Task setting, repeatable, checked against the task's typed settings: e.g. "
+                          "min_label_count=20, per_label_threshold=true, class_weight=largest (see `bench ls`)."),
+        click.option("--image-size", type=click.IntRange(16, 1024),
+                     help="Image side in pixels for every image rung (same as --set image_size=N)."),
+        click.option("--split-seed", default=DEFAULT_SPLIT_SEED, show_default=True,
+                     help="Seed of the film split, shared by every task (change it for repeated-split studies)."),
+        click.option("--epochs", type=int, help="Cap on epochs for deep models."),
+        click.option("--time-budget", type=float, help="Seconds of training per deep model (an explicit cap)."),
+        click.option("--weights", type=click.Path(path_type=Path, exists=True),
+                     help="Pretrained weights for the rungs that take them."),
+        click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available."),
+    ]
 
-    out = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"expected KEY=VALUE, got '{item}'", param_hint="--set")
+    @functools.wraps(func)
+    def wrapper(*args: Any, source: str | None, data: Path | None, min_votes: int, features: str | None,
+                settings: tuple[str, ...], image_size: int | None, split_seed: int, epochs: int | None,
+                time_budget: float | None, weights: Path | None, device: str | None, **kwargs: Any) -> Any:
+        from moviebench.settings import parse_pairs
+
         try:
-            out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.strip()] = raw
-    return out
+            raw = parse_pairs(settings)
+        except BenchError as exc:
+            raise click.BadParameter(str(exc), param_hint="--set") from None
+        if image_size:
+            raw["image_size"] = str(image_size)
+        kwargs["options"] = RunOptions(
+            source=source, data=data, min_votes=min_votes, features=tuple(_csv_list(features) or ()),
+            settings=raw, split_seed=split_seed, epochs=epochs, time_budget=time_budget, weights=weights,
+            device=device,
+        )
+        return func(*args, **kwargs)
+
+    for decorator in reversed(decorators):
+        wrapper = decorator(wrapper)
+    return wrapper
 
 
 @cli.command()
 @click.option("--task", required=True, help="Task name (see `bench ls`).")
-@click.option("--source", help="Data source; default: the task's bundled default.")
-@click.option("--data", type=click.Path(path_type=Path), help="File or folder the source reads.")
 @click.option("--models", help="Comma-separated models; default: the task's whole ladder. The trivial baseline always runs.")
 @click.option("--seeds", default="0", show_default=True, help="Comma-separated model seeds; the split never changes.")
 @click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path), help="Where result records go.")
 @click.option("--force", is_flag=True, help="Rerun cells that already have a finished record.")
-@click.option("--min-votes", default=10, show_default=True, help="Leave out films with fewer votes (quality tasks).")
-@click.option("--features", help="Extra source columns to use as features (target-derived ones are refused).")
-@click.option("--epochs", type=int, help="Cap on epochs for deep models.")
-@click.option("--time-budget", type=float, help="Seconds of training per deep model.")
-@click.option("--weights", type=click.Path(path_type=Path, exists=True), help="Pretrained weights for fine-tuning rungs.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available.")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="Task/model setting, repeatable: e.g. min_genre_count=20, per_label_threshold=true, class_weight=largest.")
-@click.option("--image-size", type=click.IntRange(16, 1024), help="Image side in pixels for every image rung (image tasks).")
+@data_options
 @click.option("--tuned", is_flag=True, help="Use each model's best params from its `bench tune` study.")
 @click.option("--storage", help="Study storage for --tuned (default: the journal file under --out).")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Run cells in this many processes.")
-def run(task: str, source: str | None, data: Path | None, models: str | None, seeds: str, out: Path,
-        force: bool, min_votes: int, features: str | None, epochs: int | None, time_budget: float | None,
-        weights: Path | None, device: str | None, settings: tuple[str, ...], image_size: int | None,
+def run(task: str, models: str | None, seeds: str, out: Path, force: bool, options: RunOptions,
         tuned: bool = False, storage: str | None = None, jobs: int = 1) -> None:
     """Train and score a task's ladder of models, then print its leaderboard.
 
-    Finished records are skipped on a rerun (unless --force), and a model that fails is
-    recorded as failed without stopping the others.
+    Finished records are skipped on a rerun (unless --force) when the same data, split,
+    settings, options and params made them; a model that fails is recorded as failed without
+    stopping the others.
     """
     from moviebench.display import LadderDisplay, print_leaderboards
     from moviebench.records import load_records
     from moviebench.runner import RunRequest
     from moviebench.runner import run as run_ladder
-    from moviebench.tasks import TaskOptions
 
-    request = RunRequest(
-        task=task, source=source, data=data, models=_csv_list(models), seeds=_seeds(seeds), out=out,
-        force=force, options=TaskOptions(min_votes=min_votes, extra_features=tuple(_csv_list(features) or ()),
-                            settings={**_settings(settings), **({"image_size": image_size} if image_size else {})}),
-        epochs=epochs, time_budget=time_budget, weights=weights, device=device,
-        tuned=tuned, tuning_storage=storage, jobs=jobs,
-    )
+    request = RunRequest(task=task, options=options, models=_csv_list(models), seeds=_seeds(seeds), out=out,
+                         force=force, tuned=tuned, tuning_storage=storage, jobs=jobs)
     with LadderDisplay(console) as display:
         records = run_ladder(request, display)
-    source_name = records[0]["source"] if records else source
+    source_name = records[0]["source"] if records else options.source
     shown = [r for r in load_records(out, task) if r["source"] == source_name]
     print_leaderboards(console, shown)
     console.print(f"records in {out}/{task}/{source_name}/")
@@ -108,7 +126,9 @@ def run(task: str, source: str | None, data: Path | None, models: str | None, se
 
 @cli.command(name="ls")
 def list_all() -> None:
-    """List the tasks, sources and models."""
+    """List the tasks, sources, models and each task's settings."""
+    import dataclasses
+
     from rich.table import Table
 
     from moviebench.datasets import SOURCES
@@ -130,7 +150,14 @@ def list_all() -> None:
         models.add_column(col)
     for m in MODELS:
         models.add_row(m.name, m.family, ",".join(sorted(m.inputs)) or "—", ",".join(sorted(m.targets)), m.summary)
-    for table in (tasks, sources, models):
+    settings = Table(title="task settings (--set KEY=VALUE)", title_justify="left")
+    for col in ("task", "settings and defaults"):
+        settings.add_column(col)
+    for t in TASKS:
+        fields = dataclasses.fields(t.settings_type)
+        defaults = t.settings_type()
+        settings.add_row(t.name, ", ".join(f"{f.name}={getattr(defaults, f.name)}" for f in fields) or "—")
+    for table in (tasks, sources, models, settings):
         console.print(table)
 
 
@@ -170,27 +197,22 @@ def leaderboard(task: str | None, source: str | None, out: Path, fmt: str, plots
 @cli.command()
 @click.option("--task", required=True, help="Task name (see `bench ls`).")
 @click.option("--model", required=True, help="The model to tune; its search space is its own.")
-@click.option("--source", help="Data source; default: the task's bundled default.")
-@click.option("--data", type=click.Path(path_type=Path), help="File or folder the source reads.")
 @click.option("--trials", type=click.IntRange(1), help="Trials to run in this process (default 20 unless --timeout).")
 @click.option("--timeout", type=float, help="Stop starting trials after this many seconds.")
 @click.option("--storage", help="Study storage: a database URL (postgresql://...) or a journal file path; "
               "default: <out>/tuning/optuna-journal.log.")
-@click.option("--study", help="Study name; default: <task>.<source>.<model>.<split hash>.")
+@click.option("--study", help="Study name; default: <task>.<source>.<model>.<split hash>.<settings hash>.")
 @click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path), help="Results folder (holds the default storage).")
 @click.option("--seed", default=0, show_default=True, help="Model seed in every trial.")
 @click.option("--sampler-seed", type=int, help="TPE sampler seed; default: the study's trial count (give workers started together distinct seeds).")
-@click.option("--min-votes", default=10, show_default=True, help="Leave out films with fewer votes (quality tasks).")
-@click.option("--epochs", type=int, help="Cap on epochs for deep models.")
-@click.option("--time-budget", type=float, help="Seconds of training per deep-model trial.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available.")
-def tune(task: str, model: str, source: str | None, data: Path | None, trials: int | None, timeout: float | None,
-         storage: str | None, study: str | None, out: Path, seed: int, sampler_seed: int | None, min_votes: int,
-         epochs: int | None, time_budget: float | None, device: str | None) -> None:
+@data_options
+def tune(task: str, model: str, trials: int | None, timeout: float | None, storage: str | None,
+         study: str | None, out: Path, seed: int, sampler_seed: int | None, options: RunOptions) -> None:
     """Tune one model with Optuna on the VALIDATION split (the test split is never read).
 
     Several processes may run this at once on the same study: they share trials through the
-    storage. `bench run --tuned` then trains each model with its best params.
+    storage. `bench run --tuned` with the same data options then trains each model with its
+    best params; a run with other settings (e.g. another --image-size) uses another study.
     """
     from moviebench.tuning import TuneRequest
     from moviebench.tuning import tune as run_tune
@@ -198,9 +220,8 @@ def tune(task: str, model: str, source: str | None, data: Path | None, trials: i
     if trials is None and timeout is None:
         trials = 20
     result = run_tune(TuneRequest(
-        task=task, model=model, source=source, data=data, trials=trials, timeout=timeout, storage=storage,
-        study=study, out=out, seed=seed, sampler_seed=sampler_seed, epochs=epochs, time_budget=time_budget,
-        device=device, min_votes=min_votes,
+        task=task, model=model, options=options, trials=trials, timeout=timeout, storage=storage,
+        study=study, out=out, seed=seed, sampler_seed=sampler_seed,
     ), console)
     console.print(
         f"study [bold]{result.study}[/] ({result.storage}): {result.n_complete} complete, {result.n_pruned} pruned, "
@@ -208,7 +229,7 @@ def tune(task: str, model: str, source: str | None, data: Path | None, trials: i
     )
     console.print(f"best validation {result.primary_metric}: [bold]{result.best_value:.4f}[/] (trial {result.best_trial})")
     console.print(f"best params: {result.best_params}")
-    console.print(f"train with them: bench run --task {task} --models {model} --tuned"
+    console.print(f"train with them: bench run --task {task} --models {model} --tuned (with the same data options)"
                   + (f" --storage '{storage}'" if storage else "") + (f" --out {out}" if str(out) != "results" else ""))
 
 
@@ -250,31 +271,23 @@ def check(baseline: Path, out: Path, tolerance: float, task: str | None, update:
 @cli.command()
 @click.option("--task", required=True, help="Task name (see `bench ls`).")
 @click.option("--fractions", default="0.1,0.25,0.5,1.0", show_default=True, help="Shares of the training split.")
-@click.option("--source", help="Data source; default: the task's bundled default.")
-@click.option("--data", type=click.Path(path_type=Path), help="File or folder the source reads.")
 @click.option("--models", help="Comma-separated models; default: the task's whole ladder.")
 @click.option("--seeds", default="0", show_default=True, help="Comma-separated model seeds.")
 @click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path), help="Records go to <out>/scaling/.")
 @click.option("--plots", "plots_dir", type=click.Path(path_type=Path), help="Where the PNG goes; default <out>/scaling.")
 @click.option("--force", is_flag=True, help="Rerun cells that already have a finished record.")
-@click.option("--min-votes", default=10, show_default=True, help="Leave out films with fewer votes (quality tasks).")
-@click.option("--epochs", type=int, help="Cap on epochs for deep models.")
-@click.option("--time-budget", type=float, help="Seconds of training per deep model.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available.")
-def scale(task: str, fractions: str, source: str | None, data: Path | None, models: str | None, seeds: str,
-          out: Path, plots_dir: Path | None, force: bool, min_votes: int, epochs: int | None,
-          time_budget: float | None, device: str | None) -> None:
+@data_options
+def scale(task: str, fractions: str, models: str | None, seeds: str, out: Path, plots_dir: Path | None,
+          force: bool, options: RunOptions) -> None:
     """Train each rung on nested shares of the training split (same val and test) and plot it."""
     from rich.table import Table
 
     from moviebench.runner import RunRequest
     from moviebench.scaling import parse_fractions, scaling_table
     from moviebench.scaling import scale as run_scale
-    from moviebench.tasks import TaskOptions
 
-    request = RunRequest(task=task, source=source, data=data, models=_csv_list(models), seeds=_seeds(seeds),
-                         out=out, force=force, options=TaskOptions(min_votes=min_votes), epochs=epochs,
-                         time_budget=time_budget, device=device)
+    request = RunRequest(task=task, options=options, models=_csv_list(models), seeds=_seeds(seeds), out=out,
+                         force=force)
     records, png = run_scale(request, parse_fractions(fractions), plots_dir, display=console.print)
     header, body = scaling_table(records)
     table = Table(title=f"{task}: test {records[0]['primary_metric']} by training rows", title_justify="left")

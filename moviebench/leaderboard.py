@@ -288,14 +288,14 @@ def mark_ties(rows: list[dict[str, Any]], per_model: dict[str, np.ndarray]) -> N
 
 
 def mark_group_gaps(task: str, rows: list[dict[str, Any]], per_model: dict[str, np.ndarray]) -> None:
-    """For a task that declares model groups to compare (setting `compare`, e.g. fusion against
+    """For a task that declares model groups to compare (TaskSpec.compare, e.g. fusion against
     single modality), set `gap` on the best row of the first group: its difference to the best
     row of the second group, with the paired bootstrap 95% interval."""
     from moviebench.errors import UnknownNameError
     from moviebench.tasks import TASKS
 
     try:
-        groups = list(TASKS.get(task).settings.get("compare", {}).items())
+        groups = list(TASKS.get(task).compare.items())
     except UnknownNameError:
         return
     if len(groups) < 2 or rows[0]["primary"] is None:

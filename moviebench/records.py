@@ -7,10 +7,14 @@ retraining.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import functools
 import json
 import os
 import subprocess
 import tempfile
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,63 @@ from typing import Any
 import numpy as np
 
 VERSIONED_PACKAGES = ("moviebench", "numpy", "pandas", "scikit-learn", "torch", "xgboost", "lightgbm", "optuna")
+
+
+@dataclass
+class Record:
+    """One cell's result and everything that made it. Written as JSON; the leaderboard, plots
+    and `bench check` read only these files."""
+
+    task: str
+    source: str
+    model: str
+    seed: int
+    family: str
+    target: str
+    primary_metric: str
+    split_hash: str
+    data_fingerprint: str
+    n_train: int
+    n_val: int
+    n_test: int
+    labels: list[str]
+    settings: dict[str, Any]
+    options: dict[str, Any]  # the run options that change a result (RunOptions.identity)
+    params: dict[str, Any]  # what the model ran with: its defaults under the given params
+    params_source: str  # "defaults" or "tuned: study … trial …"
+    identity: dict[str, Any]  # everything above that decides whether a rerun may skip this cell
+    pretrained_weights: bool = False
+    status: str = "running"  # ok, failed or skipped once written
+    error: str | None = None
+    traceback: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    primary: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    fitted: dict[str, Any] = field(default_factory=dict)  # what fit decided (best epoch, weights)
+    history: list[dict[str, float]] = field(default_factory=list)
+    fit_seconds: float | None = None
+    predict_seconds: float | None = None
+    peak_memory_mb: float | None = None
+    n_params: int | None = None
+    device: str | None = None
+    train_fraction: float | None = None
+    data_notes: list[str] = field(default_factory=list)
+    unreadable_files: list[str] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=lambda: package_versions())
+    git_commit: str | None = field(default_factory=lambda: git_commit())
+    created: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+
+    def finish(self, **result: Any) -> None:
+        """Fill in a successful fit's results."""
+        for key, value in result.items():
+            setattr(self, key, value)
+        self.status = "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+REQUIRED_FIELDS = ("task", "source", "model", "seed", "status")
 
 
 def record_path(out: Path, task: str, source: str, model: str, seed: int) -> Path:
@@ -70,12 +131,13 @@ def load_records(out: Path, task: str | None = None) -> list[dict[str, Any]]:
     records = []
     for path in sorted(root.rglob("seed-*.json")):
         record = read_record(path)
-        if record and "task" in record and "model" in record:
+        if record and all(k in record for k in REQUIRED_FIELDS):
             record["_path"] = str(path)
             records.append(record)
     return records
 
 
+@functools.lru_cache(maxsize=1)
 def package_versions() -> dict[str, str]:
     versions = {}
     for name in VERSIONED_PACKAGES:
@@ -86,6 +148,7 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+@functools.lru_cache(maxsize=1)
 def git_commit() -> str | None:
     """The commit of the moviebench checkout the code runs from, if it is a git checkout."""
     try:

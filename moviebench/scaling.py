@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from moviebench.errors import BenchError
-from moviebench.models import MODELS, SkipModel
-from moviebench.records import read_record, write_record
+from moviebench.prepare import PreparedTask
+from moviebench.runner import RunRequest
 
 
 def nested_subsets(train: np.ndarray, fractions: list[float], seed: int) -> dict[float, np.ndarray]:
@@ -41,45 +41,27 @@ def parse_fractions(text: str) -> list[float]:
     return values
 
 
-def scaling_path(out: Path, task: str, source: str, model: str, fraction: float, seed: int) -> Path:
-    return Path(out) / "scaling" / task / source / model / f"frac-{fraction:g}-seed-{seed}.json"
+def run_scaling(req: RunRequest, fractions: list[float],
+                display: Callable[[str], None] | None = None) -> tuple[list[dict], PreparedTask]:
+    """Run every (fraction, model, seed) cell; returns the records and the prepared task.
 
+    Each point is an ordinary `Cell` with a training subset, so it is skipped on a rerun only
+    when the same data, split, settings, options and params made it."""
+    from moviebench.runner import plan
 
-def run_scaling(req: Any, fractions: list[float], display: Callable[[str], None] | None = None) -> tuple[list[dict], Any]:
-    """Run every (fraction, model, seed) cell; returns the records and the prepared task."""
-    from moviebench.runner import base_record, fit_and_score, make_context, prepare, resolve_models
-    from moviebench.tasks import TASKS
-
-    spec = TASKS.get(req.task)
-    models = resolve_models(spec, req.models)
-    prep = prepare(spec, req.source, req.data, req.options)
+    ladder = plan(req)
+    prep = ladder.prep
     # The subset order depends on the split only, so reruns and other machines draw the same rows.
     subset_seed = int(hashlib.sha256(prep.split.hash.encode()).hexdigest()[:8], 16)
     subsets = nested_subsets(prep.split.train, fractions, subset_seed)
     records = []
     for fraction, rows in subsets.items():
-        sub = dataclasses.replace(prep, split=dataclasses.replace(prep.split, train=rows))
-        for model in models:
+        for model in ladder.models:
             for seed in req.seeds:
-                path = scaling_path(req.out, spec.name, prep.source, model, fraction, seed)
-                old = None if req.force else read_record(path)
-                if old and old.get("status") == "ok" and old.get("split_hash") == prep.split.hash \
-                        and old.get("n_train") == len(rows) and old.get("data_fingerprint") == prep.loaded.fingerprint:
-                    records.append(old)
-                    continue
-                record = base_record(sub, model, seed)
-                record.update(train_fraction=fraction, subset_seed=subset_seed)
-                try:
-                    instance = MODELS.get(model)(context=make_context(sub, req, seed), **req.params.get(model, {}))
-                    record["params"] = instance.params
-                    result = fit_and_score(instance, sub)
-                    result.pop("_scores")
-                    record.update(result, status="ok")
-                except SkipModel as skip:
-                    record.update(status="skipped", error=str(skip))
-                except Exception as exc:  # noqa: BLE001 - one failing cell must not stop the curve
-                    record.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-                write_record(path, record)
+                cell = dataclasses.replace(ladder.cell(model, seed), train_rows=rows, train_fraction=fraction)
+                record = None if req.force else cell.stored(req.out)
+                if record is None:
+                    record = cell.execute(req.out)
                 records.append(record)
                 if display:
                     status = f"{record['primary_metric']} {record['primary']:.4f}" if record["status"] == "ok" \
@@ -104,7 +86,7 @@ def scaling_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[s
     return header, body
 
 
-def scale(req: Any, fractions: list[float], plot_dir: Path | None = None,
+def scale(req: RunRequest, fractions: list[float], plot_dir: Path | None = None,
           display: Callable[[str], None] | None = None) -> tuple[list[dict], Path]:
     """Run the scaling cells and draw primary metric against training size."""
     from moviebench.plots import plot_scaling, slug

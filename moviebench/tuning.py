@@ -17,6 +17,8 @@ between workers on many machines.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,16 +28,24 @@ from typing import Any
 import optuna
 
 from moviebench import metrics
+from moviebench.cell import Cell, validation_parts
 from moviebench.errors import BenchError
 from moviebench.models import MODELS
+from moviebench.options import RunOptions
+from moviebench.prepare import PreparedTask, prepare
+from moviebench.tasks import TASKS
 
 JOURNAL_NAME = "optuna-journal.log"
 RDB_SCHEMES = ("postgresql", "postgres", "sqlite", "mysql")
 
 
-def default_study_name(task: str, source: str, model: str, split_hash: str) -> str:
-    """One study per task, source, model and split: a new split never mixes with an old study."""
-    return f"{task}.{source}.{model}.{split_hash}"
+def default_study_name(prep: PreparedTask, model: str) -> str:
+    """One study per task, source, model, split and the settings that change the model (image
+    size, features, epochs...): a study tuned one way is never reused for a run made another."""
+    made = json.dumps({"settings": prep.settings.as_dict(), "options": prep.options.identity()},
+                      sort_keys=True, default=str)
+    settings_hash = hashlib.sha256(made.encode()).hexdigest()[:8]
+    return f"{prep.spec.name}.{prep.source}.{model}.{prep.split.hash}.{settings_hash}"
 
 
 def default_journal(out: Path) -> Path:
@@ -91,8 +101,7 @@ def storage_label(url: str | None, out: Path = Path("results")) -> str:
 class TuneRequest:
     task: str
     model: str
-    source: str | None = None
-    data: Path | None = None
+    options: RunOptions = field(default_factory=RunOptions)
     trials: int | None = 20
     timeout: float | None = None
     storage: str | None = None
@@ -100,12 +109,6 @@ class TuneRequest:
     out: Path = Path("results")
     seed: int = 0  # the model's seed in every trial
     sampler_seed: int | None = None  # None: the number of trials already in the study
-    epochs: int | None = None
-    time_budget: float | None = None
-    device: str | None = None
-    min_votes: int = 10
-    extra_features: tuple[str, ...] = ()
-    settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -122,32 +125,21 @@ class TuneResult:
     seconds: float
 
 
-def tuning_parts(prep: Any) -> tuple[Any, Any]:
-    """The only rows tuning ever sees: the training and validation splits."""
-    return prep.part("train"), prep.part("val")
-
-
-def make_objective(prep: Any, req: TuneRequest) -> Callable[[optuna.Trial], float]:
+def make_objective(prep: PreparedTask, req: TuneRequest) -> Callable[[optuna.Trial], float]:
     """Fit on train with the trial's params; return the primary metric on validation."""
-    from moviebench.runner import RunRequest, make_context
-
     cls = MODELS.get(req.model)
-    train, val = tuning_parts(prep)  # the test part is never taken out of `prep`
+    train, val = validation_parts(prep)  # the test part is never taken out of `prep`
     spec = prep.spec
-    run_req = RunRequest(task=spec.name, epochs=req.epochs, time_budget=req.time_budget, device=req.device)
-    run_req.options.settings.update(req.settings)
 
     def objective(trial: optuna.Trial) -> float:
-        params = cls.search_space(trial)
-
         def on_epoch(epoch: int, score: float) -> None:
             # Deep models report each epoch's validation score so the pruner can stop bad trials.
             trial.report(score, epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at epoch {epoch} (val {score:.4f})")
 
-        context = make_context(prep, run_req, req.seed, on_epoch=on_epoch)
-        model = cls(context=context, **params)
+        cell = Cell(prep, req.model, req.seed, params=cls.search_space(trial))
+        model = cell.make_model(on_epoch=on_epoch)
         t0 = time.perf_counter()
         try:
             model.fit(train, val)
@@ -158,7 +150,7 @@ def make_objective(prep: Any, req: TuneRequest) -> Callable[[optuna.Trial], floa
             trial.set_user_attr("error", f"{type(exc).__name__}: {exc}")
             raise
         trial.set_user_attr("fit_seconds", time.perf_counter() - t0)
-        trial.set_user_attr("model_params", model.params)
+        trial.set_user_attr("model_params", cell.resolved_params())
         value = metrics.validation_score(spec.target, spec.primary_metric, val.y, scores, prep.data.labels)
         if model.history:
             trial.set_user_attr("epochs", len(model.history))
@@ -193,31 +185,23 @@ def _counts(study: optuna.Study) -> tuple[int, int, int]:
 
 def tune(req: TuneRequest, console: Any | None = None) -> TuneResult:
     """Run (or continue) the study for one model; show progress on `console` when given."""
-    from moviebench.runner import prepare
-    from moviebench.tasks import TASKS, TaskOptions
-
     spec = TASKS.get(req.task)
     cls = MODELS.get(req.model)
     if not cls.accepts(spec.target, spec.inputs):
         raise BenchError(f"model '{req.model}' cannot run task {spec.name}")
-    probe = optuna.trial.FixedTrial({})
-    try:
-        empty = not cls.search_space(probe)
-    except ValueError:  # FixedTrial refuses unknown params: the space is not empty
-        empty = False
-    if empty:
+    if not is_tunable(req.model):
         raise BenchError(f"model '{req.model}' declares no search space: there is nothing to tune")
     if req.trials is None and req.timeout is None:
         raise BenchError("give --trials or --timeout (or both)")
 
-    options = TaskOptions(min_votes=req.min_votes, extra_features=req.extra_features, settings=dict(req.settings))
-    prep = prepare(spec, req.source, req.data, options)
-    name = req.study or default_study_name(spec.name, prep.source, req.model, prep.split.hash)
+    prep = prepare(spec, req.options)
+    name = req.study or default_study_name(prep, req.model)
     storage = open_storage(req.storage, req.out)
     label = storage_label(req.storage, req.out)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar says what matters
     attrs = {"task": spec.name, "source": prep.source, "model": req.model, "split_hash": prep.split.hash,
              "primary_metric": spec.primary_metric, "data_fingerprint": prep.loaded.fingerprint,
+             "settings": prep.settings.as_dict(), "options": prep.options.identity(),
              "objective": f"validation {spec.primary_metric} (higher is better)"}
     study = create_or_load_study(name, storage, attrs)
     # A fresh study is reproducible (seed 0); a worker joining later draws a different stream.
@@ -299,32 +283,39 @@ def best_params(study: optuna.Study) -> tuple[dict[str, Any], optuna.trial.Froze
     return best.user_attrs.get("model_params", best.params), best
 
 
-def apply_tuned(req: Any, prep: Any, models: list[str]) -> list[str]:
-    """Fill `req.params` / `req.params_source` with each model's best tuned params.
+def tuned_params(prep: PreparedTask, models: list[str], storage_url: str | None,
+                 out: Path) -> tuple[dict[str, dict[str, Any]], dict[str, str], list[str]]:
+    """Each model's best tuned params and where they came from, plus notes to show.
 
-    Looks up the default study of every model in `req.tuning_storage` (default: the journal
-    under `req.out`). Models without a search space keep their defaults; a model with one
-    but no finished study keeps its defaults and the record says so. Returns notes to show.
+    Looks up the default study of every model (same task, source, split and settings) in
+    `storage_url` (default: the journal under `out`). Models without a search space keep their
+    defaults; a model with one but no finished study keeps its defaults and the record says so.
     """
-    storage = open_storage(req.tuning_storage, req.out)
-    label = storage_label(req.tuning_storage, req.out)
+    storage = open_storage(storage_url, out)
+    label = storage_label(storage_url, out)
     existing = set(optuna.study.get_all_study_names(storage))
+    params: dict[str, dict[str, Any]] = {}
+    sources: dict[str, str] = {}
     notes = []
     for model in models:
-        name = default_study_name(prep.spec.name, prep.source, model, prep.split.hash)
+        name = default_study_name(prep, model)
         found = best_params(optuna.load_study(study_name=name, storage=storage)) if name in existing else None
         if found is None:
-            try:
-                tunable = bool(MODELS.get(model).search_space(optuna.trial.FixedTrial({})))
-            except ValueError:
-                tunable = True
-            if tunable:
-                req.params_source[model] = f"defaults (no tuned study {name} in {label})"
+            if is_tunable(model):
+                sources[model] = f"defaults (no tuned study {name} in {label})"
                 notes.append(f"{model}: no finished study {name} in {label}; running with defaults")
             continue
-        params, trial = found
-        req.params[model] = params
-        req.params_source[model] = (f"tuned: study {name} trial {trial.number} "
-                                    f"(val {prep.spec.primary_metric} {trial.value:.4f}) in {label}")
+        best, trial = found
+        params[model] = best
+        sources[model] = (f"tuned: study {name} trial {trial.number} "
+                          f"(val {prep.spec.primary_metric} {trial.value:.4f}) in {label}")
         notes.append(f"{model}: tuned params from study {name} trial {trial.number} (val {trial.value:.4f})")
-    return notes
+    return params, sources, notes
+
+
+def is_tunable(model: str) -> bool:
+    """Whether the model declares a non-empty search space."""
+    try:
+        return bool(MODELS.get(model).search_space(optuna.trial.FixedTrial({})))
+    except ValueError:  # FixedTrial refuses unknown params: the space is not empty
+        return True

@@ -12,9 +12,11 @@ from PIL import Image
 
 from moviebench.leaderboard import render
 from moviebench.models.fusion import FUSION_MODELS, choose_weight
+from moviebench.options import RunOptions
+from moviebench.prepare import PreparedTask
 from moviebench.records import load_records
-from moviebench.runner import PreparedTask, RunRequest, run
-from moviebench.tasks import TaskData, TaskOptions
+from moviebench.runner import RunRequest, run
+from moviebench.tasks import TaskData
 
 GENRES = ["Comedy", "Horror", "War"]
 WORDS = {"Comedy": "laugh", "Horror": "blood", "War": "battle"}
@@ -44,9 +46,9 @@ def movielens(tmp_path: Path) -> Path:
 
 def test_every_fusion_rung_runs_and_beats_the_prior(movielens, tmp_path):
     request = RunRequest(
-        task="multimodal-genre", source="movielens-1m", data=movielens, out=tmp_path / "out",
-        models=["tfidf-char-svm", "hist-logreg", *FUSION_MODELS], epochs=1,
-        options=TaskOptions(settings={"image_size": 32, "min_genre_count": 5}),
+        task="multimodal-genre", out=tmp_path / "out", models=["tfidf-char-svm", "hist-logreg", *FUSION_MODELS],
+        options=RunOptions(source="movielens-1m", data=movielens, epochs=1,
+                           settings={"image_size": 32, "min_label_count": 5}),
     )
     records = {r["model"]: r for r in run(request)}
     assert set(records) == {"prior", "tfidf-char-svm", "hist-logreg", *FUSION_MODELS}
@@ -85,10 +87,11 @@ def test_late_fusion_weight_follows_the_informative_modality(informative):
 def test_late_fusion_weight_is_chosen_without_test_labels(movielens, tmp_path, monkeypatch):
     """Shuffle the test labels the harness holds: the chosen weight must not move."""
     def weight(out: str) -> float:
-        request = RunRequest(task="multimodal-genre", source="movielens-1m", data=movielens, out=tmp_path / out,
-                             models=["late-fusion-avg"], options=TaskOptions(settings={"image_size": 32, "min_genre_count": 5}))
+        request = RunRequest(task="multimodal-genre", out=tmp_path / out, models=["late-fusion-avg"],
+                             options=RunOptions(source="movielens-1m", data=movielens,
+                                                settings={"image_size": 32, "min_label_count": 5}))
         (record,) = [r for r in run(request) if r["model"] == "late-fusion-avg"]
-        return record["params"]["chosen_text_weight"]
+        return record["fitted"]["chosen_text_weight"]
 
     honest = weight("a")
     original_part = PreparedTask.part

@@ -12,7 +12,9 @@ from PIL import Image
 
 from moviebench.errors import DataError
 from moviebench.features import cache
+from moviebench.options import RunOptions
 from moviebench.runner import RunRequest, run
+from moviebench.settings import FrameSettings, PosterGenreSettings
 from moviebench.tasks import TASKS, TaskOptions
 from moviebench.tasks.image import build_frame_id, build_poster_genre
 from tests.test_image_pipeline import write_mixed_folder
@@ -35,8 +37,8 @@ def write_frames(root: Path, n_films: int = 3, per_film: int = 14) -> Path:
 
 
 def request(data: Path, out: Path, models: list[str], task: str = "frame-id", **kw: object) -> RunRequest:
-    return RunRequest(task=task, source="image-folder", data=data, models=models, out=out, force=True, epochs=2,
-                      options=TaskOptions(settings=dict(SETTINGS)), device="cpu", **kw)
+    options = RunOptions(source="image-folder", data=data, epochs=2, settings=dict(SETTINGS), device="cpu")
+    return RunRequest(task=task, options=options, models=models, out=out, force=True, **kw)
 
 
 def test_frame_id_runs_end_to_end_with_broken_files(tmp_path: Path) -> None:
@@ -67,14 +69,14 @@ def test_second_run_reads_the_image_cache(tmp_path: Path) -> None:
 
 def test_frame_id_split_is_by_frame_and_explicit(tmp_path: Path) -> None:
     spec = TASKS.get("frame-id")
-    assert spec.settings["split"] == "seen-films"
+    assert spec.settings_type().split == "seen-films"
     table = pd.DataFrame({"movie_id": ["a", "a", "b"], "image": ["x", "y", "z"], "image_id": ["a/1", "a/2", "b/1"]})
     with pytest.raises(DataError, match="unseen-films"):
-        build_frame_id(table, "image-folder", TaskOptions(settings={"split": "unseen-films"}))
+        build_frame_id(table, "image-folder", TaskOptions(settings=FrameSettings(split="unseen-films")))
     root = write_frames(tmp_path / "frames", n_films=2, per_film=30)
-    from moviebench.runner import prepare
+    from moviebench.prepare import prepare
 
-    prep = prepare(spec, "image-folder", root, TaskOptions(settings=dict(SETTINGS)))
+    prep = prepare(spec, RunOptions(source="image-folder", data=root, settings=dict(SETTINGS)))
     # Seen films, unseen frames: every film in every part, no frame in two parts.
     for part in ("train", "val", "test"):
         assert set(prep.part(part).y) == {0, 1}
@@ -89,7 +91,7 @@ def test_poster_genre_labels_and_skipped_posters(tmp_path: Path) -> None:
         "poster": [str(files["rgba.png"]), str(files["grey.jpg"]), str(files["palette.png"]),
                    str(files["cmyk.jpg"]), str(files["empty.jpg"]), None],
     })
-    data = build_poster_genre(table, "movielens-1m", TaskOptions(settings={"min_label_count": 1}))
+    data = build_poster_genre(table, "movielens-1m", TaskOptions(settings=PosterGenreSettings()))
     assert data.labels == ["Comedy", "Drama"]
     assert list(data.ids) == ["1", "2", "3"]
     np.testing.assert_array_equal(data.y, [[0, 1], [1, 1], [1, 0]])
@@ -136,8 +138,8 @@ def test_poster_genre_on_poster_csv_reports_the_two_broken_posters(tmp_path: Pat
     for j, name in enumerate(["empty.jpg", "truncated.jpg", "rgba.png", "grey.jpg", "palette.png"]):
         (posters / f"{1000 + j}.jpg").write_bytes(broken[name].read_bytes())
     pd.DataFrame(rows).to_csv(folder / "MovieGenre.csv", index=False, encoding="latin-1")
-    req = RunRequest(task="poster-genre", source="poster-csv", data=folder, models=["prior", "hist-logreg"],
-                     out=tmp_path / "out", options=TaskOptions(settings=dict(SETTINGS)), device="cpu")
+    req = RunRequest(task="poster-genre", models=["prior", "hist-logreg"], out=tmp_path / "out",
+                     options=RunOptions(source="poster-csv", data=folder, settings=dict(SETTINGS), device="cpu"))
     records = run(req)
     assert [r["status"] for r in records] == ["ok", "ok"]
     expected = sorted(str(posters / f"{1000 + j}.jpg") for j in (0, 1))

@@ -13,6 +13,7 @@ from sklearn.tree import DecisionTreeClassifier
 from moviebench.cli import cli
 from moviebench.datasets import load_source
 from moviebench.datasets.inspection import label_balance, missing_values
+from moviebench.settings import QualitySettings
 from moviebench.tasks import TASKS, TaskOptions
 from tests.datasets_fixtures import TMDB_V11_HEADER, write_csv, write_images
 
@@ -37,10 +38,10 @@ def full_2024_like(path: Path, n_voted: int = 120, n_unvoted: int = 240) -> Path
 def test_min_votes_filters_and_says_how_many(tmp_path: Path) -> None:
     table = load_source("tmdb", full_2024_like(tmp_path / "v11.csv")).table
     spec = TASKS.get("tmdb-quality")
-    default = spec.build(table, "tmdb", TaskOptions())
+    default = spec.build(table, "tmdb", TaskOptions(settings=QualitySettings()))
     assert len(default) == 120
     assert "left out 240 films with fewer than 10 votes" in default.notes
-    everything = spec.build(table, "tmdb", TaskOptions(min_votes=0))
+    everything = spec.build(table, "tmdb", TaskOptions(min_votes=0, settings=QualitySettings()))
     assert len(everything) == 360
     assert "vote_average" not in everything.X.columns
 
@@ -51,7 +52,7 @@ def test_min_votes_zero_lets_a_model_learn_zero_votes_means_bad(tmp_path: Path) 
     spec = TASKS.get("tmdb-quality")
 
     def stump_accuracy(min_votes: int) -> float:
-        data = spec.build(table, "tmdb", TaskOptions(min_votes=min_votes))
+        data = spec.build(table, "tmdb", TaskOptions(min_votes=min_votes, settings=QualitySettings()))
         X = data.X[["log_votes"]].to_numpy()
         half = len(data) // 2  # rows are in random rating order: first half train, second test
         order = np.random.default_rng(1).permutation(len(data))

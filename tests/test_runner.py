@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from moviebench.models import MODELS, Model, register_model
+from moviebench.options import RunOptions
 from moviebench.records import load_records
 from moviebench.runner import RunRequest, run
 from tests.fixtures import write_ggplot2_csv
@@ -19,8 +20,10 @@ def tiny_csv(tmp_path: Path) -> Path:
     return write_ggplot2_csv(tmp_path / "movies.csv")
 
 
-def request(tiny_csv: Path, out: Path, models: list[str], **kw) -> RunRequest:
-    return RunRequest(task="tmdb-quality", source="ggplot2movies", data=tiny_csv, models=models, out=out, **kw)
+def request(tiny_csv: Path, out: Path, models: list[str], *, settings: dict | None = None,
+            epochs: int | None = None, **kw) -> RunRequest:
+    options = RunOptions(source="ggplot2movies", data=tiny_csv, settings=settings or {}, epochs=epochs)
+    return RunRequest(task="tmdb-quality", options=options, models=models, out=out, **kw)
 
 
 class AlwaysFails(Model):
@@ -106,18 +109,27 @@ def test_seeds_give_one_record_each(tiny_csv, tmp_path):
 
 
 def test_a_record_made_another_way_is_rerun_not_shown_as_current(tiny_csv, tmp_path):
-    """Changed settings (e.g. --image-size, --set) or tuned params make the old record stale."""
-    from moviebench.tasks import TaskOptions
+    """Changed settings, options (e.g. --epochs) or tuned params make the old record stale."""
+    from moviebench.cell import Cell
+    from moviebench.prepare import prepare
+    from moviebench.tasks import TASKS
 
     out = tmp_path / "out"
-    run(request(tiny_csv, out, ["logreg"]))
-    path = next(Path(r["_path"]) for r in load_records(out) if r["model"] == "logreg")
+    run(request(tiny_csv, out, ["mlp"], epochs=1))
+    path = next(Path(r["_path"]) for r in load_records(out) if r["model"] == "mlp")
     before = path.stat().st_mtime_ns
-    run(request(tiny_csv, out, ["logreg"], options=TaskOptions(settings={"note": "other"})))
-    after_settings = path.stat().st_mtime_ns
-    assert after_settings != before
-    run(request(tiny_csv, out, ["logreg"], params={"logreg": {"C": 0.1}},
-                params_source={"logreg": "tuned: study s trial 3"}))
-    record = json.loads(path.read_text())
-    assert record["params_source"] == "tuned: study s trial 3" and record["params"]["C"] == 0.1
-    assert path.stat().st_mtime_ns != after_settings
+    records = run(request(tiny_csv, out, ["mlp"], epochs=2))  # another epoch cap: not current
+    assert path.stat().st_mtime_ns != before
+    assert next(r for r in records if r["model"] == "mlp")["options"]["epochs"] == 2
+    after_epochs = path.stat().st_mtime_ns
+    run(request(tiny_csv, out, ["mlp"], epochs=2, settings={"thresholds": "5.0,6.5"}))
+    assert path.stat().st_mtime_ns != after_epochs
+
+    prep = prepare(TASKS.get("tmdb-quality"), RunOptions(source="ggplot2movies", data=tiny_csv))
+    run(request(tiny_csv, out, ["logreg"]))
+    stored = json.loads((out / "tmdb-quality" / "ggplot2movies" / "logreg" / "seed-0.json").read_text())
+    assert Cell(prep, "logreg", 0).is_current(stored)
+    assert not Cell(prep, "logreg", 0, params={"C": 0.1}, params_source="tuned: study s trial 3").is_current(stored)
+    # A changed default is a change too: the record keeps the params it ran with.
+    changed = {**stored, "identity": {**stored["identity"], "params": {**stored["params"], "C": 123.0}}}
+    assert not Cell(prep, "logreg", 0).is_current(changed)

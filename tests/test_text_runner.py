@@ -10,6 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from moviebench.cli import cli
+from moviebench.options import RunOptions
+from moviebench.prepare import prepare
 from moviebench.records import load_records
 from moviebench.tasks import TASKS, TaskOptions
 from tests.datasets_fixtures import TMDB_5000_HEADER, json_list, write_csv
@@ -62,8 +64,8 @@ def invoke(*args: str) -> str:
 def test_title_genre_run_stores_thresholds_settings_and_notes(tmp_path: Path) -> None:
     data, out = ggplot2_csv(tmp_path / "movies.csv"), tmp_path / "results"
     output = invoke("run", "--task", "title-genre", "--data", str(data), "--models", "tfidf-logreg",
-                    "--set", "min_genre_count=5", "--out", str(out))
-    assert "left out 1 genres with fewer than 5 training films: Animation" in output
+                    "--set", "min_label_count=5", "--out", str(out))
+    assert "left out 1 labels with fewer than 5 training films: Animation" in output
     assert "prior (baseline)" in output and "tfidf-logreg" in output
     records = {r["model"]: r for r in load_records(out, "title-genre")}
     assert set(records) == {"prior", "tfidf-logreg"} and all(r["status"] == "ok" for r in records.values())
@@ -72,12 +74,12 @@ def test_title_genre_run_stores_thresholds_settings_and_notes(tmp_path: Path) ->
     thresholds = record["details"]["thresholds"]
     assert len(thresholds) == 4 and len(set(thresholds)) == 1  # one global threshold by default
     assert set(record["details"]["per_label"]) == set(record["labels"])
-    assert record["settings"]["min_genre_count"] == 5
-    assert any("genres" in note for note in record["task_notes"])
+    assert record["settings"]["min_label_count"] == 5
+    assert any(note.startswith("4 labels: ") for note in record["data_notes"])
     assert record["metrics"]["map@3"] > records["prior"]["metrics"]["map@3"]
 
     invoke("run", "--task", "title-genre", "--data", str(data), "--models", "tfidf-logreg", "--force",
-           "--set", "min_genre_count=5", "--set", "per_label_threshold=true", "--out", str(out))
+           "--set", "min_label_count=5", "--set", "per_label_threshold=true", "--out", str(out))
     per_label = json.loads((out / "title-genre/ggplot2movies/tfidf-logreg/seed-0.json").read_text())
     assert per_label["settings"]["per_label_threshold"] is True
     assert len(set(per_label["details"]["thresholds"])) > 1
@@ -85,8 +87,8 @@ def test_title_genre_run_stores_thresholds_settings_and_notes(tmp_path: Path) ->
 
 def test_changed_genre_minimum_reruns_instead_of_reusing(tmp_path: Path) -> None:
     data, out = ggplot2_csv(tmp_path / "movies.csv"), tmp_path / "results"
-    invoke("run", "--task", "title-genre", "--data", str(data), "--set", "min_genre_count=5", "--models", "prior", "--out", str(out))
-    output = invoke("run", "--task", "title-genre", "--data", str(data), "--set", "min_genre_count=12",
+    invoke("run", "--task", "title-genre", "--data", str(data), "--set", "min_label_count=5", "--models", "prior", "--out", str(out))
+    output = invoke("run", "--task", "title-genre", "--data", str(data), "--set", "min_label_count=16",
                     "--models", "prior", "--out", str(out))
     assert "finished record exists" not in output
     (record,) = load_records(out, "title-genre")
@@ -101,7 +103,7 @@ def test_bad_setting_is_a_click_error(tmp_path: Path) -> None:
 def test_overview_genre_and_tagline_title_on_a_tmdb_file(tmp_path: Path) -> None:
     data, out = tmdb_csv(tmp_path / "tmdb_5000_movies.csv"), tmp_path / "results"
     output = invoke("run", "--task", "overview-genre", "--source", "tmdb", "--data", str(data),
-                    "--models", "tfidf-char-svm", "--set", "min_genre_count=5", "--out", str(out))
+                    "--models", "tfidf-char-svm", "--set", "min_label_count=5", "--out", str(out))
     assert "dropped 6 films with an empty overview" in output
     (svm,) = [r for r in load_records(out, "overview-genre") if r["model"] == "tfidf-char-svm"]
     assert svm["status"] == "ok" and svm["primary_metric"] == "mAP"
@@ -119,9 +121,9 @@ def test_overview_genre_and_tagline_title_on_a_tmdb_file(tmp_path: Path) -> None
 def test_overview_genre_rows_on_tmdb_5000(shared_data: Path) -> None:
     from moviebench.datasets import load_source
 
-    table = load_source("tmdb", shared_data / "tmdb-5000" / "tmdb_5000_movies.csv").table
-    spec = TASKS.get("overview-genre")
-    data = spec.build(table, "tmdb", TaskOptions(settings=dict(spec.settings)))
+    path = shared_data / "tmdb-5000" / "tmdb_5000_movies.csv"
+    table = load_source("tmdb", path).table
+    data = prepare(TASKS.get("overview-genre"), RunOptions(source="tmdb", data=path)).data
     assert "TV Movie" not in data.labels and len(data.labels) == 19
     assert any("TV Movie" in n for n in data.notes)
     assert 4700 < len(data) < 4803 and data.y.sum(axis=1).min() == 1
@@ -131,11 +133,7 @@ def test_overview_genre_rows_on_tmdb_5000(shared_data: Path) -> None:
 
 @pytest.mark.shared_data
 def test_title_genre_rows_on_movielens_1m(shared_data: Path) -> None:
-    from moviebench.datasets import load_source
-
-    table = load_source("movielens-1m", shared_data / "ml-1m").table
-    spec = TASKS.get("title-genre")
-    data = spec.build(table, "movielens-1m", TaskOptions(settings=dict(spec.settings)))
+    data = prepare(TASKS.get("title-genre"), RunOptions(source="movielens-1m", data=shared_data / "ml-1m")).data
     titles = set(data.text())
     assert "The American President" in titles and "Toy Story" in titles
     assert not any(t.endswith(")") and t[-5:-1].isdigit() for t in titles)  # no "(1995)" left

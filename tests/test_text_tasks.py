@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 
 from moviebench.errors import DataError
+from moviebench.options import DEFAULT_SPLIT_SEED
+from moviebench.prepare import drop_rare_labels
+from moviebench.settings import GenreSettings
 from moviebench.splits import make_split
-from moviebench.tasks import TASKS, TaskOptions
+from moviebench.tasks import TASKS, TaskData, TaskOptions
 from moviebench.tasks.text import (
-    OVERVIEW_SEED,
-    SPLIT_FRACTIONS,
     build_overview_genre,
     build_tagline_title,
     build_title_genre,
@@ -21,17 +22,17 @@ from moviebench.tasks.text import (
 
 def _ids_by_part(n: int, seed: int) -> dict[str, list[str]]:
     ids = np.array([f"m{i}" for i in range(n)])
-    split = make_split(ids, seed, SPLIT_FRACTIONS)
+    split = make_split(ids, seed)
     return {part: list(ids[split.part(part)]) for part in ("train", "val", "test")}
 
 
 def _held_out(movie_id: str) -> bool:
-    return len(make_split(np.array([movie_id]), OVERVIEW_SEED, SPLIT_FRACTIONS).train) == 0
+    return len(make_split(np.array([movie_id]), DEFAULT_SPLIT_SEED).train) == 0
 
 
 def overview_table() -> pd.DataFrame:
     """Drama everywhere; 'Rare' on 2 training films but many held-out ones; a few empty overviews."""
-    parts = _ids_by_part(80, OVERVIEW_SEED)
+    parts = _ids_by_part(80, DEFAULT_SPLIT_SEED)
     rows = []
     for part, ids in parts.items():
         for i, movie_id in enumerate(ids):
@@ -47,38 +48,45 @@ def overview_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def overview_rows(table: pd.DataFrame, min_count: int) -> TaskData:
+    """The task's rows as `prepare` leaves them: built, split, rare genres counted on train."""
+    data = build_overview_genre(table, "tmdb", TaskOptions(settings=GenreSettings()))
+    split = make_split(data.split_key, DEFAULT_SPLIT_SEED)
+    return drop_rare_labels(TASKS.get("overview-genre"), data, split, min_count, DEFAULT_SPLIT_SEED)[0]
+
+
 def test_rare_genres_counted_on_train_only_and_reported() -> None:
     table = overview_table()
     assert _held_out(table["movie_id"].iloc[-5])  # the film with only 'Rare'
-    data = build_overview_genre(table, "tmdb", TaskOptions(settings={"min_genre_count": 3}))
+    data = overview_rows(table, 3)
     assert data.labels == ["Comedy", "Drama"]  # 'Rare' has 2 training films, despite ~20 held out
-    assert any("left out 1 genres" in n and "Rare (2)" in n for n in data.notes)
+    assert any("left out 1 labels" in n and "Rare (2)" in n for n in data.notes)
     assert data.y.shape == (len(data), 2) and data.y.sum(axis=1).min() >= 1
 
 
 def test_films_left_without_genre_and_empty_texts_are_dropped_and_counted() -> None:
     table = overview_table()
-    data = build_overview_genre(table, "tmdb", TaskOptions(settings={"min_genre_count": 3}))
+    data = overview_rows(table, 3)
     assert any(n == "dropped 4 films with an empty overview" for n in data.notes)
-    assert any(n == "dropped 1 films left with no genre" for n in data.notes)
+    assert any(n == "dropped 1 films left with no label" for n in data.notes)
     assert len(data) == len(table) - 5
     assert (data.text().str.strip().str.len() > 0).all()
     # with a low minimum the rare genre stays, and nobody is left without a genre
-    low = build_overview_genre(table, "tmdb", TaskOptions(settings={"min_genre_count": 2}))
+    low = overview_rows(table, 2)
     assert "Rare" in low.labels and not any("no genre" in n for n in low.notes)
 
 
 def test_malformed_genre_cells_count_as_no_genre() -> None:
     table = pd.DataFrame({"movie_id": ["a", "b", "c"], "overview": ["x", "y", "z"],
                           "genres": [["Drama"], np.nan, "Drama"]})
-    data = build_overview_genre(table, "tmdb", TaskOptions(settings={"min_genre_count": 0}))
-    assert list(data.ids) == ["a"]
+    data = build_overview_genre(table, "tmdb", TaskOptions(settings=GenreSettings()))
+    assert list(data.ids) == ["a"] and any("dropped 2 films without a genre" in n for n in data.notes)
 
 
 def test_no_genre_frequent_enough_is_a_one_line_error() -> None:
     table = overview_table()
-    with pytest.raises(DataError, match="min_genre_count"):
-        build_overview_genre(table, "tmdb", TaskOptions(settings={"min_genre_count": 10_000}))
+    with pytest.raises(DataError, match="min_label_count"):
+        overview_rows(table, 10_000)
 
 
 def test_missing_text_column_is_a_data_error() -> None:
@@ -103,7 +111,7 @@ def test_title_genre_uses_clean_titles() -> None:
     table = pd.DataFrame({"movie_id": [str(i) for i in range(30)],
                           "title": [f"Film {i}, The (1999)" for i in range(30)],
                           "genres": [["Drama"]] * 30})
-    data = build_title_genre(table, "movielens-1m", TaskOptions(settings={"min_genre_count": 1}))
+    data = build_title_genre(table, "movielens-1m", TaskOptions(settings=GenreSettings()))
     assert data.text().iloc[0] == "The Film 0" and data.columns == {"text": ["title"]}
 
 

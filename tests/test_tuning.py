@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 
 from moviebench.models.tabular import LogReg
-from moviebench.runner import RunRequest, prepare, run
-from moviebench.tasks import TASKS, TaskOptions
+from moviebench.options import RunOptions
+from moviebench.prepare import prepare
+from moviebench.runner import RunRequest, run
+from moviebench.tasks import TASKS
 from moviebench.tuning import (
     TuneRequest,
     default_study_name,
@@ -33,7 +35,7 @@ def movies(tmp_path: Path) -> Path:
 
 
 def _prep(csv: Path):
-    return prepare(TASKS.get("tmdb-quality"), None, csv, TaskOptions())
+    return prepare(TASKS.get("tmdb-quality"), RunOptions(data=csv))
 
 
 def _trial_values(journal: Path, study: str) -> list[float]:
@@ -57,7 +59,7 @@ def test_tuning_never_touches_test_rows(movies: Path, tmp_path: Path, monkeypatc
 
     monkeypatch.setattr(LogReg, "fit", spy_fit)
     monkeypatch.setattr(LogReg, "predict_scores", spy_predict)
-    result = tune(TuneRequest(task="tmdb-quality", model="logreg", data=movies, trials=3,
+    result = tune(TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=3,
                               storage=str(tmp_path / "a.log"), sampler_seed=0))
     assert seen and all(not (ids & test_ids) for ids in seen)
     assert result.n_complete == 3
@@ -72,7 +74,7 @@ def test_tuning_never_touches_test_rows(movies: Path, tmp_path: Path, monkeypatc
     prep2 = _prep(scrambled)
     assert prep2.split.hash == prep.split.hash
     assert not np.array_equal(prep2.data.y[prep2.split.test], prep.data.y[prep.split.test])
-    again = tune(TuneRequest(task="tmdb-quality", model="logreg", data=scrambled, trials=3,
+    again = tune(TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=scrambled), trials=3,
                              storage=str(tmp_path / "b.log"), sampler_seed=0))
     assert again.study == result.study
     assert _trial_values(tmp_path / "a.log", result.study) == _trial_values(tmp_path / "b.log", again.study)
@@ -80,8 +82,8 @@ def test_tuning_never_touches_test_rows(movies: Path, tmp_path: Path, monkeypatc
 
 def test_default_study_name_and_storage(movies: Path, tmp_path: Path) -> None:
     prep = _prep(movies)
-    result = tune(TuneRequest(task="tmdb-quality", model="logreg", data=movies, trials=2, out=tmp_path / "res"))
-    assert result.study == default_study_name("tmdb-quality", "ggplot2movies", "logreg", prep.split.hash)
+    result = tune(TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=2, out=tmp_path / "res"))
+    assert result.study == default_study_name(prep, "logreg")
     assert (tmp_path / "res" / "tuning" / "optuna-journal.log").exists()
     assert result.best_value is not None and 0 <= result.best_value <= 1
     assert "secret" not in storage_label("postgresql://bench:secret@db.example/optuna")
@@ -89,7 +91,7 @@ def test_default_study_name_and_storage(movies: Path, tmp_path: Path) -> None:
 
 def test_shared_study_across_two_processes(movies: Path, tmp_path: Path) -> None:
     journal = tmp_path / "shared.log"
-    first = tune(TuneRequest(task="tmdb-quality", model="logreg", data=movies, trials=1, storage=str(journal)))
+    first = tune(TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=1, storage=str(journal)))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "moviebench", "tune", "--task", "tmdb-quality", "--model", "logreg",
            "--data", str(movies), "--trials", "3", "--storage", str(journal)]
@@ -106,9 +108,9 @@ def test_shared_study_across_two_processes(movies: Path, tmp_path: Path) -> None
 
 def test_run_tuned_uses_best_params(movies: Path, tmp_path: Path) -> None:
     out = tmp_path / "res"
-    result = tune(TuneRequest(task="tmdb-quality", model="logreg", data=movies, trials=4, out=out))
-    records = run(RunRequest(task="tmdb-quality", data=movies, models=["logreg", "random-forest"], out=out,
-                             tuned=True, params={}, params_source={}))
+    result = tune(TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=4, out=out))
+    records = run(RunRequest(task="tmdb-quality", options=RunOptions(data=movies), models=["logreg", "random-forest"], out=out,
+                             tuned=True))
     by_model = {r["model"]: r for r in records}
     logreg = by_model["logreg"]
     assert logreg["status"] == "ok"
@@ -120,7 +122,7 @@ def test_run_tuned_uses_best_params(movies: Path, tmp_path: Path) -> None:
 
 
 def test_deep_model_reports_epochs_to_the_pruner(movies: Path, tmp_path: Path) -> None:
-    result = tune(TuneRequest(task="tmdb-quality", model="mlp", data=movies, trials=2, epochs=3,
+    result = tune(TuneRequest(task="tmdb-quality", model="mlp", options=RunOptions(data=movies, epochs=3), trials=2,
                               storage=str(tmp_path / "deep.log")))
     study = optuna.load_study(study_name=result.study, storage=open_storage(str(tmp_path / "deep.log")))
     for trial in study.trials:
@@ -132,4 +134,26 @@ def test_nothing_to_tune_is_a_clear_error(movies: Path) -> None:
     from moviebench.errors import BenchError
 
     with pytest.raises(BenchError, match="no search space"):
-        tune(TuneRequest(task="tmdb-quality", model="majority", data=movies, trials=1))
+        tune(TuneRequest(task="tmdb-quality", model="majority", options=RunOptions(data=movies), trials=1))
+
+
+def test_a_run_at_another_image_size_does_not_reuse_the_study(tmp_path: Path) -> None:
+    """The study's name carries the settings that change the model: params tuned at one
+    --image-size are never applied to a run at another."""
+    from moviebench.tuning import tuned_params
+    from tests.test_image_tasks import write_frames
+
+    frames = write_frames(tmp_path / "frames")
+    out = tmp_path / "res"
+
+    def options(size: int) -> RunOptions:
+        return RunOptions(source="image-folder", data=frames, settings={"image_size": str(size)}, device="cpu")
+
+    tune(TuneRequest(task="frame-id", model="hist-logreg", options=options(16), trials=1, out=out))
+    spec = TASKS.get("frame-id")
+    at_16, at_24 = prepare(spec, options(16)), prepare(spec, options(24))
+    assert default_study_name(at_16, "hist-logreg") != default_study_name(at_24, "hist-logreg")
+    params, sources, _ = tuned_params(at_24, ["hist-logreg"], None, out)
+    assert params == {} and sources["hist-logreg"].startswith("defaults (no tuned study")
+    params, sources, _ = tuned_params(at_16, ["hist-logreg"], None, out)
+    assert "hist-logreg" in params and sources["hist-logreg"].startswith("tuned:")

@@ -21,6 +21,7 @@ from pathlib import Path
 import optuna
 import pytest
 
+from moviebench.options import RunOptions
 from moviebench.tuning import TuneRequest, open_storage, tune
 from tests.fixtures import write_ggplot2_csv as write_movies_csv
 
@@ -89,7 +90,7 @@ def postgres_url() -> Iterator[str]:
 def test_shared_study_on_postgres(postgres_url: str, tmp_path: Path) -> None:
     movies = write_movies_csv(tmp_path / "movies.csv", n=300)
     # Created once here; the two workers below only load it and add trials.
-    first = tune(TuneRequest(task="tmdb-quality", model="logreg", data=movies, trials=1, storage=postgres_url))
+    first = tune(TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=1, storage=postgres_url))
     assert first.storage.startswith("postgresql://bench@127.0.0.1")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "moviebench", "tune", "--task", "tmdb-quality", "--model", "logreg",

@@ -7,6 +7,7 @@ the source is built, so tasks added later show up without touching this module.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from pathlib import Path
@@ -61,7 +62,8 @@ def task_balances(source: str, table: pd.DataFrame, options: Any) -> list[dict[s
             continue
         entry: dict[str, Any] = {"task": spec.name, "target": spec.target}
         try:
-            data = spec.build(table, source, options)
+            # Each task with its default settings (rare labels are not yet dropped: all show).
+            data = spec.build(table, source, dataclasses.replace(options, settings=spec.settings_type()))
         except BenchError as exc:  # a task this source cannot serve as loaded: say why
             entry["error"] = str(exc)
             out.append(entry)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from moviebench.errors import LeakageError
+from moviebench.settings import TaskSettings
 
 TargetKind = Literal["multiclass", "multilabel", "retrieval"]
 InputKind = Literal["tabular", "text", "image"]
@@ -26,7 +27,7 @@ class TaskOptions:
 
     min_votes: int = 10
     extra_features: tuple[str, ...] = ()
-    settings: dict[str, Any] = field(default_factory=dict)  # task-specific overrides
+    settings: TaskSettings = field(default_factory=TaskSettings)  # typed, from --set
 
 
 @dataclass
@@ -98,9 +99,10 @@ class TaskSpec:
     build: Callable[[pd.DataFrame, str, TaskOptions], TaskData]
     # Columns that are the target or computed from it: refused as features, by name or pattern.
     forbidden_features: tuple[str, ...] = ()
-    split_seed: int = 0
-    split_fractions: tuple[float, float, float] = (0.70, 0.15, 0.15)
-    settings: dict[str, Any] = field(default_factory=dict)
+    # What `--set` may change for this task, with types and defaults (moviebench.settings).
+    settings_type: type[TaskSettings] = TaskSettings
+    # Groups of rungs whose best entries the leaderboard compares, e.g. fusion vs one modality.
+    compare: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def baseline(self) -> str:

@@ -11,14 +11,14 @@ import pandas as pd
 
 from moviebench.errors import DataError
 from moviebench.features.images import check_images
+from moviebench.settings import FrameSettings, PosterGenreSettings
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
+from moviebench.tasks.text import genre_matrix
 
 IMAGE_LADDER = (
     "hist-logreg", "hist-svm", "cnn4", "resnet18", "resnet34", "resnet50", "vgg16",
     "resnet18-pretrained", "effnet-logreg", "effnet-finetune",
 )
-# Resolutions: `image_size` (set by --image-size) overrides both defaults when given.
-IMAGE_SETTINGS = {"image_size": None, "scratch_image_size": 64, "pretrained_image_size": 224}
 SPLITS = {
     "seen-films": "seen films, unseen frames: rows split by image id, each film in every part",
     "unseen-films": "unseen films: rows split by movie id, all frames of a film in one part",
@@ -54,15 +54,8 @@ def build_poster_genre(table: pd.DataFrame, source: str, options: TaskOptions) -
         notes.append(f"left out {int(no_genre.sum())} films without a genre")
     keep &= ~no_genre
     table, genres = table[keep].reset_index(drop=True), genres[keep].reset_index(drop=True)
-    min_support = int(options.settings.get("min_label_count", 10))
-    counts = pd.Series([g for gs in genres for g in gs]).value_counts()
-    labels = sorted(counts[counts >= min_support].index)
-    rare = sorted(set(counts.index) - set(labels))
-    if rare:
-        notes.append(f"genres with fewer than {min_support} films dropped as labels: {', '.join(rare)}")
-    y = np.zeros((len(genres), len(labels)), dtype=np.float32)  # also right when no poster is readable
-    for i, gs in enumerate(genres):
-        y[i] = [label in gs for label in labels]
+    # Genres too rare to learn are left out later, counted on the training split only.
+    labels, y = genre_matrix(list(genres))
     return TaskData(
         ids=table["movie_id"].to_numpy(), X=pd.DataFrame({"image": table["poster"].astype(str).to_numpy()}),
         columns={"image": ["image"]}, y=y, labels=labels, target="multilabel", notes=notes,
@@ -74,7 +67,7 @@ def build_frame_id(table: pd.DataFrame, source: str, options: TaskOptions) -> Ta
     for col in ("movie_id", "image"):
         if col not in table:
             raise DataError(f"source {source}: frame-id needs columns 'movie_id' and 'image' (one row per frame)")
-    setting = options.settings.get("split", "seen-films")
+    setting = options.settings.split
     if setting not in SPLITS:
         raise DataError(f"frame-id: unknown split setting '{setting}'; known: {', '.join(SPLITS)}")
     if setting == "unseen-films":
@@ -85,6 +78,14 @@ def build_frame_id(table: pd.DataFrame, source: str, options: TaskOptions) -> Ta
              "frames of one film are near-duplicates, so this measures recognition of seen films"]
     keep, unreadable = _readable(table["image"], notes)
     table = table[keep].reset_index(drop=True)
+    # A film with fewer frames than this cannot be in train, val and test at once.
+    frames = table["movie_id"].astype(str).map(table["movie_id"].astype(str).value_counts())
+    few = frames < options.settings.min_frames_per_film
+    if few.any():
+        n_films = table.loc[few, "movie_id"].astype(str).nunique()
+        notes.append(f"left out {n_films} films with fewer than {options.settings.min_frames_per_film} "
+                     f"frames ({int(few.sum())} frames; setting min_frames_per_film)")
+        table = table[~few].reset_index(drop=True)
     films = sorted(table["movie_id"].astype(str).unique())
     index = {f: i for i, f in enumerate(films)}
     image_id = table["image_id"].astype(str) if "image_id" in table else table["image"].astype(str)
@@ -108,8 +109,7 @@ register_task(
         ladder=("prior", *IMAGE_LADDER),
         build=build_poster_genre,
         forbidden_features=(r"genres?", r"genre_.*"),
-        split_seed=5,
-        settings=dict(IMAGE_SETTINGS),
+        settings_type=PosterGenreSettings,
     )
 )
 
@@ -126,8 +126,7 @@ register_task(
         ladder=("majority", *IMAGE_LADDER),
         build=build_frame_id,
         forbidden_features=(r"movie_id", r"film", r"label"),
-        split_seed=6,
         # The report's setting: every film appears in train, val and test; frames do not.
-        settings={**IMAGE_SETTINGS, "scratch_image_size": 32, "split": "seen-films"},
+        settings_type=FrameSettings,
     )
 )

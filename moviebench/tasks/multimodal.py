@@ -10,26 +10,26 @@ from __future__ import annotations
 
 import pandas as pd
 
-from moviebench.models.fusion import FUSION_MODELS as FUSION
+from moviebench.settings import MultimodalSettings
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
-from moviebench.tasks.image import IMAGE_SETTINGS, _readable
+from moviebench.tasks.image import _readable
 from moviebench.tasks.text import GENRE_METRICS, build_genre_task
 
-SPLIT_SEED = 7
 TEXT_FIELD = {"movielens-1m": "title", "tmdb": "overview", "poster-csv": "title"}
 SINGLE_MODALITY = ("tfidf-logreg", "tfidf-char-svm", "minilm-logreg", "hist-logreg", "effnet-logreg")
+FUSION = ("early-fusion-logreg", "early-fusion-lgbm", "late-fusion-avg", "late-fusion-stack", "fusion-resnet18")
 
 
 
 def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
-    field = str(options.settings.get("text_field") or TEXT_FIELD.get(source, "title"))
+    field = options.settings.text_field or TEXT_FIELD.get(source, "title")
     notes: list[str] = [f"text field: {field}"]
     if "poster" not in table:
         table = table.assign(poster=None)
     keep, unreadable = _readable(table["poster"], notes)
     films = table[keep].reset_index(drop=True)
     data = build_genre_task(films, source, options, task="multimodal-genre", text_column=field,
-                            seed=SPLIT_SEED, clean=field == "title")
+                            clean=field == "title")
     poster_of = dict(zip(films["movie_id"].astype(str), films["poster"].astype(str)))
     X = data.X.assign(image=[poster_of[i] for i in data.ids])
     return TaskData(ids=data.ids, X=X, columns={"text": [field], "image": ["image"]}, y=data.y,
@@ -49,7 +49,7 @@ register_task(
         ladder=("prior", *SINGLE_MODALITY, *FUSION),
         build=build,
         forbidden_features=(r"genres?", r"genre_.*"),
-        split_seed=SPLIT_SEED,
-        settings={**IMAGE_SETTINGS, "compare": {"fusion": list(FUSION), "single modality": list(SINGLE_MODALITY)}},
+        settings_type=MultimodalSettings,
+        compare={"fusion": FUSION, "single modality": SINGLE_MODALITY},
     )
 )

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from moviebench.errors import DataError
+from moviebench.settings import QualitySettings
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
 
 CLASSES = ["BAD", "AVG", "GOOD"]
@@ -53,7 +54,7 @@ def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
     for col in ("movie_id", "vote_average", "vote_count"):
         if col not in table:
             raise DataError(f"source {source}: tmdb-quality needs column '{col}'")
-    thresholds = tuple(options.settings.get("thresholds", THRESHOLDS.get(source, THRESHOLDS["tmdb"])))
+    thresholds = options.settings.thresholds or THRESHOLDS.get(source, THRESHOLDS["tmdb"])
     notes = [f"label: BAD if rating < {thresholds[0]}, AVG if < {thresholds[1]}, else GOOD"]
 
     votes = pd.to_numeric(table["vote_count"], errors="coerce").fillna(0)
@@ -104,6 +105,6 @@ register_task(
         ladder=("majority", "logreg", "random-forest", "xgboost", "lightgbm", "mlp", "cnn-lstm"),
         build=build,
         forbidden_features=(r"vote_average", r"rating", r"r\d+", r".*vote_average.*", r"quality"),
-        split_seed=2,
+        settings_type=QualitySettings,
     )
 )

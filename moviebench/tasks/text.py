@@ -2,7 +2,7 @@
 
 Reports 001 and 004 predict genres from plot summaries, report 003 from titles, report 000
 matches taglines to titles. Genres too rare in the training split to learn or score are
-left out (the minimum is the task setting `min_genre_count`), a film left with no genre is
+left out (the minimum is the task setting `min_label_count`), a film left with no genre is
 dropped, and films without the input text are dropped: every one of them is counted in
 the task notes.
 """
@@ -10,22 +10,18 @@ the task notes.
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 import numpy as np
 import pandas as pd
 
 from moviebench.errors import DataError
-from moviebench.splits import make_split
+from moviebench.settings import GenreSettings, RetrievalSettings
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
 
 GENRE_METRICS = ("mAP", "micro_f1", "macro_f1", "samples_f1", "map@3", "hamming_loss", "subset_accuracy")
 GENRE_LADDER = ("prior", "tfidf-logreg", "tfidf-char-svm", "minilm-logreg", "minilm-mlp",
                 "text-lstm", "cnn-bilstm")
 RETRIEVAL_LADDER = ("random-rank", "tfidf-cosine", "minilm-cosine", "minilm-projection")
-SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
-OVERVIEW_SEED, TITLE_SEED, TAGLINE_SEED = 4, 5, 6
-DEFAULT_MIN_GENRE_COUNT = 20
 
 # MovieLens writes "American President, The (1995)": the year goes, the article moves back.
 _YEAR = re.compile(r"\s*\(\d{4}\)\s*$")
@@ -64,60 +60,46 @@ def _genre_lists(series: pd.Series) -> list[list[str]]:
 
 
 def build_genre_task(table: pd.DataFrame, source: str, options: TaskOptions, *, task: str,
-                     text_column: str, seed: int, clean: bool = False) -> TaskData:
-    """Text -> genres rows, with rare genres left out by their count in the training split."""
+                     text_column: str, clean: bool = False) -> TaskData:
+    """Text -> genres rows, one column per genre any film has. The harness then leaves out
+    genres too rare in the training split (`prepare.drop_rare_labels`), counted on train only."""
     _require(table, ["movie_id", text_column, "genres"], task, source)
-    min_count = int(options.settings.get("min_genre_count", DEFAULT_MIN_GENRE_COUNT))
     notes: list[str] = []
 
     texts = _texts(table, text_column)
     if clean:
         texts = texts.map(clean_title)
     genres = _genre_lists(table["genres"])
-    has_text = texts.str.len() > 0
-    if (~has_text).any():
-        notes.append(f"dropped {int((~has_text).sum())} films with an empty {text_column}")
-    ids = table["movie_id"].astype(str).to_numpy()[has_text.to_numpy()]
-    texts = texts[has_text].reset_index(drop=True)
-    genres = [g for g, keep in zip(genres, has_text) if keep]
+    keep = (texts.str.len() > 0).to_numpy().copy()
+    if (~keep).any():
+        notes.append(f"dropped {int((~keep).sum())} films with an empty {text_column}")
+    no_genre = keep & np.array([len(g) == 0 for g in genres], dtype=bool)
+    if no_genre.any():
+        notes.append(f"dropped {int(no_genre.sum())} films without a genre")
+    keep &= ~no_genre
+    labels, y = genre_matrix([g for g, k in zip(genres, keep) if k])
+    return TaskData(ids=table["movie_id"].astype(str).to_numpy()[keep],
+                    X=pd.DataFrame({text_column: texts[keep].to_numpy()}), columns={"text": [text_column]},
+                    y=y, labels=labels, target="multilabel", notes=notes)
 
-    # The split hashes the movie id alone, so the training rows are known before the runner
-    # splits: rare genres are counted on them only, never on validation or test films.
-    in_train = np.zeros(len(ids), dtype=bool)
-    in_train[make_split(ids, seed, SPLIT_FRACTIONS).train] = True
-    train_counts = Counter(g for gs, t in zip(genres, in_train) if t for g in set(gs))
-    all_genres = sorted({g for gs in genres for g in gs})
-    kept = [g for g in all_genres if train_counts[g] >= min_count]
-    rare = [g for g in all_genres if train_counts[g] < min_count]
-    if rare:
-        listed = ", ".join(f"{g} ({train_counts[g]})" for g in rare)
-        notes.append(f"left out {len(rare)} genres with fewer than {min_count} training films: {listed}")
-    if not kept:
-        raise DataError(f"task {task} on {source}: no genre has {min_count} training films (setting min_genre_count)")
 
-    index = {g: j for j, g in enumerate(kept)}
-    y = np.zeros((len(ids), len(kept)), dtype=np.int64)
+def genre_matrix(genres: list[list[str]]) -> tuple[list[str], np.ndarray]:
+    """Every genre that occurs (sorted) and the films x genres 0/1 matrix."""
+    labels = sorted({g for gs in genres for g in gs})
+    index = {g: j for j, g in enumerate(labels)}
+    y = np.zeros((len(genres), len(labels)), dtype=np.int64)
     for i, gs in enumerate(genres):
         for g in gs:
-            if g in index:
-                y[i, index[g]] = 1
-    labelled = y.sum(axis=1) > 0
-    if (~labelled).any():
-        notes.append(f"dropped {int((~labelled).sum())} films left with no genre")
-    notes.append(f"{len(kept)} genres: {', '.join(kept)}")
-    X = pd.DataFrame({text_column: texts[labelled].to_numpy()})
-    return TaskData(ids=ids[labelled], X=X, columns={"text": [text_column]}, y=y[labelled],
-                    labels=kept, target="multilabel", notes=notes)
+            y[i, index[g]] = 1
+    return labels, y
 
 
 def build_overview_genre(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
-    return build_genre_task(table, source, options, task="overview-genre", text_column="overview",
-                            seed=OVERVIEW_SEED)
+    return build_genre_task(table, source, options, task="overview-genre", text_column="overview")
 
 
 def build_title_genre(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
-    return build_genre_task(table, source, options, task="title-genre", text_column="title",
-                            seed=TITLE_SEED, clean=True)
+    return build_genre_task(table, source, options, task="title-genre", text_column="title", clean=True)
 
 
 def build_tagline_title(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
@@ -156,9 +138,7 @@ register_task(
         sources=("tmdb",),
         ladder=GENRE_LADDER,
         build=build_overview_genre,
-        split_seed=OVERVIEW_SEED,
-        split_fractions=SPLIT_FRACTIONS,
-        settings={"min_genre_count": DEFAULT_MIN_GENRE_COUNT, "per_label_threshold": False},
+        settings_type=GenreSettings,
     )
 )
 
@@ -174,9 +154,7 @@ register_task(
         sources=("ggplot2movies", "movielens-1m", "tmdb"),
         ladder=GENRE_LADDER,
         build=build_title_genre,
-        split_seed=TITLE_SEED,
-        split_fractions=SPLIT_FRACTIONS,
-        settings={"min_genre_count": DEFAULT_MIN_GENRE_COUNT, "per_label_threshold": False},
+        settings_type=GenreSettings,
     )
 )
 
@@ -192,7 +170,6 @@ register_task(
         sources=("tmdb",),
         ladder=RETRIEVAL_LADDER,
         build=build_tagline_title,
-        split_seed=TAGLINE_SEED,
-        split_fractions=SPLIT_FRACTIONS,
+        settings_type=RetrievalSettings,
     )
 )

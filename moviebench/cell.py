@@ -1,0 +1,212 @@
+"""One cell = (task, source, model, seed[, training subset]): the unit every command runs.
+
+`bench run`, `bench scale`, `bench run --tuned`, parallel workers and failure handling all go
+through `Cell`: it builds the model, fits it, scores validation and test, and returns the
+record. Its `identity` is everything that made the result (data, split, labels, settings,
+run options, resolved params and where they came from, training subset); a stored record
+is current only when its identity is the same, so nothing made another way is shown as
+current.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moviebench import metrics
+from moviebench.models import MODELS, Model, SkipModel
+from moviebench.prepare import PreparedTask, make_context
+from moviebench.records import Record, read_record, record_path, write_predictions, write_record
+from moviebench.tasks import TaskData
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Cell:
+    prep: PreparedTask
+    model: str
+    seed: int
+    params: dict[str, Any] = field(default_factory=dict)  # over the model's defaults
+    params_source: str = "defaults"  # or "tuned: study … trial …"
+    # `bench scale`: train on these rows of the training split only, labelled by their share.
+    train_rows: np.ndarray | None = None
+    train_fraction: float | None = None
+
+    # ---- identity ------------------------------------------------------------------------
+
+    def path(self, out: Path) -> Path:
+        spec = self.prep.spec
+        if self.train_fraction is None:
+            return record_path(out, spec.name, self.prep.source, self.model, self.seed)
+        return (Path(out) / "scaling" / spec.name / self.prep.source / self.model
+                / f"frac-{self.train_fraction:g}-seed-{self.seed}.json")
+
+    def resolved_params(self) -> dict[str, Any]:
+        """The params the model will run with: its current defaults under the given ones, so a
+        changed default makes an old record stale."""
+        return {**MODELS.get(self.model).defaults, **self.params}
+
+    def identity(self) -> dict[str, Any]:
+        prep = self.prep
+        return _as_json({
+            "data_fingerprint": prep.loaded.fingerprint,
+            "split_hash": prep.split.hash,
+            "labels": prep.data.labels,
+            "settings": prep.settings.as_dict(),
+            "options": prep.options.identity(),
+            "params": self.resolved_params(),
+            "params_source": self.params_source,
+            "n_train": int(len(self.train_split())),
+        })
+
+    def is_current(self, record: dict[str, Any] | None) -> bool:
+        """A finished record made exactly the way this cell would make it."""
+        return bool(record) and record.get("status") == "ok" and record.get("identity") == self.identity()
+
+    def stored(self, out: Path) -> dict[str, Any] | None:
+        """The finished record for this cell under `out`, if it is current."""
+        path = self.path(out)
+        record = read_record(path)
+        if not self.is_current(record):
+            return None
+        record["_path"] = str(path)
+        return record
+
+    # ---- running -------------------------------------------------------------------------
+
+    def train_split(self) -> np.ndarray:
+        return self.prep.split.train if self.train_rows is None else self.train_rows
+
+    def make_model(self, **context_extra: Any) -> Model:
+        context = make_context(self.prep, self.seed, **context_extra)
+        return MODELS.get(self.model)(context=context, **self.params)
+
+    def record(self) -> Record:
+        """The record's provenance part, before the model has run."""
+        prep = self.prep
+        cls = MODELS.get(self.model)
+        return Record(
+            task=prep.spec.name, source=prep.source, model=self.model, seed=self.seed,
+            family=cls.family, pretrained_weights=bool(getattr(cls, "pretrained_weights", False)),
+            target=prep.spec.target, primary_metric=prep.spec.primary_metric,
+            split_hash=prep.split.hash, data_fingerprint=prep.loaded.fingerprint,
+            n_train=int(len(self.train_split())), n_val=int(len(prep.split.val)), n_test=int(len(prep.split.test)),
+            labels=prep.data.labels, data_notes=prep.data.notes, unreadable_files=prep.data.unreadable,
+            settings=prep.settings.as_dict(), options=prep.options.identity(),
+            params=self.resolved_params(), params_source=self.params_source,
+            train_fraction=self.train_fraction, identity=self.identity(),
+        )
+
+    def execute(self, out: Path, progress: Progress | None = None) -> dict[str, Any]:
+        """Fit, score, and write the record (and test scores), whatever happens to the model."""
+        path = self.path(out)
+        record = self.record()
+        try:
+            model = self.make_model(progress=progress)
+            record.device = model.context.device
+            result, scores = fit_and_score(model, self.prep, self.train_split())
+            record.finish(**result)
+            write_predictions(path, **scores)
+        except SkipModel as skip:
+            record.status, record.error = "skipped", str(skip)
+        except Exception as exc:  # noqa: BLE001 - a failing model must not stop the ladder
+            record.status, record.error = "failed", f"{type(exc).__name__}: {exc}"
+            record.traceback = traceback.format_exc()
+        return self.write(out, record)
+
+    def failed(self, out: Path, error: str) -> dict[str, Any]:
+        """Record a cell that never reported back (a dead worker process, a lost task)."""
+        record = self.record()
+        record.status, record.error = "failed", error
+        return self.write(out, record)
+
+    def write(self, out: Path, record: Record) -> dict[str, Any]:
+        path = self.path(out)
+        payload = _as_json(record.to_dict())  # in memory exactly as it reads back from the file
+        write_record(path, payload)
+        payload["_path"] = str(path)
+        return payload
+
+
+def fit_and_score(model: Model, prep: PreparedTask, train_rows: np.ndarray) -> tuple[dict[str, Any], dict]:
+    """Fit on train (with val for early stopping), score val and test, compute the task's
+    metrics. Multi-label thresholds come from the validation scores alone."""
+    train, val, test = prep.data.subset(train_rows), prep.part("val"), prep.part("test")
+    with PeakMemory() as memory:
+        t0 = time.perf_counter()
+        model.fit(train, val)
+        fit_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        s_val = model.predict_scores(val)
+        s_test = model.predict_scores(test)
+        predict_seconds = time.perf_counter() - t0
+    evaluation = metrics.evaluate(
+        prep.spec.target, test.y, s_test, labels=prep.data.labels, y_val=val.y, s_val=s_val,
+        settings=model.context.settings,
+    )
+    result = {
+        "metrics": evaluation.metrics,
+        "details": evaluation.details,
+        "primary": evaluation.metrics[prep.spec.primary_metric],
+        "fit_seconds": fit_seconds,
+        "predict_seconds": predict_seconds,
+        "peak_memory_mb": memory.peak_mb,
+        "n_params": model.n_params(),
+        "history": model.history,
+        "fitted": dict(getattr(model, "fitted_", {}) or {}),
+    }
+    return result, {"ids": test.ids, "y": test.y, "scores": s_test}
+
+
+def validation_parts(prep: PreparedTask) -> tuple[TaskData, TaskData]:
+    """The only rows tuning ever sees: the training and validation splits."""
+    return prep.part("train"), prep.part("val")
+
+
+class PeakMemory:
+    """Samples this process's resident memory in a thread: the peak over a block, in MB."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        import psutil
+
+        self._process = psutil.Process()
+        self._interval = interval
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, self._process.memory_info().rss / 2**20)
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, self._process.memory_info().rss / 2**20)
+
+
+def _as_json(value: Any) -> Any:
+    """`value` as it reads back from a record file, so identities compare like for like."""
+    return json.loads(json.dumps(value, sort_keys=True, default=_default))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, tuple)):
+        return list(value)
+    return str(value)

@@ -1,0 +1,55 @@
+"""The options every command that trains shares: which data, which split, which settings.
+
+`bench run`, `bench tune` and `bench scale` embed one `RunOptions`, so a flag means the same
+thing everywhere, and the identity of a result (see `cell.Cell.identity`) is built from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The default split seed. Every task shares it, so a film is in the same part on every task
+# that uses it; 2 is the seed the first published tmdb-quality boards were made with.
+DEFAULT_SPLIT_SEED = 2
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    source: str | None = None  # None: the task's bundled default source
+    data: Path | None = None  # the file or folder the source reads
+    min_votes: int = 10  # quality tasks: films with fewer votes are left out
+    features: tuple[str, ...] = ()  # extra source columns offered as features
+    settings: dict[str, Any] = field(default_factory=dict)  # raw --set pairs, typed per task
+    split_seed: int = DEFAULT_SPLIT_SEED
+    epochs: int | None = None  # cap on deep models' epochs
+    time_budget: float | None = None  # seconds of training per deep model, an explicit cap
+    weights: Path | None = None  # pretrained weights for rungs that take them
+    device: str | None = None  # None: CUDA when available
+
+    def identity(self) -> dict[str, Any]:
+        """What of these options changes a result (the data itself is identified by its
+        fingerprint, the settings by their resolved values, so neither path nor raw strings)."""
+        return {
+            "min_votes": self.min_votes,
+            "features": list(self.features),
+            "split_seed": self.split_seed,
+            "epochs": self.epochs,
+            "time_budget": self.time_budget,
+            "weights": _file_identity(self.weights),
+        }
+
+
+def _file_identity(path: Path | None) -> str | None:
+    """A weights file by name, size and content hash: another file gives another result."""
+    if path is None:
+        return None
+    import hashlib
+
+    path = Path(path)
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return f"{path.name}:{path.stat().st_size}:{digest.hexdigest()[:16]}"
