@@ -1,0 +1,2 @@
+"""Trivial-free rungs on hand-made features: linear, kernel and tree models (TF-IDF, colour
+histograms, metadata)."""
