@@ -134,6 +134,7 @@ def base_record(prep: PreparedTask, model: str, seed: int) -> dict[str, Any]:
         "model": model,
         "seed": seed,
         "family": MODELS.get(model).family,
+        "pretrained_weights": MODELS.get(model).pretrained_weights,
         "target": prep.spec.target,
         "primary_metric": prep.spec.primary_metric,
         "split_hash": prep.split.hash,
@@ -151,7 +152,7 @@ def base_record(prep: PreparedTask, model: str, seed: int) -> dict[str, Any]:
 
 
 def make_context(prep: PreparedTask, req: RunRequest, seed: int, **extra: Any) -> RunContext:
-    from moviebench.models.torch_loop import pick_device
+    from moviebench.models.deep.loop import pick_device
 
     spec = prep.spec
     return RunContext(
@@ -190,6 +191,7 @@ def fit_and_score(model: Model, prep: PreparedTask) -> dict[str, Any]:
         "peak_memory_mb": memory.peak_mb,
         "n_params": model.n_params(),
         "history": model.history,
+        "fitted": model.fitted_,  # what fit decided (image size, best epoch, ...); params stay as asked
         "_scores": {"ids": test.ids, "y": test.y, "scores": s_test},
     }
 

@@ -12,7 +12,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from moviebench.models.tabular import LogReg
+from moviebench.models.classical.tabular import LogReg
 from moviebench.runner import RunRequest, prepare, run
 from moviebench.tasks import TASKS, TaskOptions
 from moviebench.tuning import (

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from moviebench.models.fusion import FUSION_MODELS as FUSION
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
 from moviebench.tasks.image import IMAGE_SETTINGS, _readable
 from moviebench.tasks.text import GENRE_METRICS, build_genre_task
@@ -18,7 +17,7 @@ from moviebench.tasks.text import GENRE_METRICS, build_genre_task
 SPLIT_SEED = 7
 TEXT_FIELD = {"movielens-1m": "title", "tmdb": "overview", "poster-csv": "title"}
 SINGLE_MODALITY = ("tfidf-logreg", "tfidf-char-svm", "minilm-logreg", "hist-logreg", "effnet-logreg")
-
+FUSION = ("early-fusion-logreg", "early-fusion-lgbm", "late-fusion-avg", "late-fusion-stack", "fusion-resnet18")
 
 
 def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:

@@ -1,2 +1,2 @@
-"""Trivial-free rungs on hand-made features: linear, kernel and tree models (TF-IDF, colour
-histograms, metadata)."""
+"""Classical rungs: linear, kernel and tree models on hand-made features (TF-IDF, colour
+histograms, metadata). Cheap, strong and well understood: what a learned model must beat."""
