@@ -74,7 +74,7 @@ def print_leaderboards(console: Console, records: list[dict[str, Any]]) -> None:
         header, body = table_rows(rows)
         table = Table(title=f"{task} on {source} — test split {rows[0]['split_hash']}", title_justify="left")
         for i, col in enumerate(header):
-            table.add_column(col, justify="left" if i in (1, 2) else "right")
+            table.add_column(col, justify="left" if i in (1, 2, 3) else "right")
         for cells in body:
             table.add_row(*cells, style="dim" if "(baseline)" in cells[1] else None)
         console.print(table)

@@ -55,6 +55,7 @@ def _row(model: str, recs: list[dict]) -> dict[str, Any]:
         "source": first["source"],
         "model": model,
         "family": first.get("family", "?"),
+        "pretrained_weights": bool(first.get("pretrained_weights", False)),
         "primary_metric": first.get("primary_metric"),
         "primary": _mean(primary),
         "primary_std": float(np.std(primary)) if len(primary) > 1 else 0.0 if primary else None,
@@ -85,11 +86,16 @@ def _fmt_params(n: int | None) -> str:
     return str(n)
 
 
+def _weights(row: dict[str, Any]) -> str:
+    """Where a rung's starting weights come from: learned elsewhere, or nothing borrowed."""
+    return "pretrained" if row.get("pretrained_weights") else ""
+
+
 def table_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     """Header and cells shared by the terminal and markdown renderings."""
     primary = rows[0]["primary_metric"]
     others = [m for m in (next((r["metrics"] for r in rows if r["metrics"]), {})) if m != primary]
-    header = ["#", "model", "family", f"{primary} (mean ± std)", "Δ baseline", *others, "fit s", "predict s", "params", "seeds"]
+    header = ["#", "model", "family", "weights", f"{primary} (mean ± std)", "Δ baseline", *others, "fit s", "predict s", "params", "seeds"]
     body = []
     ranks: list[int] = []
     for i, r in enumerate(rows, 1):  # a row tied with the one above shares its rank, marked "="
@@ -97,13 +103,14 @@ def table_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     rank = {i: f"{k}=" if ranks.count(k) > 1 else str(k) for i, k in enumerate(ranks, 1)}
     for i, r in enumerate(rows, 1):
         if r["status"] != "ok":
-            body.append([rank[i], r["model"], r["family"], r["status"].upper(), "", *[""] * len(others), "", "", "", ""])
+            body.append([rank[i], r["model"], r["family"], _weights(r), r["status"].upper(), "", *[""] * len(others),
+                         "", "", "", ""])
             continue
         name = r["model"] + (" (baseline)" if r["family"] == "trivial" else "") + (" (tuned)" if str(r["params_source"]).startswith("tuned") else "")
         primary_cell = f"{r['primary']:.4f} ± {r['primary_std']:.4f}"
         delta = "" if r["family"] == "trivial" or r["vs_baseline"] is None else f"{r['vs_baseline']:+.4f}"
         body.append([
-            rank[i], name, r["family"], primary_cell, delta,
+            rank[i], name, r["family"], _weights(r), primary_cell, delta,
             *[_fmt(r["metrics"].get(m)) for m in others],
             _fmt(r["fit_seconds"], 2), _fmt(r["predict_seconds"], 2), _fmt_params(r["n_params"]), str(r["n_seeds"]),
         ])
@@ -139,7 +146,7 @@ def to_markdown(boards: dict[tuple[str, str], list[dict]], plots: dict[tuple[str
 def to_csv(boards: dict[tuple[str, str], list[dict]]) -> str:
     buf = io.StringIO()
     metric_names = sorted({m for rows in boards.values() for r in rows for m in r["metrics"]})
-    fields = ["task", "source", "model", "family", "status", "primary_metric", "primary", "primary_std",
+    fields = ["task", "source", "model", "family", "pretrained_weights", "status", "primary_metric", "primary", "primary_std",
               "vs_baseline", *metric_names, "fit_seconds", "predict_seconds", "peak_memory_mb", "n_params", "n_seeds"]
     writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()

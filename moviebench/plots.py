@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from moviebench.leaderboard import aggregate  # noqa: E402
 from moviebench.metrics import higher_is_better  # noqa: E402
 
-FAMILY_COLORS = {"trivial": "#9e9e9e", "classical": "#1f77b4", "deep": "#d62728"}
+FAMILY_COLORS = {"trivial": "#9e9e9e", "classical": "#1f77b4", "pretrained": "#2ca02c", "deep": "#d62728"}
 DPI = 110
 
 

@@ -11,12 +11,13 @@ import pytest
 from PIL import Image
 
 from moviebench.leaderboard import render
-from moviebench.models.fusion import FUSION_MODELS, choose_weight
+from moviebench.models.pretrained.fusion import choose_weight
 from moviebench.options import RunOptions
 from moviebench.prepare import PreparedTask
 from moviebench.records import load_records
 from moviebench.runner import RunRequest, run
 from moviebench.tasks import TaskData
+from moviebench.tasks.multimodal import FUSION as FUSION_MODELS
 
 GENRES = ["Comedy", "Horror", "War"]
 WORDS = {"Comedy": "laugh", "Horror": "blood", "War": "battle"}
@@ -91,7 +92,8 @@ def test_late_fusion_weight_is_chosen_without_test_labels(movielens, tmp_path, m
                              options=RunOptions(source="movielens-1m", data=movielens,
                                                 settings={"image_size": 32, "min_label_count": 5}))
         (record,) = [r for r in run(request) if r["model"] == "late-fusion-avg"]
-        return record["fitted"]["chosen_text_weight"]
+        assert "chosen_text_weight" not in record["params"]  # fit decides it: it is not a param
+        return record["fitted"]["text_weight"]
 
     honest = weight("a")
     original_part = PreparedTask.part

@@ -15,7 +15,7 @@ from PIL import Image
 
 from moviebench.features import cache
 from moviebench.models import MODELS, RunContext, SkipModel
-from moviebench.models.image import load_efficientnet_lite0, map_lite0_state_dict
+from moviebench.models.pretrained.image import load_efficientnet_lite0, map_lite0_state_dict
 from moviebench.tasks import TaskData
 
 
@@ -67,7 +67,7 @@ def test_pretrained_rungs_skip_without_weights(tmp_path: Path, monkeypatch: pyte
     model = MODELS.get("resnet18-pretrained")(context=RunContext(settings={"image_size": 32}))
     with pytest.raises(SkipModel, match="no pretrained weights found"):
         model.fit(data, data)
-    monkeypatch.setattr("moviebench.models.image.packaged_lite0_weights", lambda: None)
+    monkeypatch.setattr("moviebench.models.pretrained.image.packaged_lite0_weights", lambda: None)
     for name in ("effnet-logreg", "effnet-finetune"):
         with pytest.raises(SkipModel, match="no pretrained weights found"):
             MODELS.get(name)(context=RunContext(settings={"image_size": 32})).fit(data, data)
@@ -79,16 +79,17 @@ def test_weights_file_makes_torchvision_rung_fine_tune(tmp_path: Path, monkeypat
     state = torchvision.models.resnet18(weights=None).state_dict()
     path = tmp_path / "resnet18.pth"
     torch.save(state, path)
+    data = image_data(tmp_path)
     for name in ("resnet18-pretrained", "resnet18"):
         model = MODELS.get(name)(context=RunContext(weights=path, settings={"image_size": 32}))
-        network = model.build_network(n_outputs=2)
-        assert model.params["init"] == f"weights: {path}"
+        network = model.build_network(data)
+        assert model.fitted_["init"] == f"weights: {path}"
         assert torch.equal(network.conv1.weight, state["conv1.weight"])
         assert network.fc.out_features == 2
-    # A file for another architecture does not apply: the scratch rung says so in its params.
+    # A file for another architecture does not apply: the scratch rung says so in what it fitted.
     other = MODELS.get("resnet34")(context=RunContext(weights=path, settings={"image_size": 32}))
-    other.build_network(n_outputs=2)
-    assert other.params["init"] == "scratch"
+    other.build_network(data)
+    assert other.fitted_["init"] == "scratch" and "init" not in other.params
 
 
 def test_effnet_features_are_cached_and_pooled(tmp_path: Path) -> None:
@@ -125,7 +126,7 @@ def test_deep_rungs_predict_without_augmentation(tmp_path: Path, name: str) -> N
 
 
 def test_effnet_finetune_keeps_batch_norm_statistics(tmp_path: Path) -> None:
-    from moviebench.models.deep_image import Lite0Classifier
+    from moviebench.models.deep.image import Lite0Classifier
 
     path = tmp_path / "lite0.pth"
     torch.save(tf_layout_state_dict(), path)

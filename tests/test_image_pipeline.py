@@ -13,7 +13,7 @@ from PIL import Image
 from moviebench.errors import DataError
 from moviebench.features import cache
 from moviebench.features.images import ImageDataset, UnreadableImage, check_images, load_rgb, pixels
-from moviebench.models.image import hsv_histogram
+from moviebench.models.classical.image import hsv_histogram
 
 
 def write_mixed_folder(folder: Path) -> dict[str, Path]:

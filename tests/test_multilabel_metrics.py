@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from moviebench import metrics
-from moviebench.models.text import positive_weights
+from moviebench.models.classical.text import positive_weights
 
 LABELS = ["a", "b", "c"]
 # Four films, three genres. At threshold 0.5 the predictions are

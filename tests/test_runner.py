@@ -55,6 +55,23 @@ def test_ladder_writes_one_record_per_model_with_provenance(tiny_csv, tmp_path):
     assert len({r["split_hash"] for r in stored}) == 1  # one split for every model
     mlp = next(r for r in stored if r["model"] == "mlp")
     assert 1 <= len(mlp["history"]) <= 2  # --epochs caps training; history is the learning curve
+    assert mlp["fitted"]["best_epoch"] in (1, 2) and mlp["params"] == MODELS.get("mlp").defaults
+    assert not any(r["pretrained_weights"] for r in stored)
+
+
+def test_leaderboard_marks_rungs_that_start_from_pretrained_weights():
+    from moviebench.leaderboard import aggregate, table_rows
+
+    def record(model: str, family: str, pretrained: bool, primary: float) -> dict:
+        return {"task": "t", "source": "s", "model": model, "seed": 0, "family": family, "status": "ok",
+                "pretrained_weights": pretrained, "primary_metric": "accuracy", "primary": primary,
+                "metrics": {"accuracy": primary}}
+
+    (rows,) = aggregate([record("majority", "trivial", False, 0.3), record("effnet-logreg", "pretrained", True, 0.6),
+                         record("resnet18", "deep", False, 0.5)]).values()
+    header, body = table_rows(rows)
+    weights = {cells[1].split()[0]: cells[header.index("weights")] for cells in body}
+    assert weights == {"effnet-logreg": "pretrained", "resnet18": "", "majority": ""}
 
 
 def test_every_model_sees_the_same_test_rows(tiny_csv, tmp_path):

@@ -12,7 +12,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from moviebench.models.tabular import LogReg
+from moviebench.models.classical.tabular import LogReg
 from moviebench.options import RunOptions
 from moviebench.prepare import prepare
 from moviebench.runner import RunRequest, run

@@ -5,6 +5,10 @@ params, and its Optuna search space. It implements `fit(train, val)` and
 `predict_scores(data)`, which returns class probabilities (multiclass), per-label scores
 (multi-label) or a query x candidate similarity matrix (retrieval). Thresholds, metrics,
 timing and storage belong to the harness.
+
+As in scikit-learn, `params` are what was asked for and `fit` never changes them: anything
+fit decides (an image size, the best epoch, a weight chosen on validation, the network's
+initialisation) goes into the dict `fitted_`, which the runner stores beside the params.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ import numpy as np
 
 from moviebench.tasks.base import TaskData
 
-Family = Literal["trivial", "classical", "deep"]
+# trivial: nothing learned from inputs; classical: linear, kernel and tree models on hand-made
+# features; pretrained: a frozen encoder learned elsewhere + a head trained here; deep: a
+# network trained here end to end. The folder a rung lives in says its family.
+Family = Literal["trivial", "classical", "pretrained", "deep"]
 
 
 @dataclass
@@ -40,7 +47,13 @@ class RunContext:
 
 
 class Model:
-    """Base class of every rung in a ladder."""
+    """Base class of every rung in a ladder.
+
+    `params` are the hyperparameters asked for (`defaults` updated by the caller's) and `fit`
+    never changes them. What fit decides from the data or the run goes into `fitted_`, a
+    JSON-able dict the runner stores in the record as `fitted` (e.g. `{"image_size": 64,
+    "best_epoch": 7}`); learned state lives in other attributes ending in `_`.
+    """
 
     name: ClassVar[str]
     family: ClassVar[Family]
@@ -48,6 +61,8 @@ class Model:
     targets: ClassVar[frozenset[str]] = frozenset({"multiclass", "multilabel"})
     defaults: ClassVar[dict[str, Any]] = {}
     summary: ClassVar[str] = ""
+    # Starts from weights learned elsewhere (ImageNet, sentence embeddings): shown on leaderboards.
+    pretrained_weights: ClassVar[bool] = False
 
     def __init__(self, context: RunContext | None = None, **params: Any) -> None:
         unknown = set(params) - set(self.defaults)
@@ -55,7 +70,8 @@ class Model:
             raise ValueError(f"{self.name}: unknown params {sorted(unknown)}; known: {sorted(self.defaults)}")
         self.context = context or RunContext()
         self.params: dict[str, Any] = {**self.defaults, **params}
-        self.history: list[dict[str, float]] = []  # per-epoch curves, for deep models
+        self.history: list[dict[str, float]] = []  # per-epoch curves, for networks
+        self.fitted_: dict[str, Any] = {}  # what fit decided; params stay as asked
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:

@@ -1,11 +1,8 @@
-"""Classical text rungs and the retrieval ladder.
+"""Classical text rungs, and the text helpers the other text rungs share.
 
-Genre rungs: TF-IDF word 1-2-grams + one-vs-rest logistic regression, TF-IDF character
-n-grams + linear SVM, and frozen all-MiniLM-L6-v2 sentence embeddings + logistic
-regression. TF-IDF is fitted inside the sklearn pipeline on the training texts only.
-
-Retrieval rungs (tagline -> title): random ranking, TF-IDF cosine, MiniLM cosine and a
-projection of the MiniLM embeddings trained on the training films' (tagline, title) pairs.
+Genre rungs: TF-IDF word 1-2-grams + one-vs-rest logistic regression, and TF-IDF character
+n-grams + linear SVM. TF-IDF is fitted inside the sklearn pipeline on the training texts only.
+Retrieval rung (tagline -> title): cosine of TF-IDF vectors fitted on the training films.
 
 Optional class weighting is the run setting `class_weight`: "balanced" (sklearn's, per
 genre) or "largest" (report 001's W_i = n_largest / n_i on each genre's positives).
@@ -13,22 +10,17 @@ genre) or "largest" (report 001's W_i = n_largest / n_i on each genre's positive
 
 from __future__ import annotations
 
-import copy
-import time
 from typing import Any
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
-from torch import nn
 
 from moviebench.errors import BenchError
-from moviebench.features.text import EMBED_DIM, embed_texts
 from moviebench.models import Model, register_model
 from moviebench.tasks.base import TaskData
 
@@ -219,29 +211,6 @@ class TfidfCharSVM(SklearnText):
         return LinearSVC(C=self.params["C"], random_state=self.context.seed)
 
 
-def minilm_features(model: Model, data: TaskData, texts: list[str] | None = None) -> np.ndarray:
-    """Cached MiniLM embeddings of a split's texts, on the run's device."""
-    return embed_texts(texts_of(data) if texts is None else texts, device=model.context.device,
-                       progress=model.context.progress)
-
-
-@register_model
-class MiniLMLogReg(SklearnText):
-    name = "minilm-logreg"
-    summary = "frozen all-MiniLM-L6-v2 sentence embeddings (cached) + logistic regression"
-    defaults = {"C": 4.0}
-
-    @staticmethod
-    def search_space(trial: Any) -> dict[str, Any]:
-        return {"C": trial.suggest_float("C", 0.01, 100, log=True)}
-
-    def features(self, data: TaskData) -> np.ndarray:
-        return minilm_features(self, data)
-
-    def make_estimator(self) -> Any:
-        return LogisticRegression(C=self.params["C"], max_iter=2000, random_state=self.context.seed)
-
-
 # ---- retrieval rungs -----------------------------------------------------------------------
 
 
@@ -253,18 +222,6 @@ class RetrievalModel(Model):
 
     def fit(self, train: TaskData, val: TaskData) -> None:
         pass
-
-
-@register_model
-class RandomRank(RetrievalModel):
-    name = "random-rank"
-    family = "trivial"
-    inputs = frozenset()
-    summary = "ranks the candidates at random: expected MRR is H_n / n (about (ln n + 0.58) / n)"
-
-    def predict_scores(self, data: TaskData) -> np.ndarray:
-        rng = np.random.default_rng(self.context.seed)
-        return rng.random((len(data), len(data)))
 
 
 @register_model
@@ -285,121 +242,3 @@ class TfidfCosine(RetrievalModel):
         q = self.vectorizer_.transform(query_texts(data))
         c = self.vectorizer_.transform(candidate_texts(data))
         return (q @ c.T).toarray()  # rows are L2-normalised already: this is the cosine
-
-
-@register_model
-class MiniLMCosine(RetrievalModel):
-    name = "minilm-cosine"
-    family = "classical"
-    summary = "cosine of frozen all-MiniLM-L6-v2 embeddings; nothing trained"
-
-    def predict_scores(self, data: TaskData) -> np.ndarray:
-        q = minilm_features(self, data, query_texts(data))
-        c = minilm_features(self, data, candidate_texts(data))
-        return q @ c.T
-
-
-class PairProjection(nn.Module):
-    """Two linear maps, starting at the identity, and a learned temperature (CLIP-style)."""
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.query = nn.Linear(dim, dim)
-        self.candidate = nn.Linear(dim, dim)
-        for layer in (self.query, self.candidate):
-            nn.init.eye_(layer.weight)
-            nn.init.zeros_(layer.bias)
-        self.log_scale = nn.Parameter(torch.tensor(np.log(20.0), dtype=torch.float32))
-
-    def embed(self, q: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return (nn.functional.normalize(self.query(q), dim=1),
-                nn.functional.normalize(self.candidate(c), dim=1))
-
-    def forward(self, q: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        qe, ce = self.embed(q, c)
-        return self.log_scale.exp() * qe @ ce.T
-
-
-@register_model
-class MiniLMProjection(RetrievalModel):
-    """Fine-tunes a projection of the frozen embeddings with an in-batch contrastive loss.
-
-    The shared training loop scores rows one by one, but a retrieval score needs every
-    candidate of the split at once, so this rung has its own short loop with the same
-    rules: AdamW, early stopping on the validation MRR, the best epoch restored, a history.
-    """
-
-    name = "minilm-projection"
-    family = "deep"
-    summary = "linear projections of MiniLM embeddings trained on (tagline, title) pairs, InfoNCE"
-    defaults = {"lr": 1e-3, "weight_decay": 1e-2, "epochs": 40, "batch_size": 128, "patience": 5}
-
-    @staticmethod
-    def search_space(trial: Any) -> dict[str, Any]:
-        return {"lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
-                "weight_decay": trial.suggest_float("weight_decay", 1e-4, 1e-1, log=True)}
-
-    def _tensors(self, data: TaskData) -> tuple[torch.Tensor, torch.Tensor]:
-        q = minilm_features(self, data, query_texts(data))
-        c = minilm_features(self, data, candidate_texts(data))
-        return torch.from_numpy(q), torch.from_numpy(c)
-
-    def fit(self, train: TaskData, val: TaskData) -> None:
-        p, ctx = self.params, self.context
-        torch.manual_seed(ctx.seed)
-        q, c = self._tensors(train)
-        qv, cv = self._tensors(val)
-        self.network_ = PairProjection(q.shape[1] if len(q) else EMBED_DIM)
-        optimizer = torch.optim.AdamW(self.network_.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
-        generator = torch.Generator().manual_seed(ctx.seed)
-        epochs = ctx.epochs or p["epochs"]
-        started, best, best_state, stale = time.perf_counter(), -np.inf, None, 0
-        for epoch in range(1, epochs + 1):
-            self.network_.train()
-            order, total = torch.randperm(len(q), generator=generator), 0.0
-            for start in range(0, len(q), p["batch_size"]):
-                idx = order[start:start + p["batch_size"]]
-                if len(idx) < 2:
-                    continue  # a contrastive batch needs a negative
-                logits = self.network_(q[idx], c[idx])
-                target = torch.arange(len(idx))
-                loss = (nn.functional.cross_entropy(logits, target) + nn.functional.cross_entropy(logits.T, target)) / 2
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach()) * len(idx)
-            score = self._val_score(val, qv, cv)
-            self.history.append({"epoch": epoch, "train_loss": total / max(len(q), 1), "val_score": score,
-                                 "seconds": time.perf_counter() - started})
-            if ctx.progress:
-                ctx.progress(f"{self.name} epoch {epoch} val {score:.4f}", epoch, epochs)
-            if score > best:
-                best, stale, best_state = score, 0, copy.deepcopy(self.network_.state_dict())
-            else:
-                stale += 1
-            if ctx.on_epoch:
-                ctx.on_epoch(epoch, score)
-            if stale >= p["patience"] or (ctx.time_budget and time.perf_counter() - started > ctx.time_budget):
-                break
-        if best_state is not None:
-            self.network_.load_state_dict(best_state)
-
-    def _similarity(self, q: torch.Tensor, c: torch.Tensor) -> np.ndarray:
-        self.network_.eval()
-        with torch.no_grad():
-            qe, ce = self.network_.embed(q, c)
-            return (qe @ ce.T).numpy()
-
-    def _val_score(self, val: TaskData, qv: torch.Tensor, cv: torch.Tensor) -> float:
-        sim = self._similarity(qv, cv)
-        if self.context.val_score:
-            return float(self.context.val_score(val.y, sim))
-        from moviebench.metrics import retrieval_metrics
-
-        return retrieval_metrics(sim).metrics["mrr"]
-
-    def predict_scores(self, data: TaskData) -> np.ndarray:
-        return self._similarity(*self._tensors(data))
-
-    def n_params(self) -> int:
-        return int(sum(p.numel() for p in self.network_.parameters()))

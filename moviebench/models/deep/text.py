@@ -1,6 +1,5 @@
-"""Deep text rungs, trained with the shared loop (models/torch_loop.py).
+"""Deep text rungs, trained from scratch with the shared loop (models/deep/loop.py).
 
-- `minilm-mlp`: the cached MiniLM sentence embeddings + an MLP.
 - `text-lstm`: an LSTM over token embeddings learned from scratch.
 - `cnn-bilstm`: report 001's CNN-LSTM: Conv1d with 64 filters, max-pool, a bidirectional
   LSTM with 128 units and a sigmoid output layer. Report 001 fed it frozen GloVe vectors;
@@ -13,7 +12,6 @@ stays affordable on two CPU cores; `--epochs` and `--time-budget` override them.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import numpy as np
@@ -23,16 +21,19 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.data import TensorDataset
 
-from moviebench.models import RunContext, register_model
-from moviebench.models.text import class_weight_scheme, minilm_features, positive_weights, texts_of
-from moviebench.models.torch_loop import TorchModel, TrainConfig, network_search_space, train
+from moviebench.models import register_model
+from moviebench.models.classical.text import class_weight_scheme, positive_weights, texts_of
+from moviebench.models.deep.loop import TorchModel, network_search_space
 from moviebench.tasks.base import TaskData
 
 PAD, UNK = 0, 1
 
 
 class TorchText(TorchModel):
-    """Shared fit/predict: inputs as tensors, class weighting, the shared training loop."""
+    """Texts as tensors, optional per-genre class weights in the loss, a default time budget.
+
+    `minilm-mlp` (models/pretrained/text.py) shares this with the rungs below.
+    """
 
     family = "deep"
     inputs = frozenset({"text"})
@@ -42,59 +43,20 @@ class TorchText(TorchModel):
 
     search_space = staticmethod(network_search_space)
 
-    def prepare(self, train_data: TaskData) -> None:
-        """Fit whatever turns texts into tensors (a vocabulary), on the training split only."""
-
     def inputs_of(self, data: TaskData) -> list[torch.Tensor]:
         raise NotImplementedError
 
-    def build_network(self, n_outputs: int) -> nn.Module:
-        raise NotImplementedError
-
-    def dataset(self, data: TaskData) -> TensorDataset:
+    def dataset(self, data: TaskData, training: bool = False) -> TensorDataset:
         y = torch.tensor(data.y, dtype=torch.long if data.target == "multiclass" else torch.float32)
         return TensorDataset(*self.inputs_of(data), y)
 
-    def config(self) -> TrainConfig:
-        p = self.params
-        return TrainConfig(epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"],
-                           weight_decay=p["weight_decay"], patience=p["patience"])
-
-    def _context(self) -> RunContext:
-        # The rung's own time budget applies unless the run set one (--time-budget).
-        if self.context.time_budget is None and self.params["time_budget"]:
-            return dataclasses.replace(self.context, time_budget=float(self.params["time_budget"]))
-        return self.context
-
-    def _loss(self, train_data: TaskData) -> nn.Module | None:
-        if train_data.target != "multilabel":
+    def loss(self, train: TaskData) -> nn.Module | None:
+        if train.target != "multilabel":
             return None
-        weights = positive_weights(train_data.y, class_weight_scheme(self.context.settings))
+        weights = positive_weights(train.y, class_weight_scheme(self.context.settings))
         if weights is None:
             return None
         return nn.BCEWithLogitsLoss(pos_weight=torch.tensor(weights, dtype=torch.float32, device=self.context.device))
-
-    def fit(self, train_data: TaskData, val: TaskData) -> None:
-        self.prepare(train_data)
-        torch.manual_seed(self.context.seed)
-        self.network_ = self.build_network(train_data.n_outputs)
-        self.history = train(self.network_, self.dataset(train_data), self.dataset(val), val.y,
-                             train_data.target, self._context(), self.config(), name=self.name,
-                             loss_fn=self._loss(train_data))
-
-
-@register_model
-class MiniLMMLP(TorchText):
-    name = "minilm-mlp"
-    summary = "cached all-MiniLM-L6-v2 embeddings + MLP (256 hidden, dropout)"
-    defaults = {**TorchText.defaults, "hidden": 256, "batch_size": 128, "epochs": 60, "patience": 6}
-
-    def inputs_of(self, data: TaskData) -> list[torch.Tensor]:
-        return [torch.from_numpy(minilm_features(self, data))]
-
-    def build_network(self, n_outputs: int) -> nn.Module:
-        h, d = self.params["hidden"], self.params["dropout"]
-        return nn.Sequential(nn.Dropout(d / 2), nn.Linear(384, h), nn.ReLU(), nn.Dropout(d), nn.Linear(h, n_outputs))
 
 
 class Tokenized(TorchText):
@@ -105,11 +67,11 @@ class Tokenized(TorchText):
     defaults = {**TorchText.defaults, "embedding_dim": 100, "max_vocab": 20_000, "min_df": 2, "max_len": 80,
                 "batch_size": 128, "lr": 3e-3}
 
-    def prepare(self, train_data: TaskData) -> None:
+    def prepare(self, train: TaskData) -> None:
         p = self.params
         self.vectorizer_ = CountVectorizer(min_df=p["min_df"], max_features=p["max_vocab"],
                                            token_pattern=r"(?u)\b\w+\b", strip_accents="unicode")
-        texts = texts_of(train_data)
+        texts = texts_of(train)
         try:
             self.vectorizer_.fit(texts)
             vocab = self.vectorizer_.vocabulary_
@@ -173,9 +135,9 @@ class TextLSTM(Tokenized):
     summary = "LSTM (128) over token embeddings learned from scratch, max-pooled over time"
     defaults = {**Tokenized.defaults, "hidden": 128}
 
-    def build_network(self, n_outputs: int) -> nn.Module:
+    def build_network(self, train: TaskData) -> nn.Module:
         p = self.params
-        return LSTMNetwork(self.vocab_size, p["embedding_dim"], p["hidden"], n_outputs, p["dropout"])
+        return LSTMNetwork(self.vocab_size, p["embedding_dim"], p["hidden"], train.n_outputs, p["dropout"])
 
 
 class CNNBiLSTMNetwork(nn.Module):
@@ -205,7 +167,7 @@ class CNNBiLSTM(Tokenized):
     summary = "report 001: Conv1d 64 filters, max-pool, BiLSTM 128, sigmoid outputs"
     defaults = {**Tokenized.defaults, "filters": 64, "hidden": 128}
 
-    def build_network(self, n_outputs: int) -> nn.Module:
+    def build_network(self, train: TaskData) -> nn.Module:
         p = self.params
-        return CNNBiLSTMNetwork(self.vocab_size, p["embedding_dim"], n_outputs, p["dropout"],
+        return CNNBiLSTMNetwork(self.vocab_size, p["embedding_dim"], train.n_outputs, p["dropout"],
                                 filters=p["filters"], hidden=p["hidden"])

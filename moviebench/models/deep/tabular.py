@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from moviebench.models import register_model
-from moviebench.models.torch_loop import TorchModel, TrainConfig, network_search_space, train
+from moviebench.models.deep.loop import TorchModel, network_search_space
 from moviebench.tasks.base import TaskData
 
 
@@ -21,30 +21,19 @@ class TorchTabular(TorchModel):
 
     family = "deep"
     inputs = frozenset({"tabular"})
-    defaults: dict[str, Any] = {"lr": 2e-3, "weight_decay": 1e-4, "dropout": 0.2, "batch_size": 512, "epochs": 30}
+    defaults: dict[str, Any] = {"lr": 2e-3, "weight_decay": 1e-4, "dropout": 0.2, "batch_size": 512, "epochs": 30,
+                                "patience": 5}
 
     search_space = staticmethod(network_search_space)
 
-    def build_network(self, n_features: int, n_outputs: int) -> nn.Module:
-        raise NotImplementedError
+    def prepare(self, train: TaskData) -> None:
+        self.preprocess_ = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
+        self.n_features_ = self.preprocess_.fit_transform(train.tabular()).shape[1]
 
-    def dataset(self, data: TaskData) -> TensorDataset:
+    def dataset(self, data: TaskData, training: bool = False) -> TensorDataset:
         X = torch.tensor(self.preprocess_.transform(data.tabular()), dtype=torch.float32)
         y = torch.tensor(data.y, dtype=torch.long if data.target == "multiclass" else torch.float32)
         return TensorDataset(X, y)
-
-    def config(self) -> TrainConfig:
-        p = self.params
-        return TrainConfig(epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"], weight_decay=p["weight_decay"], patience=5)
-
-    def fit(self, train_data: TaskData, val: TaskData) -> None:
-        self.preprocess_ = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
-        self.preprocess_.fit(train_data.tabular())
-        train_set = self.dataset(train_data)
-        torch.manual_seed(self.context.seed)
-        self.network_ = self.build_network(train_set.tensors[0].shape[1], train_data.n_outputs)
-        self.history = train(self.network_, train_set, self.dataset(val), val.y, train_data.target,
-                             self.context, self.config(), name=self.name)
 
 
 @register_model
@@ -52,12 +41,12 @@ class MLP(TorchTabular):
     name = "mlp"
     summary = "two hidden layers (256, 128) with batch norm and dropout"
 
-    def build_network(self, n_features: int, n_outputs: int) -> nn.Module:
+    def build_network(self, train: TaskData) -> nn.Module:
         d = self.params["dropout"]
         return nn.Sequential(
-            nn.Linear(n_features, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(d),
+            nn.Linear(self.n_features_, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(d),
             nn.Linear(256, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(d),
-            nn.Linear(128, n_outputs),
+            nn.Linear(128, train.n_outputs),
         )
 
 
@@ -90,5 +79,5 @@ class CNNLSTM(TorchTabular):
     name = "cnn-lstm"
     summary = "report 000: 3 Conv1d blocks, 2-layer LSTM (256), FC 128"
 
-    def build_network(self, n_features: int, n_outputs: int) -> nn.Module:
-        return CNNLSTMNetwork(n_outputs, self.params["dropout"])
+    def build_network(self, train: TaskData) -> nn.Module:
+        return CNNLSTMNetwork(train.n_outputs, self.params["dropout"])

@@ -1,10 +1,10 @@
-"""Deep image rungs, all trained with the shared loop (models/torch_loop.py).
+"""Deep image rungs, all trained end to end by the shared loop (models/deep/loop.py).
 
 - `cnn4`: report 001's CNN: four conv blocks (16/32/64/128 filters, batch norm, max-pool,
   dropout), then dense layers.
 - `resnet18/34/50`, `vgg16`: torchvision architectures, from scratch by default. `--weights
   FILE` holding a state dict of that architecture makes them fine-tune instead (the record's
-  params say `init`).
+  `fitted` says `init`).
 - `resnet18-pretrained`, `resnet50-pretrained`, `vgg16-pretrained`: fine-tune from ImageNet
   weights, taken from `--weights` or torchvision's offline cache. Without them the rung is
   skipped ("no pretrained weights found"), never trained from scratch under this name.
@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +23,16 @@ import torchvision
 from torch import nn
 
 from moviebench.features.images import IMAGENET_MEAN, IMAGENET_STD, ImageDataset, pixels
-from moviebench.models import RunContext, SkipModel, register_model
-from moviebench.models.image import (
+from moviebench.models import SkipModel, register_model
+from moviebench.models.classical.image import image_paths, image_size
+from moviebench.models.deep.loop import TorchModel
+from moviebench.models.pretrained.image import (
     LITE_MEAN,
     LITE_STD,
-    image_paths,
-    image_size,
+    EffNetLogReg,
     lite0_weights_for,
     load_efficientnet_lite0,
 )
-from moviebench.models.torch_loop import TorchModel, TrainConfig, train
 from moviebench.tasks.base import TaskData
 
 
@@ -42,13 +41,15 @@ class DeepImageModel(TorchModel):
 
     family = "deep"
     inputs = frozenset({"image"})
-    pretrained: bool = False  # reads the pretrained resolution and ImageNet statistics
+    # A rung that starts from pretrained weights also reads the pretrained resolution.
+    pretrained_weights = False
     max_size: int | None = None  # a cap on the task's default resolution, for the costliest nets
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
+    loop_settings = {"channels_last": True}
     defaults: dict[str, Any] = {"lr": 1e-3, "weight_decay": 1e-4, "batch_size": 64, "epochs": 30,
                                 "time_budget": 100.0, "patience": 4, "augment": True,
-                                "image_size": None}  # None: the task's default (set on fit, so records show it)
+                                "image_size": None}  # None: the task's default (fitted_ says which)
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
@@ -57,37 +58,21 @@ class DeepImageModel(TorchModel):
             "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
         }
 
-    def build_network(self, n_outputs: int) -> nn.Module:
-        raise NotImplementedError
-
     def size(self) -> int:
         if self.params.get("image_size") and not self.context.settings.get("image_size"):
             return int(self.params["image_size"])
-        size = image_size(self.context.settings, pretrained=self.pretrained)
+        size = image_size(self.context.settings, pretrained=self.pretrained_weights)
         if self.max_size and not self.context.settings.get("image_size"):  # --image-size wins
             size = min(size, self.max_size)
         return size
 
-    def dataset(self, data: TaskData, augment: bool = False) -> ImageDataset:
+    def prepare(self, train: TaskData) -> None:
+        self.fitted_["image_size"] = self.size()
+
+    def dataset(self, data: TaskData, training: bool = False) -> ImageDataset:
         images = pixels(image_paths(data), self.size())
-        return ImageDataset(images, data.y, data.target, augment=augment, mean=self.mean, std=self.std)
-
-    def config(self) -> TrainConfig:
-        p = self.params
-        return TrainConfig(epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"], weight_decay=p["weight_decay"],
-                           patience=p["patience"], channels_last=True)
-
-    def loop_context(self) -> RunContext:
-        # --time-budget wins; otherwise each rung has its own default budget.
-        return dataclasses.replace(self.context, time_budget=self.context.time_budget or self.params["time_budget"])
-
-    def fit(self, train_data: TaskData, val: TaskData) -> None:
-        torch.manual_seed(self.context.seed)
-        self.params["image_size"] = self.size()
-        self.network_ = self.build_network(train_data.n_outputs)
-        self.history = train(self.network_, self.dataset(train_data, augment=self.params["augment"]),
-                             self.dataset(val), val.y, train_data.target, self.loop_context(), self.config(),
-                             name=self.name)
+        return ImageDataset(images, data.y, data.target, augment=training and self.params["augment"],
+                            mean=self.mean, std=self.std)
 
 # ---- report 001's CNN -----------------------------------------------------------------------
 
@@ -117,8 +102,8 @@ class CNN4(DeepImageModel):
     summary = "report 001: 4 conv blocks 16/32/64/128 (BN, max-pool, dropout) + dense 128, from scratch"
     defaults = {**DeepImageModel.defaults, "lr": 2e-3, "time_budget": 60.0}
 
-    def build_network(self, n_outputs: int) -> nn.Module:
-        return FourBlockCNN(n_outputs)
+    def build_network(self, train: TaskData) -> nn.Module:
+        return FourBlockCNN(train.n_outputs)
 
 
 # ---- torchvision architectures ----------------------------------------------------------------
@@ -166,7 +151,8 @@ class TorchvisionModel(DeepImageModel):
     arch: str
     require_weights = False
 
-    def build_network(self, n_outputs: int) -> nn.Module:
+    def build_network(self, train: TaskData) -> nn.Module:
+        """The architecture with ImageNet weights where a file fits, else from scratch (fitted_["init"] says which)."""
         factory = TORCHVISION[self.arch][0]
         network = factory(weights=None)  # 1000 classes, so an ImageNet file loads strictly
         candidates = [Path(self.context.weights)] if self.context.weights else []
@@ -175,14 +161,14 @@ class TorchvisionModel(DeepImageModel):
             candidates.append(offline)
         for path in candidates:
             if load_imagenet_state(network, path):
-                self.params["init"] = f"weights: {path}"
+                self.fitted_["init"] = f"weights: {path}"
                 break
         else:
             if self.require_weights:
                 raise SkipModel(f"no pretrained weights found for {self.arch} (give --weights FILE, a torchvision "
                                 f"{self.arch} state dict, or put it in {torch.hub.get_dir()}/checkpoints)")
-            self.params["init"] = "scratch"
-        return replace_head(network, n_outputs)
+            self.fitted_["init"] = "scratch"
+        return replace_head(network, train.n_outputs)
 
 
 def _torchvision_rung(arch: str, pretrained: bool) -> type[TorchvisionModel]:
@@ -193,9 +179,9 @@ def _torchvision_rung(arch: str, pretrained: bool) -> type[TorchvisionModel]:
     max_size = None if pretrained else SCRATCH_MAX_SIZE.get(arch)
     cls = type(
         f"TV_{name.replace('-', '_')}", (TorchvisionModel,),
-        {"name": name, "arch": arch, "require_weights": pretrained, "pretrained": pretrained, "max_size": max_size,
-         "summary": f"torchvision {TORCHVISION[arch][0].__name__}, {kind}",
-         "defaults": {**DeepImageModel.defaults, "init": None, **overrides}, "__module__": __name__},
+        {"name": name, "arch": arch, "require_weights": pretrained, "pretrained_weights": pretrained,
+         "max_size": max_size, "summary": f"torchvision {TORCHVISION[arch][0].__name__}, {kind}",
+         "defaults": {**DeepImageModel.defaults, **overrides}, "__module__": __name__},
     )
     return register_model(cls)
 
@@ -232,20 +218,21 @@ class Lite0Classifier(nn.Module):
 @register_model
 class EffNetFineTune(DeepImageModel):
     name = "effnet-finetune"
-    pretrained = True
+    pretrained_weights = True
     mean, std = LITE_MEAN, LITE_STD
+    # Score the warm-started head first, so fine-tuning never ends worse than the probe.
+    loop_settings = {**DeepImageModel.loop_settings, "score_initial": True}
     summary = "ImageNet EfficientNet-Lite0 fine-tuned end to end (head warm-started by a linear probe)"
     defaults = {**DeepImageModel.defaults, "lr": 1e-4, "batch_size": 32, "time_budget": 150.0, "patience": 2,
                 "probe_epochs": 200}
 
-    def build_network(self, n_outputs: int) -> nn.Module:
-        weights = lite0_weights_for(self.context)
-        return Lite0Classifier(load_efficientnet_lite0(weights), n_outputs)
+    def build_network(self, train: TaskData) -> nn.Module:
+        network = Lite0Classifier(load_efficientnet_lite0(lite0_weights_for(self.context)), train.n_outputs)
+        self._warm_start_head(network, train)
+        return network
 
     def _warm_start_head(self, network: Lite0Classifier, train_data: TaskData) -> None:
         """Fit the new head on frozen features of the training images (full batch, cheap)."""
-        from moviebench.models.image import EffNetLogReg
-
         features = torch.from_numpy(EffNetLogReg(context=self.context).features(train_data))
         y = torch.tensor(train_data.y, dtype=torch.long if train_data.target == "multiclass" else torch.float32)
         loss_fn = nn.CrossEntropyLoss() if train_data.target == "multiclass" else nn.BCEWithLogitsLoss()
@@ -254,12 +241,3 @@ class EffNetFineTune(DeepImageModel):
             optimizer.zero_grad()
             loss_fn(network.head(features), y).backward()
             optimizer.step()
-
-    def fit(self, train_data: TaskData, val: TaskData) -> None:
-        torch.manual_seed(self.context.seed)
-        self.params["image_size"] = self.size()
-        self.network_ = self.build_network(train_data.n_outputs)
-        self._warm_start_head(self.network_, train_data)
-        config = dataclasses.replace(self.config(), score_initial=True)
-        self.history = train(self.network_, self.dataset(train_data, augment=self.params["augment"]),
-                             self.dataset(val), val.y, train_data.target, self.loop_context(), config, name=self.name)

@@ -1,9 +1,10 @@
-"""Fusion of poster and text for `multimodal-genre`: early, late, stacked, and report 003's network.
+"""Fusion of poster and text for `multimodal-genre` over frozen features: early, late, stacked.
 
 Every rung reads the same cached per-modality features the single-modality rungs use
 (EfficientNet-Lite0 poster features, MiniLM text embeddings, TF-IDF fitted on train), so a
 fusion rung costs little more than its parts. Anything chosen from data (the late-fusion
-weight, calibration, stacking) is chosen on train or validation, never on test.
+weight, calibration, stacking) is chosen on train or validation, never on test. Report 003's
+network, trained end to end, is `fusion-resnet18` in models/deep/fusion.py.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
-import torchvision
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -22,15 +21,13 @@ from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from torch import nn
-from torch.utils.data import Dataset
 
-from moviebench.features.images import ImageDataset, pixels
 from moviebench.models import Model, register_model
-from moviebench.models.image import EffNetLogReg, HistLogReg, image_paths, image_size
-from moviebench.models.tabular import lightgbm_early_stopping
-from moviebench.models.text import minilm_features, texts_of
-from moviebench.models.torch_loop import TorchModel, TrainConfig, train
+from moviebench.models.classical.image import HistLogReg
+from moviebench.models.classical.tabular import lightgbm_early_stopping
+from moviebench.models.classical.text import texts_of
+from moviebench.models.pretrained.image import EffNetLogReg
+from moviebench.models.pretrained.text import minilm_features
 from moviebench.tasks.base import TaskData
 
 
@@ -52,7 +49,8 @@ def label_ap(y: np.ndarray, scores: np.ndarray) -> float:
 
 
 class _Fusion(Model):
-    family = "classical"
+    family = "pretrained"
+    pretrained_weights = True  # EfficientNet poster features, MiniLM text embeddings
     inputs = frozenset({"image", "text"})
     targets = frozenset({"multilabel"})
     summary = ""
@@ -207,7 +205,7 @@ class LateFusionAverage(_PerModality):
         text_val, image_val = calibrate(self.text_cal_, text_val), calibrate(self.image_cal_, image_val)
         # The text weight maximising validation mAP; test labels are never seen here.
         self.weight_, self.val_map_ = choose_weight(val.y, text_val, image_val)
-        self.params["chosen_text_weight"] = self.weight_
+        self.fitted_["text_weight"] = self.weight_
 
     def predict_scores(self, data: TaskData) -> np.ndarray:
         text, image = self.modality_scores(data)
@@ -235,75 +233,3 @@ class LateFusionStack(_PerModality):
 
     def predict_scores(self, data: TaskData) -> np.ndarray:
         return self.meta_.predict_proba(np.hstack(self.modality_scores(data)))
-
-
-# ---- report 003's network: ResNet18 over the poster + a linear branch over the text ----------
-
-
-class PosterTextNet(nn.Module):
-    """ResNet18 trunk (with its batch norm) over the poster, Linear + ReLU over the text vector,
-    concatenated, then a linear layer and the genre outputs."""
-
-    def __init__(self, text_dim: int, n_outputs: int, text_hidden: int = 256, hidden: int = 256,
-                 dropout: float = 0.3) -> None:
-        super().__init__()
-        trunk = torchvision.models.resnet18(weights=None)
-        trunk.fc = nn.Identity()  # 512-d pooled features
-        self.image = trunk
-        self.text = nn.Sequential(nn.Linear(text_dim, text_hidden), nn.ReLU())
-        self.head = nn.Sequential(nn.Linear(512 + text_hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
-                                  nn.Linear(hidden, n_outputs))
-
-    def forward(self, image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.cat([self.image(image), self.text(text)], dim=1))
-
-
-class PosterTextDataset(Dataset):
-    """Items (poster tensor, text vector, y); poster augmentation for training only."""
-
-    def __init__(self, images: np.ndarray, text: np.ndarray, y: np.ndarray, target: str, augment: bool) -> None:
-        self.images = ImageDataset(images, y, target, augment=augment)
-        self.text = torch.tensor(text, dtype=torch.float32)
-
-    def __len__(self) -> int:
-        return len(self.text)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        image, y = self.images[i]
-        return image, self.text[i], y
-
-
-@register_model
-class FusionResNet18(TorchModel, _Fusion):
-    name = "fusion-resnet18"
-    family = "deep"
-    summary = "report 003: ResNet18 over the poster + linear/ReLU over MiniLM text, trained end to end"
-    defaults = {"lr": 1e-3, "weight_decay": 1e-4, "dropout": 0.3, "batch_size": 64, "epochs": 15,
-                "time_budget": 240.0}
-
-    @staticmethod
-    def search_space(trial: Any) -> dict[str, Any]:
-        return {"lr": trial.suggest_float("lr", 1e-4, 3e-3, log=True),
-                "dropout": trial.suggest_float("dropout", 0.0, 0.5)}
-
-    def dataset(self, data: TaskData, augment: bool = False) -> PosterTextDataset:
-        images = pixels(image_paths(data), image_size(self.context.settings, pretrained=False))
-        return PosterTextDataset(images, minilm_features(self, data), data.y, data.target, augment)
-
-    def config(self) -> TrainConfig:
-        p = self.params
-        return TrainConfig(epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"],
-                           weight_decay=p["weight_decay"], patience=4, channels_last=True)
-
-    def fit(self, train_data: TaskData, val: TaskData) -> None:
-        import dataclasses
-
-        torch.manual_seed(self.context.seed)
-        train_set = self.dataset(train_data, augment=True)
-        self.network_ = PosterTextNet(train_set.text.shape[1], train_data.n_outputs, dropout=self.params["dropout"])
-        context = dataclasses.replace(self.context, time_budget=self.context.time_budget or self.params["time_budget"])
-        self.history = train(self.network_, train_set, self.dataset(val), val.y, train_data.target, context,
-                             self.config(), name=self.name)
-
-
-FUSION_MODELS = ("early-fusion-logreg", "early-fusion-lgbm", "late-fusion-avg", "late-fusion-stack", "fusion-resnet18")

@@ -1,7 +1,8 @@
-"""Trivial baselines: every film gets the training label frequencies.
+"""Trivial baselines: nothing is learned from the inputs.
 
-They are the floor every leaderboard shows. A model that does not beat them has learned
-nothing, however good its accuracy sounds.
+The frequency priors give every film the training label frequencies; random ranking orders
+retrieval candidates by chance. They are the floor every leaderboard shows: a model that does
+not beat them has learned nothing, however good its score sounds.
 """
 
 from __future__ import annotations
@@ -42,3 +43,19 @@ class LabelPrior(_FrequencyPrior):
     name = "prior"
     targets = frozenset({"multilabel"})
     summary = "training genre frequencies for every film, thresholded on validation"
+
+
+@register_model
+class RandomRank(Model):
+    name = "random-rank"
+    family = "trivial"
+    inputs = frozenset()
+    targets = frozenset({"retrieval"})
+    summary = "ranks the candidates at random: expected MRR is H_n / n (about (ln n + 0.58) / n)"
+
+    def fit(self, train: TaskData, val: TaskData) -> None:
+        pass
+
+    def predict_scores(self, data: TaskData) -> np.ndarray:
+        rng = np.random.default_rng(self.context.seed)
+        return rng.random((len(data), len(data)))

@@ -1,17 +1,20 @@
-"""The one PyTorch training loop every deep model shares.
+"""The one PyTorch training loop every network trained here shares, and `TorchModel`, the
+template of a rung whose network it trains.
 
 AdamW, ReduceLROnPlateau on the validation score, gradient clipping, early stopping on
 the task's primary metric with the best epoch restored, per-epoch history (learning
-curves), a time budget, and on CUDA mixed precision and pinned-memory loading.
+curves), an epoch cap and a time budget, and on CUDA mixed precision and pinned-memory loading.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -35,6 +38,7 @@ def seed_everything(seed: int) -> None:
 @dataclass
 class TrainConfig:
     epochs: int = 40
+    time_budget: float | None = None  # seconds of training; None: no limit
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -90,8 +94,13 @@ def train(
     config: TrainConfig,
     name: str = "model",
     loss_fn: nn.Module | None = None,  # default: loss_for(target); e.g. BCE with per-label pos_weight
+    predict_fn: Callable[[Dataset], np.ndarray] | None = None,  # validation scores; default: predict()
 ) -> list[dict[str, float]]:
-    """Train `module` in place, leave it at its best validation epoch, return the history."""
+    """Train `module` in place, leave it at its best validation epoch, return the history.
+
+    The epoch cap and time budget are the config's alone: `TorchModel.train_config` is
+    where a run's --epochs and --time-budget meet a rung's defaults.
+    """
     seed_everything(context.seed)
     device = context.device
     module.to(device)
@@ -104,22 +113,24 @@ def train(
     generator = torch.Generator().manual_seed(context.seed)
     loader = DataLoader(train_data, batch_size=config.batch_size, shuffle=True, generator=generator,
                         num_workers=config.num_workers, pin_memory=device == "cuda", drop_last=False)
-    epochs = context.epochs or config.epochs
+    if predict_fn is None:
+        def predict_fn(data: Dataset) -> np.ndarray:
+            return predict(module, data, target, context, config)
+    epochs, budget = config.epochs, config.time_budget
     started = time.perf_counter()
     best_score, best_state, stale = -np.inf, None, 0
     history: list[dict[str, float]] = []
     if config.score_initial:
-        val_scores = predict(module, val_data, target, context, config)
-        best_score = context.val_score(y_val, val_scores) if context.val_score else -_val_loss(val_scores, y_val, target)
+        validation = _validate(predict_fn(val_data), y_val, target, context)
+        best_score = validation["val_score"]
         best_state = copy.deepcopy({k: v.detach().cpu() for k, v in module.state_dict().items()})
-        history.append({"epoch": 0, "val_loss": _val_loss(val_scores, y_val, target), "val_score": float(best_score),
-                        "lr": config.lr, "seconds": time.perf_counter() - started})
+        history.append({"epoch": 0, **validation, "lr": config.lr, "seconds": time.perf_counter() - started})
 
     for epoch in range(1, epochs + 1):
         module.train()
         total, count = 0.0, 0
         for batch in loader:
-            if count and context.time_budget and time.perf_counter() - started > context.time_budget:
+            if count and budget and time.perf_counter() - started > budget:
                 break  # slow models (large images on CPU) stop mid-epoch rather than overrun the budget
             *xs, y = _to_device(batch, device, config.channels_last)
             optimizer.zero_grad(set_to_none=True)
@@ -133,14 +144,12 @@ def train(
             total += float(loss.detach()) * len(y)
             count += len(y)
 
-        val_scores = predict(module, val_data, target, context, config)
-        val_loss = _val_loss(val_scores, y_val, target)
-        score = context.val_score(y_val, val_scores) if context.val_score else -val_loss
+        validation = _validate(predict_fn(val_data), y_val, target, context)
+        score = validation["val_score"]
         scheduler.step(score)
         history.append({
-            "epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss,
-            "val_score": float(score), "lr": optimizer.param_groups[0]["lr"],
-            "seconds": time.perf_counter() - started,
+            "epoch": epoch, "train_loss": total / max(count, 1), **validation,
+            "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - started,
         })
         if context.progress:
             context.progress(f"{name} epoch {epoch} val {score:.4f}", epoch, epochs)
@@ -153,13 +162,38 @@ def train(
             context.on_epoch(epoch, float(score))  # may raise optuna.TrialPruned
         if stale >= config.patience:
             break
-        if context.time_budget and time.perf_counter() - started > context.time_budget:
+        if budget and time.perf_counter() - started > budget:
             history[-1]["stopped_by_time_budget"] = 1.0
             break
 
     if best_state is not None:
         module.load_state_dict(best_state)
     return history
+
+
+def _validate(scores: np.ndarray, y_val: np.ndarray, target: str, context: RunContext) -> dict[str, float]:
+    """The epoch's validation score (the task's primary metric, higher is better) and, for
+    classification, the validation loss, which stands in for the score when no scorer is lent."""
+    out: dict[str, float] = {}
+    if target != "retrieval":
+        out["val_loss"] = _val_loss(scores, y_val, target)
+    if context.val_score:
+        score = context.val_score(y_val, scores)
+    elif target == "retrieval":
+        from moviebench.metrics import retrieval_metrics
+
+        score = retrieval_metrics(scores).metrics["mrr"]
+    else:
+        score = -out["val_loss"]
+    out["val_score"] = float(score)
+    return out
+
+
+def best_epoch(history: list[dict[str, float]]) -> int | None:
+    """The epoch whose weights the loop kept: the first with the best validation score."""
+    if not history:
+        return None
+    return int(max(history, key=lambda h: h["val_score"])["epoch"])
 
 
 def _val_loss(scores: np.ndarray, y: np.ndarray, target: str) -> float:
@@ -184,18 +218,62 @@ def network_search_space(trial: Any) -> dict[str, Any]:
 
 
 class TorchModel(Model):
-    """A rung whose network (`network_`) is trained by this loop. Subclasses say how a split
-    becomes a dataset of (inputs..., y) items and give their loop settings; predicting and
-    counting parameters are the same for all of them."""
+    """A rung whose network (`network_`) is trained by this loop: the template every such rung follows.
 
-    def dataset(self, data: TaskData) -> Dataset:
+    `fit` is the same for all of them: `prepare` on the training split (a vocabulary, a
+    scaler, an image size), seed, `build_network`, then the loop over `dataset(train,
+    training=True)` with validation on `dataset(val)`. A subclass fills in those hooks and,
+    where it needs to, `loss` (e.g. per-label class weights) and `scores` (e.g. a retrieval
+    similarity matrix). Loop settings come from `train_config` alone.
+    """
+
+    # Loop settings a rung fixes rather than exposes as params (e.g. channels_last for images).
+    loop_settings: ClassVar[dict[str, Any]] = {}
+
+    def prepare(self, train: TaskData) -> None:
+        """Fit whatever turns a split into tensors, on the training split only."""
+
+    def build_network(self, train: TaskData) -> nn.Module:
         raise NotImplementedError
 
-    def config(self) -> TrainConfig:
+    def dataset(self, data: TaskData, training: bool = False) -> Dataset:
+        """A dataset of (inputs..., y) items; `training` turns on augmentation where there is any."""
         raise NotImplementedError
+
+    def loss(self, train: TaskData) -> nn.Module | None:
+        """The training loss; None: the loop's default for the target."""
+        return None
+
+    def train_config(self) -> TrainConfig:
+        """The loop's settings, in one place: the class's `loop_settings`, then the params
+        named like TrainConfig fields (lr, weight_decay, batch_size, epochs, patience,
+        time_budget), then the run's --epochs and --time-budget, which win over both."""
+        names = {f.name for f in dataclasses.fields(TrainConfig)}
+        config = TrainConfig(**{**self.loop_settings, **{k: v for k, v in self.params.items() if k in names}})
+        ctx = self.context
+        return dataclasses.replace(
+            config,
+            epochs=ctx.epochs or config.epochs,
+            time_budget=ctx.time_budget if ctx.time_budget is not None else config.time_budget,
+        )
+
+    def fit(self, train_data: TaskData, val: TaskData) -> None:
+        self.prepare(train_data)
+        torch.manual_seed(self.context.seed)
+        self.network_ = self.build_network(train_data)
+        self.history = train(
+            self.network_, self.dataset(train_data, training=True), self.dataset(val), val.y, train_data.target,
+            self.context, self.train_config(), name=self.name, loss_fn=self.loss(train_data),
+            predict_fn=lambda data: self.scores(data, val.target),
+        )
+        self.fitted_["best_epoch"] = best_epoch(self.history)
+
+    def scores(self, data: Dataset, target: str) -> np.ndarray:
+        """The network's scores over a dataset; the loop also validates with this."""
+        return predict(self.network_, data, target, self.context, self.train_config())
 
     def predict_scores(self, data: TaskData) -> np.ndarray:
-        return predict(self.network_, self.dataset(data), data.target, self.context, self.config())
+        return self.scores(self.dataset(data), data.target)
 
     def n_params(self) -> int:
         return count_parameters(self.network_)

@@ -1,0 +1,137 @@
+"""Classical image rungs, and the image helpers the other image rungs share.
+
+- `hist-logreg` / `hist-svm`: an HSV colour histogram, then logistic regression or an RBF SVM.
+- `FeatureClassifier`: features of the image, then a scikit-learn classifier; the
+  pretrained `effnet-logreg` uses it over frozen EfficientNet features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from matplotlib.colors import rgb_to_hsv
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from moviebench.features.cache import cache_key, cached_array
+from moviebench.features.images import pixels, pixels_key
+from moviebench.models import Model, register_model
+from moviebench.tasks.base import TaskData
+
+
+def image_size(settings: Mapping[str, Any], pretrained: bool) -> int:
+    """The resolution a rung reads: --image-size if given, else the task's default for its kind."""
+    if settings.get("image_size"):
+        return int(settings["image_size"])
+    key = "pretrained_image_size" if pretrained else "scratch_image_size"
+    return int(settings.get(key, 224 if pretrained else 64))
+
+
+def image_paths(data: TaskData) -> list[str]:
+    (col,) = data.columns["image"]
+    return data.X[col].astype(str).tolist()
+
+
+# ---- colour histograms ------------------------------------------------------------------
+
+
+def hsv_histogram(images: np.ndarray, bins: tuple[int, int, int] = (8, 4, 4), marginal: int = 16) -> np.ndarray:
+    """Per image: a joint H x S x V histogram plus a marginal histogram per channel, each summing to 1."""
+    hsv = rgb_to_hsv(images.astype(np.float32) / 255.0).reshape(len(images), -1, 3)  # values in [0, 1]
+    n_pix = hsv.shape[1]
+    h, s, v = (np.minimum((hsv[..., c] * b).astype(np.int64), b - 1) for c, b in enumerate(bins))
+    joint_bin = (h * bins[1] + s) * bins[2] + v
+    n_joint = bins[0] * bins[1] * bins[2]
+    offsets = np.arange(len(images))[:, None]
+    joint = np.bincount((offsets * n_joint + joint_bin).ravel(), minlength=len(images) * n_joint)
+    feats = [joint.reshape(len(images), n_joint) / n_pix]
+    for c in range(3):
+        idx = np.minimum((hsv[..., c] * marginal).astype(np.int64), marginal - 1)
+        hist = np.bincount((offsets * marginal + idx).ravel(), minlength=len(images) * marginal)
+        feats.append(hist.reshape(len(images), marginal) / n_pix)
+    return np.hstack(feats).astype(np.float32)
+
+
+class FeatureClassifier(Model):
+    """Features of the image, then a scikit-learn classifier: one per label when multi-label."""
+
+    inputs = frozenset({"image"})
+
+    def features(self, data: TaskData) -> np.ndarray:
+        raise NotImplementedError
+
+    def classifier(self) -> Any:
+        raise NotImplementedError
+
+    def fit(self, train: TaskData, val: TaskData) -> None:
+        X = self.features(train)
+        base = self.classifier()
+        self.multilabel_ = train.target == "multilabel"
+        if self.multilabel_:
+            # A label with one class only in train gets a constant score instead of a crash.
+            self.constant_ = {j: float(train.y[0, j]) for j in range(train.y.shape[1]) if len(set(train.y[:, j])) < 2}
+            fit_cols = [j for j in range(train.y.shape[1]) if j not in self.constant_]
+            self.columns_ = fit_cols
+            self.model_ = OneVsRestClassifier(make_pipeline(StandardScaler(), base)).fit(X, train.y[:, fit_cols])
+            self.n_labels_ = train.y.shape[1]
+        else:
+            self.model_ = make_pipeline(StandardScaler(), base).fit(X, train.y)
+            self.n_classes_ = train.n_outputs
+
+    def predict_scores(self, data: TaskData) -> np.ndarray:
+        X = self.features(data)
+        proba = self.model_.predict_proba(X)
+        if self.multilabel_:
+            out = np.zeros((len(X), self.n_labels_))
+            out[:, self.columns_] = proba
+            for j, value in self.constant_.items():
+                out[:, j] = value
+            return out
+        out = np.zeros((len(X), self.n_classes_))
+        out[:, self.model_.classes_] = proba  # classes absent from train keep probability 0
+        return out
+
+
+class _HistogramModel(FeatureClassifier):
+    family = "classical"
+
+    def features(self, data: TaskData) -> np.ndarray:
+        size = image_size(self.context.settings, pretrained=False)
+        paths = image_paths(data)
+        key = cache_key(pixels=pixels_key(paths, size), bins=[8, 4, 4, 16])
+        return cached_array("hsv-histogram", key, lambda: hsv_histogram(pixels(paths, size)))
+
+
+@register_model
+class HistLogReg(_HistogramModel):
+    name = "hist-logreg"
+    summary = "HSV colour histogram (8x4x4 joint + 3x16 marginal) + logistic regression"
+    defaults: dict[str, Any] = {"C": 1.0}
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        return {"C": trial.suggest_float("C", 1e-3, 1e2, log=True)}
+
+    def classifier(self) -> Any:
+        return LogisticRegression(C=self.params["C"], max_iter=2000)
+
+
+@register_model
+class HistSVM(_HistogramModel):
+    name = "hist-svm"
+    summary = "HSV colour histogram + RBF SVM (Platt-scaled scores)"
+    defaults: dict[str, Any] = {"C": 1.0, "gamma": "scale"}
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        return {"C": trial.suggest_float("C", 1e-2, 1e2, log=True)}
+
+    def classifier(self) -> Any:
+        # Platt scaling on 3 internal folds, then one SVC refitted on all training rows.
+        return CalibratedClassifierCV(SVC(C=self.params["C"], gamma=self.params["gamma"]), ensemble=False, cv=3)

@@ -1,0 +1,81 @@
+"""Report 003's fusion network for `multimodal-genre`, trained end to end by the shared loop.
+
+A ResNet18 trunk learns from the poster pixels while a linear branch reads the MiniLM text
+embedding; the two meet in a small head. The fusion rungs over frozen features are in
+models/pretrained/fusion.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torchvision
+from torch import nn
+from torch.utils.data import Dataset
+
+from moviebench.features.images import ImageDataset, pixels
+from moviebench.features.text import EMBED_DIM
+from moviebench.models import register_model
+from moviebench.models.classical.image import image_paths, image_size
+from moviebench.models.deep.loop import TorchModel
+from moviebench.models.pretrained.text import minilm_features
+from moviebench.tasks.base import TaskData
+
+
+class PosterTextNet(nn.Module):
+    """ResNet18 trunk (with its batch norm) over the poster, Linear + ReLU over the text vector,
+    concatenated, then a linear layer and the genre outputs."""
+
+    def __init__(self, text_dim: int, n_outputs: int, text_hidden: int = 256, hidden: int = 256,
+                 dropout: float = 0.3) -> None:
+        super().__init__()
+        trunk = torchvision.models.resnet18(weights=None)
+        trunk.fc = nn.Identity()  # 512-d pooled features
+        self.image = trunk
+        self.text = nn.Sequential(nn.Linear(text_dim, text_hidden), nn.ReLU())
+        self.head = nn.Sequential(nn.Linear(512 + text_hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
+                                  nn.Linear(hidden, n_outputs))
+
+    def forward(self, image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([self.image(image), self.text(text)], dim=1))
+
+
+class PosterTextDataset(Dataset):
+    """Items (poster tensor, text vector, y); poster augmentation for training only."""
+
+    def __init__(self, images: np.ndarray, text: np.ndarray, y: np.ndarray, target: str, augment: bool) -> None:
+        self.images = ImageDataset(images, y, target, augment=augment)
+        self.text = torch.tensor(text, dtype=torch.float32)
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        image, y = self.images[i]
+        return image, self.text[i], y
+
+
+@register_model
+class FusionResNet18(TorchModel):
+    name = "fusion-resnet18"
+    family = "deep"
+    inputs = frozenset({"image", "text"})
+    targets = frozenset({"multilabel"})
+    summary = "report 003: ResNet18 over the poster + linear/ReLU over MiniLM text, trained end to end"
+    loop_settings = {"channels_last": True}
+    defaults = {"lr": 1e-3, "weight_decay": 1e-4, "dropout": 0.3, "batch_size": 64, "epochs": 15,
+                "patience": 4, "time_budget": 240.0}
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        return {"lr": trial.suggest_float("lr", 1e-4, 3e-3, log=True),
+                "dropout": trial.suggest_float("dropout", 0.0, 0.5)}
+
+    def dataset(self, data: TaskData, training: bool = False) -> PosterTextDataset:
+        images = pixels(image_paths(data), image_size(self.context.settings, pretrained=False))
+        return PosterTextDataset(images, minilm_features(self, data), data.y, data.target, augment=training)
+
+    def build_network(self, train: TaskData) -> nn.Module:
+        return PosterTextNet(EMBED_DIM, train.n_outputs, dropout=self.params["dropout"])

@@ -1,0 +1,160 @@
+"""Frozen all-MiniLM-L6-v2 sentence embeddings (cached) and heads trained on them.
+
+Genre rungs: `minilm-logreg` (logistic regression) and `minilm-mlp` (a small MLP, trained by
+the shared loop). Retrieval rungs (tagline -> title): `minilm-cosine` (the embeddings' cosine,
+nothing trained) and `minilm-projection` (two linear maps of the embeddings trained on the
+training films' (tagline, title) pairs with an in-batch contrastive loss, by the shared loop).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from moviebench.features.text import EMBED_DIM, embed_texts
+from moviebench.models import Model, register_model
+from moviebench.models.classical.text import (
+    RetrievalModel,
+    SklearnText,
+    candidate_texts,
+    query_texts,
+    texts_of,
+)
+from moviebench.models.deep.loop import TorchModel
+from moviebench.models.deep.text import TorchText
+from moviebench.tasks.base import TaskData
+
+
+def minilm_features(model: Model, data: TaskData, texts: list[str] | None = None) -> np.ndarray:
+    """Cached MiniLM embeddings of a split's texts, on the run's device."""
+    return embed_texts(texts_of(data) if texts is None else texts, device=model.context.device,
+                       progress=model.context.progress)
+
+
+# ---- genre rungs ---------------------------------------------------------------------------
+
+
+@register_model
+class MiniLMLogReg(SklearnText):
+    name = "minilm-logreg"
+    family = "pretrained"
+    pretrained_weights = True
+    summary = "frozen all-MiniLM-L6-v2 sentence embeddings (cached) + logistic regression"
+    defaults = {"C": 4.0}
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        return {"C": trial.suggest_float("C", 0.01, 100, log=True)}
+
+    def features(self, data: TaskData) -> np.ndarray:
+        return minilm_features(self, data)
+
+    def make_estimator(self) -> Any:
+        return LogisticRegression(C=self.params["C"], max_iter=2000, random_state=self.context.seed)
+
+
+@register_model
+class MiniLMMLP(TorchText):
+    name = "minilm-mlp"
+    family = "pretrained"
+    pretrained_weights = True
+    summary = "cached all-MiniLM-L6-v2 embeddings + MLP (256 hidden, dropout)"
+    defaults = {**TorchText.defaults, "hidden": 256, "batch_size": 128, "epochs": 60, "patience": 6}
+
+    def inputs_of(self, data: TaskData) -> list[torch.Tensor]:
+        return [torch.from_numpy(minilm_features(self, data))]
+
+    def build_network(self, train: TaskData) -> nn.Module:
+        h, d = self.params["hidden"], self.params["dropout"]
+        return nn.Sequential(nn.Dropout(d / 2), nn.Linear(EMBED_DIM, h), nn.ReLU(), nn.Dropout(d),
+                             nn.Linear(h, train.n_outputs))
+
+
+# ---- retrieval rungs -----------------------------------------------------------------------
+
+
+@register_model
+class MiniLMCosine(RetrievalModel):
+    name = "minilm-cosine"
+    family = "pretrained"
+    pretrained_weights = True
+    summary = "cosine of frozen all-MiniLM-L6-v2 embeddings; nothing trained"
+
+    def predict_scores(self, data: TaskData) -> np.ndarray:
+        q = minilm_features(self, data, query_texts(data))
+        c = minilm_features(self, data, candidate_texts(data))
+        return q @ c.T
+
+
+class PairProjection(nn.Module):
+    """Two linear maps, starting at the identity, and a learned temperature (CLIP-style)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.query = nn.Linear(dim, dim)
+        self.candidate = nn.Linear(dim, dim)
+        for layer in (self.query, self.candidate):
+            nn.init.eye_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        self.log_scale = nn.Parameter(torch.tensor(np.log(20.0), dtype=torch.float32))
+
+    def embed(self, q: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return (nn.functional.normalize(self.query(q), dim=1),
+                nn.functional.normalize(self.candidate(c), dim=1))
+
+    def forward(self, q: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        qe, ce = self.embed(q, c)
+        return self.log_scale.exp() * qe @ ce.T
+
+
+class InBatchContrastive(nn.Module):
+    """Symmetric InfoNCE over a batch of (query, candidate) pairs: pair i is row i's positive,
+    every other candidate of the batch a negative. The loop's labels are not needed."""
+
+    def forward(self, logits: torch.Tensor, _labels: torch.Tensor) -> torch.Tensor:
+        target = torch.arange(len(logits), device=logits.device)
+        return (nn.functional.cross_entropy(logits, target) + nn.functional.cross_entropy(logits.T, target)) / 2
+
+
+@register_model
+class MiniLMProjection(TorchModel, RetrievalModel):
+    """Trains a projection of the frozen embeddings with the shared loop.
+
+    A retrieval score needs every candidate of the split at once, so this rung scores a
+    split itself (`scores`): the loop validates with it, early-stopping on validation MRR.
+    """
+
+    name = "minilm-projection"
+    family = "pretrained"
+    pretrained_weights = True
+    summary = "linear projections of MiniLM embeddings trained on (tagline, title) pairs, InfoNCE"
+    defaults = {"lr": 1e-3, "weight_decay": 1e-2, "epochs": 40, "batch_size": 128, "patience": 5}
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        return {"lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
+                "weight_decay": trial.suggest_float("weight_decay", 1e-4, 1e-1, log=True)}
+
+    def dataset(self, data: TaskData, training: bool = False) -> TensorDataset:
+        q = torch.from_numpy(minilm_features(self, data, query_texts(data)))
+        c = torch.from_numpy(minilm_features(self, data, candidate_texts(data)))
+        return TensorDataset(q, c, torch.arange(len(q)))
+
+    def build_network(self, train: TaskData) -> nn.Module:
+        return PairProjection(EMBED_DIM)
+
+    def loss(self, train: TaskData) -> nn.Module:
+        return InBatchContrastive()
+
+    def scores(self, data: TensorDataset, target: str) -> np.ndarray:
+        q, c, _ = data.tensors
+        device = next(self.network_.parameters()).device
+        self.network_.eval()
+        with torch.no_grad():
+            qe, ce = self.network_.embed(q.to(device), c.to(device))
+            return (qe @ ce.T).float().cpu().numpy()
