@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from moviebench.errors import LeakageError
+from moviebench.metrics import check_metrics
 
 TargetKind = Literal["multiclass", "multilabel", "retrieval"]
 InputKind = Literal["tabular", "text", "image"]
@@ -101,6 +102,17 @@ class TaskSpec:
     split_seed: int = 0
     split_fractions: tuple[float, float, float] = (0.70, 0.15, 0.15)
     settings: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """A task is scored by declared metrics only, so a wrong declaration fails here, at
+        registration, not in the middle of a run."""
+        if self.primary_metric not in self.metrics:
+            raise ValueError(f"task {self.name}: primary metric '{self.primary_metric}' is not among its "
+                             f"metrics ({', '.join(self.metrics)})")
+        try:
+            check_metrics(self.target, self.metrics)
+        except ValueError as err:
+            raise ValueError(f"task {self.name}: {err}") from err
 
     @property
     def baseline(self) -> str:
