@@ -180,6 +180,7 @@ def fit_and_score(model: Model, prep: PreparedTask) -> dict[str, Any]:
     evaluation = metrics.evaluate(
         prep.spec.target, test.y, s_test, labels=prep.data.labels, y_val=val.y, s_val=s_val,
         settings=model.context.settings,  # task settings merged with the run's (--set)
+        metrics=prep.spec.metrics,
     )
     return {
         "metrics": evaluation.metrics,
