@@ -151,7 +151,7 @@ def fit_and_score(model: Model, prep: PreparedTask, train_rows: np.ndarray) -> t
         predict_seconds = time.perf_counter() - t0
     evaluation = metrics.evaluate(
         prep.spec.target, test.y, s_test, labels=prep.data.labels, y_val=val.y, s_val=s_val,
-        settings=model.context.settings,
+        settings=model.context.settings, metrics=prep.spec.metrics,
     )
     result = {
         "metrics": evaluation.metrics,

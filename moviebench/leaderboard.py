@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from moviebench.metrics import higher_is_better
+from moviebench.errors import UnknownNameError
+from moviebench.metrics import get_metric, higher_is_better, resampled
 
 
 def aggregate(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -167,71 +168,25 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
 
 # ---- rank ties: paired bootstrap over the test rows ------------------------------------------
 
-BOOTSTRAP_RESAMPLES = 1000
-
-
-def _weighted_f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
-    denom = 2 * tp + fp + fn
-    return np.divide(2 * tp, denom, out=np.zeros_like(denom, dtype=float), where=denom > 0)
-
-
-def _weighted_ap(w: np.ndarray, y: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Average precision of one label under each row of bootstrap weights `w` (B x n)."""
-    order = np.argsort(-s, kind="stable")
-    wy = w[:, order] * y[order]
-    precision = np.cumsum(wy, axis=1) / np.maximum(np.cumsum(w[:, order], axis=1), 1e-12)
-    positives = wy.sum(axis=1)
-    return np.divide((precision * wy).sum(axis=1), positives, out=np.full(len(w), np.nan), where=positives > 0)
+# Each resample is scored by the board's own metric function, one scikit-learn call of about
+# 1-5 ms: 200 resamples render a 21-record mAP board (720 films, 20 genres) in about 20 s on a
+# busy 2-core machine, where 1000 took minutes.
+BOOTSTRAP_RESAMPLES = 200
 
 
 def bootstrap_metric(record: dict[str, Any], preds: dict[str, np.ndarray], w: np.ndarray) -> np.ndarray | None:
-    """The record's primary metric on each bootstrap resample (rows of count weights `w`)."""
-    target, metric = record.get("target"), record.get("primary_metric")
-    y, scores = preds["y"], preds["scores"]
-    n = w.shape[1]
-    per_row: np.ndarray | None = None
-    if target == "multiclass":
-        pred = scores.argmax(axis=1)
-        k = scores.shape[1]
-        if metric == "accuracy":
-            per_row = (pred == y).astype(float)
-        elif metric == "log_loss":
-            p = np.clip(scores, 1e-7, 1.0)
-            per_row = -np.log((p / p.sum(axis=1, keepdims=True))[np.arange(n), y])
-        elif metric == "ordinal_mse":
-            per_row = (pred - y).astype(float) ** 2
-        elif metric in ("macro_f1", "balanced_accuracy"):
-            tp = np.stack([w @ ((y == c) & (pred == c)) for c in range(k)], axis=1)
-            fp = np.stack([w @ ((y != c) & (pred == c)) for c in range(k)], axis=1)
-            fn = np.stack([w @ ((y == c) & (pred != c)) for c in range(k)], axis=1)
-            if metric == "macro_f1":
-                return _weighted_f1(tp, fp, fn).mean(axis=1)
-            support = tp + fn
-            recall = np.divide(tp, support, out=np.full_like(tp, np.nan, dtype=float), where=support > 0)
-            return np.nanmean(recall, axis=1)
-    elif target == "retrieval":
-        rank = (scores >= np.diag(scores)[:, None]).sum(axis=1)
-        per_row = {"mrr": 1.0 / rank, "top1": (rank <= 1) * 1.0, "top5": (rank <= 5) * 1.0}.get(metric)
-    elif target == "multilabel":
-        thresholds = np.asarray(record.get("details", {}).get("thresholds", [0.5] * y.shape[1]))
-        pred = scores >= thresholds[None, :]
-        y = y.astype(bool)
-        tp, fp, fn = (y & pred).astype(float), (~y & pred).astype(float), (y & ~pred).astype(float)
-        if metric == "micro_f1":
-            return _weighted_f1(w @ tp.sum(axis=1), w @ fp.sum(axis=1), w @ fn.sum(axis=1))
-        if metric == "macro_f1":
-            return _weighted_f1(w @ tp, w @ fp, w @ fn).mean(axis=1)
-        if metric == "mAP":
-            return np.nanmean(np.stack([_weighted_ap(w, y[:, j], scores[:, j]) for j in range(y.shape[1])], axis=1), axis=1)
-        if metric == "samples_f1":
-            per_row = _weighted_f1(tp.sum(axis=1), fp.sum(axis=1), fn.sum(axis=1))
-        elif metric == "hamming_loss":
-            per_row = (pred != y).mean(axis=1)
-        elif metric == "subset_accuracy":
-            per_row = (pred == y).all(axis=1) * 1.0
-    if per_row is None:
-        return None  # a metric with no bootstrap formula here: no tie marking
-    return (w @ per_row) / w.sum(axis=1)
+    """The record's primary metric on each bootstrap resample (rows of count weights `w`),
+    by the same function that scored the board; multi-label predictions use the record's
+    validation thresholds. None when the record cannot be rescored."""
+    target, name = str(record.get("target")), str(record.get("primary_metric"))
+    thresholds = record.get("details", {}).get("thresholds")
+    try:
+        metric = get_metric(name)
+    except UnknownNameError:
+        return None
+    if target not in metric.targets or (target == "multilabel" and metric.needs == "predictions" and thresholds is None):
+        return None
+    return resampled(name, target, preds["y"], preds["scores"], w, thresholds)
 
 
 def _predictions(records: list[dict[str, Any]], ids: np.ndarray) -> list[tuple[dict, dict]] | None:
@@ -298,7 +253,6 @@ def mark_group_gaps(task: str, rows: list[dict[str, Any]], per_model: dict[str, 
     """For a task that declares model groups to compare (TaskSpec.compare, e.g. fusion against
     single modality), set `gap` on the best row of the first group: its difference to the best
     row of the second group, with the paired bootstrap 95% interval."""
-    from moviebench.errors import UnknownNameError
     from moviebench.tasks import TASKS
 
     try:

@@ -1,23 +1,44 @@
 """Scores for every target kind. The harness, not the model, computes these.
 
+Each metric is declared once, in `METRICS`: its function, its direction, the target kinds it
+applies to and what it reads from a model's scores. The board (`evaluate`), the paired
+bootstrap of the leaderboard (`resampled`) and the models that choose on validation all call
+that one function, so an interval can never disagree with the score it is about. Functions
+take `(y, x, *, sample_weight=None)`; the bootstrap passes its count weights as the weight.
+
 Multi-label decision thresholds are chosen on the validation split only; `evaluate` takes
 validation scores for exactly that reason and never looks at test labels to choose one.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
 import numpy as np
 from sklearn import metrics as skm
 
-LOWER_IS_BETTER = {"log_loss", "ordinal_mse", "hamming_loss"}
+from moviebench.errors import UnknownNameError
+
+Target = Literal["multiclass", "multilabel", "retrieval"]
+# What a metric reads, made from a model's raw scores by `metric_input`:
+#   scores       class probabilities (multiclass) or per-label scores (multilabel)
+#   predictions  the argmax class (multiclass) or scores >= validation thresholds (multilabel)
+#   ranks        each query's rank of its right candidate in the similarity matrix (retrieval)
+Needs = Literal["scores", "predictions", "ranks"]
 
 
-def higher_is_better(metric: str) -> bool:
-    return metric not in LOWER_IS_BETTER
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    fn: Callable[..., float]  # (y, x, *, sample_weight=None) -> float
+    higher_is_better: bool
+    targets: frozenset[str]
+    needs: Needs
 
 
 @dataclass
@@ -26,27 +47,208 @@ class Evaluation:
     details: dict[str, Any] = field(default_factory=dict)  # confusion matrix, thresholds, per label
 
 
+# ---- the functions sklearn lacks, all weighted ---------------------------------------------
+
+
+def _log_loss(y: np.ndarray, proba: np.ndarray, *, sample_weight: np.ndarray | None = None) -> float:
+    """Log loss of clipped, renormalised probabilities: a model that gives a class exactly 0
+    gets a large finite loss, not infinity."""
+    clipped = np.clip(proba, 1e-7, 1.0)
+    clipped = clipped / clipped.sum(axis=1, keepdims=True)
+    return skm.log_loss(y, clipped, labels=range(proba.shape[1]), sample_weight=sample_weight)
+
+
+def _balanced_accuracy(y: np.ndarray, pred: np.ndarray, *, sample_weight: np.ndarray | None = None) -> float:
+    with warnings.catch_warnings():  # a class predicted but absent from y is expected, not news
+        warnings.simplefilter("ignore", UserWarning)
+        return skm.balanced_accuracy_score(y, pred, sample_weight=sample_weight)
+
+
+def label_average_precision(y: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Average precision of each label (sklearn's: tied scores are one threshold); NaN for a
+    label with no positive, where AP is undefined."""
+    present = y.sum(axis=0) > 0
+    out = np.full(y.shape[1], np.nan)
+    if present.any():
+        out[present] = skm.average_precision_score(y[:, present], scores[:, present], average=None)
+    return out
+
+
+def mean_average_precision(y: np.ndarray, scores: np.ndarray, *,
+                           sample_weight: np.ndarray | None = None) -> float:
+    """Macro AP over the labels with a positive in these rows (the task's mAP).
+
+    One sklearn call for all labels: read label j as a sample and the films as its labels,
+    and the label-ranking average precision of that sample is exactly label j's average
+    precision with tied scores as one threshold (`average_precision_score`; a test checks
+    it on tied scores). That is several times faster than one call per label, which is
+    what keeps the leaderboard's bootstrap affordable. It weighs samples, not films, so a
+    film's weight must be a count: the film is repeated that many times.
+    """
+    if sample_weight is not None:
+        counts = np.asarray(sample_weight)
+        if not np.array_equal(counts, np.round(counts)) or (counts < 0).any():
+            raise ValueError("mAP takes count weights (how many times each row is drawn)")
+        rows = np.repeat(np.arange(len(y)), counts.astype(int))
+        y, scores = y[rows], scores[rows]
+    present = (y.sum(axis=0) > 0).astype(float)  # AP is undefined for a label with no positive
+    return float(skm.label_ranking_average_precision_score(y.T, scores.T, sample_weight=present))
+
+
+def map_at_k(y: np.ndarray, scores: np.ndarray, k: int, *, sample_weight: np.ndarray | None = None) -> float:
+    """Mean over films of average precision in the top-k ranked labels (report 003's MAP@k)."""
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    hits = np.take_along_axis(y, order, axis=1).astype(float)
+    precision_at = np.cumsum(hits, axis=1) / np.arange(1, hits.shape[1] + 1)
+    n_relevant = np.minimum(y.sum(axis=1), k)
+    ap = np.where(n_relevant > 0, (precision_at * hits).sum(axis=1) / np.maximum(n_relevant, 1), 0.0)
+    return float(np.average(ap, weights=sample_weight))
+
+
+def mean_reciprocal_rank(y: np.ndarray, rank: np.ndarray, *, sample_weight: np.ndarray | None = None) -> float:
+    return float(np.average(1.0 / rank, weights=sample_weight))
+
+
+def top_k(y: np.ndarray, rank: np.ndarray, k: int, *, sample_weight: np.ndarray | None = None) -> float:
+    """Share of queries whose right candidate is among the k best."""
+    return float(np.average(rank <= k, weights=sample_weight))
+
+
+# ---- the registry ----------------------------------------------------------------------------
+
+MC, ML, RT = frozenset({"multiclass"}), frozenset({"multilabel"}), frozenset({"retrieval"})
+
+
+def _declare(*metrics: Metric) -> dict[str, Metric]:
+    return {m.name: m for m in metrics}
+
+
+# Families with a k in the name (map@3, top5): any k is known; these are the default members.
+FAMILIES: dict[str, Callable[[int], Metric]] = {
+    "map@": lambda k: Metric(f"map@{k}", partial(map_at_k, k=k), True, ML, "scores"),
+    "top": lambda k: Metric(f"top{k}", partial(top_k, k=k), True, RT, "ranks"),
+}
+
+METRICS: dict[str, Metric] = _declare(
+    # multiclass
+    Metric("macro_f1", partial(skm.f1_score, average="macro", zero_division=0), True, MC | ML, "predictions"),
+    Metric("accuracy", skm.accuracy_score, True, MC, "predictions"),
+    Metric("balanced_accuracy", _balanced_accuracy, True, MC, "predictions"),
+    Metric("log_loss", _log_loss, False, MC, "scores"),
+    # Report 000 quotes the MSE between true and predicted class index (BAD=0 < AVG < GOOD):
+    # only meaningful where the classes are ordered.
+    Metric("ordinal_mse", skm.mean_squared_error, False, MC, "predictions"),
+    # multi-label
+    Metric("micro_f1", partial(skm.f1_score, average="micro", zero_division=0), True, ML, "predictions"),
+    Metric("samples_f1", partial(skm.f1_score, average="samples", zero_division=0), True, ML, "predictions"),
+    Metric("mAP", mean_average_precision, True, ML, "scores"),
+    Metric("hamming_loss", skm.hamming_loss, False, ML, "predictions"),
+    Metric("subset_accuracy", skm.accuracy_score, True, ML, "predictions"),
+    FAMILIES["map@"](3),
+    # retrieval
+    Metric("mrr", mean_reciprocal_rank, True, RT, "ranks"),
+    FAMILIES["top"](1),
+    FAMILIES["top"](5),
+)
+
+
+def get_metric(name: str) -> Metric:
+    if name in METRICS:
+        return METRICS[name]
+    family = re.fullmatch(r"(map@|top)([1-9]\d*)", str(name))
+    if family:
+        return FAMILIES[family[1]](int(family[2]))
+    raise UnknownNameError("metric", str(name), METRICS)
+
+
+def higher_is_better(metric: str) -> bool:
+    return get_metric(metric).higher_is_better
+
+
+def metrics_for(target: str, settings: dict[str, Any] | None = None) -> list[str]:
+    """Every declared metric that applies to `target` (evaluate's default), MAP@k at the
+    `map_k` setting."""
+    k = (settings or {}).get("map_k", 3)
+    names = [m.name for m in METRICS.values() if target in m.targets]
+    return [f"map@{k}" if n.startswith("map@") else n for n in names]
+
+
+def check_metrics(target: str, names: Sequence[str]) -> None:
+    """Raise unless every name is a known metric that applies to `target`."""
+    for name in names:
+        metric = get_metric(name)
+        if target not in metric.targets:
+            raise ValueError(f"metric '{name}' applies to {', '.join(sorted(metric.targets))} targets, not {target}")
+
+
+# ---- from a model's scores to what a metric reads ------------------------------------------
+
+
+def retrieval_ranks(similarity: np.ndarray) -> np.ndarray:
+    """Query i's correct candidate is candidate i. Ties count against the query (1 = best)."""
+    return (similarity >= np.diag(similarity)[:, None]).sum(axis=1)
+
+
+def metric_input(target: str, needs: Needs, scores: np.ndarray, thresholds: np.ndarray | None = None) -> np.ndarray:
+    if target == "retrieval":
+        return retrieval_ranks(scores)
+    if needs == "scores":
+        return scores
+    if target == "multiclass":
+        return scores.argmax(axis=1)
+    if thresholds is None:
+        raise ValueError("multi-label predictions need thresholds chosen on validation")
+    return (scores >= np.asarray(thresholds)[None, :]).astype(int)
+
+
+def compute(target: str, names: Sequence[str], y: np.ndarray, scores: np.ndarray,
+            thresholds: np.ndarray | None = None) -> dict[str, float]:
+    """The named metrics of one split at unit weight; each input is made once."""
+    check_metrics(target, names)
+    inputs: dict[Needs, np.ndarray] = {}
+    out = {}
+    for name in names:
+        metric = get_metric(name)
+        if metric.needs not in inputs:
+            inputs[metric.needs] = metric_input(target, metric.needs, scores, thresholds)
+        out[name] = float(metric.fn(y, inputs[metric.needs]))
+    return out
+
+
+def resampled(name: str, target: str, y: np.ndarray, scores: np.ndarray, weights: np.ndarray,
+              thresholds: np.ndarray | None = None) -> np.ndarray:
+    """The metric under each row of count weights `weights` (B x n): a bootstrap.
+
+    Each resample is scored by the registered function with its counts as `sample_weight`,
+    on the rows it drew: a row drawn 0 times is left out, so a class or label absent from a
+    resample is absent from its score, as it would be if the rows were copied out. Rows that
+    are identical in (y, input) are merged first, their counts summed, which leaves every
+    weighted score unchanged and makes the thresholded metrics cheap.
+    """
+    check_metrics(target, [name])
+    metric = get_metric(name)
+    x = metric_input(target, metric.needs, scores, thresholds)
+    n = len(x)
+    key = np.column_stack([np.asarray(y).reshape(n, -1), x.reshape(n, -1)]).astype(float)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    y_u, x_u = np.asarray(y)[first], x[first]
+    counts = np.stack([np.bincount(inverse, weights=w, minlength=len(first)) for w in weights])
+    out = np.empty(len(weights))
+    for b, c in enumerate(counts):
+        drawn = c > 0
+        out[b] = metric.fn(y_u[drawn], x_u[drawn], sample_weight=c[drawn])
+    return out
+
+
 # ---- multiclass ---------------------------------------------------------------------------
 
 
-def multiclass_metrics(y: np.ndarray, proba: np.ndarray) -> Evaluation:
+def multiclass_metrics(y: np.ndarray, proba: np.ndarray, metrics: Sequence[str] | None = None) -> Evaluation:
     k = proba.shape[1]
-    pred = proba.argmax(axis=1)
-    clipped = np.clip(proba, 1e-7, 1.0)
-    clipped = clipped / clipped.sum(axis=1, keepdims=True)
-    with warnings.catch_warnings():  # a class predicted but absent from y is expected, not news
-        warnings.simplefilter("ignore", UserWarning)
-        balanced = skm.balanced_accuracy_score(y, pred)
-    values = {
-        "macro_f1": skm.f1_score(y, pred, average="macro", zero_division=0),
-        "accuracy": skm.accuracy_score(y, pred),
-        "balanced_accuracy": balanced,
-        "log_loss": skm.log_loss(y, clipped, labels=range(k)),
-        # Report 000 quotes the MSE between true and predicted class index (BAD=0 < AVG < GOOD).
-        "ordinal_mse": float(np.mean((pred - y) ** 2)),
-    }
-    confusion = skm.confusion_matrix(y, pred, labels=range(k))
-    return Evaluation({m: float(v) for m, v in values.items()}, {"confusion": confusion.tolist()})
+    values = compute("multiclass", metrics_for("multiclass") if metrics is None else metrics, y, proba)
+    confusion = skm.confusion_matrix(y, proba.argmax(axis=1), labels=range(k))
+    return Evaluation(values, {"confusion": confusion.tolist()})
 
 
 # ---- multi-label --------------------------------------------------------------------------
@@ -89,61 +291,36 @@ def choose_thresholds(y_val: np.ndarray, s_val: np.ndarray, per_label: bool = Fa
     return out
 
 
-def map_at_k(y: np.ndarray, scores: np.ndarray, k: int) -> float:
-    """Mean over films of average precision in the top-k ranked labels (report 003's MAP@k)."""
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    hits = np.take_along_axis(y, order, axis=1).astype(float)
-    precision_at = np.cumsum(hits, axis=1) / np.arange(1, hits.shape[1] + 1)
-    n_relevant = np.minimum(y.sum(axis=1), k)
-    ap = np.where(n_relevant > 0, (precision_at * hits).sum(axis=1) / np.maximum(n_relevant, 1), 0.0)
-    return float(ap.mean())
-
-
 def multilabel_metrics(
     y: np.ndarray,
     scores: np.ndarray,
     thresholds: np.ndarray,
     labels: list[str],
     k: int = 3,
+    metrics: Sequence[str] | None = None,
 ) -> Evaluation:
-    pred = scores >= thresholds[None, :]
-    present = y.sum(axis=0) > 0  # AP is undefined for a label with no positive in this split
-    per_label_ap = [
-        float(skm.average_precision_score(y[:, j], scores[:, j])) if present[j] else None
-        for j in range(y.shape[1])
-    ]
-    per_label_f1 = skm.f1_score(y, pred, average=None, zero_division=0)
-    values = {
-        "micro_f1": skm.f1_score(y, pred, average="micro", zero_division=0),
-        "macro_f1": skm.f1_score(y, pred, average="macro", zero_division=0),
-        "samples_f1": skm.f1_score(y, pred, average="samples", zero_division=0),
-        "mAP": float(np.mean([ap for ap in per_label_ap if ap is not None])),
-        "hamming_loss": skm.hamming_loss(y, pred),
-        "subset_accuracy": skm.accuracy_score(y, pred),
-        f"map@{k}": map_at_k(y, scores, k),
-    }
+    values = compute("multilabel", metrics_for("multilabel", {"map_k": k}) if metrics is None else metrics,
+                     y, scores, thresholds)
+    per_label_ap = label_average_precision(y, scores)
+    per_label_f1 = skm.f1_score(y, metric_input("multilabel", "predictions", scores, thresholds),
+                                average=None, zero_division=0)
     details = {
         "thresholds": [float(t) for t in thresholds],
         "per_label": {
-            label: {"ap": ap, "f1": float(f1), "support": int(y[:, j].sum())}
+            label: {"ap": None if np.isnan(ap) else float(ap), "f1": float(f1), "support": int(y[:, j].sum())}
             for j, (label, ap, f1) in enumerate(zip(labels, per_label_ap, per_label_f1))
         },
     }
-    return Evaluation({m: float(v) for m, v in values.items()}, details)
+    return Evaluation(values, details)
 
 
 # ---- retrieval ----------------------------------------------------------------------------
 
 
-def retrieval_metrics(similarity: np.ndarray) -> Evaluation:
+def retrieval_metrics(similarity: np.ndarray, metrics: Sequence[str] | None = None) -> Evaluation:
     """Query i's correct candidate is candidate i. Ties count against the query."""
-    correct = np.diag(similarity)[:, None]
-    rank = (similarity >= correct).sum(axis=1)  # 1 = best
-    values = {
-        "mrr": float(np.mean(1.0 / rank)),
-        "top1": float(np.mean(rank <= 1)),
-        "top5": float(np.mean(rank <= 5)),
-    }
+    values = compute("retrieval", metrics_for("retrieval") if metrics is None else metrics,
+                     np.arange(len(similarity)), similarity)
     return Evaluation(values, {"n_candidates": int(similarity.shape[1])})
 
 
@@ -159,29 +336,32 @@ def evaluate(
     y_val: np.ndarray | None = None,
     s_val: np.ndarray | None = None,
     settings: dict[str, Any] | None = None,
+    metrics: Sequence[str] | None = None,
 ) -> Evaluation:
+    """Exactly the metrics named (a task's declared `metrics`); by default every metric that
+    applies to the target."""
     settings = settings or {}
+    names = list(metrics) if metrics is not None else metrics_for(target, settings)
     if target == "multiclass":
-        return multiclass_metrics(y_test, s_test)
+        return multiclass_metrics(y_test, s_test, names)
     if target == "multilabel":
         if y_val is None or s_val is None:
             raise ValueError("multi-label scoring needs validation scores to choose thresholds")
         thresholds = choose_thresholds(y_val, s_val, per_label=settings.get("per_label_threshold", False))
-        return multilabel_metrics(y_test, s_test, thresholds, labels, k=settings.get("map_k", 3))
+        return multilabel_metrics(y_test, s_test, thresholds, labels, metrics=names)
     if target == "retrieval":
-        return retrieval_metrics(s_test)
+        return retrieval_metrics(s_test, names)
     raise ValueError(f"unknown target kind {target}")
 
 
 def validation_score(target: str, metric: str, y: np.ndarray, scores: np.ndarray, labels: list[str]) -> float:
-    """The primary metric on validation data alone, for early stopping and tuning.
+    """The metric on validation data alone, signed so that higher is better, for early
+    stopping and tuning.
 
     For multi-label tasks the threshold is chosen on the same validation rows, which is
     fine here: nothing from the test split is involved.
     """
-    if target == "multilabel":
-        ev = evaluate(target, y, scores, labels=labels, y_val=y, s_val=scores)
-    else:
-        ev = evaluate(target, y, scores, labels=labels)
-    value = ev.metrics[metric]
+    thresholded = target == "multilabel" and get_metric(metric).needs == "predictions"
+    thresholds = choose_thresholds(y, scores) if thresholded else None
+    value = compute(target, [metric], y, scores, thresholds)[metric]
     return value if higher_is_better(metric) else -value

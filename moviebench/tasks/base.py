@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from moviebench.errors import LeakageError
+from moviebench.metrics import check_metrics
 from moviebench.settings import TaskSettings
 
 TargetKind = Literal["multiclass", "multilabel", "retrieval"]
@@ -103,6 +104,17 @@ class TaskSpec:
     settings_type: type[TaskSettings] = TaskSettings
     # Groups of rungs whose best entries the leaderboard compares, e.g. fusion vs one modality.
     compare: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """A task is scored by declared metrics only, so a wrong declaration fails here, at
+        registration, not in the middle of a run."""
+        if self.primary_metric not in self.metrics:
+            raise ValueError(f"task {self.name}: primary metric '{self.primary_metric}' is not among its "
+                             f"metrics ({', '.join(self.metrics)})")
+        try:
+            check_metrics(self.target, self.metrics)
+        except ValueError as err:
+            raise ValueError(f"task {self.name}: {err}") from err
 
     @property
     def baseline(self) -> str:

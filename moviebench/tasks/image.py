@@ -119,6 +119,7 @@ register_task(
         description="film frame -> which film (multiclass over N films); seen films, unseen frames",
         target="multiclass",
         inputs=("image",),
+        # No ordinal_mse: film indices have no order (only tmdb-quality's BAD<AVG<GOOD do).
         metrics=("accuracy", "macro_f1", "balanced_accuracy", "log_loss"),
         primary_metric="accuracy",
         default_source="image-folder",

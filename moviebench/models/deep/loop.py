@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from moviebench.metrics import get_metric
 from moviebench.models.base import Model, RunContext
 from moviebench.tasks.base import TaskData
 
@@ -197,11 +198,12 @@ def best_epoch(history: list[dict[str, float]]) -> int | None:
 
 
 def _val_loss(scores: np.ndarray, y: np.ndarray, target: str) -> float:
-    eps = 1e-7
-    scores = np.clip(scores, eps, 1 - eps)
+    """The registered log loss; for multi-label, of each (film, label) as a binary choice."""
+    log_loss = get_metric("log_loss").fn
     if target == "multiclass":
-        return float(-np.mean(np.log(scores[np.arange(len(y)), y])))
-    return float(-np.mean(y * np.log(scores) + (1 - y) * np.log(1 - scores)))
+        return log_loss(y, scores)
+    p = scores.ravel()
+    return log_loss(np.asarray(y).ravel().astype(int), np.column_stack([1 - p, p]))
 
 
 def count_parameters(module: nn.Module) -> int:

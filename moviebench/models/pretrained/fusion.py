@@ -16,12 +16,12 @@ from scipy import sparse
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from moviebench.metrics import get_metric
 from moviebench.models import Model, register_model
 from moviebench.models.classical.image import HistLogReg
 from moviebench.models.classical.tabular import lightgbm_early_stopping
@@ -44,8 +44,7 @@ def char_tfidf() -> TfidfVectorizer:
 
 def label_ap(y: np.ndarray, scores: np.ndarray) -> float:
     """Macro average precision over labels with a positive (the task's mAP), for choices on val."""
-    present = y.sum(axis=0) > 0
-    return float(np.mean([average_precision_score(y[:, j], scores[:, j]) for j in np.flatnonzero(present)]))
+    return get_metric("mAP").fn(y, scores)
 
 
 class _Fusion(Model):
