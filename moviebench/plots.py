@@ -85,6 +85,7 @@ def plot_pareto(rows: list[dict[str, Any]], path: Path) -> Path:
     fx, fy = zip(*[points[i] for i in front])
     ax.step(fx, fy, where="post", color="black", lw=1, ls="--", label="Pareto front")
     ax.set_xscale("log")
+    ax.margins(x=0.1, y=0.12)  # room for the labels of the extreme points inside the axes
     ax.set_xlabel("fit seconds (log)")
     ax.set_ylabel(f"test {metric}")
     ax.set_title(f"{rows[0]['task']}: {metric} vs training cost", fontsize=9)

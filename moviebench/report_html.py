@@ -49,6 +49,13 @@ def sort_key(cell: str) -> float | None:
     return float(match.group(1)) * {"": 1, "k": 1e3, "M": 1e6}[match.group(2)]
 
 
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's header chunk (0, 0 if it is not a PNG)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return 0, 0
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
 def _text(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True)
@@ -82,13 +89,19 @@ def provenance(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
             out.append((label, values[0]))
         else:
             out.append((label, "; ".join(f"seed {r.get('seed')}: {v}" for r, v in zip(records, values))))
-    out.append(("records", ", ".join(Path(r["_path"]).name for r in records if r.get("_path")) or "—"))
+    out.append(("records", ", ".join("/".join(Path(r["_path"]).parts[-4:]) for r in records if r.get("_path")) or "—"))
     return out
 
 
-def _details(records: list[dict[str, Any]]) -> str:
-    items = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in provenance(records))
-    return f"<details><summary>show</summary><dl>{items}</dl></details>"
+def _details(anchor: str, row: dict[str, Any], records: list[dict[str, Any]]) -> str:
+    """A closed <details> per row, below the table at full width: inside a table cell the
+    values would be squeezed into one narrow column."""
+    e = html.escape
+    items = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in provenance(records))
+    seeds = len({r.get("seed") for r in records})
+    summary = (f"<b>{e(row['model'])}</b> · {e(row['status'])} · {seeds} seed{'s' if seeds != 1 else ''} · "
+               f"params {e(str(row.get('params_source') or records[0].get('params_source', 'defaults')))}")
+    return f'<details id="{e(anchor)}"><summary>{summary}</summary><dl>{items}</dl></details>'
 
 
 def render_board(key: tuple[str, str], rows: list[dict[str, Any]], records: list[dict[str, Any]],
@@ -110,9 +123,11 @@ def render_board(key: tuple[str, str], rows: list[dict[str, Any]], records: list
             attrs += ' class="nosort"'
         elif j in numeric:
             attrs += ' data-type="num"'
-        head.append(f"<th{attrs}>{e(name)}</th>")
+        # Long metric names may wrap after an underscore, so the table fits a laptop screen.
+        label = e(name).replace("_", "_<wbr>").replace(" s", "&nbsp;s")  # "predict s" stays whole
+        head.append(f"<th{attrs}>{label}</th>")
 
-    lines = []
+    lines, details = [], []
     for row, cells in zip(rows, body):
         classes = [f"family-{slug(row['family'])}"]
         if row["family"] == "trivial":
@@ -136,7 +151,9 @@ def render_board(key: tuple[str, str], rows: list[dict[str, Any]], records: list
             if any(css):
                 attrs.append(f'class="{" ".join(c for c in css if c)}"')
             tds.append(f"<td {' '.join(attrs)}>{e(cell)}</td>" if attrs else f"<td>{e(cell)}</td>")
-        tds.append(f'<td class="prov">{_details(by_model[row["model"]])}</td>')
+        anchor = slug(f"prov-{task}-{source}-{row['model']}")
+        tds.append(f'<td class="prov"><a href="#{e(anchor)}">details</a></td>')
+        details.append(_details(anchor, row, by_model[row["model"]]))
         lines.append(f'<tr class="{" ".join(classes)}" data-model="{e(row["model"])}">{"".join(tds)}</tr>')
 
     parts = [
@@ -152,13 +169,17 @@ def render_board(key: tuple[str, str], rows: list[dict[str, Any]], records: list
     fails = failures(rows)
     if fails:
         parts.append("<ul class=failures>" + "".join(f"<li>{e(f)}</li>" for f in fails) + "</ul>")
+    parts.append(f"<div class=provenance><h3>How each row was made</h3>{''.join(details)}</div>")
     if images:
         figures = []
         for name, data in images:
             kind = next((k for k in CAPTIONS if name.endswith(f"-{k}.png")), "")
             uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-            figures.append(f'<figure><img src="{uri}" alt="{e(name)}"><figcaption>{e(CAPTIONS.get(kind, name))}'
-                           f"</figcaption></figure>")
+            width, height = png_size(data)
+            # A wide plot (a per-label heatmap, several learning curves) gets a row to itself.
+            wide = ' class="wide"' if width > 1.6 * height else ""
+            figures.append(f'<figure{wide}><img src="{uri}" alt="{e(name)}" width="{width}" height="{height}">'
+                           f"<figcaption>{e(CAPTIONS.get(kind, name))}</figcaption></figure>")
         parts.append(f"<div class=plots>{''.join(figures)}</div>")
     parts.append("</section>")
     return "\n".join(parts)
@@ -225,9 +246,10 @@ code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; background: va
 .swatch { display: inline-block; width: .8em; height: .8em; margin: 0 .25em 0 .6em; vertical-align: -1px; }
 .scroll { overflow-x: auto; border: 1px solid var(--line); border-radius: 4px; }
 table.board { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-table.board th, table.board td { padding: .3rem .6rem; border-bottom: 1px solid var(--line);
+table.board th, table.board td { padding: .3rem .5rem; border-bottom: 1px solid var(--line);
        white-space: nowrap; text-align: left; vertical-align: top; }
-table.board th { background: var(--head); position: sticky; top: 0; cursor: pointer; user-select: none; font-weight: 600; }
+table.board th { background: var(--head); cursor: pointer; user-select: none; font-weight: 600;
+       white-space: normal; vertical-align: bottom; }
 table.board th.nosort { cursor: default; }
 table.board th[data-type=num], table.board td.num { text-align: right; }
 table.board th[aria-sort=ascending]::after { content: " \\25B2"; font-size: .7em; }
@@ -238,23 +260,32 @@ tr.baseline, tr.baseline:hover { background: var(--base); }
 tr.tie td:first-child { color: #8a4b00; font-weight: 600; }
 tr.status-failed td { color: #b3261e; }
 tr.status-skipped td { color: #80868b; font-style: italic; }
-td.prov summary { cursor: pointer; color: #0b57d0; }
-td.prov dl { display: grid; grid-template-columns: max-content minmax(16rem, 36rem); gap: .15rem .8rem;
-       margin: .4rem 0; white-space: normal; font-size: 12px; }
-td.prov dt { color: var(--muted); }
-td.prov dd { margin: 0; overflow-wrap: anywhere; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
+.provenance h3 { font-size: .95rem; margin: 1rem 0 .2rem; }
+.provenance details { border-bottom: 1px solid var(--line); padding: .15rem 0; }
+.provenance summary { cursor: pointer; }
+.provenance details:target summary, .provenance details[open] summary { color: #0b57d0; }
+.provenance dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: .3rem 0 .6rem 1.2rem;
+       font-size: 12px; }
+.provenance dt { color: var(--muted); }
+.provenance dd { margin: 0; overflow-wrap: anywhere; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 .gap { font-weight: 600; }
 .failures { color: #b3261e; }
 .plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 460px), 1fr)); gap: 1rem; margin-top: 1rem; }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 4px; padding: .5rem; }
+figure.wide { grid-column: 1 / -1; }
 figure img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
 figcaption { font-size: 12px; margin-top: .3rem; }
 """
 
-# Sorts a table's rows by a column: numbers by their data-v, text by its content; rows with no
-# value (a failed model's metrics) stay last in both directions. Array.sort is stable, so equal
-# keys keep their current order.
+# A row's "details" link opens its provenance. A header click sorts a table's rows by that
+# column: numbers by their data-v, text by its content; rows with no value (a failed model's
+# metrics) stay last in both directions. Array.sort is stable, so equal keys keep their order.
 SCRIPT = """
+document.addEventListener("click", function (ev) {
+  var link = ev.target.closest && ev.target.closest("td.prov a");
+  var target = link && document.getElementById(link.hash.slice(1));
+  if (target) target.open = true;
+});
 document.querySelectorAll("table.board").forEach(function (table) {
   var heads = table.tHead.rows[0].cells;
   Array.prototype.forEach.call(heads, function (th, col) {

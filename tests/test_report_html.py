@@ -65,7 +65,7 @@ def test_page_has_every_row_escaped_with_provenance_and_embedded_plots(results: 
         for cell in cells:
             assert f">{cell}</td>" in page
     assert HOSTILE not in page and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; &quot;quotes&quot;" in page
-    assert page.count("<details>") == len(rows)
+    assert page.count('<details id="prov-') == len(rows)
     logreg = next(r for r in records if r["model"] == "logreg")
     for value in (logreg["split_hash"], logreg["data_fingerprint"], logreg["git_commit"] or "—", logreg["device"]):
         assert value in page
@@ -99,7 +99,11 @@ window.addEventListener("load", function () {
   function models(t) { return Array.prototype.map.call(t.tBodies[0].rows, function (r) { return r.dataset.model; }); }
   var out = {tables: [], images: []};
   document.querySelectorAll("table.board").forEach(function (t) {
-    var entry = {board: t.dataset.board, rows: models(t), details: t.querySelectorAll("details").length,
+    var link = t.querySelector("td.prov a"), target = document.getElementById(link.hash.slice(1));
+    var closed = !target.open;
+    link.click();
+    var entry = {board: t.dataset.board, rows: models(t), details: t.closest("section").querySelectorAll("details").length,
+                 link_opens_details: closed && target.open && target.textContent.indexOf("split hash") >= 0,
                  baseline_bg: getComputedStyle(t.querySelector("tr.baseline")).backgroundColor,
                  other_bg: getComputedStyle(t.querySelector("tr:not(.baseline)")).backgroundColor};
     var heads = t.tHead.rows[0].cells;
@@ -131,7 +135,7 @@ def test_report_renders_in_a_real_browser(results: Path, tmp_path: Path) -> None
     (table,) = found["tables"]
     assert table["board"] == "tmdb-quality/ggplot2movies"
     assert table["rows"] == [r["model"] for r in rows]  # every row, in leaderboard order
-    assert table["details"] == len(rows)
+    assert table["details"] == len(rows) and table["link_opens_details"]
     assert table["baseline_bg"] != table["other_bg"]
     # Clicking sorts: text ascending, then descending; a numeric column leaves empty cells last.
     assert table["by_model"] == sorted(table["rows"])
