@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from moviebench.cli import cli
-from moviebench.leaderboard import aggregate, table_rows
+from moviebench.leaderboard import aggregate, gap_lines, table_rows
 from moviebench.records import load_records, predictions_path, read_record, write_record
 from moviebench.report_html import render_page, sort_key
 from moviebench.runner import RunRequest, run
@@ -158,3 +159,16 @@ def test_report_renders_in_a_real_browser(results: Path, tmp_path: Path) -> None
 def test_report_needs_an_output() -> None:
     result = CliRunner().invoke(cli, ["report"])
     assert result.exit_code != 0 and "--html" in result.output
+
+
+def test_fusion_gap_sentence_is_on_the_page() -> None:
+    def rec(model: str, family: str, primary: float) -> dict:
+        return {"task": "multimodal-genre", "source": "movielens-1m", "model": model, "family": family, "seed": 0,
+                "target": "multilabel", "primary_metric": "mAP", "primary": primary, "metrics": {"mAP": primary},
+                "status": "ok", "split_hash": "s", "fit_seconds": 1.0, "predict_seconds": 0.1}
+
+    records = [rec("prior", "trivial", 0.1), rec("tfidf-logreg", "classical", 0.30), rec("late-fusion-avg", "classical", 0.35)]
+    page = render_page(records, {})
+    (line,) = gap_lines(aggregate(records)[("multimodal-genre", "movielens-1m")])
+    assert "late-fusion-avg" in line and "tfidf-logreg" in line and "+0.0500" in line
+    assert f"<p class=gap>{html.escape(line[0].upper() + line[1:])}.</p>" in page
