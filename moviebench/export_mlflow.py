@@ -174,9 +174,9 @@ def _log_run(client: Any, experiment_id: str, record: dict[str, Any], path: Path
                           end_time=None if start is None else start + int(seconds * 1000))
 
 
-def export(results: Path, tracking_uri: str = DEFAULT_URI, experiment: str = DEFAULT_EXPERIMENT,
-           with_plots: bool = True) -> ExportSummary:
+def export(results: Path, tracking_uri: str = DEFAULT_URI, experiment: str = DEFAULT_EXPERIMENT) -> ExportSummary:
     """Export every record under `results` into `experiment` at `tracking_uri` (see module doc)."""
+    from moviebench.plots import write_plots
     from moviebench.records import load_records
 
     _mlflow()
@@ -212,13 +212,9 @@ def export(results: Path, tracking_uri: str = DEFAULT_URI, experiment: str = DEF
 
     with tempfile.TemporaryDirectory(prefix="moviebench-mlflow-") as tmp:
         for (task, source), items in todo.items():
-            plots: list[Path] = []
-            if with_plots:
-                from moviebench.plots import write_plots
-
-                board = [r for r in records if r["task"] == task and r["source"] == source]
-                folder = Path(tmp) / f"{task}-{source}"
-                plots = [folder / name for names in write_plots(board, folder).values() for name in names]
+            board = [r for r in records if r["task"] == task and r["source"] == source]
+            folder = Path(tmp) / f"{task}-{source}"
+            plots = [folder / name for names in write_plots(board, folder).values() for name in names]
             for record, identity, old in items:
                 path = Path(record["_path"])
                 rel = path.relative_to(Path(results)).as_posix() if path.is_relative_to(Path(results)) else str(path)
