@@ -356,7 +356,7 @@ def export() -> None:
     """Send the stored records to other tools (the records stay the source of truth)."""
 
 
-@export.command(name="mlflow")
+@export.command(name="mlflow", short_help="One MLflow run per record, into a local SQLite store by default.")
 @click.option("--results", default="results", show_default=True, type=click.Path(path_type=Path), help="Where the records are.")
 @click.option("--tracking-uri", default="sqlite:///mlflow.db", show_default=True,
               help="MLflow backend store. A sqlite:///FILE URI needs no server; artifacts go to mlartifacts/ beside it.")
@@ -367,6 +367,8 @@ def export_mlflow(results: Path, tracking_uri: str, experiment: str) -> None:
     board's plots as artifacts.
 
     Safe to repeat: unchanged records are skipped and rerun ones replace their old run.
+
+    \b
     Browse with:  mlflow ui --backend-store-uri sqlite:///mlflow.db
     """
     from moviebench.export_mlflow import export as export_records
