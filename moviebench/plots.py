@@ -79,9 +79,14 @@ def plot_pareto(rows: list[dict[str, Any]], path: Path) -> Path:
     points = [(max(r["fit_seconds"], 1e-3), r["primary"]) for r in rows]
     front = pareto_front(points, higher_is_better(metric))
     fig, ax = plt.subplots(figsize=(6, 4))
-    for r, (x, y) in zip(rows, points):
+    span = (max(p[1] for p in points) - min(p[1] for p in points)) or 1.0
+    placed: list[tuple[float, float]] = []
+    for r, (x, y) in sorted(zip(rows, points), key=lambda item: -item[1][1]):
         ax.errorbar(x, y, yerr=r["primary_std"] or 0.0, fmt="o", color=FAMILY_COLORS.get(r["family"], "#555"), capsize=3)
-        ax.annotate(r["model"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        # A point just below an already labelled neighbour gets its label underneath, not on top.
+        near = any(abs(np.log10(x / px)) < 0.5 and abs(y - py) < 0.06 * span for px, py in placed)
+        ax.annotate(r["model"], (x, y), textcoords="offset points", xytext=(5, -11 if near else 4), fontsize=8)
+        placed.append((x, y))
     fx, fy = zip(*[points[i] for i in front])
     ax.step(fx, fy, where="post", color="black", lw=1, ls="--", label="Pareto front")
     ax.set_xscale("log")

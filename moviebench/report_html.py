@@ -117,11 +117,9 @@ def render_board(key: tuple[str, str], rows: list[dict[str, Any]], records: list
     numeric = {j for j in range(len(header)) if any(sort_key(cells[j]) is not None for cells in body)}
 
     head = []
-    for j, name in enumerate([*header, "provenance"]):
+    for j, name in enumerate(header):
         attrs = f' title="{e(HEADER_TITLES[name])}"' if name in HEADER_TITLES else ""
-        if j == len(header):
-            attrs += ' class="nosort"'
-        elif j in numeric:
+        if j in numeric:
             attrs += ' data-type="num"'
         # Long metric names may wrap after an underscore, so the table fits a laptop screen.
         label = e(name).replace("_", "_<wbr>").replace(" s", "&nbsp;s")  # "predict s" stays whole
@@ -136,6 +134,8 @@ def render_board(key: tuple[str, str], rows: list[dict[str, Any]], records: list
             classes.append("tie")
         if row["status"] != "ok":
             classes.append(f"status-{slug(row['status'])}")
+        anchor = slug(f"prov-{task}-{source}-{row['model']}")
+        details.append(_details(anchor, row, by_model[row["model"]]))
         tds = []
         for j, cell in enumerate(cells):
             attrs = []
@@ -147,13 +147,13 @@ def render_board(key: tuple[str, str], rows: list[dict[str, Any]], records: list
                 attrs.append(f'title="tie: 95% interval of the difference to the row above [{low:+.4f}, {high:+.4f}]"')
             if j == primary_col and row["status"] != "ok" and row.get("error"):
                 attrs.append(f'title="{e(str(row["error"]))}"')
-            css = ["num" if j in numeric else "", "primary" if j == primary_col else ""]
+            css = ["num" if j in numeric else "", "primary" if j == primary_col else "",
+                   "tied" if j == 0 and cell.endswith("=") else ""]
             if any(css):
                 attrs.append(f'class="{" ".join(c for c in css if c)}"')
-            tds.append(f"<td {' '.join(attrs)}>{e(cell)}</td>" if attrs else f"<td>{e(cell)}</td>")
-        anchor = slug(f"prov-{task}-{source}-{row['model']}")
-        tds.append(f'<td class="prov"><a href="#{e(anchor)}">details</a></td>')
-        details.append(_details(anchor, row, by_model[row["model"]]))
+            # The model's name links to how its row was made (below the table).
+            text = f'<a class=prov href="#{e(anchor)}">{e(cell)}</a>' if j == 1 else e(cell)
+            tds.append(f"<td {' '.join(attrs)}>{text}</td>" if attrs else f"<td>{text}</td>")
         lines.append(f'<tr class="{" ".join(classes)}" data-model="{e(row["model"])}">{"".join(tds)}</tr>')
 
     parts = [
@@ -177,7 +177,7 @@ def render_board(key: tuple[str, str], rows: list[dict[str, Any]], records: list
             uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
             width, height = png_size(data)
             # A wide plot (a per-label heatmap, several learning curves) gets a row to itself.
-            wide = ' class="wide"' if width > 1.6 * height else ""
+            wide = ' class="wide"' if width > 2 * height else ""
             figures.append(f'<figure{wide}><img src="{uri}" alt="{e(name)}" width="{width}" height="{height}">'
                            f"<figcaption>{e(CAPTIONS.get(kind, name))}</figcaption></figure>")
         parts.append(f"<div class=plots>{''.join(figures)}</div>")
@@ -204,10 +204,11 @@ def render_page(records: list[dict[str, Any]], images: dict[tuple[str, str], lis
 <style>{CSS}</style></head>
 <body>
 <header><h1>moviebench results</h1>
-<p>{len(records)} records, {len(boards)} leaderboards. {e(subtitle)}</p>
+<p>{len(records)} records, {len(boards)} leaderboard{'' if len(boards) == 1 else 's'}. {e(subtitle)}</p>
 <p class=legend>Click a column header to sort (again to reverse). The shaded row is the trivial baseline;
 a rank like <b>2=</b> is a tie with the row above (the paired bootstrap 95% interval of the difference
-includes 0); failed and skipped models are kept on the board in red and grey. Plot colours: {swatches}</p>
+includes 0); failed and skipped models are kept on the board in red and grey. A model's name opens how its row
+was made (split, data, params, settings, device, commit, versions, seeds). Plot colours: {swatches}</p>
 <nav><ul>{nav}</ul></nav></header>
 <main>
 {sections}
@@ -250,14 +251,14 @@ table.board th, table.board td { padding: .3rem .5rem; border-bottom: 1px solid 
        white-space: nowrap; text-align: left; vertical-align: top; }
 table.board th { background: var(--head); cursor: pointer; user-select: none; font-weight: 600;
        white-space: normal; vertical-align: bottom; }
-table.board th.nosort { cursor: default; }
 table.board th[data-type=num], table.board td.num { text-align: right; }
 table.board th[aria-sort=ascending]::after { content: " \\25B2"; font-size: .7em; }
 table.board th[aria-sort=descending]::after { content: " \\25BC"; font-size: .7em; }
 table.board td.primary { font-weight: 600; }
 table.board tbody tr:hover { background: #f0f6ff; }
 tr.baseline, tr.baseline:hover { background: var(--base); }
-tr.tie td:first-child { color: #8a4b00; font-weight: 600; }
+td.tied { color: #8a4b00; font-weight: 600; }
+a.prov { color: inherit; text-decoration: underline dotted #8a96a3; }
 tr.status-failed td { color: #b3261e; }
 tr.status-skipped td { color: #80868b; font-style: italic; }
 .provenance h3 { font-size: .95rem; margin: 1rem 0 .2rem; }
@@ -282,14 +283,13 @@ figcaption { font-size: 12px; margin-top: .3rem; }
 # metrics) stay last in both directions. Array.sort is stable, so equal keys keep their order.
 SCRIPT = """
 document.addEventListener("click", function (ev) {
-  var link = ev.target.closest && ev.target.closest("td.prov a");
+  var link = ev.target.closest && ev.target.closest("a.prov");
   var target = link && document.getElementById(link.hash.slice(1));
   if (target) target.open = true;
 });
 document.querySelectorAll("table.board").forEach(function (table) {
   var heads = table.tHead.rows[0].cells;
   Array.prototype.forEach.call(heads, function (th, col) {
-    if (th.classList.contains("nosort")) return;
     th.tabIndex = 0;
     function sort() {
       var asc = th.getAttribute("aria-sort") !== "ascending";

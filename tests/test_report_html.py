@@ -64,7 +64,7 @@ def test_page_has_every_row_escaped_with_provenance_and_embedded_plots(results: 
     # The same cells as the terminal and markdown tables.
     for cells in table_rows(rows)[1]:
         for cell in cells:
-            assert f">{cell}</td>" in page
+            assert f">{html.escape(cell)}</" in page
     assert HOSTILE not in page and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; &quot;quotes&quot;" in page
     assert page.count('<details id="prov-') == len(rows)
     logreg = next(r for r in records if r["model"] == "logreg")
@@ -100,7 +100,7 @@ window.addEventListener("load", function () {
   function models(t) { return Array.prototype.map.call(t.tBodies[0].rows, function (r) { return r.dataset.model; }); }
   var out = {tables: [], images: []};
   document.querySelectorAll("table.board").forEach(function (t) {
-    var link = t.querySelector("td.prov a"), target = document.getElementById(link.hash.slice(1));
+    var link = t.querySelector("a.prov"), target = document.getElementById(link.hash.slice(1));
     var closed = !target.open;
     link.click();
     var entry = {board: t.dataset.board, rows: models(t), details: t.closest("section").querySelectorAll("details").length,
@@ -110,7 +110,7 @@ window.addEventListener("load", function () {
     var heads = t.tHead.rows[0].cells;
     heads[1].click(); entry.by_model = models(t);
     heads[1].click(); entry.by_model_desc = models(t);
-    heads[heads.length - 2].click(); entry.by_seeds = models(t);
+    heads[heads.length - 1].click(); entry.by_seeds = models(t);
     out.tables.push(entry);
   });
   document.querySelectorAll("img").forEach(function (img) {
