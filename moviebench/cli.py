@@ -300,17 +300,35 @@ def scale(task: str, fractions: str, models: str | None, seeds: str, out: Path, 
 
 
 @cli.command()
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for README.md and plots/.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for a markdown page (DIR/README.md) with its PNG plots in DIR/plots/.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write ONE self-contained HTML file: sortable leaderboards, plots embedded, each row's "
+                   "provenance on a click. No network needed to open it.")
 @click.option("--results", default="results", show_default=True, type=click.Path(path_type=Path), help="Where the records are.")
-def report(out: Path, results: Path) -> None:
-    """Write one markdown page (out/README.md) covering every task with results, plots in out/plots/."""
+def report(out: Path | None, html_file: Path | None, results: Path) -> None:
+    """Leaderboards and plots for every task with results, from the stored records alone.
+
+    \b
+    bench report --out report/          markdown page + plots/ (renders on GitHub)
+    bench report --html report.html     one file to open in a browser or attach to CI
+    """
     from moviebench.leaderboard import aggregate, to_markdown
     from moviebench.plots import write_plots
     from moviebench.records import load_records
 
+    if out is None and html_file is None:
+        raise click.UsageError("give --out DIR (markdown page) and/or --html FILE (one HTML page)")
     records = load_records(results)
     if not records:
         raise BenchError(f"no records in {results}: run `bench run --task TASK --out {results}` first")
+    if html_file is not None:
+        from moviebench.report_html import write_html_report
+
+        page = write_html_report(records, html_file, subtitle=f"Rendered from the records in {results}.")
+        console.print(f"HTML report written to {page} ({page.stat().st_size / 1e6:.1f} MB, self-contained)")
+    if out is None:
+        return
     links = write_plots(records, Path(out) / "plots", link_prefix="plots/")
     boards = aggregate(records)
     tasks = sorted({task for task, _ in boards})
@@ -344,6 +362,34 @@ def inspect_data(source: str, data_path: Path | None, min_votes: int, fmt: str) 
         click.echo(json.dumps(info, indent=2))
     else:
         print_inspection(console, info)
+
+
+@cli.group()
+def export() -> None:
+    """Send the stored records to other tools (the records stay the source of truth)."""
+
+
+@export.command(name="mlflow", short_help="One MLflow run per record, into a local SQLite store by default.")
+@click.option("--results", default="results", show_default=True, type=click.Path(path_type=Path), help="Where the records are.")
+@click.option("--tracking-uri", default="sqlite:///mlflow.db", show_default=True,
+              help="MLflow backend store. A sqlite:///FILE URI needs no server; artifacts go to mlartifacts/ beside it.")
+@click.option("--experiment", default="moviebench", show_default=True, help="MLflow experiment to put the runs in.")
+def export_mlflow(results: Path, tracking_uri: str, experiment: str) -> None:
+    """One MLflow run per record: params and settings as params, test metrics and learning
+    curves as metrics, task/source/model/family/seed/status as tags, the record JSON and the
+    board's plots as artifacts.
+
+    Safe to repeat: unchanged records are skipped and rerun ones replace their old run.
+
+    \b
+    Browse with:  mlflow ui --backend-store-uri sqlite:///mlflow.db
+    """
+    from moviebench.export_mlflow import export as export_records
+
+    summary = export_records(results, tracking_uri, experiment)
+    console.print(f"MLflow experiment '{experiment}' at {tracking_uri}: {len(summary.created)} runs created, "
+                  f"{len(summary.replaced)} replaced, {len(summary.unchanged)} unchanged")
+    console.print(f"browse: mlflow ui --backend-store-uri {tracking_uri}", highlight=False)
 
 
 def main() -> None:

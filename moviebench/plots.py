@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: works on headless CI machines
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from moviebench.leaderboard import aggregate  # noqa: E402
 from moviebench.metrics import higher_is_better  # noqa: E402
@@ -35,7 +36,7 @@ def slug(text: str) -> str:
 def _save(fig: plt.Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")  # tight_layout alone clips labels beside colour bars
     plt.close(fig)
     return path
 
@@ -51,9 +52,9 @@ def plot_primary(rows: list[dict[str, Any]], path: Path) -> Path:
     ax.set_xticks(x, [f"{r['model']}\n(n={r['n_seeds']})" for r in rows], rotation=30, ha="right", fontsize=8)
     ax.set_ylabel(f"test {metric}")
     ax.set_title(f"{rows[0]['task']} on {rows[0]['source']}: {metric}, mean ± std over seeds", fontsize=9)
-    for family, color in FAMILY_COLORS.items():
-        ax.bar([], [], color=color, label=family)
-    ax.legend(fontsize=7, loc="lower right")
+    # Patches, not empty bars: an empty bar container loses its colour in the legend.
+    present = [f for f in FAMILY_COLORS if any(r["family"] == f for r in rows)]
+    ax.legend(handles=[Patch(color=FAMILY_COLORS[f], label=f) for f in present], fontsize=7, loc="best")
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
 
@@ -78,12 +79,18 @@ def plot_pareto(rows: list[dict[str, Any]], path: Path) -> Path:
     points = [(max(r["fit_seconds"], 1e-3), r["primary"]) for r in rows]
     front = pareto_front(points, higher_is_better(metric))
     fig, ax = plt.subplots(figsize=(6, 4))
-    for r, (x, y) in zip(rows, points):
+    span = (max(p[1] for p in points) - min(p[1] for p in points)) or 1.0
+    placed: list[tuple[float, float]] = []
+    for r, (x, y) in sorted(zip(rows, points), key=lambda item: -item[1][1]):
         ax.errorbar(x, y, yerr=r["primary_std"] or 0.0, fmt="o", color=FAMILY_COLORS.get(r["family"], "#555"), capsize=3)
-        ax.annotate(r["model"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        # A point just below an already labelled neighbour gets its label underneath, not on top.
+        near = any(abs(np.log10(x / px)) < 0.5 and abs(y - py) < 0.06 * span for px, py in placed)
+        ax.annotate(r["model"], (x, y), textcoords="offset points", xytext=(5, -11 if near else 4), fontsize=8)
+        placed.append((x, y))
     fx, fy = zip(*[points[i] for i in front])
     ax.step(fx, fy, where="post", color="black", lw=1, ls="--", label="Pareto front")
     ax.set_xscale("log")
+    ax.margins(x=0.1, y=0.12)  # room for the labels of the extreme points inside the axes
     ax.set_xlabel("fit seconds (log)")
     ax.set_ylabel(f"test {metric}")
     ax.set_title(f"{rows[0]['task']}: {metric} vs training cost", fontsize=9)

@@ -1,0 +1,321 @@
+"""One self-contained HTML page of every leaderboard, for people who browse rather than grep.
+
+The page needs nothing beside it and no network: CSS and a small sorting script are inline,
+plots are embedded as base64 data URIs, so it can be attached to a CI run, mailed, or opened
+offline. Its cells come from `leaderboard.table_rows`, like the terminal and markdown tables,
+so the three renderings cannot disagree. Every string that comes from a record is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from moviebench.leaderboard import aggregate, failures, gap_lines, table_rows
+from moviebench.plots import FAMILY_COLORS, slug, write_plots
+
+# What each plot of plots.write_plots shows, by the end of its file name.
+CAPTIONS = {
+    "primary": "Primary metric per model: mean over seeds, error bar = std over seeds.",
+    "pareto": "Primary metric against fit seconds (log axis); the dashed line is the Pareto front.",
+    "confusion": "Confusion matrix of the best record on the test split, normalised per true class.",
+    "per-label-ap": "Average precision per label and model on the test split.",
+    "learning-curves": "Train and validation loss per epoch of the deep models; dotted: best validation epoch.",
+}
+
+HEADER_TITLES = {
+    "#": "Rank by the primary metric. 2= : tied with the row above (paired bootstrap 95% interval of the difference includes 0).",
+    "Δ baseline": "Gain in the primary metric over the trivial baseline on the same split.",
+    "fit s": "Seconds to fit, mean over seeds.",
+    "predict s": "Seconds to score the test split, mean over seeds.",
+    "params": "Number of learned parameters.",
+    "seeds": "Seeds with a finished record.",
+}
+
+_NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?(?:e[+-]?\d+)?)([kM]?)=?(?:\s|$)")
+
+
+def sort_key(cell: str) -> float | None:
+    """The number a cell sorts by ("0.91 ± 0.01" -> 0.91, "38.1k" -> 38100, "2=" -> 2), or None."""
+    match = _NUMBER.match(cell.strip())
+    if not match:
+        return None
+    return float(match.group(1)) * {"": 1, "k": 1e3, "M": 1e6}[match.group(2)]
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's header chunk (0, 0 if it is not a PNG)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return 0, 0
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return "—" if value is None else str(value)
+
+
+def provenance(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(label, value) pairs saying how a leaderboard row was made. A value that differs between
+    seeds is listed per seed rather than hidden behind the first one."""
+    records = sorted(records, key=lambda r: r.get("seed", 0))
+    fields = [
+        ("split hash", lambda r: r.get("split_hash")),
+        ("data fingerprint", lambda r: r.get("data_fingerprint")),
+        ("params source", lambda r: r.get("params_source", "defaults")),
+        ("params", lambda r: r.get("params")),
+        ("settings", lambda r: r.get("settings")),
+        ("device", lambda r: r.get("device")),
+        ("git commit", lambda r: r.get("git_commit")),
+        ("versions", lambda r: ", ".join(f"{k} {v}" for k, v in sorted((r.get("versions") or {}).items())) or None),
+        ("train / val / test rows", lambda r: None if r.get("n_train") is None
+         else f"{r.get('n_train')} / {r.get('n_val')} / {r.get('n_test')}"),
+        ("created", lambda r: r.get("created")),
+        ("error", lambda r: r.get("error")),
+    ]
+    out = [("seeds", ", ".join(f"{r.get('seed')} ({r.get('status', '?')})" for r in records))]
+    for label, get in fields:
+        values = [_text(get(r)) for r in records]
+        if all(v == "—" for v in values) and label in ("error", "settings"):
+            continue
+        if len(set(values)) == 1:
+            out.append((label, values[0]))
+        else:
+            out.append((label, "; ".join(f"seed {r.get('seed')}: {v}" for r, v in zip(records, values))))
+    out.append(("records", ", ".join("/".join(Path(r["_path"]).parts[-4:]) for r in records if r.get("_path")) or "—"))
+    return out
+
+
+def _details(anchor: str, row: dict[str, Any], records: list[dict[str, Any]]) -> str:
+    """A closed <details> per row, below the table at full width: inside a table cell the
+    values would be squeezed into one narrow column."""
+    e = html.escape
+    items = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in provenance(records))
+    seeds = len({r.get("seed") for r in records})
+    summary = (f"<b>{e(row['model'])}</b> · {e(row['status'])} · {seeds} seed{'s' if seeds != 1 else ''} · "
+               f"params {e(str(row.get('params_source') or records[0].get('params_source', 'defaults')))}")
+    return f'<details id="{e(anchor)}"><summary>{summary}</summary><dl>{items}</dl></details>'
+
+
+def render_board(key: tuple[str, str], rows: list[dict[str, Any]], records: list[dict[str, Any]],
+                 images: list[tuple[str, bytes]]) -> str:
+    """One <section>: the sortable table, the comparison sentences, failures and plots."""
+    task, source = key
+    header, body = table_rows(rows)
+    primary_col = 3  # "#", model, family, then the primary metric (see table_rows)
+    by_model: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        by_model[r["model"]].append(r)
+    e = html.escape
+    numeric = {j for j in range(len(header)) if any(sort_key(cells[j]) is not None for cells in body)}
+
+    head = []
+    for j, name in enumerate(header):
+        attrs = f' title="{e(HEADER_TITLES[name])}"' if name in HEADER_TITLES else ""
+        if j in numeric:
+            attrs += ' data-type="num"'
+        # Long metric names may wrap after an underscore, so the table fits a laptop screen.
+        label = e(name).replace("_", "_<wbr>").replace(" s", "&nbsp;s")  # "predict s" stays whole
+        head.append(f"<th{attrs}>{label}</th>")
+
+    lines, details = [], []
+    for row, cells in zip(rows, body):
+        classes = [f"family-{slug(row['family'])}"]
+        if row["family"] == "trivial":
+            classes.append("baseline")
+        if row.get("tie"):
+            classes.append("tie")
+        if row["status"] != "ok":
+            classes.append(f"status-{slug(row['status'])}")
+        anchor = slug(f"prov-{task}-{source}-{row['model']}")
+        details.append(_details(anchor, row, by_model[row["model"]]))
+        tds = []
+        for j, cell in enumerate(cells):
+            attrs = []
+            value = sort_key(cell)
+            if value is not None and j in numeric:
+                attrs.append(f'data-v="{value!r}"')
+            if j == 0 and row.get("tie") and row.get("diff_ci"):
+                low, high = row["diff_ci"]
+                attrs.append(f'title="tie: 95% interval of the difference to the row above [{low:+.4f}, {high:+.4f}]"')
+            if j == primary_col and row["status"] != "ok" and row.get("error"):
+                attrs.append(f'title="{e(str(row["error"]))}"')
+            css = ["num" if j in numeric else "", "primary" if j == primary_col else "",
+                   "tied" if j == 0 and cell.endswith("=") else ""]
+            if any(css):
+                attrs.append(f'class="{" ".join(c for c in css if c)}"')
+            # The model's name links to how its row was made (below the table).
+            text = f'<a class=prov href="#{e(anchor)}">{e(cell)}</a>' if j == 1 else e(cell)
+            tds.append(f"<td {' '.join(attrs)}>{text}</td>" if attrs else f"<td>{text}</td>")
+        lines.append(f'<tr class="{" ".join(classes)}" data-model="{e(row["model"])}">{"".join(tds)}</tr>')
+
+    parts = [
+        f'<section id="{e(slug(f"{task}-{source}"))}">',
+        f"<h2>{e(task)} <span class=on>on</span> {e(source)}</h2>",
+        f"<p class=meta>Split <code>{e(str(rows[0]['split_hash']))}</code>; primary metric "
+        f"<code>{e(str(rows[0]['primary_metric']))}</code> on the test split; {len(rows)} models, "
+        f"{len(records)} records.</p>",
+        f'<div class=scroll><table class=board data-board="{e(f"{task}/{source}")}">'
+        f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(lines)}</tbody></table></div>",
+    ]
+    parts += [f"<p class=gap>{e(line[0].upper() + line[1:])}.</p>" for line in gap_lines(rows)]
+    fails = failures(rows)
+    if fails:
+        parts.append("<ul class=failures>" + "".join(f"<li>{e(f)}</li>" for f in fails) + "</ul>")
+    parts.append(f"<div class=provenance><h3>How each row was made</h3>{''.join(details)}</div>")
+    if images:
+        figures = []
+        for name, data in images:
+            kind = next((k for k in CAPTIONS if name.endswith(f"-{k}.png")), "")
+            uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+            width, height = png_size(data)
+            # A wide plot (a per-label heatmap, several learning curves) gets a row to itself.
+            wide = ' class="wide"' if width > 2 * height else ""
+            figures.append(f'<figure{wide}><img src="{uri}" alt="{e(name)}" width="{width}" height="{height}">'
+                           f"<figcaption>{e(CAPTIONS.get(kind, name))}</figcaption></figure>")
+        parts.append(f"<div class=plots>{''.join(figures)}</div>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def render_page(records: list[dict[str, Any]], images: dict[tuple[str, str], list[tuple[str, bytes]]],
+                subtitle: str = "") -> str:
+    """The whole page as a string; `images` maps each board to (file name, PNG bytes)."""
+    e = html.escape
+    boards = aggregate(records)
+    by_board: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in records:
+        by_board[(r["task"], r["source"])].append(r)
+    nav = "".join(f'<li><a href="#{e(slug(f"{t}-{s}"))}">{e(t)} on {e(s)}</a> ({len(rows)} models)</li>'
+                  for (t, s), rows in boards.items())
+    sections = "\n".join(render_board(key, rows, by_board[key], images.get(key, [])) for key, rows in boards.items())
+    swatches = "".join(f'<span class=swatch style="background:{c}"></span>{e(f)} ' for f, c in FAMILY_COLORS.items())
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>moviebench results</title>
+<style>{CSS}</style></head>
+<body>
+<header><h1>moviebench results</h1>
+<p>{len(records)} records, {len(boards)} leaderboard{'' if len(boards) == 1 else 's'}. {e(subtitle)}</p>
+<p class=legend>Click a column header to sort (again to reverse). The shaded row is the trivial baseline;
+a rank like <b>2=</b> is a tie with the row above (the paired bootstrap 95% interval of the difference
+includes 0); failed and skipped models are kept on the board in red and grey. A model's name opens how its row
+was made (split, data, params, settings, device, commit, versions, seeds). Plot colours: {swatches}</p>
+<nav><ul>{nav}</ul></nav></header>
+<main>
+{sections}
+</main>
+<script>{SCRIPT}</script>
+</body></html>
+"""
+
+
+def board_images(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[tuple[str, bytes]]]:
+    """Every plot of plots.write_plots, read back as bytes (drawn in a temporary folder)."""
+    with tempfile.TemporaryDirectory(prefix="moviebench-plots-") as tmp:
+        links = write_plots(records, Path(tmp))
+        return {key: [(name, (Path(tmp) / name).read_bytes()) for name in names] for key, names in links.items()}
+
+
+def write_html_report(records: list[dict[str, Any]], path: Path, subtitle: str = "") -> Path:
+    """Render the page with its plots embedded and write it to `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_page(records, board_images(records), subtitle), encoding="utf-8")
+    return path
+
+
+CSS = """
+:root { --fg: #1d232a; --muted: #5b6672; --line: #d9dee3; --base: #fff6d6; --head: #f3f5f7; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
+       margin: 0 auto; padding: 1.5rem 2rem 4rem; max-width: 1500px; }
+h1 { margin: 0 0 .3rem; font-size: 1.6rem; }
+h2 { margin: 2.4rem 0 .2rem; font-size: 1.25rem; border-bottom: 2px solid var(--line); padding-bottom: .2rem; }
+h2 .on { color: var(--muted); font-weight: normal; }
+.meta, .legend, figcaption { color: var(--muted); }
+nav ul { display: flex; flex-wrap: wrap; gap: .3rem 1.4rem; padding: 0; list-style: none; }
+code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; background: var(--head); padding: 0 .25em; }
+.swatch { display: inline-block; width: .8em; height: .8em; margin: 0 .25em 0 .6em; vertical-align: -1px; }
+.scroll { overflow-x: auto; border: 1px solid var(--line); border-radius: 4px; }
+table.board { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+table.board th, table.board td { padding: .3rem .5rem; border-bottom: 1px solid var(--line);
+       white-space: nowrap; text-align: left; vertical-align: top; }
+table.board th { background: var(--head); cursor: pointer; user-select: none; font-weight: 600;
+       white-space: normal; vertical-align: bottom; }
+table.board th[data-type=num], table.board td.num { text-align: right; }
+table.board th[aria-sort=ascending]::after { content: " \\25B2"; font-size: .7em; }
+table.board th[aria-sort=descending]::after { content: " \\25BC"; font-size: .7em; }
+table.board td.primary { font-weight: 600; }
+table.board tbody tr:hover { background: #f0f6ff; }
+tr.baseline, tr.baseline:hover { background: var(--base); }
+td.tied { color: #8a4b00; font-weight: 600; }
+a.prov { color: inherit; text-decoration: underline dotted #8a96a3; }
+tr.status-failed td { color: #b3261e; }
+tr.status-skipped td { color: #80868b; font-style: italic; }
+.provenance h3 { font-size: .95rem; margin: 1rem 0 .2rem; }
+.provenance details { border-bottom: 1px solid var(--line); padding: .15rem 0; }
+.provenance summary { cursor: pointer; }
+.provenance details:target summary, .provenance details[open] summary { color: #0b57d0; }
+.provenance dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: .3rem 0 .6rem 1.2rem;
+       font-size: 12px; }
+.provenance dt { color: var(--muted); }
+.provenance dd { margin: 0; overflow-wrap: anywhere; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
+.gap { font-weight: 600; }
+.failures { color: #b3261e; }
+.plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 460px), 1fr)); gap: 1rem; margin-top: 1rem; }
+figure { margin: 0; border: 1px solid var(--line); border-radius: 4px; padding: .5rem; }
+figure.wide { grid-column: 1 / -1; }
+figure img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
+figcaption { font-size: 12px; margin-top: .3rem; }
+"""
+
+# A row's "details" link opens its provenance. A header click sorts a table's rows by that
+# column: numbers by their data-v, text by its content; rows with no value (a failed model's
+# metrics) stay last in both directions. Array.sort is stable, so equal keys keep their order.
+SCRIPT = """
+document.addEventListener("click", function (ev) {
+  var link = ev.target.closest && ev.target.closest("a.prov");
+  var target = link && document.getElementById(link.hash.slice(1));
+  if (target) target.open = true;
+});
+document.querySelectorAll("table.board").forEach(function (table) {
+  var heads = table.tHead.rows[0].cells;
+  Array.prototype.forEach.call(heads, function (th, col) {
+    th.tabIndex = 0;
+    function sort() {
+      var asc = th.getAttribute("aria-sort") !== "ascending";
+      Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+      var num = th.dataset.type === "num";
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      function key(row) {
+        var cell = row.cells[col];
+        if (num) return cell.dataset.v === undefined ? null : parseFloat(cell.dataset.v);
+        var text = cell.textContent.trim();
+        return text === "" ? null : text;
+      }
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        if (x === null || y === null) return (x === null) - (y === null);
+        var d = num ? x - y : String(x).localeCompare(String(y), undefined, {numeric: true});
+        return asc ? d : -d;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    }
+    th.addEventListener("click", sort);
+    th.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); sort(); }
+    });
+  });
+});
+"""
