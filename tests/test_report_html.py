@@ -18,6 +18,7 @@ from moviebench.cli import cli
 from moviebench.leaderboard import aggregate, gap_lines, table_rows
 from moviebench.records import load_records, predictions_path, read_record, write_record
 from moviebench.report_html import render_page, sort_key
+from moviebench.options import RunOptions
 from moviebench.runner import RunRequest, run
 from tests.fixtures import write_ggplot2_csv
 
@@ -32,8 +33,9 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("report")
     out = root / "out"
     csv = write_ggplot2_csv(root / "movies.csv")
-    run(RunRequest(task="tmdb-quality", source="ggplot2movies", data=csv, models=["logreg"], seeds=[0, 1], out=out))
-    board = out / "tmdb-quality" / "ggplot2movies"
+    records = run(RunRequest(task="tmdb-quality", options=RunOptions(source="ggplot2movies", data=csv),
+                             models=["logreg"], seeds=[0, 1], out=out))
+    board = Path(records[0]["_path"]).parents[1]  # the folder of this board's model folders
     for seed in (0, 1):
         record = read_record(board / "logreg" / f"seed-{seed}.json")
         write_record(board / "logreg-copy" / f"seed-{seed}.json", {**record, "model": "logreg-copy"})
