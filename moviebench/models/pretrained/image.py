@@ -71,8 +71,10 @@ def load_efficientnet_lite0(weights: Path | None = None) -> nn.Module:
 
 
 def lite0_weights_for(context: RunContext) -> Path | None:
-    """--weights when it is a Lite0 state dict, else the packaged file."""
-    if context.weights is not None and _is_lite0_file(Path(context.weights)):
+    """--weights when given (it must be a Lite0 state dict), else the packaged file."""
+    if context.weights is not None:
+        if not _is_lite0_file(Path(context.weights)):
+            raise ValueError(f"--weights {context.weights}: not an EfficientNet-Lite0 state dict")
         return Path(context.weights)
     return packaged_lite0_weights()
 
@@ -107,6 +109,7 @@ class EffNetLogReg(FeatureClassifier):
     name = "effnet-logreg"
     family = "pretrained"
     pretrained_weights = True
+    takes_weights = True
     summary = "frozen ImageNet EfficientNet-Lite0 pooled features (1,280-d, cached) + logistic regression"
     defaults: dict[str, Any] = {"C": 0.05}
 
