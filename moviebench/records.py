@@ -220,14 +220,19 @@ def load_records(out: Path, task: str | None = None) -> list[dict[str, Any]]:
 
 
 def ensure_writable(out: Path) -> None:
-    """Fail before any data is loaded when results could not be written under `out`."""
+    """Fail before any data is loaded when results could not be written under `out`. A
+    folder that does not exist yet is not created here (a refused run leaves nothing)."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise BenchError(f"--out {out}: is a file, not a folder")
+    existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        where = "is a file" if existing == out else f"is under {existing}, a file"
+        raise BenchError(f"--out {out}: {where}, not a folder")
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
+        if existing == out:
+            with tempfile.TemporaryFile(dir=out):
+                pass
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(13, f"{existing} is not writable")
     except OSError as exc:
         raise BenchError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
 

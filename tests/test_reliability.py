@@ -304,7 +304,17 @@ def test_8_an_unwritable_out_fails_first(capsys, monkeypatch, tmp_path, where):
     code, _, err = run_cli(capsys, monkeypatch, tmp_path / "missing.csv", out, "--models", "logreg")
     assert code == 2
     line = one_line_error(err)
-    assert line.startswith(f"error: --out {out}") and ("is a file" in line or "cannot write" in line)
+    assert line.startswith(f"error: --out {out}: ")
+    assert ("is a file" in line) if where == "file" else (f"is under {blocker}, a file" in line)
+    assert not (tmp_path / "missing.csv").exists() and blocker.read_text() == "not a folder"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through any permission")
+def test_8_a_read_only_out_fails_first(capsys, monkeypatch, csv, tmp_path):
+    out = tmp_path / "ro"
+    out.mkdir(mode=0o500)
+    code, _, err = run_cli(capsys, monkeypatch, csv, out / "sub", "--models", "logreg")
+    assert code == 2 and "cannot write there" in one_line_error(err)
 
 
 # ---- 9. rows that went are explained -----------------------------------------------------------
