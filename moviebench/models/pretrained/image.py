@@ -84,7 +84,8 @@ def _is_lite0_file(path: Path) -> bool:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - not a torch file: not ours
         return False
-    return isinstance(state, dict) and len(state) == 296 and any("_conv_stem" in k or "conv_stem" in k for k in state)
+    # Names differ between ports; the loader maps tensors by position and checks every shape.
+    return isinstance(state, dict) and len(state.get("state_dict", state)) == 296
 
 
 def lite0_features(network: nn.Module, images: np.ndarray, batch_size: int = 32,
