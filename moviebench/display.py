@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -66,7 +67,7 @@ class LadderDisplay:
                 f"(fit {record['fit_seconds']:.1f}s)"
             )
         else:
-            self.console.print(f"  [red]{record['status']}[/] {name}: {record.get('error')}")
+            self.console.print(f"  [red]{record['status']}[/] {name}: {escape(str(record.get('error')))}")
 
 
 def print_leaderboards(console: Console, records: list[dict[str, Any]]) -> None:
@@ -81,4 +82,4 @@ def print_leaderboards(console: Console, records: list[dict[str, Any]]) -> None:
         for line in gap_lines(rows):
             console.print(line)
         for line in failures(rows):
-            console.print(f"[red]{line}[/]")
+            console.print(f"[red]{escape(line)}[/]")

@@ -14,11 +14,26 @@ from moviebench.errors import UnknownNameError
 from moviebench.metrics import get_metric, higher_is_better, resampled
 
 
-def aggregate(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Group records by (task, source), then by model; one row per model, best first."""
-    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+def board_keys(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Each record's board: (task, source), or (task, "source @ data 1a2b3c4d") when records
+    of one task and source were made on different data, so a board never mixes data."""
+    fingerprints: dict[tuple[str, str], set] = defaultdict(set)
     for r in records:
-        groups[(r["task"], r["source"], r["model"])].append(r)
+        fingerprints[(r["task"], r["source"])].add(r.get("data_fingerprint"))
+    return [
+        (r["task"], r["source"] if len(fingerprints[(r["task"], r["source"])]) == 1
+         else f"{r['source']} @ data {str(r.get('data_fingerprint'))[:8]}")
+        for r in records
+    ]
+
+
+def aggregate(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Group records by board (task, source and data, see `board_keys`), then by model; one
+    row per model, best first."""
+    keys = board_keys(records)
+    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    for key, r in zip(keys, records):
+        groups[(*key, r["model"])].append(r)
     boards: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for (task, source, model), recs in groups.items():
         boards[(task, source)].append(_row(model, recs))
@@ -32,8 +47,8 @@ def aggregate(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[
                 None if baseline is None or r["primary"] is None else r["primary"] - baseline["primary"]
             )
     by_board: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for r in records:
-        by_board[(r["task"], r["source"])].append(r)
+    for key, r in zip(keys, records):
+        by_board[key].append(r)
     for key, rows in boards.items():
         per_model = bootstrap_by_model(rows, by_board[key])
         mark_ties(rows, per_model)

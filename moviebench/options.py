@@ -28,6 +28,19 @@ class RunOptions:
     weights: Path | None = None  # pretrained weights for rungs that take them
     device: str | None = None  # None: CUDA when available
 
+    def __post_init__(self) -> None:
+        """Refuse values with no meaning, with one line naming the flag. (Leave --epochs and
+        --time-budget out for each model's own default: 0 is not "no cap".)"""
+        from moviebench.errors import BenchError
+
+        if self.epochs is not None and self.epochs < 1:
+            raise BenchError(f"--epochs {self.epochs}: must be at least 1 (leave it out for each model's default)")
+        if self.time_budget is not None and not 0 < self.time_budget < float("inf"):
+            raise BenchError(f"--time-budget {self.time_budget:g}: must be a positive number of seconds "
+                             "(leave it out for each model's default)")
+        if self.min_votes < 0:
+            raise BenchError(f"--min-votes {self.min_votes}: must be 0 or more")
+
     def identity(self) -> dict[str, Any]:
         """What of these options changes a result (the data itself is identified by its
         fingerprint, the settings by their resolved values, so neither path nor raw strings)."""

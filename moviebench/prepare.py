@@ -42,25 +42,87 @@ def resolve_settings(spec: TaskSpec, options: RunOptions) -> TaskSettings:
     return parse_settings(spec.settings_type, options.settings, spec.name)
 
 
+# A part with fewer rows than this gives a score that one row moves by a third: the run
+# stops instead of printing a meaningless number. The floor is low on purpose (tests train
+# on a few dozen rows); parts under SMALL_PART_ROWS get a note saying how much one row weighs.
+MIN_PART_ROWS = 3
+SMALL_PART_ROWS = 30
+
+
+def check_source(spec: TaskSpec, source: str) -> None:
+    """A source the task does not read: say which tasks it serves, or the closest names."""
+    if source in spec.sources:
+        return
+    from moviebench.datasets import SOURCES
+    from moviebench.tasks import TASKS
+
+    if source not in SOURCES:
+        raise UnknownNameError(f"source for task {spec.name}", source, spec.sources)
+    serves = [t.name for t in TASKS if source in t.sources]
+    raise BenchError(f"source '{source}' does not serve task {spec.name} (it serves: {', '.join(serves) or 'no task'}); "
+                     f"{spec.name} reads: {', '.join(spec.sources)}")
+
+
 def prepare(spec: TaskSpec, options: RunOptions) -> PreparedTask:
     """Load the source, build the task's rows, split them by film, and check them."""
     source = options.source or spec.default_source
-    if source not in spec.sources:
-        raise UnknownNameError(f"source for task {spec.name}", source, spec.sources)
+    check_source(spec, source)
     settings = resolve_settings(spec, options)
     loaded = load_source(source, options.data)
     task_options = TaskOptions(min_votes=options.min_votes, extra_features=options.features, settings=settings)
     data = spec.build(loaded.table, source, task_options)
     check_no_leakage(spec, data)
     if len(data) == 0:
-        raise BenchError(f"task {spec.name} on source {source}: no rows left after filtering")
+        raise BenchError(f"task {spec.name} on source {source}: no rows left after filtering ({why_no_rows(loaded, data)})")
     split = make_split(data.split_key, options.split_seed)
     if spec.target == "multilabel":
         data, split = drop_rare_labels(spec, data, split, getattr(settings, "min_label_count", 1), options.split_seed)
-    for part in ("train", "val", "test"):
-        if len(split.part(part)) == 0:
-            raise BenchError(f"task {spec.name}: the {part} split is empty ({len(data)} rows in all)")
+    data = check_scorable(spec, source, data, split)
     return PreparedTask(spec, source, loaded, data, split, options, settings)
+
+
+def why_no_rows(loaded: LoadedSource, data: TaskData) -> str:
+    """Where the rows went, in one line: the loader's drops, unreadable files, the task's filters."""
+    report = loaded.report
+    reasons = [f"{report.rows_read} rows read"]
+    reasons += [f"{n} dropped: {why}" for why, n in report.dropped.items()]
+    if data.unreadable:
+        reasons.append(f"{len(data.unreadable)} unreadable image files (e.g. {data.unreadable[0]})")
+    if report.images.get("missing"):
+        reasons.append(f"{report.images['missing']} image files missing")
+    reasons += [note for note in data.notes if note.startswith("left out")]
+    return "; ".join(reasons)
+
+
+def check_scorable(spec: TaskSpec, source: str, data: TaskData, split: Split) -> TaskData:
+    """Stop when the split cannot give a meaningful score: a part under MIN_PART_ROWS rows, or
+    training rows that do not show two classes (multiclass) or any positive (multi-label).
+    Test rows of a class absent from training are noted: no model can get them right."""
+    where = f"task {spec.name} on source {source}"
+    sizes = {part: len(split.part(part)) for part in ("train", "val", "test")}
+    small = [f"{part} {n}" for part, n in sizes.items() if n < MIN_PART_ROWS]
+    if small:
+        raise DataError(f"{where}: too few rows to score ({', '.join(small)}; each part needs at least "
+                        f"{MIN_PART_ROWS}; {len(data)} rows in all)")
+    for part in ("val", "test"):
+        if sizes[part] < SMALL_PART_ROWS:
+            data.notes.append(f"only {sizes[part]} {part} rows: one row moves a score by about "
+                              f"{100 / sizes[part]:.0f} points, so small differences mean little")
+    y = np.asarray(data.y)
+    if spec.target == "multiclass":
+        train_classes = set(np.unique(y[split.train]).tolist())
+        if len(train_classes) < 2:
+            only = data.labels[next(iter(train_classes))] if data.labels else train_classes
+            raise DataError(f"{where}: every training row has the class {only}: nothing to learn or rank "
+                            "(check the data, or the task's thresholds)")
+        unseen = [i for i in split.test if y[i] not in train_classes]
+        if unseen:
+            n_classes = len({int(y[i]) for i in unseen})
+            data.notes.append(f"{len(unseen)} test rows ({n_classes} classes) have no training row of their class: "
+                              "no model can get them right")
+    elif spec.target == "multilabel" and not y[split.train].any():
+        raise DataError(f"{where}: no training row has any label")
+    return data
 
 
 def drop_rare_labels(spec: TaskSpec, data: TaskData, split: Split, min_count: int,

@@ -3,6 +3,10 @@
 The runner prepares the task once (load, build, split), turns (model, seed) pairs into
 `Cell`s, skips those with a current record, and executes the rest serially or in worker
 processes. Everything about one cell (fitting, scoring, identity, the record) is `cell.py`'s.
+
+Before any data is loaded it checks the request (seeds, models, --weights, a writable
+--out); each cell runs under its lock file, so two runs into one folder never train the
+same cell; worker processes die with the run that started them.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from moviebench.errors import BenchError
 from moviebench.models import MODELS
 from moviebench.options import RunOptions
 from moviebench.prepare import PreparedTask, prepare
+from moviebench.records import clean_stale_temp, ensure_writable
 from moviebench.tasks import TASKS, TaskSpec
 
 
@@ -61,9 +66,44 @@ def resolve_models(spec: TaskSpec, names: list[str] | None) -> list[str]:
     return names
 
 
+def check_request(req: RunRequest) -> None:
+    """Refuse seeds and model lists that would run nothing, run a cell twice, or misname a file."""
+    if not req.seeds:
+        raise BenchError("--seeds: no seed given (e.g. --seeds 0,1,2)")
+    if any(seed < 0 for seed in req.seeds):
+        raise BenchError(f"--seeds {','.join(map(str, req.seeds))}: seeds must be 0 or more")
+    repeated = sorted({seed for seed in req.seeds if req.seeds.count(seed) > 1})
+    if repeated:
+        raise BenchError(f"--seeds: seed {', '.join(map(str, repeated))} given more than once")
+    if req.models is not None and not req.models:
+        raise BenchError("--models: no model given (leave it out to run the task's whole ladder)")
+
+
+def check_weights(spec: TaskSpec, models: list[str], asked: list[str] | None, weights: Path | None) -> None:
+    """--weights must reach a rung that reads it, and be a file torch can load safely:
+    otherwise the run would silently train from scratch. Every model asked for by name must
+    take it (the baseline aside); the whole ladder needs one rung that does."""
+    if weights is None:
+        return
+    refusing = [m for m in asked or [] if not MODELS.get(m).takes_weights and m != spec.baseline]
+    if refusing or not any(MODELS.get(m).takes_weights for m in models):
+        able = sorted(m.name for m in MODELS if m.takes_weights and m.accepts(spec.target, spec.inputs))
+        who = ", ".join(refusing) + " take(s)" if refusing else f"no model of this {spec.name} run takes"
+        raise BenchError(f"--weights: {who} no weights file; rungs of {spec.name} that do: {', '.join(able) or 'none'}")
+    import torch
+
+    try:
+        torch.load(weights, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any reason a file does not load is the user's to fix
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BenchError(f"--weights {weights}: not a loadable PyTorch weights file ({reason[:200]})") from None
+
+
 def plan(req: RunRequest, display: Any | None = None) -> Ladder:
+    check_request(req)
     spec = TASKS.get(req.task)
     models = resolve_models(spec, req.models)
+    check_weights(spec, models, req.models, req.options.weights)
     prep = prepare(spec, req.options)
     if display:
         display.prepared(prep)
@@ -94,6 +134,8 @@ def pending_cells(ladder: Ladder, req: RunRequest) -> tuple[list[Cell], list[dic
 
 def run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
     """Run a ladder. `display` (see display.LadderDisplay) shows progress; records are returned."""
+    ensure_writable(req.out)  # before any data is loaded or model trained
+    clean_stale_temp(Path(req.out) / req.task)  # debris of writes a crash interrupted
     ladder = plan(req, display)
     todo, done = pending_cells(ladder, req)
     if display:
@@ -105,11 +147,39 @@ def run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
     for cell in todo:
         if display:
             display.start(cell.model, cell.seed)
-        record = cell.execute(req.out, progress=display.epoch if display else None)
+
+        def waiting(cell: Cell = cell) -> None:
+            if display:
+                display.console.print(f"  waiting: another run is training {cell.model} seed {cell.seed}")
+
+        record = execute_locked(cell, req, progress=display.epoch if display else None, on_wait=waiting)
         records.append(record)
         if display:
             display.finish(record)
     return records
+
+
+def execute_locked(cell: Cell, req: RunRequest, progress: Any | None = None,
+                   on_wait: Any | None = None) -> dict[str, Any]:
+    """Execute a cell under its lock. When another run held the lock, its record is taken if it
+    is current (even under --force: it was made while this run waited), so no cell trains twice."""
+    with cell.lock(req.out, on_wait) as waited:
+        existing = cell.stored(req.out) if waited else None
+        if existing:
+            existing["_reused"] = "made by another run while this one waited"
+            return existing
+        return cell.execute(req.out, progress=progress)
+
+
+def nothing_succeeded(req: RunRequest, records: list[dict[str, Any]]) -> str | None:
+    """Why the run produced nothing the user asked for, or None. The trivial baseline, which
+    always runs, only counts when it is all that was asked for."""
+    wanted = [r for r in records if req.models is None or r["model"] in req.models]
+    if req.models is None:
+        wanted = [r for r in wanted if r.get("family") != "trivial"] or wanted
+    if not wanted or any(r.get("status") == "ok" for r in wanted):
+        return None
+    return "no model finished: " + "; ".join(f"{r['model']} seed {r['seed']} {r['status']}" for r in wanted)
 
 
 # ---- parallel cells (--jobs N) -------------------------------------------------------------
@@ -117,8 +187,39 @@ def run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(ladder: Ladder, out: Path, queue: Any) -> None:
-    _WORKER.update(ladder=ladder, out=out, queue=queue)
+def _init_worker(ladder: Ladder, req: RunRequest, queue: Any, parent: int) -> None:
+    die_with_parent(parent)
+    queue.cancel_join_thread()  # progress lines are disposable: never block a worker's exit on them
+    _WORKER.update(ladder=ladder, req=req, queue=queue)
+
+
+def die_with_parent(parent: int, interval: float = 0.5) -> None:
+    """End this worker process when `parent` dies (even by `kill -9`): nobody would read what
+    it finishes. Linux delivers SIGKILL at once (PR_SET_PDEATHSIG); elsewhere, and as a
+    backstop, a daemon thread exits when this process is re-parented."""
+    import os
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 def _worker_cell(model: str, seed: int) -> dict[str, Any]:
@@ -127,7 +228,10 @@ def _worker_cell(model: str, seed: int) -> dict[str, Any]:
     def progress(description: str, completed: int, total: int) -> None:
         queue.put((f"{model} seed {seed}: {description}", completed, total))
 
-    return _WORKER["ladder"].cell(model, seed).execute(_WORKER["out"], progress=progress)
+    def waiting() -> None:
+        queue.put((f"{model} seed {seed}: waiting for another run", 0, 1))
+
+    return execute_locked(_WORKER["ladder"].cell(model, seed), _WORKER["req"], progress=progress, on_wait=waiting)
 
 
 def run_parallel(ladder: Ladder, req: RunRequest, todo: list[Cell],
@@ -138,35 +242,39 @@ def run_parallel(ladder: Ladder, req: RunRequest, todo: list[Cell],
     dies (out of memory, killed) still leaves a failed record, so the ladder stays complete.
     """
     import multiprocessing as mp
+    import os
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     # spawn, not fork: forking after torch / OpenMP have started threads can deadlock.
     context = mp.get_context("spawn")
     results: dict[tuple[str, int], dict[str, Any]] = {}
-    with context.Manager() as manager:
-        progress_queue = manager.Queue()
-        with ProcessPoolExecutor(max_workers=req.jobs, mp_context=context, initializer=_init_worker,
-                                 initargs=(ladder, req.out, progress_queue)) as pool:
-            futures = {pool.submit(_worker_cell, cell.model, cell.seed): cell for cell in todo}
-            pending = set(futures)
-            if display:
-                display.console.print(f"  running {len(todo)} cells in {req.jobs} processes")
-            while pending:
-                finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                while display:
-                    try:
-                        description, completed, total = progress_queue.get_nowait()
-                    except queue_mod.Empty:
-                        break
+    # A plain queue handed to each worker at start, not a Manager's: a manager is one more
+    # process that would outlive a killed run.
+    progress_queue = context.Queue()
+    with ProcessPoolExecutor(max_workers=req.jobs, mp_context=context, initializer=_init_worker,
+                             initargs=(ladder, req, progress_queue, os.getpid())) as pool:
+        futures = {pool.submit(_worker_cell, cell.model, cell.seed): cell for cell in todo}
+        pending = set(futures)
+        if display:
+            display.console.print(f"  running {len(todo)} cells in {req.jobs} processes")
+        while pending:
+            finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            while True:  # drained even without a display, so the pipe never fills
+                try:
+                    description, completed, total = progress_queue.get_nowait()
+                except queue_mod.Empty:
+                    break
+                if display:
                     display.epoch(description, completed, total)
-                for future in finished:
-                    cell = futures[future]
-                    try:
-                        record = future.result()
-                    except Exception as exc:  # noqa: BLE001 - a dead worker must not lose the cell
-                        record = cell.failed(req.out, f"worker process failed: {type(exc).__name__}: {exc}")
-                    results[(cell.model, cell.seed)] = record
-                    if display:
-                        display.finish(record)
+            for future in finished:
+                cell = futures[future]
+                try:
+                    record = future.result()
+                except Exception as exc:  # noqa: BLE001 - a dead worker must not lose the cell
+                    record = cell.failed(req.out, f"worker process failed: {type(exc).__name__}: {exc}")
+                results[(cell.model, cell.seed)] = record
+                if display:
+                    display.finish(record)
+    progress_queue.close()
     return [results[(cell.model, cell.seed)] for cell in todo]

@@ -2,7 +2,7 @@
 
 Every fraction trains on a nested subset of the training split (the 10% subset lies inside
 the 25% one, and so on), always with the same validation and test rows, so the curves differ
-only in how much the model saw. Records go to `<out>/scaling/<task>/<source>/<model>/`
+only in how much the model saw. Records go to `<out>/scaling/<task>/<source>/<data>/<model>/`
 under names a leaderboard does not read (`frac-0.25-seed-0.json`).
 """
 
@@ -47,8 +47,10 @@ def run_scaling(req: RunRequest, fractions: list[float],
 
     Each point is an ordinary `Cell` with a training subset, so it is skipped on a rerun only
     when the same data, split, settings, options and params made it."""
+    from moviebench.records import ensure_writable
     from moviebench.runner import plan
 
+    ensure_writable(req.out)
     ladder = plan(req)
     prep = ladder.prep
     # The subset order depends on the split only, so reruns and other machines draw the same rows.

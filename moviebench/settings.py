@@ -76,8 +76,15 @@ class RetrievalSettings(TaskSettings):
 
 
 def _type_name(tp: Any) -> str:
-    if typing.get_origin(tp) is Literal:
-        return " | ".join(repr(a) for a in typing.get_args(tp))
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if origin is not None:  # tuple[float, float], not "tuple"
+        return f"{getattr(origin, '__name__', origin)}[{', '.join(_type_name(a) for a in args)}]"
+    if tp is type(None):
+        return "None"
     if isinstance(tp, type):
         return tp.__name__
     return str(tp).replace("typing.", "")

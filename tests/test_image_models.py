@@ -86,10 +86,13 @@ def test_weights_file_makes_torchvision_rung_fine_tune(tmp_path: Path, monkeypat
         assert model.fitted_["init"] == f"weights: {path}"
         assert torch.equal(network.conv1.weight, state["conv1.weight"])
         assert network.fc.out_features == 2
-    # A file for another architecture does not apply: the scratch rung says so in what it fitted.
+    # A file for another architecture is an error (issue 12), never a silent run from scratch.
     other = MODELS.get("resnet34")(context=RunContext(weights=path, settings={"image_size": 32}))
-    other.build_network(data)
-    assert other.fitted_["init"] == "scratch" and "init" not in other.params
+    with pytest.raises(ValueError, match="not a torchvision resnet34 ImageNet state dict"):
+        other.build_network(data)
+    scratch = MODELS.get("resnet34")(context=RunContext(settings={"image_size": 32}))
+    scratch.build_network(data)
+    assert scratch.fitted_["init"] == "scratch" and "init" not in scratch.params
 
 
 def test_effnet_features_are_cached_and_pooled(tmp_path: Path) -> None:

@@ -16,9 +16,9 @@ from PIL import Image
 
 from moviebench.cli import cli
 from moviebench.leaderboard import aggregate, gap_lines, table_rows
+from moviebench.options import RunOptions
 from moviebench.records import load_records, predictions_path, read_record, write_record
 from moviebench.report_html import render_page, sort_key
-from moviebench.options import RunOptions
 from moviebench.runner import RunRequest, run
 from tests.fixtures import write_ggplot2_csv
 

@@ -144,7 +144,7 @@ def test_a_record_made_another_way_is_rerun_not_shown_as_current(tiny_csv, tmp_p
 
     prep = prepare(TASKS.get("tmdb-quality"), RunOptions(source="ggplot2movies", data=tiny_csv))
     run(request(tiny_csv, out, ["logreg"]))
-    stored = json.loads((out / "tmdb-quality" / "ggplot2movies" / "logreg" / "seed-0.json").read_text())
+    stored = json.loads(Cell(prep, "logreg", 0).path(out).read_text())
     assert Cell(prep, "logreg", 0).is_current(stored)
     assert not Cell(prep, "logreg", 0, params={"C": 0.1}, params_source="tuned: study s trial 3").is_current(stored)
     # A changed default is a change too: the record keeps the params it ran with.

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from moviebench.datasets.base import LoadReport
@@ -65,6 +66,25 @@ def read_csv_strings(path: Path, report: LoadReport, usecols: Callable[[str], bo
         report.drop("malformed line (wrong number of fields)", skipped)
         return frame
     raise DataError(f"{path}: cannot decode as UTF-8 or Latin-1")  # unreachable: Latin-1 decodes any byte
+
+
+# Canonical columns where a negative value means nothing (a budget, a count, a duration).
+NON_NEGATIVE = ("budget", "revenue", "runtime", "vote_count", "popularity")
+
+
+def missing_if_not_finite(table: pd.DataFrame, report: LoadReport) -> None:
+    """Set infinite numbers (any canonical numeric column) and negative ones (NON_NEGATIVE)
+    missing, counted as repairs: `inf` would crash some models and be scored by others."""
+    for col in table.columns:
+        if col == "movie_id" or not pd.api.types.is_numeric_dtype(table[col]):
+            continue
+        values = table[col].to_numpy(dtype=float)
+        infinite = np.isinf(values)
+        report.repair(f"{col} infinite set missing", int(infinite.sum()))
+        negative = (values < 0) if col in NON_NEGATIVE else np.zeros(len(values), dtype=bool)
+        report.repair(f"{col} negative set missing", int(negative.sum()))
+        if (infinite | negative).any():
+            table[col] = np.where(infinite | negative, np.nan, values)
 
 
 def csv_header(path: Path) -> list[str]:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from moviebench.datasets import register_source
 from moviebench.datasets.base import LoadedSource, LoadReport, SourceSpec, require_columns
+from moviebench.datasets.common import missing_if_not_finite
 
 GENRE_FLAGS = ["Action", "Animation", "Comedy", "Drama", "Documentary", "Romance", "Short"]
 REQUIRED = ["title", "year", "length", "budget", "rating", "votes", "mpaa", *GENRE_FLAGS]
@@ -66,6 +67,7 @@ def load(path: Path | None) -> LoadedSource:
     for col in RATING_DISTRIBUTION:  # kept so a leak can be demonstrated, never used
         if col in raw:
             table[col] = pd.to_numeric(raw[col], errors="coerce").to_numpy()
+    missing_if_not_finite(table, report)
     return LoadedSource(table=table.reset_index(drop=True), report=report)
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from moviebench.datasets import register_source
 from moviebench.datasets.base import LoadedSource, LoadReport, SourceSpec, require_columns
-from moviebench.datasets.common import read_csv_strings, split_title_year
+from moviebench.datasets.common import missing_if_not_finite, read_csv_strings, split_title_year
 from moviebench.datasets.images import check_images
 from moviebench.errors import DataError
 
@@ -81,6 +81,7 @@ def load(path: Path | None) -> LoadedSource:
         "genres": genres,
         "vote_average": score.to_numpy(dtype=float),  # the IMDb score: target side only
     })
+    missing_if_not_finite(table, report)
     folder = find_poster_folder(csv.parent)
     if folder is None:
         report.notes.append(f"no poster folder found beside {csv.name}: every poster missing")

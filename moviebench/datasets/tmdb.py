@@ -26,7 +26,13 @@ import pandas as pd
 
 from moviebench.datasets import register_source
 from moviebench.datasets.base import LoadedSource, LoadReport, SourceSpec, require_columns
-from moviebench.datasets.common import MalformedCell, csv_header, parse_list_cell, read_csv_strings
+from moviebench.datasets.common import (
+    MalformedCell,
+    csv_header,
+    missing_if_not_finite,
+    parse_list_cell,
+    read_csv_strings,
+)
 from moviebench.datasets.images import check_images
 from moviebench.errors import DataError
 
@@ -158,6 +164,7 @@ def load(path: Path | None) -> LoadedSource:
         zero = table[col] == 0
         report.repair(f"{col} 0 (unknown) set missing", int(zero.sum()))
         table.loc[zero, col] = np.nan
+    missing_if_not_finite(table, report)
     table["genres"] = list(lists["genres"][index]) if "genres" in lists else [[] for _ in range(len(table))]
     for col in ("production_companies", "production_countries"):
         canon = LISTS[col]

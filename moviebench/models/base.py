@@ -63,6 +63,8 @@ class Model:
     summary: ClassVar[str] = ""
     # Starts from weights learned elsewhere (ImageNet, sentence embeddings): shown on leaderboards.
     pretrained_weights: ClassVar[bool] = False
+    # Reads `context.weights` (--weights FILE); giving --weights to a rung that does not is refused.
+    takes_weights: ClassVar[bool] = False
 
     def __init__(self, context: RunContext | None = None, **params: Any) -> None:
         unknown = set(params) - set(self.defaults)

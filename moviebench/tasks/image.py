@@ -20,7 +20,8 @@ IMAGE_LADDER = (
     "resnet18-pretrained", "effnet-logreg", "effnet-finetune",
 )
 SPLITS = {
-    "seen-films": "seen films, unseen frames: rows split by image id, each film in every part",
+    "seen-films": "seen films, unseen frames: rows split by image id, so a film's frames spread over the parts "
+                  "(test frames of films with no training frame, if any, are counted in a note)",
     "unseen-films": "unseen films: rows split by movie id, all frames of a film in one part",
 }
 

@@ -81,6 +81,11 @@ def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
         features[col] = pd.to_numeric(table[col], errors="coerce")
 
     X = pd.DataFrame(features)
+    infinite = np.isinf(X.to_numpy(dtype=float))
+    if infinite.any():  # e.g. an --features column the loader does not clean: missing, like the rest
+        notes.append(f"{int(infinite.sum())} infinite feature values set missing "
+                     f"({', '.join(X.columns[infinite.any(axis=0)])})")
+        X = X.mask(np.isinf(X.astype(float)))
     return TaskData(
         ids=table["movie_id"].to_numpy(),
         X=X,

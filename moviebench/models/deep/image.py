@@ -150,11 +150,15 @@ def load_imagenet_state(network: nn.Module, path: Path) -> bool:
 class TorchvisionModel(DeepImageModel):
     arch: str
     require_weights = False
+    takes_weights = True
 
     def build_network(self, train: TaskData) -> nn.Module:
         """The architecture with ImageNet weights where a file fits, else from scratch (fitted_["init"] says which)."""
         factory = TORCHVISION[self.arch][0]
         network = factory(weights=None)  # 1000 classes, so an ImageNet file loads strictly
+        if self.context.weights and not load_imagenet_state(network, Path(self.context.weights)):
+            # Asked-for weights that do not fit are an error, never a silent run from scratch.
+            raise ValueError(f"--weights {self.context.weights}: not a torchvision {self.arch} ImageNet state dict")
         candidates = [Path(self.context.weights)] if self.context.weights else []
         offline = torchvision_offline_weights(self.arch)
         if self.require_weights and offline:
@@ -219,6 +223,7 @@ class Lite0Classifier(nn.Module):
 class EffNetFineTune(DeepImageModel):
     name = "effnet-finetune"
     pretrained_weights = True
+    takes_weights = True
     mean, std = LITE_MEAN, LITE_STD
     # Score the warm-started head first, so fine-tuning never ends worse than the probe.
     loop_settings = {**DeepImageModel.loop_settings, "score_initial": True}

@@ -50,6 +50,7 @@ def label_ap(y: np.ndarray, scores: np.ndarray) -> float:
 class _Fusion(Model):
     family = "pretrained"
     pretrained_weights = True  # EfficientNet poster features, MiniLM text embeddings
+    takes_weights = True  # --weights: an EfficientNet-Lite0 state dict for the poster features
     inputs = frozenset({"image", "text"})
     targets = frozenset({"multilabel"})
     summary = ""

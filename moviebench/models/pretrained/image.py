@@ -71,8 +71,10 @@ def load_efficientnet_lite0(weights: Path | None = None) -> nn.Module:
 
 
 def lite0_weights_for(context: RunContext) -> Path | None:
-    """--weights when it is a Lite0 state dict, else the packaged file."""
-    if context.weights is not None and _is_lite0_file(Path(context.weights)):
+    """--weights when given (it must be a Lite0 state dict), else the packaged file."""
+    if context.weights is not None:
+        if not _is_lite0_file(Path(context.weights)):
+            raise ValueError(f"--weights {context.weights}: not an EfficientNet-Lite0 state dict")
         return Path(context.weights)
     return packaged_lite0_weights()
 
@@ -82,7 +84,8 @@ def _is_lite0_file(path: Path) -> bool:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - not a torch file: not ours
         return False
-    return isinstance(state, dict) and len(state) == 296 and any("_conv_stem" in k or "conv_stem" in k for k in state)
+    # Names differ between ports; the loader maps tensors by position and checks every shape.
+    return isinstance(state, dict) and len(state.get("state_dict", state)) == 296
 
 
 def lite0_features(network: nn.Module, images: np.ndarray, batch_size: int = 32,
@@ -107,6 +110,7 @@ class EffNetLogReg(FeatureClassifier):
     name = "effnet-logreg"
     family = "pretrained"
     pretrained_weights = True
+    takes_weights = True
     summary = "frozen ImageNet EfficientNet-Lite0 pooled features (1,280-d, cached) + logistic regression"
     defaults: dict[str, Any] = {"C": 0.05}
 
