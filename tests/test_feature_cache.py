@@ -82,14 +82,15 @@ def test_a_store_file_that_is_not_a_database_is_set_aside(tmp_path: Path) -> Non
 
 def _writer(root: str, start: int) -> None:
     keys = [f"k{i}" for i in range(start, start + 60)]
-    for _ in range(3):  # overlapping items, written again and again by both processes
+    for _ in range(10):  # overlapping items, written again and again by both processes
         cached_items("race", keys, lambda ps: np.array([[float(keys[i][1:])] * 64 for i in ps], np.float32),
                      chunk=7, root=Path(root))
         ItemStore("race", Path(root)).put({k: np.full(64, float(k[1:]), np.float32) for k in keys[:20]})
 
 
 def test_two_processes_filling_one_store_leave_it_intact(tmp_path: Path) -> None:
-    ctx = multiprocessing.get_context("spawn")
+    # fork starts in milliseconds (the writers use only numpy and sqlite); spawn where it is absent.
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     procs = [ctx.Process(target=_writer, args=(str(tmp_path), start)) for start in (0, 30)]
     for p in procs:
         p.start()
