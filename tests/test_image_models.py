@@ -100,11 +100,11 @@ def test_effnet_features_are_cached_and_pooled(tmp_path: Path) -> None:
     torch.save(tf_layout_state_dict(), path)
     data = image_data(tmp_path)
     model = MODELS.get("effnet-logreg")(context=RunContext(weights=path, settings={"image_size": 32}))
-    misses = cache.STATS["effnet-lite0-features:miss"]
+    misses = cache.STATS["effnet-lite0:miss"]
     features = model.features(data)
     assert features.shape == (len(data), 1280)
     again = model.features(data)
-    assert cache.STATS["effnet-lite0-features:miss"] == misses + 1
+    assert cache.STATS["effnet-lite0:miss"] == misses + len(data)  # counted per image, each once
     np.testing.assert_array_equal(features, again)
     model.fit(data, data)
     scores = model.predict_scores(data)

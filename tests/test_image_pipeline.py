@@ -60,19 +60,22 @@ def test_check_lists_exactly_the_unreadable_files(tmp_path: Path) -> None:
     assert check.ok.sum() == 4
 
 
-def test_pixels_are_cached_by_file_list_and_size(tmp_path: Path) -> None:
+def test_pixels_are_cached_per_file_and_size(tmp_path: Path) -> None:
     files = write_mixed_folder(tmp_path)
     paths = [str(files[n]) for n in ("rgba.png", "grey.jpg", "palette.png")]
-    misses = cache.STATS["images:miss"]
+    before = cache.STATS.copy()
     first = pixels(paths, 24)
     assert first.shape == (3, 24, 24, 3) and first.dtype == np.uint8
-    hits = cache.STATS["images:hit"]
+    assert cache.STATS["pixels:miss"] == before["pixels:miss"] + 3
     second = pixels(paths, 24)
-    assert cache.STATS["images:hit"] == hits + 1 and cache.STATS["images:miss"] == misses + 1
+    assert cache.STATS["pixels:hit"] == before["pixels:hit"] + 3
+    assert cache.STATS["pixels:miss"] == before["pixels:miss"] + 3
     np.testing.assert_array_equal(first, second)
-    pixels(paths, 16)  # another resolution is another entry
-    pixels(paths[:2], 24)  # so is another file list
-    assert cache.STATS["images:miss"] == misses + 3
+    pixels(paths, 16)  # another resolution is another entry per file
+    assert cache.STATS["pixels:miss"] == before["pixels:miss"] + 6
+    reordered = pixels(paths[::-1][:2], 24)  # a subset in another order is only read
+    assert cache.STATS["pixels:miss"] == before["pixels:miss"] + 6
+    np.testing.assert_array_equal(reordered, first[::-1][:2])
 
 
 def test_pixels_refuse_an_unreadable_file_with_its_path(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from PIL import Image
 
 from moviebench.errors import DataError
 from moviebench.features import cache
+from moviebench.features.store import ItemStore
 from moviebench.options import RunOptions
 from moviebench.runner import RunRequest, run
 from moviebench.settings import FrameSettings, PosterGenreSettings
@@ -61,10 +63,10 @@ def test_frame_id_runs_end_to_end_with_broken_files(tmp_path: Path) -> None:
 def test_second_run_reads_the_image_cache(tmp_path: Path) -> None:
     root = write_frames(tmp_path / "frames")
     run(request(root, tmp_path / "out", ["hist-logreg"]))
-    misses, hits = cache.STATS["images:miss"], cache.STATS["images:hit"]
+    misses, hits = cache.STATS["pixels:miss"], cache.STATS["pixels:hit"]
     run(request(root, tmp_path / "out", ["hist-logreg", "cnn4"]))
-    assert cache.STATS["images:miss"] == misses  # nothing decoded again
-    assert cache.STATS["images:hit"] > hits
+    assert cache.STATS["pixels:miss"] == misses  # nothing decoded again
+    assert cache.STATS["pixels:hit"] > hits
 
 
 def test_frame_id_split_is_by_frame_and_explicit(tmp_path: Path) -> None:
@@ -115,9 +117,10 @@ def test_cli_image_size_reaches_the_models(tmp_path: Path) -> None:
     (path,) = (out / "frame-id" / "image-folder").glob("*/hist-logreg/seed-0.json")  # one data folder
     record = json.loads(path.read_text())
     assert record["status"] == "ok"
-    # The option reached the rung: the pixel arrays it cached are 20 x 20.
-    arrays = [np.load(f) for f in (cache.cache_root() / "images").glob("*.npy")]
-    assert arrays and all(a.shape[1:] == (20, 20, 3) for a in arrays)
+    # The option reached the rung: the pixel rows it cached are 20 x 20.
+    con = sqlite3.connect(ItemStore("pixels").path)
+    assert {shape for (shape,) in con.execute("SELECT shape FROM items")} == {"20,20,3"}
+    con.close()
 
 
 def test_poster_genre_on_poster_csv_reports_the_two_broken_posters(tmp_path: Path) -> None:

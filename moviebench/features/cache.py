@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from moviebench.records import umask_mode
+
 # Hits and misses in this process, by extractor name: lets tests and run reports see reuse.
 STATS: Counter = Counter()
 
@@ -55,6 +57,7 @@ def cached_array(extractor: str, key: str, compute: Callable[[], np.ndarray], ro
     array = np.asarray(compute())
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
+    os.fchmod(fd, umask_mode())  # mkstemp makes 0600; a shared cache needs the umask's mode
     with os.fdopen(fd, "wb") as fh:
         np.save(fh, array, allow_pickle=False)
     os.replace(tmp, path)

