@@ -108,8 +108,21 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--tuned", is_flag=True, help="Use each model's best params from its `bench tune` study.")
 @click.option("--storage", help="Study storage for --tuned (default: the journal file under --out).")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Run cells in this many processes.")
+@click.option("--shard", help="Run only share I of N of the cells (e.g. 0/4), for batch-scheduler arrays; "
+              "every share must get the same --models and --seeds.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="ray: each cell is a Ray task (pip install 'moviebench[ray]'); the prepared data reaches "
+              "workers through Ray's object store and records come back to this machine, so --out needs no "
+              "shared file system.")
+@click.option("--address", help="--executor ray: the cluster to join (e.g. ray://head:10001 or auto); "
+              "default: a local Ray runtime on this machine.")
+@click.option("--gpus-per-deep-rung", default=1.0, show_default=True, type=click.FloatRange(0, min_open=True),
+              help="--executor ray: GPUs each deep rung asks for (fractions share a GPU).")
+@click.option("--deep-on-cpu", is_flag=True, help="--executor ray: run deep rungs on CPUs when the cluster has no GPU.")
 def run(task: str, models: str | None, seeds: str, out: Path, force: bool, options: RunOptions,
-        tuned: bool = False, storage: str | None = None, jobs: int = 1) -> None:
+        tuned: bool = False, storage: str | None = None, jobs: int = 1, shard: str | None = None,
+        executor: str = "local", address: str | None = None, gpus_per_deep_rung: float = 1.0,
+        deep_on_cpu: bool = False) -> None:
     """Train and score a task's ladder of models, then print its leaderboard.
 
     Finished records are skipped on a rerun (unless --force) when the same data, split,
@@ -118,13 +131,26 @@ def run(task: str, models: str | None, seeds: str, out: Path, force: bool, optio
     """
     from moviebench.display import LadderDisplay, print_leaderboards
     from moviebench.records import load_records
-    from moviebench.runner import RunRequest, nothing_succeeded
+    from moviebench.runner import RunRequest, nothing_succeeded, parse_shard
     from moviebench.runner import run as run_ladder
 
+    try:
+        share = parse_shard(shard) if shard is not None else None
+    except BenchError as exc:
+        raise click.BadParameter(str(exc), param_hint="--shard") from None
+    runner = None
+    if executor == "ray":
+        from moviebench.executors import RayExecutor
+
+        runner = RayExecutor(address=address, gpus_per_deep_rung=gpus_per_deep_rung, deep_on_cpu=deep_on_cpu)
     request = RunRequest(task=task, options=options, models=_models(models), seeds=_seeds(seeds), out=out,
-                         force=force, tuned=tuned, tuning_storage=storage, jobs=jobs)
+                         force=force, tuned=tuned, tuning_storage=storage, jobs=jobs, shard=share,
+                         executor=runner)
     with LadderDisplay(console) as display:
         records = run_ladder(request, display)
+    if not records:
+        console.print(f"shard {shard}: no cells in this share (fewer cells than shares)")
+        return
     # The board of this run's data only: records made on other data live in other folders.
     source_name, data = records[0]["source"], records[0]["data_fingerprint"]
     shown = [r for r in load_records(out, task)
