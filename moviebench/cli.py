@@ -98,6 +98,39 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--executor and its Ray options, shared by run and tune; the command gets `runner`
+    (None for local, else an executors.RayExecutor)."""
+    decorators = [
+        click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                     help="ray: each cell (or trial) is a Ray task (pip install 'moviebench[ray]'); the prepared "
+                     "data reaches workers through Ray's object store and records come back to this machine, "
+                     "so --out needs no shared file system."),
+        click.option("--address", help="--executor ray: the cluster to join (auto, or ray://HEAD:10001); "
+                     "default: a local Ray runtime on this machine."),
+        click.option("--gpus-per-deep-rung", default=1.0, show_default=True,
+                     type=click.FloatRange(0, min_open=True),
+                     help="--executor ray: GPUs each deep rung asks for (fractions share a GPU)."),
+        click.option("--deep-on-cpu", is_flag=True,
+                     help="--executor ray: run deep rungs on CPUs when the cluster has no GPU."),
+    ]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, executor: str, address: str | None, gpus_per_deep_rung: float,
+                deep_on_cpu: bool, **kwargs: Any) -> Any:
+        kwargs["runner"] = None
+        if executor == "ray":
+            from moviebench.executors import RayExecutor
+
+            kwargs["runner"] = RayExecutor(address=address, gpus_per_deep_rung=gpus_per_deep_rung,
+                                           deep_on_cpu=deep_on_cpu)
+        return func(*args, **kwargs)
+
+    for decorator in reversed(decorators):
+        wrapper = decorator(wrapper)
+    return wrapper
+
+
 @cli.command()
 @click.option("--task", required=True, help="Task name (see `bench ls`).")
 @click.option("--models", help="Comma-separated models; default: the task's whole ladder. The trivial baseline always runs.")
@@ -110,19 +143,10 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Run cells in this many processes.")
 @click.option("--shard", help="Run only share I of N of the cells (e.g. 0/4), for batch-scheduler arrays; "
               "every share must get the same --models and --seeds.")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="ray: each cell is a Ray task (pip install 'moviebench[ray]'); the prepared data reaches "
-              "workers through Ray's object store and records come back to this machine, so --out needs no "
-              "shared file system.")
-@click.option("--address", help="--executor ray: the cluster to join (e.g. ray://head:10001 or auto); "
-              "default: a local Ray runtime on this machine.")
-@click.option("--gpus-per-deep-rung", default=1.0, show_default=True, type=click.FloatRange(0, min_open=True),
-              help="--executor ray: GPUs each deep rung asks for (fractions share a GPU).")
-@click.option("--deep-on-cpu", is_flag=True, help="--executor ray: run deep rungs on CPUs when the cluster has no GPU.")
+@executor_options
 def run(task: str, models: str | None, seeds: str, out: Path, force: bool, options: RunOptions,
         tuned: bool = False, storage: str | None = None, jobs: int = 1, shard: str | None = None,
-        executor: str = "local", address: str | None = None, gpus_per_deep_rung: float = 1.0,
-        deep_on_cpu: bool = False) -> None:
+        runner: Any | None = None) -> None:
     """Train and score a task's ladder of models, then print its leaderboard.
 
     Finished records are skipped on a rerun (unless --force) when the same data, split,
@@ -138,11 +162,6 @@ def run(task: str, models: str | None, seeds: str, out: Path, force: bool, optio
         share = parse_shard(shard) if shard is not None else None
     except BenchError as exc:
         raise click.BadParameter(str(exc), param_hint="--shard") from None
-    runner = None
-    if executor == "ray":
-        from moviebench.executors import RayExecutor
-
-        runner = RayExecutor(address=address, gpus_per_deep_rung=gpus_per_deep_rung, deep_on_cpu=deep_on_cpu)
     request = RunRequest(task=task, options=options, models=_models(models), seeds=_seeds(seeds), out=out,
                          force=force, tuned=tuned, tuning_storage=storage, jobs=jobs, shard=share,
                          executor=runner)
@@ -245,8 +264,10 @@ def leaderboard(task: str | None, source: str | None, out: Path, fmt: str, plots
 @click.option("--seed", default=0, show_default=True, help="Model seed in every trial.")
 @click.option("--sampler-seed", type=int, help="TPE sampler seed; default: the study's trial count (give workers started together distinct seeds).")
 @data_options
+@executor_options
 def tune(task: str, model: str, trials: int | None, timeout: float | None, storage: str | None,
-         study: str | None, out: Path, seed: int, sampler_seed: int | None, options: RunOptions) -> None:
+         study: str | None, out: Path, seed: int, sampler_seed: int | None, options: RunOptions,
+         runner: Any | None = None) -> None:
     """Tune one model with Optuna on the VALIDATION split (the test split is never read).
 
     Several processes may run this at once on the same study: they share trials through the
@@ -260,7 +281,7 @@ def tune(task: str, model: str, trials: int | None, timeout: float | None, stora
         trials = 20
     result = run_tune(TuneRequest(
         task=task, model=model, options=options, trials=trials, timeout=timeout, storage=storage,
-        study=study, out=out, seed=seed, sampler_seed=sampler_seed,
+        study=study, out=out, seed=seed, sampler_seed=sampler_seed, executor=runner,
     ), console)
     console.print(
         f"study [bold]{result.study}[/] ({result.storage}): {result.n_complete} complete, {result.n_pruned} pruned, "

@@ -10,8 +10,10 @@ system shared with the workers, and a rerun skips finished cells exactly as a lo
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from moviebench.cell import Cell
@@ -59,6 +61,32 @@ def compute_remote(ladder: Any, model: str, seed: int) -> tuple[Any, dict | None
         "task_seconds": time.perf_counter() - t0,
     }
     return record, scores
+
+
+def trial_remote(prep: Any, req: Any, name: str, attrs: dict[str, Any], seed: int) -> tuple[int, str, float | None]:
+    """The body of one trial's Ray task: join the study (its pruner included) in its storage,
+    run one trial of the same objective as a local `bench tune`, say how it ended."""
+    import optuna
+
+    from moviebench.tuning import create_or_load_study, make_objective, open_storage
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = create_or_load_study(name, open_storage(req.storage, req.out), attrs,
+                                 sampler=optuna.samplers.TPESampler(seed=seed))
+    ended: list[Any] = []
+    study.optimize(make_objective(prep, req), n_trials=1, catch=(Exception,), gc_after_trial=True,
+                   callbacks=[lambda _, trial: ended.append(trial)])
+    trial = ended[0]
+    return trial.number, trial.state.name.lower(), trial.value
+
+
+def shared_storage(url: str | None, out: Path) -> tuple[str | None, Path]:
+    """Storage and out as absolute paths, so workers on this machine (or on machines that
+    mount the same folder) open the driver's journal file; a database URL is kept as is."""
+    if url and "://" in url:
+        return url, Path(out).resolve()
+    path = Path(url.removeprefix("journal:")).resolve() if url else None
+    return (str(path) if path else None), Path(out).resolve()
 
 
 @dataclass
@@ -122,3 +150,45 @@ class RayExecutor:
         if scores is not None:
             write_predictions(cell.path(out), **scores)
         return cell.write(out, record)
+
+    def tune(self, prep: Any, req: Any, name: str, attrs: dict[str, Any], seed: int,
+             console: Any | None = None) -> None:
+        """`bench tune --executor ray`: one Ray task per trial, each joining study `name` in
+        the request's storage (a PostgreSQL URL for a cluster; the journal file on this
+        machine for a local runtime). `--timeout` stops waiting and cancels trials not done."""
+        if not req.trials:
+            raise BenchError("--executor ray: give --trials (the number of trial tasks to start)")
+        ray = import_ray()
+        started = not ray.is_initialized()
+        if started:
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+        try:
+            storage, out = shared_storage(req.storage, req.out)
+            remote_req = dataclasses.replace(req, executor=None, storage=storage, out=out)
+            gpus = float(ray.cluster_resources().get("GPU", 0))
+            resources, note = cell_resources(MODELS.get(req.model).family, gpus, self.gpus_per_deep_rung,
+                                             self.deep_on_cpu)
+            say = console.print if console is not None else (lambda *_: None)
+            if note:
+                say(f"  waiting: {note}")
+            task = ray.remote(trial_remote).options(max_retries=self.max_retries, **resources)
+            shared = ray.put(prep)
+            pending = [task.remote(shared, remote_req, name, attrs, seed + i) for i in range(req.trials)]
+            say(f"  {req.trials} trials as Ray tasks")
+            deadline = None if req.timeout is None else time.monotonic() + req.timeout
+            while pending:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                finished, pending = ray.wait(pending, num_returns=1, timeout=left)
+                if not finished:  # --timeout passed: trials still queued or running are dropped
+                    for ref in pending:
+                        ray.cancel(ref, force=True)
+                    say(f"  --timeout: {len(pending)} trials cancelled")
+                    break
+                try:
+                    number, state, value = ray.get(finished[0])
+                    say(f"  trial {number} {state}" + (f": {value:.4f}" if value is not None else ""))
+                except Exception as exc:  # noqa: BLE001 - a lost trial is the study's failed trial
+                    say(f"  a trial task failed: {type(exc).__name__}")
+        finally:
+            if started:
+                ray.shutdown()

@@ -76,3 +76,18 @@ def test_deep_rungs_without_a_gpu_run_on_cpu_only_when_asked() -> None:
     assert cell_resources("deep", 0, 1.0, True) == ({"num_cpus": 1}, None)
     resources, note = cell_resources("deep", 0, 1.0, False)
     assert resources["num_gpus"] == 1.0 and "no GPU" in note and "--deep-on-cpu" in note
+
+
+def test_tune_runs_trials_as_ray_tasks_in_one_study(cluster: object, movies: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from moviebench.tuning import TuneRequest, tune
+
+    monkeypatch.chdir(tmp_path)  # a relative --out: workers must still find the driver's journal
+    req = TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=3,
+                      out=Path("out"), executor=RayExecutor())
+    result = tune(req)
+    assert result.n_complete == 3 and result.best_params
+    # The same study continues locally: the trials are in the driver's journal file.
+    local = tune(TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=1,
+                             out=Path("out")))
+    assert local.study == result.study and local.n_complete == 4
