@@ -120,8 +120,12 @@ def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 deep_on_cpu: bool, **kwargs: Any) -> Any:
         kwargs["runner"] = None
         if executor == "ray":
-            from moviebench.executors import RayExecutor
+            from moviebench.executors import RayExecutor, import_ray
 
+            try:
+                import_ray()  # before any data is loaded
+            except BenchError as exc:
+                raise click.UsageError(str(exc)) from None
             kwargs["runner"] = RayExecutor(address=address, gpus_per_deep_rung=gpus_per_deep_rung,
                                            deep_on_cpu=deep_on_cpu)
         return func(*args, **kwargs)

@@ -1,4 +1,5 @@
-"""bench run --shard I/N: disjoint shares that together are exactly the unsharded run."""
+"""bench run --shard I/N: disjoint shares that together are exactly the unsharded run; and
+--executor ray without Ray installed (the Ray runtime itself is tests/test_ray_executor.py)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,14 @@ def test_shard_is_validated() -> None:
             parse_shard(bad)
     result = CliRunner().invoke(cli, ["run", "--task", "tmdb-quality", "--shard", "4/2"])
     assert result.exit_code == 2 and "--shard" in result.output
+
+
+def test_executor_ray_without_ray_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if not installed
+    movies = write_ggplot2_csv(tmp_path / "movies.csv", n=200)
+    result = CliRunner().invoke(cli, ["run", "--task", "tmdb-quality", "--data", str(movies), "--models", "logreg",
+                                      "--executor", "ray", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "pip install 'moviebench[ray]'" in result.output
+    assert "rows read" not in result.output  # refused before any data is loaded
