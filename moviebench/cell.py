@@ -158,14 +158,23 @@ class Cell:
 
     def execute(self, out: Path, progress: Progress | None = None) -> dict[str, Any]:
         """Fit, score, and write the record (and test scores), whatever happens to the model."""
-        path = self.path(out)
-        record = self.record()
+        record, scores = self.compute(progress)
+        if scores is not None:
+            try:
+                write_predictions(self.path(out), **scores)
+            except OSError as exc:  # a record without its scores would be rebuilt anyway
+                record.status, record.error = "failed", f"test scores not written: {exc}"
+        return self.write(out, record)
+
+    def compute(self, progress: Progress | None = None) -> tuple[Record, dict[str, np.ndarray] | None]:
+        """Fit and score without writing anything: the record and, when the model finished,
+        its test scores. A remote worker (executors.py) returns these for the driver to write."""
+        record, scores = self.record(), None
         try:
             model = self.make_model(progress=progress)
             record.device = model.context.device
             result, scores = fit_and_score(model, self.prep, self.train_split())
             record.finish(**result)
-            write_predictions(path, **scores)
         except SkipModel as skip:
             record.status, record.error = "skipped", str(skip)
         except ModuleNotFoundError as exc:
@@ -178,7 +187,7 @@ class Cell:
         except Exception as exc:  # noqa: BLE001 - a failing model must not stop the ladder
             record.status, record.error = "failed", f"{type(exc).__name__}: {exc}"
             record.traceback = traceback.format_exc()
-        return self.write(out, record)
+        return record, scores if record.status == "ok" else None
 
     def failed(self, out: Path, error: str) -> dict[str, Any]:
         """Record a cell that never reported back (a dead worker process, a lost task)."""

@@ -98,6 +98,43 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--executor and its Ray options, shared by run and tune; the command gets `runner`
+    (None for local, else an executors.RayExecutor)."""
+    decorators = [
+        click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+                     help="ray: each cell (or trial) is a Ray task (pip install 'moviebench[ray]'); the prepared "
+                     "data reaches workers through Ray's object store and records come back to this machine, "
+                     "so --out needs no shared file system."),
+        click.option("--address", help="--executor ray: the cluster to join (auto, or ray://HEAD:10001); "
+                     "default: a local Ray runtime on this machine."),
+        click.option("--gpus-per-deep-rung", default=1.0, show_default=True,
+                     type=click.FloatRange(0, min_open=True),
+                     help="--executor ray: GPUs each deep rung asks for (fractions share a GPU)."),
+        click.option("--deep-on-cpu", is_flag=True,
+                     help="--executor ray: run deep rungs on CPUs when the cluster has no GPU."),
+    ]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, executor: str, address: str | None, gpus_per_deep_rung: float,
+                deep_on_cpu: bool, **kwargs: Any) -> Any:
+        kwargs["runner"] = None
+        if executor == "ray":
+            from moviebench.executors import RayExecutor, import_ray
+
+            try:
+                import_ray()  # before any data is loaded
+            except BenchError as exc:
+                raise click.UsageError(str(exc)) from None
+            kwargs["runner"] = RayExecutor(address=address, gpus_per_deep_rung=gpus_per_deep_rung,
+                                           deep_on_cpu=deep_on_cpu)
+        return func(*args, **kwargs)
+
+    for decorator in reversed(decorators):
+        wrapper = decorator(wrapper)
+    return wrapper
+
+
 @cli.command()
 @click.option("--task", required=True, help="Task name (see `bench ls`).")
 @click.option("--models", help="Comma-separated models; default: the task's whole ladder. The trivial baseline always runs.")
@@ -108,8 +145,12 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--tuned", is_flag=True, help="Use each model's best params from its `bench tune` study.")
 @click.option("--storage", help="Study storage for --tuned (default: the journal file under --out).")
 @click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Run cells in this many processes.")
+@click.option("--shard", help="Run only share I of N of the cells (e.g. 0/4), for batch-scheduler arrays; "
+              "every share must get the same --models and --seeds.")
+@executor_options
 def run(task: str, models: str | None, seeds: str, out: Path, force: bool, options: RunOptions,
-        tuned: bool = False, storage: str | None = None, jobs: int = 1) -> None:
+        tuned: bool = False, storage: str | None = None, jobs: int = 1, shard: str | None = None,
+        runner: Any | None = None) -> None:
     """Train and score a task's ladder of models, then print its leaderboard.
 
     Finished records are skipped on a rerun (unless --force) when the same data, split,
@@ -118,13 +159,21 @@ def run(task: str, models: str | None, seeds: str, out: Path, force: bool, optio
     """
     from moviebench.display import LadderDisplay, print_leaderboards
     from moviebench.records import load_records
-    from moviebench.runner import RunRequest, nothing_succeeded
+    from moviebench.runner import RunRequest, nothing_succeeded, parse_shard
     from moviebench.runner import run as run_ladder
 
+    try:
+        share = parse_shard(shard) if shard is not None else None
+    except BenchError as exc:
+        raise click.BadParameter(str(exc), param_hint="--shard") from None
     request = RunRequest(task=task, options=options, models=_models(models), seeds=_seeds(seeds), out=out,
-                         force=force, tuned=tuned, tuning_storage=storage, jobs=jobs)
+                         force=force, tuned=tuned, tuning_storage=storage, jobs=jobs, shard=share,
+                         executor=runner)
     with LadderDisplay(console) as display:
         records = run_ladder(request, display)
+    if not records:
+        console.print(f"shard {shard}: no cells in this share (fewer cells than shares)")
+        return
     # The board of this run's data only: records made on other data live in other folders.
     source_name, data = records[0]["source"], records[0]["data_fingerprint"]
     shown = [r for r in load_records(out, task)
@@ -219,8 +268,10 @@ def leaderboard(task: str | None, source: str | None, out: Path, fmt: str, plots
 @click.option("--seed", default=0, show_default=True, help="Model seed in every trial.")
 @click.option("--sampler-seed", type=int, help="TPE sampler seed; default: the study's trial count (give workers started together distinct seeds).")
 @data_options
+@executor_options
 def tune(task: str, model: str, trials: int | None, timeout: float | None, storage: str | None,
-         study: str | None, out: Path, seed: int, sampler_seed: int | None, options: RunOptions) -> None:
+         study: str | None, out: Path, seed: int, sampler_seed: int | None, options: RunOptions,
+         runner: Any | None = None) -> None:
     """Tune one model with Optuna on the VALIDATION split (the test split is never read).
 
     Several processes may run this at once on the same study: they share trials through the
@@ -234,7 +285,7 @@ def tune(task: str, model: str, trials: int | None, timeout: float | None, stora
         trials = 20
     result = run_tune(TuneRequest(
         task=task, model=model, options=options, trials=trials, timeout=timeout, storage=storage,
-        study=study, out=out, seed=seed, sampler_seed=sampler_seed,
+        study=study, out=out, seed=seed, sampler_seed=sampler_seed, executor=runner,
     ), console)
     console.print(
         f"study [bold]{result.study}[/] ({result.storage}): {result.n_complete} complete, {result.n_pruned} pruned, "

@@ -70,6 +70,7 @@ class Record:
     peak_memory_mb: float | None = None
     n_params: int | None = None
     device: str | None = None
+    executor: dict[str, Any] | None = None  # where a remote executor ran the cell (executors.py)
     train_fraction: float | None = None
     data_notes: list[str] = field(default_factory=list)
     unreadable_files: list[str] = field(default_factory=list)

@@ -11,6 +11,7 @@ same cell; worker processes die with the run that started them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ class RunRequest:
     tuned: bool = False  # take each model's best params from its Optuna study (moviebench.tuning)
     tuning_storage: str | None = None  # default: the journal file under `out`
     jobs: int = 1  # cells run in this many separate processes
+    shard: tuple[int, int] | None = None  # (I, N): run only share I of N (see `shard_cells`)
+    executor: Any | None = None  # None: this machine (serial or --jobs); else e.g. executors.RayExecutor
 
 
 @dataclass
@@ -118,17 +121,42 @@ def plan(req: RunRequest, display: Any | None = None) -> Ladder:
     return ladder
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """`I/N` (0 <= I < N) as a pair; a one-line error otherwise."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match:
+        raise BenchError(f"--shard {text}: expected I/N, e.g. 0/4 for the first of four shares")
+    index, count = int(match[1]), int(match[2])
+    if count < 1 or index >= count:
+        raise BenchError(f"--shard {text}: I must be 0 to N-1 and N at least 1 (e.g. 0/{max(count, 1)})")
+    return index, count
+
+
+def shard_cells(pairs: list[tuple[str, int]], shard: tuple[int, int] | None) -> list[tuple[str, int]]:
+    """Share I of N: every N-th (model, seed) pair of the ladder's order, starting at I.
+
+    Round-robin over the ladder's order (models as resolved, the baseline first, then seeds)
+    gives disjoint shares that together are the whole run and spread each model's seeds over
+    the shares. It depends only on --models and --seeds, never on what is already finished,
+    so every shard of one run must be given the same --models and --seeds."""
+    if shard is None:
+        return pairs
+    index, count = shard
+    return pairs[index::count]
+
+
 def pending_cells(ladder: Ladder, req: RunRequest) -> tuple[list[Cell], list[dict]]:
-    """Split cells into those still to run and the finished records a rerun skips."""
+    """Split cells (of this run's shard) into those still to run and the finished records a
+    rerun skips."""
     todo, done = [], []
-    for model in ladder.models:
-        for seed in req.seeds:
-            cell = ladder.cell(model, seed)
-            existing = None if req.force else cell.stored(req.out)
-            if existing:
-                done.append(existing)
-            else:
-                todo.append(cell)
+    pairs = [(model, seed) for model in ladder.models for seed in req.seeds]
+    for model, seed in shard_cells(pairs, req.shard):
+        cell = ladder.cell(model, seed)
+        existing = None if req.force else cell.stored(req.out)
+        if existing:
+            done.append(existing)
+        else:
+            todo.append(cell)
     return todo, done
 
 
@@ -142,6 +170,8 @@ def run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
         display.skipped(done)
         display.set_total(len(todo))
     records = list(done)
+    if req.executor is not None and todo:
+        return records + req.executor.run(ladder, req, todo, display)
     if req.jobs > 1 and len(todo) > 1:
         return records + run_parallel(ladder, req, todo, display)
     for cell in todo:

@@ -109,6 +109,7 @@ class TuneRequest:
     out: Path = Path("results")
     seed: int = 0  # the model's seed in every trial
     sampler_seed: int | None = None  # None: the number of trials already in the study
+    executor: Any | None = None  # None: trials in this process; else e.g. executors.RayExecutor
 
 
 @dataclass
@@ -213,9 +214,12 @@ def tune(req: TuneRequest, console: Any | None = None) -> TuneResult:
     if console is not None:
         console.print(f"[bold]tune {req.model}[/] on {spec.name}/{prep.source} (split {prep.split.hash}): "
                       f"study [bold]{name}[/] in {label}, {len(study.trials)} trials so far")
-    with _TuneProgress(console, req.trials, spec.primary_metric) as progress:
-        study.optimize(objective, n_trials=req.trials, timeout=req.timeout, catch=(Exception,),
-                       callbacks=[progress.callback], gc_after_trial=True)
+    if req.executor is not None:  # the same study, pruner and objective, one Ray task per trial
+        req.executor.tune(prep, req, name, attrs, seed, console)
+    else:
+        with _TuneProgress(console, req.trials, spec.primary_metric) as progress:
+            study.optimize(objective, n_trials=req.trials, timeout=req.timeout, catch=(Exception,),
+                           callbacks=[progress.callback], gc_after_trial=True)
     complete, pruned, failed = _counts(study)
     if complete == 0:
         errors = [t.user_attrs.get("error") for t in study.trials if t.user_attrs.get("error")]
