@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from moviebench import manifest, runner
@@ -100,3 +101,24 @@ def test_a_failed_cell_leaves_no_manifest(tiny_csv, tmp_path, monkeypatch):
     req.models = ["test-always-fails"]
     run(req)
     assert not manifest.manifest_path(req).exists()
+
+
+def test_bootstrap_draws_are_cached_beside_each_record(tiny_csv, tmp_path, monkeypatch):
+    from moviebench import leaderboard
+    from moviebench.records import load_records
+
+    run(request(tiny_csv, tmp_path / "out"))
+    records = load_records(tmp_path / "out", "tmdb-quality")
+    rows = [{"model": r["model"]} for r in records]
+    first = leaderboard.bootstrap_by_model(rows, records)
+    assert set(first) == {"majority", "logreg"}
+    calls = []
+    real = leaderboard.bootstrap_metric
+    monkeypatch.setattr(leaderboard, "bootstrap_metric", lambda *a: calls.append(a[0]["model"]) or real(*a))
+    again = leaderboard.bootstrap_by_model(rows, records)
+    assert calls == [] and all(np.array_equal(first[m], again[m]) for m in first)
+    records[0]["primary"] = -1.0  # another record: that one is recomputed
+    leaderboard.bootstrap_by_model(rows, records)
+    assert calls == [records[0]["model"]]
+    leaderboard.bootstrap_by_model(rows, records, resamples=50)  # other draws: all recomputed
+    assert sorted(calls[1:]) == ["logreg", "majority"]
