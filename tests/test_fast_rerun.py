@@ -1,0 +1,124 @@
+"""A rerun with nothing to do skips loading the data (the run manifest), and only then."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from moviebench import manifest, runner
+from moviebench.options import RunOptions
+from moviebench.records import predictions_path
+from moviebench.runner import RunRequest, run
+from tests.fixtures import write_ggplot2_csv
+
+
+@pytest.fixture
+def tiny_csv(tmp_path: Path) -> Path:
+    return write_ggplot2_csv(tmp_path / "movies.csv")
+
+
+@pytest.fixture
+def prepares(monkeypatch) -> list[str]:
+    """Counts how often the runner loads and prepares the task."""
+    calls: list[str] = []
+    real = runner.prepare
+
+    def counting(spec, options):
+        calls.append(spec.name)
+        return real(spec, options)
+
+    monkeypatch.setattr(runner, "prepare", counting)
+    return calls
+
+
+def request(tiny_csv: Path, out: Path, **kw) -> RunRequest:
+    options = RunOptions(source="ggplot2movies", data=tiny_csv)
+    return RunRequest(task="tmdb-quality", options=options, models=["logreg"], out=out, **kw)
+
+
+def test_unchanged_rerun_takes_the_stored_records_without_loading(tiny_csv, tmp_path, prepares):
+    first = run(request(tiny_csv, tmp_path / "out"))
+    assert prepares == ["tmdb-quality"] and manifest.manifest_path(request(tiny_csv, tmp_path / "out")).exists()
+    again = run(request(tiny_csv, tmp_path / "out"))
+    assert prepares == ["tmdb-quality"]  # not loaded again
+    assert [(r["model"], r["primary"], r["_path"]) for r in again] == [(r["model"], r["primary"], r["_path"]) for r in first]
+
+
+def touch_later(path: Path) -> None:
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+
+
+@pytest.mark.parametrize("change", ["data-mtime", "data-size", "record-deleted", "scores-deleted",
+                                    "record-rewritten", "force", "other-seeds"])
+def test_any_change_takes_the_normal_path(tiny_csv, tmp_path, prepares, change):
+    out = tmp_path / "out"
+    records = run(request(tiny_csv, out))
+    logreg = Path(next(r["_path"] for r in records if r["model"] == "logreg"))
+    kw = {}
+    if change == "data-mtime":
+        touch_later(tiny_csv)
+    elif change == "data-size":
+        stat = tiny_csv.stat()
+        with tiny_csv.open("a") as fh:
+            fh.write("\n")
+        os.utime(tiny_csv, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same time: the size alone tells
+    elif change == "record-deleted":
+        logreg.unlink()
+    elif change == "scores-deleted":
+        predictions_path(logreg).unlink()
+    elif change == "record-rewritten":
+        logreg.write_text(logreg.read_text().replace('"status": "ok"', '"status": "failed"'))
+    elif change == "force":
+        kw["force"] = True
+    elif change == "other-seeds":
+        kw["seeds"] = [0, 1]
+    again = run(request(tiny_csv, out, **kw))
+    assert prepares == ["tmdb-quality"] * 2  # the data was loaded again and each cell checked
+    assert {r["model"] for r in again} == {"majority", "logreg"}
+    if change in ("record-deleted", "scores-deleted", "record-rewritten"):
+        assert Path(next(r["_path"] for r in again if r["model"] == "logreg")).exists()  # trained again
+        assert predictions_path(logreg).exists()
+    # once the normal path has run, the manifest vouches for the new state
+    run(request(tiny_csv, out, **kw))
+    assert prepares == ["tmdb-quality"] * (3 if change == "force" else 2)
+
+
+def test_an_edited_module_invalidates_the_manifest(tiny_csv, tmp_path, prepares, monkeypatch):
+    run(request(tiny_csv, tmp_path / "out"))
+    monkeypatch.setattr(manifest, "code_stamp", lambda: "another version of the code")
+    run(request(tiny_csv, tmp_path / "out"))
+    assert prepares == ["tmdb-quality"] * 2
+
+
+def test_a_failed_cell_leaves_no_manifest(tiny_csv, tmp_path, monkeypatch):
+    import tests.test_runner  # noqa: F401 - registers test-always-fails
+
+    req = request(tiny_csv, tmp_path / "out")
+    req.models = ["test-always-fails"]
+    run(req)
+    assert not manifest.manifest_path(req).exists()
+
+
+def test_bootstrap_draws_are_cached_beside_each_record(tiny_csv, tmp_path, monkeypatch):
+    from moviebench import leaderboard
+    from moviebench.records import load_records
+
+    run(request(tiny_csv, tmp_path / "out"))
+    records = load_records(tmp_path / "out", "tmdb-quality")
+    rows = [{"model": r["model"]} for r in records]
+    first = leaderboard.bootstrap_by_model(rows, records)
+    assert set(first) == {"majority", "logreg"}
+    calls = []
+    real = leaderboard.bootstrap_metric
+    monkeypatch.setattr(leaderboard, "bootstrap_metric", lambda *a: calls.append(a[0]["model"]) or real(*a))
+    again = leaderboard.bootstrap_by_model(rows, records)
+    assert calls == [] and all(np.array_equal(first[m], again[m]) for m in first)
+    records[0]["primary"] = -1.0  # another record: that one is recomputed
+    leaderboard.bootstrap_by_model(rows, records)
+    assert calls == [records[0]["model"]]
+    leaderboard.bootstrap_by_model(rows, records, resamples=50)  # other draws: all recomputed
+    assert sorted(calls[1:]) == ["logreg", "majority"]
