@@ -107,7 +107,8 @@ def remember(req: Any, records: list[dict[str, Any]]) -> None:
     remove it (a failed cell must train again next time)."""
     path = manifest_path(req)
     key = request_key(req)
-    if key is None or req.force or req.tuned or not records or any(r.get("status") != "ok" for r in records):
+    if (key is None or req.force or req.tuned or getattr(req, "shard", None) or not records
+            or any(r.get("status") != "ok" for r in records)):
         path.unlink(missing_ok=True)
         return
     files = []
@@ -126,7 +127,7 @@ def remember(req: Any, records: list[dict[str, Any]]) -> None:
 def current_records(req: Any) -> list[dict[str, Any]] | None:
     """The records of a run with nothing to do, read without loading any data; None when
     the manifest does not vouch for every one of them (then the normal path decides)."""
-    if req.force or req.tuned:
+    if req.force or req.tuned or getattr(req, "shard", None):  # a share is never the whole run
         return None
     try:
         manifest = json.loads(manifest_path(req).read_text())
