@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from moviebench import metrics
+from moviebench import metrics, threads
 from moviebench.models import MODELS, Model, SkipModel
 from moviebench.prepare import PreparedTask, make_context
 from moviebench.records import Record, read_record, record_path, write_predictions, write_record
@@ -46,14 +46,24 @@ class Cell:
     def path(self, out: Path) -> Path:
         spec = self.prep.spec
         if self.train_fraction is None:
-            return record_path(out, spec.name, self.prep.source, self.model, self.seed)
-        return (Path(out) / "scaling" / spec.name / self.prep.source / self.model
-                / f"frac-{self.train_fraction:g}-seed-{self.seed}.json")
+            path = record_path(out, spec.name, self.prep.source, self.model, self.seed)
+        else:
+            path = (Path(out) / "scaling" / spec.name / self.prep.source / self.model
+                    / f"frac-{self.train_fraction:g}-seed-{self.seed}.json")
+        profile = self.prep.options.profile
+        # Profiles keep their records side by side: a full run never overwrites a quick one.
+        return path if profile == "quick" else path.parent / f"profile-{profile}" / path.name
 
     def resolved_params(self) -> dict[str, Any]:
         """The params the model will run with: its current defaults under the given ones, so a
         changed default makes an old record stale."""
         return {**MODELS.get(self.model).defaults, **self.params}
+
+    def budget(self) -> dict[str, Any] | None:
+        """A network's resolved training budget under the run's profile (None for other rungs)."""
+        options = self.prep.options
+        return MODELS.get(self.model).resolve_budget(options.profile, self.resolved_params(), options.epochs,
+                                                     options.time_budget)
 
     def identity(self) -> dict[str, Any]:
         prep = self.prep
@@ -65,6 +75,7 @@ class Cell:
             "options": prep.options.identity(),
             "params": self.resolved_params(),
             "params_source": self.params_source,
+            "budget": self.budget(),
             "n_train": int(len(self.train_split())),
         })
 
@@ -104,6 +115,7 @@ class Cell:
             settings=prep.settings.as_dict(), options=prep.options.identity(),
             params=self.resolved_params(), params_source=self.params_source,
             train_fraction=self.train_fraction, identity=self.identity(),
+            profile=prep.options.profile, budget=self.budget(), threads=threads.current(),
         )
 
     def execute(self, out: Path, progress: Progress | None = None) -> dict[str, Any]:
@@ -153,6 +165,7 @@ def fit_and_score(model: Model, prep: PreparedTask, train_rows: np.ndarray) -> t
         prep.spec.target, test.y, s_test, labels=prep.data.labels, y_val=val.y, s_val=s_val,
         settings=model.context.settings,
     )
+    fitted = dict(getattr(model, "fitted_", {}) or {})
     result = {
         "metrics": evaluation.metrics,
         "details": evaluation.details,
@@ -162,7 +175,9 @@ def fit_and_score(model: Model, prep: PreparedTask, train_rows: np.ndarray) -> t
         "peak_memory_mb": memory.peak_mb,
         "n_params": model.n_params(),
         "history": model.history,
-        "fitted": dict(getattr(model, "fitted_", {}) or {}),
+        "fitted": fitted,
+        "truncated": bool(fitted.get("truncated", False)),
+        "epochs_done": fitted.get("epochs_done"),
     }
     return result, {"ids": test.ids, "y": test.y, "scores": s_test}
 

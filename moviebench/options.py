@@ -13,6 +13,9 @@ from typing import Any
 # The default split seed. Every task shares it, so a film is in the same part on every task
 # that uses it; 2 is the seed the first published tmdb-quality boards were made with.
 DEFAULT_SPLIT_SEED = 2
+# Training budgets every deep rung declares (models/deep/loop.py): `quick` fits two CPU cores,
+# `full` is the reports' own recipes, meant for a GPU.
+PROFILES = ("quick", "full")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,13 @@ class RunOptions:
     time_budget: float | None = None  # seconds of training per deep model, an explicit cap
     weights: Path | None = None  # pretrained weights for rungs that take them
     device: str | None = None  # None: CUDA when available
+    profile: str = "quick"  # which declared training budget deep rungs use (PROFILES)
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            from moviebench.errors import BenchError
+
+            raise BenchError(f"unknown profile '{self.profile}': choose one of {', '.join(PROFILES)}")
 
     def identity(self) -> dict[str, Any]:
         """What of these options changes a result (the data itself is identified by its
@@ -37,6 +47,7 @@ class RunOptions:
             "split_seed": self.split_seed,
             "epochs": self.epochs,
             "time_budget": self.time_budget,
+            "profile": self.profile,
             "weights": _file_identity(self.weights),
         }
 

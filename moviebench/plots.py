@@ -21,7 +21,7 @@ matplotlib.use("Agg")  # files only: works on headless CI machines
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from moviebench.leaderboard import aggregate  # noqa: E402
+from moviebench.leaderboard import aggregate, board_key  # noqa: E402
 from moviebench.metrics import higher_is_better  # noqa: E402
 
 FAMILY_COLORS = {"trivial": "#9e9e9e", "classical": "#1f77b4", "pretrained": "#2ca02c", "deep": "#d62728"}
@@ -218,7 +218,7 @@ def write_plots(records: list[dict[str, Any]], out_dir: Path, link_prefix: str =
     boards = aggregate(records)
     by_board: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in records:
-        by_board[(r["task"], r["source"])].append(r)
+        by_board[board_key(r)].append(r)
     links: dict[tuple[str, str], list[str]] = {}
     for (task, source), rows in boards.items():
         stem = slug(f"{task}-{source}")

@@ -117,7 +117,12 @@ def run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(ladder: Ladder, out: Path, queue: Any) -> None:
+def _init_worker(ladder: Ladder, out: Path, queue: Any, n_threads: int | None = None) -> None:
+    """Set up a worker process: its ladder, and its share of the cores (see moviebench.threads)."""
+    if n_threads is not None:
+        from moviebench import threads
+
+        threads.use(n_threads)
     _WORKER.update(ladder=ladder, out=out, queue=queue)
 
 
@@ -141,17 +146,20 @@ def run_parallel(ladder: Ladder, req: RunRequest, todo: list[Cell],
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    from moviebench.threads import per_worker
+
     # spawn, not fork: forking after torch / OpenMP have started threads can deadlock.
     context = mp.get_context("spawn")
     results: dict[tuple[str, int], dict[str, Any]] = {}
     with context.Manager() as manager:
         progress_queue = manager.Queue()
         with ProcessPoolExecutor(max_workers=req.jobs, mp_context=context, initializer=_init_worker,
-                                 initargs=(ladder, req.out, progress_queue)) as pool:
+                                 initargs=(ladder, req.out, progress_queue, per_worker(req.jobs))) as pool:
             futures = {pool.submit(_worker_cell, cell.model, cell.seed): cell for cell in todo}
             pending = set(futures)
             if display:
-                display.console.print(f"  running {len(todo)} cells in {req.jobs} processes")
+                display.console.print(f"  running {len(todo)} cells in {req.jobs} processes, "
+                                      f"{per_worker(req.jobs)} thread(s) each")
             while pending:
                 finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
                 while display:

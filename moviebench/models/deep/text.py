@@ -6,8 +6,8 @@
   pretrained word vectors cannot be downloaded here, so its token embeddings are learned.
 
 Tokens come from sklearn's CountVectorizer analyser, with the vocabulary built on the
-training texts only. Each rung has an epoch cap and a default time budget so a ladder
-stays affordable on two CPU cores; `--epochs` and `--time-budget` override them.
+training texts only. Each rung declares its budget per profile (epochs, patience, batch size,
+sequence length): `quick` for two CPU cores, `full` for a GPU.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ PAD, UNK = 0, 1
 
 
 class TorchText(TorchModel):
-    """Texts as tensors, optional per-genre class weights in the loss, a default time budget.
+    """Texts as tensors, optional per-genre class weights in the loss.
 
     `minilm-mlp` (models/pretrained/text.py) shares this with the rungs below.
     """
@@ -38,8 +38,7 @@ class TorchText(TorchModel):
     family = "deep"
     inputs = frozenset({"text"})
     targets = frozenset({"multilabel", "multiclass"})
-    defaults: dict[str, Any] = {"lr": 2e-3, "weight_decay": 1e-4, "dropout": 0.3, "batch_size": 64,
-                                "epochs": 20, "patience": 4, "time_budget": 120.0}
+    defaults: dict[str, Any] = {"lr": 2e-3, "weight_decay": 1e-4, "dropout": 0.3}
 
     search_space = staticmethod(network_search_space)
 
@@ -62,10 +61,11 @@ class TorchText(TorchModel):
 class Tokenized(TorchText):
     """Texts as padded token-id sequences with their lengths (empty text -> one UNK token)."""
 
-    # Sequences are cut at 80 tokens (most overviews are shorter): a recurrent epoch on two CPU
-    # cores costs in proportion to the length, and the time budget caps the epochs.
-    defaults = {**TorchText.defaults, "embedding_dim": 100, "max_vocab": 20_000, "min_df": 2, "max_len": 80,
-                "batch_size": 128, "lr": 3e-3}
+    defaults = {**TorchText.defaults, "embedding_dim": 100, "max_vocab": 20_000, "min_df": 2, "lr": 3e-3}
+    # quick: sequences cut at 80 tokens (most overviews are shorter; a recurrent epoch on CPU
+    # costs in proportion to the length); full: report 001's longer sequences and schedule.
+    budgets = {"quick": {"epochs": 20, "patience": 4, "batch_size": 128, "max_len": 80},
+               "full": {"epochs": 50, "patience": 10, "batch_size": 64, "max_len": 200}}
 
     def prepare(self, train: TaskData) -> None:
         p = self.params
@@ -81,7 +81,7 @@ class Tokenized(TorchText):
         self.analyze_ = self.vectorizer_.build_analyzer()
         lengths = [len(self.analyze_(t)) for t in texts] or [1]
         # Long enough for 95% of training texts: padding beyond that costs time, not accuracy.
-        self.max_len_ = int(max(1, min(p["max_len"], np.percentile(lengths, 95))))
+        self.max_len_ = int(max(1, min(self.budget()["max_len"], np.percentile(lengths, 95))))
 
     def inputs_of(self, data: TaskData) -> list[torch.Tensor]:
         tokens = np.zeros((len(data), self.max_len_), dtype=np.int64)
