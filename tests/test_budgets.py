@@ -253,3 +253,34 @@ def test_full_recipe_builds_and_trains_one_epoch(model: type[loop.TorchModel], t
         assert network.fitted_["image_size"] == settings.get("image_size", 224)
     scores = network.predict_scores(data)
     assert len(scores) == len(data) and torch.isfinite(torch.as_tensor(scores)).all()
+
+
+# ---- the CLI ---------------------------------------------------------------------------------------
+
+
+def test_cli_lists_budgets_and_validates_profile_and_ladder(capsys: pytest.CaptureFixture,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_cli import bench
+
+    monkeypatch.setenv("COLUMNS", "300")
+    code, out, _ = bench(capsys, monkeypatch, "ls")
+    assert code == 0 and "training budgets" in out
+    line = next(row for row in out.splitlines() if " cnn-lstm " in row and "epochs" in row)
+    quick, full = (loop.describe_budget(MODELS.get("cnn-lstm").resolve_budget(p, {})) for p in PROFILES)
+    assert quick in line and full in line
+    code, _, err = bench(capsys, monkeypatch, "run", "--task", "tmdb-quality", "--profile", "fast")
+    assert code == 2 and "fast" in err
+    code, _, err = bench(capsys, monkeypatch, "tune", "--task", "tmdb-quality", "--model", "mlp", "--ladder")
+    assert code == 2 and "either --model NAME or --ladder" in err
+
+
+def test_warmup_rises_to_each_groups_rate() -> None:
+    a, b = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.AdamW([{"params": [a], "lr": 1e-4}, {"params": [b], "lr": 1e-3}])
+    warmup = loop._Warmup(optimizer, steps=4)
+    rates = [[g["lr"] for g in optimizer.param_groups]]
+    for _ in range(5):
+        warmup.step()
+        rates.append([g["lr"] for g in optimizer.param_groups])
+    assert rates[0] == pytest.approx([1e-5, 1e-4]) and rates[-1] == pytest.approx([1e-4, 1e-3])
+    assert all(x[0] <= y[0] for x, y in zip(rates, rates[1:])) and warmup.done

@@ -185,10 +185,10 @@ def train(
             stale += 1
         if context.on_epoch:
             context.on_epoch(epoch, float(score))  # may raise optuna.TrialPruned
-        if stale >= config.patience:
-            break
-        if cut or (epoch < epochs and out_of_time()):
+        if cut or (epoch < epochs and stale < config.patience and out_of_time()):
             history[-1]["truncated"] = 1.0  # the explicit time cap, not the declared budget, ended training
+            break
+        if stale >= config.patience:
             break
 
     if best_state is not None:
