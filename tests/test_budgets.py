@@ -284,3 +284,10 @@ def test_warmup_rises_to_each_groups_rate() -> None:
         rates.append([g["lr"] for g in optimizer.param_groups])
     assert rates[0] == pytest.approx([1e-5, 1e-4]) and rates[-1] == pytest.approx([1e-4, 1e-3])
     assert all(x[0] <= y[0] for x, y in zip(rates, rates[1:])) and warmup.done
+
+
+def test_readme_budget_table_matches_the_code() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for model in NETWORKS:
+        cells = [loop.describe_budget(model.resolve_budget(p, model.defaults)) for p in PROFILES]
+        assert f"| `{model.name}` | " + " | ".join(cells) + " |" in readme, f"README budget row of {model.name}"
