@@ -27,7 +27,7 @@ try:
 except ImportError:  # Windows: no per-cell lock; two runs into one folder may both train
     fcntl = None  # type: ignore[assignment]
 
-from moviebench import metrics
+from moviebench import metrics, threads
 from moviebench.models import MODELS, Model, SkipModel
 from moviebench.prepare import PreparedTask, make_context
 from moviebench.records import (
@@ -60,9 +60,13 @@ class Cell:
     def path(self, out: Path) -> Path:
         spec, fingerprint = self.prep.spec, self.prep.loaded.fingerprint
         if self.train_fraction is None:
-            return record_path(out, spec.name, self.prep.source, self.model, self.seed, fingerprint)
-        return (Path(out) / "scaling" / spec.name / self.prep.source / fingerprint[:DATA_DIGITS] / self.model
-                / f"frac-{self.train_fraction:g}-seed-{self.seed}.json")
+            path = record_path(out, spec.name, self.prep.source, self.model, self.seed, fingerprint)
+        else:
+            path = (Path(out) / "scaling" / spec.name / self.prep.source / fingerprint[:DATA_DIGITS] / self.model
+                    / f"frac-{self.train_fraction:g}-seed-{self.seed}.json")
+        profile = self.prep.options.profile
+        # Profiles keep their records side by side: a full run never overwrites a quick one.
+        return path if profile == "quick" else path.parent / f"profile-{profile}" / path.name
 
     def resolved_params(self) -> dict[str, Any]:
         """The params the model will run with: its current defaults under the given ones, so a
@@ -77,6 +81,12 @@ class Cell:
             options["weights"] = None
         return options
 
+    def budget(self) -> dict[str, Any] | None:
+        """A network's resolved training budget under the run's profile (None for other rungs)."""
+        options = self.prep.options
+        return MODELS.get(self.model).resolve_budget(options.profile, self.resolved_params(), options.epochs,
+                                                     options.time_budget)
+
     def identity(self) -> dict[str, Any]:
         prep = self.prep
         return _as_json({
@@ -87,6 +97,7 @@ class Cell:
             "options": self.options(),
             "params": self.resolved_params(),
             "params_source": self.params_source,
+            "budget": self.budget(),
             "n_train": int(len(self.train_split())),
         })
 
@@ -154,6 +165,7 @@ class Cell:
             settings=prep.settings.as_dict(), options=self.options(),
             params=self.resolved_params(), params_source=self.params_source,
             train_fraction=self.train_fraction, identity=self.identity(),
+            profile=prep.options.profile, budget=self.budget(), threads=threads.current(),
         )
 
     def execute(self, out: Path, progress: Progress | None = None) -> dict[str, Any]:
@@ -236,6 +248,7 @@ def fit_and_score(model: Model, prep: PreparedTask, train_rows: np.ndarray) -> t
         prep.spec.target, test.y, s_test, labels=prep.data.labels, y_val=val.y, s_val=s_val,
         settings=model.context.settings, metrics=prep.spec.metrics,
     )
+    fitted = dict(getattr(model, "fitted_", {}) or {})
     result = {
         "metrics": evaluation.metrics,
         "details": evaluation.details,
@@ -245,7 +258,9 @@ def fit_and_score(model: Model, prep: PreparedTask, train_rows: np.ndarray) -> t
         "peak_memory_mb": memory.peak_mb,
         "n_params": model.n_params(),
         "history": model.history,
-        "fitted": dict(getattr(model, "fitted_", {}) or {}),
+        "fitted": fitted,
+        "truncated": bool(fitted.get("truncated", False)),
+        "epochs_done": fitted.get("epochs_done"),
     }
     return result, {"ids": test.ids, "y": test.y, "scores": s_test}
 

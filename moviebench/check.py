@@ -25,15 +25,16 @@ from moviebench.errors import BenchError
 from moviebench.metrics import higher_is_better
 from moviebench.records import load_records
 
-Key = tuple[str, str, str, str]  # task, source, model, split hash
+Key = tuple[str, str, str, str, str]  # task, source, model, split hash, profile
 BUNDLE_FIELDS = ("task", "source", "model", "seed", "family", "target", "primary_metric", "primary",
                  "metrics", "split_hash", "data_fingerprint", "n_train", "n_val", "n_test", "status",
-                 "params_source", "versions", "git_commit", "created")
+                 "params_source", "profile", "budget", "threads", "device", "truncated", "epochs_done",
+                 "versions", "git_commit", "created")
 
 
 @dataclass
 class Finding:
-    kind: str  # ok, regression, missing, new, improved
+    kind: str  # ok, regression, missing, new, improved, truncated
     key: Key
     metric: str
     baseline: float | None
@@ -42,7 +43,7 @@ class Finding:
 
     @property
     def fails(self) -> bool:
-        return self.kind in ("regression", "missing")
+        return self.kind in ("regression", "missing", "truncated")
 
 
 def load_baseline(path: Path) -> list[dict[str, Any]]:
@@ -68,7 +69,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
     """Per key: the primary metric's mean over finished seeds (None when none finished)."""
     groups: dict[Key, list[dict]] = defaultdict(list)
     for r in records:
-        groups[(r["task"], r["source"], r["model"], r.get("split_hash", "?"))].append(r)
+        groups[(r["task"], r["source"], r["model"], r.get("split_hash", "?"), r.get("profile") or "quick")].append(r)
     out = {}
     for key, recs in groups.items():
         ok = [r for r in recs if r.get("status") == "ok" and r.get("primary") is not None]
@@ -78,8 +79,14 @@ def summarise(records: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
             "seeds": sorted(r.get("seed", 0) for r in ok),
             "status": "ok" if ok else recs[0].get("status", "failed"),
             "error": None if ok else recs[0].get("error"),
+            "truncated": any(r.get("truncated") for r in ok),
         }
     return out
+
+
+def truncated_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Finished records whose training an explicit --time-budget cut short."""
+    return [r for r in records if r.get("status") == "ok" and r.get("truncated")]
 
 
 def compare(baseline: list[dict[str, Any]], current: list[dict[str, Any]], tolerance: float = 0.01) -> list[Finding]:
@@ -92,15 +99,20 @@ def compare(baseline: list[dict[str, Any]], current: list[dict[str, Any]], toler
         if b["primary"] is None:
             continue  # a baseline entry that never finished sets no bar
         c = cur.get(key)
-        name = "/".join(key[:3]) + f" (split {key[3]})"
+        name = "/".join(key[:3]) + f" (split {key[3]}" + ("" if key[4] == "quick" else f", profile {key[4]}") + ")"
         if c is None:
             moved = [k for k in cur if k[:3] == key[:3]]
-            hint = f"; current records use split {moved[0][3]}" if moved else ""
+            hint = f"; current records use split {moved[0][3]}, profile {moved[0][4]}" if moved else ""
             findings.append(Finding("missing", key, metric, b["primary"], None, f"{name}: no current record{hint}"))
             continue
         if c["primary"] is None:
             findings.append(Finding("missing", key, metric, b["primary"], None,
                                     f"{name}: current run {c['status']}: {c['error']}"))
+            continue
+        if c["truncated"] or b["truncated"]:
+            side = "current record" if c["truncated"] else "baseline entry"
+            findings.append(Finding("truncated", key, metric, b["primary"], c["primary"],
+                                    f"{name}: the {side} was cut short by --time-budget; rerun without it"))
             continue
         if not np.isfinite(c["primary"]):  # a NaN or infinite score is broken, never "within tolerance"
             findings.append(Finding("regression", key, metric, b["primary"], c["primary"],
@@ -120,7 +132,14 @@ def compare(baseline: list[dict[str, Any]], current: list[dict[str, Any]], toler
 
 
 def save_baseline(records: list[dict[str, Any]], path: Path, name: str = "baseline") -> Path:
-    """Write trimmed records as one bundle `path/<name>.json` (what the repository keeps)."""
+    """Write trimmed records as one bundle `path/<name>.json` (what the repository keeps).
+
+    A record cut short by --time-budget is refused: its score depends on the machine's speed."""
+    cut = truncated_records(records)
+    if cut:
+        names = ", ".join(sorted({f"{r['task']}/{r['source']}/{r['model']}" for r in cut}))
+        raise BenchError(f"refusing to save a baseline with truncated records ({names}): --time-budget cut their "
+                         "training short; rerun them without --time-budget")
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     trimmed = [{k: r[k] for k in BUNDLE_FIELDS if k in r} for r in records]

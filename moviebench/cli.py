@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape  # messages hold [brackets]: moviebench[text], tuple[float, float]
 
 from moviebench.errors import BenchError, DamagedFileWarning
-from moviebench.options import DEFAULT_SPLIT_SEED, RunOptions
+from moviebench.options import DEFAULT_SPLIT_SEED, PROFILES, RunOptions
 
 # Leaderboards are wide: when output is not a terminal (CI logs, pipes), do not wrap at 80.
 console = Console(width=None if Console().is_terminal else 200)
@@ -67,8 +67,14 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Image side in pixels for every image rung (same as --set image_size=N)."),
         click.option("--split-seed", default=DEFAULT_SPLIT_SEED, show_default=True,
                      help="Seed of the film split, shared by every task (change it for repeated-split studies)."),
-        click.option("--epochs", type=int, help="Cap on epochs for deep models."),
-        click.option("--time-budget", type=float, help="Seconds of training per deep model (an explicit cap)."),
+        click.option("--profile", type=click.Choice(PROFILES), default="quick", show_default=True,
+                     help="Declared training budget of every network (epochs, patience, batch size, resolution; "
+                          "see `bench ls`): quick fits two CPU cores, full is the reports' recipes for a GPU. "
+                          "Stored in every record; leaderboards never mix profiles."),
+        click.option("--epochs", type=int, help="Override the epoch cap of every network's declared budget."),
+        click.option("--time-budget", type=float,
+                     help="Seconds of training per network, an explicit cap (none by default); a record it "
+                          "cuts short is marked truncated and is never accepted as a baseline."),
         click.option("--weights", type=click.Path(path_type=Path, exists=True),
                      help="Pretrained weights for the rungs that take them."),
         click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available."),
@@ -76,8 +82,9 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, source: str | None, data: Path | None, min_votes: int, features: str | None,
-                settings: tuple[str, ...], image_size: int | None, split_seed: int, epochs: int | None,
-                time_budget: float | None, weights: Path | None, device: str | None, **kwargs: Any) -> Any:
+                settings: tuple[str, ...], image_size: int | None, split_seed: int, profile: str,
+                epochs: int | None, time_budget: float | None, weights: Path | None, device: str | None,
+                **kwargs: Any) -> Any:
         from moviebench.settings import parse_pairs
 
         try:
@@ -89,7 +96,7 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
         kwargs["options"] = RunOptions(
             source=source, data=data, min_votes=min_votes, features=tuple(_csv_list(features) or ()),
             settings=raw, split_seed=split_seed, epochs=epochs, time_budget=time_budget, weights=weights,
-            device=device,
+            device=device, profile=profile,
         )
         return func(*args, **kwargs)
 
@@ -219,7 +226,18 @@ def list_all() -> None:
         fields = dataclasses.fields(t.settings_type)
         defaults = t.settings_type()
         settings.add_row(t.name, ", ".join(f"{f.name}={getattr(defaults, f.name)}" for f in fields) or "—")
-    for table in (tasks, sources, models, settings):
+    from moviebench.models.deep.loop import describe_budget
+    from moviebench.options import PROFILES
+
+    budgets = Table(title="training budgets of the networks (--profile; no wall-clock limit unless --time-budget)",
+                    title_justify="left")
+    budgets.add_column("model")
+    for profile in PROFILES:
+        budgets.add_column(profile + (" (default)" if profile == "quick" else ""))
+    for m in MODELS:
+        if m.budget_keys():
+            budgets.add_row(m.name, *[describe_budget(m.resolve_budget(p, m.defaults)) for p in PROFILES])
+    for table in (tasks, sources, models, settings, budgets):
         console.print(table)
 
 
@@ -258,9 +276,12 @@ def leaderboard(task: str | None, source: str | None, out: Path, fmt: str, plots
 
 @cli.command()
 @click.option("--task", required=True, help="Task name (see `bench ls`).")
-@click.option("--model", required=True, help="The model to tune; its search space is its own.")
+@click.option("--model", help="The model to tune; its search space is its own.")
+@click.option("--ladder", is_flag=True,
+              help="Tune every tunable rung of the task's ladder in turn, each with the same --trials "
+                   "(networks are pruned on their validation curves), to compare all-tuned with all-default.")
 @click.option("--trials", type=click.IntRange(1), help="Trials to run in this process (default 20 unless --timeout).")
-@click.option("--timeout", type=float, help="Stop starting trials after this many seconds.")
+@click.option("--timeout", type=float, help="Stop starting trials after this many seconds (per model).")
 @click.option("--storage", help="Study storage: a database URL (postgresql://...) or a journal file path; "
               "default: <out>/tuning/optuna-journal.log.")
 @click.option("--study", help="Study name; default: <task>.<source>.<model>.<split hash>.<settings hash>.")
@@ -269,31 +290,39 @@ def leaderboard(task: str | None, source: str | None, out: Path, fmt: str, plots
 @click.option("--sampler-seed", type=int, help="TPE sampler seed; default: the study's trial count (give workers started together distinct seeds).")
 @data_options
 @executor_options
-def tune(task: str, model: str, trials: int | None, timeout: float | None, storage: str | None,
+def tune(task: str, model: str | None, trials: int | None, timeout: float | None, storage: str | None,
          study: str | None, out: Path, seed: int, sampler_seed: int | None, options: RunOptions,
-         runner: Any | None = None) -> None:
-    """Tune one model with Optuna on the VALIDATION split (the test split is never read).
+         ladder: bool = False, runner: Any | None = None) -> None:
+    """Tune one model (or, with --ladder, every tunable rung) with Optuna on the VALIDATION split
+    (the test split is never read).
 
     Several processes may run this at once on the same study: they share trials through the
     storage. `bench run --tuned` with the same data options then trains each model with its
     best params; a run with other settings (e.g. another --image-size) uses another study.
     """
-    from moviebench.tuning import TuneRequest
+    from moviebench.tuning import TuneRequest, ladder_requests
     from moviebench.tuning import tune as run_tune
 
+    if bool(model) == ladder:
+        raise click.UsageError("give either --model NAME or --ladder")
+    if ladder and study:
+        raise click.UsageError("--study names one study; --ladder makes one per rung")
     if trials is None and timeout is None:
         trials = 20
-    result = run_tune(TuneRequest(
-        task=task, model=model, options=options, trials=trials, timeout=timeout, storage=storage,
-        study=study, out=out, seed=seed, sampler_seed=sampler_seed, executor=runner,
-    ), console)
-    console.print(
-        f"study [bold]{result.study}[/] ({result.storage}): {result.n_complete} complete, {result.n_pruned} pruned, "
-        f"{result.n_failed} failed; {result.seconds:.0f}s in this process"
-    )
-    console.print(f"best validation {result.primary_metric}: [bold]{result.best_value:.4f}[/] (trial {result.best_trial})")
-    console.print(f"best params: {result.best_params}")
-    console.print(f"train with them: bench run --task {task} --models {model} --tuned (with the same data options)"
+    request = TuneRequest(task=task, model=model or "", options=options, trials=trials, timeout=timeout,
+                          storage=storage, study=study, out=out, seed=seed, sampler_seed=sampler_seed,
+                          executor=runner)
+    requests = ladder_requests(request) if ladder else [request]
+    for req in requests:
+        result = run_tune(req, console)
+        console.print(
+            f"study [bold]{result.study}[/] ({result.storage}): {result.n_complete} complete, {result.n_pruned} pruned, "
+            f"{result.n_failed} failed; {result.seconds:.0f}s in this process"
+        )
+        console.print(f"best validation {result.primary_metric}: [bold]{result.best_value:.4f}[/] (trial {result.best_trial})")
+        console.print(f"best params: {result.best_params}")
+    models = ",".join(r.model for r in requests)
+    console.print(f"train with them: bench run --task {task} --models {models} --tuned (with the same data options)"
                   + (f" --storage '{storage}'" if storage else "") + (f" --out {out}" if str(out) != "results" else ""))
 
 
@@ -322,7 +351,8 @@ def check(baseline: Path, out: Path, tolerance: float, task: str | None, update:
         return
     base = [r for r in load_baseline(baseline) if not task or r["task"] == task]
     findings = compare(base, current, tolerance)
-    style = {"ok": "green", "improved": "green", "new": "cyan", "regression": "red", "missing": "red"}
+    style = {"ok": "green", "improved": "green", "new": "cyan", "regression": "red", "missing": "red",
+             "truncated": "red"}
     for f in findings:
         console.print(f"[{style[f.kind]}]{f.kind.upper():10}[/] {f.message}", highlight=False)
     failed = [f for f in findings if f.fails]

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from moviebench.leaderboard import aggregate, failures, gap_lines, table_rows
+from moviebench.leaderboard import aggregate, caveats, failures, gap_lines, table_rows
 
 
 class LadderDisplay:
@@ -81,5 +81,7 @@ def print_leaderboards(console: Console, records: list[dict[str, Any]]) -> None:
         console.print(table)
         for line in gap_lines(rows):
             console.print(line)
+        for line in caveats(rows):
+            console.print(f"[bold yellow]{line}[/]", highlight=False)
         for line in failures(rows):
             console.print(f"[red]{escape(line)}[/]")

@@ -16,16 +16,27 @@ from moviebench.metrics import get_metric, higher_is_better, resampled
 
 
 def board_keys(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """Each record's board: (task, source), or (task, "source @ data 1a2b3c4d") when records
-    of one task and source were made on different data, so a board never mixes data."""
+    """Each record's board: `board_key` (task, source and profile), plus "@ data 1a2b3c4d"
+    when records of one such board were made on different data, so a board never mixes data
+    or profiles."""
     fingerprints: dict[tuple[str, str], set] = defaultdict(set)
     for r in records:
-        fingerprints[(r["task"], r["source"])].add(r.get("data_fingerprint"))
-    return [
-        (r["task"], r["source"] if len(fingerprints[(r["task"], r["source"])]) == 1
-         else f"{r['source']} @ data {str(r.get('data_fingerprint'))[:8]}")
-        for r in records
-    ]
+        fingerprints[board_key(r)].add(r.get("data_fingerprint"))
+    keys = []
+    for r in records:
+        task, source = board_key(r)
+        if len(fingerprints[(task, source)]) > 1:
+            source = f"{source} @ data {str(r.get('data_fingerprint'))[:8]}"
+        keys.append((task, source))
+    return keys
+
+
+def board_key(record: dict[str, Any]) -> tuple[str, str]:
+    """The board a record belongs to: its task and source, and its training profile unless it is
+    the default one. Profiles never share a board: their networks trained to different budgets."""
+    profile = record.get("profile") or "quick"
+    source = record["source"] if profile == "quick" else f"{record['source']} (profile {profile})"
+    return record["task"], source
 
 
 def aggregate(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -84,6 +95,9 @@ def _row(model: str, recs: list[dict]) -> dict[str, Any]:
         "peak_memory_mb": _mean([r.get("peak_memory_mb") for r in ok]),
         "n_params": ok[0].get("n_params") if ok else None,
         "params_source": ok[0].get("params_source", "defaults") if ok else None,
+        "profile": first.get("profile") or "quick",
+        "epochs": _mean([r.get("epochs_done") for r in ok]),
+        "truncated": any(r.get("truncated") for r in ok),
         "status": "ok" if ok else recs[0].get("status", "failed"),
         "error": None if ok else recs[0].get("error"),
         "split_hash": first.get("split_hash"),
@@ -112,7 +126,8 @@ def table_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     """Header and cells shared by the terminal and markdown renderings."""
     primary = rows[0]["primary_metric"]
     others = [m for m in (next((r["metrics"] for r in rows if r["metrics"]), {})) if m != primary]
-    header = ["#", "model", "family", "weights", f"{primary} (mean ± std)", "Δ baseline", *others, "fit s", "predict s", "params", "seeds"]
+    header = ["#", "model", "family", "weights", f"{primary} (mean ± std)", "Δ baseline", *others, "fit s", "epochs",
+              "predict s", "params", "seeds"]
     body = []
     ranks: list[int] = []
     for i, r in enumerate(rows, 1):  # a row tied with the one above shares its rank, marked "="
@@ -121,17 +136,39 @@ def table_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     for i, r in enumerate(rows, 1):
         if r["status"] != "ok":
             body.append([rank[i], r["model"], r["family"], _weights(r), r["status"].upper(), "", *[""] * len(others),
-                         "", "", "", ""])
+                         "", "", "", "", ""])
             continue
-        name = r["model"] + (" (baseline)" if r["family"] == "trivial" else "") + (" (tuned)" if str(r["params_source"]).startswith("tuned") else "")
+        name = (r["model"] + (" (baseline)" if r["family"] == "trivial" else "") + (" (tuned)" if _tuned(r) else "")
+                + (" (TRUNCATED)" if r.get("truncated") else ""))
+        epochs = "—" if r.get("epochs") is None else f"{r['epochs']:g}" + ("!" if r.get("truncated") else "")
         primary_cell = f"{r['primary']:.4f} ± {r['primary_std']:.4f}"
         delta = "" if r["family"] == "trivial" or r["vs_baseline"] is None else f"{r['vs_baseline']:+.4f}"
         body.append([
             rank[i], name, r["family"], _weights(r), primary_cell, delta,
             *[_fmt(r["metrics"].get(m)) for m in others],
-            _fmt(r["fit_seconds"], 2), _fmt(r["predict_seconds"], 2), _fmt_params(r["n_params"]), str(r["n_seeds"]),
+            _fmt(r["fit_seconds"], 2), epochs, _fmt(r["predict_seconds"], 2), _fmt_params(r["n_params"]),
+            str(r["n_seeds"]),
         ])
     return header, body
+
+
+def _tuned(row: dict[str, Any]) -> bool:
+    return str(row.get("params_source")).startswith("tuned")
+
+
+def caveats(rows: list[dict[str, Any]]) -> list[str]:
+    """What a reader must know before comparing ranks: truncated training, unequal tuning."""
+    lines = []
+    truncated = [r["model"] for r in rows if r.get("truncated")]
+    if truncated:
+        lines.append(f"TRUNCATED: {', '.join(truncated)} stopped at the explicit --time-budget before their "
+                     "declared budget (epochs marked !): not comparable with rows trained to their budget")
+    learned = [r for r in rows if r["status"] == "ok" and r["family"] != "trivial"]
+    tuned = [r["model"] for r in learned if _tuned(r)]
+    if tuned and len(tuned) < len(learned):
+        lines.append(f"mixed tuning: {', '.join(tuned)} use tuned params, the other rows their defaults; "
+                     "ranks between the two compare unequal tuning budgets (`bench tune --ladder` tunes every rung)")
+    return lines
 
 
 def failures(rows: list[dict[str, Any]]) -> list[str]:
@@ -152,6 +189,8 @@ def to_markdown(boards: dict[tuple[str, str], list[dict]], plots: dict[tuple[str
         out.extend("| " + " | ".join(cells) + " |" for cells in body)
         for line in gap_lines(rows):
             out.append(f"\n{line[0].upper()}{line[1:]}.")
+        for line in caveats(rows):
+            out.append(f"\n**{line}.**")
         for line in failures(rows):
             out.append(f"\n- {line}")
         for image in (plots or {}).get((task, source), []):
@@ -163,8 +202,9 @@ def to_markdown(boards: dict[tuple[str, str], list[dict]], plots: dict[tuple[str
 def to_csv(boards: dict[tuple[str, str], list[dict]]) -> str:
     buf = io.StringIO()
     metric_names = sorted({m for rows in boards.values() for r in rows for m in r["metrics"]})
-    fields = ["task", "source", "model", "family", "pretrained_weights", "status", "primary_metric", "primary", "primary_std",
-              "vs_baseline", *metric_names, "fit_seconds", "predict_seconds", "peak_memory_mb", "n_params", "n_seeds"]
+    fields = ["task", "source", "model", "profile", "family", "pretrained_weights", "status", "primary_metric", "primary",
+              "primary_std", "vs_baseline", *metric_names, "fit_seconds", "epochs", "truncated", "params_source",
+              "predict_seconds", "peak_memory_mb", "n_params", "n_seeds"]
     writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     for rows in boards.values():

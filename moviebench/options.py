@@ -13,6 +13,9 @@ from typing import Any
 # The default split seed. Every task shares it, so a film is in the same part on every task
 # that uses it; 2 is the seed the first published tmdb-quality boards were made with.
 DEFAULT_SPLIT_SEED = 2
+# Training budgets every deep rung declares (models/deep/loop.py): `quick` fits two CPU cores,
+# `full` is the reports' own recipes, meant for a GPU.
+PROFILES = ("quick", "full")
 
 
 @dataclass(frozen=True)
@@ -27,12 +30,15 @@ class RunOptions:
     time_budget: float | None = None  # seconds of training per deep model, an explicit cap
     weights: Path | None = None  # pretrained weights for rungs that take them
     device: str | None = None  # None: CUDA when available
+    profile: str = "quick"  # which declared training budget deep rungs use (PROFILES)
 
     def __post_init__(self) -> None:
         """Refuse values with no meaning, with one line naming the flag. (Leave --epochs and
         --time-budget out for each model's own default: 0 is not "no cap".)"""
         from moviebench.errors import BenchError
 
+        if self.profile not in PROFILES:
+            raise BenchError(f"unknown profile '{self.profile}': choose one of {', '.join(PROFILES)}")
         if self.epochs is not None and self.epochs < 1:
             raise BenchError(f"--epochs {self.epochs}: must be at least 1 (leave it out for each model's default)")
         if self.time_budget is not None and not 0 < self.time_budget < float("inf"):
@@ -50,6 +56,7 @@ class RunOptions:
             "split_seed": self.split_seed,
             "epochs": self.epochs,
             "time_budget": self.time_budget,
+            "profile": self.profile,
             "weights": _file_identity(self.weights),
         }
 

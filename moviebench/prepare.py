@@ -169,6 +169,7 @@ def make_context(prep: PreparedTask, seed: int, **extra: Any) -> Any:
         device=options.device or pick_device(),
         epochs=options.epochs,
         time_budget=options.time_budget,
+        profile=options.profile,
         weights=options.weights,
         val_score=lambda y, s: metrics.validation_score(spec.target, spec.primary_metric, y, s, prep.data.labels),
         settings=prep.settings.as_dict(),

@@ -57,6 +57,11 @@ class Record:
     params_source: str  # "defaults" or "tuned: study … trial …"
     identity: dict[str, Any]  # everything above that decides whether a rerun may skip this cell
     pretrained_weights: bool = False
+    profile: str = "quick"  # the declared training budget's profile (RunOptions.profile)
+    budget: dict[str, Any] | None = None  # a network's resolved budget (epochs, patience, size...)
+    threads: int | None = None  # CPU threads the cell used (moviebench.threads)
+    truncated: bool = False  # an explicit --time-budget stopped training early
+    epochs_done: int | None = None  # epochs a network trained
     status: str = "running"  # ok, failed or skipped once written
     error: str | None = None
     traceback: str | None = None

@@ -229,8 +229,14 @@ def nothing_succeeded(req: RunRequest, records: list[dict[str, Any]]) -> str | N
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(ladder: Ladder, req: RunRequest, queue: Any, parent: int) -> None:
+def _init_worker(ladder: Ladder, req: RunRequest, queue: Any, parent: int, n_threads: int | None = None) -> None:
+    """Set up a worker process: dies with its parent, takes its share of the cores
+    (see moviebench.threads), and keeps the ladder."""
     die_with_parent(parent)
+    if n_threads is not None:
+        from moviebench import threads
+
+        threads.use(n_threads)
     queue.cancel_join_thread()  # progress lines are disposable: never block a worker's exit on them
     _WORKER.update(ladder=ladder, req=req, queue=queue)
 
@@ -288,6 +294,8 @@ def run_parallel(ladder: Ladder, req: RunRequest, todo: list[Cell],
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    from moviebench.threads import per_worker
+
     # spawn, not fork: forking after torch / OpenMP have started threads can deadlock.
     context = mp.get_context("spawn")
     results: dict[tuple[str, int], dict[str, Any]] = {}
@@ -295,11 +303,12 @@ def run_parallel(ladder: Ladder, req: RunRequest, todo: list[Cell],
     # process that would outlive a killed run.
     progress_queue = context.Queue()
     with ProcessPoolExecutor(max_workers=req.jobs, mp_context=context, initializer=_init_worker,
-                             initargs=(ladder, req, progress_queue, os.getpid())) as pool:
+                             initargs=(ladder, req, progress_queue, os.getpid(), per_worker(req.jobs))) as pool:
         futures = {pool.submit(_worker_cell, cell.model, cell.seed): cell for cell in todo}
         pending = set(futures)
         if display:
-            display.console.print(f"  running {len(todo)} cells in {req.jobs} processes")
+            display.console.print(f"  running {len(todo)} cells in {req.jobs} processes, "
+                                  f"{per_worker(req.jobs)} thread(s) each")
         while pending:
             finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             while True:  # drained even without a display, so the pipe never fills

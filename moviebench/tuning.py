@@ -317,6 +317,17 @@ def tuned_params(prep: PreparedTask, models: list[str], storage_url: str | None,
     return params, sources, notes
 
 
+def ladder_requests(req: TuneRequest) -> list[TuneRequest]:
+    """`bench tune --ladder`: one request per tunable rung of the task's ladder, each with the
+    same number of trials (and timeout), so "all tuned" is compared with "all default" on equal terms."""
+    import dataclasses
+
+    spec = TASKS.get(req.task)
+    if req.trials is None:
+        raise BenchError("--ladder needs --trials N: every rung gets the same number of trials")
+    return [dataclasses.replace(req, model=model) for model in spec.ladder if is_tunable(model)]
+
+
 def is_tunable(model: str) -> bool:
     """Whether the model declares a non-empty search space."""
     try:

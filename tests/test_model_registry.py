@@ -112,10 +112,11 @@ TORCH_MODELS = [m for m in PACKAGE_MODELS if hasattr(m, "train_config")]
 
 
 @pytest.mark.parametrize("model", TORCH_MODELS, ids=ids(TORCH_MODELS))
-def test_loop_budget_comes_from_params_unless_the_run_sets_one(model: type[Any]) -> None:
+def test_loop_budget_comes_from_the_profile_unless_the_run_sets_one(model: type[Any]) -> None:
     own = model().train_config()
-    assert own.epochs == model.defaults["epochs"]
-    assert own.time_budget == model.defaults.get("time_budget")
-    assert (own.lr, own.batch_size, own.patience) == tuple(model.defaults[k] for k in ("lr", "batch_size", "patience"))
+    quick = model.budgets["quick"]
+    assert (own.epochs, own.patience, own.batch_size) == (quick["epochs"], quick["patience"], quick["batch_size"])
+    assert own.time_budget is None  # the wall clock decides nothing unless asked to
+    assert own.lr == model.defaults["lr"]
     run = model(context=RunContext(epochs=2, time_budget=5.0)).train_config()
     assert (run.epochs, run.time_budget) == (2, 5.0)

@@ -104,3 +104,24 @@ def embed_texts(
 
     return cached_items("minilm", keys, compute, chunk=max(batch_size * 16, 1),
                         on_missing=lambda n: total.__setitem__(0, n))
+
+
+def minilm_word_vectors(words: list[str]) -> np.ndarray:
+    """A 384-d vector per word from MiniLM's input token embeddings: the mean of the rows of
+    its word pieces. Only the embedding table is read (no transformer runs), so this is a cheap
+    starting point for a network's embedding layer, in the spirit of report 001's GloVe vectors."""
+    from safetensors import safe_open
+    from tokenizers import Tokenizer
+
+    path = minilm_path()
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tokenizer.no_padding()  # the file pads every text to 128 pieces
+    tokenizer.no_truncation()
+    with safe_open(str(path / "model.safetensors"), framework="np") as weights:
+        name = next(k for k in weights.keys() if k.endswith("embeddings.word_embeddings.weight"))
+        table = weights.get_tensor(name)
+    out = np.zeros((len(words), table.shape[1]), dtype=np.float32)
+    for i, encoding in enumerate(tokenizer.encode_batch(list(words), add_special_tokens=False)):
+        if encoding.ids:
+            out[i] = table[encoding.ids].mean(axis=0)
+    return out

@@ -34,8 +34,9 @@ class RunContext:
 
     seed: int = 0
     device: str = "cpu"
-    epochs: int | None = None  # overrides a deep model's default epoch count
-    time_budget: float | None = None  # seconds of training, for deep models
+    epochs: int | None = None  # overrides the epoch cap of a network's declared budget
+    time_budget: float | None = None  # seconds of training, for networks: an explicit cap only
+    profile: str = "quick"  # which declared budget a network trains to (TorchModel.budgets)
     weights: Path | None = None  # pretrained weights file, for rungs that fine-tune
     # Scores a model's validation predictions with the task's primary metric (higher is better).
     val_score: Callable[[np.ndarray, np.ndarray], float] | None = None
@@ -67,13 +68,25 @@ class Model:
     takes_weights: ClassVar[bool] = False
 
     def __init__(self, context: RunContext | None = None, **params: Any) -> None:
-        unknown = set(params) - set(self.defaults)
+        known = set(self.defaults) | self.budget_keys()
+        unknown = set(params) - known
         if unknown:
-            raise ValueError(f"{self.name}: unknown params {sorted(unknown)}; known: {sorted(self.defaults)}")
+            raise ValueError(f"{self.name}: unknown params {sorted(unknown)}; known: {sorted(known)}")
         self.context = context or RunContext()
         self.params: dict[str, Any] = {**self.defaults, **params}
         self.history: list[dict[str, float]] = []  # per-epoch curves, for networks
         self.fitted_: dict[str, Any] = {}  # what fit decided; params stay as asked
+
+    @classmethod
+    def budget_keys(cls) -> set[str]:
+        """Budget entries (epochs, image size...) a network also takes as params; none here."""
+        return set()
+
+    @classmethod
+    def resolve_budget(cls, profile: str, params: dict[str, Any], epochs: int | None = None,
+                       time_budget: float | None = None) -> dict[str, Any] | None:
+        """The training budget a fit runs under (networks: models/deep/loop.py); None: no loop."""
+        return None
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:

@@ -25,10 +25,13 @@ from moviebench.models import Model, register_model
 from moviebench.tasks.base import TaskData
 
 
-def image_size(settings: Mapping[str, Any], pretrained: bool) -> int:
-    """The resolution a rung reads: --image-size if given, else the task's default for its kind."""
+def image_size(settings: Mapping[str, Any], pretrained: bool, declared: int | None = None) -> int:
+    """The resolution a rung reads: --image-size if given, else the size its training budget
+    declares (networks), else the task's default for its kind."""
     if settings.get("image_size"):
         return int(settings["image_size"])
+    if declared:
+        return int(declared)
     key = "pretrained_image_size" if pretrained else "scratch_image_size"
     return int(settings.get(key, 224 if pretrained else 64))
 

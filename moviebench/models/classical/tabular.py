@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -13,10 +12,9 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from moviebench import threads
 from moviebench.models import Model, register_model
 from moviebench.tasks.base import TaskData
-
-N_JOBS = os.cpu_count() or 1
 
 
 def class_scores(estimator: Any, X: Any, data_target: str, n_outputs: int) -> np.ndarray:
@@ -98,7 +96,7 @@ class RandomForest(SklearnTabular):
         }
 
     def make_estimator(self) -> Any:
-        return RandomForestClassifier(**self.params, n_jobs=N_JOBS, random_state=self.context.seed)
+        return RandomForestClassifier(**self.params, n_jobs=threads.current(), random_state=self.context.seed)
 
     def n_params(self) -> int:
         est = self.pipeline_[-1]
@@ -144,7 +142,7 @@ class XGBoost(BoostedTrees):
         from xgboost import XGBClassifier
 
         return XGBClassifier(
-            **self.params, n_jobs=N_JOBS, random_state=self.context.seed,
+            **self.params, n_jobs=threads.current(), random_state=self.context.seed,
             early_stopping_rounds=50, tree_method="hist", verbosity=0,
         )
 
@@ -178,7 +176,7 @@ class LightGBM(BoostedTrees):
         from lightgbm import LGBMClassifier
 
         return LGBMClassifier(
-            **self.params, subsample_freq=1, n_jobs=N_JOBS, random_state=self.context.seed, verbose=-1
+            **self.params, subsample_freq=1, n_jobs=threads.current(), random_state=self.context.seed, verbose=-1
         )
 
     def early_stopping_args(self, val: TaskData) -> dict[str, Any]:

@@ -65,8 +65,10 @@ class FusionResNet18(TorchModel):
     targets = frozenset({"multilabel"})
     summary = "report 003: ResNet18 over the poster + linear/ReLU over MiniLM text, trained end to end"
     loop_settings = {"channels_last": True}
-    defaults = {"lr": 1e-3, "weight_decay": 1e-4, "dropout": 0.3, "batch_size": 64, "epochs": 15,
-                "patience": 4, "time_budget": 240.0}
+    defaults = {"lr": 1e-3, "weight_decay": 1e-4, "dropout": 0.3}
+    # quick: the task's scratch resolution (64 px); full: report 003's 224 px posters, augmented.
+    budgets = {"quick": {"epochs": 15, "patience": 4, "batch_size": 64, "image_size": None, "augment": True},
+               "full": {"epochs": 30, "patience": 5, "batch_size": 64, "image_size": 224, "augment": True}}
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
@@ -74,8 +76,13 @@ class FusionResNet18(TorchModel):
                 "dropout": trial.suggest_float("dropout", 0.0, 0.5)}
 
     def dataset(self, data: TaskData, training: bool = False) -> PosterTextDataset:
-        images = pixels(image_paths(data), image_size(self.context.settings, pretrained=False))
-        return PosterTextDataset(images, minilm_features(self, data), data.y, data.target, augment=training)
+        budget = self.budget()
+        images = pixels(image_paths(data), image_size(self.context.settings, False, budget["image_size"]))
+        return PosterTextDataset(images, minilm_features(self, data), data.y, data.target,
+                                 augment=training and bool(budget["augment"]))
+
+    def prepare(self, train: TaskData) -> None:
+        self.fitted_["image_size"] = image_size(self.context.settings, False, self.budget()["image_size"])
 
     def build_network(self, train: TaskData) -> nn.Module:
         return PosterTextNet(EMBED_DIM, train.n_outputs, dropout=self.params["dropout"])

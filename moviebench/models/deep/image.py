@@ -2,15 +2,22 @@
 
 - `cnn4`: report 001's CNN: four conv blocks (16/32/64/128 filters, batch norm, max-pool,
   dropout), then dense layers.
-- `resnet18/34/50`, `vgg16`: torchvision architectures, from scratch by default. `--weights
+- `resnet18/34/50`, `vgg16`: torchvision architectures, from scratch by default (quick profile:
+  small images, as report 000 trained on 32 x 32 frames; full: report 002's 224 px). `--weights
   FILE` holding a state dict of that architecture makes them fine-tune instead (the record's
   `fitted` says `init`).
 - `resnet18-pretrained`, `resnet50-pretrained`, `vgg16-pretrained`: fine-tune from ImageNet
   weights, taken from `--weights` or torchvision's offline cache. Without them the rung is
   skipped ("no pretrained weights found"), never trained from scratch under this name.
-- `effnet-finetune`: ImageNet EfficientNet-Lite0 fine-tuned end to end. Its head starts from
-  a linear probe on the frozen features and the loop scores that starting point first, so
-  fine-tuning keeps the probe unless it improves on it.
+- `effnet-finetune`: ImageNet EfficientNet-Lite0 fine-tuned. Its head starts from a linear
+  probe on the frozen features and the loop scores that starting point first, so fine-tuning
+  keeps the probe unless it improves on it. The backbone learns at a tenth of the head's rate
+  after a warm-up, with batch norm frozen. The quick profile trains the top stages only, over
+  the frozen stages' outputs computed once (and for mirrored posters, the one augmentation
+  that survives caching); the full profile trains every stage on augmented pixels.
+
+Each rung declares its training budget per profile (`budgets`: epochs, patience, batch size,
+resolution, augmentation); `--image-size` overrides the declared resolution.
 """
 
 from __future__ import annotations
@@ -18,11 +25,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torchvision
 from torch import nn
+from torch.utils.data import Dataset
 
-from moviebench.features.images import IMAGENET_MEAN, IMAGENET_STD, ImageDataset, pixels
+from moviebench.features.cache import cache_key, cached_array
+from moviebench.features.images import IMAGENET_MEAN, IMAGENET_STD, ImageDataset, pixels, pixels_key
 from moviebench.models import SkipModel, register_model
 from moviebench.models.classical.image import image_paths, image_size
 from moviebench.models.deep.loop import TorchModel
@@ -43,13 +53,13 @@ class DeepImageModel(TorchModel):
     inputs = frozenset({"image"})
     # A rung that starts from pretrained weights also reads the pretrained resolution.
     pretrained_weights = False
-    max_size: int | None = None  # a cap on the task's default resolution, for the costliest nets
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
     loop_settings = {"channels_last": True}
-    defaults: dict[str, Any] = {"lr": 1e-3, "weight_decay": 1e-4, "batch_size": 64, "epochs": 30,
-                                "time_budget": 100.0, "patience": 4, "augment": True,
-                                "image_size": None}  # None: the task's default (fitted_ says which)
+    defaults: dict[str, Any] = {"lr": 1e-3, "weight_decay": 1e-4}
+    # image_size None: the task's default for the rung's kind (fitted_ says which).
+    budgets = {"quick": {"epochs": 20, "patience": 4, "batch_size": 64, "image_size": None, "augment": True},
+               "full": {"epochs": 50, "patience": 10, "batch_size": 64, "image_size": 224, "augment": True}}
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
@@ -59,19 +69,15 @@ class DeepImageModel(TorchModel):
         }
 
     def size(self) -> int:
-        if self.params.get("image_size") and not self.context.settings.get("image_size"):
-            return int(self.params["image_size"])
-        size = image_size(self.context.settings, pretrained=self.pretrained_weights)
-        if self.max_size and not self.context.settings.get("image_size"):  # --image-size wins
-            size = min(size, self.max_size)
-        return size
+        """--image-size, else the budget's declared resolution, else the task's default."""
+        return image_size(self.context.settings, self.pretrained_weights, self.budget()["image_size"])
 
     def prepare(self, train: TaskData) -> None:
         self.fitted_["image_size"] = self.size()
 
     def dataset(self, data: TaskData, training: bool = False) -> ImageDataset:
         images = pixels(image_paths(data), self.size())
-        return ImageDataset(images, data.y, data.target, augment=training and self.params["augment"],
+        return ImageDataset(images, data.y, data.target, augment=training and bool(self.budget()["augment"]),
                             mean=self.mean, std=self.std)
 
 # ---- report 001's CNN -----------------------------------------------------------------------
@@ -100,7 +106,10 @@ class FourBlockCNN(nn.Module):
 class CNN4(DeepImageModel):
     name = "cnn4"
     summary = "report 001: 4 conv blocks 16/32/64/128 (BN, max-pool, dropout) + dense 128, from scratch"
-    defaults = {**DeepImageModel.defaults, "lr": 2e-3, "time_budget": 60.0}
+    defaults = {**DeepImageModel.defaults, "lr": 2e-3}
+    # full: report 001's 224 px posters, batches of 100, patience 20.
+    budgets = {"quick": {"epochs": 25, "patience": 5, "batch_size": 64, "image_size": 64, "augment": True},
+               "full": {"epochs": 100, "patience": 20, "batch_size": 100, "image_size": 224, "augment": True}}
 
     def build_network(self, train: TaskData) -> nn.Module:
         return FourBlockCNN(train.n_outputs)
@@ -117,7 +126,16 @@ TORCHVISION = {
 }
 
 
-SCRATCH_MAX_SIZE = {"resnet50": 48, "vgg16": 32}
+# From scratch on CPU the costliest nets read smaller images (report 000 trained on 32 x 32 frames).
+QUICK_SCRATCH = {
+    "resnet18": {"epochs": 8, "patience": 3, "batch_size": 64, "image_size": 64, "augment": True},
+    "resnet34": {"epochs": 5, "patience": 2, "batch_size": 64, "image_size": 64, "augment": True},
+    "resnet50": {"epochs": 5, "patience": 2, "batch_size": 64, "image_size": 48, "augment": True},
+    "vgg16": {"epochs": 5, "patience": 2, "batch_size": 64, "image_size": 32, "augment": True},
+}
+# Report 002: ResNets and VGG16 at 224 px with augmentation, early stopping on validation.
+FULL_TORCHVISION = {"epochs": 50, "patience": 8, "batch_size": 64, "image_size": 224, "augment": True}
+QUICK_PRETRAINED = {"epochs": 6, "patience": 2, "batch_size": 32, "image_size": None, "augment": True}
 
 
 def replace_head(network: nn.Module, n_outputs: int) -> nn.Module:
@@ -178,14 +196,13 @@ class TorchvisionModel(DeepImageModel):
 def _torchvision_rung(arch: str, pretrained: bool) -> type[TorchvisionModel]:
     name = f"{arch}-pretrained" if pretrained else arch
     kind = "fine-tuned from ImageNet weights (skipped without them)" if pretrained else "from scratch (or --weights)"
-    overrides = {"lr": 3e-4, "time_budget": 150.0} if pretrained else {"time_budget": 90.0 if arch == "resnet18" else 100.0}
-    # From scratch on CPU, ResNet50 and VGG16 read smaller images (report 000 used 32 x 32 frames).
-    max_size = None if pretrained else SCRATCH_MAX_SIZE.get(arch)
+    overrides = {"lr": 3e-4} if pretrained else {}
+    budgets = {"quick": QUICK_PRETRAINED if pretrained else QUICK_SCRATCH[arch], "full": FULL_TORCHVISION}
     cls = type(
         f"TV_{name.replace('-', '_')}", (TorchvisionModel,),
         {"name": name, "arch": arch, "require_weights": pretrained, "pretrained_weights": pretrained,
-         "max_size": max_size, "summary": f"torchvision {TORCHVISION[arch][0].__name__}, {kind}",
-         "defaults": {**DeepImageModel.defaults, **overrides}, "__module__": __name__},
+         "summary": f"torchvision {TORCHVISION[arch][0].__name__}, {kind}",
+         "defaults": {**DeepImageModel.defaults, **overrides}, "budgets": budgets, "__module__": __name__},
     )
     return register_model(cls)
 
@@ -196,15 +213,30 @@ for _arch in ("resnet18", "resnet50", "vgg16"):
     _torchvision_rung(_arch, pretrained=True)
 
 
-# ---- EfficientNet-Lite0 fine-tuned end to end ------------------------------------------------
+# ---- EfficientNet-Lite0 fine-tuned ------------------------------------------------------------
+
+LITE0_STAGES = 7  # timm's tf_efficientnet_lite0 has seven stages of blocks after its stem
 
 
 class Lite0Classifier(nn.Module):
-    def __init__(self, backbone: nn.Module, n_outputs: int, dropout: float = 0.2) -> None:
+    """EfficientNet-Lite0 with a new head; the stem and the first `7 - train_stages` stages frozen.
+
+    With `from_trunk`, inputs are the frozen part's outputs (computed once, see
+    `EffNetFineTune.trunk_outputs`) rather than pixels: the same network, trained the same
+    way, since the frozen part has no dropout and its batch norm stays in eval mode.
+    """
+
+    def __init__(self, backbone: nn.Module, n_outputs: int, train_stages: int = LITE0_STAGES,
+                 from_trunk: bool = False, dropout: float = 0.2) -> None:
         super().__init__()
         self.backbone = backbone
+        self.split = LITE0_STAGES - train_stages  # stages below this index are frozen
+        self.from_trunk = from_trunk
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(backbone.num_features, n_outputs)
+        if self.split > 0:
+            for module in (backbone.conv_stem, backbone.bn1, *backbone.blocks[: self.split]):
+                module.requires_grad_(False)
 
     def train(self, mode: bool = True) -> Lite0Classifier:
         """Batch-norm statistics stay at their ImageNet values: small poster batches would drift them."""
@@ -214,9 +246,36 @@ class Lite0Classifier(nn.Module):
                 module.eval()
         return self
 
+    def trunk(self, x: torch.Tensor) -> torch.Tensor:
+        """The frozen part: stem and the first stages."""
+        x = self.backbone.bn1(self.backbone.conv_stem(x))
+        return self.backbone.blocks[: self.split](x)
+
+    def top(self, x: torch.Tensor) -> torch.Tensor:
+        """Pooled features from the trained stages."""
+        b = self.backbone
+        x = b.bn2(b.conv_head(b.blocks[self.split:](x)))
+        return b.forward_head(x, pre_logits=True)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pooled = self.backbone.forward_head(self.backbone.forward_features(x), pre_logits=True)
-        return self.head(self.dropout(pooled))
+        return self.head(self.dropout(self.top(x if self.from_trunk else self.trunk(x))))
+
+
+class TrunkDataset(Dataset):
+    """Items (frozen-trunk output, y); for training, each read takes the mirrored poster's
+    output with probability 1/2 (horizontal flip, computed once like the rest)."""
+
+    def __init__(self, plain: np.ndarray, mirrored: np.ndarray | None, y: np.ndarray, target: str) -> None:
+        self.plain = torch.from_numpy(plain)
+        self.mirrored = None if mirrored is None else torch.from_numpy(mirrored)
+        self.y = torch.tensor(y, dtype=torch.long if target == "multiclass" else torch.float32)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        flip = self.mirrored is not None and bool(torch.randint(2, ()).item())  # seeded by the loop
+        return (self.mirrored if flip else self.plain)[i].float(), self.y[i]
 
 
 @register_model
@@ -227,14 +286,79 @@ class EffNetFineTune(DeepImageModel):
     mean, std = LITE_MEAN, LITE_STD
     # Score the warm-started head first, so fine-tuning never ends worse than the probe.
     loop_settings = {**DeepImageModel.loop_settings, "score_initial": True}
-    summary = "ImageNet EfficientNet-Lite0 fine-tuned end to end (head warm-started by a linear probe)"
-    defaults = {**DeepImageModel.defaults, "lr": 1e-4, "batch_size": 32, "time_budget": 150.0, "patience": 2,
-                "probe_epochs": 200}
+    summary = ("ImageNet EfficientNet-Lite0 fine-tuned (head warm-started by a linear probe, backbone at a "
+               "lower rate, BN frozen; quick: top stages only)")
+    # lr is the backbone's; the new head learns at lr * head_lr_factor.
+    defaults = {**DeepImageModel.defaults, "lr": 1e-4, "head_lr_factor": 10.0, "weight_decay": 1e-2,
+                "warmup_epochs": 1.0, "probe_epochs": 200}
+    # quick: the top two stages over their stored inputs, no augmentation ("flip" would add mirrored
+    # posters, the one augmentation that survives storing the frozen stages' outputs, at the cost of
+    # a second pass over the training posters).
+    budgets = {"quick": {"epochs": 5, "patience": 2, "batch_size": 32, "image_size": 224, "augment": False,
+                         "train_stages": 2},
+               "full": {"epochs": 30, "patience": 5, "batch_size": 32, "image_size": 224, "augment": True,
+                        "train_stages": "all"}}
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        return {"lr": trial.suggest_float("lr", 1e-5, 1e-3, log=True),
+                "weight_decay": trial.suggest_float("weight_decay", 1e-4, 1e-1, log=True)}
+
+    def train_stages(self) -> int:
+        stages = self.budget()["train_stages"]
+        return LITE0_STAGES if stages == "all" else min(int(stages), LITE0_STAGES)
+
+    def from_trunk(self) -> bool:
+        """Train over stored frozen-stage outputs: when some stages are frozen and the only
+        augmentation is a mirror image (random crops would change the frozen outputs)."""
+        return self.train_stages() < LITE0_STAGES and self.budget()["augment"] in (False, "flip")
+
+    def prepare(self, train: TaskData) -> None:
+        super().prepare(train)
+        self.weights_ = lite0_weights_for(self.context)
+        self.fitted_["trained_stages"] = self.train_stages()
 
     def build_network(self, train: TaskData) -> nn.Module:
-        network = Lite0Classifier(load_efficientnet_lite0(lite0_weights_for(self.context)), train.n_outputs)
+        network = Lite0Classifier(load_efficientnet_lite0(self.weights_), train.n_outputs,
+                                  train_stages=self.train_stages(), from_trunk=self.from_trunk())
         self._warm_start_head(network, train)
         return network
+
+    def parameter_groups(self, network: nn.Module) -> list[dict[str, Any]]:
+        lr = float(self.params["lr"])
+        return [{"params": list(network.backbone.parameters()), "lr": lr},
+                {"params": list(network.head.parameters()), "lr": lr * float(self.params["head_lr_factor"])}]
+
+    def dataset(self, data: TaskData, training: bool = False) -> Dataset:
+        if not self.from_trunk():
+            return super().dataset(data, training)
+        mirrored = self.trunk_outputs(data, mirror=True) if training and self.budget()["augment"] == "flip" else None
+        return TrunkDataset(self.trunk_outputs(data, mirror=False), mirrored, data.y, data.target)
+
+    def trunk_outputs(self, data: TaskData, mirror: bool) -> np.ndarray:
+        """The frozen stages' outputs for a split's posters (float16), cached on disk like features."""
+        paths, size = image_paths(data), self.size()
+        split = LITE0_STAGES - self.train_stages()
+        stat = self.weights_.stat()
+        key = cache_key(pixels=pixels_key(paths, size), weights=f"{self.weights_}|{stat.st_size}|{stat.st_mtime_ns}",
+                        split=split, mirror=mirror)
+
+        def compute() -> np.ndarray:
+            network = self.network_ if getattr(self, "network_", None) is not None else None
+            trunk = network or Lite0Classifier(load_efficientnet_lite0(self.weights_), 1, LITE0_STAGES - split)
+            trunk.eval()
+            images = ImageDataset(pixels(paths, size), np.zeros(len(paths)), "multilabel", mean=self.mean,
+                                  std=self.std)
+            chunks = []
+            with torch.inference_mode():
+                for start in range(0, len(images), 64):
+                    batch = torch.stack([images[i][0] for i in range(start, min(start + 64, len(images)))])
+                    chunks.append(trunk.trunk(batch.flip(3) if mirror else batch).half().numpy())
+                    if self.context.progress:
+                        self.context.progress(f"{self.name}: frozen stages", start + len(batch), len(images))
+            return np.concatenate(chunks)
+
+        return cached_array("effnet-lite0-trunk", key, compute)
 
     def _warm_start_head(self, network: Lite0Classifier, train_data: TaskData) -> None:
         """Fit the new head on frozen features of the training images (full batch, cheap)."""

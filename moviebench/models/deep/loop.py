@@ -1,9 +1,15 @@
 """The one PyTorch training loop every network trained here shares, and `TorchModel`, the
 template of a rung whose network it trains.
 
-AdamW, ReduceLROnPlateau on the validation score, gradient clipping, early stopping on
-the task's primary metric with the best epoch restored, per-epoch history (learning
-curves), an epoch cap and a time budget, and on CUDA mixed precision and pinned-memory loading.
+AdamW (optionally with a warm-up and per-group learning rates), ReduceLROnPlateau on the
+validation score, gradient clipping, early stopping on the task's primary metric with the best
+epoch restored, per-epoch history (learning curves), and on CUDA mixed precision, channels-last
+and pinned-memory loading.
+
+How long a network trains is declared, never measured: each rung states its budget (epoch cap,
+patience, batch size, resolution or sequence length) per profile in `TorchModel.budgets`, and
+the record stores the resolved budget. The wall clock decides nothing unless the user gives
+`--time-budget`; a run that cap cuts short is marked `truncated` in its record.
 """
 
 from __future__ import annotations
@@ -23,7 +29,12 @@ from torch.utils.data import DataLoader, Dataset
 
 from moviebench.metrics import get_metric
 from moviebench.models.base import Model, RunContext
+from moviebench.options import PROFILES
 from moviebench.tasks.base import TaskData
+
+# The loop's clock: it only timestamps the history, unless an explicit --time-budget is given.
+# (A test replaces it with a very slow clock and checks that nothing changes.)
+clock = time.perf_counter
 
 
 def pick_device() -> str:
@@ -39,11 +50,12 @@ def seed_everything(seed: int) -> None:
 @dataclass
 class TrainConfig:
     epochs: int = 40
-    time_budget: float | None = None  # seconds of training; None: no limit
+    time_budget: float | None = None  # seconds of training; None (the default): no limit
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 1e-4
     patience: int = 6  # epochs without a better validation score before stopping
+    warmup_epochs: float = 0.0  # the learning rate rises linearly from lr / 10 over these epochs
     grad_clip: float = 1.0
     channels_last: bool = False  # for image models on CUDA
     num_workers: int = 0
@@ -96,11 +108,14 @@ def train(
     name: str = "model",
     loss_fn: nn.Module | None = None,  # default: loss_for(target); e.g. BCE with per-label pos_weight
     predict_fn: Callable[[Dataset], np.ndarray] | None = None,  # validation scores; default: predict()
+    param_groups: list[dict[str, Any]] | None = None,  # e.g. a lower lr for a pretrained backbone
 ) -> list[dict[str, float]]:
     """Train `module` in place, leave it at its best validation epoch, return the history.
 
-    The epoch cap and time budget are the config's alone: `TorchModel.train_config` is
-    where a run's --epochs and --time-budget meet a rung's defaults.
+    The epoch cap, patience and time budget are the config's alone: `TorchModel.train_config`
+    is where a run's --epochs and --time-budget meet a rung's declared budget. When an explicit
+    time budget stops training before the epoch cap or early stopping would have, the last
+    history entry carries `truncated: 1`.
     """
     seed_everything(context.seed)
     device = context.device
@@ -108,7 +123,9 @@ def train(
     if config.channels_last and device == "cuda":
         module.to(memory_format=torch.channels_last)
     loss_fn = loss_fn if loss_fn is not None else loss_for(target)
-    optimizer = torch.optim.AdamW(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    groups = param_groups if param_groups is not None else [{"params": [p for p in module.parameters()]}]
+    groups = [{**g, "params": [p for p in g["params"] if p.requires_grad]} for g in groups]
+    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=2)
     scaler = torch.amp.GradScaler("cuda", enabled=device == "cuda")
     generator = torch.Generator().manual_seed(context.seed)
@@ -118,21 +135,28 @@ def train(
         def predict_fn(data: Dataset) -> np.ndarray:
             return predict(module, data, target, context, config)
     epochs, budget = config.epochs, config.time_budget
-    started = time.perf_counter()
+    warmup = _Warmup(optimizer, config.warmup_epochs * len(loader))
+    started = clock()
+
+    def out_of_time() -> bool:  # only ever true under an explicit --time-budget
+        return budget is not None and clock() - started > budget
+
     best_score, best_state, stale = -np.inf, None, 0
     history: list[dict[str, float]] = []
     if config.score_initial:
         validation = _validate(predict_fn(val_data), y_val, target, context)
         best_score = validation["val_score"]
         best_state = copy.deepcopy({k: v.detach().cpu() for k, v in module.state_dict().items()})
-        history.append({"epoch": 0, **validation, "lr": config.lr, "seconds": time.perf_counter() - started})
+        history.append({"epoch": 0, **validation, "lr": config.lr, "seconds": clock() - started})
 
     for epoch in range(1, epochs + 1):
         module.train()
-        total, count = 0.0, 0
+        total, count, cut = 0.0, 0, False
         for batch in loader:
-            if count and budget and time.perf_counter() - started > budget:
-                break  # slow models (large images on CPU) stop mid-epoch rather than overrun the budget
+            if count and out_of_time():
+                cut = True  # slow models (large images on CPU) stop mid-epoch rather than overrun the cap
+                break
+            warmup.step()
             *xs, y = _to_device(batch, device, config.channels_last)
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device_type="cuda", enabled=device == "cuda"):
@@ -147,10 +171,11 @@ def train(
 
         validation = _validate(predict_fn(val_data), y_val, target, context)
         score = validation["val_score"]
-        scheduler.step(score)
+        if warmup.done:  # the plateau schedule starts once the warm-up has reached the full rate
+            scheduler.step(score)
         history.append({
             "epoch": epoch, "train_loss": total / max(count, 1), **validation,
-            "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - started,
+            "lr": optimizer.param_groups[0]["lr"], "seconds": clock() - started,
         })
         if context.progress:
             context.progress(f"{name} epoch {epoch} val {score:.4f}", epoch, epochs)
@@ -161,15 +186,39 @@ def train(
             stale += 1
         if context.on_epoch:
             context.on_epoch(epoch, float(score))  # may raise optuna.TrialPruned
-        if stale >= config.patience:
+        if cut or (epoch < epochs and stale < config.patience and out_of_time()):
+            history[-1]["truncated"] = 1.0  # the explicit time cap, not the declared budget, ended training
             break
-        if budget and time.perf_counter() - started > budget:
-            history[-1]["stopped_by_time_budget"] = 1.0
+        if stale >= config.patience:
             break
 
     if best_state is not None:
         module.load_state_dict(best_state)
     return history
+
+
+class _Warmup:
+    """Linear learning-rate warm-up over the first `steps` batches, from a tenth of each group's rate."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, steps: float) -> None:
+        self.optimizer, self.steps, self.taken = optimizer, int(round(steps)), 0
+        self.base = [g["lr"] for g in optimizer.param_groups]
+        if self.steps:
+            self._set(0.1)
+
+    @property
+    def done(self) -> bool:
+        return self.taken >= self.steps
+
+    def step(self) -> None:
+        if self.done:
+            return
+        self.taken += 1
+        self._set(0.1 + 0.9 * self.taken / self.steps)
+
+    def _set(self, factor: float) -> None:
+        for group, base in zip(self.optimizer.param_groups, self.base):
+            group["lr"] = base * factor
 
 
 def _validate(scores: np.ndarray, y_val: np.ndarray, target: str, context: RunContext) -> dict[str, float]:
@@ -206,6 +255,24 @@ def _val_loss(scores: np.ndarray, y: np.ndarray, target: str) -> float:
     return log_loss(np.asarray(y).ravel().astype(int), np.column_stack([1 - p, p]))
 
 
+def describe_budget(budget: dict[str, Any]) -> str:
+    """One line for `bench ls` and the README: "≤40 epochs (patience 6), batch 64, 96 px, augmented"."""
+    parts = [f"≤{budget['epochs']} epochs (patience {budget['patience']})", f"batch {budget['batch_size']}"]
+    if "image_size" in budget:
+        parts.append(f"{budget['image_size']} px" if budget["image_size"] else "task's px")
+    if "max_len" in budget:
+        parts.append(f"{budget['max_len']} tokens")
+    if "train_stages" in budget:
+        stages = budget["train_stages"]
+        parts.append("every stage trained" if stages == "all" else f"top {stages} stages trained")
+    if budget.get("augment"):
+        parts.append("mirrored" if budget["augment"] == "flip" else "augmented")
+    known = {"profile", "epochs", "patience", "batch_size", "image_size", "max_len", "train_stages", "augment",
+             "time_budget"}
+    parts += [f"{k} {v}" for k, v in budget.items() if k not in known]
+    return ", ".join(parts)
+
+
 def count_parameters(module: nn.Module) -> int:
     return int(sum(p.numel() for p in module.parameters()))
 
@@ -225,12 +292,40 @@ class TorchModel(Model):
     `fit` is the same for all of them: `prepare` on the training split (a vocabulary, a
     scaler, an image size), seed, `build_network`, then the loop over `dataset(train,
     training=True)` with validation on `dataset(val)`. A subclass fills in those hooks and,
-    where it needs to, `loss` (e.g. per-label class weights) and `scores` (e.g. a retrieval
-    similarity matrix). Loop settings come from `train_config` alone.
+    where it needs to, `loss` (e.g. per-label class weights), `parameter_groups` (e.g. a
+    lower rate for a pretrained backbone) and `scores` (e.g. a retrieval similarity matrix).
+    Loop settings come from `train_config` alone.
     """
 
     # Loop settings a rung fixes rather than exposes as params (e.g. channels_last for images).
     loop_settings: ClassVar[dict[str, Any]] = {}
+    # The declared training budget per profile: epochs (a cap, with early stopping), patience,
+    # batch_size and what sets a step's cost (image_size, max_len, augment...). Every rung
+    # declares every profile here, in this one place; `bench ls` and the README list them.
+    budgets: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    @classmethod
+    def budget_keys(cls) -> set[str]:
+        return {key for budget in cls.budgets.values() for key in budget}
+
+    @classmethod
+    def resolve_budget(cls, profile: str, params: dict[str, Any], epochs: int | None = None,
+                       time_budget: float | None = None) -> dict[str, Any]:
+        """The budget a fit runs under: the profile's, then params of the same name, then the
+        run's explicit --epochs and --time-budget. Stored in the record and its identity."""
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile '{profile}': choose one of {', '.join(PROFILES)}")
+        if profile not in cls.budgets:
+            raise ValueError(f"{cls.name} declares no budget for profile '{profile}'")
+        budget = {**cls.budgets[profile]}
+        budget.update({k: params[k] for k in cls.budget_keys() if k in params})
+        if epochs:
+            budget["epochs"] = int(epochs)
+        return {"profile": profile, **budget, "time_budget": time_budget}
+
+    def budget(self) -> dict[str, Any]:
+        ctx = self.context
+        return self.resolve_budget(ctx.profile, self.params, ctx.epochs, ctx.time_budget)
 
     def prepare(self, train: TaskData) -> None:
         """Fit whatever turns a split into tensors, on the training split only."""
@@ -246,29 +341,34 @@ class TorchModel(Model):
         """The training loss; None: the loop's default for the target."""
         return None
 
+    def parameter_groups(self, network: nn.Module) -> list[dict[str, Any]] | None:
+        """Optimizer parameter groups (each may set its own "lr"); None: one group at the config's lr."""
+        return None
+
     def train_config(self) -> TrainConfig:
-        """The loop's settings, in one place: the class's `loop_settings`, then the params
-        named like TrainConfig fields (lr, weight_decay, batch_size, epochs, patience,
-        time_budget), then the run's --epochs and --time-budget, which win over both."""
+        """The loop's settings, in one place: the class's `loop_settings`, then the profile's
+        declared budget, then params named like TrainConfig fields (lr, weight_decay, ...), then
+        the run's --epochs and --time-budget, which win over all (see `resolve_budget`)."""
         names = {f.name for f in dataclasses.fields(TrainConfig)}
-        config = TrainConfig(**{**self.loop_settings, **{k: v for k, v in self.params.items() if k in names}})
-        ctx = self.context
-        return dataclasses.replace(
-            config,
-            epochs=ctx.epochs or config.epochs,
-            time_budget=ctx.time_budget if ctx.time_budget is not None else config.time_budget,
-        )
+        budget = self.budget()
+        return TrainConfig(**{**self.loop_settings,
+                              **{k: v for k, v in self.params.items() if k in names},
+                              **{k: v for k, v in budget.items() if k in names}})
 
     def fit(self, train_data: TaskData, val: TaskData) -> None:
         self.prepare(train_data)
         torch.manual_seed(self.context.seed)
         self.network_ = self.build_network(train_data)
+        config = self.train_config()
         self.history = train(
             self.network_, self.dataset(train_data, training=True), self.dataset(val), val.y, train_data.target,
-            self.context, self.train_config(), name=self.name, loss_fn=self.loss(train_data),
+            self.context, config, name=self.name, loss_fn=self.loss(train_data),
             predict_fn=lambda data: self.scores(data, val.target),
+            param_groups=self.parameter_groups(self.network_),
         )
         self.fitted_["best_epoch"] = best_epoch(self.history)
+        self.fitted_["epochs_done"] = max((int(h["epoch"]) for h in self.history), default=0)
+        self.fitted_["truncated"] = bool(self.history and self.history[-1].get("truncated"))
 
     def scores(self, data: Dataset, target: str) -> np.ndarray:
         """The network's scores over a dataset; the loop also validates with this."""

@@ -21,8 +21,11 @@ class TorchTabular(TorchModel):
 
     family = "deep"
     inputs = frozenset({"tabular"})
-    defaults: dict[str, Any] = {"lr": 2e-3, "weight_decay": 1e-4, "dropout": 0.2, "batch_size": 512, "epochs": 30,
-                                "patience": 5}
+    defaults: dict[str, Any] = {"lr": 2e-3, "weight_decay": 1e-4, "dropout": 0.2}
+    # quick: large batches, few epochs, for two CPU cores; full: report 000's schedule (batch 64,
+    # up to 100 epochs, early stopping after 15 without a better validation score).
+    budgets = {"quick": {"epochs": 30, "patience": 5, "batch_size": 512},
+               "full": {"epochs": 100, "patience": 15, "batch_size": 64}}
 
     search_space = staticmethod(network_search_space)
 
@@ -78,6 +81,9 @@ class CNNLSTMNetwork(nn.Module):
 class CNNLSTM(TorchTabular):
     name = "cnn-lstm"
     summary = "report 000: 3 Conv1d blocks, 2-layer LSTM (256), FC 128"
+    # An epoch costs about four times the MLP's: the quick cap keeps the default run short.
+    budgets = {"quick": {"epochs": 12, "patience": 3, "batch_size": 512},
+               "full": {"epochs": 100, "patience": 15, "batch_size": 64}}
 
     def build_network(self, train: TaskData) -> nn.Module:
         return CNNLSTMNetwork(train.n_outputs, self.params["dropout"])

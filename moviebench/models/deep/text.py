@@ -1,13 +1,18 @@
 """Deep text rungs, trained from scratch with the shared loop (models/deep/loop.py).
 
-- `text-lstm`: an LSTM over token embeddings learned from scratch.
+- `text-lstm`: an LSTM over word embeddings, max-pooled over time.
 - `cnn-bilstm`: report 001's CNN-LSTM: Conv1d with 64 filters, max-pool, a bidirectional
-  LSTM with 128 units and a sigmoid output layer. Report 001 fed it frozen GloVe vectors;
-  pretrained word vectors cannot be downloaded here, so its token embeddings are learned.
+  LSTM with 128 units and a sigmoid output layer.
+
+Report 001 fed its network GloVe vectors. GloVe cannot be downloaded here, so both rungs start
+their word embeddings from the closest thing shipped offline: all-MiniLM-L6-v2's input token
+table (each word the mean of its word pieces; no transformer runs). The network, embeddings
+included, is then trained here end to end; the leaderboard's weights column says "pretrained".
+`embedding_init="random"` learns them from nothing instead (slower to converge on CPU).
 
 Tokens come from sklearn's CountVectorizer analyser, with the vocabulary built on the
-training texts only. Each rung has an epoch cap and a default time budget so a ladder
-stays affordable on two CPU cores; `--epochs` and `--time-budget` override them.
+training texts only. Each rung declares its budget per profile (epochs, patience, batch size,
+sequence length): `quick` for two CPU cores, `full` for a GPU.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ PAD, UNK = 0, 1
 
 
 class TorchText(TorchModel):
-    """Texts as tensors, optional per-genre class weights in the loss, a default time budget.
+    """Texts as tensors, optional per-genre class weights in the loss.
 
     `minilm-mlp` (models/pretrained/text.py) shares this with the rungs below.
     """
@@ -38,8 +43,7 @@ class TorchText(TorchModel):
     family = "deep"
     inputs = frozenset({"text"})
     targets = frozenset({"multilabel", "multiclass"})
-    defaults: dict[str, Any] = {"lr": 2e-3, "weight_decay": 1e-4, "dropout": 0.3, "batch_size": 64,
-                                "epochs": 20, "patience": 4, "time_budget": 120.0}
+    defaults: dict[str, Any] = {"lr": 2e-3, "weight_decay": 1e-4, "dropout": 0.3}
 
     search_space = staticmethod(network_search_space)
 
@@ -60,12 +64,17 @@ class TorchText(TorchModel):
 
 
 class Tokenized(TorchText):
-    """Texts as padded token-id sequences with their lengths (empty text -> one UNK token)."""
+    """Texts as padded token-id sequences with their lengths (empty text -> one UNK token), and
+    a word-embedding table to start from."""
 
-    # Sequences are cut at 80 tokens (most overviews are shorter): a recurrent epoch on two CPU
-    # cores costs in proportion to the length, and the time budget caps the epochs.
-    defaults = {**TorchText.defaults, "embedding_dim": 100, "max_vocab": 20_000, "min_df": 2, "max_len": 80,
-                "batch_size": 128, "lr": 3e-3}
+    pretrained_weights = True  # the default embedding_init borrows MiniLM's token table
+    # embedding_dim applies to random initialisation; MiniLM's vectors have 384 dimensions.
+    defaults = {**TorchText.defaults, "embedding_init": "minilm", "embedding_dim": 100, "max_vocab": 20_000,
+                "min_df": 2, "lr": 3e-3}
+    # quick: sequences cut at 80 tokens (most overviews are shorter; a recurrent epoch on CPU
+    # costs in proportion to the length); full: report 001's longer sequences and schedule.
+    budgets = {"quick": {"epochs": 12, "patience": 3, "batch_size": 128, "max_len": 80},
+               "full": {"epochs": 50, "patience": 10, "batch_size": 64, "max_len": 200}}
 
     def prepare(self, train: TaskData) -> None:
         p = self.params
@@ -81,7 +90,7 @@ class Tokenized(TorchText):
         self.analyze_ = self.vectorizer_.build_analyzer()
         lengths = [len(self.analyze_(t)) for t in texts] or [1]
         # Long enough for 95% of training texts: padding beyond that costs time, not accuracy.
-        self.max_len_ = int(max(1, min(p["max_len"], np.percentile(lengths, 95))))
+        self.max_len_ = int(max(1, min(self.budget()["max_len"], np.percentile(lengths, 95))))
 
     def inputs_of(self, data: TaskData) -> list[torch.Tensor]:
         tokens = np.zeros((len(data), self.max_len_), dtype=np.int64)
@@ -95,6 +104,26 @@ class Tokenized(TorchText):
     @property
     def vocab_size(self) -> int:
         return len(self.vocab_) + 2
+
+    def embedding(self) -> nn.Embedding:
+        """The word-embedding layer the network starts from (fitted_["embedding_init"] says which)."""
+        init = self.params["embedding_init"]
+        if init == "random":
+            self.fitted_["embedding_init"] = "random"
+            return nn.Embedding(self.vocab_size, self.params["embedding_dim"], padding_idx=PAD)
+        if init != "minilm":
+            raise ValueError(f"{self.name}: embedding_init must be 'minilm' or 'random', not {init!r}")
+        from moviebench.features.text import MINILM, minilm_word_vectors
+
+        words = sorted(self.vocab_, key=self.vocab_.get)
+        vectors = minilm_word_vectors(words)
+        table = np.zeros((self.vocab_size, vectors.shape[1]), dtype=np.float32)
+        table[2:] = vectors
+        table[UNK] = vectors.mean(axis=0) if len(vectors) else 0.0
+        # Rescale to the spread of a default-initialised layer, so the loop's learning rate suits it.
+        table /= max(float(table[2:].std()), 1e-6) if len(vectors) else 1.0
+        self.fitted_["embedding_init"] = f"{MINILM} token embeddings"
+        return nn.Embedding.from_pretrained(torch.from_numpy(table), freeze=False, padding_idx=PAD)
 
 
 def _last_states(lstm: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -113,10 +142,10 @@ class LSTMNetwork(nn.Module):
     anywhere in a 100-token overview reach the output in few epochs.
     """
 
-    def __init__(self, vocab: int, dim: int, hidden: int, n_outputs: int, dropout: float) -> None:
+    def __init__(self, embedding: nn.Embedding, hidden: int, n_outputs: int, dropout: float) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(vocab, dim, padding_idx=PAD)
-        self.lstm = nn.LSTM(dim, hidden, batch_first=True)
+        self.embedding = embedding
+        self.lstm = nn.LSTM(embedding.embedding_dim, hidden, batch_first=True)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, n_outputs))
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -132,12 +161,12 @@ class LSTMNetwork(nn.Module):
 @register_model
 class TextLSTM(Tokenized):
     name = "text-lstm"
-    summary = "LSTM (128) over token embeddings learned from scratch, max-pooled over time"
+    summary = "LSTM (128) over word embeddings (from MiniLM's token table), max-pooled over time"
     defaults = {**Tokenized.defaults, "hidden": 128}
 
     def build_network(self, train: TaskData) -> nn.Module:
         p = self.params
-        return LSTMNetwork(self.vocab_size, p["embedding_dim"], p["hidden"], train.n_outputs, p["dropout"])
+        return LSTMNetwork(self.embedding(), p["hidden"], train.n_outputs, p["dropout"])
 
 
 class CNNBiLSTMNetwork(nn.Module):
@@ -146,11 +175,11 @@ class CNNBiLSTMNetwork(nn.Module):
     The sigmoid lives in the loss (BCE with logits) and in the scores, as for every rung.
     """
 
-    def __init__(self, vocab: int, dim: int, n_outputs: int, dropout: float, filters: int = 64,
+    def __init__(self, embedding: nn.Embedding, n_outputs: int, dropout: float, filters: int = 64,
                  kernel: int = 5, hidden: int = 128) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(vocab, dim, padding_idx=PAD)
-        self.conv = nn.Sequential(nn.Conv1d(dim, filters, kernel, padding=kernel // 2), nn.ReLU())
+        self.embedding = embedding
+        self.conv = nn.Sequential(nn.Conv1d(embedding.embedding_dim, filters, kernel, padding=kernel // 2), nn.ReLU())
         self.pool = nn.MaxPool1d(2, ceil_mode=True)
         self.lstm = nn.LSTM(filters, hidden, batch_first=True, bidirectional=True)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden, n_outputs))
@@ -164,10 +193,10 @@ class CNNBiLSTMNetwork(nn.Module):
 @register_model
 class CNNBiLSTM(Tokenized):
     name = "cnn-bilstm"
-    summary = "report 001: Conv1d 64 filters, max-pool, BiLSTM 128, sigmoid outputs"
+    summary = "report 001: word embeddings (from MiniLM's token table), Conv1d 64 filters, max-pool, BiLSTM 128"
     defaults = {**Tokenized.defaults, "filters": 64, "hidden": 128}
 
     def build_network(self, train: TaskData) -> nn.Module:
         p = self.params
-        return CNNBiLSTMNetwork(self.vocab_size, p["embedding_dim"], train.n_outputs, p["dropout"],
-                                filters=p["filters"], hidden=p["hidden"])
+        return CNNBiLSTMNetwork(self.embedding(), train.n_outputs, p["dropout"], filters=p["filters"],
+                                hidden=p["hidden"])

@@ -21,6 +21,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from moviebench import threads
 from moviebench.metrics import get_metric
 from moviebench.models import Model, register_model
 from moviebench.models.classical.image import HistLogReg
@@ -121,7 +122,7 @@ class EarlyFusionLightGBM(_Fusion):
                 self.models_.append(float(y[0]))  # a genre constant in train gets a constant score
                 continue
             model = lightgbm.LGBMClassifier(**self.params, subsample=0.8, subsample_freq=1, verbose=-1,
-                                            random_state=self.context.seed, n_jobs=2)
+                                            random_state=self.context.seed, n_jobs=threads.current())
             # Early stopping per genre on validation log-loss (validation only, never test).
             model.fit(X, y, **lightgbm_early_stopping(Xv, yv, rounds=40))
             self.models_.append(model)

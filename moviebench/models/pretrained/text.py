@@ -64,7 +64,9 @@ class MiniLMMLP(TorchText):
     family = "pretrained"
     pretrained_weights = True
     summary = "cached all-MiniLM-L6-v2 embeddings + MLP (256 hidden, dropout)"
-    defaults = {**TorchText.defaults, "hidden": 256, "batch_size": 128, "epochs": 60, "patience": 6}
+    defaults = {**TorchText.defaults, "hidden": 256}
+    budgets = {"quick": {"epochs": 60, "patience": 6, "batch_size": 128},
+               "full": {"epochs": 200, "patience": 20, "batch_size": 64}}
 
     def inputs_of(self, data: TaskData) -> list[torch.Tensor]:
         return [torch.from_numpy(minilm_features(self, data))]
@@ -133,7 +135,10 @@ class MiniLMProjection(TorchModel, RetrievalModel):
     family = "pretrained"
     pretrained_weights = True
     summary = "linear projections of MiniLM embeddings trained on (tagline, title) pairs, InfoNCE"
-    defaults = {"lr": 1e-3, "weight_decay": 1e-2, "epochs": 40, "batch_size": 128, "patience": 5}
+    defaults = {"lr": 1e-3, "weight_decay": 1e-2}
+    # In-batch negatives: the batch size is part of the task's difficulty, so both profiles keep it.
+    budgets = {"quick": {"epochs": 40, "patience": 5, "batch_size": 128},
+               "full": {"epochs": 100, "patience": 10, "batch_size": 128}}
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
