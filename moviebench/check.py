@@ -26,10 +26,33 @@ from moviebench.metrics import higher_is_better
 from moviebench.records import load_records
 
 Key = tuple[str, str, str, str, str]  # task, source, model, split hash, profile
-BUNDLE_FIELDS = ("task", "source", "model", "seed", "family", "target", "primary_metric", "primary",
-                 "metrics", "split_hash", "data_fingerprint", "n_train", "n_val", "n_test", "status",
-                 "params_source", "profile", "budget", "threads", "device", "truncated", "epochs_done",
-                 "versions", "git_commit", "created")
+BUNDLE_FIELDS = (
+    "task",
+    "source",
+    "model",
+    "seed",
+    "family",
+    "target",
+    "primary_metric",
+    "primary",
+    "metrics",
+    "split_hash",
+    "data_fingerprint",
+    "n_train",
+    "n_val",
+    "n_test",
+    "status",
+    "params_source",
+    "profile",
+    "budget",
+    "threads",
+    "device",
+    "truncated",
+    "epochs_done",
+    "versions",
+    "git_commit",
+    "created",
+)
 
 
 @dataclass
@@ -57,11 +80,15 @@ def load_baseline(path: Path) -> list[dict[str, Any]]:
             items = json.loads(bundle.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise BenchError(f"baseline bundle {bundle}: unreadable: {exc}") from None
-        if not isinstance(items, list) or not all(isinstance(r, dict) and "task" in r and "model" in r for r in items):
+        if not isinstance(items, list) or not all(
+            isinstance(r, dict) and "task" in r and "model" in r for r in items
+        ):
             raise BenchError(f"baseline bundle {bundle}: expected a JSON list of records")
         records.extend(items)
     if not records:
-        raise BenchError(f"--baseline {path}: no records found (run `bench check --update` to make one)")
+        raise BenchError(
+            f"--baseline {path}: no records found (run `bench check --update` to make one)"
+        )
     return records
 
 
@@ -69,7 +96,15 @@ def summarise(records: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
     """Per key: the primary metric's mean over finished seeds (None when none finished)."""
     groups: dict[Key, list[dict]] = defaultdict(list)
     for r in records:
-        groups[(r["task"], r["source"], r["model"], r.get("split_hash", "?"), r.get("profile") or "quick")].append(r)
+        groups[
+            (
+                r["task"],
+                r["source"],
+                r["model"],
+                r.get("split_hash", "?"),
+                r.get("profile") or "quick",
+            )
+        ].append(r)
     out = {}
     for key, recs in groups.items():
         ok = [r for r in recs if r.get("status") == "ok" and r.get("primary") is not None]
@@ -89,7 +124,9 @@ def truncated_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if r.get("status") == "ok" and r.get("truncated")]
 
 
-def compare(baseline: list[dict[str, Any]], current: list[dict[str, Any]], tolerance: float = 0.01) -> list[Finding]:
+def compare(
+    baseline: list[dict[str, Any]], current: list[dict[str, Any]], tolerance: float = 0.01
+) -> list[Finding]:
     if not tolerance >= 0:
         raise BenchError(f"--tolerance {tolerance}: must be 0 or more (it is the allowed drop)")
     base, cur = summarise(baseline), summarise(current)
@@ -99,24 +136,61 @@ def compare(baseline: list[dict[str, Any]], current: list[dict[str, Any]], toler
         if b["primary"] is None:
             continue  # a baseline entry that never finished sets no bar
         c = cur.get(key)
-        name = "/".join(key[:3]) + f" (split {key[3]}" + ("" if key[4] == "quick" else f", profile {key[4]}") + ")"
+        name = (
+            "/".join(key[:3])
+            + f" (split {key[3]}"
+            + ("" if key[4] == "quick" else f", profile {key[4]}")
+            + ")"
+        )
         if c is None:
             moved = [k for k in cur if k[:3] == key[:3]]
-            hint = f"; current records use split {moved[0][3]}, profile {moved[0][4]}" if moved else ""
-            findings.append(Finding("missing", key, metric, b["primary"], None, f"{name}: no current record{hint}"))
+            hint = (
+                f"; current records use split {moved[0][3]}, profile {moved[0][4]}" if moved else ""
+            )
+            findings.append(
+                Finding(
+                    "missing", key, metric, b["primary"], None, f"{name}: no current record{hint}"
+                )
+            )
             continue
         if c["primary"] is None:
-            findings.append(Finding("missing", key, metric, b["primary"], None,
-                                    f"{name}: current run {c['status']}: {c['error']}"))
+            findings.append(
+                Finding(
+                    "missing",
+                    key,
+                    metric,
+                    b["primary"],
+                    None,
+                    f"{name}: current run {c['status']}: {c['error']}",
+                )
+            )
             continue
         if c["truncated"] or b["truncated"]:
             side = "current record" if c["truncated"] else "baseline entry"
-            findings.append(Finding("truncated", key, metric, b["primary"], c["primary"],
-                                    f"{name}: the {side} was cut short by --time-budget; rerun without it"))
+            findings.append(
+                Finding(
+                    "truncated",
+                    key,
+                    metric,
+                    b["primary"],
+                    c["primary"],
+                    f"{name}: the {side} was cut short by --time-budget; rerun without it",
+                )
+            )
             continue
-        if not np.isfinite(c["primary"]):  # a NaN or infinite score is broken, never "within tolerance"
-            findings.append(Finding("regression", key, metric, b["primary"], c["primary"],
-                                    f"{name}: {metric} {b['primary']:.4f} -> {c['primary']} (not a finite number)"))
+        if not np.isfinite(
+            c["primary"]
+        ):  # a NaN or infinite score is broken, never "within tolerance"
+            findings.append(
+                Finding(
+                    "regression",
+                    key,
+                    metric,
+                    b["primary"],
+                    c["primary"],
+                    f"{name}: {metric} {b['primary']:.4f} -> {c['primary']} (not a finite number)",
+                )
+            )
             continue
         # Positive delta = better, whichever way the metric points.
         delta = (c["primary"] - b["primary"]) * (1 if higher_is_better(metric) else -1)
@@ -126,8 +200,16 @@ def compare(baseline: list[dict[str, Any]], current: list[dict[str, Any]], toler
     tasks = {k[0] for k in base}
     for key, c in sorted(cur.items()):
         if key not in base and key[0] in tasks:
-            findings.append(Finding("new", key, c["metric"], None, c["primary"],
-                                    "/".join(key[:3]) + f" (split {key[3]}): not in the baseline"))
+            findings.append(
+                Finding(
+                    "new",
+                    key,
+                    c["metric"],
+                    None,
+                    c["primary"],
+                    "/".join(key[:3]) + f" (split {key[3]}): not in the baseline",
+                )
+            )
     return findings
 
 
@@ -138,8 +220,10 @@ def save_baseline(records: list[dict[str, Any]], path: Path, name: str = "baseli
     cut = truncated_records(records)
     if cut:
         names = ", ".join(sorted({f"{r['task']}/{r['source']}/{r['model']}" for r in cut}))
-        raise BenchError(f"refusing to save a baseline with truncated records ({names}): --time-budget cut their "
-                         "training short; rerun them without --time-budget")
+        raise BenchError(
+            f"refusing to save a baseline with truncated records ({names}): --time-budget cut their "
+            "training short; rerun them without --time-budget"
+        )
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     trimmed = [{k: r[k] for k in BUNDLE_FIELDS if k in r} for r in records]

@@ -55,36 +55,86 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The options every command that trains accepts, collected into one `RunOptions`
     (passed to the command as `options`), so a flag means the same thing everywhere."""
     decorators = [
-        click.option("--source", help="Data source; default: the task's bundled default (see `bench ls`)."),
-        click.option("--data", type=click.Path(path_type=Path), help="File or folder the source reads."),
-        click.option("--min-votes", default=10, show_default=True,
-                     help="Leave out films with fewer votes (quality tasks)."),
-        click.option("--features", help="Extra source columns to use as features (target-derived ones are refused)."),
-        click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-                     help="Task setting, repeatable, checked against the task's typed settings: e.g. "
-                          "min_label_count=20, per_label_threshold=true, class_weight=largest (see `bench ls`)."),
-        click.option("--image-size", type=click.IntRange(16, 1024),
-                     help="Image side in pixels for every image rung (same as --set image_size=N)."),
-        click.option("--split-seed", default=DEFAULT_SPLIT_SEED, show_default=True,
-                     help="Seed of the film split, shared by every task (change it for repeated-split studies)."),
-        click.option("--profile", type=click.Choice(PROFILES), default="quick", show_default=True,
-                     help="Declared training budget of every network (epochs, patience, batch size, resolution; "
-                          "see `bench ls`): quick fits two CPU cores, full is the reports' recipes for a GPU. "
-                          "Stored in every record; leaderboards never mix profiles."),
-        click.option("--epochs", type=int, help="Override the epoch cap of every network's declared budget."),
-        click.option("--time-budget", type=float,
-                     help="Seconds of training per network, an explicit cap (none by default); a record it "
-                          "cuts short is marked truncated and is never accepted as a baseline."),
-        click.option("--weights", type=click.Path(path_type=Path, exists=True),
-                     help="Pretrained weights for the rungs that take them."),
-        click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available."),
+        click.option(
+            "--source", help="Data source; default: the task's bundled default (see `bench ls`)."
+        ),
+        click.option(
+            "--data", type=click.Path(path_type=Path), help="File or folder the source reads."
+        ),
+        click.option(
+            "--min-votes",
+            default=10,
+            show_default=True,
+            help="Leave out films with fewer votes (quality tasks).",
+        ),
+        click.option(
+            "--features",
+            help="Extra source columns to use as features (target-derived ones are refused).",
+        ),
+        click.option(
+            "--set",
+            "settings",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Task setting, repeatable, checked against the task's typed settings: e.g. "
+            "min_label_count=20, per_label_threshold=true, class_weight=largest (see `bench ls`).",
+        ),
+        click.option(
+            "--image-size",
+            type=click.IntRange(16, 1024),
+            help="Image side in pixels for every image rung (same as --set image_size=N).",
+        ),
+        click.option(
+            "--split-seed",
+            default=DEFAULT_SPLIT_SEED,
+            show_default=True,
+            help="Seed of the film split, shared by every task (change it for repeated-split studies).",
+        ),
+        click.option(
+            "--profile",
+            type=click.Choice(PROFILES),
+            default="quick",
+            show_default=True,
+            help="Declared training budget of every network (epochs, patience, batch size, resolution; "
+            "see `bench ls`): quick fits two CPU cores, full is the reports' recipes for a GPU. "
+            "Stored in every record; leaderboards never mix profiles.",
+        ),
+        click.option(
+            "--epochs", type=int, help="Override the epoch cap of every network's declared budget."
+        ),
+        click.option(
+            "--time-budget",
+            type=float,
+            help="Seconds of training per network, an explicit cap (none by default); a record it "
+            "cuts short is marked truncated and is never accepted as a baseline.",
+        ),
+        click.option(
+            "--weights",
+            type=click.Path(path_type=Path, exists=True),
+            help="Pretrained weights for the rungs that take them.",
+        ),
+        click.option(
+            "--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available."
+        ),
     ]
 
     @functools.wraps(func)
-    def wrapper(*args: Any, source: str | None, data: Path | None, min_votes: int, features: str | None,
-                settings: tuple[str, ...], image_size: int | None, split_seed: int, profile: str,
-                epochs: int | None, time_budget: float | None, weights: Path | None, device: str | None,
-                **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any,
+        source: str | None,
+        data: Path | None,
+        min_votes: int,
+        features: str | None,
+        settings: tuple[str, ...],
+        image_size: int | None,
+        split_seed: int,
+        profile: str,
+        epochs: int | None,
+        time_budget: float | None,
+        weights: Path | None,
+        device: str | None,
+        **kwargs: Any,
+    ) -> Any:
         from moviebench.settings import parse_pairs
 
         try:
@@ -94,9 +144,17 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
         if image_size:
             raw["image_size"] = str(image_size)
         kwargs["options"] = RunOptions(
-            source=source, data=data, min_votes=min_votes, features=tuple(_csv_list(features) or ()),
-            settings=raw, split_seed=split_seed, epochs=epochs, time_budget=time_budget, weights=weights,
-            device=device, profile=profile,
+            source=source,
+            data=data,
+            min_votes=min_votes,
+            features=tuple(_csv_list(features) or ()),
+            settings=raw,
+            split_seed=split_seed,
+            epochs=epochs,
+            time_budget=time_budget,
+            weights=weights,
+            device=device,
+            profile=profile,
         )
         return func(*args, **kwargs)
 
@@ -109,22 +167,43 @@ def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--executor and its Ray options, shared by run and tune; the command gets `runner`
     (None for local, else an executors.RayExecutor)."""
     decorators = [
-        click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-                     help="ray: each cell (or trial) is a Ray task (pip install 'moviebench[ray]'); the prepared "
-                     "data reaches workers through Ray's object store and records come back to this machine, "
-                     "so --out needs no shared file system."),
-        click.option("--address", help="--executor ray: the cluster to join (auto, or ray://HEAD:10001); "
-                     "default: a local Ray runtime on this machine."),
-        click.option("--gpus-per-deep-rung", default=1.0, show_default=True,
-                     type=click.FloatRange(0, min_open=True),
-                     help="--executor ray: GPUs each deep rung asks for (fractions share a GPU)."),
-        click.option("--deep-on-cpu", is_flag=True,
-                     help="--executor ray: run deep rungs on CPUs when the cluster has no GPU."),
+        click.option(
+            "--executor",
+            type=click.Choice(["local", "ray"]),
+            default="local",
+            show_default=True,
+            help="ray: each cell (or trial) is a Ray task (pip install 'moviebench[ray]'); the prepared "
+            "data reaches workers through Ray's object store and records come back to this machine, "
+            "so --out needs no shared file system.",
+        ),
+        click.option(
+            "--address",
+            help="--executor ray: the cluster to join (auto, or ray://HEAD:10001); "
+            "default: a local Ray runtime on this machine.",
+        ),
+        click.option(
+            "--gpus-per-deep-rung",
+            default=1.0,
+            show_default=True,
+            type=click.FloatRange(0, min_open=True),
+            help="--executor ray: GPUs each deep rung asks for (fractions share a GPU).",
+        ),
+        click.option(
+            "--deep-on-cpu",
+            is_flag=True,
+            help="--executor ray: run deep rungs on CPUs when the cluster has no GPU.",
+        ),
     ]
 
     @functools.wraps(func)
-    def wrapper(*args: Any, executor: str, address: str | None, gpus_per_deep_rung: float,
-                deep_on_cpu: bool, **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any,
+        executor: str,
+        address: str | None,
+        gpus_per_deep_rung: float,
+        deep_on_cpu: bool,
+        **kwargs: Any,
+    ) -> Any:
         kwargs["runner"] = None
         if executor == "ray":
             from moviebench.executors import RayExecutor, import_ray
@@ -133,8 +212,9 @@ def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 import_ray()  # before any data is loaded
             except BenchError as exc:
                 raise click.UsageError(str(exc)) from None
-            kwargs["runner"] = RayExecutor(address=address, gpus_per_deep_rung=gpus_per_deep_rung,
-                                           deep_on_cpu=deep_on_cpu)
+            kwargs["runner"] = RayExecutor(
+                address=address, gpus_per_deep_rung=gpus_per_deep_rung, deep_on_cpu=deep_on_cpu
+            )
         return func(*args, **kwargs)
 
     for decorator in reversed(decorators):
@@ -144,20 +224,57 @@ def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 @cli.command()
 @click.option("--task", required=True, help="Task name (see `bench ls`).")
-@click.option("--models", help="Comma-separated models; default: the task's whole ladder. The trivial baseline always runs.")
-@click.option("--seeds", default="0", show_default=True, help="Comma-separated model seeds; the split never changes.")
-@click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path), help="Where result records go.")
+@click.option(
+    "--models",
+    help="Comma-separated models; default: the task's whole ladder. The trivial baseline always runs.",
+)
+@click.option(
+    "--seeds",
+    default="0",
+    show_default=True,
+    help="Comma-separated model seeds; the split never changes.",
+)
+@click.option(
+    "--out",
+    default="results",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Where result records go.",
+)
 @click.option("--force", is_flag=True, help="Rerun cells that already have a finished record.")
 @data_options
-@click.option("--tuned", is_flag=True, help="Use each model's best params from its `bench tune` study.")
-@click.option("--storage", help="Study storage for --tuned (default: the journal file under --out).")
-@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1), help="Run cells in this many processes.")
-@click.option("--shard", help="Run only share I of N of the cells (e.g. 0/4), for batch-scheduler arrays; "
-              "every share must get the same --models and --seeds.")
+@click.option(
+    "--tuned", is_flag=True, help="Use each model's best params from its `bench tune` study."
+)
+@click.option(
+    "--storage", help="Study storage for --tuned (default: the journal file under --out)."
+)
+@click.option(
+    "--jobs",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Run cells in this many processes.",
+)
+@click.option(
+    "--shard",
+    help="Run only share I of N of the cells (e.g. 0/4), for batch-scheduler arrays; "
+    "every share must get the same --models and --seeds.",
+)
 @executor_options
-def run(task: str, models: str | None, seeds: str, out: Path, force: bool, options: RunOptions,
-        tuned: bool = False, storage: str | None = None, jobs: int = 1, shard: str | None = None,
-        runner: Any | None = None) -> None:
+def run(
+    task: str,
+    models: str | None,
+    seeds: str,
+    out: Path,
+    force: bool,
+    options: RunOptions,
+    tuned: bool = False,
+    storage: str | None = None,
+    jobs: int = 1,
+    shard: str | None = None,
+    runner: Any | None = None,
+) -> None:
     """Train and score a task's ladder of models, then print its leaderboard.
 
     Finished records are skipped on a rerun (unless --force) when the same data, split,
@@ -173,9 +290,19 @@ def run(task: str, models: str | None, seeds: str, out: Path, force: bool, optio
         share = parse_shard(shard) if shard is not None else None
     except BenchError as exc:
         raise click.BadParameter(str(exc), param_hint="--shard") from None
-    request = RunRequest(task=task, options=options, models=_models(models), seeds=_seeds(seeds), out=out,
-                         force=force, tuned=tuned, tuning_storage=storage, jobs=jobs, shard=share,
-                         executor=runner)
+    request = RunRequest(
+        task=task,
+        options=options,
+        models=_models(models),
+        seeds=_seeds(seeds),
+        out=out,
+        force=force,
+        tuned=tuned,
+        tuning_storage=storage,
+        jobs=jobs,
+        shard=share,
+        executor=runner,
+    )
     with LadderDisplay(console) as display:
         records = run_ladder(request, display)
     if not records:
@@ -183,8 +310,11 @@ def run(task: str, models: str | None, seeds: str, out: Path, force: bool, optio
         return
     # The board of this run's data only: records made on other data live in other folders.
     source_name, data = records[0]["source"], records[0]["data_fingerprint"]
-    shown = [r for r in load_records(out, task)
-             if r["source"] == source_name and r.get("data_fingerprint") == data]
+    shown = [
+        r
+        for r in load_records(out, task)
+        if r["source"] == source_name and r.get("data_fingerprint") == data
+    ]
     print_leaderboards(console, shown)
     console.print(f"records in {Path(records[0]['_path']).parents[1]}/")
     failure = nothing_succeeded(request, records)
@@ -208,35 +338,57 @@ def list_all() -> None:
     for col in ("task", "target", "inputs", "primary", "default source", "sources", "description"):
         tasks.add_column(col)
     for t in TASKS:
-        tasks.add_row(t.name, t.target, ",".join(t.inputs), t.primary_metric, t.default_source, ",".join(t.sources), t.description)
+        tasks.add_row(
+            t.name,
+            t.target,
+            ",".join(t.inputs),
+            t.primary_metric,
+            t.default_source,
+            ",".join(t.sources),
+            t.description,
+        )
     sources = Table(title="sources", title_justify="left")
     for col in ("source", "--data", "description"):
         sources.add_column(col)
     for s in SOURCES:
-        sources.add_row(s.name, s.path_hint if s.needs_path else "(bundled) " + s.path_hint, s.description)
+        sources.add_row(
+            s.name, s.path_hint if s.needs_path else "(bundled) " + s.path_hint, s.description
+        )
     models = Table(title="models", title_justify="left")
     for col in ("model", "family", "inputs", "targets", "description"):
         models.add_column(col)
     for m in MODELS:
-        models.add_row(m.name, m.family, ",".join(sorted(m.inputs)) or "—", ",".join(sorted(m.targets)), m.summary)
+        models.add_row(
+            m.name,
+            m.family,
+            ",".join(sorted(m.inputs)) or "—",
+            ",".join(sorted(m.targets)),
+            m.summary,
+        )
     settings = Table(title="task settings (--set KEY=VALUE)", title_justify="left")
     for col in ("task", "settings and defaults"):
         settings.add_column(col)
     for t in TASKS:
         fields = dataclasses.fields(t.settings_type)
         defaults = t.settings_type()
-        settings.add_row(t.name, ", ".join(f"{f.name}={getattr(defaults, f.name)}" for f in fields) or "—")
+        settings.add_row(
+            t.name, ", ".join(f"{f.name}={getattr(defaults, f.name)}" for f in fields) or "—"
+        )
     from moviebench.models.deep.loop import describe_budget
     from moviebench.options import PROFILES
 
-    budgets = Table(title="training budgets of the networks (--profile; no wall-clock limit unless --time-budget)",
-                    title_justify="left")
+    budgets = Table(
+        title="training budgets of the networks (--profile; no wall-clock limit unless --time-budget)",
+        title_justify="left",
+    )
     budgets.add_column("model")
     for profile in PROFILES:
         budgets.add_column(profile + (" (default)" if profile == "quick" else ""))
     for m in MODELS:
         if m.budget_keys():
-            budgets.add_row(m.name, *[describe_budget(m.resolve_budget(p, m.defaults)) for p in PROFILES])
+            budgets.add_row(
+                m.name, *[describe_budget(m.resolve_budget(p, m.defaults)) for p in PROFILES]
+            )
     for table in (tasks, sources, models, settings, budgets):
         console.print(table)
 
@@ -244,11 +396,29 @@ def list_all() -> None:
 @cli.command()
 @click.option("--task", help="Only this task; default: every task with records.")
 @click.option("--source", help="Only this source.")
-@click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path), help="Where the records are.")
-@click.option("--format", "fmt", type=click.Choice(["table", "md", "csv", "json"]), default="table", show_default=True)
-@click.option("--plots", "plots_dir", type=click.Path(path_type=Path),
-              help="Write PNG plots and a leaderboard.md embedding them into this folder.")
-def leaderboard(task: str | None, source: str | None, out: Path, fmt: str, plots_dir: Path | None = None) -> None:
+@click.option(
+    "--out",
+    default="results",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Where the records are.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "md", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--plots",
+    "plots_dir",
+    type=click.Path(path_type=Path),
+    help="Write PNG plots and a leaderboard.md embedding them into this folder.",
+)
+def leaderboard(
+    task: str | None, source: str | None, out: Path, fmt: str, plots_dir: Path | None = None
+) -> None:
     """Render leaderboards from stored records alone (no training)."""
     from moviebench.display import print_leaderboards
     from moviebench.leaderboard import render
@@ -259,7 +429,9 @@ def leaderboard(task: str | None, source: str | None, out: Path, fmt: str, plots
         TASKS.get(task)  # a clear error for a typo
     records = [r for r in load_records(out, task) if not source or r["source"] == source]
     if not records:
-        raise BenchError(f"no records for {task or 'any task'} in {out}: run `bench run --task {task or 'TASK'}` first")
+        raise BenchError(
+            f"no records for {task or 'any task'} in {out}: run `bench run --task {task or 'TASK'}` first"
+        )
     if fmt == "table":
         print_leaderboards(console, records)
     else:
@@ -271,28 +443,65 @@ def leaderboard(task: str | None, source: str | None, out: Path, fmt: str, plots
         links = write_plots(records, plots_dir)
         page = Path(plots_dir) / "leaderboard.md"
         page.write_text("# moviebench leaderboard\n\n" + to_markdown(aggregate(records), links))
-        err_console.print(f"plots and markdown written to {page} ({sum(map(len, links.values()))} PNGs)")
+        err_console.print(
+            f"plots and markdown written to {page} ({sum(map(len, links.values()))} PNGs)"
+        )
 
 
 @cli.command()
 @click.option("--task", required=True, help="Task name (see `bench ls`).")
 @click.option("--model", help="The model to tune; its search space is its own.")
-@click.option("--ladder", is_flag=True,
-              help="Tune every tunable rung of the task's ladder in turn, each with the same --trials "
-                   "(networks are pruned on their validation curves), to compare all-tuned with all-default.")
-@click.option("--trials", type=click.IntRange(1), help="Trials to run in this process (default 20 unless --timeout).")
-@click.option("--timeout", type=float, help="Stop starting trials after this many seconds (per model).")
-@click.option("--storage", help="Study storage: a database URL (postgresql://...) or a journal file path; "
-              "default: <out>/tuning/optuna-journal.log.")
-@click.option("--study", help="Study name; default: <task>.<source>.<model>.<split hash>.<settings hash>.")
-@click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path), help="Results folder (holds the default storage).")
+@click.option(
+    "--ladder",
+    is_flag=True,
+    help="Tune every tunable rung of the task's ladder in turn, each with the same --trials "
+    "(networks are pruned on their validation curves), to compare all-tuned with all-default.",
+)
+@click.option(
+    "--trials",
+    type=click.IntRange(1),
+    help="Trials to run in this process (default 20 unless --timeout).",
+)
+@click.option(
+    "--timeout", type=float, help="Stop starting trials after this many seconds (per model)."
+)
+@click.option(
+    "--storage",
+    help="Study storage: a database URL (postgresql://...) or a journal file path; "
+    "default: <out>/tuning/optuna-journal.log.",
+)
+@click.option(
+    "--study", help="Study name; default: <task>.<source>.<model>.<split hash>.<settings hash>."
+)
+@click.option(
+    "--out",
+    default="results",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Results folder (holds the default storage).",
+)
 @click.option("--seed", default=0, show_default=True, help="Model seed in every trial.")
-@click.option("--sampler-seed", type=int, help="TPE sampler seed; default: the study's trial count (give workers started together distinct seeds).")
+@click.option(
+    "--sampler-seed",
+    type=int,
+    help="TPE sampler seed; default: the study's trial count (give workers started together distinct seeds).",
+)
 @data_options
 @executor_options
-def tune(task: str, model: str | None, trials: int | None, timeout: float | None, storage: str | None,
-         study: str | None, out: Path, seed: int, sampler_seed: int | None, options: RunOptions,
-         ladder: bool = False, runner: Any | None = None) -> None:
+def tune(
+    task: str,
+    model: str | None,
+    trials: int | None,
+    timeout: float | None,
+    storage: str | None,
+    study: str | None,
+    out: Path,
+    seed: int,
+    sampler_seed: int | None,
+    options: RunOptions,
+    ladder: bool = False,
+    runner: Any | None = None,
+) -> None:
     """Tune one model (or, with --ladder, every tunable rung) with Optuna on the VALIDATION split
     (the test split is never read).
 
@@ -309,9 +518,19 @@ def tune(task: str, model: str | None, trials: int | None, timeout: float | None
         raise click.UsageError("--study names one study; --ladder makes one per rung")
     if trials is None and timeout is None:
         trials = 20
-    request = TuneRequest(task=task, model=model or "", options=options, trials=trials, timeout=timeout,
-                          storage=storage, study=study, out=out, seed=seed, sampler_seed=sampler_seed,
-                          executor=runner)
+    request = TuneRequest(
+        task=task,
+        model=model or "",
+        options=options,
+        trials=trials,
+        timeout=timeout,
+        storage=storage,
+        study=study,
+        out=out,
+        seed=seed,
+        sampler_seed=sampler_seed,
+        executor=runner,
+    )
     requests = ladder_requests(request) if ladder else [request]
     for req in requests:
         result = run_tune(req, console)
@@ -319,20 +538,45 @@ def tune(task: str, model: str | None, trials: int | None, timeout: float | None
             f"study [bold]{result.study}[/] ({result.storage}): {result.n_complete} complete, {result.n_pruned} pruned, "
             f"{result.n_failed} failed; {result.seconds:.0f}s in this process"
         )
-        console.print(f"best validation {result.primary_metric}: [bold]{result.best_value:.4f}[/] (trial {result.best_trial})")
+        console.print(
+            f"best validation {result.primary_metric}: [bold]{result.best_value:.4f}[/] (trial {result.best_trial})"
+        )
         console.print(f"best params: {result.best_params}")
     models = ",".join(r.model for r in requests)
-    console.print(f"train with them: bench run --task {task} --models {models} --tuned (with the same data options)"
-                  + (f" --storage '{storage}'" if storage else "") + (f" --out {out}" if str(out) != "results" else ""))
+    console.print(
+        f"train with them: bench run --task {task} --models {models} --tuned (with the same data options)"
+        + (f" --storage '{storage}'" if storage else "")
+        + (f" --out {out}" if str(out) != "results" else "")
+    )
 
 
 @cli.command()
-@click.option("--baseline", required=True, type=click.Path(path_type=Path), help="Folder of baseline records or bundles.")
-@click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path), help="Current records.")
-@click.option("--tolerance", default=0.01, show_default=True, type=click.FloatRange(min=0),
-              help="Allowed drop of a primary metric (0 or more).")
+@click.option(
+    "--baseline",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder of baseline records or bundles.",
+)
+@click.option(
+    "--out",
+    default="results",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Current records.",
+)
+@click.option(
+    "--tolerance",
+    default=0.01,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Allowed drop of a primary metric (0 or more).",
+)
 @click.option("--task", help="Only this task.")
-@click.option("--update", is_flag=True, help="Write the current records as the baseline bundle instead of checking.")
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Write the current records as the baseline bundle instead of checking.",
+)
 def check(baseline: Path, out: Path, tolerance: float, task: str | None, update: bool) -> None:
     """Fail (exit 1) when a primary metric dropped by more than --tolerance against a baseline.
 
@@ -351,29 +595,62 @@ def check(baseline: Path, out: Path, tolerance: float, task: str | None, update:
         return
     base = [r for r in load_baseline(baseline) if not task or r["task"] == task]
     findings = compare(base, current, tolerance)
-    style = {"ok": "green", "improved": "green", "new": "cyan", "regression": "red", "missing": "red",
-             "truncated": "red"}
+    style = {
+        "ok": "green",
+        "improved": "green",
+        "new": "cyan",
+        "regression": "red",
+        "missing": "red",
+        "truncated": "red",
+    }
     for f in findings:
         console.print(f"[{style[f.kind]}]{f.kind.upper():10}[/] {f.message}", highlight=False)
     failed = [f for f in findings if f.fails]
     if failed:
-        err_console.print(f"[red]check failed[/]: {len(failed)} of {len(findings)} entries: "
-                          + "; ".join(f"{f.kind} {'/'.join(f.key[:3])}" for f in failed), highlight=False)
+        err_console.print(
+            f"[red]check failed[/]: {len(failed)} of {len(findings)} entries: "
+            + "; ".join(f"{f.kind} {'/'.join(f.key[:3])}" for f in failed),
+            highlight=False,
+        )
         sys.exit(1)
     console.print(f"check passed: {len(findings)} entries within {tolerance} of {baseline}")
 
 
 @cli.command()
 @click.option("--task", required=True, help="Task name (see `bench ls`).")
-@click.option("--fractions", default="0.1,0.25,0.5,1.0", show_default=True, help="Shares of the training split.")
+@click.option(
+    "--fractions",
+    default="0.1,0.25,0.5,1.0",
+    show_default=True,
+    help="Shares of the training split.",
+)
 @click.option("--models", help="Comma-separated models; default: the task's whole ladder.")
 @click.option("--seeds", default="0", show_default=True, help="Comma-separated model seeds.")
-@click.option("--out", default="results", show_default=True, type=click.Path(path_type=Path), help="Records go to <out>/scaling/.")
-@click.option("--plots", "plots_dir", type=click.Path(path_type=Path), help="Where the PNG goes; default <out>/scaling.")
+@click.option(
+    "--out",
+    default="results",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Records go to <out>/scaling/.",
+)
+@click.option(
+    "--plots",
+    "plots_dir",
+    type=click.Path(path_type=Path),
+    help="Where the PNG goes; default <out>/scaling.",
+)
 @click.option("--force", is_flag=True, help="Rerun cells that already have a finished record.")
 @data_options
-def scale(task: str, fractions: str, models: str | None, seeds: str, out: Path, plots_dir: Path | None,
-          force: bool, options: RunOptions) -> None:
+def scale(
+    task: str,
+    fractions: str,
+    models: str | None,
+    seeds: str,
+    out: Path,
+    plots_dir: Path | None,
+    force: bool,
+    options: RunOptions,
+) -> None:
     """Train each rung on nested shares of the training split (same val and test) and plot it."""
     from rich.table import Table
 
@@ -381,11 +658,19 @@ def scale(task: str, fractions: str, models: str | None, seeds: str, out: Path, 
     from moviebench.scaling import parse_fractions, scaling_table
     from moviebench.scaling import scale as run_scale
 
-    request = RunRequest(task=task, options=options, models=_models(models), seeds=_seeds(seeds), out=out,
-                         force=force)
+    request = RunRequest(
+        task=task,
+        options=options,
+        models=_models(models),
+        seeds=_seeds(seeds),
+        out=out,
+        force=force,
+    )
     records, png = run_scale(request, parse_fractions(fractions), plots_dir, display=console.print)
     header, body = scaling_table(records)
-    table = Table(title=f"{task}: test {records[0]['primary_metric']} by training rows", title_justify="left")
+    table = Table(
+        title=f"{task}: test {records[0]['primary_metric']} by training rows", title_justify="left"
+    )
     for col in header:
         table.add_column(col, justify="left" if col == "model" else "right")
     for cells in body:
@@ -395,12 +680,25 @@ def scale(task: str, fractions: str, models: str | None, seeds: str, out: Path, 
 
 
 @cli.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for a markdown page (DIR/README.md) with its PNG plots in DIR/plots/.")
-@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write ONE self-contained HTML file: sortable leaderboards, plots embedded, each row's "
-                   "provenance on a click. No network needed to open it.")
-@click.option("--results", default="results", show_default=True, type=click.Path(path_type=Path), help="Where the records are.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for a markdown page (DIR/README.md) with its PNG plots in DIR/plots/.",
+)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write ONE self-contained HTML file: sortable leaderboards, plots embedded, each row's "
+    "provenance on a click. No network needed to open it.",
+)
+@click.option(
+    "--results",
+    default="results",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Where the records are.",
+)
 def report(out: Path | None, html_file: Path | None, results: Path) -> None:
     """Leaderboards and plots for every task with results, from the stored records alone.
 
@@ -416,23 +714,33 @@ def report(out: Path | None, html_file: Path | None, results: Path) -> None:
         raise click.UsageError("give --out DIR (markdown page) and/or --html FILE (one HTML page)")
     records = load_records(results)
     if not records:
-        raise BenchError(f"no records in {results}: run `bench run --task TASK --out {results}` first")
+        raise BenchError(
+            f"no records in {results}: run `bench run --task TASK --out {results}` first"
+        )
     if html_file is not None:
         from moviebench.report_html import write_html_report
 
-        page = write_html_report(records, html_file, subtitle=f"Rendered from the records in {results}.")
-        console.print(f"HTML report written to {page} ({page.stat().st_size / 1e6:.1f} MB, self-contained)")
+        page = write_html_report(
+            records, html_file, subtitle=f"Rendered from the records in {results}."
+        )
+        console.print(
+            f"HTML report written to {page} ({page.stat().st_size / 1e6:.1f} MB, self-contained)"
+        )
     if out is None:
         return
     links = write_plots(records, Path(out) / "plots", link_prefix="plots/")
     boards = aggregate(records)
     tasks = sorted({task for task, _ in boards})
-    intro = (f"# moviebench results\n\n{len(records)} records over {len(tasks)} task(s): {', '.join(tasks)}. "
-             f"Generated by `bench report --results {results} --out {out}` from the stored records alone.\n\n")
+    intro = (
+        f"# moviebench results\n\n{len(records)} records over {len(tasks)} task(s): {', '.join(tasks)}. "
+        f"Generated by `bench report --results {results} --out {out}` from the stored records alone.\n\n"
+    )
     page = Path(out) / "README.md"
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(intro + to_markdown(boards, links))
-    console.print(f"report written to {page} with {sum(map(len, links.values()))} plots in {Path(out) / 'plots'}")
+    console.print(
+        f"report written to {page} with {sum(map(len, links.values()))} plots in {Path(out) / 'plots'}"
+    )
 
 
 @cli.group()
@@ -442,9 +750,18 @@ def data() -> None:
 
 @data.command(name="inspect")
 @click.option("--source", required=True, help="Source name (see `bench ls`).")
-@click.option("--data", "data_path", type=click.Path(path_type=Path), help="File or folder the source reads.")
-@click.option("--min-votes", default=10, show_default=True, help="As for `bench run`: shapes quality tasks' label balance.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--data", "data_path", type=click.Path(path_type=Path), help="File or folder the source reads."
+)
+@click.option(
+    "--min-votes",
+    default=10,
+    show_default=True,
+    help="As for `bench run`: shapes quality tasks' label balance.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
 def inspect_data(source: str, data_path: Path | None, min_votes: int, fmt: str) -> None:
     """Rows read, kept and dropped by reason, missing values, label balance per task, genres, images."""
     import json
@@ -464,11 +781,28 @@ def export() -> None:
     """Send the stored records to other tools (the records stay the source of truth)."""
 
 
-@export.command(name="mlflow", short_help="One MLflow run per record, into a local SQLite store by default.")
-@click.option("--results", default="results", show_default=True, type=click.Path(path_type=Path), help="Where the records are.")
-@click.option("--tracking-uri", default="sqlite:///mlflow.db", show_default=True,
-              help="MLflow backend store. A sqlite:///FILE URI needs no server; artifacts go to mlartifacts/ beside it.")
-@click.option("--experiment", default="moviebench", show_default=True, help="MLflow experiment to put the runs in.")
+@export.command(
+    name="mlflow", short_help="One MLflow run per record, into a local SQLite store by default."
+)
+@click.option(
+    "--results",
+    default="results",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Where the records are.",
+)
+@click.option(
+    "--tracking-uri",
+    default="sqlite:///mlflow.db",
+    show_default=True,
+    help="MLflow backend store. A sqlite:///FILE URI needs no server; artifacts go to mlartifacts/ beside it.",
+)
+@click.option(
+    "--experiment",
+    default="moviebench",
+    show_default=True,
+    help="MLflow experiment to put the runs in.",
+)
 def export_mlflow(results: Path, tracking_uri: str, experiment: str) -> None:
     """One MLflow run per record: params and settings as params, test metrics and learning
     curves as metrics, task/source/model/family/seed/status as tags, the record JSON and the
@@ -482,16 +816,26 @@ def export_mlflow(results: Path, tracking_uri: str, experiment: str) -> None:
     from moviebench.export_mlflow import export as export_records
 
     summary = export_records(results, tracking_uri, experiment)
-    console.print(f"MLflow experiment '{experiment}' at {tracking_uri}: {len(summary.created)} runs created, "
-                  f"{len(summary.replaced)} replaced, {len(summary.unchanged)} unchanged")
+    console.print(
+        f"MLflow experiment '{experiment}' at {tracking_uri}: {len(summary.created)} runs created, "
+        f"{len(summary.replaced)} replaced, {len(summary.unchanged)} unchanged"
+    )
     console.print(f"browse: mlflow ui --backend-store-uri {tracking_uri}", highlight=False)
 
 
-def _show_warning(message: Any, category: type[Warning], filename: str, lineno: int,
-                  file: Any = None, line: str | None = None) -> None:
+def _show_warning(
+    message: Any,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
     """A damaged stored file as one `warning:` line (path and reason), not a source excerpt."""
     if issubclass(category, DamagedFileWarning):
-        err_console.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True
+        )
     else:
         _python_show_warning(message, category, filename, lineno, file, line)
 
@@ -508,7 +852,11 @@ def main() -> None:
         sys.exit(130)
     except click.UsageError as exc:  # a bad option value: one line, like every other error
         command = f"bench {exc.ctx.info_name} -h" if exc.ctx and exc.ctx.parent else "bench -h"
-        err_console.print(f"[red]error:[/] {escape(exc.format_message())} (see `{command}`)", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[red]error:[/] {escape(exc.format_message())} (see `{command}`)",
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()

@@ -18,8 +18,12 @@ class LadderDisplay:
     def __init__(self, console: Console, total: int = 0) -> None:
         self.console = console
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
         )
         self.ladder = self.progress.add_task("ladder", total=total)
         self.inner: Any = None
@@ -34,15 +38,21 @@ class LadderDisplay:
     def prepared(self, prep: Any) -> None:
         report = prep.loaded.report
         dropped = ", ".join(f"{n} {why}" for why, n in report.dropped.items()) or "none"
-        self.console.print(f"[bold]{prep.spec.name}[/] on [bold]{prep.source}[/]: {report.rows_read} rows read, dropped: {dropped}")
+        self.console.print(
+            f"[bold]{prep.spec.name}[/] on [bold]{prep.source}[/]: {report.rows_read} rows read, dropped: {dropped}"
+        )
         for note in prep.data.notes:
             self.console.print(f"  {note}")
         s = prep.split
-        self.console.print(f"  {len(prep.data)} rows -> train {len(s.train)} / val {len(s.val)} / test {len(s.test)} (split {s.hash})")
+        self.console.print(
+            f"  {len(prep.data)} rows -> train {len(s.train)} / val {len(s.val)} / test {len(s.test)} (split {s.hash})"
+        )
 
     def skipped(self, done: list[dict]) -> None:
         for r in done:
-            self.console.print(f"  [dim]skip {r['model']} seed {r['seed']}: finished record exists (--force reruns)[/]")
+            self.console.print(
+                f"  [dim]skip {r['model']} seed {r['seed']}: finished record exists (--force reruns)[/]"
+            )
 
     def set_total(self, total: int) -> None:
         self.progress.update(self.ladder, total=total)
@@ -56,7 +66,9 @@ class LadderDisplay:
     def epoch(self, description: str, completed: int, total: int) -> None:
         if self.inner is None:
             self.inner = self.progress.add_task(description, total=total)
-        self.progress.update(self.inner, description=f"  {description}", completed=completed, total=total)
+        self.progress.update(
+            self.inner, description=f"  {description}", completed=completed, total=total
+        )
 
     def finish(self, record: dict) -> None:
         self.progress.advance(self.ladder)
@@ -67,13 +79,17 @@ class LadderDisplay:
                 f"(fit {record['fit_seconds']:.1f}s)"
             )
         else:
-            self.console.print(f"  [red]{record['status']}[/] {name}: {escape(str(record.get('error')))}")
+            self.console.print(
+                f"  [red]{record['status']}[/] {name}: {escape(str(record.get('error')))}"
+            )
 
 
 def print_leaderboards(console: Console, records: list[dict[str, Any]]) -> None:
     for (task, source), rows in aggregate(records).items():
         header, body = table_rows(rows)
-        table = Table(title=f"{task} on {source} — test split {rows[0]['split_hash']}", title_justify="left")
+        table = Table(
+            title=f"{task} on {source} — test split {rows[0]['split_hash']}", title_justify="left"
+        )
         for i, col in enumerate(header):
             table.add_column(col, justify="left" if i in (1, 2, 3) else "right")
         for cells in body:

@@ -28,7 +28,6 @@ class DataError(BenchError):
     """Input data that cannot be read: missing file, missing columns, unreadable layout."""
 
 
-
 class DamagedFileWarning(UserWarning):
     """A stored file (record, test scores) that cannot be read: it is treated as missing, so
     a rerun rebuilds it. The CLI prints each one as a `warning:` line with path and reason."""

@@ -32,16 +32,22 @@ def import_ray() -> Any:
     return ray
 
 
-def cell_resources(family: str, cluster_gpus: float, gpus_per_deep_rung: float,
-                   deep_on_cpu: bool) -> tuple[dict[str, float], str | None]:
+def cell_resources(
+    family: str, cluster_gpus: float, gpus_per_deep_rung: float, deep_on_cpu: bool
+) -> tuple[dict[str, float], str | None]:
     """What a rung of `family` asks Ray for, and why it may wait. A deep rung on a cluster
     without GPUs runs on a CPU only when the user says so; otherwise it still asks for a GPU
     (an autoscaling cluster may add one) and the note says why it waits."""
     if family != "deep":
         return {"num_cpus": 1}, None
     if cluster_gpus > 0 or not deep_on_cpu:
-        note = None if cluster_gpus > 0 else (
-            "the cluster has no GPU: deep rungs wait for one (add a GPU node, or --deep-on-cpu)")
+        note = (
+            None
+            if cluster_gpus > 0
+            else (
+                "the cluster has no GPU: deep rungs wait for one (add a GPU node, or --deep-on-cpu)"
+            )
+        )
         return {"num_cpus": 1, "num_gpus": gpus_per_deep_rung}, note
     return {"num_cpus": 1}, None
 
@@ -63,7 +69,9 @@ def compute_remote(ladder: Any, model: str, seed: int) -> tuple[Any, dict | None
     return record, scores
 
 
-def trial_remote(prep: Any, req: Any, name: str, attrs: dict[str, Any], seed: int) -> tuple[int, str, float | None]:
+def trial_remote(
+    prep: Any, req: Any, name: str, attrs: dict[str, Any], seed: int
+) -> tuple[int, str, float | None]:
     """The body of one trial's Ray task: join the study (its pruner included) in its storage,
     run one trial of the same objective as a local `bench tune`, say how it ended."""
     import optuna
@@ -71,11 +79,20 @@ def trial_remote(prep: Any, req: Any, name: str, attrs: dict[str, Any], seed: in
     from moviebench.tuning import create_or_load_study, make_objective, open_storage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = create_or_load_study(name, open_storage(req.storage, req.out), attrs,
-                                 sampler=optuna.samplers.TPESampler(seed=seed))
+    study = create_or_load_study(
+        name,
+        open_storage(req.storage, req.out),
+        attrs,
+        sampler=optuna.samplers.TPESampler(seed=seed),
+    )
     ended: list[Any] = []
-    study.optimize(make_objective(prep, req), n_trials=1, catch=(Exception,), gc_after_trial=True,
-                   callbacks=[lambda _, trial: ended.append(trial)])
+    study.optimize(
+        make_objective(prep, req),
+        n_trials=1,
+        catch=(Exception,),
+        gc_after_trial=True,
+        callbacks=[lambda _, trial: ended.append(trial)],
+    )
     trial = ended[0]
     return trial.number, trial.state.name.lower(), trial.value
 
@@ -96,7 +113,9 @@ class RayExecutor:
     deep_on_cpu: bool = False
     max_retries: int = 1  # a lost worker's task is tried once more, then recorded as failed
 
-    def run(self, ladder: Any, req: Any, todo: list[Cell], display: Any | None = None) -> list[dict[str, Any]]:
+    def run(
+        self, ladder: Any, req: Any, todo: list[Cell], display: Any | None = None
+    ) -> list[dict[str, Any]]:
         """Run `todo` as Ray tasks; records (written here) come back in ladder order."""
         ray = import_ray()
         started = not ray.is_initialized()
@@ -108,7 +127,9 @@ class RayExecutor:
             if started:
                 ray.shutdown()
 
-    def _run(self, ray: Any, ladder: Any, req: Any, todo: list[Cell], display: Any | None) -> list[dict[str, Any]]:
+    def _run(
+        self, ray: Any, ladder: Any, req: Any, todo: list[Cell], display: Any | None
+    ) -> list[dict[str, Any]]:
         say = display.console.print if display else (lambda *_: None)
         gpus = float(ray.cluster_resources().get("GPU", 0))
         task = ray.remote(compute_remote)
@@ -116,13 +137,18 @@ class RayExecutor:
         futures: dict[Any, Cell] = {}
         notes: set[str] = set()
         for cell in todo:
-            resources, note = cell_resources(MODELS.get(cell.model).family, gpus,
-                                             self.gpus_per_deep_rung, self.deep_on_cpu)
+            resources, note = cell_resources(
+                MODELS.get(cell.model).family, gpus, self.gpus_per_deep_rung, self.deep_on_cpu
+            )
             if note:
                 notes.add(note)
-            ref = task.options(max_retries=self.max_retries, **resources).remote(shared, cell.model, cell.seed)
+            ref = task.options(max_retries=self.max_retries, **resources).remote(
+                shared, cell.model, cell.seed
+            )
             futures[ref] = cell
-        say(f"  running {len(todo)} cells as Ray tasks on {ray.cluster_resources().get('CPU', 0):g} CPUs, {gpus:g} GPUs")
+        say(
+            f"  running {len(todo)} cells as Ray tasks on {ray.cluster_resources().get('CPU', 0):g} CPUs, {gpus:g} GPUs"
+        )
         for note in sorted(notes):
             say(f"  waiting: {note}")
         results: dict[tuple[str, int], dict[str, Any]] = {}
@@ -151,8 +177,15 @@ class RayExecutor:
             write_predictions(cell.path(out), **scores)
         return cell.write(out, record)
 
-    def tune(self, prep: Any, req: Any, name: str, attrs: dict[str, Any], seed: int,
-             console: Any | None = None) -> None:
+    def tune(
+        self,
+        prep: Any,
+        req: Any,
+        name: str,
+        attrs: dict[str, Any],
+        seed: int,
+        console: Any | None = None,
+    ) -> None:
         """`bench tune --executor ray`: one Ray task per trial, each joining study `name` in
         the request's storage (a PostgreSQL URL for a cluster; the journal file on this
         machine for a local runtime). `--timeout` stops waiting and cancels trials not done."""
@@ -166,14 +199,17 @@ class RayExecutor:
             storage, out = shared_storage(req.storage, req.out)
             remote_req = dataclasses.replace(req, executor=None, storage=storage, out=out)
             gpus = float(ray.cluster_resources().get("GPU", 0))
-            resources, note = cell_resources(MODELS.get(req.model).family, gpus, self.gpus_per_deep_rung,
-                                             self.deep_on_cpu)
+            resources, note = cell_resources(
+                MODELS.get(req.model).family, gpus, self.gpus_per_deep_rung, self.deep_on_cpu
+            )
             say = console.print if console is not None else (lambda *_: None)
             if note:
                 say(f"  waiting: {note}")
             task = ray.remote(trial_remote).options(max_retries=self.max_retries, **resources)
             shared = ray.put(prep)
-            pending = [task.remote(shared, remote_req, name, attrs, seed + i) for i in range(req.trials)]
+            pending = [
+                task.remote(shared, remote_req, name, attrs, seed + i) for i in range(req.trials)
+            ]
             say(f"  {req.trials} trials as Ray tasks")
             deadline = None if req.timeout is None else time.monotonic() + req.timeout
             while pending:
@@ -186,7 +222,10 @@ class RayExecutor:
                     break
                 try:
                     number, state, value = ray.get(finished[0])
-                    say(f"  trial {number} {state}" + (f": {value:.4f}" if value is not None else ""))
+                    say(
+                        f"  trial {number} {state}"
+                        + (f": {value:.4f}" if value is not None else "")
+                    )
                 except Exception as exc:  # noqa: BLE001 - a lost trial is the study's failed trial
                     say(f"  a trial task failed: {type(exc).__name__}")
         finally:

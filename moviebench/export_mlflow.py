@@ -37,8 +37,21 @@ ID_TAG = "moviebench.record_id"
 HASH_TAG = "moviebench.content_hash"
 # MLflow run states: a skipped model never trained, which KILLED says better than FAILED.
 RUN_STATUS = {"ok": "FINISHED", "failed": "FAILED", "skipped": "KILLED"}
-IDENTITY_TAGS = ("task", "source", "model", "family", "seed", "profile", "status", "target", "primary_metric",
-                 "split_hash", "data_fingerprint", "device", "params_source")
+IDENTITY_TAGS = (
+    "task",
+    "source",
+    "model",
+    "family",
+    "seed",
+    "profile",
+    "status",
+    "target",
+    "primary_metric",
+    "split_hash",
+    "data_fingerprint",
+    "device",
+    "params_source",
+)
 CURVE_KEYS = ("train_loss", "val_loss", "val_score", "lr")
 
 
@@ -55,7 +68,9 @@ def _mlflow() -> Any:
     try:
         import mlflow
     except ImportError:
-        raise BenchError("MLflow is not installed: install moviebench[mlflow] (pip install -e '.[mlflow]')") from None
+        raise BenchError(
+            "MLflow is not installed: install moviebench[mlflow] (pip install -e '.[mlflow]')"
+        ) from None
     return mlflow
 
 
@@ -109,7 +124,10 @@ def run_params(record: dict[str, Any]) -> dict[str, str]:
 def run_metrics(record: dict[str, Any]) -> list[tuple[str, float, int]]:
     """(name, value, step): test metrics, primary, timings at step 0; the learning curve per epoch."""
     out = [(mlflow_name(k), v, 0) for k, v in (record.get("metrics") or {}).items()]
-    out += [(k, record.get(k), 0) for k in ("primary", "fit_seconds", "predict_seconds", "peak_memory_mb", "n_params")]
+    out += [
+        (k, record.get(k), 0)
+        for k in ("primary", "fit_seconds", "predict_seconds", "peak_memory_mb", "n_params")
+    ]
     for i, point in enumerate(record.get("history") or []):
         step = int(point.get("epoch", i + 1))
         out += [(f"history/{k}", point.get(k), step) for k in CURVE_KEYS]
@@ -133,8 +151,12 @@ def _existing_runs(client: Any, experiment_id: str) -> dict[str, list[Any]]:
     runs: dict[str, list[Any]] = defaultdict(list)
     token = None
     while True:
-        page = client.search_runs([experiment_id], filter_string=f"tags.`{ID_TAG}` != ''", max_results=1000,
-                                  page_token=token)
+        page = client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`{ID_TAG}` != ''",
+            max_results=1000,
+            page_token=token,
+        )
         for run in page:
             runs[run.data.tags[ID_TAG]].append(run)
         token = page.token
@@ -154,27 +176,41 @@ def _experiment(client: Any, name: str, tracking_uri: str) -> str:
     return client.create_experiment(name, artifact_location=artifacts)
 
 
-def _log_run(client: Any, experiment_id: str, record: dict[str, Any], path: Path, rel_path: str,
-             identity: dict[str, str], plots: list[Path]) -> None:
+def _log_run(
+    client: Any,
+    experiment_id: str,
+    record: dict[str, Any],
+    path: Path,
+    rel_path: str,
+    identity: dict[str, str],
+    plots: list[Path],
+) -> None:
     from mlflow.entities import Metric, Param
 
     start = _millis(record)
     tags = {**run_tags(record, rel_path), **identity}
     name = f"{record['task']}/{record['model']}/seed-{record.get('seed')}"
-    run_id = client.create_run(experiment_id, start_time=start, tags=tags, run_name=name).info.run_id
+    run_id = client.create_run(
+        experiment_id, start_time=start, tags=tags, run_name=name
+    ).info.run_id
     params = [Param(k, v) for k, v in run_params(record).items()]
     metrics = [Metric(k, v, start or 0, step) for k, v, step in run_metrics(record)]
     for i in range(0, max(len(params), len(metrics)), 100):  # MLflow's batch limit is 100 params
-        client.log_batch(run_id, metrics=metrics[i:i + 100], params=params[i:i + 100])
+        client.log_batch(run_id, metrics=metrics[i : i + 100], params=params[i : i + 100])
     client.log_artifact(run_id, str(path), artifact_path="record")
     for plot in plots:
         client.log_artifact(run_id, str(plot), artifact_path="plots")
     seconds = sum(_number(record.get(k)) or 0.0 for k in ("fit_seconds", "predict_seconds"))
-    client.set_terminated(run_id, status=RUN_STATUS.get(record.get("status", ""), "FAILED"),
-                          end_time=None if start is None else start + int(seconds * 1000))
+    client.set_terminated(
+        run_id,
+        status=RUN_STATUS.get(record.get("status", ""), "FAILED"),
+        end_time=None if start is None else start + int(seconds * 1000),
+    )
 
 
-def export(results: Path, tracking_uri: str = DEFAULT_URI, experiment: str = DEFAULT_EXPERIMENT) -> ExportSummary:
+def export(
+    results: Path, tracking_uri: str = DEFAULT_URI, experiment: str = DEFAULT_EXPERIMENT
+) -> ExportSummary:
     """Export every record under `results` into `experiment` at `tracking_uri` (see module doc)."""
     from moviebench.plots import write_plots
     from moviebench.records import load_records
@@ -187,7 +223,9 @@ def export(results: Path, tracking_uri: str = DEFAULT_URI, experiment: str = DEF
         logging.getLogger(noisy).setLevel(logging.WARNING)
     records = load_records(results)
     if not records:
-        raise BenchError(f"no records in {results}: run `bench run --task TASK --out {results}` first")
+        raise BenchError(
+            f"no records in {results}: run `bench run --task TASK --out {results}` first"
+        )
     client = MlflowClient(tracking_uri=tracking_uri)
     experiment_id = _experiment(client, experiment, tracking_uri)
     existing = _existing_runs(client, experiment_id)
@@ -200,8 +238,14 @@ def export(results: Path, tracking_uri: str = DEFAULT_URI, experiment: str = DEF
         old = existing.get(identity[ID_TAG], [])
         # A run counts as done only if its logging finished (an export killed midway leaves
         # a RUNNING run behind, which is then replaced).
-        same = next((r for r in old if r.data.tags.get(HASH_TAG) == identity[HASH_TAG]
-                     and r.info.status != "RUNNING"), None)
+        same = next(
+            (
+                r
+                for r in old
+                if r.data.tags.get(HASH_TAG) == identity[HASH_TAG] and r.info.status != "RUNNING"
+            ),
+            None,
+        )
         if same is not None:
             for extra in old:
                 if extra is not same:
@@ -214,10 +258,16 @@ def export(results: Path, tracking_uri: str = DEFAULT_URI, experiment: str = DEF
         for (task, source), items in todo.items():
             board = [r for r in records if r["task"] == task and r["source"] == source]
             folder = Path(tmp) / f"{task}-{source}"
-            plots = [folder / name for names in write_plots(board, folder).values() for name in names]
+            plots = [
+                folder / name for names in write_plots(board, folder).values() for name in names
+            ]
             for record, identity, old in items:
                 path = Path(record["_path"])
-                rel = path.relative_to(Path(results)).as_posix() if path.is_relative_to(Path(results)) else str(path)
+                rel = (
+                    path.relative_to(Path(results)).as_posix()
+                    if path.is_relative_to(Path(results))
+                    else str(path)
+                )
                 _log_run(client, experiment_id, record, path, rel, identity, plots)
                 # Deleted after the new run is complete: an interrupted export loses nothing.
                 for run in old:

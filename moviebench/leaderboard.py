@@ -52,11 +52,20 @@ def aggregate(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[
     for rows in boards.values():
         primary = rows[0]["primary_metric"]
         sign = 1 if higher_is_better(primary) else -1
-        rows.sort(key=lambda r: (r["primary"] is None, -sign * (r["primary"] if r["primary"] is not None else 0)))
-        baseline = next((r for r in rows if r["family"] == "trivial" and r["primary"] is not None), None)
+        rows.sort(
+            key=lambda r: (
+                r["primary"] is None,
+                -sign * (r["primary"] if r["primary"] is not None else 0),
+            )
+        )
+        baseline = next(
+            (r for r in rows if r["family"] == "trivial" and r["primary"] is not None), None
+        )
         for r in rows:
             r["vs_baseline"] = (
-                None if baseline is None or r["primary"] is None else r["primary"] - baseline["primary"]
+                None
+                if baseline is None or r["primary"] is None
+                else r["primary"] - baseline["primary"]
             )
     by_board: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for key, r in zip(keys, records):
@@ -126,8 +135,20 @@ def table_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     """Header and cells shared by the terminal and markdown renderings."""
     primary = rows[0]["primary_metric"]
     others = [m for m in (next((r["metrics"] for r in rows if r["metrics"]), {})) if m != primary]
-    header = ["#", "model", "family", "weights", f"{primary} (mean ± std)", "Δ baseline", *others, "fit s", "epochs",
-              "predict s", "params", "seeds"]
+    header = [
+        "#",
+        "model",
+        "family",
+        "weights",
+        f"{primary} (mean ± std)",
+        "Δ baseline",
+        *others,
+        "fit s",
+        "epochs",
+        "predict s",
+        "params",
+        "seeds",
+    ]
     body = []
     ranks: list[int] = []
     for i, r in enumerate(rows, 1):  # a row tied with the one above shares its rank, marked "="
@@ -135,20 +156,56 @@ def table_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     rank = {i: f"{k}=" if ranks.count(k) > 1 else str(k) for i, k in enumerate(ranks, 1)}
     for i, r in enumerate(rows, 1):
         if r["status"] != "ok":
-            body.append([rank[i], r["model"], r["family"], _weights(r), r["status"].upper(), "", *[""] * len(others),
-                         "", "", "", "", ""])
+            body.append(
+                [
+                    rank[i],
+                    r["model"],
+                    r["family"],
+                    _weights(r),
+                    r["status"].upper(),
+                    "",
+                    *[""] * len(others),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
+            )
             continue
-        name = (r["model"] + (" (baseline)" if r["family"] == "trivial" else "") + (" (tuned)" if _tuned(r) else "")
-                + (" (TRUNCATED)" if r.get("truncated") else ""))
-        epochs = "—" if r.get("epochs") is None else f"{r['epochs']:g}" + ("!" if r.get("truncated") else "")
+        name = (
+            r["model"]
+            + (" (baseline)" if r["family"] == "trivial" else "")
+            + (" (tuned)" if _tuned(r) else "")
+            + (" (TRUNCATED)" if r.get("truncated") else "")
+        )
+        epochs = (
+            "—"
+            if r.get("epochs") is None
+            else f"{r['epochs']:g}" + ("!" if r.get("truncated") else "")
+        )
         primary_cell = f"{r['primary']:.4f} ± {r['primary_std']:.4f}"
-        delta = "" if r["family"] == "trivial" or r["vs_baseline"] is None else f"{r['vs_baseline']:+.4f}"
-        body.append([
-            rank[i], name, r["family"], _weights(r), primary_cell, delta,
-            *[_fmt(r["metrics"].get(m)) for m in others],
-            _fmt(r["fit_seconds"], 2), epochs, _fmt(r["predict_seconds"], 2), _fmt_params(r["n_params"]),
-            str(r["n_seeds"]),
-        ])
+        delta = (
+            ""
+            if r["family"] == "trivial" or r["vs_baseline"] is None
+            else f"{r['vs_baseline']:+.4f}"
+        )
+        body.append(
+            [
+                rank[i],
+                name,
+                r["family"],
+                _weights(r),
+                primary_cell,
+                delta,
+                *[_fmt(r["metrics"].get(m)) for m in others],
+                _fmt(r["fit_seconds"], 2),
+                epochs,
+                _fmt(r["predict_seconds"], 2),
+                _fmt_params(r["n_params"]),
+                str(r["n_seeds"]),
+            ]
+        )
     return header, body
 
 
@@ -161,13 +218,17 @@ def caveats(rows: list[dict[str, Any]]) -> list[str]:
     lines = []
     truncated = [r["model"] for r in rows if r.get("truncated")]
     if truncated:
-        lines.append(f"TRUNCATED: {', '.join(truncated)} stopped at the explicit --time-budget before their "
-                     "declared budget (epochs marked !): not comparable with rows trained to their budget")
+        lines.append(
+            f"TRUNCATED: {', '.join(truncated)} stopped at the explicit --time-budget before their "
+            "declared budget (epochs marked !): not comparable with rows trained to their budget"
+        )
     learned = [r for r in rows if r["status"] == "ok" and r["family"] != "trivial"]
     tuned = [r["model"] for r in learned if _tuned(r)]
     if tuned and len(tuned) < len(learned):
-        lines.append(f"mixed tuning: {', '.join(tuned)} use tuned params, the other rows their defaults; "
-                     "ranks between the two compare unequal tuning budgets (`bench tune --ladder` tunes every rung)")
+        lines.append(
+            f"mixed tuning: {', '.join(tuned)} use tuned params, the other rows their defaults; "
+            "ranks between the two compare unequal tuning budgets (`bench tune --ladder` tunes every rung)"
+        )
     return lines
 
 
@@ -175,15 +236,19 @@ def failures(rows: list[dict[str, Any]]) -> list[str]:
     return [f"{r['model']}: {r['status']}: {r['error']}" for r in rows if r["status"] != "ok"]
 
 
-def to_markdown(boards: dict[tuple[str, str], list[dict]], plots: dict[tuple[str, str], list[str]] | None = None) -> str:
+def to_markdown(
+    boards: dict[tuple[str, str], list[dict]], plots: dict[tuple[str, str], list[str]] | None = None
+) -> str:
     out = []
     for (task, source), rows in boards.items():
         header, body = table_rows(rows)
         out.append(f"## {task} on {source}\n")
-        out.append(f"Split {rows[0]['split_hash']}; primary metric `{rows[0]['primary_metric']}` on the test split. "
-                   "Δ baseline is the gain over the trivial baseline. "
-                   "A rank marked `=` is a tie: the paired bootstrap 95% interval of the difference "
-                   "to the neighbouring model includes 0.\n")
+        out.append(
+            f"Split {rows[0]['split_hash']}; primary metric `{rows[0]['primary_metric']}` on the test split. "
+            "Δ baseline is the gain over the trivial baseline. "
+            "A rank marked `=` is a tie: the paired bootstrap 95% interval of the difference "
+            "to the neighbouring model includes 0.\n"
+        )
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "|".join("---" for _ in header) + "|")
         out.extend("| " + " | ".join(cells) + " |" for cells in body)
@@ -202,9 +267,28 @@ def to_markdown(boards: dict[tuple[str, str], list[dict]], plots: dict[tuple[str
 def to_csv(boards: dict[tuple[str, str], list[dict]]) -> str:
     buf = io.StringIO()
     metric_names = sorted({m for rows in boards.values() for r in rows for m in r["metrics"]})
-    fields = ["task", "source", "model", "profile", "family", "pretrained_weights", "status", "primary_metric", "primary",
-              "primary_std", "vs_baseline", *metric_names, "fit_seconds", "epochs", "truncated", "params_source",
-              "predict_seconds", "peak_memory_mb", "n_params", "n_seeds"]
+    fields = [
+        "task",
+        "source",
+        "model",
+        "profile",
+        "family",
+        "pretrained_weights",
+        "status",
+        "primary_metric",
+        "primary",
+        "primary_std",
+        "vs_baseline",
+        *metric_names,
+        "fit_seconds",
+        "epochs",
+        "truncated",
+        "params_source",
+        "predict_seconds",
+        "peak_memory_mb",
+        "n_params",
+        "n_seeds",
+    ]
     writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     for rows in boards.values():
@@ -230,7 +314,9 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
 BOOTSTRAP_RESAMPLES = 200
 
 
-def bootstrap_metric(record: dict[str, Any], preds: dict[str, np.ndarray], w: np.ndarray) -> np.ndarray | None:
+def bootstrap_metric(
+    record: dict[str, Any], preds: dict[str, np.ndarray], w: np.ndarray
+) -> np.ndarray | None:
     """The record's primary metric on each bootstrap resample (rows of count weights `w`),
     by the same function that scored the board; multi-label predictions use the record's
     validation thresholds. None when the record cannot be rescored."""
@@ -240,13 +326,16 @@ def bootstrap_metric(record: dict[str, Any], preds: dict[str, np.ndarray], w: np
         metric = get_metric(name)
     except UnknownNameError:
         return None
-    if target not in metric.targets or (target == "multilabel" and metric.needs == "predictions" and thresholds is None):
+    if target not in metric.targets or (
+        target == "multilabel" and metric.needs == "predictions" and thresholds is None
+    ):
         return None
     return resampled(name, target, preds["y"], preds["scores"], w, thresholds)
 
 
-def cached_bootstrap(record: dict[str, Any], preds: dict[str, np.ndarray], w: np.ndarray,
-                     draws: str) -> np.ndarray | None:
+def cached_bootstrap(
+    record: dict[str, Any], preds: dict[str, np.ndarray], w: np.ndarray, draws: str
+) -> np.ndarray | None:
     """`bootstrap_metric`, kept beside the record (`seed-0.boot.npz`): rescoring hundreds of
     resamples is most of a board's rendering time, and a rerun that trained nothing would
     pay it again. The cache is keyed by the record and test scores' content and by the draws
@@ -256,8 +345,11 @@ def cached_bootstrap(record: dict[str, Any], preds: dict[str, np.ndarray], w: np
     from moviebench.records import _atomic_write as atomic_write
 
     path = Path(record["_path"]).with_suffix(".boot.npz") if record.get("_path") else None
-    digest = hashlib.sha256(json.dumps({k: v for k, v in record.items() if not k.startswith("_")},
-                                       sort_keys=True, default=str).encode())
+    digest = hashlib.sha256(
+        json.dumps(
+            {k: v for k, v in record.items() if not k.startswith("_")}, sort_keys=True, default=str
+        ).encode()
+    )
     for name in ("ids", "y", "scores"):
         digest.update(np.ascontiguousarray(preds[name]).tobytes())
     digest.update(draws.encode())
@@ -272,7 +364,9 @@ def cached_bootstrap(record: dict[str, Any], preds: dict[str, np.ndarray], w: np
     values = bootstrap_metric(record, preds, w)
     if path is not None and values is not None:
         try:
-            atomic_write(path, lambda fh: np.savez(fh, key=np.array(key), values=values), ".boot.tmp")
+            atomic_write(
+                path, lambda fh: np.savez(fh, key=np.array(key), values=values), ".boot.tmp"
+            )
         except OSError:
             pass  # a read-only results folder still renders, only slower
     return values
@@ -291,8 +385,12 @@ def _predictions(records: list[dict[str, Any]], ids: np.ndarray) -> list[tuple[d
     return out
 
 
-def bootstrap_by_model(rows: list[dict[str, Any]], records: list[dict[str, Any]],
-                       resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> dict[str, np.ndarray]:
+def bootstrap_by_model(
+    rows: list[dict[str, Any]],
+    records: list[dict[str, Any]],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
     """Each model's primary metric on the same `resamples` bootstrap draws of the test rows
     (mean over seeds, as in the table). Models without stored test predictions are absent."""
     by_model: dict[str, list[dict]] = defaultdict(list)
@@ -313,8 +411,11 @@ def bootstrap_by_model(rows: list[dict[str, Any]], records: list[dict[str, Any]]
                 continue
             ids = first["ids"]
             # The same resampled test rows for every model: the comparison is paired.
-            weights = np.random.default_rng(seed).multinomial(
-                len(ids), np.full(len(ids), 1 / len(ids)), size=resamples).astype(float)
+            weights = (
+                np.random.default_rng(seed)
+                .multinomial(len(ids), np.full(len(ids), 1 / len(ids)), size=resamples)
+                .astype(float)
+            )
         pairs = _predictions(ok, ids)
         draws = f"seed {seed}, {resamples} resamples of {len(ids)} rows"  # what fixes `weights`
         values = [cached_bootstrap(r, p, weights, draws) for r, p in pairs or []]
@@ -339,7 +440,9 @@ def mark_ties(rows: list[dict[str, Any]], per_model: dict[str, np.ndarray]) -> N
         row["tie"] = bool(row["diff_ci"][0] <= 0 <= row["diff_ci"][1])
 
 
-def mark_group_gaps(task: str, rows: list[dict[str, Any]], per_model: dict[str, np.ndarray]) -> None:
+def mark_group_gaps(
+    task: str, rows: list[dict[str, Any]], per_model: dict[str, np.ndarray]
+) -> None:
     """For a task that declares model groups to compare (TaskSpec.compare, e.g. fusion against
     single modality), set `gap` on the best row of the first group: its difference to the best
     row of the second group, with the paired bootstrap 95% interval."""
@@ -361,7 +464,12 @@ def mark_group_gaps(task: str, rows: list[dict[str, Any]], per_model: dict[str, 
     a, b = best(models_a), best(models_b)
     if a is None or b is None:
         return
-    gap: dict[str, Any] = {"group": name_a, "vs_group": name_b, "vs": b["model"], "diff": a["primary"] - b["primary"]}
+    gap: dict[str, Any] = {
+        "group": name_a,
+        "vs_group": name_b,
+        "vs": b["model"],
+        "diff": a["primary"] - b["primary"],
+    }
     if a["model"] in per_model and b["model"] in per_model:
         gap["ci"] = list(_interval(per_model[a["model"]], per_model[b["model"]]))
     a["gap"] = gap
@@ -374,7 +482,13 @@ def gap_lines(rows: list[dict[str, Any]]) -> list[str]:
         g = r.get("gap")
         if not g:
             continue
-        ci = f", paired bootstrap 95% interval [{g['ci'][0]:+.4f}, {g['ci'][1]:+.4f}]" if "ci" in g else ""
-        lines.append(f"best {g['group']} ({r['model']}) vs best {g['vs_group']} ({g['vs']}): "
-                     f"{g['diff']:+.4f} {r['primary_metric']}{ci}")
+        ci = (
+            f", paired bootstrap 95% interval [{g['ci'][0]:+.4f}, {g['ci'][1]:+.4f}]"
+            if "ci" in g
+            else ""
+        )
+        lines.append(
+            f"best {g['group']} ({r['model']}) vs best {g['vs_group']} ({g['vs']}): "
+            f"{g['diff']:+.4f} {r['primary_metric']}{ci}"
+        )
     return lines

@@ -46,7 +46,9 @@ def _stamp(path: Path) -> list[Any]:
         for name in sorted(files):
             file = Path(root, name)
             stat = file.stat()
-            digest.update(f"{file.relative_to(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            digest.update(
+                f"{file.relative_to(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode()
+            )
     return ["dir", digest.hexdigest()]
 
 
@@ -76,7 +78,11 @@ def request_key(req: Any) -> str | None:
     (a data path that is gone: the normal path reports it)."""
     options = req.options
     try:
-        data = None if options.data is None else [str(Path(options.data).resolve()), _stamp(options.data)]
+        data = (
+            None
+            if options.data is None
+            else [str(Path(options.data).resolve()), _stamp(options.data)]
+        )
         key = {
             "task": req.task,
             "source": options.source,
@@ -107,15 +113,26 @@ def remember(req: Any, records: list[dict[str, Any]]) -> None:
     remove it (a failed cell must train again next time)."""
     path = manifest_path(req)
     key = request_key(req)
-    if (key is None or req.force or req.tuned or getattr(req, "shard", None) or not records
-            or any(r.get("status") != "ok" for r in records)):
+    if (
+        key is None
+        or req.force
+        or req.tuned
+        or getattr(req, "shard", None)
+        or not records
+        or any(r.get("status") != "ok" for r in records)
+    ):
         path.unlink(missing_ok=True)
         return
     files = []
     for record in records:
         record_file = Path(record["_path"])
-        files.append({"record": os.path.relpath(record_file, req.out), "state": _file_state(record_file),
-                      "scores": _file_state(record_file.with_suffix(".npz"))})
+        files.append(
+            {
+                "record": os.path.relpath(record_file, req.out),
+                "state": _file_state(record_file),
+                "scores": _file_state(record_file.with_suffix(".npz")),
+            }
+        )
     if any(f["state"] is None or f["scores"] is None for f in files):
         path.unlink(missing_ok=True)
         return
@@ -138,8 +155,10 @@ def current_records(req: Any) -> list[dict[str, Any]] | None:
     records = []
     for entry in manifest.get("records") or []:
         record_file = Path(req.out) / entry["record"]
-        if (_file_state(record_file) != entry["state"]
-                or _file_state(record_file.with_suffix(".npz")) != entry["scores"]):
+        if (
+            _file_state(record_file) != entry["state"]
+            or _file_state(record_file.with_suffix(".npz")) != entry["scores"]
+        ):
             return None
         try:
             record = json.loads(record_file.read_text())

@@ -50,7 +50,9 @@ class Evaluation:
 # ---- the functions sklearn lacks, all weighted ---------------------------------------------
 
 
-def _log_loss(y: np.ndarray, proba: np.ndarray, *, sample_weight: np.ndarray | None = None) -> float:
+def _log_loss(
+    y: np.ndarray, proba: np.ndarray, *, sample_weight: np.ndarray | None = None
+) -> float:
     """Log loss of clipped, renormalised probabilities: a model that gives a class exactly 0
     gets a large finite loss, not infinity."""
     clipped = np.clip(proba, 1e-7, 1.0)
@@ -58,7 +60,9 @@ def _log_loss(y: np.ndarray, proba: np.ndarray, *, sample_weight: np.ndarray | N
     return skm.log_loss(y, clipped, labels=range(proba.shape[1]), sample_weight=sample_weight)
 
 
-def _balanced_accuracy(y: np.ndarray, pred: np.ndarray, *, sample_weight: np.ndarray | None = None) -> float:
+def _balanced_accuracy(
+    y: np.ndarray, pred: np.ndarray, *, sample_weight: np.ndarray | None = None
+) -> float:
     with warnings.catch_warnings():  # a class predicted but absent from y is expected, not news
         warnings.simplefilter("ignore", UserWarning)
         return skm.balanced_accuracy_score(y, pred, sample_weight=sample_weight)
@@ -74,8 +78,9 @@ def label_average_precision(y: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return out
 
 
-def mean_average_precision(y: np.ndarray, scores: np.ndarray, *,
-                           sample_weight: np.ndarray | None = None) -> float:
+def mean_average_precision(
+    y: np.ndarray, scores: np.ndarray, *, sample_weight: np.ndarray | None = None
+) -> float:
     """Macro AP over the labels with a positive in these rows (the task's mAP).
 
     One sklearn call for all labels: read label j as a sample and the films as its labels,
@@ -95,21 +100,29 @@ def mean_average_precision(y: np.ndarray, scores: np.ndarray, *,
     return float(skm.label_ranking_average_precision_score(y.T, scores.T, sample_weight=present))
 
 
-def map_at_k(y: np.ndarray, scores: np.ndarray, k: int, *, sample_weight: np.ndarray | None = None) -> float:
+def map_at_k(
+    y: np.ndarray, scores: np.ndarray, k: int, *, sample_weight: np.ndarray | None = None
+) -> float:
     """Mean over films of average precision in the top-k ranked labels (report 003's MAP@k)."""
     order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     hits = np.take_along_axis(y, order, axis=1).astype(float)
     precision_at = np.cumsum(hits, axis=1) / np.arange(1, hits.shape[1] + 1)
     n_relevant = np.minimum(y.sum(axis=1), k)
-    ap = np.where(n_relevant > 0, (precision_at * hits).sum(axis=1) / np.maximum(n_relevant, 1), 0.0)
+    ap = np.where(
+        n_relevant > 0, (precision_at * hits).sum(axis=1) / np.maximum(n_relevant, 1), 0.0
+    )
     return float(np.average(ap, weights=sample_weight))
 
 
-def mean_reciprocal_rank(y: np.ndarray, rank: np.ndarray, *, sample_weight: np.ndarray | None = None) -> float:
+def mean_reciprocal_rank(
+    y: np.ndarray, rank: np.ndarray, *, sample_weight: np.ndarray | None = None
+) -> float:
     return float(np.average(1.0 / rank, weights=sample_weight))
 
 
-def top_k(y: np.ndarray, rank: np.ndarray, k: int, *, sample_weight: np.ndarray | None = None) -> float:
+def top_k(
+    y: np.ndarray, rank: np.ndarray, k: int, *, sample_weight: np.ndarray | None = None
+) -> float:
     """Share of queries whose right candidate is among the k best."""
     return float(np.average(rank <= k, weights=sample_weight))
 
@@ -131,7 +144,13 @@ FAMILIES: dict[str, Callable[[int], Metric]] = {
 
 METRICS: dict[str, Metric] = _declare(
     # multiclass
-    Metric("macro_f1", partial(skm.f1_score, average="macro", zero_division=0), True, MC | ML, "predictions"),
+    Metric(
+        "macro_f1",
+        partial(skm.f1_score, average="macro", zero_division=0),
+        True,
+        MC | ML,
+        "predictions",
+    ),
     Metric("accuracy", skm.accuracy_score, True, MC, "predictions"),
     Metric("balanced_accuracy", _balanced_accuracy, True, MC, "predictions"),
     Metric("log_loss", _log_loss, False, MC, "scores"),
@@ -139,8 +158,16 @@ METRICS: dict[str, Metric] = _declare(
     # only meaningful where the classes are ordered.
     Metric("ordinal_mse", skm.mean_squared_error, False, MC, "predictions"),
     # multi-label
-    Metric("micro_f1", partial(skm.f1_score, average="micro", zero_division=0), True, ML, "predictions"),
-    Metric("samples_f1", partial(skm.f1_score, average="samples", zero_division=0), True, ML, "predictions"),
+    Metric(
+        "micro_f1", partial(skm.f1_score, average="micro", zero_division=0), True, ML, "predictions"
+    ),
+    Metric(
+        "samples_f1",
+        partial(skm.f1_score, average="samples", zero_division=0),
+        True,
+        ML,
+        "predictions",
+    ),
     Metric("mAP", mean_average_precision, True, ML, "scores"),
     Metric("hamming_loss", skm.hamming_loss, False, ML, "predictions"),
     Metric("subset_accuracy", skm.accuracy_score, True, ML, "predictions"),
@@ -178,7 +205,9 @@ def check_metrics(target: str, names: Sequence[str]) -> None:
     for name in names:
         metric = get_metric(name)
         if target not in metric.targets:
-            raise ValueError(f"metric '{name}' applies to {', '.join(sorted(metric.targets))} targets, not {target}")
+            raise ValueError(
+                f"metric '{name}' applies to {', '.join(sorted(metric.targets))} targets, not {target}"
+            )
 
 
 # ---- from a model's scores to what a metric reads ------------------------------------------
@@ -189,7 +218,9 @@ def retrieval_ranks(similarity: np.ndarray) -> np.ndarray:
     return (similarity >= np.diag(similarity)[:, None]).sum(axis=1)
 
 
-def metric_input(target: str, needs: Needs, scores: np.ndarray, thresholds: np.ndarray | None = None) -> np.ndarray:
+def metric_input(
+    target: str, needs: Needs, scores: np.ndarray, thresholds: np.ndarray | None = None
+) -> np.ndarray:
     if target == "retrieval":
         return retrieval_ranks(scores)
     if needs == "scores":
@@ -201,8 +232,13 @@ def metric_input(target: str, needs: Needs, scores: np.ndarray, thresholds: np.n
     return (scores >= np.asarray(thresholds)[None, :]).astype(int)
 
 
-def compute(target: str, names: Sequence[str], y: np.ndarray, scores: np.ndarray,
-            thresholds: np.ndarray | None = None) -> dict[str, float]:
+def compute(
+    target: str,
+    names: Sequence[str],
+    y: np.ndarray,
+    scores: np.ndarray,
+    thresholds: np.ndarray | None = None,
+) -> dict[str, float]:
     """The named metrics of one split at unit weight; each input is made once."""
     check_metrics(target, names)
     inputs: dict[Needs, np.ndarray] = {}
@@ -215,8 +251,14 @@ def compute(target: str, names: Sequence[str], y: np.ndarray, scores: np.ndarray
     return out
 
 
-def resampled(name: str, target: str, y: np.ndarray, scores: np.ndarray, weights: np.ndarray,
-              thresholds: np.ndarray | None = None) -> np.ndarray:
+def resampled(
+    name: str,
+    target: str,
+    y: np.ndarray,
+    scores: np.ndarray,
+    weights: np.ndarray,
+    thresholds: np.ndarray | None = None,
+) -> np.ndarray:
     """The metric under each row of count weights `weights` (B x n): a bootstrap.
 
     Each resample is scored by the registered function with its counts as `sample_weight`,
@@ -244,9 +286,13 @@ def resampled(name: str, target: str, y: np.ndarray, scores: np.ndarray, weights
 # ---- multiclass ---------------------------------------------------------------------------
 
 
-def multiclass_metrics(y: np.ndarray, proba: np.ndarray, metrics: Sequence[str] | None = None) -> Evaluation:
+def multiclass_metrics(
+    y: np.ndarray, proba: np.ndarray, metrics: Sequence[str] | None = None
+) -> Evaluation:
     k = proba.shape[1]
-    values = compute("multiclass", metrics_for("multiclass") if metrics is None else metrics, y, proba)
+    values = compute(
+        "multiclass", metrics_for("multiclass") if metrics is None else metrics, y, proba
+    )
     confusion = skm.confusion_matrix(y, proba.argmax(axis=1), labels=range(k))
     return Evaluation(values, {"confusion": confusion.tolist()})
 
@@ -299,15 +345,28 @@ def multilabel_metrics(
     k: int = 3,
     metrics: Sequence[str] | None = None,
 ) -> Evaluation:
-    values = compute("multilabel", metrics_for("multilabel", {"map_k": k}) if metrics is None else metrics,
-                     y, scores, thresholds)
+    values = compute(
+        "multilabel",
+        metrics_for("multilabel", {"map_k": k}) if metrics is None else metrics,
+        y,
+        scores,
+        thresholds,
+    )
     per_label_ap = label_average_precision(y, scores)
-    per_label_f1 = skm.f1_score(y, metric_input("multilabel", "predictions", scores, thresholds),
-                                average=None, zero_division=0)
+    per_label_f1 = skm.f1_score(
+        y,
+        metric_input("multilabel", "predictions", scores, thresholds),
+        average=None,
+        zero_division=0,
+    )
     details = {
         "thresholds": [float(t) for t in thresholds],
         "per_label": {
-            label: {"ap": None if np.isnan(ap) else float(ap), "f1": float(f1), "support": int(y[:, j].sum())}
+            label: {
+                "ap": None if np.isnan(ap) else float(ap),
+                "f1": float(f1),
+                "support": int(y[:, j].sum()),
+            }
             for j, (label, ap, f1) in enumerate(zip(labels, per_label_ap, per_label_f1))
         },
     }
@@ -319,8 +378,12 @@ def multilabel_metrics(
 
 def retrieval_metrics(similarity: np.ndarray, metrics: Sequence[str] | None = None) -> Evaluation:
     """Query i's correct candidate is candidate i. Ties count against the query."""
-    values = compute("retrieval", metrics_for("retrieval") if metrics is None else metrics,
-                     np.arange(len(similarity)), similarity)
+    values = compute(
+        "retrieval",
+        metrics_for("retrieval") if metrics is None else metrics,
+        np.arange(len(similarity)),
+        similarity,
+    )
     return Evaluation(values, {"n_candidates": int(similarity.shape[1])})
 
 
@@ -347,14 +410,18 @@ def evaluate(
     if target == "multilabel":
         if y_val is None or s_val is None:
             raise ValueError("multi-label scoring needs validation scores to choose thresholds")
-        thresholds = choose_thresholds(y_val, s_val, per_label=settings.get("per_label_threshold", False))
+        thresholds = choose_thresholds(
+            y_val, s_val, per_label=settings.get("per_label_threshold", False)
+        )
         return multilabel_metrics(y_test, s_test, thresholds, labels, metrics=names)
     if target == "retrieval":
         return retrieval_metrics(s_test, names)
     raise ValueError(f"unknown target kind {target}")
 
 
-def validation_score(target: str, metric: str, y: np.ndarray, scores: np.ndarray, labels: list[str]) -> float:
+def validation_score(
+    target: str, metric: str, y: np.ndarray, scores: np.ndarray, labels: list[str]
+) -> float:
     """The metric on validation data alone, signed so that higher is better, for early
     stopping and tuning.
 

@@ -38,12 +38,18 @@ class RunOptions:
         from moviebench.errors import BenchError
 
         if self.profile not in PROFILES:
-            raise BenchError(f"unknown profile '{self.profile}': choose one of {', '.join(PROFILES)}")
+            raise BenchError(
+                f"unknown profile '{self.profile}': choose one of {', '.join(PROFILES)}"
+            )
         if self.epochs is not None and self.epochs < 1:
-            raise BenchError(f"--epochs {self.epochs}: must be at least 1 (leave it out for each model's default)")
+            raise BenchError(
+                f"--epochs {self.epochs}: must be at least 1 (leave it out for each model's default)"
+            )
         if self.time_budget is not None and not 0 < self.time_budget < float("inf"):
-            raise BenchError(f"--time-budget {self.time_budget:g}: must be a positive number of seconds "
-                             "(leave it out for each model's default)")
+            raise BenchError(
+                f"--time-budget {self.time_budget:g}: must be a positive number of seconds "
+                "(leave it out for each model's default)"
+            )
         if self.min_votes < 0:
             raise BenchError(f"--min-votes {self.min_votes}: must be 0 or more")
 

@@ -25,7 +25,12 @@ from matplotlib.patches import Patch  # noqa: E402
 from moviebench.leaderboard import aggregate, board_keys  # noqa: E402
 from moviebench.metrics import higher_is_better  # noqa: E402
 
-FAMILY_COLORS = {"trivial": "#9e9e9e", "classical": "#1f77b4", "pretrained": "#2ca02c", "deep": "#d62728"}
+FAMILY_COLORS = {
+    "trivial": "#9e9e9e",
+    "classical": "#1f77b4",
+    "pretrained": "#2ca02c",
+    "deep": "#d62728",
+}
 DPI = 110
 
 
@@ -36,7 +41,9 @@ def slug(text: str) -> str:
 def _save(fig: plt.Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")  # tight_layout alone clips labels beside colour bars
+    fig.savefig(
+        path, dpi=DPI, bbox_inches="tight"
+    )  # tight_layout alone clips labels beside colour bars
     plt.close(fig)
     return path
 
@@ -47,21 +54,35 @@ def plot_primary(rows: list[dict[str, Any]], path: Path) -> Path:
     metric = rows[0]["primary_metric"]
     fig, ax = plt.subplots(figsize=(max(5.0, 0.8 * len(rows) + 2), 3.8))
     x = np.arange(len(rows))
-    ax.bar(x, [r["primary"] for r in rows], yerr=[r["primary_std"] or 0.0 for r in rows], capsize=4,
-           color=[FAMILY_COLORS.get(r["family"], "#555") for r in rows])
-    ax.set_xticks(x, [f"{r['model']}\n(n={r['n_seeds']})" for r in rows], rotation=30, ha="right", fontsize=8)
+    ax.bar(
+        x,
+        [r["primary"] for r in rows],
+        yerr=[r["primary_std"] or 0.0 for r in rows],
+        capsize=4,
+        color=[FAMILY_COLORS.get(r["family"], "#555") for r in rows],
+    )
+    ax.set_xticks(
+        x, [f"{r['model']}\n(n={r['n_seeds']})" for r in rows], rotation=30, ha="right", fontsize=8
+    )
     ax.set_ylabel(f"test {metric}")
-    ax.set_title(f"{rows[0]['task']} on {rows[0]['source']}: {metric}, mean ± std over seeds", fontsize=9)
+    ax.set_title(
+        f"{rows[0]['task']} on {rows[0]['source']}: {metric}, mean ± std over seeds", fontsize=9
+    )
     # Patches, not empty bars: an empty bar container loses its colour in the legend.
     present = [f for f in FAMILY_COLORS if any(r["family"] == f for r in rows)]
-    ax.legend(handles=[Patch(color=FAMILY_COLORS[f], label=f) for f in present], fontsize=7, loc="best")
+    ax.legend(
+        handles=[Patch(color=FAMILY_COLORS[f], label=f) for f in present], fontsize=7, loc="best"
+    )
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
 
 
 def pareto_front(points: list[tuple[float, float]], maximise: bool = True) -> list[int]:
     """Indices of points no other point beats on both cost (lower) and score, cheapest first."""
-    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1] if maximise else points[i][1]))
+    order = sorted(
+        range(len(points)),
+        key=lambda i: (points[i][0], -points[i][1] if maximise else points[i][1]),
+    )
     front, best = [], None
     for i in order:
         score = points[i][1]
@@ -82,10 +103,23 @@ def plot_pareto(rows: list[dict[str, Any]], path: Path) -> Path:
     span = (max(p[1] for p in points) - min(p[1] for p in points)) or 1.0
     placed: list[tuple[float, float]] = []
     for r, (x, y) in sorted(zip(rows, points), key=lambda item: -item[1][1]):
-        ax.errorbar(x, y, yerr=r["primary_std"] or 0.0, fmt="o", color=FAMILY_COLORS.get(r["family"], "#555"), capsize=3)
+        ax.errorbar(
+            x,
+            y,
+            yerr=r["primary_std"] or 0.0,
+            fmt="o",
+            color=FAMILY_COLORS.get(r["family"], "#555"),
+            capsize=3,
+        )
         # A point just below an already labelled neighbour gets its label underneath, not on top.
         near = any(abs(np.log10(x / px)) < 0.5 and abs(y - py) < 0.06 * span for px, py in placed)
-        ax.annotate(r["model"], (x, y), textcoords="offset points", xytext=(5, -11 if near else 4), fontsize=8)
+        ax.annotate(
+            r["model"],
+            (x, y),
+            textcoords="offset points",
+            xytext=(5, -11 if near else 4),
+            fontsize=8,
+        )
         placed.append((x, y))
     fx, fy = zip(*[points[i] for i in front])
     ax.step(fx, fy, where="post", color="black", lw=1, ls="--", label="Pareto front")
@@ -118,8 +152,15 @@ def plot_confusion(record: dict[str, Any], path: Path) -> Path:
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     for i in range(len(labels)):
         for j in range(len(labels)):
-            ax.text(j, i, f"{int(cm[i, j])}\n{share[i, j]:.0%}", ha="center", va="center", fontsize=8,
-                    color="white" if share[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{int(cm[i, j])}\n{share[i, j]:.0%}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if share[i, j] > 0.5 else "black",
+            )
     ax.set_xticks(range(len(labels)), labels)
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("predicted")
@@ -140,7 +181,11 @@ def per_label_ap(records: list[dict[str, Any]]) -> tuple[list[str], list[str], n
     matrix = np.full((len(models), len(labels)), np.nan)
     for i, model in enumerate(models):
         for j, label in enumerate(labels):
-            aps = [t[label]["ap"] for t in by_model[model] if label in t and t[label].get("ap") is not None]
+            aps = [
+                t[label]["ap"]
+                for t in by_model[model]
+                if label in t and t[label].get("ap") is not None
+            ]
             if aps:
                 matrix[i, j] = float(np.mean(aps))
     return models, labels, matrix
@@ -151,7 +196,9 @@ def plot_per_label_heatmap(records: list[dict[str, Any]], path: Path) -> Path | 
     if not models:
         return None
     # Best mean AP at the top, so the rows read like the leaderboard.
-    order = np.argsort(-np.nan_to_num(np.nanmean(np.where(np.isnan(matrix), np.nan, matrix), axis=1), nan=-1))
+    order = np.argsort(
+        -np.nan_to_num(np.nanmean(np.where(np.isnan(matrix), np.nan, matrix), axis=1), nan=-1)
+    )
     models, matrix = [models[i] for i in order], matrix[order]
     fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(labels) + 2.5), 0.45 * len(models) + 2))
     image = ax.imshow(np.ma.masked_invalid(matrix), cmap="viridis", vmin=0, vmax=1, aspect="auto")
@@ -159,8 +206,15 @@ def plot_per_label_heatmap(records: list[dict[str, Any]], path: Path) -> Path | 
         for i in range(len(models)):
             for j in range(len(labels)):
                 if not np.isnan(matrix[i, j]):
-                    ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=6,
-                            color="white" if matrix[i, j] < 0.5 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{matrix[i, j]:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=6,
+                        color="white" if matrix[i, j] < 0.5 else "black",
+                    )
     ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
     ax.set_yticks(range(len(models)), models, fontsize=8)
     ax.set_title("per-label average precision, test split (mean over seeds)", fontsize=9)
@@ -205,8 +259,15 @@ def plot_scaling(points: list[dict[str, Any]], path: Path, metric: str, title: s
     fig, ax = plt.subplots(figsize=(6, 4))
     for model, sizes in sorted(by_model.items()):
         xs = sorted(sizes)
-        ax.errorbar(xs, [np.mean(sizes[x]) for x in xs], yerr=[np.std(sizes[x]) for x in xs], marker="o",
-                    capsize=3, label=model, ls=":" if family.get(model) == "trivial" else "-")
+        ax.errorbar(
+            xs,
+            [np.mean(sizes[x]) for x in xs],
+            yerr=[np.std(sizes[x]) for x in xs],
+            marker="o",
+            capsize=3,
+            label=model,
+            ls=":" if family.get(model) == "trivial" else "-",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("training rows (log)")
     ax.set_ylabel(f"test {metric}")
@@ -216,7 +277,9 @@ def plot_scaling(points: list[dict[str, Any]], path: Path, metric: str, title: s
     return _save(fig, path)
 
 
-def write_plots(records: list[dict[str, Any]], out_dir: Path, link_prefix: str = "") -> dict[tuple[str, str], list[str]]:
+def write_plots(
+    records: list[dict[str, Any]], out_dir: Path, link_prefix: str = ""
+) -> dict[tuple[str, str], list[str]]:
     """Every plot for every (task, source) in `records`; returns image links per board.
 
     Links are `link_prefix` + file name, so markdown written elsewhere can point into `out_dir`.

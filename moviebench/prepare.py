@@ -59,8 +59,10 @@ def check_source(spec: TaskSpec, source: str) -> None:
     if source not in SOURCES:
         raise UnknownNameError(f"source for task {spec.name}", source, spec.sources)
     serves = [t.name for t in TASKS if source in t.sources]
-    raise BenchError(f"source '{source}' does not serve task {spec.name} (it serves: {', '.join(serves) or 'no task'}); "
-                     f"{spec.name} reads: {', '.join(spec.sources)}")
+    raise BenchError(
+        f"source '{source}' does not serve task {spec.name} (it serves: {', '.join(serves) or 'no task'}); "
+        f"{spec.name} reads: {', '.join(spec.sources)}"
+    )
 
 
 def prepare(spec: TaskSpec, options: RunOptions) -> PreparedTask:
@@ -69,14 +71,20 @@ def prepare(spec: TaskSpec, options: RunOptions) -> PreparedTask:
     check_source(spec, source)
     settings = resolve_settings(spec, options)
     loaded = load_source(source, options.data)
-    task_options = TaskOptions(min_votes=options.min_votes, extra_features=options.features, settings=settings)
+    task_options = TaskOptions(
+        min_votes=options.min_votes, extra_features=options.features, settings=settings
+    )
     data = spec.build(loaded.table, source, task_options)
     check_no_leakage(spec, data)
     if len(data) == 0:
-        raise BenchError(f"task {spec.name} on source {source}: no rows left after filtering ({why_no_rows(loaded, data)})")
+        raise BenchError(
+            f"task {spec.name} on source {source}: no rows left after filtering ({why_no_rows(loaded, data)})"
+        )
     split = make_split(data.split_key, options.split_seed)
     if spec.target == "multilabel":
-        data, split = drop_rare_labels(spec, data, split, getattr(settings, "min_label_count", 1), options.split_seed)
+        data, split = drop_rare_labels(
+            spec, data, split, getattr(settings, "min_label_count", 1), options.split_seed
+        )
     data = check_scorable(spec, source, data, split)
     return PreparedTask(spec, source, loaded, data, split, options, settings)
 
@@ -102,31 +110,40 @@ def check_scorable(spec: TaskSpec, source: str, data: TaskData, split: Split) ->
     sizes = {part: len(split.part(part)) for part in ("train", "val", "test")}
     small = [f"{part} {n}" for part, n in sizes.items() if n < MIN_PART_ROWS]
     if small:
-        raise DataError(f"{where}: too few rows to score ({', '.join(small)}; each part needs at least "
-                        f"{MIN_PART_ROWS}; {len(data)} rows in all)")
+        raise DataError(
+            f"{where}: too few rows to score ({', '.join(small)}; each part needs at least "
+            f"{MIN_PART_ROWS}; {len(data)} rows in all)"
+        )
     for part in ("val", "test"):
         if sizes[part] < SMALL_PART_ROWS:
-            data.notes.append(f"only {sizes[part]} {part} rows: one row moves a score by about "
-                              f"{100 / sizes[part]:.0f} points, so small differences mean little")
+            data.notes.append(
+                f"only {sizes[part]} {part} rows: one row moves a score by about "
+                f"{100 / sizes[part]:.0f} points, so small differences mean little"
+            )
     y = np.asarray(data.y)
     if spec.target == "multiclass":
         train_classes = set(np.unique(y[split.train]).tolist())
         if len(train_classes) < 2:
             only = data.labels[next(iter(train_classes))] if data.labels else train_classes
-            raise DataError(f"{where}: every training row has the class {only}: nothing to learn or rank "
-                            "(check the data, or the task's thresholds)")
+            raise DataError(
+                f"{where}: every training row has the class {only}: nothing to learn or rank "
+                "(check the data, or the task's thresholds)"
+            )
         unseen = [i for i in split.test if y[i] not in train_classes]
         if unseen:
             n_classes = len({int(y[i]) for i in unseen})
-            data.notes.append(f"{len(unseen)} test rows ({n_classes} classes) have no training row of their class: "
-                              "no model can get them right")
+            data.notes.append(
+                f"{len(unseen)} test rows ({n_classes} classes) have no training row of their class: "
+                "no model can get them right"
+            )
     elif spec.target == "multilabel" and not y[split.train].any():
         raise DataError(f"{where}: no training row has any label")
     return data
 
 
-def drop_rare_labels(spec: TaskSpec, data: TaskData, split: Split, min_count: int,
-                     split_seed: int) -> tuple[TaskData, Split]:
+def drop_rare_labels(
+    spec: TaskSpec, data: TaskData, split: Split, min_count: int, split_seed: int
+) -> tuple[TaskData, Split]:
     """Keep the labels with at least `min_count` positives in the TRAINING split (never
     counted on validation or test), then drop rows left with no label and split again.
 
@@ -142,10 +159,14 @@ def drop_rare_labels(spec: TaskSpec, data: TaskData, split: Split, min_count: in
     notes = list(data.notes)
     if rare:
         listed = ", ".join(f"{label} ({counts[label]})" for label in rare)
-        notes.append(f"left out {len(rare)} labels with fewer than {min_count} training films: {listed}")
+        notes.append(
+            f"left out {len(rare)} labels with fewer than {min_count} training films: {listed}"
+        )
     if not kept:
-        raise DataError(f"task {spec.name}: no label has {min_count} training films "
-                        "(lower it with --set min_label_count=N)")
+        raise DataError(
+            f"task {spec.name}: no label has {min_count} training films "
+            "(lower it with --set min_label_count=N)"
+        )
     y = y[:, kept]
     labelled = y.sum(axis=1) > 0
     if (~labelled).any():
@@ -153,9 +174,17 @@ def drop_rare_labels(spec: TaskSpec, data: TaskData, split: Split, min_count: in
     labels = [data.labels[j] for j in kept]
     notes.append(f"{len(labels)} labels: {', '.join(labels)}")
     rows = np.flatnonzero(labelled)
-    filtered = TaskData(ids=data.ids[rows], X=data.X.iloc[rows], columns=data.columns, y=y[rows],
-                        labels=labels, target=data.target, split_key=data.split_key[rows], notes=notes,
-                        unreadable=data.unreadable)
+    filtered = TaskData(
+        ids=data.ids[rows],
+        X=data.X.iloc[rows],
+        columns=data.columns,
+        y=y[rows],
+        labels=labels,
+        target=data.target,
+        split_key=data.split_key[rows],
+        notes=notes,
+        unreadable=data.unreadable,
+    )
     return filtered, make_split(filtered.split_key, split_seed)
 
 
@@ -171,7 +200,9 @@ def make_context(prep: PreparedTask, seed: int, **extra: Any) -> Any:
         time_budget=options.time_budget,
         profile=options.profile,
         weights=options.weights,
-        val_score=lambda y, s: metrics.validation_score(spec.target, spec.primary_metric, y, s, prep.data.labels),
+        val_score=lambda y, s: metrics.validation_score(
+            spec.target, spec.primary_metric, y, s, prep.data.labels
+        ),
         settings=prep.settings.as_dict(),
         **extra,
     )

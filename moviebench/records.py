@@ -30,7 +30,16 @@ import numpy as np
 
 from moviebench.errors import BenchError, DamagedFileWarning
 
-VERSIONED_PACKAGES = ("moviebench", "numpy", "pandas", "scikit-learn", "torch", "xgboost", "lightgbm", "optuna")
+VERSIONED_PACKAGES = (
+    "moviebench",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "torch",
+    "xgboost",
+    "lightgbm",
+    "optuna",
+)
 
 
 @dataclass
@@ -81,7 +90,9 @@ class Record:
     unreadable_files: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=lambda: package_versions())
     git_commit: str | None = field(default_factory=lambda: git_commit())
-    created: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(
+        default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    )
 
     def finish(self, **result: Any) -> None:
         """Fill in a successful fit's results."""
@@ -99,8 +110,9 @@ OK_FIELDS = ("primary", "primary_metric", "metrics")
 DATA_DIGITS = 8  # how much of the data fingerprint names a record's folder
 
 
-def record_path(out: Path, task: str, source: str, model: str, seed: int,
-                data_fingerprint: str | None = None) -> Path:
+def record_path(
+    out: Path, task: str, source: str, model: str, seed: int, data_fingerprint: str | None = None
+) -> Path:
     """Where a cell's record goes: one folder per data fingerprint, so a run on other data
     never overwrites (or sits on one board with) this one. Without a fingerprint: the
     folder layout of records written before data folders existed."""
@@ -151,8 +163,11 @@ def write_predictions(path: Path, **arrays: np.ndarray) -> None:
 
 def damaged(path: Path, reason: str) -> None:
     """Report a stored file that cannot be used; the caller then treats it as missing."""
-    warnings.warn(f"{path}: {reason}; treated as missing (the next run rebuilds it)",
-                  DamagedFileWarning, stacklevel=3)
+    warnings.warn(
+        f"{path}: {reason}; treated as missing (the next run rebuilds it)",
+        DamagedFileWarning,
+        stacklevel=3,
+    )
 
 
 def record_problem(record: Any) -> str | None:
@@ -192,7 +207,9 @@ def read_record(path: Path) -> dict[str, Any] | None:
 PREDICTION_ARRAYS = ("ids", "y", "scores")
 
 
-def read_predictions(record_file: Path, report_missing: bool = True) -> dict[str, np.ndarray] | None:
+def read_predictions(
+    record_file: Path, report_missing: bool = True
+) -> dict[str, np.ndarray] | None:
     """A record's stored test scores; None (reported) when the file is missing or damaged."""
     path = predictions_path(Path(record_file))
     if not path.exists():
@@ -279,7 +296,11 @@ def git_commit() -> str | None:
     """The commit of the moviebench checkout the code runs from, if it is a git checkout."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
     except (OSError, subprocess.SubprocessError):
         return None

@@ -74,9 +74,20 @@ def provenance(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
         ("settings", lambda r: r.get("settings")),
         ("device", lambda r: r.get("device")),
         ("git commit", lambda r: r.get("git_commit")),
-        ("versions", lambda r: ", ".join(f"{k} {v}" for k, v in sorted((r.get("versions") or {}).items())) or None),
-        ("train / val / test rows", lambda r: None if r.get("n_train") is None
-         else f"{r.get('n_train')} / {r.get('n_val')} / {r.get('n_test')}"),
+        (
+            "versions",
+            lambda r: (
+                ", ".join(f"{k} {v}" for k, v in sorted((r.get("versions") or {}).items())) or None
+            ),
+        ),
+        (
+            "train / val / test rows",
+            lambda r: (
+                None
+                if r.get("n_train") is None
+                else f"{r.get('n_train')} / {r.get('n_val')} / {r.get('n_test')}"
+            ),
+        ),
         ("created", lambda r: r.get("created")),
         ("error", lambda r: r.get("error")),
     ]
@@ -88,8 +99,16 @@ def provenance(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
         if len(set(values)) == 1:
             out.append((label, values[0]))
         else:
-            out.append((label, "; ".join(f"seed {r.get('seed')}: {v}" for r, v in zip(records, values))))
-    out.append(("records", ", ".join("/".join(Path(r["_path"]).parts[-4:]) for r in records if r.get("_path")) or "—"))
+            out.append(
+                (label, "; ".join(f"seed {r.get('seed')}: {v}" for r, v in zip(records, values)))
+            )
+    out.append(
+        (
+            "records",
+            ", ".join("/".join(Path(r["_path"]).parts[-4:]) for r in records if r.get("_path"))
+            or "—",
+        )
+    )
     return out
 
 
@@ -99,13 +118,19 @@ def _details(anchor: str, row: dict[str, Any], records: list[dict[str, Any]]) ->
     e = html.escape
     items = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in provenance(records))
     seeds = len({r.get("seed") for r in records})
-    summary = (f"<b>{e(row['model'])}</b> · {e(row['status'])} · {seeds} seed{'s' if seeds != 1 else ''} · "
-               f"params {e(str(row.get('params_source') or records[0].get('params_source', 'defaults')))}")
+    summary = (
+        f"<b>{e(row['model'])}</b> · {e(row['status'])} · {seeds} seed{'s' if seeds != 1 else ''} · "
+        f"params {e(str(row.get('params_source') or records[0].get('params_source', 'defaults')))}"
+    )
     return f'<details id="{e(anchor)}"><summary>{summary}</summary><dl>{items}</dl></details>'
 
 
-def render_board(key: tuple[str, str], rows: list[dict[str, Any]], records: list[dict[str, Any]],
-                 images: list[tuple[str, bytes]]) -> str:
+def render_board(
+    key: tuple[str, str],
+    rows: list[dict[str, Any]],
+    records: list[dict[str, Any]],
+    images: list[tuple[str, bytes]],
+) -> str:
     """One <section>: the sortable table, the comparison sentences, failures and plots."""
     task, source = key
     header, body = table_rows(rows)
@@ -114,7 +139,9 @@ def render_board(key: tuple[str, str], rows: list[dict[str, Any]], records: list
     for r in records:
         by_model[r["model"]].append(r)
     e = html.escape
-    numeric = {j for j in range(len(header)) if any(sort_key(cells[j]) is not None for cells in body)}
+    numeric = {
+        j for j in range(len(header)) if any(sort_key(cells[j]) is not None for cells in body)
+    }
 
     head = []
     for j, name in enumerate(header):
@@ -144,17 +171,24 @@ def render_board(key: tuple[str, str], rows: list[dict[str, Any]], records: list
                 attrs.append(f'data-v="{value!r}"')
             if j == 0 and row.get("tie") and row.get("diff_ci"):
                 low, high = row["diff_ci"]
-                attrs.append(f'title="tie: 95% interval of the difference to the row above [{low:+.4f}, {high:+.4f}]"')
+                attrs.append(
+                    f'title="tie: 95% interval of the difference to the row above [{low:+.4f}, {high:+.4f}]"'
+                )
             if j == primary_col and row["status"] != "ok" and row.get("error"):
                 attrs.append(f'title="{e(str(row["error"]))}"')
-            css = ["num" if j in numeric else "", "primary" if j == primary_col else "",
-                   "tied" if j == 0 and cell.endswith("=") else ""]
+            css = [
+                "num" if j in numeric else "",
+                "primary" if j == primary_col else "",
+                "tied" if j == 0 and cell.endswith("=") else "",
+            ]
             if any(css):
                 attrs.append(f'class="{" ".join(c for c in css if c)}"')
             # The model's name links to how its row was made (below the table).
             text = f'<a class=prov href="#{e(anchor)}">{e(cell)}</a>' if j == 1 else e(cell)
             tds.append(f"<td {' '.join(attrs)}>{text}</td>" if attrs else f"<td>{text}</td>")
-        lines.append(f'<tr class="{" ".join(classes)}" data-model="{e(row["model"])}">{"".join(tds)}</tr>')
+        lines.append(
+            f'<tr class="{" ".join(classes)}" data-model="{e(row["model"])}">{"".join(tds)}</tr>'
+        )
 
     parts = [
         f'<section id="{e(slug(f"{task}-{source}"))}">',
@@ -178,25 +212,37 @@ def render_board(key: tuple[str, str], rows: list[dict[str, Any]], records: list
             width, height = png_size(data)
             # A wide plot (a per-label heatmap, several learning curves) gets a row to itself.
             wide = ' class="wide"' if width > 2 * height else ""
-            figures.append(f'<figure{wide}><img src="{uri}" alt="{e(name)}" width="{width}" height="{height}">'
-                           f"<figcaption>{e(CAPTIONS.get(kind, name))}</figcaption></figure>")
+            figures.append(
+                f'<figure{wide}><img src="{uri}" alt="{e(name)}" width="{width}" height="{height}">'
+                f"<figcaption>{e(CAPTIONS.get(kind, name))}</figcaption></figure>"
+            )
         parts.append(f"<div class=plots>{''.join(figures)}</div>")
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def render_page(records: list[dict[str, Any]], images: dict[tuple[str, str], list[tuple[str, bytes]]],
-                subtitle: str = "") -> str:
+def render_page(
+    records: list[dict[str, Any]],
+    images: dict[tuple[str, str], list[tuple[str, bytes]]],
+    subtitle: str = "",
+) -> str:
     """The whole page as a string; `images` maps each board to (file name, PNG bytes)."""
     e = html.escape
     boards = aggregate(records)
     by_board: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in records:
         by_board[(r["task"], r["source"])].append(r)
-    nav = "".join(f'<li><a href="#{e(slug(f"{t}-{s}"))}">{e(t)} on {e(s)}</a> ({len(rows)} models)</li>'
-                  for (t, s), rows in boards.items())
-    sections = "\n".join(render_board(key, rows, by_board[key], images.get(key, [])) for key, rows in boards.items())
-    swatches = "".join(f'<span class=swatch style="background:{c}"></span>{e(f)} ' for f, c in FAMILY_COLORS.items())
+    nav = "".join(
+        f'<li><a href="#{e(slug(f"{t}-{s}"))}">{e(t)} on {e(s)}</a> ({len(rows)} models)</li>'
+        for (t, s), rows in boards.items()
+    )
+    sections = "\n".join(
+        render_board(key, rows, by_board[key], images.get(key, [])) for key, rows in boards.items()
+    )
+    swatches = "".join(
+        f'<span class=swatch style="background:{c}"></span>{e(f)} '
+        for f, c in FAMILY_COLORS.items()
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -204,7 +250,7 @@ def render_page(records: list[dict[str, Any]], images: dict[tuple[str, str], lis
 <style>{CSS}</style></head>
 <body>
 <header><h1>moviebench results</h1>
-<p>{len(records)} records, {len(boards)} leaderboard{'' if len(boards) == 1 else 's'}. {e(subtitle)}</p>
+<p>{len(records)} records, {len(boards)} leaderboard{"" if len(boards) == 1 else "s"}. {e(subtitle)}</p>
 <p class=legend>Click a column header to sort (again to reverse). The shaded row is the trivial baseline;
 a rank like <b>2=</b> is a tie with the row above (the paired bootstrap 95% interval of the difference
 includes 0); failed and skipped models are kept on the board in red and grey. A model's name opens how its row
@@ -222,7 +268,10 @@ def board_images(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[tu
     """Every plot of plots.write_plots, read back as bytes (drawn in a temporary folder)."""
     with tempfile.TemporaryDirectory(prefix="moviebench-plots-") as tmp:
         links = write_plots(records, Path(tmp))
-        return {key: [(name, (Path(tmp) / name).read_bytes()) for name in names] for key, names in links.items()}
+        return {
+            key: [(name, (Path(tmp) / name).read_bytes()) for name in names]
+            for key, names in links.items()
+        }
 
 
 def write_html_report(records: list[dict[str, Any]], path: Path, subtitle: str = "") -> Path:

@@ -38,7 +38,9 @@ class RunRequest:
     tuning_storage: str | None = None  # default: the journal file under `out`
     jobs: int = 1  # cells run in this many separate processes
     shard: tuple[int, int] | None = None  # (I, N): run only share I of N (see `shard_cells`)
-    executor: Any | None = None  # None: this machine (serial or --jobs); else e.g. executors.RayExecutor
+    executor: Any | None = (
+        None  # None: this machine (serial or --jobs); else e.g. executors.RayExecutor
+    )
 
 
 @dataclass
@@ -51,8 +53,13 @@ class Ladder:
     params_source: dict[str, str] = field(default_factory=dict)
 
     def cell(self, model: str, seed: int) -> Cell:
-        return Cell(self.prep, model, seed, params=self.params.get(model, {}),
-                    params_source=self.params_source.get(model, "defaults"))
+        return Cell(
+            self.prep,
+            model,
+            seed,
+            params=self.params.get(model, {}),
+            params_source=self.params_source.get(model, "defaults"),
+        )
 
 
 def resolve_models(spec: TaskSpec, names: list[str] | None) -> list[str]:
@@ -83,7 +90,9 @@ def check_request(req: RunRequest) -> None:
         raise BenchError("--models: no model given (leave it out to run the task's whole ladder)")
 
 
-def check_weights(spec: TaskSpec, models: list[str], asked: list[str] | None, weights: Path | None) -> None:
+def check_weights(
+    spec: TaskSpec, models: list[str], asked: list[str] | None, weights: Path | None
+) -> None:
     """--weights must reach a rung that reads it, and be a file torch can load safely:
     otherwise the run would silently train from scratch. Every model asked for by name must
     take it (the baseline aside); the whole ladder needs one rung that does."""
@@ -91,16 +100,26 @@ def check_weights(spec: TaskSpec, models: list[str], asked: list[str] | None, we
         return
     refusing = [m for m in asked or [] if not MODELS.get(m).takes_weights and m != spec.baseline]
     if refusing or not any(MODELS.get(m).takes_weights for m in models):
-        able = sorted(m.name for m in MODELS if m.takes_weights and m.accepts(spec.target, spec.inputs))
-        who = ", ".join(refusing) + " take(s)" if refusing else f"no model of this {spec.name} run takes"
-        raise BenchError(f"--weights: {who} no weights file; rungs of {spec.name} that do: {', '.join(able) or 'none'}")
+        able = sorted(
+            m.name for m in MODELS if m.takes_weights and m.accepts(spec.target, spec.inputs)
+        )
+        who = (
+            ", ".join(refusing) + " take(s)"
+            if refusing
+            else f"no model of this {spec.name} run takes"
+        )
+        raise BenchError(
+            f"--weights: {who} no weights file; rungs of {spec.name} that do: {', '.join(able) or 'none'}"
+        )
     import torch
 
     try:
         torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any reason a file does not load is the user's to fix
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BenchError(f"--weights {weights}: not a loadable PyTorch weights file ({reason[:200]})") from None
+        raise BenchError(
+            f"--weights {weights}: not a loadable PyTorch weights file ({reason[:200]})"
+        ) from None
 
 
 def plan(req: RunRequest, display: Any | None = None) -> Ladder:
@@ -115,7 +134,9 @@ def plan(req: RunRequest, display: Any | None = None) -> Ladder:
     if req.tuned:
         from moviebench.tuning import tuned_params
 
-        ladder.params, ladder.params_source, notes = tuned_params(prep, models, req.tuning_storage, req.out)
+        ladder.params, ladder.params_source, notes = tuned_params(
+            prep, models, req.tuning_storage, req.out
+        )
         for note in notes:
             if display:
                 display.console.print(f"  {note}")
@@ -129,11 +150,15 @@ def parse_shard(text: str) -> tuple[int, int]:
         raise BenchError(f"--shard {text}: expected I/N, e.g. 0/4 for the first of four shares")
     index, count = int(match[1]), int(match[2])
     if count < 1 or index >= count:
-        raise BenchError(f"--shard {text}: I must be 0 to N-1 and N at least 1 (e.g. 0/{max(count, 1)})")
+        raise BenchError(
+            f"--shard {text}: I must be 0 to N-1 and N at least 1 (e.g. 0/{max(count, 1)})"
+        )
     return index, count
 
 
-def shard_cells(pairs: list[tuple[str, int]], shard: tuple[int, int] | None) -> list[tuple[str, int]]:
+def shard_cells(
+    pairs: list[tuple[str, int]], shard: tuple[int, int] | None
+) -> list[tuple[str, int]]:
     """Share I of N: every N-th (model, seed) pair of the ladder's order, starting at I.
 
     Round-robin over the ladder's order (models as resolved, the baseline first, then seeds)
@@ -192,17 +217,22 @@ def _run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
 
         def waiting(cell: Cell = cell) -> None:
             if display:
-                display.console.print(f"  waiting: another run is training {cell.model} seed {cell.seed}")
+                display.console.print(
+                    f"  waiting: another run is training {cell.model} seed {cell.seed}"
+                )
 
-        record = execute_locked(cell, req, progress=display.epoch if display else None, on_wait=waiting)
+        record = execute_locked(
+            cell, req, progress=display.epoch if display else None, on_wait=waiting
+        )
         records.append(record)
         if display:
             display.finish(record)
     return records
 
 
-def execute_locked(cell: Cell, req: RunRequest, progress: Any | None = None,
-                   on_wait: Any | None = None) -> dict[str, Any]:
+def execute_locked(
+    cell: Cell, req: RunRequest, progress: Any | None = None, on_wait: Any | None = None
+) -> dict[str, Any]:
     """Execute a cell under its lock. When another run held the lock, its record is taken if it
     is current (even under --force: it was made while this run waited), so no cell trains twice."""
     with cell.lock(req.out, on_wait) as waited:
@@ -221,7 +251,9 @@ def nothing_succeeded(req: RunRequest, records: list[dict[str, Any]]) -> str | N
         wanted = [r for r in wanted if r.get("family") != "trivial"] or wanted
     if not wanted or any(r.get("status") == "ok" for r in wanted):
         return None
-    return "no model finished: " + "; ".join(f"{r['model']} seed {r['seed']} {r['status']}" for r in wanted)
+    return "no model finished: " + "; ".join(
+        f"{r['model']} seed {r['seed']} {r['status']}" for r in wanted
+    )
 
 
 # ---- parallel cells (--jobs N) -------------------------------------------------------------
@@ -229,7 +261,9 @@ def nothing_succeeded(req: RunRequest, records: list[dict[str, Any]]) -> str | N
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(ladder: Ladder, req: RunRequest, queue: Any, parent: int, n_threads: int | None = None) -> None:
+def _init_worker(
+    ladder: Ladder, req: RunRequest, queue: Any, parent: int, n_threads: int | None = None
+) -> None:
     """Set up a worker process: dies with its parent, takes its share of the cores
     (see moviebench.threads), and keeps the ladder."""
     die_with_parent(parent)
@@ -279,11 +313,14 @@ def _worker_cell(model: str, seed: int) -> dict[str, Any]:
     def waiting() -> None:
         queue.put((f"{model} seed {seed}: waiting for another run", 0, 1))
 
-    return execute_locked(_WORKER["ladder"].cell(model, seed), _WORKER["req"], progress=progress, on_wait=waiting)
+    return execute_locked(
+        _WORKER["ladder"].cell(model, seed), _WORKER["req"], progress=progress, on_wait=waiting
+    )
 
 
-def run_parallel(ladder: Ladder, req: RunRequest, todo: list[Cell],
-                 display: Any | None = None) -> list[dict[str, Any]]:
+def run_parallel(
+    ladder: Ladder, req: RunRequest, todo: list[Cell], display: Any | None = None
+) -> list[dict[str, Any]]:
     """Run cells in `req.jobs` worker processes; records come back in ladder order.
 
     Each worker writes its own record files atomically, as a serial run would. A worker that
@@ -302,13 +339,19 @@ def run_parallel(ladder: Ladder, req: RunRequest, todo: list[Cell],
     # A plain queue handed to each worker at start, not a Manager's: a manager is one more
     # process that would outlive a killed run.
     progress_queue = context.Queue()
-    with ProcessPoolExecutor(max_workers=req.jobs, mp_context=context, initializer=_init_worker,
-                             initargs=(ladder, req, progress_queue, os.getpid(), per_worker(req.jobs))) as pool:
+    with ProcessPoolExecutor(
+        max_workers=req.jobs,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(ladder, req, progress_queue, os.getpid(), per_worker(req.jobs)),
+    ) as pool:
         futures = {pool.submit(_worker_cell, cell.model, cell.seed): cell for cell in todo}
         pending = set(futures)
         if display:
-            display.console.print(f"  running {len(todo)} cells in {req.jobs} processes, "
-                                  f"{per_worker(req.jobs)} thread(s) each")
+            display.console.print(
+                f"  running {len(todo)} cells in {req.jobs} processes, "
+                f"{per_worker(req.jobs)} thread(s) each"
+            )
         while pending:
             finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             while True:  # drained even without a display, so the pipe never fills
@@ -323,7 +366,9 @@ def run_parallel(ladder: Ladder, req: RunRequest, todo: list[Cell],
                 try:
                     record = future.result()
                 except Exception as exc:  # noqa: BLE001 - a dead worker must not lose the cell
-                    record = cell.failed(req.out, f"worker process failed: {type(exc).__name__}: {exc}")
+                    record = cell.failed(
+                        req.out, f"worker process failed: {type(exc).__name__}: {exc}"
+                    )
                 results[(cell.model, cell.seed)] = record
                 if display:
                     display.finish(record)

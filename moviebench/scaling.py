@@ -35,14 +35,17 @@ def parse_fractions(text: str) -> list[float]:
     try:
         values = sorted({float(v) for v in text.split(",") if v.strip()})
     except ValueError:
-        raise BenchError(f"--fractions {text}: expected comma-separated numbers such as 0.1,0.5,1.0") from None
+        raise BenchError(
+            f"--fractions {text}: expected comma-separated numbers such as 0.1,0.5,1.0"
+        ) from None
     if not values or any(not 0 < v <= 1 for v in values):
         raise BenchError(f"--fractions {text}: each fraction must be in (0, 1]")
     return values
 
 
-def run_scaling(req: RunRequest, fractions: list[float],
-                display: Callable[[str], None] | None = None) -> tuple[list[dict], PreparedTask]:
+def run_scaling(
+    req: RunRequest, fractions: list[float], display: Callable[[str], None] | None = None
+) -> tuple[list[dict], PreparedTask]:
     """Run every (fraction, model, seed) cell; returns the records and the prepared task.
 
     Each point is an ordinary `Cell` with a training subset, so it is skipped on a rerun only
@@ -60,15 +63,22 @@ def run_scaling(req: RunRequest, fractions: list[float],
     for fraction, rows in subsets.items():
         for model in ladder.models:
             for seed in req.seeds:
-                cell = dataclasses.replace(ladder.cell(model, seed), train_rows=rows, train_fraction=fraction)
+                cell = dataclasses.replace(
+                    ladder.cell(model, seed), train_rows=rows, train_fraction=fraction
+                )
                 record = None if req.force else cell.stored(req.out)
                 if record is None:
                     record = cell.execute(req.out)
                 records.append(record)
                 if display:
-                    status = f"{record['primary_metric']} {record['primary']:.4f}" if record["status"] == "ok" \
+                    status = (
+                        f"{record['primary_metric']} {record['primary']:.4f}"
+                        if record["status"] == "ok"
                         else f"{record['status']}: {record.get('error')}"
-                    display(f"  fraction {fraction:g} ({len(rows)} rows) {model} seed {seed}: {status}")
+                    )
+                    display(
+                        f"  fraction {fraction:g} ({len(rows)} rows) {model} seed {seed}: {status}"
+                    )
     return records, prep
 
 
@@ -81,21 +91,35 @@ def scaling_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[s
     for model in models:
         cells = [model]
         for f, _ in sizes:
-            vals = [r["primary"] for r in records if r["model"] == model and r["train_fraction"] == f
-                    and r.get("status") == "ok"]
+            vals = [
+                r["primary"]
+                for r in records
+                if r["model"] == model and r["train_fraction"] == f and r.get("status") == "ok"
+            ]
             cells.append(f"{np.mean(vals):.4f}" if vals else "—")
         body.append(cells)
     return header, body
 
 
-def scale(req: RunRequest, fractions: list[float], plot_dir: Path | None = None,
-          display: Callable[[str], None] | None = None) -> tuple[list[dict], Path]:
+def scale(
+    req: RunRequest,
+    fractions: list[float],
+    plot_dir: Path | None = None,
+    display: Callable[[str], None] | None = None,
+) -> tuple[list[dict], Path]:
     """Run the scaling cells and draw primary metric against training size."""
     from moviebench.plots import plot_scaling, slug
 
     records, prep = run_scaling(req, fractions, display)
-    target = Path(plot_dir or Path(req.out) / "scaling") / f"{slug(prep.spec.name + '-' + prep.source)}-scaling.png"
-    plot_scaling(records, target, prep.spec.primary_metric,
-                 f"{prep.spec.name} on {prep.source}: test {prep.spec.primary_metric} vs training size "
-                 "(nested subsets; val/test fixed)")
+    target = (
+        Path(plot_dir or Path(req.out) / "scaling")
+        / f"{slug(prep.spec.name + '-' + prep.source)}-scaling.png"
+    )
+    plot_scaling(
+        records,
+        target,
+        prep.spec.primary_metric,
+        f"{prep.spec.name} on {prep.source}: test {prep.spec.primary_metric} vs training size "
+        "(nested subsets; val/test fixed)",
+    )
     return records, target

@@ -139,7 +139,9 @@ def _coerce(key: str, raw: Any, tp: Any) -> Any:
                 values = json.loads(raw if raw.startswith("[") else f"[{raw}]")
             except json.JSONDecodeError:
                 raise BenchError(f"{expected} (e.g. {key}=5.5,6.6)") from None
-        if not isinstance(values, (list, tuple)) or (args[-1] is not Ellipsis and len(values) != len(args)):
+        if not isinstance(values, (list, tuple)) or (
+            args[-1] is not Ellipsis and len(values) != len(args)
+        ):
             raise BenchError(f"{expected} (e.g. {key}=5.5,6.6)")
         item_types = [args[0]] * len(values) if args[-1] is Ellipsis else list(args)
         return tuple(_coerce(key, v, t) for v, t in zip(values, item_types))
@@ -166,7 +168,11 @@ def parse_settings(cls: type[TaskSettings], raw: Mapping[str, Any], task: str = 
 def _check_ranges(settings: TaskSettings) -> None:
     for f in dataclasses.fields(settings):
         value = getattr(settings, f.name)
-        if f.name.endswith(("_size", "_count", "_k", "_per_film")) and isinstance(value, int) and value < 1:
+        if (
+            f.name.endswith(("_size", "_count", "_k", "_per_film"))
+            and isinstance(value, int)
+            and value < 1
+        ):
             raise BenchError(f"--set {f.name}={value}: must be at least 1")
     thresholds = getattr(settings, "thresholds", None)
     if thresholds is not None and not thresholds[0] < thresholds[1]:

@@ -42,8 +42,11 @@ RDB_SCHEMES = ("postgresql", "postgres", "sqlite", "mysql")
 def default_study_name(prep: PreparedTask, model: str) -> str:
     """One study per task, source, model, split and the settings that change the model (image
     size, features, epochs...): a study tuned one way is never reused for a run made another."""
-    made = json.dumps({"settings": prep.settings.as_dict(), "options": prep.options.identity()},
-                      sort_keys=True, default=str)
+    made = json.dumps(
+        {"settings": prep.settings.as_dict(), "options": prep.options.identity()},
+        sort_keys=True,
+        default=str,
+    )
     settings_hash = hashlib.sha256(made.encode()).hexdigest()[:8]
     return f"{prep.spec.name}.{prep.source}.{model}.{prep.split.hash}.{settings_hash}"
 
@@ -63,8 +66,10 @@ def open_storage(url: str | None, out: Path = Path("results")) -> optuna.storage
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
         except Exception as exc:  # noqa: BLE001 - driver errors vary; the user needs one line
-            raise BenchError(f"--storage {storage_label(url)}: cannot open: {type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+            raise BenchError(
+                f"--storage {storage_label(url)}: cannot open: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}"
+            ) from None
     path = Path(url.removeprefix("journal:")) if url else default_journal(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
@@ -81,7 +86,7 @@ def _with_postgres_driver(url: str) -> str:
     for plain in ("postgres://", "postgresql://"):
         if url.startswith(plain):
             driver = "psycopg" if importlib.util.find_spec("psycopg") else "psycopg2"
-            return f"postgresql+{driver}://" + url[len(plain):]
+            return f"postgresql+{driver}://" + url[len(plain) :]
     return url
 
 
@@ -91,7 +96,9 @@ def storage_label(url: str | None, out: Path = Path("results")) -> str:
         from sqlalchemy.engine import make_url
 
         try:
-            return make_url(url.replace("postgres://", "postgresql://", 1)).render_as_string(hide_password=True)
+            return make_url(url.replace("postgres://", "postgresql://", 1)).render_as_string(
+                hide_password=True
+            )
         except Exception:  # noqa: BLE001
             return url.split("@")[-1]
     return str(Path(url.removeprefix("journal:")) if url else default_journal(out))
@@ -152,7 +159,9 @@ def make_objective(prep: PreparedTask, req: TuneRequest) -> Callable[[optuna.Tri
             raise
         trial.set_user_attr("fit_seconds", time.perf_counter() - t0)
         trial.set_user_attr("model_params", cell.resolved_params())
-        value = metrics.validation_score(spec.target, spec.primary_metric, val.y, scores, prep.data.labels)
+        value = metrics.validation_score(
+            spec.target, spec.primary_metric, val.y, scores, prep.data.labels
+        )
         if model.history:
             trial.set_user_attr("epochs", len(model.history))
         return float(value)
@@ -160,12 +169,22 @@ def make_objective(prep: PreparedTask, req: TuneRequest) -> Callable[[optuna.Tri
     return objective
 
 
-def create_or_load_study(name: str, storage: optuna.storages.BaseStorage, attrs: dict[str, Any],
-                         sampler: optuna.samplers.BaseSampler | None = None) -> optuna.Study:
+def create_or_load_study(
+    name: str,
+    storage: optuna.storages.BaseStorage,
+    attrs: dict[str, Any],
+    sampler: optuna.samplers.BaseSampler | None = None,
+) -> optuna.Study:
     """Create the study once; every later worker loads it (and checks it is the same question)."""
     pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=3)
-    study = optuna.create_study(study_name=name, storage=storage, direction="maximize",
-                                sampler=sampler, pruner=pruner, load_if_exists=True)
+    study = optuna.create_study(
+        study_name=name,
+        storage=storage,
+        direction="maximize",
+        sampler=sampler,
+        pruner=pruner,
+        load_if_exists=True,
+    )
     known = study.user_attrs
     if not known:
         for key, value in attrs.items():
@@ -173,8 +192,10 @@ def create_or_load_study(name: str, storage: optuna.storages.BaseStorage, attrs:
     else:
         for key in ("task", "source", "model", "split_hash"):
             if key in known and known[key] != attrs[key]:
-                raise BenchError(f"study '{name}' was made for {key}={known[key]}, not {attrs[key]}: "
-                                 "pick another --study name")
+                raise BenchError(
+                    f"study '{name}' was made for {key}={known[key]}, not {attrs[key]}: "
+                    "pick another --study name"
+                )
     return study
 
 
@@ -200,36 +221,62 @@ def tune(req: TuneRequest, console: Any | None = None) -> TuneResult:
     storage = open_storage(req.storage, req.out)
     label = storage_label(req.storage, req.out)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar says what matters
-    attrs = {"task": spec.name, "source": prep.source, "model": req.model, "split_hash": prep.split.hash,
-             "primary_metric": spec.primary_metric, "data_fingerprint": prep.loaded.fingerprint,
-             "settings": prep.settings.as_dict(), "options": prep.options.identity(),
-             "objective": f"validation {spec.primary_metric} (higher is better)"}
+    attrs = {
+        "task": spec.name,
+        "source": prep.source,
+        "model": req.model,
+        "split_hash": prep.split.hash,
+        "primary_metric": spec.primary_metric,
+        "data_fingerprint": prep.loaded.fingerprint,
+        "settings": prep.settings.as_dict(),
+        "options": prep.options.identity(),
+        "objective": f"validation {spec.primary_metric} (higher is better)",
+    }
     study = create_or_load_study(name, storage, attrs)
     # A fresh study is reproducible (seed 0); a worker joining later draws a different stream.
-    seed = req.sampler_seed if req.sampler_seed is not None else len(study.get_trials(deepcopy=False))
+    seed = (
+        req.sampler_seed if req.sampler_seed is not None else len(study.get_trials(deepcopy=False))
+    )
     study.sampler = optuna.samplers.TPESampler(seed=seed)
 
     objective = make_objective(prep, req)
     started = time.perf_counter()
     if console is not None:
-        console.print(f"[bold]tune {req.model}[/] on {spec.name}/{prep.source} (split {prep.split.hash}): "
-                      f"study [bold]{name}[/] in {label}, {len(study.trials)} trials so far")
+        console.print(
+            f"[bold]tune {req.model}[/] on {spec.name}/{prep.source} (split {prep.split.hash}): "
+            f"study [bold]{name}[/] in {label}, {len(study.trials)} trials so far"
+        )
     if req.executor is not None:  # the same study, pruner and objective, one Ray task per trial
         req.executor.tune(prep, req, name, attrs, seed, console)
     else:
         with _TuneProgress(console, req.trials, spec.primary_metric) as progress:
-            study.optimize(objective, n_trials=req.trials, timeout=req.timeout, catch=(Exception,),
-                           callbacks=[progress.callback], gc_after_trial=True)
+            study.optimize(
+                objective,
+                n_trials=req.trials,
+                timeout=req.timeout,
+                catch=(Exception,),
+                callbacks=[progress.callback],
+                gc_after_trial=True,
+            )
     complete, pruned, failed = _counts(study)
     if complete == 0:
         errors = [t.user_attrs.get("error") for t in study.trials if t.user_attrs.get("error")]
-        raise BenchError(f"study {name}: no trial completed ({failed} failed)"
-                         + (f"; first error: {errors[0]}" if errors else ""))
+        raise BenchError(
+            f"study {name}: no trial completed ({failed} failed)"
+            + (f"; first error: {errors[0]}" if errors else "")
+        )
     best = study.best_trial
     return TuneResult(
-        study=name, storage=label, primary_metric=spec.primary_metric, best_value=best.value,
-        best_params=best.user_attrs.get("model_params", best.params), best_trial=best.number,
-        n_complete=complete, n_pruned=pruned, n_failed=failed, seconds=time.perf_counter() - started,
+        study=name,
+        storage=label,
+        primary_metric=spec.primary_metric,
+        best_value=best.value,
+        best_params=best.user_attrs.get("model_params", best.params),
+        best_trial=best.number,
+        n_complete=complete,
+        n_pruned=pruned,
+        n_failed=failed,
+        seconds=time.perf_counter() - started,
     )
 
 
@@ -253,8 +300,12 @@ class _TuneProgress:
             )
 
             self.progress = Progress(
-                TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                TimeElapsedColumn(), console=self.console,
+                TextColumn("trials"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=self.console,
             )
             self.progress.start()
             self.task = self.progress.add_task("best —", total=self.total)
@@ -269,13 +320,20 @@ class _TuneProgress:
             return
         complete, pruned, failed = _counts(study)
         try:
-            best = f"best val {self.metric} {study.best_value:.4f} (trial {study.best_trial.number})"
+            best = (
+                f"best val {self.metric} {study.best_value:.4f} (trial {study.best_trial.number})"
+            )
         except ValueError:
             best = "best —"
-        self.progress.update(self.task, advance=1, description=(
-            f"{best} | study: {complete} complete, {pruned} pruned, {failed} failed"))
+        self.progress.update(
+            self.task,
+            advance=1,
+            description=(f"{best} | study: {complete} complete, {pruned} pruned, {failed} failed"),
+        )
         if trial.state == optuna.trial.TrialState.FAIL:
-            self.console.print(f"  [red]trial {trial.number} failed[/]: {trial.user_attrs.get('error', '?')}")
+            self.console.print(
+                f"  [red]trial {trial.number} failed[/]: {trial.user_attrs.get('error', '?')}"
+            )
 
 
 def best_params(study: optuna.Study) -> tuple[dict[str, Any], optuna.trial.FrozenTrial] | None:
@@ -287,8 +345,9 @@ def best_params(study: optuna.Study) -> tuple[dict[str, Any], optuna.trial.Froze
     return best.user_attrs.get("model_params", best.params), best
 
 
-def tuned_params(prep: PreparedTask, models: list[str], storage_url: str | None,
-                 out: Path) -> tuple[dict[str, dict[str, Any]], dict[str, str], list[str]]:
+def tuned_params(
+    prep: PreparedTask, models: list[str], storage_url: str | None, out: Path
+) -> tuple[dict[str, dict[str, Any]], dict[str, str], list[str]]:
     """Each model's best tuned params and where they came from, plus notes to show.
 
     Looks up the default study of every model (same task, source, split and settings) in
@@ -303,7 +362,11 @@ def tuned_params(prep: PreparedTask, models: list[str], storage_url: str | None,
     notes = []
     for model in models:
         name = default_study_name(prep, model)
-        found = best_params(optuna.load_study(study_name=name, storage=storage)) if name in existing else None
+        found = (
+            best_params(optuna.load_study(study_name=name, storage=storage))
+            if name in existing
+            else None
+        )
         if found is None:
             if is_tunable(model):
                 sources[model] = f"defaults (no tuned study {name} in {label})"
@@ -311,9 +374,13 @@ def tuned_params(prep: PreparedTask, models: list[str], storage_url: str | None,
             continue
         best, trial = found
         params[model] = best
-        sources[model] = (f"tuned: study {name} trial {trial.number} "
-                          f"(val {prep.spec.primary_metric} {trial.value:.4f}) in {label}")
-        notes.append(f"{model}: tuned params from study {name} trial {trial.number} (val {trial.value:.4f})")
+        sources[model] = (
+            f"tuned: study {name} trial {trial.number} "
+            f"(val {prep.spec.primary_metric} {trial.value:.4f}) in {label}"
+        )
+        notes.append(
+            f"{model}: tuned params from study {name} trial {trial.number} (val {trial.value:.4f})"
+        )
     return params, sources, notes
 
 

@@ -11,27 +11,88 @@ import numpy as np
 from PIL import Image
 
 TMDB_5000_HEADER = [
-    "budget", "genres", "homepage", "id", "keywords", "original_language", "original_title",
-    "overview", "popularity", "production_companies", "production_countries", "release_date",
-    "revenue", "runtime", "spoken_languages", "status", "tagline", "title", "vote_average",
+    "budget",
+    "genres",
+    "homepage",
+    "id",
+    "keywords",
+    "original_language",
+    "original_title",
+    "overview",
+    "popularity",
+    "production_companies",
+    "production_countries",
+    "release_date",
+    "revenue",
+    "runtime",
+    "spoken_languages",
+    "status",
+    "tagline",
+    "title",
+    "vote_average",
     "vote_count",
 ]
 TMDB_V11_HEADER = [
-    "id", "title", "vote_average", "vote_count", "status", "release_date", "revenue", "runtime",
-    "adult", "backdrop_path", "budget", "homepage", "imdb_id", "original_language",
-    "original_title", "overview", "popularity", "poster_path", "tagline", "genres",
-    "production_companies", "production_countries", "spoken_languages", "keywords",
+    "id",
+    "title",
+    "vote_average",
+    "vote_count",
+    "status",
+    "release_date",
+    "revenue",
+    "runtime",
+    "adult",
+    "backdrop_path",
+    "budget",
+    "homepage",
+    "imdb_id",
+    "original_language",
+    "original_title",
+    "overview",
+    "popularity",
+    "poster_path",
+    "tagline",
+    "genres",
+    "production_companies",
+    "production_countries",
+    "spoken_languages",
+    "keywords",
 ]
 MOVIES_METADATA_HEADER = [
-    "adult", "belongs_to_collection", "budget", "genres", "homepage", "id", "imdb_id",
-    "original_language", "original_title", "overview", "popularity", "poster_path",
-    "production_companies", "production_countries", "release_date", "revenue", "runtime",
-    "spoken_languages", "status", "tagline", "title", "video", "vote_average", "vote_count",
+    "adult",
+    "belongs_to_collection",
+    "budget",
+    "genres",
+    "homepage",
+    "id",
+    "imdb_id",
+    "original_language",
+    "original_title",
+    "overview",
+    "popularity",
+    "poster_path",
+    "production_companies",
+    "production_countries",
+    "release_date",
+    "revenue",
+    "runtime",
+    "spoken_languages",
+    "status",
+    "tagline",
+    "title",
+    "video",
+    "vote_average",
+    "vote_count",
 ]
 
 
-def write_csv(path: Path, header: list[str], rows: list[dict], extra_lines: list[str] = (),
-              encoding: str = "utf-8") -> Path:
+def write_csv(
+    path: Path,
+    header: list[str],
+    rows: list[dict],
+    extra_lines: list[str] = (),
+    encoding: str = "utf-8",
+) -> Path:
     """Rows as dicts (absent keys empty), then raw lines appended verbatim (malformed ones)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -61,7 +122,9 @@ def jpeg_bytes(size: tuple[int, int] = (30, 45), seed: int = 0, mode: str = "RGB
     return buffer.getvalue()
 
 
-def write_images(folder: Path, good: list[str], zero: list[str] = (), truncated: list[str] = ()) -> None:
+def write_images(
+    folder: Path, good: list[str], zero: list[str] = (), truncated: list[str] = ()
+) -> None:
     """Readable JPEGs, 0-byte files and JPEGs cut in half, by file name."""
     folder.mkdir(parents=True, exist_ok=True)
     for i, name in enumerate(good):

@@ -16,7 +16,9 @@ def write_ggplot2_csv(path: Path, n: int = 400, seed: int = 0) -> Path:
     votes = np.exp(rng.uniform(2.4, 9.0, n)).astype(int)  # all above the 10-vote filter
     budget = np.where(rng.random(n) < 0.5, np.nan, rng.lognormal(15, 1.5, n))
     drama = rng.random(n) < 0.4
-    rating = np.clip(3.3 + 0.35 * np.log1p(votes) + 1.5 * drama + rng.normal(0, 0.4, n), 1, 10).round(1)
+    rating = np.clip(
+        3.3 + 0.35 * np.log1p(votes) + 1.5 * drama + rng.normal(0, 0.4, n), 1, 10
+    ).round(1)
     frame = pd.DataFrame(
         {
             "title": [f"Film {i}" for i in range(n)],

@@ -21,8 +21,14 @@ from moviebench.records import load_records
 from moviebench.runner import RunRequest, run
 from tests.fixtures import write_ggplot2_csv
 
-NETWORKS = sorted((m for m in MODELS if m.__module__.startswith("moviebench.models.") and issubclass(m, loop.TorchModel)),
-                  key=lambda m: m.name)
+NETWORKS = sorted(
+    (
+        m
+        for m in MODELS
+        if m.__module__.startswith("moviebench.models.") and issubclass(m, loop.TorchModel)
+    ),
+    key=lambda m: m.name,
+)
 
 
 @pytest.fixture
@@ -47,17 +53,26 @@ def test_every_network_declares_every_profile(model: type[loop.TorchModel]) -> N
     assert set(model.budgets) == set(PROFILES)
     for profile in PROFILES:
         budget = model.resolve_budget(profile, model.defaults)
-        assert budget["profile"] == profile and budget["time_budget"] is None  # no wall clock by default
+        assert (
+            budget["profile"] == profile and budget["time_budget"] is None
+        )  # no wall clock by default
         assert budget["epochs"] >= 1 and budget["patience"] >= 1 and budget["batch_size"] >= 1
         assert model(context=RunContext(profile=profile)).train_config().time_budget is None
-    assert not model.budget_keys() & set(model.defaults), "a budget entry must not also be a default param"
+    assert not model.budget_keys() & set(model.defaults), (
+        "a budget entry must not also be a default param"
+    )
     assert model.budgets["full"]["epochs"] >= model.budgets["quick"]["epochs"]
 
 
 def test_budget_resolves_profile_then_params_then_the_run() -> None:
     mlp = MODELS.get("mlp")
-    assert mlp(context=RunContext(profile="full")).train_config().epochs == mlp.budgets["full"]["epochs"]
-    assert mlp(context=RunContext(), epochs=3).train_config().epochs == 3  # a param of the same name
+    assert (
+        mlp(context=RunContext(profile="full")).train_config().epochs
+        == mlp.budgets["full"]["epochs"]
+    )
+    assert (
+        mlp(context=RunContext(), epochs=3).train_config().epochs == 3
+    )  # a param of the same name
     config = mlp(context=RunContext(epochs=2, time_budget=5.0), epochs=3).train_config()
     assert (config.epochs, config.time_budget) == (2, 5.0)  # --epochs / --time-budget win
     with pytest.raises(BenchError, match="unknown profile"):
@@ -87,16 +102,21 @@ class SlowClock:
         return 3600.0 * next(self.ticks)
 
 
-def test_a_very_slow_clock_changes_nothing(tiny_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_very_slow_clock_changes_nothing(
+    tiny_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     normal = by_model(quality_run(tiny_csv, tmp_path / "a", ["mlp"], epochs=4))["mlp"]
     monkeypatch.setattr(loop, "clock", SlowClock())
     slow = by_model(quality_run(tiny_csv, tmp_path / "b", ["mlp"], epochs=4))["mlp"]
-    assert slow["metrics"] == normal["metrics"] and slow["epochs_done"] == normal["epochs_done"] == 4
+    assert (
+        slow["metrics"] == normal["metrics"] and slow["epochs_done"] == normal["epochs_done"] == 4
+    )
     assert not slow["truncated"]
 
 
-def test_an_explicit_time_budget_truncates_and_says_so(tiny_csv: Path, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_explicit_time_budget_truncates_and_says_so(
+    tiny_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(loop, "clock", SlowClock())
     out = tmp_path / "out"
     record = by_model(quality_run(tiny_csv, out, ["mlp"], epochs=4, time_budget=60.0))["mlp"]
@@ -117,22 +137,31 @@ def test_an_explicit_time_budget_truncates_and_says_so(tiny_csv: Path, tmp_path:
 # ---- profiles in records, identities and boards ------------------------------------------------
 
 
-def test_profile_and_budget_are_stored_and_never_share_a_board(tiny_csv: Path, tmp_path: Path) -> None:
+def test_profile_and_budget_are_stored_and_never_share_a_board(
+    tiny_csv: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     quick = by_model(quality_run(tiny_csv, out, ["mlp"], epochs=1))
     assert quick["mlp"]["profile"] == "quick" and quick["mlp"]["budget"]["batch_size"] == 512
     assert quick["mlp"]["threads"] == threads.current() and quick["majority"]["budget"] is None
     full = by_model(quality_run(tiny_csv, out, ["mlp"], epochs=1, profile="full"))
     assert full["mlp"]["profile"] == "full" and full["mlp"]["budget"]["batch_size"] == 64
-    assert full["mlp"]["identity"] != quick["mlp"]["identity"]  # a quick record is not current for full
+    assert (
+        full["mlp"]["identity"] != quick["mlp"]["identity"]
+    )  # a quick record is not current for full
     assert len(load_records(out)) == 4  # both profiles keep their records
     boards = aggregate(load_records(out))
-    assert sorted(boards) == [("tmdb-quality", "ggplot2movies"), ("tmdb-quality", "ggplot2movies (profile full)")]
+    assert sorted(boards) == [
+        ("tmdb-quality", "ggplot2movies"),
+        ("tmdb-quality", "ggplot2movies (profile full)"),
+    ]
     assert {r["profile"] for rows in boards.values() for r in rows} == {"quick", "full"}
     assert all(len({r["profile"] for r in rows}) == 1 for rows in boards.values())
     # A baseline of one profile is never met by records of the other.
-    findings = compare([r for r in load_records(out) if r["profile"] == "quick"],
-                       [r for r in load_records(out) if r["profile"] == "full"])
+    findings = compare(
+        [r for r in load_records(out) if r["profile"] == "quick"],
+        [r for r in load_records(out) if r["profile"] == "full"],
+    )
     assert {f.kind for f in findings} == {"missing", "new"}
 
 
@@ -153,7 +182,14 @@ def test_tune_ladder_gives_every_tunable_rung_the_same_trials() -> None:
     from moviebench.tuning import TuneRequest, is_tunable, ladder_requests
 
     requests = ladder_requests(TuneRequest(task="tmdb-quality", model="", trials=3))
-    assert [r.model for r in requests] == ["logreg", "random-forest", "xgboost", "lightgbm", "mlp", "cnn-lstm"]
+    assert [r.model for r in requests] == [
+        "logreg",
+        "random-forest",
+        "xgboost",
+        "lightgbm",
+        "mlp",
+        "cnn-lstm",
+    ]
     assert all(r.trials == 3 and is_tunable(r.model) for r in requests)
     with pytest.raises(BenchError, match="--trials"):
         ladder_requests(TuneRequest(task="tmdb-quality", model="", trials=None, timeout=10))
@@ -188,7 +224,9 @@ def test_networks_train_deterministically(tiny_csv: Path, tmp_path: Path) -> Non
     for name in ("mlp", "cnn-lstm"):
         assert first[name]["metrics"] == second[name]["metrics"], name
         strip = [{k: v for k, v in h.items() if k != "seconds"} for h in first[name]["history"]]
-        assert strip == [{k: v for k, v in h.items() if k != "seconds"} for h in second[name]["history"]]
+        assert strip == [
+            {k: v for k, v in h.items() if k != "seconds"} for h in second[name]["history"]
+        ]
 
 
 def _full_recipe_data(model: type[loop.TorchModel], tmp_path: Path) -> Any:
@@ -203,7 +241,9 @@ def _full_recipe_data(model: type[loop.TorchModel], tmp_path: Path) -> Any:
         from moviebench.tasks import TASKS
 
         csv = write_ggplot2_csv(tmp_path / "movies.csv", n=120)
-        return prepare(TASKS.get("tmdb-quality"), RunOptions(source="ggplot2movies", data=csv)).part("train")
+        return prepare(
+            TASKS.get("tmdb-quality"), RunOptions(source="ggplot2movies", data=csv)
+        ).part("train")
     if "retrieval" in model.targets and model.targets == {"retrieval"}:
         return retrieval_data(8, seed=0)
     if model.inputs == {"text"}:
@@ -212,18 +252,28 @@ def _full_recipe_data(model: type[loop.TorchModel], tmp_path: Path) -> Any:
     if model.inputs == {"image"}:
         return images
     texts = genre_data(6, seed=0)
-    return type(images)(ids=images.ids, X=pd.concat([images.X, texts.X], axis=1),
-                        columns={**images.columns, **texts.columns}, y=images.y, labels=images.labels,
-                        target="multilabel")
+    return type(images)(
+        ids=images.ids,
+        X=pd.concat([images.X, texts.X], axis=1),
+        columns={**images.columns, **texts.columns},
+        y=images.y,
+        labels=images.labels,
+        target="multilabel",
+    )
 
 
 # One torchvision family shares one full recipe: the -pretrained rungs of ResNet50 and VGG16 (whose
 # ImageNet files are too large to make in a test) train exactly like resnet18-pretrained.
-SAME_RECIPE = {"resnet50-pretrained": "resnet18-pretrained", "vgg16-pretrained": "resnet18-pretrained"}
+SAME_RECIPE = {
+    "resnet50-pretrained": "resnet18-pretrained",
+    "vgg16-pretrained": "resnet18-pretrained",
+}
 
 
 @pytest.mark.parametrize("model", NETWORKS, ids=[m.name for m in NETWORKS])
-def test_full_recipe_builds_and_trains_one_epoch(model: type[loop.TorchModel], tmp_path: Path) -> None:
+def test_full_recipe_builds_and_trains_one_epoch(
+    model: type[loop.TorchModel], tmp_path: Path
+) -> None:
     """`--profile full` on a tiny fixture: each recipe (resolution, augmentation, unfrozen stages,
     batch size) builds its network and trains one epoch, at the declared resolution."""
     if model.name in SAME_RECIPE:
@@ -258,19 +308,24 @@ def test_full_recipe_builds_and_trains_one_epoch(model: type[loop.TorchModel], t
 # ---- the CLI ---------------------------------------------------------------------------------------
 
 
-def test_cli_lists_budgets_and_validates_profile_and_ladder(capsys: pytest.CaptureFixture,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_lists_budgets_and_validates_profile_and_ladder(
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.test_cli import bench
 
     monkeypatch.setenv("COLUMNS", "300")
     code, out, _ = bench(capsys, monkeypatch, "ls")
     assert code == 0 and "training budgets" in out
     line = next(row for row in out.splitlines() if " cnn-lstm " in row and "epochs" in row)
-    quick, full = (loop.describe_budget(MODELS.get("cnn-lstm").resolve_budget(p, {})) for p in PROFILES)
+    quick, full = (
+        loop.describe_budget(MODELS.get("cnn-lstm").resolve_budget(p, {})) for p in PROFILES
+    )
     assert quick in line and full in line
     code, _, err = bench(capsys, monkeypatch, "run", "--task", "tmdb-quality", "--profile", "fast")
     assert code == 2 and "fast" in err
-    code, _, err = bench(capsys, monkeypatch, "tune", "--task", "tmdb-quality", "--model", "mlp", "--ladder")
+    code, _, err = bench(
+        capsys, monkeypatch, "tune", "--task", "tmdb-quality", "--model", "mlp", "--ladder"
+    )
     assert code == 2 and "either --model NAME or --ladder" in err
 
 
@@ -290,4 +345,6 @@ def test_readme_budget_table_matches_the_code() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     for model in NETWORKS:
         cells = [loop.describe_budget(model.resolve_budget(p, model.defaults)) for p in PROFILES]
-        assert f"| `{model.name}` | " + " | ".join(cells) + " |" in readme, f"README budget row of {model.name}"
+        assert f"| `{model.name}` | " + " | ".join(cells) + " |" in readme, (
+            f"README budget row of {model.name}"
+        )

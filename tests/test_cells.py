@@ -30,27 +30,40 @@ def test_every_task_puts_a_film_in_the_same_part(tmp_path: Path) -> None:
     a film's part depends on the film (and the run's split seed), never on the task."""
     folder = write_movielens(tmp_path / "ml", n=150)
     options = RunOptions(source="movielens-1m", data=folder, settings={"min_label_count": "2"})
-    preps = [prepare(TASKS.get(task), options) for task in ("poster-genre", "title-genre", "multimodal-genre")]
+    preps = [
+        prepare(TASKS.get(task), options)
+        for task in ("poster-genre", "title-genre", "multimodal-genre")
+    ]
     parts = [_parts(p) for p in preps]
     common = set(parts[0]) & set(parts[1]) & set(parts[2])
     assert len(common) > 100
     for film in common:
         assert parts[0][film] == parts[1][film] == parts[2][film]
     # Another split seed moves films, for every task alike.
-    other = prepare(TASKS.get("title-genre"), RunOptions(source="movielens-1m", data=folder, split_seed=7,
-                                                         settings={"min_label_count": "2"}))
+    other = prepare(
+        TASKS.get("title-genre"),
+        RunOptions(
+            source="movielens-1m", data=folder, split_seed=7, settings={"min_label_count": "2"}
+        ),
+    )
     assert other.split.hash != preps[1].split.hash
 
 
 @pytest.mark.shared_data
 def test_movielens_tasks_share_the_split(shared_data: Path) -> None:
     options = RunOptions(source="movielens-1m", data=shared_data / "ml-1m")
-    preps = {task: prepare(TASKS.get(task), options) for task in ("poster-genre", "title-genre", "multimodal-genre")}
+    preps = {
+        task: prepare(TASKS.get(task), options)
+        for task in ("poster-genre", "title-genre", "multimodal-genre")
+    }
     parts = {task: _parts(p) for task, p in preps.items()}
     common = set.intersection(*(set(p) for p in parts.values()))
     assert len(common) > 3000
     assert all(len({parts[t][film] for t in parts}) == 1 for film in common)
-    sizes = {task: tuple(len(p.split.part(x)) for x in ("train", "val", "test")) for task, p in preps.items()}
+    sizes = {
+        task: tuple(len(p.split.part(x)) for x in ("train", "val", "test"))
+        for task, p in preps.items()
+    }
     print("split sizes (train, val, test):", sizes)
 
 
@@ -74,8 +87,13 @@ def test_poster_genre_counts_rare_genres_on_training_films_only(tmp_path: Path) 
     table = pd.DataFrame({"movie_id": ids, "genres": genres, "poster": [str(poster)] * len(ids)})
     data = build_poster_genre(table, "movielens-1m", TaskOptions(settings=PosterGenreSettings()))
     assert "Western" in data.labels  # the build keeps every genre; the split decides
-    kept, _ = drop_rare_labels(TASKS.get("poster-genre"), data, make_split(data.split_key, DEFAULT_SPLIT_SEED),
-                               10, DEFAULT_SPLIT_SEED)
+    kept, _ = drop_rare_labels(
+        TASKS.get("poster-genre"),
+        data,
+        make_split(data.split_key, DEFAULT_SPLIT_SEED),
+        10,
+        DEFAULT_SPLIT_SEED,
+    )
     assert kept.labels == ["Drama"]
     assert any("Western (3)" in note for note in kept.notes)
 
@@ -85,17 +103,24 @@ def test_scale_skips_a_cell_only_when_the_same_settings_made_it(tmp_path: Path) 
     out = tmp_path / "out"
 
     def scale(**settings: str) -> list[dict]:
-        req = RunRequest(task="tmdb-quality", options=RunOptions(data=csv, settings=settings),
-                         models=["logreg"], out=out)
+        req = RunRequest(
+            task="tmdb-quality",
+            options=RunOptions(data=csv, settings=settings),
+            models=["logreg"],
+            out=out,
+        )
         return run_scaling(req, [0.5, 1.0])[0]
 
     first = scale()
     assert {(r["model"], r["train_fraction"]) for r in first} == {
-        (m, f) for m in ("majority", "logreg") for f in (0.5, 1.0)}
+        (m, f) for m in ("majority", "logreg") for f in (0.5, 1.0)
+    }
     assert all(r["status"] == "ok" and r["settings"] == {"thresholds": None} for r in first)
     created = {r["_path"]: Path(r["_path"]).stat().st_mtime_ns for r in first}
     again = scale()
-    assert {r["_path"]: Path(r["_path"]).stat().st_mtime_ns for r in again} == created  # all skipped
+    assert {
+        r["_path"]: Path(r["_path"]).stat().st_mtime_ns for r in again
+    } == created  # all skipped
     changed = scale(thresholds="5.0,6.5")
     assert all(Path(r["_path"]).stat().st_mtime_ns != created[r["_path"]] for r in changed)
     assert all(r["settings"]["thresholds"] == [5.0, 6.5] for r in changed)

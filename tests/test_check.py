@@ -13,9 +13,19 @@ from moviebench.records import record_path, write_record
 
 
 def _record(model: str, primary: float, split: str = "abc123") -> dict:
-    return {"task": "tmdb-quality", "source": "ggplot2movies", "model": model, "seed": 0, "status": "ok",
-            "primary_metric": "macro_f1", "primary": primary, "metrics": {"macro_f1": primary},
-            "split_hash": split, "family": "classical", "target": "multiclass"}
+    return {
+        "task": "tmdb-quality",
+        "source": "ggplot2movies",
+        "model": model,
+        "seed": 0,
+        "status": "ok",
+        "primary_metric": "macro_f1",
+        "primary": primary,
+        "metrics": {"macro_f1": primary},
+        "split_hash": split,
+        "family": "classical",
+        "target": "multiclass",
+    }
 
 
 def _write(out: Path, records: list[dict]) -> None:
@@ -27,18 +37,32 @@ def test_identical_records_pass_and_planted_regression_fails(tmp_path: Path) -> 
     records = [_record("majority", 0.17), _record("logreg", 0.48), _record("lightgbm", 0.56)]
     save_baseline(records, tmp_path / "baseline")
     _write(tmp_path / "same", records)
-    ok = CliRunner().invoke(cli, ["check", "--baseline", str(tmp_path / "baseline"), "--out", str(tmp_path / "same")])
+    ok = CliRunner().invoke(
+        cli, ["check", "--baseline", str(tmp_path / "baseline"), "--out", str(tmp_path / "same")]
+    )
     assert ok.exit_code == 0, ok.output
     assert "check passed" in ok.output
 
     worse = copy.deepcopy(records)
     worse[2]["primary"] = 0.50  # lightgbm drops by 0.06 > 0.01
     _write(tmp_path / "worse", worse)
-    bad = CliRunner().invoke(cli, ["check", "--baseline", str(tmp_path / "baseline"), "--out", str(tmp_path / "worse")])
+    bad = CliRunner().invoke(
+        cli, ["check", "--baseline", str(tmp_path / "baseline"), "--out", str(tmp_path / "worse")]
+    )
     assert bad.exit_code == 1
     assert "REGRESSION" in bad.output and "lightgbm" in bad.output
-    loose = CliRunner().invoke(cli, ["check", "--baseline", str(tmp_path / "baseline"), "--out",
-                                     str(tmp_path / "worse"), "--tolerance", "0.1"])
+    loose = CliRunner().invoke(
+        cli,
+        [
+            "check",
+            "--baseline",
+            str(tmp_path / "baseline"),
+            "--out",
+            str(tmp_path / "worse"),
+            "--tolerance",
+            "0.1",
+        ],
+    )
     assert loose.exit_code == 0
 
 
@@ -55,5 +79,11 @@ def test_missing_and_moved_split_are_flagged() -> None:
 
 def test_lower_is_better_metric_direction() -> None:
     base = [_record("logreg", 0.5) | {"primary_metric": "log_loss"}]
-    assert compare(base, [_record("logreg", 0.6) | {"primary_metric": "log_loss"}])[0].kind == "regression"
-    assert compare(base, [_record("logreg", 0.4) | {"primary_metric": "log_loss"}])[0].kind == "improved"
+    assert (
+        compare(base, [_record("logreg", 0.6) | {"primary_metric": "log_loss"}])[0].kind
+        == "regression"
+    )
+    assert (
+        compare(base, [_record("logreg", 0.4) | {"primary_metric": "log_loss"}])[0].kind
+        == "improved"
+    )

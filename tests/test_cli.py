@@ -12,7 +12,9 @@ from moviebench.cli import main
 from tests.fixtures import write_ggplot2_csv
 
 
-def bench(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
+def bench(
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, *args: str
+) -> tuple[int, str, str]:
     monkeypatch.setattr("sys.argv", ["bench", *args])
     try:
         main()
@@ -30,12 +32,35 @@ def tiny(tmp_path: Path) -> Path:
 
 def test_run_then_leaderboard_end_to_end(capsys, monkeypatch, tiny, tmp_path):
     out = str(tmp_path / "results")
-    code, stdout, _ = bench(capsys, monkeypatch, "run", "--task", "tmdb-quality", "--data", str(tiny),
-                            "--models", "logreg,cnn-lstm", "--epochs", "2", "--out", out)
+    code, stdout, _ = bench(
+        capsys,
+        monkeypatch,
+        "run",
+        "--task",
+        "tmdb-quality",
+        "--data",
+        str(tiny),
+        "--models",
+        "logreg,cnn-lstm",
+        "--epochs",
+        "2",
+        "--out",
+        out,
+    )
     assert code == 0
     assert "majority (baseline)" in stdout and "logreg" in stdout and "cnn-lstm" in stdout
 
-    code, stdout, _ = bench(capsys, monkeypatch, "leaderboard", "--task", "tmdb-quality", "--out", out, "--format", "json")
+    code, stdout, _ = bench(
+        capsys,
+        monkeypatch,
+        "leaderboard",
+        "--task",
+        "tmdb-quality",
+        "--out",
+        out,
+        "--format",
+        "json",
+    )
     assert code == 0
     rows = json.loads(stdout)
     assert {r["model"] for r in rows} == {"majority", "logreg", "cnn-lstm"}
@@ -43,11 +68,23 @@ def test_run_then_leaderboard_end_to_end(capsys, monkeypatch, tiny, tmp_path):
         assert {"model", "primary", "metrics", "fit_seconds"} <= set(row)
         assert row["primary"] == pytest.approx(row["metrics"]["macro_f1"])
 
-    code, stdout, _ = bench(capsys, monkeypatch, "leaderboard", "--task", "tmdb-quality", "--out", out, "--format", "md")
+    code, stdout, _ = bench(
+        capsys, monkeypatch, "leaderboard", "--task", "tmdb-quality", "--out", out, "--format", "md"
+    )
     assert code == 0
     assert "| # | model |" in stdout and "majority (baseline)" in stdout
 
-    code, stdout, _ = bench(capsys, monkeypatch, "leaderboard", "--task", "tmdb-quality", "--out", out, "--format", "csv")
+    code, stdout, _ = bench(
+        capsys,
+        monkeypatch,
+        "leaderboard",
+        "--task",
+        "tmdb-quality",
+        "--out",
+        out,
+        "--format",
+        "csv",
+    )
     assert stdout.splitlines()[0].startswith("task,source,model")
     assert len(stdout.strip().splitlines()) == 4
 
@@ -65,15 +102,36 @@ def test_unknown_task_suggests_the_closest_name(capsys, monkeypatch):
 
 
 def test_unknown_model_suggests_the_closest_name(capsys, monkeypatch, tiny):
-    code, _, err = bench(capsys, monkeypatch, "run", "--task", "tmdb-quality", "--data", str(tiny), "--models", "lightgbn")
+    code, _, err = bench(
+        capsys,
+        monkeypatch,
+        "run",
+        "--task",
+        "tmdb-quality",
+        "--data",
+        str(tiny),
+        "--models",
+        "lightgbn",
+    )
     assert code == 2
     assert "unknown model 'lightgbn'" in one_line_error(err) and "lightgbm" in err
 
 
 @pytest.mark.parametrize("column", ["vote_average", "r3"])
 def test_a_target_derived_feature_is_refused(capsys, monkeypatch, tiny, tmp_path, column):
-    code, _, err = bench(capsys, monkeypatch, "run", "--task", "tmdb-quality", "--data", str(tiny),
-                         "--features", column, "--out", str(tmp_path / "r"))
+    code, _, err = bench(
+        capsys,
+        monkeypatch,
+        "run",
+        "--task",
+        "tmdb-quality",
+        "--data",
+        str(tiny),
+        "--features",
+        column,
+        "--out",
+        str(tmp_path / "r"),
+    )
     assert code == 2
     assert f"feature '{column}' is derived from the target" in one_line_error(err)
     assert not (tmp_path / "r").exists()  # refused before anything is trained
@@ -82,20 +140,26 @@ def test_a_target_derived_feature_is_refused(capsys, monkeypatch, tiny, tmp_path
 def test_missing_columns_are_named_in_one_line(capsys, monkeypatch, tiny, tmp_path):
     broken = tmp_path / "broken.csv"
     pd.read_csv(tiny).drop(columns=["votes", "mpaa"]).to_csv(broken, index=False)
-    code, _, err = bench(capsys, monkeypatch, "run", "--task", "tmdb-quality", "--data", str(broken))
+    code, _, err = bench(
+        capsys, monkeypatch, "run", "--task", "tmdb-quality", "--data", str(broken)
+    )
     assert code == 2
     line = one_line_error(err)
     assert str(broken) in line and "votes" in line and "mpaa" in line
 
 
 def test_missing_data_path_is_a_clear_error(capsys, monkeypatch, tmp_path):
-    code, _, err = bench(capsys, monkeypatch, "run", "--task", "tmdb-quality", "--data", str(tmp_path / "nope.csv"))
+    code, _, err = bench(
+        capsys, monkeypatch, "run", "--task", "tmdb-quality", "--data", str(tmp_path / "nope.csv")
+    )
     assert code == 2
     assert "no such file" in one_line_error(err)
 
 
 def test_leaderboard_without_records_says_what_to_do(capsys, monkeypatch, tmp_path):
-    code, _, err = bench(capsys, monkeypatch, "leaderboard", "--task", "tmdb-quality", "--out", str(tmp_path))
+    code, _, err = bench(
+        capsys, monkeypatch, "leaderboard", "--task", "tmdb-quality", "--out", str(tmp_path)
+    )
     assert code == 2
     assert "bench run --task tmdb-quality" in one_line_error(err)
 

@@ -22,13 +22,21 @@ def test_three_shards_into_one_folder_equal_the_unsharded_run(tmp_path: Path) ->
     movies = write_ggplot2_csv(tmp_path / "movies.csv", n=300)
 
     def request(out: Path, shard: tuple[int, int] | None = None) -> RunRequest:
-        return RunRequest(task="tmdb-quality", options=RunOptions(data=movies), models=MODELS,
-                          seeds=[0, 1], out=out, shard=shard)
+        return RunRequest(
+            task="tmdb-quality",
+            options=RunOptions(data=movies),
+            models=MODELS,
+            seeds=[0, 1],
+            out=out,
+            shard=shard,
+        )
 
     whole = {(r["model"], r["seed"]): r for r in run(request(tmp_path / "whole"))}
     shares = [run(request(tmp_path / "sharded", (i, 3))) for i in range(3)]
     cells = [[(r["model"], r["seed"]) for r in share] for share in shares]
-    assert all(cells) and sum(map(len, cells)) == len(whole) == 6  # baseline, logreg, xgboost x 2 seeds
+    assert (
+        all(cells) and sum(map(len, cells)) == len(whole) == 6
+    )  # baseline, logreg, xgboost x 2 seeds
     assert len(set().union(*map(set, cells))) == 6  # disjoint
     stored = {(r["model"], r["seed"]): r for r in load_records(tmp_path / "sharded")}
     assert stored.keys() == whole.keys()
@@ -49,12 +57,28 @@ def test_shard_is_validated() -> None:
     assert result.exit_code == 2 and "--shard" in result.output
 
 
-def test_executor_ray_without_ray_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_executor_ray_without_ray_says_how_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import sys
 
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if not installed
     movies = write_ggplot2_csv(tmp_path / "movies.csv", n=200)
-    result = CliRunner().invoke(cli, ["run", "--task", "tmdb-quality", "--data", str(movies), "--models", "logreg",
-                                      "--executor", "ray", "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--task",
+            "tmdb-quality",
+            "--data",
+            str(movies),
+            "--models",
+            "logreg",
+            "--executor",
+            "ray",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
     assert result.exit_code == 2 and "pip install 'moviebench[ray]'" in result.output
     assert "rows read" not in result.output  # refused before any data is loaded

@@ -19,17 +19,44 @@ HEADER = ["imdbId", "Imdb Link", "Title", "IMDB Score", "Genre", "Poster"]
 def movie_genre_csv(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     rows = [
-        {"imdbId": "114709", "Title": "Toy Story (1995)", "IMDB Score": "8.3", "Genre": "Animation|Adventure|Comedy",
-         "Poster": "https://example.org/1.jpg"},
-        {"imdbId": "113497", "Title": "Jumanji (1995)", "IMDB Score": "6.9", "Genre": "Action|Adventure|Family"},
+        {
+            "imdbId": "114709",
+            "Title": "Toy Story (1995)",
+            "IMDB Score": "8.3",
+            "Genre": "Animation|Adventure|Comedy",
+            "Poster": "https://example.org/1.jpg",
+        },
+        {
+            "imdbId": "113497",
+            "Title": "Jumanji (1995)",
+            "IMDB Score": "6.9",
+            "Genre": "Action|Adventure|Family",
+        },
         {"imdbId": "113228", "Title": "Les Misérables (1995)", "IMDB Score": "", "Genre": ""},
-        {"imdbId": "114885", "Title": "Waiting to Exhale", "IMDB Score": "5.7", "Genre": "Comedy|Drama|Romance"},
-        {"imdbId": "113041", "Title": "Father of the Bride Part II (1995)", "IMDB Score": "5.9", "Genre": "Comedy"},
-        {"imdbId": "114709", "Title": "Toy Story (1995)", "IMDB Score": "8.3", "Genre": "Animation"},
+        {
+            "imdbId": "114885",
+            "Title": "Waiting to Exhale",
+            "IMDB Score": "5.7",
+            "Genre": "Comedy|Drama|Romance",
+        },
+        {
+            "imdbId": "113041",
+            "Title": "Father of the Bride Part II (1995)",
+            "IMDB Score": "5.9",
+            "Genre": "Comedy",
+        },
+        {
+            "imdbId": "114709",
+            "Title": "Toy Story (1995)",
+            "IMDB Score": "8.3",
+            "Genre": "Animation",
+        },
         {"imdbId": "tt0113", "Title": "Bad id (1995)", "IMDB Score": "5", "Genre": "Drama"},
         {"imdbId": "113101", "Title": "Bad score (1995)", "IMDB Score": "great", "Genre": "Drama"},
     ]
-    return write_csv(folder / "MovieGenre.csv", HEADER, rows, ["1,2,3,4,5,6,7,8"], encoding="latin-1")
+    return write_csv(
+        folder / "MovieGenre.csv", HEADER, rows, ["1,2,3,4,5,6,7,8"], encoding="latin-1"
+    )
 
 
 def test_poster_csv_table_drops_and_images(tmp_path: Path) -> None:
@@ -41,16 +68,31 @@ def test_poster_csv_table_drops_and_images(tmp_path: Path) -> None:
     t, report = loaded.table, loaded.report
 
     assert report.rows_read == 9
-    assert report.dropped == Counter({
-        "malformed line (wrong number of fields)": 1, "non-integer imdbId": 1, "non-numeric IMDB Score": 1,
-        "duplicate movie id": 1,
-    })
+    assert report.dropped == Counter(
+        {
+            "malformed line (wrong number of fields)": 1,
+            "non-integer imdbId": 1,
+            "non-numeric IMDB Score": 1,
+            "duplicate movie id": 1,
+        }
+    )
     assert any("Latin-1" in n for n in report.notes)
     assert list(t["movie_id"]) == ["114709", "113497", "113228", "114885", "113041"]
-    assert list(t["title"]) == ["Toy Story", "Jumanji", "Les Misérables", "Waiting to Exhale", "Father of the Bride Part II"]
+    assert list(t["title"]) == [
+        "Toy Story",
+        "Jumanji",
+        "Les Misérables",
+        "Waiting to Exhale",
+        "Father of the Bride Part II",
+    ]
     assert t["year"].isna().tolist() == [False, False, False, True, False]
-    assert list(t["genres"]) == [["Animation", "Adventure", "Comedy"], ["Action", "Adventure", "Family"], [],
-                                 ["Comedy", "Drama", "Romance"], ["Comedy"]]
+    assert list(t["genres"]) == [
+        ["Animation", "Adventure", "Comedy"],
+        ["Action", "Adventure", "Family"],
+        [],
+        ["Comedy", "Drama", "Romance"],
+        ["Comedy"],
+    ]
     assert t["vote_average"].isna().tolist() == [False, False, True, False, False]
     assert t["poster"].notna().all()
     assert report.images == {"found": 5, "missing": 0, "unreadable": 2}
@@ -66,7 +108,9 @@ def test_poster_csv_missing_posters_are_none(tmp_path: Path) -> None:
 
 
 def test_poster_csv_missing_columns(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "MovieGenre.csv", ["imdbId", "Title"], [{"imdbId": "1", "Title": "x"}])
+    path = write_csv(
+        tmp_path / "MovieGenre.csv", ["imdbId", "Title"], [{"imdbId": "1", "Title": "x"}]
+    )
     with pytest.raises(DataError, match=r"missing required column\(s\): Genre"):
         load_source("poster-csv", path)
 
@@ -82,7 +126,9 @@ def test_image_folder_rows_and_unreadable(tmp_path: Path) -> None:
     _save(root / "Alien" / "0001.png", "RGBA")
     _save(root / "Alien" / "0002.png", "P")
     write_images(root / "Alien", good=[], zero=["0003.jpg"])
-    write_images(root / "Brazil" / "clip1", good=["0001.jpg", "0002.jpg", "0003.jpg"], truncated=["0004.jpg"])
+    write_images(
+        root / "Brazil" / "clip1", good=["0001.jpg", "0002.jpg", "0003.jpg"], truncated=["0004.jpg"]
+    )
     (root / "Brazil" / "notes.txt").write_text("not an image")
     (root / "Empty").mkdir()
     (root / "README.txt").write_text("loose file")
@@ -95,8 +141,13 @@ def test_image_folder_rows_and_unreadable(tmp_path: Path) -> None:
     t, report = loaded.table, loaded.report
     assert list(t.columns[:4]) == ["movie_id", "title", "image", "image_id"]
     assert list(t["image_id"]) == [
-        "Alien/0001.png", "Alien/0002.png", "Alien/0003.jpg",
-        "Brazil/clip1/0001.jpg", "Brazil/clip1/0002.jpg", "Brazil/clip1/0003.jpg", "Brazil/clip1/0004.jpg",
+        "Alien/0001.png",
+        "Alien/0002.png",
+        "Alien/0003.jpg",
+        "Brazil/clip1/0001.jpg",
+        "Brazil/clip1/0002.jpg",
+        "Brazil/clip1/0003.jpg",
+        "Brazil/clip1/0004.jpg",
         "Cube/a.JPG",
     ]
     assert t["image_id"].is_unique
@@ -105,9 +156,16 @@ def test_image_folder_rows_and_unreadable(tmp_path: Path) -> None:
     assert t["image"].tolist()[0] == str(root / "Alien" / "0001.png")
     assert report.rows_read == 8 and report.rows_kept == 8
     assert report.images == {"found": 8, "missing": 0, "unreadable": 2}
-    assert report.unreadable_images == [str(root / "Alien" / "0003.jpg"), str(root / "Brazil" / "clip1" / "0004.jpg")]
+    assert report.unreadable_images == [
+        str(root / "Alien" / "0003.jpg"),
+        str(root / "Brazil" / "clip1" / "0004.jpg"),
+    ]
     notes = " ".join(report.notes)
-    assert "1 file(s) without an image extension" in notes and "Empty" in notes and "README" not in notes
+    assert (
+        "1 file(s) without an image extension" in notes
+        and "Empty" in notes
+        and "README" not in notes
+    )
 
 
 def test_image_folder_without_class_folders(tmp_path: Path) -> None:

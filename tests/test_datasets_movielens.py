@@ -13,18 +13,23 @@ from moviebench.errors import DataError
 from moviebench.features.cache import STATS
 from tests.datasets_fixtures import write_images
 
-MOVIES_DAT = "\n".join([
-    "1::Toy Story (1995)::Animation|Children's|Comedy",
-    "2::Cité des enfants perdus, La (City of Lost Children, The) (1995)::Adventure|Sci-Fi",
-    "3::Shanghai Triad (Yao a yao yao dao waipo qiao) (1995)::Drama|Cartoon",
-    "4::No year here::Comedy",
-    "5::Empty genres (2000)::",
-    "this line is not a film",
-    "x::Bad id (1999)::Drama",
-    "1::Toy Story again (1995)::Comedy",
-    "6::Too::many::fields",
-    "",
-]) + "\n"
+MOVIES_DAT = (
+    "\n".join(
+        [
+            "1::Toy Story (1995)::Animation|Children's|Comedy",
+            "2::Cité des enfants perdus, La (City of Lost Children, The) (1995)::Adventure|Sci-Fi",
+            "3::Shanghai Triad (Yao a yao yao dao waipo qiao) (1995)::Drama|Cartoon",
+            "4::No year here::Comedy",
+            "5::Empty genres (2000)::",
+            "this line is not a film",
+            "x::Bad id (1999)::Drama",
+            "1::Toy Story again (1995)::Comedy",
+            "6::Too::many::fields",
+            "",
+        ]
+    )
+    + "\n"
+)
 
 
 def write_ml(folder: Path, encoding: str) -> Path:
@@ -39,15 +44,30 @@ def test_movies_dat_canonical_table_and_drops(tmp_path: Path, encoding: str) -> 
     t, report = loaded.table, loaded.report
 
     assert report.rows_read == 9
-    assert report.dropped == Counter({"malformed line (expected MovieID::Title::Genres)": 3, "duplicate movie id": 1})
-    assert report.repaired == Counter({"no (year) in title: year missing": 1, "unknown genre removed": 1})
+    assert report.dropped == Counter(
+        {"malformed line (expected MovieID::Title::Genres)": 3, "duplicate movie id": 1}
+    )
+    assert report.repaired == Counter(
+        {"no (year) in title: year missing": 1, "unknown genre removed": 1}
+    )
     assert list(t["movie_id"]) == ["1", "2", "3", "4", "5"]
     assert list(t["title"]) == [
-        "Toy Story", "Cité des enfants perdus, La (City of Lost Children, The)",
-        "Shanghai Triad (Yao a yao yao dao waipo qiao)", "No year here", "Empty genres",
+        "Toy Story",
+        "Cité des enfants perdus, La (City of Lost Children, The)",
+        "Shanghai Triad (Yao a yao yao dao waipo qiao)",
+        "No year here",
+        "Empty genres",
     ]
-    assert t["year"].tolist()[:3] == [1995, 1995, 1995] and t["year"].isna().tolist() == [False] * 3 + [True, False]
-    assert list(t["genres"]) == [["Animation", "Children's", "Comedy"], ["Adventure", "Sci-Fi"], ["Drama"], ["Comedy"], []]
+    assert t["year"].tolist()[:3] == [1995, 1995, 1995] and t["year"].isna().tolist() == [
+        False
+    ] * 3 + [True, False]
+    assert list(t["genres"]) == [
+        ["Animation", "Children's", "Comedy"],
+        ["Adventure", "Sci-Fi"],
+        ["Drama"],
+        ["Comedy"],
+        [],
+    ]
     assert ("Latin-1" in " ".join(report.notes)) == (encoding == "latin-1")
     # no posters folder: every poster None, counted missing
     assert t["poster"].tolist() == [None] * 5
@@ -60,7 +80,11 @@ def test_posters_found_missing_unreadable(tmp_path: Path) -> None:
     write_images(posters, good=["1.jpg", "3.jpg"], zero=["4.jpg"], truncated=["5.jpg"])
     loaded = load_source("movielens-1m", folder / "movies.dat")  # the file itself also works
     assert loaded.table["poster"].tolist() == [
-        str(posters / "1.jpg"), None, str(posters / "3.jpg"), str(posters / "4.jpg"), str(posters / "5.jpg"),
+        str(posters / "1.jpg"),
+        None,
+        str(posters / "3.jpg"),
+        str(posters / "4.jpg"),
+        str(posters / "5.jpg"),
     ]
     assert loaded.report.images == {"found": 4, "missing": 1, "unreadable": 2}
     assert loaded.report.unreadable_images == [str(posters / "4.jpg"), str(posters / "5.jpg")]

@@ -41,10 +41,15 @@ def request(tiny_csv: Path, out: Path, **kw) -> RunRequest:
 
 def test_unchanged_rerun_takes_the_stored_records_without_loading(tiny_csv, tmp_path, prepares):
     first = run(request(tiny_csv, tmp_path / "out"))
-    assert prepares == ["tmdb-quality"] and manifest.manifest_path(request(tiny_csv, tmp_path / "out")).exists()
+    assert (
+        prepares == ["tmdb-quality"]
+        and manifest.manifest_path(request(tiny_csv, tmp_path / "out")).exists()
+    )
     again = run(request(tiny_csv, tmp_path / "out"))
     assert prepares == ["tmdb-quality"]  # not loaded again
-    assert [(r["model"], r["primary"], r["_path"]) for r in again] == [(r["model"], r["primary"], r["_path"]) for r in first]
+    assert [(r["model"], r["primary"], r["_path"]) for r in again] == [
+        (r["model"], r["primary"], r["_path"]) for r in first
+    ]
 
 
 def touch_later(path: Path) -> None:
@@ -52,8 +57,18 @@ def touch_later(path: Path) -> None:
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
 
 
-@pytest.mark.parametrize("change", ["data-mtime", "data-size", "record-deleted", "scores-deleted",
-                                    "record-rewritten", "force", "other-seeds"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        "data-mtime",
+        "data-size",
+        "record-deleted",
+        "scores-deleted",
+        "record-rewritten",
+        "force",
+        "other-seeds",
+    ],
+)
 def test_any_change_takes_the_normal_path(tiny_csv, tmp_path, prepares, change):
     out = tmp_path / "out"
     records = run(request(tiny_csv, out))
@@ -65,7 +80,9 @@ def test_any_change_takes_the_normal_path(tiny_csv, tmp_path, prepares, change):
         stat = tiny_csv.stat()
         with tiny_csv.open("a") as fh:
             fh.write("\n")
-        os.utime(tiny_csv, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same time: the size alone tells
+        os.utime(
+            tiny_csv, ns=(stat.st_atime_ns, stat.st_mtime_ns)
+        )  # same time: the size alone tells
     elif change == "record-deleted":
         logreg.unlink()
     elif change == "scores-deleted":
@@ -80,7 +97,9 @@ def test_any_change_takes_the_normal_path(tiny_csv, tmp_path, prepares, change):
     assert prepares == ["tmdb-quality"] * 2  # the data was loaded again and each cell checked
     assert {r["model"] for r in again} == {"majority", "logreg"}
     if change in ("record-deleted", "scores-deleted", "record-rewritten"):
-        assert Path(next(r["_path"] for r in again if r["model"] == "logreg")).exists()  # trained again
+        assert Path(
+            next(r["_path"] for r in again if r["model"] == "logreg")
+        ).exists()  # trained again
         assert predictions_path(logreg).exists()
     # once the normal path has run, the manifest vouches for the new state
     run(request(tiny_csv, out, **kw))
@@ -114,7 +133,9 @@ def test_bootstrap_draws_are_cached_beside_each_record(tiny_csv, tmp_path, monke
     assert set(first) == {"majority", "logreg"}
     calls = []
     real = leaderboard.bootstrap_metric
-    monkeypatch.setattr(leaderboard, "bootstrap_metric", lambda *a: calls.append(a[0]["model"]) or real(*a))
+    monkeypatch.setattr(
+        leaderboard, "bootstrap_metric", lambda *a: calls.append(a[0]["model"]) or real(*a)
+    )
     again = leaderboard.bootstrap_by_model(rows, records)
     assert calls == [] and all(np.array_equal(first[m], again[m]) for m in first)
     records[0]["primary"] = -1.0  # another record: that one is recomputed

@@ -24,7 +24,9 @@ def counting_compute(calls: list[int]):  # type: ignore[no-untyped-def]
 
     def compute(positions: list[int], keys: list[str]) -> np.ndarray:
         calls.extend(positions)
-        return np.array([[float(keys[i][1:])] * 3 for i in positions], dtype=np.float32).reshape(-1, 3)
+        return np.array([[float(keys[i][1:])] * 3 for i in positions], dtype=np.float32).reshape(
+            -1, 3
+        )
 
     return compute
 
@@ -53,7 +55,9 @@ def test_a_damaged_row_is_recomputed_and_repaired() -> None:
     rows(["k1", "k2", "k3"], calls)
     store = ItemStore("toy")
     con = sqlite3.connect(store.path)
-    con.execute("UPDATE items SET data = ? WHERE key = 'k2'", (np.full(3, 9.0, np.float32).tobytes(),))  # bad CRC
+    con.execute(
+        "UPDATE items SET data = ? WHERE key = 'k2'", (np.full(3, 9.0, np.float32).tobytes(),)
+    )  # bad CRC
     con.execute("UPDATE items SET data = ? WHERE key = 'k3'", (b"\x00\x01",))  # truncated
     con.commit()
     con.close()
@@ -83,14 +87,23 @@ def test_a_store_file_that_is_not_a_database_is_set_aside(tmp_path: Path) -> Non
 def _writer(root: str, start: int) -> None:
     keys = [f"k{i}" for i in range(start, start + 60)]
     for _ in range(10):  # overlapping items, written again and again by both processes
-        cached_items("race", keys, lambda ps: np.array([[float(keys[i][1:])] * 64 for i in ps], np.float32),
-                     chunk=7, root=Path(root))
-        ItemStore("race", Path(root)).put({k: np.full(64, float(k[1:]), np.float32) for k in keys[:20]})
+        cached_items(
+            "race",
+            keys,
+            lambda ps: np.array([[float(keys[i][1:])] * 64 for i in ps], np.float32),
+            chunk=7,
+            root=Path(root),
+        )
+        ItemStore("race", Path(root)).put(
+            {k: np.full(64, float(k[1:]), np.float32) for k in keys[:20]}
+        )
 
 
 def test_two_processes_filling_one_store_leave_it_intact(tmp_path: Path) -> None:
     # fork starts in milliseconds (the writers use only numpy and sqlite); spawn where it is absent.
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    ctx = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    )
     procs = [ctx.Process(target=_writer, args=(str(tmp_path), start)) for start in (0, 30)]
     for p in procs:
         p.start()
@@ -152,8 +165,9 @@ def images_run(loaded: list[TinyNet]) -> int:
     return sum(net.images for net in loaded)
 
 
-def test_effnet_features_of_a_superset_run_the_network_on_new_images_only(tmp_path: Path,
-                                                                         tiny_net: list[TinyNet]) -> None:
+def test_effnet_features_of_a_superset_run_the_network_on_new_images_only(
+    tmp_path: Path, tiny_net: list[TinyNet]
+) -> None:
     paths = write_images(tmp_path / "a", 6)
     weights = tmp_path / "w.pth"
     weights.write_bytes(b"weights v1")
@@ -162,15 +176,20 @@ def test_effnet_features_of_a_superset_run_the_network_on_new_images_only(tmp_pa
     # Another task meets the same posters under other names, in another order, plus two new ones.
     copies = write_images(tmp_path / "copies", 6)
     seen: list[tuple[int, int]] = []
-    second = effnet_features(copies[::-1], 16, weights, progress=lambda _, done, total: seen.append((done, total)))
+    second = effnet_features(
+        copies[::-1], 16, weights, progress=lambda _, done, total: seen.append((done, total))
+    )
     assert images_run(tiny_net) == 6 and seen[-1] == (2, 2)
     np.testing.assert_array_equal(second[::-1][:4], first)
     effnet_features(paths[1:3], 16, weights)
-    assert images_run(tiny_net) == 6 and len(tiny_net) == 2  # all stored: the network is not even loaded
+    assert (
+        images_run(tiny_net) == 6 and len(tiny_net) == 2
+    )  # all stored: the network is not even loaded
 
 
-def test_effnet_keys_follow_size_weights_and_precision(tmp_path: Path, tiny_net: list[TinyNet],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_effnet_keys_follow_size_weights_and_precision(
+    tmp_path: Path, tiny_net: list[TinyNet], monkeypatch: pytest.MonkeyPatch
+) -> None:
     paths = write_images(tmp_path, 3)
     weights = tmp_path / "w.pth"
     weights.write_bytes(b"weights v1")
@@ -191,7 +210,9 @@ def test_effnet_keys_follow_size_weights_and_precision(tmp_path: Path, tiny_net:
     assert images_run(tiny_net) == 12
 
 
-def test_real_lite0_loading_path_and_precisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_lite0_loading_path_and_precisions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.test_image_models import tf_layout_state_dict
 
     weights = tmp_path / "lite0.pth"
@@ -200,8 +221,12 @@ def test_real_lite0_loading_path_and_precisions(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("MOVIEBENCH_PRECISION", "fp32")
     fp32 = effnet_features(paths, 32, weights)
     network = pretrained_image.load_efficientnet_lite0(weights)
-    images = np.stack([np.asarray(Image.open(p).convert("RGB").resize((32, 32), Image.Resampling.BILINEAR))
-                       for p in paths])
+    images = np.stack(
+        [
+            np.asarray(Image.open(p).convert("RGB").resize((32, 32), Image.Resampling.BILINEAR))
+            for p in paths
+        ]
+    )
     direct = pretrained_image.lite0_features(network, images, precision="fp32")
     np.testing.assert_allclose(fp32, direct, rtol=1e-4, atol=1e-4)
     monkeypatch.setenv("MOVIEBENCH_PRECISION", "bf16")
@@ -229,7 +254,9 @@ def test_precision_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOVIEBENCH_PRECISION", " FP32 ")
     assert precision.inference_precision("cuda") == "fp32"
     monkeypatch.setenv("MOVIEBENCH_PRECISION", "bf16")
-    assert precision.inference_precision("cpu") == "bf16"  # asked for: honoured even without hardware
+    assert (
+        precision.inference_precision("cpu") == "bf16"
+    )  # asked for: honoured even without hardware
     for bad, message in (("fp16", "for CUDA"), ("half", "choose one of")):
         monkeypatch.setenv("MOVIEBENCH_PRECISION", bad)
         with pytest.raises(BenchError, match=message):

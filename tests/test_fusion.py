@@ -47,9 +47,15 @@ def movielens(tmp_path: Path) -> Path:
 
 def test_every_fusion_rung_runs_and_beats_the_prior(movielens, tmp_path):
     request = RunRequest(
-        task="multimodal-genre", out=tmp_path / "out", models=["tfidf-char-svm", "hist-logreg", *FUSION_MODELS],
-        options=RunOptions(source="movielens-1m", data=movielens, epochs=1,
-                           settings={"image_size": 32, "min_label_count": 5}),
+        task="multimodal-genre",
+        out=tmp_path / "out",
+        models=["tfidf-char-svm", "hist-logreg", *FUSION_MODELS],
+        options=RunOptions(
+            source="movielens-1m",
+            data=movielens,
+            epochs=1,
+            settings={"image_size": 32, "min_label_count": 5},
+        ),
     )
     records = {r["model"]: r for r in run(request)}
     assert set(records) == {"prior", "tfidf-char-svm", "hist-logreg", *FUSION_MODELS}
@@ -63,13 +69,20 @@ def test_every_fusion_rung_runs_and_beats_the_prior(movielens, tmp_path):
     assert len(stored) == len(records)
     # The leaderboard states the gap between the best fusion and the best single-modality rung.
     markdown = render(stored, "md")
-    found = re.search(r"Best fusion \((\S+)\) vs best single modality \((\S+)\): ([+-][\d.]+) mAP, "
-                      r"paired bootstrap 95% interval \[([+-][\d.]+), ([+-][\d.]+)\]", markdown)
+    found = re.search(
+        r"Best fusion \((\S+)\) vs best single modality \((\S+)\): ([+-][\d.]+) mAP, "
+        r"paired bootstrap 95% interval \[([+-][\d.]+), ([+-][\d.]+)\]",
+        markdown,
+    )
     assert found, markdown
     fusion, single, diff, low, high = found.groups()
     assert records[fusion]["primary"] == max(records[m]["primary"] for m in FUSION_MODELS)
-    assert records[single]["primary"] == max(records[m]["primary"] for m in ("tfidf-char-svm", "hist-logreg"))
-    assert float(diff) == pytest.approx(records[fusion]["primary"] - records[single]["primary"], abs=1e-4)
+    assert records[single]["primary"] == max(
+        records[m]["primary"] for m in ("tfidf-char-svm", "hist-logreg")
+    )
+    assert float(diff) == pytest.approx(
+        records[fusion]["primary"] - records[single]["primary"], abs=1e-4
+    )
     assert float(low) <= float(high)
 
 
@@ -87,10 +100,18 @@ def test_late_fusion_weight_follows_the_informative_modality(informative):
 
 def test_late_fusion_weight_is_chosen_without_test_labels(movielens, tmp_path, monkeypatch):
     """Shuffle the test labels the harness holds: the chosen weight must not move."""
+
     def weight(out: str) -> float:
-        request = RunRequest(task="multimodal-genre", out=tmp_path / out, models=["late-fusion-avg"],
-                             options=RunOptions(source="movielens-1m", data=movielens,
-                                                settings={"image_size": 32, "min_label_count": 5}))
+        request = RunRequest(
+            task="multimodal-genre",
+            out=tmp_path / out,
+            models=["late-fusion-avg"],
+            options=RunOptions(
+                source="movielens-1m",
+                data=movielens,
+                settings={"image_size": 32, "min_label_count": 5},
+            ),
+        )
         (record,) = [r for r in run(request) if r["model"] == "late-fusion-avg"]
         assert "chosen_text_weight" not in record["params"]  # fit decides it: it is not a param
         return record["fitted"]["text_weight"]

@@ -23,7 +23,10 @@ def tf_layout_state_dict(seed: int = 0) -> OrderedDict:
     """A randomly initialised Lite0 state dict under other names (like the TF port): same order and shapes."""
     torch.manual_seed(seed)
     reference = timm.create_model("tf_efficientnet_lite0", pretrained=False).state_dict()
-    return OrderedDict((f"_ported.{i}.{name.split('.')[-1]}", t.clone()) for i, (name, t) in enumerate(reference.items()))
+    return OrderedDict(
+        (f"_ported.{i}.{name.split('.')[-1]}", t.clone())
+        for i, (name, t) in enumerate(reference.items())
+    )
 
 
 def image_data(tmp_path: Path, n: int = 12, target: str = "multilabel") -> TaskData:
@@ -33,9 +36,19 @@ def image_data(tmp_path: Path, n: int = 12, target: str = "multilabel") -> TaskD
         path = tmp_path / f"img_{i}.png"
         Image.fromarray(rng.integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(path)
         paths.append(str(path))
-    y = (np.arange(n)[:, None] % np.array([2, 3]) == 0).astype(np.float32) if target == "multilabel" else np.arange(n) % 2
-    return TaskData(ids=np.arange(n), X=pd.DataFrame({"image": paths}), columns={"image": ["image"]}, y=y,
-                    labels=["a", "b"], target=target)
+    y = (
+        (np.arange(n)[:, None] % np.array([2, 3]) == 0).astype(np.float32)
+        if target == "multilabel"
+        else np.arange(n) % 2
+    )
+    return TaskData(
+        ids=np.arange(n),
+        X=pd.DataFrame({"image": paths}),
+        columns={"image": ["image"]},
+        y=y,
+        labels=["a", "b"],
+        target=target,
+    )
 
 
 def test_lite0_tf_layout_loads_tensor_by_tensor(tmp_path: Path) -> None:
@@ -61,8 +74,12 @@ def test_lite0_mapping_refuses_a_shape_mismatch() -> None:
         map_lite0_state_dict(OrderedDict(list(state.items())[:10]), target)
 
 
-def test_pretrained_rungs_skip_without_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))  # no offline checkpoints
+def test_pretrained_rungs_skip_without_weights(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        torch.hub, "get_dir", lambda: str(tmp_path / "hub")
+    )  # no offline checkpoints
     data = image_data(tmp_path)
     model = MODELS.get("resnet18-pretrained")(context=RunContext(settings={"image_size": 32}))
     with pytest.raises(SkipModel, match="no pretrained weights found"):
@@ -73,7 +90,9 @@ def test_pretrained_rungs_skip_without_weights(tmp_path: Path, monkeypatch: pyte
             MODELS.get(name)(context=RunContext(settings={"image_size": 32})).fit(data, data)
 
 
-def test_weights_file_makes_torchvision_rung_fine_tune(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_weights_file_makes_torchvision_rung_fine_tune(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     torch.manual_seed(3)
     state = torchvision.models.resnet18(weights=None).state_dict()
@@ -99,7 +118,9 @@ def test_effnet_features_are_cached_and_pooled(tmp_path: Path) -> None:
     path = tmp_path / "lite0.pth"
     torch.save(tf_layout_state_dict(), path)
     data = image_data(tmp_path)
-    model = MODELS.get("effnet-logreg")(context=RunContext(weights=path, settings={"image_size": 32}))
+    model = MODELS.get("effnet-logreg")(
+        context=RunContext(weights=path, settings={"image_size": 32})
+    )
     misses = cache.STATS["effnet-lite0:miss"]
     features = model.features(data)
     assert features.shape == (len(data), 1280)
@@ -116,8 +137,12 @@ def test_deep_rungs_predict_without_augmentation(tmp_path: Path, name: str) -> N
     weights = tmp_path / "lite0.pth"
     torch.save(tf_layout_state_dict(), weights)
     data = image_data(tmp_path)
-    context = RunContext(epochs=1, weights=weights, settings={"image_size": 32},
-                         val_score=lambda y, s: float(-np.mean((y - s) ** 2)))
+    context = RunContext(
+        epochs=1,
+        weights=weights,
+        settings={"image_size": 32},
+        val_score=lambda y, s: float(-np.mean((y - s) ** 2)),
+    )
     model = MODELS.get(name)(context=context, batch_size=4)
     model.fit(data, data)
     first, second = model.predict_scores(data), model.predict_scores(data)

@@ -20,15 +20,28 @@ def write_mixed_folder(folder: Path) -> dict[str, Path]:
     """One file of each awkward kind: 2 unreadable, 4 odd modes that must decode."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    files = {name: folder / name for name in
-             ("empty.jpg", "truncated.jpg", "rgba.png", "grey.jpg", "palette.png", "cmyk.jpg")}
+    files = {
+        name: folder / name
+        for name in (
+            "empty.jpg",
+            "truncated.jpg",
+            "rgba.png",
+            "grey.jpg",
+            "palette.png",
+            "cmyk.jpg",
+        )
+    }
     files["empty.jpg"].write_bytes(b"")
     buffer = io.BytesIO()
     Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(buffer, "JPEG")
     files["truncated.jpg"].write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
     Image.new("RGBA", (20, 30), (255, 0, 0, 128)).save(files["rgba.png"])
-    Image.fromarray(rng.integers(0, 255, (30, 20), dtype=np.uint8), mode="L").save(files["grey.jpg"])
-    Image.new("RGB", (16, 16), (0, 200, 0)).convert("P", palette=Image.Palette.ADAPTIVE).save(files["palette.png"])
+    Image.fromarray(rng.integers(0, 255, (30, 20), dtype=np.uint8), mode="L").save(
+        files["grey.jpg"]
+    )
+    Image.new("RGB", (16, 16), (0, 200, 0)).convert("P", palette=Image.Palette.ADAPTIVE).save(
+        files["palette.png"]
+    )
     Image.new("CMYK", (16, 16), (0, 255, 255, 0)).save(files["cmyk.jpg"])
     return files
 
@@ -55,8 +68,9 @@ def test_check_lists_exactly_the_unreadable_files(tmp_path: Path) -> None:
     files = write_mixed_folder(tmp_path)
     paths = [str(p) for p in files.values()] + [str(tmp_path / "missing.jpg")]
     check = check_images(paths)
-    assert sorted(check.unreadable) == sorted([str(files["empty.jpg"]), str(files["truncated.jpg"]),
-                                               str(tmp_path / "missing.jpg")])
+    assert sorted(check.unreadable) == sorted(
+        [str(files["empty.jpg"]), str(files["truncated.jpg"]), str(tmp_path / "missing.jpg")]
+    )
     assert check.ok.sum() == 4
 
 
@@ -92,8 +106,10 @@ def test_augmentation_only_in_training_datasets() -> None:
     a, b = evaluation[1][0], evaluation[1][0]
     assert torch.equal(a, b)
     # Evaluation items are the plain normalised pixels: no crop, flip, jitter or rotation.
-    plain = (torch.from_numpy(images[1]).permute(2, 0, 1).float() / 255 - torch.tensor(evaluation.normalize.transforms[1].mean)[:, None, None]) \
-        / torch.tensor(evaluation.normalize.transforms[1].std)[:, None, None]
+    plain = (
+        torch.from_numpy(images[1]).permute(2, 0, 1).float() / 255
+        - torch.tensor(evaluation.normalize.transforms[1].mean)[:, None, None]
+    ) / torch.tensor(evaluation.normalize.transforms[1].std)[:, None, None]
     assert torch.allclose(a, plain, atol=1e-5)
     training = ImageDataset(images, y, "multilabel", augment=True)
     torch.manual_seed(0)

@@ -38,8 +38,12 @@ def write_frames(root: Path, n_films: int = 3, per_film: int = 14) -> Path:
     return root
 
 
-def request(data: Path, out: Path, models: list[str], task: str = "frame-id", **kw: object) -> RunRequest:
-    options = RunOptions(source="image-folder", data=data, epochs=2, settings=dict(SETTINGS), device="cpu")
+def request(
+    data: Path, out: Path, models: list[str], task: str = "frame-id", **kw: object
+) -> RunRequest:
+    options = RunOptions(
+        source="image-folder", data=data, epochs=2, settings=dict(SETTINGS), device="cpu"
+    )
     return RunRequest(task=task, options=options, models=models, out=out, force=True, **kw)
 
 
@@ -47,14 +51,20 @@ def test_frame_id_runs_end_to_end_with_broken_files(tmp_path: Path) -> None:
     root = write_frames(tmp_path / "frames")
     broken = write_mixed_folder(root / "film_0")  # 0-byte, truncated, RGBA, grey, palette, CMYK
     records = run(request(root, tmp_path / "out", ["majority", "hist-logreg", "hist-svm", "cnn4"]))
-    assert {r["model"]: r["status"] for r in records} == dict.fromkeys(["majority", "hist-logreg", "hist-svm", "cnn4"], "ok")
+    assert {r["model"]: r["status"] for r in records} == dict.fromkeys(
+        ["majority", "hist-logreg", "hist-svm", "cnn4"], "ok"
+    )
     for r in records:
-        assert sorted(r["unreadable_files"]) == sorted([str(broken["empty.jpg"]), str(broken["truncated.jpg"])])
+        assert sorted(r["unreadable_files"]) == sorted(
+            [str(broken["empty.jpg"]), str(broken["truncated.jpg"])]
+        )
         assert any("unreadable images skipped: 2" in note for note in r["data_notes"])
     by_model = {r["model"]: r for r in records}
     # 3 films x 14 frames + 4 readable odd-mode files, all in film_0.
     assert sum(by_model["majority"][f"n_{p}"] for p in ("train", "val", "test")) == 46
-    assert by_model["hist-logreg"]["metrics"]["accuracy"] > by_model["majority"]["metrics"]["accuracy"]
+    assert (
+        by_model["hist-logreg"]["metrics"]["accuracy"] > by_model["majority"]["metrics"]["accuracy"]
+    )
     assert len(by_model["cnn4"]["history"]) >= 1 and "val_score" in by_model["cnn4"]["history"][0]
     stored = json.loads(Path(by_model["cnn4"]["_path"]).read_text())
     assert stored["unreadable_files"] == by_model["cnn4"]["unreadable_files"]
@@ -72,9 +82,13 @@ def test_second_run_reads_the_image_cache(tmp_path: Path) -> None:
 def test_frame_id_split_is_by_frame_and_explicit(tmp_path: Path) -> None:
     spec = TASKS.get("frame-id")
     assert spec.settings_type().split == "seen-films"
-    table = pd.DataFrame({"movie_id": ["a", "a", "b"], "image": ["x", "y", "z"], "image_id": ["a/1", "a/2", "b/1"]})
+    table = pd.DataFrame(
+        {"movie_id": ["a", "a", "b"], "image": ["x", "y", "z"], "image_id": ["a/1", "a/2", "b/1"]}
+    )
     with pytest.raises(DataError, match="unseen-films"):
-        build_frame_id(table, "image-folder", TaskOptions(settings=FrameSettings(split="unseen-films")))
+        build_frame_id(
+            table, "image-folder", TaskOptions(settings=FrameSettings(split="unseen-films"))
+        )
     root = write_frames(tmp_path / "frames", n_films=2, per_film=30)
     from moviebench.prepare import prepare
 
@@ -87,12 +101,20 @@ def test_frame_id_split_is_by_frame_and_explicit(tmp_path: Path) -> None:
 
 def test_poster_genre_labels_and_skipped_posters(tmp_path: Path) -> None:
     files = write_mixed_folder(tmp_path / "posters")
-    table = pd.DataFrame({
-        "movie_id": ["1", "2", "3", "4", "5", "6"],
-        "genres": [["Drama"], ["Drama", "Comedy"], ["Comedy"], [], ["Drama"], ["Horror"]],
-        "poster": [str(files["rgba.png"]), str(files["grey.jpg"]), str(files["palette.png"]),
-                   str(files["cmyk.jpg"]), str(files["empty.jpg"]), None],
-    })
+    table = pd.DataFrame(
+        {
+            "movie_id": ["1", "2", "3", "4", "5", "6"],
+            "genres": [["Drama"], ["Drama", "Comedy"], ["Comedy"], [], ["Drama"], ["Horror"]],
+            "poster": [
+                str(files["rgba.png"]),
+                str(files["grey.jpg"]),
+                str(files["palette.png"]),
+                str(files["cmyk.jpg"]),
+                str(files["empty.jpg"]),
+                None,
+            ],
+        }
+    )
     data = build_poster_genre(table, "movielens-1m", TaskOptions(settings=PosterGenreSettings()))
     assert data.labels == ["Comedy", "Drama"]
     assert list(data.ids) == ["1", "2", "3"]
@@ -110,11 +132,29 @@ def test_cli_image_size_reaches_the_models(tmp_path: Path) -> None:
 
     root = write_frames(tmp_path / "frames")
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["run", "--task", "frame-id", "--source", "image-folder", "--data", str(root),
-                                      "--models", "hist-logreg", "--image-size", "20", "--out", str(out)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--task",
+            "frame-id",
+            "--source",
+            "image-folder",
+            "--data",
+            str(root),
+            "--models",
+            "hist-logreg",
+            "--image-size",
+            "20",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "hist-logreg" in result.output and "seen films, unseen frames" in result.output
-    (path,) = (out / "frame-id" / "image-folder").glob("*/hist-logreg/seed-0.json")  # one data folder
+    (path,) = (out / "frame-id" / "image-folder").glob(
+        "*/hist-logreg/seed-0.json"
+    )  # one data folder
     record = json.loads(path.read_text())
     assert record["status"] == "ok"
     # The option reached the rung: the pixel rows it cached are 20 x 20.
@@ -136,14 +176,26 @@ def test_poster_genre_on_poster_csv_reports_the_two_broken_posters(tmp_path: Pat
         colour = np.array((40, 40, 200) if drama else (230, 200, 40), dtype=np.int16)
         image = np.clip(colour + rng.integers(-50, 50, (30, 20, 3)), 0, 255).astype(np.uint8)
         Image.fromarray(image).save(posters / f"{1000 + i}.jpg")
-        rows.append({"imdbId": 1000 + i, "Imdb Link": "", "Title": f"Film {i} (1999)", "IMDB Score": 6.0,
-                     "Genre": "Drama" if drama else "Comedy|Family", "Poster": ""})
+        rows.append(
+            {
+                "imdbId": 1000 + i,
+                "Imdb Link": "",
+                "Title": f"Film {i} (1999)",
+                "IMDB Score": 6.0,
+                "Genre": "Drama" if drama else "Comedy|Family",
+                "Poster": "",
+            }
+        )
     # Five awkward files under poster names (Pillow reads by content, not by extension).
     for j, name in enumerate(["empty.jpg", "truncated.jpg", "rgba.png", "grey.jpg", "palette.png"]):
         (posters / f"{1000 + j}.jpg").write_bytes(broken[name].read_bytes())
     pd.DataFrame(rows).to_csv(folder / "MovieGenre.csv", index=False, encoding="latin-1")
-    req = RunRequest(task="poster-genre", models=["prior", "hist-logreg"], out=tmp_path / "out",
-                     options=RunOptions(source="poster-csv", data=folder, settings=dict(SETTINGS), device="cpu"))
+    req = RunRequest(
+        task="poster-genre",
+        models=["prior", "hist-logreg"],
+        out=tmp_path / "out",
+        options=RunOptions(source="poster-csv", data=folder, settings=dict(SETTINGS), device="cpu"),
+    )
     records = run(req)
     assert [r["status"] for r in records] == ["ok", "ok"]
     expected = sorted(str(posters / f"{1000 + j}.jpg") for j in (0, 1))
@@ -155,7 +207,9 @@ def test_poster_genre_on_poster_csv_reports_the_two_broken_posters(tmp_path: Pat
 
 def test_poster_genre_with_no_readable_poster_builds_empty(tmp_path: Path) -> None:
     files = write_mixed_folder(tmp_path / "posters")
-    table = pd.DataFrame({"movie_id": ["1"], "genres": [["Drama"]], "poster": [str(files["truncated.jpg"])]})
+    table = pd.DataFrame(
+        {"movie_id": ["1"], "genres": [["Drama"]], "poster": [str(files["truncated.jpg"])]}
+    )
     data = build_poster_genre(table, "movielens-1m", TaskOptions())
     assert len(data) == 0 and data.y.shape == (0, 0)
     assert data.unreadable == [str(files["truncated.jpg"])]

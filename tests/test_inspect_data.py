@@ -24,14 +24,19 @@ def full_2024_like(path: Path, n_voted: int = 120, n_unvoted: int = 240) -> Path
     rows = []
     for i in range(n_voted + n_unvoted):
         voted = i < n_voted
-        rows.append(dict(
-            id=str(i + 1), title=f"Film {i}", genres="Drama, Comedy" if i % 2 else "Action",
-            vote_count=str(int(rng.integers(10, 5000))) if voted else "0",
-            vote_average=f"{rng.uniform(3, 9):.1f}" if voted else "0",
-            popularity=f"{rng.uniform(0, 50):.2f}", runtime=str(int(rng.integers(80, 150))),
-            release_date=f"{int(rng.integers(1950, 2024))}-0{int(rng.integers(1, 9))}-15",
-            original_language="en" if i % 3 else "fr",
-        ))
+        rows.append(
+            dict(
+                id=str(i + 1),
+                title=f"Film {i}",
+                genres="Drama, Comedy" if i % 2 else "Action",
+                vote_count=str(int(rng.integers(10, 5000))) if voted else "0",
+                vote_average=f"{rng.uniform(3, 9):.1f}" if voted else "0",
+                popularity=f"{rng.uniform(0, 50):.2f}",
+                runtime=str(int(rng.integers(80, 150))),
+                release_date=f"{int(rng.integers(1950, 2024))}-0{int(rng.integers(1, 9))}-15",
+                original_language="en" if i % 3 else "fr",
+            )
+        )
     return write_csv(path, TMDB_V11_HEADER, rows)
 
 
@@ -52,7 +57,9 @@ def test_min_votes_zero_lets_a_model_learn_zero_votes_means_bad(tmp_path: Path) 
     spec = TASKS.get("tmdb-quality")
 
     def stump_accuracy(min_votes: int) -> float:
-        data = spec.build(table, "tmdb", TaskOptions(min_votes=min_votes, settings=QualitySettings()))
+        data = spec.build(
+            table, "tmdb", TaskOptions(min_votes=min_votes, settings=QualitySettings())
+        )
         X = data.X[["log_votes"]].to_numpy()
         half = len(data) // 2  # rows are in random rating order: first half train, second test
         order = np.random.default_rng(1).permutation(len(data))
@@ -66,10 +73,22 @@ def test_min_votes_zero_lets_a_model_learn_zero_votes_means_bad(tmp_path: Path) 
 
 def test_run_reports_films_left_out(tmp_path: Path) -> None:
     data = full_2024_like(tmp_path / "v11.csv")
-    result = CliRunner().invoke(cli, [
-        "run", "--task", "tmdb-quality", "--source", "tmdb", "--data", str(data),
-        "--models", "majority", "--out", str(tmp_path / "results"),
-    ])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--task",
+            "tmdb-quality",
+            "--source",
+            "tmdb",
+            "--data",
+            str(data),
+            "--models",
+            "majority",
+            "--out",
+            str(tmp_path / "results"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "left out 240 films with fewer than 10 votes" in result.output
     assert "360 rows read" in result.output
@@ -77,7 +96,9 @@ def test_run_reports_films_left_out(tmp_path: Path) -> None:
 
 def test_inspect_tmdb_json(tmp_path: Path) -> None:
     data = full_2024_like(tmp_path / "v11.csv")
-    result = CliRunner().invoke(cli, ["data", "inspect", "--source", "tmdb", "--data", str(data), "--format", "json"])
+    result = CliRunner().invoke(
+        cli, ["data", "inspect", "--source", "tmdb", "--data", str(data), "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     info = json.loads(result.output)
     assert info["rows_read"] == 360 and info["rows_kept"] == 360 and info["dropped"] == {}
@@ -92,7 +113,21 @@ def test_inspect_tmdb_json(tmp_path: Path) -> None:
 def test_inspect_min_votes_changes_label_balance(tmp_path: Path) -> None:
     data = str(full_2024_like(tmp_path / "v11.csv"))
     runner = CliRunner()
-    out = runner.invoke(cli, ["data", "inspect", "--source", "tmdb", "--data", data, "--min-votes", "0", "--format", "json"])
+    out = runner.invoke(
+        cli,
+        [
+            "data",
+            "inspect",
+            "--source",
+            "tmdb",
+            "--data",
+            data,
+            "--min-votes",
+            "0",
+            "--format",
+            "json",
+        ],
+    )
     (quality,) = [t for t in json.loads(out.output)["tasks"] if t["task"] == "tmdb-quality"]
     balance = dict(quality["balance"])
     assert quality["rows"] == 360 and balance["BAD"] >= 240
@@ -101,9 +136,13 @@ def test_inspect_min_votes_changes_label_balance(tmp_path: Path) -> None:
 def test_inspect_table_output_for_image_source(tmp_path: Path) -> None:
     folder = tmp_path / "ml"
     folder.mkdir()
-    (folder / "movies.dat").write_text("1::Toy Story (1995)::Animation|Comedy\n2::Heat (1995)::Action\nbad line\n")
+    (folder / "movies.dat").write_text(
+        "1::Toy Story (1995)::Animation|Comedy\n2::Heat (1995)::Action\nbad line\n"
+    )
     write_images(folder / "posters", good=[], truncated=["2.jpg"])
-    result = CliRunner().invoke(cli, ["data", "inspect", "--source", "movielens-1m", "--data", str(folder)])
+    result = CliRunner().invoke(
+        cli, ["data", "inspect", "--source", "movielens-1m", "--data", str(folder)]
+    )
     assert result.exit_code == 0, result.output
     out = result.output
     assert "rows read 3, kept 2, dropped 1" in out
@@ -116,8 +155,10 @@ def test_inspect_table_output_for_image_source(tmp_path: Path) -> None:
 def test_inspect_unknown_source_and_bad_data_are_one_line_errors(tmp_path: Path) -> None:
     from moviebench.cli import main
 
-    for args in (["data", "inspect", "--source", "tmbd"],
-                 ["data", "inspect", "--source", "tmdb", "--data", str(tmp_path / "nope.csv")]):
+    for args in (
+        ["data", "inspect", "--source", "tmbd"],
+        ["data", "inspect", "--source", "tmdb", "--data", str(tmp_path / "nope.csv")],
+    ):
         with pytest.raises(SystemExit) as exit_:
             import sys
 
@@ -138,12 +179,18 @@ def test_missing_values_and_label_balance_helpers() -> None:
     assert missing["title"] == 1 and missing["genres"] == 1 and missing["budget"] is None
     y = np.array([[1, 0, 1], [0, 0, 1]])
     assert label_balance(y, ["a", "b", "c"], "multilabel") == [("a", 1), ("b", 0), ("c", 2)]
-    assert label_balance(np.array([0, 2, 2]), ["x", "y", "z"], "multiclass") == [("x", 1), ("y", 0), ("z", 2)]
+    assert label_balance(np.array([0, 2, 2]), ["x", "y", "z"], "multiclass") == [
+        ("x", 1),
+        ("y", 0),
+        ("z", 2),
+    ]
 
 
 @pytest.mark.shared_data
 def test_inspect_real_ml1m(shared_data: Path) -> None:
-    result = CliRunner().invoke(cli, ["data", "inspect", "--source", "movielens-1m", "--data", str(shared_data / "ml-1m")])
+    result = CliRunner().invoke(
+        cli, ["data", "inspect", "--source", "movielens-1m", "--data", str(shared_data / "ml-1m")]
+    )
     assert result.exit_code == 0, result.output
     assert "rows read 3,883, kept 3,883, dropped 0" in result.output
     assert "images: 3,256 found, 627 missing, 0 unreadable" in result.output

@@ -33,9 +33,11 @@ def _fixture(target: str, prior: bool) -> dict:
         s = np.tile([0.4, 0.3, 0.2, 0.1], (n, 1)) if prior else s / s.sum(axis=1, keepdims=True)
         return {"y": y, "scores": s}
     if target == "multilabel":
-        y = (rng.random((n, 5)) < [0.5, 0.3, 0.2, 0.1, 0.0]).astype(int)  # the last label never occurs
+        y = (rng.random((n, 5)) < [0.5, 0.3, 0.2, 0.1, 0.0]).astype(
+            int
+        )  # the last label never occurs
         y_val = (rng.random((n, 5)) < 0.3).astype(int)
-        s, s_val = (np.round(rng.random((2, n, 5)) * 0.6 + 0.3 * np.stack([y, y_val]), 1))
+        s, s_val = np.round(rng.random((2, n, 5)) * 0.6 + 0.3 * np.stack([y, y_val]), 1)
         if prior:
             s, s_val = np.tile(y_val.mean(axis=0), (n, 1)), np.tile(y_val.mean(axis=0), (n, 1))
         return {"y": y, "scores": s, "y_val": y_val, "s_val": s_val}
@@ -45,12 +47,24 @@ def _fixture(target: str, prior: bool) -> dict:
 
 def _cases() -> list[tuple[str, str, bool]]:
     every = [*metrics.METRICS.values(), metrics.get_metric("map@2"), metrics.get_metric("top3")]
-    return [(m.name, target, prior) for m in every for target in sorted(m.targets) for prior in (False, True)]
+    return [
+        (m.name, target, prior)
+        for m in every
+        for target in sorted(m.targets)
+        for prior in (False, True)
+    ]
 
 
 def _board(name: str, target: str, fx: dict) -> metrics.Evaluation:
-    return metrics.evaluate(target, fx["y"], fx["scores"], labels=LABELS, y_val=fx.get("y_val"),
-                            s_val=fx.get("s_val"), metrics=[name])
+    return metrics.evaluate(
+        target,
+        fx["y"],
+        fx["scores"],
+        labels=LABELS,
+        y_val=fx.get("y_val"),
+        s_val=fx.get("s_val"),
+        metrics=[name],
+    )
 
 
 @pytest.mark.parametrize(("name", "target", "prior"), _cases())
@@ -72,7 +86,9 @@ def test_count_weights_score_the_rows_copied_out(name: str, target: str, prior: 
     rng = np.random.default_rng(1)
     n = len(fx["y"])
     counts = rng.multinomial(n, np.full(n, 1 / n), size=3).astype(float)
-    thresholds = metrics.choose_thresholds(fx["y_val"], fx["s_val"]) if target == "multilabel" else None
+    thresholds = (
+        metrics.choose_thresholds(fx["y_val"], fx["s_val"]) if target == "multilabel" else None
+    )
     weighted = metrics.resampled(name, target, fx["y"], fx["scores"], counts, thresholds)
     metric = metrics.get_metric(name)
     for value, c in zip(weighted, counts.astype(int)):
@@ -80,7 +96,9 @@ def test_count_weights_score_the_rows_copied_out(name: str, target: str, prior: 
         if target == "retrieval":  # the candidates stay; only queries are drawn
             copied = metric.fn(fx["y"][rows], metrics.retrieval_ranks(fx["scores"])[rows])
         else:
-            copied = metrics.compute(target, [name], fx["y"][rows], fx["scores"][rows], thresholds)[name]
+            copied = metrics.compute(target, [name], fx["y"][rows], fx["scores"][rows], thresholds)[
+                name
+            ]
         assert value == pytest.approx(copied, abs=1e-9)
 
 
@@ -91,8 +109,10 @@ def test_map_is_sklearns_average_precision_per_label(prior: bool) -> None:
     fx = _fixture("multilabel", prior)
     present = fx["y"].sum(axis=0) > 0
     for w in (None, np.random.default_rng(2).multinomial(60, np.full(60, 1 / 60)).astype(float)):
-        per_label = [skm.average_precision_score(fx["y"][:, j], fx["scores"][:, j], sample_weight=w)
-                     for j in np.flatnonzero(present)]
+        per_label = [
+            skm.average_precision_score(fx["y"][:, j], fx["scores"][:, j], sample_weight=w)
+            for j in np.flatnonzero(present)
+        ]
         value = metrics.mean_average_precision(fx["y"], fx["scores"], sample_weight=w)
         assert value == pytest.approx(np.mean(per_label), abs=1e-12)
     with pytest.raises(ValueError, match="count weights"):
@@ -103,10 +123,17 @@ def test_validation_score_works_for_every_metric_and_is_signed() -> None:
     for name, target, prior in _cases():
         fx = _fixture(target, prior)
         value = metrics.validation_score(target, name, fx["y"], fx["scores"], LABELS)
-        board = metrics.compute(target, [name], fx["y"], fx["scores"],
-                                metrics.choose_thresholds(fx["y"], fx["scores"]) if target == "multilabel" else None)
+        board = metrics.compute(
+            target,
+            [name],
+            fx["y"],
+            fx["scores"],
+            metrics.choose_thresholds(fx["y"], fx["scores"]) if target == "multilabel" else None,
+        )
         assert np.isfinite(value)
-        assert value == pytest.approx(board[name] if metrics.higher_is_better(name) else -board[name])
+        assert value == pytest.approx(
+            board[name] if metrics.higher_is_better(name) else -board[name]
+        )
 
 
 def test_direction_and_applicability_come_from_the_registry() -> None:
@@ -120,9 +147,14 @@ def test_direction_and_applicability_come_from_the_registry() -> None:
 
 def test_evaluate_computes_exactly_the_declared_metrics() -> None:
     fx = _fixture("multiclass", prior=False)
-    ev = metrics.evaluate("multiclass", fx["y"], fx["scores"], labels=LABELS, metrics=["accuracy", "log_loss"])
+    ev = metrics.evaluate(
+        "multiclass", fx["y"], fx["scores"], labels=LABELS, metrics=["accuracy", "log_loss"]
+    )
     assert list(ev.metrics) == ["accuracy", "log_loss"]
-    assert "ordinal_mse" in metrics.evaluate("multiclass", fx["y"], fx["scores"], labels=LABELS).metrics
+    assert (
+        "ordinal_mse"
+        in metrics.evaluate("multiclass", fx["y"], fx["scores"], labels=LABELS).metrics
+    )
 
 
 # ---- a constant-score rung (the label prior) in the bootstrap --------------------------------
@@ -157,14 +189,29 @@ def test_a_clearly_better_model_is_not_tied_with_the_prior(tmp_path: Path) -> No
         ev = metrics.multilabel_metrics(y, scores, np.full(3, 0.5), list("abc"))
         path = record_path(tmp_path, "t", "s", model, 0)
         write_predictions(path, ids=ids, y=y, scores=scores)
-        records.append({"task": "t", "source": "s", "model": model, "seed": 0, "family": family,
-                        "target": "multilabel", "primary_metric": "mAP", "primary": ev.metrics["mAP"],
-                        "metrics": ev.metrics, "details": ev.details, "status": "ok", "_path": str(path)})
+        records.append(
+            {
+                "task": "t",
+                "source": "s",
+                "model": model,
+                "seed": 0,
+                "family": family,
+                "target": "multilabel",
+                "primary_metric": "mAP",
+                "primary": ev.metrics["mAP"],
+                "metrics": ev.metrics,
+                "details": ev.details,
+                "status": "ok",
+                "_path": str(path),
+            }
+        )
     rows = aggregate(records)[("t", "s")]
     assert [r["model"] for r in rows] == ["good", "prior"]
     assert rows[1]["tie"] is False
     low, high = rows[1]["diff_ci"]
-    assert 0 < low < rows[0]["primary"] - rows[1]["primary"] < high  # the interval brackets the board's gap
+    assert (
+        0 < low < rows[0]["primary"] - rows[1]["primary"] < high
+    )  # the interval brackets the board's gap
 
 
 # ---- task specs declare only metrics that apply ------------------------------------------------

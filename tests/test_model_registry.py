@@ -20,8 +20,15 @@ from moviebench.tasks import TASKS
 from tests.fixtures import write_ggplot2_csv
 
 # The package's rungs only: tests register throwaway models of their own.
-PACKAGE_MODELS = sorted((m for m in MODELS if m.__module__.startswith("moviebench.models.")), key=lambda m: m.name)
-FOLDER_FAMILY = {"baselines": "trivial", "classical": "classical", "pretrained": "pretrained", "deep": "deep"}
+PACKAGE_MODELS = sorted(
+    (m for m in MODELS if m.__module__.startswith("moviebench.models.")), key=lambda m: m.name
+)
+FOLDER_FAMILY = {
+    "baselines": "trivial",
+    "classical": "classical",
+    "pretrained": "pretrained",
+    "deep": "deep",
+}
 # Cheap enough to fit in a test: tabular rungs (a deep one for one epoch) on a 400-film fixture.
 CHEAP_FITS = ["majority", "logreg", "random-forest", "xgboost", "lightgbm", "mlp"]
 
@@ -42,7 +49,9 @@ def test_family_is_the_folder(model: type[Model]) -> None:
     folder = model.__module__.split(".")[2]  # moviebench.models.<folder>[.<module>]
     assert model.family == FOLDER_FAMILY[folder], f"{model.name} lives in {model.__module__}"
     if model.family == "pretrained":
-        assert model.pretrained_weights, f"{model.name}: a frozen pretrained encoder starts from borrowed weights"
+        assert model.pretrained_weights, (
+            f"{model.name}: a frozen pretrained encoder starts from borrowed weights"
+        )
     if model.family in ("trivial", "classical"):
         assert not model.pretrained_weights
     assert model.summary, f"{model.name} has no summary for `bench ls`"
@@ -52,7 +61,9 @@ def test_family_is_the_folder(model: type[Model]) -> None:
 def test_ladder_names_rungs_that_run_the_task_and_starts_trivial(task: Any) -> None:
     for name in task.ladder:
         assert name in MODELS, f"{task.name}: ladder names unknown model {name}"
-        assert MODELS.get(name).accepts(task.target, task.inputs), f"{task.name}: {name} cannot run it"
+        assert MODELS.get(name).accepts(task.target, task.inputs), (
+            f"{task.name}: {name} cannot run it"
+        )
     assert MODELS.get(task.ladder[0]).family == "trivial"
     assert len(set(task.ladder)) == len(task.ladder)
 
@@ -115,7 +126,11 @@ TORCH_MODELS = [m for m in PACKAGE_MODELS if hasattr(m, "train_config")]
 def test_loop_budget_comes_from_the_profile_unless_the_run_sets_one(model: type[Any]) -> None:
     own = model().train_config()
     quick = model.budgets["quick"]
-    assert (own.epochs, own.patience, own.batch_size) == (quick["epochs"], quick["patience"], quick["batch_size"])
+    assert (own.epochs, own.patience, own.batch_size) == (
+        quick["epochs"],
+        quick["patience"],
+        quick["batch_size"],
+    )
     assert own.time_budget is None  # the wall clock decides nothing unless asked to
     assert own.lr == model.defaults["lr"]
     run = model(context=RunContext(epochs=2, time_budget=5.0)).train_config()

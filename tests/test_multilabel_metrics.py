@@ -90,15 +90,21 @@ def test_threshold_never_sees_test_labels() -> None:
     shuffled = y_test[rng.permutation(len(y_test))]
     for per_label in (False, True):
         settings = {"per_label_threshold": per_label}
-        kwargs = {"labels": list("abcd"), "y_val": y_val.astype(int), "s_val": s_val, "settings": settings}
+        kwargs = {
+            "labels": list("abcd"),
+            "y_val": y_val.astype(int),
+            "s_val": s_val,
+            "settings": settings,
+        }
         real = metrics.evaluate("multilabel", y_test.astype(int), s_test, **kwargs)
         fake = metrics.evaluate("multilabel", shuffled.astype(int), s_test, **kwargs)
         assert real.details["thresholds"] == fake.details["thresholds"]
         # the test labels do drive the scores, so the check above is not vacuous
         assert real.metrics["micro_f1"] != fake.metrics["micro_f1"]
         # and the validation labels do drive the threshold
-        other = metrics.evaluate("multilabel", y_test.astype(int), s_test,
-                                 **{**kwargs, "y_val": (~y_val).astype(int)})
+        other = metrics.evaluate(
+            "multilabel", y_test.astype(int), s_test, **{**kwargs, "y_val": (~y_val).astype(int)}
+        )
         assert other.details["thresholds"] != real.details["thresholds"]
 
 

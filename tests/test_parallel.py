@@ -15,8 +15,25 @@ from tests.fixtures import write_ggplot2_csv as write_movies_csv
 def test_jobs_two_matches_jobs_one(tmp_path: Path) -> None:
     movies = write_movies_csv(tmp_path / "movies.csv", n=300)
     models = ["logreg", "random-forest"]
-    serial = run(RunRequest(task="tmdb-quality", options=RunOptions(data=movies), models=models, seeds=[0, 1], out=tmp_path / "j1"))
-    parallel = run(RunRequest(task="tmdb-quality", options=RunOptions(data=movies), models=models, seeds=[0, 1], out=tmp_path / "j2", jobs=2))
+    serial = run(
+        RunRequest(
+            task="tmdb-quality",
+            options=RunOptions(data=movies),
+            models=models,
+            seeds=[0, 1],
+            out=tmp_path / "j1",
+        )
+    )
+    parallel = run(
+        RunRequest(
+            task="tmdb-quality",
+            options=RunOptions(data=movies),
+            models=models,
+            seeds=[0, 1],
+            out=tmp_path / "j2",
+            jobs=2,
+        )
+    )
     assert [(r["model"], r["seed"]) for r in serial] == [(r["model"], r["seed"]) for r in parallel]
     stored = {(r["model"], r["seed"]): r for r in load_records(tmp_path / "j2")}
     assert len(stored) == 6

@@ -18,24 +18,57 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def _records(task: str, target: str, metric: str) -> list[dict]:
     rng = np.random.default_rng(0)
-    labels = ["BAD", "AVG", "GOOD"] if target == "multiclass" else ["Action", "Drama", "Comedy", "Horror"]
+    labels = (
+        ["BAD", "AVG", "GOOD"]
+        if target == "multiclass"
+        else ["Action", "Drama", "Comedy", "Horror"]
+    )
     out = []
-    for model, family, base, fit in (("baseline", "trivial", 0.2, 0.001), ("linear", "classical", 0.5, 0.3),
-                                     ("net", "deep", 0.55, 20.0)):
+    for model, family, base, fit in (
+        ("baseline", "trivial", 0.2, 0.001),
+        ("linear", "classical", 0.5, 0.3),
+        ("net", "deep", 0.55, 20.0),
+    ):
         for seed in (0, 1):
             details: dict = {}
             if target == "multiclass":
                 details["confusion"] = rng.integers(0, 50, (3, 3)).tolist()
             if target == "multilabel":
-                details["per_label"] = {lab: {"ap": float(rng.uniform(0.2, 0.9)), "f1": 0.5, "support": 9} for lab in labels}
-                details["per_label"]["Horror"]["ap"] = None  # undefined AP must not break the heatmap
-            history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "val_score": e / 10} for e in range(1, 6)] \
-                if family == "deep" else []
-            out.append({"task": task, "source": "synthetic", "model": model, "family": family, "seed": seed,
-                        "target": target, "primary_metric": metric, "primary": base + 0.01 * seed,
-                        "metrics": {metric: base + 0.01 * seed}, "details": details, "history": history,
-                        "fit_seconds": fit, "predict_seconds": 0.1, "status": "ok", "split_hash": "s1",
-                        "labels": labels})
+                details["per_label"] = {
+                    lab: {"ap": float(rng.uniform(0.2, 0.9)), "f1": 0.5, "support": 9}
+                    for lab in labels
+                }
+                details["per_label"]["Horror"]["ap"] = (
+                    None  # undefined AP must not break the heatmap
+                )
+            history = (
+                [
+                    {"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "val_score": e / 10}
+                    for e in range(1, 6)
+                ]
+                if family == "deep"
+                else []
+            )
+            out.append(
+                {
+                    "task": task,
+                    "source": "synthetic",
+                    "model": model,
+                    "family": family,
+                    "seed": seed,
+                    "target": target,
+                    "primary_metric": metric,
+                    "primary": base + 0.01 * seed,
+                    "metrics": {metric: base + 0.01 * seed},
+                    "details": details,
+                    "history": history,
+                    "fit_seconds": fit,
+                    "predict_seconds": 0.1,
+                    "status": "ok",
+                    "split_hash": "s1",
+                    "labels": labels,
+                }
+            )
     return out
 
 
@@ -46,15 +79,21 @@ def _valid_png(path: Path) -> None:
 
 
 def test_plots_for_every_task_kind(tmp_path: Path) -> None:
-    records = (_records("quality", "multiclass", "macro_f1") + _records("genres", "multilabel", "mAP")
-               + _records("match", "retrieval", "mrr"))
+    records = (
+        _records("quality", "multiclass", "macro_f1")
+        + _records("genres", "multilabel", "mAP")
+        + _records("match", "retrieval", "mrr")
+    )
     links = write_plots(records, tmp_path)
     names = {key[0]: set(v) for key, v in links.items()}
     assert "quality-synthetic-confusion.png" in names["quality"]
     assert "genres-synthetic-per-label-ap.png" in names["genres"]
     for task in ("quality", "genres", "match"):
-        assert {f"{task}-synthetic-primary.png", f"{task}-synthetic-pareto.png",
-                f"{task}-synthetic-learning-curves.png"} <= names[task]
+        assert {
+            f"{task}-synthetic-primary.png",
+            f"{task}-synthetic-pareto.png",
+            f"{task}-synthetic-learning-curves.png",
+        } <= names[task]
     for files in links.values():
         for name in files:
             _valid_png(tmp_path / name)
@@ -69,11 +108,16 @@ def test_leaderboard_plots_and_report_embed_pngs(tmp_path: Path) -> None:
     out = tmp_path / "results"
     for r in _records("quality", "multiclass", "macro_f1"):
         write_record(record_path(out, r["task"], r["source"], r["model"], r["seed"]), r)
-    result = CliRunner().invoke(cli, ["leaderboard", "--out", str(out), "--plots", str(tmp_path / "plots"), "--format", "md"])
+    result = CliRunner().invoke(
+        cli,
+        ["leaderboard", "--out", str(out), "--plots", str(tmp_path / "plots"), "--format", "md"],
+    )
     assert result.exit_code == 0, result.output
     page = (tmp_path / "plots" / "leaderboard.md").read_text()
     assert "![quality-synthetic-pareto.png](quality-synthetic-pareto.png)" in page
-    report = CliRunner().invoke(cli, ["report", "--results", str(out), "--out", str(tmp_path / "report")])
+    report = CliRunner().invoke(
+        cli, ["report", "--results", str(out), "--out", str(tmp_path / "report")]
+    )
     assert report.exit_code == 0, report.output
     text = (tmp_path / "report" / "README.md").read_text()
     assert "(plots/quality-synthetic-confusion.png)" in text
@@ -93,9 +137,18 @@ def test_rank_ties_from_paired_bootstrap(tmp_path: Path) -> None:
     records = []
     for model, acc in (("strong", 0.9), ("strong-twin", 0.9), ("weak", 0.3)):
         s = scores(acc)
-        r = {"task": "t", "source": "s", "model": model, "seed": 0, "family": "classical", "target": "multiclass",
-             "primary_metric": "accuracy", "primary": float((s.argmax(1) == y).mean()), "status": "ok",
-             "metrics": {"accuracy": float((s.argmax(1) == y).mean())}}
+        r = {
+            "task": "t",
+            "source": "s",
+            "model": model,
+            "seed": 0,
+            "family": "classical",
+            "target": "multiclass",
+            "primary_metric": "accuracy",
+            "primary": float((s.argmax(1) == y).mean()),
+            "status": "ok",
+            "metrics": {"accuracy": float((s.argmax(1) == y).mean())},
+        }
         path = record_path(tmp_path, "t", "s", model, 0)
         write_predictions(path, ids=ids, y=y, scores=s)
         records.append(r | {"_path": str(path)})

@@ -20,8 +20,13 @@ from tests.fixtures import write_ggplot2_csv  # noqa: E402
 @pytest.fixture(scope="module")
 def cluster() -> object:
     # One GPU declared: Ray schedules by the declared count, no physical GPU is needed.
-    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, object_store_memory=80 * 2**20,
-             log_to_driver=False)
+    ray.init(
+        num_cpus=2,
+        num_gpus=1,
+        include_dashboard=False,
+        object_store_memory=80 * 2**20,
+        log_to_driver=False,
+    )
     yield ray
     ray.shutdown()
 
@@ -32,11 +37,19 @@ def movies(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def request(movies: Path, out: Path, models: list[str], **kwargs: object) -> RunRequest:
-    return RunRequest(task="tmdb-quality", options=RunOptions(data=movies, epochs=1), models=models,
-                      seeds=[0], out=out, **kwargs)
+    return RunRequest(
+        task="tmdb-quality",
+        options=RunOptions(data=movies, epochs=1),
+        models=models,
+        seeds=[0],
+        out=out,
+        **kwargs,
+    )
 
 
-def test_ray_run_matches_a_serial_run_and_a_rerun_skips(cluster: object, movies: Path, tmp_path: Path) -> None:
+def test_ray_run_matches_a_serial_run_and_a_rerun_skips(
+    cluster: object, movies: Path, tmp_path: Path
+) -> None:
     models = ["logreg"]
     serial = {r["model"]: r for r in run(request(movies, tmp_path / "serial", models))}
     remote = run(request(movies, tmp_path / "ray", models, executor=RayExecutor()))
@@ -44,7 +57,9 @@ def test_ray_run_matches_a_serial_run_and_a_rerun_skips(cluster: object, movies:
     for record in remote:
         assert record["status"] == "ok"
         assert record["metrics"] == pytest.approx(serial[record["model"]]["metrics"], abs=1e-12)
-        assert record["executor"]["kind"] == "ray" and record["executor"]["resources"] == {"CPU": 1.0}
+        assert record["executor"]["kind"] == "ray" and record["executor"]["resources"] == {
+            "CPU": 1.0
+        }
         assert read_predictions(Path(record["_path"])) is not None  # the driver wrote the scores
     assert {r["model"] for r in load_records(tmp_path / "ray")} == {"majority", "logreg"}
     again = run(request(movies, tmp_path / "ray", models, executor=RayExecutor()))
@@ -52,7 +67,9 @@ def test_ray_run_matches_a_serial_run_and_a_rerun_skips(cluster: object, movies:
 
 
 def test_deep_rung_asks_for_the_declared_gpu(cluster: object, movies: Path, tmp_path: Path) -> None:
-    records = run(request(movies, tmp_path / "deep", ["mlp"], executor=RayExecutor(gpus_per_deep_rung=0.5)))
+    records = run(
+        request(movies, tmp_path / "deep", ["mlp"], executor=RayExecutor(gpus_per_deep_rung=0.5))
+    )
     deep = next(r for r in records if r["model"] == "mlp")
     assert deep["status"] == "ok", deep.get("error")
     assert deep["executor"]["resources"] == {"CPU": 1.0, "GPU": 0.5}
@@ -78,16 +95,30 @@ def test_deep_rungs_without_a_gpu_run_on_cpu_only_when_asked() -> None:
     assert resources["num_gpus"] == 1.0 and "no GPU" in note and "--deep-on-cpu" in note
 
 
-def test_tune_runs_trials_as_ray_tasks_in_one_study(cluster: object, movies: Path, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tune_runs_trials_as_ray_tasks_in_one_study(
+    cluster: object, movies: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from moviebench.tuning import TuneRequest, tune
 
     monkeypatch.chdir(tmp_path)  # a relative --out: workers must still find the driver's journal
-    req = TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=3,
-                      out=Path("out"), executor=RayExecutor())
+    req = TuneRequest(
+        task="tmdb-quality",
+        model="logreg",
+        options=RunOptions(data=movies),
+        trials=3,
+        out=Path("out"),
+        executor=RayExecutor(),
+    )
     result = tune(req)
     assert result.n_complete == 3 and result.best_params
     # The same study continues locally: the trials are in the driver's journal file.
-    local = tune(TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=1,
-                             out=Path("out")))
+    local = tune(
+        TuneRequest(
+            task="tmdb-quality",
+            model="logreg",
+            options=RunOptions(data=movies),
+            trials=1,
+            out=Path("out"),
+        )
+    )
     assert local.study == result.study and local.n_complete == 4

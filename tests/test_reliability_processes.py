@@ -21,12 +21,14 @@ import pytest
 
 from tests.fixtures import write_ggplot2_csv
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process probes are written for Linux")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="process probes are written for Linux"
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 # A rung that announces itself in $MARKS and then blocks until $RELEASE exists (or 60 s).
-RUNG = '''
+RUNG = """
 import os, sys, time
 from pathlib import Path
 
@@ -52,9 +54,9 @@ class Blocking(Model):
 
     def predict_scores(self, data):
         return np.full((len(data), data.n_outputs), 1.0 / data.n_outputs)
-'''
+"""
 
-RUN = '''
+RUN = """
 if __name__ == "__main__":
     from moviebench.options import RunOptions
     from moviebench.runner import RunRequest, run
@@ -75,13 +77,20 @@ if __name__ == "__main__":
                   Display())
     for r in records:
         print("record", r["model"], r["seed"], r["status"], r.get("_reused", "trained here"), flush=True)
-'''
+"""
 
 
-def start(script: Path, data: Path, out: Path, seeds: str, jobs: int, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(script), str(data), str(out), seeds, str(jobs)], cwd=ROOT,
-                            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def start(
+    script: Path, data: Path, out: Path, seeds: str, jobs: int, env: dict[str, str]
+) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(script), str(data), str(out), seeds, str(jobs)],
+        cwd=ROOT,
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def wait_for(condition, timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:

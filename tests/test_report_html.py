@@ -33,20 +33,50 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("report")
     out = root / "out"
     csv = write_ggplot2_csv(root / "movies.csv")
-    records = run(RunRequest(task="tmdb-quality", options=RunOptions(source="ggplot2movies", data=csv),
-                             models=["logreg"], seeds=[0, 1], out=out))
+    records = run(
+        RunRequest(
+            task="tmdb-quality",
+            options=RunOptions(source="ggplot2movies", data=csv),
+            models=["logreg"],
+            seeds=[0, 1],
+            out=out,
+        )
+    )
     board = Path(records[0]["_path"]).parents[1]  # the folder of this board's model folders
     for seed in (0, 1):
         record = read_record(board / "logreg" / f"seed-{seed}.json")
-        write_record(board / "logreg-copy" / f"seed-{seed}.json", {**record, "model": "logreg-copy"})
-        shutil.copy(predictions_path(board / "logreg" / f"seed-{seed}.json"),
-                    predictions_path(board / "logreg-copy" / f"seed-{seed}.json"))
-    base = {k: v for k, v in read_record(board / "majority" / "seed-0.json").items()
-            if k not in ("metrics", "primary", "details", "fit_seconds", "predict_seconds", "n_params")}
-    write_record(board / "broken" / "seed-0.json",
-                 {**base, "model": "broken", "family": "classical", "status": "failed", "error": f"RuntimeError: {HOSTILE}"})
-    write_record(board / "needs-weights" / "seed-0.json",
-                 {**base, "model": "needs-weights", "family": "deep", "status": "skipped", "error": "no pretrained weights found"})
+        write_record(
+            board / "logreg-copy" / f"seed-{seed}.json", {**record, "model": "logreg-copy"}
+        )
+        shutil.copy(
+            predictions_path(board / "logreg" / f"seed-{seed}.json"),
+            predictions_path(board / "logreg-copy" / f"seed-{seed}.json"),
+        )
+    base = {
+        k: v
+        for k, v in read_record(board / "majority" / "seed-0.json").items()
+        if k not in ("metrics", "primary", "details", "fit_seconds", "predict_seconds", "n_params")
+    }
+    write_record(
+        board / "broken" / "seed-0.json",
+        {
+            **base,
+            "model": "broken",
+            "family": "classical",
+            "status": "failed",
+            "error": f"RuntimeError: {HOSTILE}",
+        },
+    )
+    write_record(
+        board / "needs-weights" / "seed-0.json",
+        {
+            **base,
+            "model": "needs-weights",
+            "family": "deep",
+            "status": "skipped",
+            "error": "no pretrained weights found",
+        },
+    )
     return out
 
 
@@ -62,15 +92,25 @@ def test_sort_key_reads_the_number_a_cell_shows() -> None:
 def test_page_has_every_row_escaped_with_provenance_and_embedded_plots(results: Path) -> None:
     records = load_records(results)
     rows = aggregate(records)[("tmdb-quality", "ggplot2movies")]
-    page = render_page(records, {("tmdb-quality", "ggplot2movies"): [("x-primary.png", b"\x89PNG fake")]})
+    page = render_page(
+        records, {("tmdb-quality", "ggplot2movies"): [("x-primary.png", b"\x89PNG fake")]}
+    )
     # The same cells as the terminal and markdown tables.
     for cells in table_rows(rows)[1]:
         for cell in cells:
             assert f">{html.escape(cell)}</" in page
-    assert HOSTILE not in page and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; &quot;quotes&quot;" in page
+    assert (
+        HOSTILE not in page
+        and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; &quot;quotes&quot;" in page
+    )
     assert page.count('<details id="prov-') == len(rows)
     logreg = next(r for r in records if r["model"] == "logreg")
-    for value in (logreg["split_hash"], logreg["data_fingerprint"], logreg["git_commit"] or "—", logreg["device"]):
+    for value in (
+        logreg["split_hash"],
+        logreg["data_fingerprint"],
+        logreg["git_commit"] or "—",
+        logreg["device"],
+    ):
         assert value in page
     assert 'class="family-trivial baseline"' in page
     assert "tie" in re.search(r'<tr class="([^"]*)" data-model="logreg-copy"', page).group(1)
@@ -88,9 +128,19 @@ def _browser() -> str:
 
 
 def _chromium(browser: str, profile: Path, *args: str) -> str:
-    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-               f"--user-data-dir={profile}", *args]
+    command = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
@@ -128,11 +178,18 @@ window.addEventListener("load", function () {
 def test_report_renders_in_a_real_browser(results: Path, tmp_path: Path) -> None:
     browser = _browser()
     page = tmp_path / "report.html"
-    assert CliRunner().invoke(cli, ["report", "--results", str(results), "--html", str(page)]).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(cli, ["report", "--results", str(results), "--html", str(page)])
+        .exit_code
+        == 0
+    )
     checked = tmp_path / "checked.html"
     checked.write_text(page.read_text().replace("</body>", CHECK + "</body>"))
     dom = _chromium(browser, tmp_path / "profile", "--dump-dom", checked.as_uri())
-    found = json.loads(re.search(r'<pre id="check">(.*?)</pre>', dom, re.S).group(1).replace("&quot;", '"'))
+    found = json.loads(
+        re.search(r'<pre id="check">(.*?)</pre>', dom, re.S).group(1).replace("&quot;", '"')
+    )
 
     rows = aggregate(load_records(results))[("tmdb-quality", "ggplot2movies")]
     (table,) = found["tables"]
@@ -147,12 +204,22 @@ def test_report_renders_in_a_real_browser(results: Path, tmp_path: Path) -> None
 
     # Every plot is embedded and decoded: primary, Pareto, confusion matrix (no deep rung here).
     stem = "tmdb-quality-ggplot2movies"
-    assert sorted(i["alt"] for i in found["images"]) == [f"{stem}-{kind}.png" for kind in ("confusion", "pareto", "primary")]
+    assert sorted(i["alt"] for i in found["images"]) == [
+        f"{stem}-{kind}.png" for kind in ("confusion", "pareto", "primary")
+    ]
     for image in found["images"]:
-        assert image["complete"] and image["width"] > 0 and image["height"] > 0 and image["shown"] > 0, image
+        assert (
+            image["complete"] and image["width"] > 0 and image["height"] > 0 and image["shown"] > 0
+        ), image
 
     shot = tmp_path / "report.png"
-    _chromium(browser, tmp_path / "profile", "--window-size=1400,1800", f"--screenshot={shot}", page.as_uri())
+    _chromium(
+        browser,
+        tmp_path / "profile",
+        "--window-size=1400,1800",
+        f"--screenshot={shot}",
+        page.as_uri(),
+    )
     with Image.open(shot) as image:
         assert image.size == (1400, 1800)
         assert np.asarray(image.convert("L")).std() > 10  # not a blank page
@@ -165,11 +232,27 @@ def test_report_needs_an_output() -> None:
 
 def test_fusion_gap_sentence_is_on_the_page() -> None:
     def rec(model: str, family: str, primary: float) -> dict:
-        return {"task": "multimodal-genre", "source": "movielens-1m", "model": model, "family": family, "seed": 0,
-                "target": "multilabel", "primary_metric": "mAP", "primary": primary, "metrics": {"mAP": primary},
-                "status": "ok", "split_hash": "s", "fit_seconds": 1.0, "predict_seconds": 0.1}
+        return {
+            "task": "multimodal-genre",
+            "source": "movielens-1m",
+            "model": model,
+            "family": family,
+            "seed": 0,
+            "target": "multilabel",
+            "primary_metric": "mAP",
+            "primary": primary,
+            "metrics": {"mAP": primary},
+            "status": "ok",
+            "split_hash": "s",
+            "fit_seconds": 1.0,
+            "predict_seconds": 0.1,
+        }
 
-    records = [rec("prior", "trivial", 0.1), rec("tfidf-logreg", "classical", 0.30), rec("late-fusion-avg", "classical", 0.35)]
+    records = [
+        rec("prior", "trivial", 0.1),
+        rec("tfidf-logreg", "classical", 0.30),
+        rec("late-fusion-avg", "classical", 0.35),
+    ]
     page = render_page(records, {})
     (line,) = gap_lines(aggregate(records)[("multimodal-genre", "movielens-1m")])
     assert "late-fusion-avg" in line and "tfidf-logreg" in line and "+0.0500" in line

@@ -20,9 +20,18 @@ def tiny_csv(tmp_path: Path) -> Path:
     return write_ggplot2_csv(tmp_path / "movies.csv")
 
 
-def request(tiny_csv: Path, out: Path, models: list[str], *, settings: dict | None = None,
-            epochs: int | None = None, **kw) -> RunRequest:
-    options = RunOptions(source="ggplot2movies", data=tiny_csv, settings=settings or {}, epochs=epochs)
+def request(
+    tiny_csv: Path,
+    out: Path,
+    models: list[str],
+    *,
+    settings: dict | None = None,
+    epochs: int | None = None,
+    **kw,
+) -> RunRequest:
+    options = RunOptions(
+        source="ggplot2movies", data=tiny_csv, settings=settings or {}, epochs=epochs
+    )
     return RunRequest(task="tmdb-quality", options=options, models=models, out=out, **kw)
 
 
@@ -47,10 +56,25 @@ def test_ladder_writes_one_record_per_model_with_provenance(tiny_csv, tmp_path):
     assert len(stored) == 3
     for r in stored:
         assert r["status"] == "ok"
-        assert set(r["metrics"]) >= {"macro_f1", "accuracy", "balanced_accuracy", "log_loss", "ordinal_mse"}
+        assert set(r["metrics"]) >= {
+            "macro_f1",
+            "accuracy",
+            "balanced_accuracy",
+            "log_loss",
+            "ordinal_mse",
+        }
         assert r["primary"] == r["metrics"]["macro_f1"]
-        for key in ("split_hash", "data_fingerprint", "fit_seconds", "predict_seconds", "peak_memory_mb",
-                    "n_params", "device", "params", "versions"):
+        for key in (
+            "split_hash",
+            "data_fingerprint",
+            "fit_seconds",
+            "predict_seconds",
+            "peak_memory_mb",
+            "n_params",
+            "device",
+            "params",
+            "versions",
+        ):
             assert r[key] is not None, key
     assert len({r["split_hash"] for r in stored}) == 1  # one split for every model
     mlp = next(r for r in stored if r["model"] == "mlp")
@@ -63,12 +87,26 @@ def test_leaderboard_marks_rungs_that_start_from_pretrained_weights():
     from moviebench.leaderboard import aggregate, table_rows
 
     def record(model: str, family: str, pretrained: bool, primary: float) -> dict:
-        return {"task": "t", "source": "s", "model": model, "seed": 0, "family": family, "status": "ok",
-                "pretrained_weights": pretrained, "primary_metric": "accuracy", "primary": primary,
-                "metrics": {"accuracy": primary}}
+        return {
+            "task": "t",
+            "source": "s",
+            "model": model,
+            "seed": 0,
+            "family": family,
+            "status": "ok",
+            "pretrained_weights": pretrained,
+            "primary_metric": "accuracy",
+            "primary": primary,
+            "metrics": {"accuracy": primary},
+        }
 
-    (rows,) = aggregate([record("majority", "trivial", False, 0.3), record("effnet-logreg", "pretrained", True, 0.6),
-                         record("resnet18", "deep", False, 0.5)]).values()
+    (rows,) = aggregate(
+        [
+            record("majority", "trivial", False, 0.3),
+            record("effnet-logreg", "pretrained", True, 0.6),
+            record("resnet18", "deep", False, 0.5),
+        ]
+    ).values()
     header, body = table_rows(rows)
     weights = {cells[1].split()[0]: cells[header.index("weights")] for cells in body}
     assert weights == {"effnet-logreg": "pretrained", "resnet18": "", "majority": ""}
@@ -99,7 +137,9 @@ def test_a_failing_model_is_recorded_and_the_ladder_goes_on(tiny_csv, tmp_path):
     records = run(request(tiny_csv, tmp_path / "out", ["test-always-fails", "logreg"]))
     status = {r["model"]: r["status"] for r in records}
     assert status == {"majority": "ok", "test-always-fails": "failed", "logreg": "ok"}
-    failed = json.loads(Path(next(r["_path"] for r in records if r["status"] == "failed")).read_text())
+    failed = json.loads(
+        Path(next(r["_path"] for r in records if r["status"] == "failed")).read_text()
+    )
     assert "RuntimeError: boom" in failed["error"]
 
 
@@ -120,7 +160,10 @@ def test_models_beat_the_majority_class_on_learnable_data(tiny_csv, tmp_path):
 def test_seeds_give_one_record_each(tiny_csv, tmp_path):
     records = run(request(tiny_csv, tmp_path / "out", ["logreg"], seeds=[0, 1]))
     assert sorted((r["model"], r["seed"]) for r in records) == [
-        ("logreg", 0), ("logreg", 1), ("majority", 0), ("majority", 1)
+        ("logreg", 0),
+        ("logreg", 1),
+        ("majority", 0),
+        ("majority", 1),
     ]
     assert np.isfinite([r["primary"] for r in records]).all()
 
@@ -146,7 +189,12 @@ def test_a_record_made_another_way_is_rerun_not_shown_as_current(tiny_csv, tmp_p
     run(request(tiny_csv, out, ["logreg"]))
     stored = json.loads(Cell(prep, "logreg", 0).path(out).read_text())
     assert Cell(prep, "logreg", 0).is_current(stored)
-    assert not Cell(prep, "logreg", 0, params={"C": 0.1}, params_source="tuned: study s trial 3").is_current(stored)
+    assert not Cell(
+        prep, "logreg", 0, params={"C": 0.1}, params_source="tuned: study s trial 3"
+    ).is_current(stored)
     # A changed default is a change too: the record keeps the params it ran with.
-    changed = {**stored, "identity": {**stored["identity"], "params": {**stored["params"], "C": 123.0}}}
+    changed = {
+        **stored,
+        "identity": {**stored["identity"], "params": {**stored["params"], "C": 123.0}},
+    }
     assert not Cell(prep, "logreg", 0).is_current(changed)

@@ -37,8 +37,14 @@ def genre_data(n: int, seed: int) -> TaskData:
             words += list(rng.choice(WORDS[genres[j]], 3))
         rng.shuffle(words)
         texts.append(" ".join(words) if i % 17 else "")  # a few empty texts on purpose
-    return TaskData(ids=[f"{seed}-{i}" for i in range(n)], X=pd.DataFrame({"overview": texts}),
-                    columns={"text": ["overview"]}, y=y, labels=genres, target="multilabel")
+    return TaskData(
+        ids=[f"{seed}-{i}" for i in range(n)],
+        X=pd.DataFrame({"overview": texts}),
+        columns={"text": ["overview"]},
+        y=y,
+        labels=genres,
+        target="multilabel",
+    )
 
 
 def retrieval_data(n: int, seed: int) -> TaskData:
@@ -49,16 +55,24 @@ def retrieval_data(n: int, seed: int) -> TaskData:
         key = list(rng.choice(vocab, 2, replace=False))
         titles.append(" ".join(key).title())
         taglines.append(" ".join([*rng.choice(FILLER, 3), key[0], "and", key[1]]))
-    return TaskData(ids=[f"r{seed}-{i}" for i in range(n)],
-                    X=pd.DataFrame({"tagline": taglines, "title": titles}),
-                    columns={"query": ["tagline"], "candidate": ["title"]}, y=np.arange(n),
-                    labels=[], target="retrieval")
+    return TaskData(
+        ids=[f"r{seed}-{i}" for i in range(n)],
+        X=pd.DataFrame({"tagline": taglines, "title": titles}),
+        columns={"query": ["tagline"], "candidate": ["title"]},
+        y=np.arange(n),
+        labels=[],
+        target="retrieval",
+    )
 
 
 def context(target: str, **settings: object) -> RunContext:
     primary = "mAP" if target == "multilabel" else "mrr"
-    return RunContext(seed=0, epochs=3, settings=dict(settings),
-                      val_score=lambda y, s: metrics.validation_score(target, primary, y, s, list(WORDS)))
+    return RunContext(
+        seed=0,
+        epochs=3,
+        settings=dict(settings),
+        val_score=lambda y, s: metrics.validation_score(target, primary, y, s, list(WORDS)),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +91,9 @@ def genre_splits() -> tuple[TaskData, TaskData, TaskData]:
     return genre_data(150, 0), genre_data(60, 1), genre_data(60, 2)
 
 
-def fit_score(name: str, splits: tuple[TaskData, TaskData, TaskData], **settings: object) -> tuple[np.ndarray, object]:
+def fit_score(
+    name: str, splits: tuple[TaskData, TaskData, TaskData], **settings: object
+) -> tuple[np.ndarray, object]:
     train, val, test = splits
     model = MODELS.get(name)(context=context(train.target, **settings))
     model.fit(train, val)
@@ -89,8 +105,14 @@ def test_genre_rung_trains_and_scores(name: str, genre_splits: tuple) -> None:
     train, val, test = genre_splits
     scores, model = fit_score(name, genre_splits)
     assert scores.shape == (len(test), 3) and np.isfinite(scores).all()
-    ev = metrics.evaluate("multilabel", test.y, scores, labels=test.labels, y_val=val.y,
-                          s_val=model.predict_scores(val))
+    ev = metrics.evaluate(
+        "multilabel",
+        test.y,
+        scores,
+        labels=test.labels,
+        y_val=val.y,
+        s_val=model.predict_scores(val),
+    )
     if name == "prior":
         assert ev.metrics["mAP"] < 0.6
     elif not isinstance(model, TorchModel):
@@ -126,9 +148,14 @@ def test_retrieval_rung(name: str) -> None:
     if name == "random-rank":
         assert mrr < 0.3
     else:
-        if isinstance(model, TorchModel):  # trained by the shared loop: its history, capped by --epochs
+        if isinstance(
+            model, TorchModel
+        ):  # trained by the shared loop: its history, capped by --epochs
             assert 1 <= len(model.history) <= 3 and "lr" in model.history[0]
-            assert model.fitted_["best_epoch"] == max(model.history, key=lambda h: h["val_score"])["epoch"]
+            assert (
+                model.fitted_["best_epoch"]
+                == max(model.history, key=lambda h: h["val_score"])["epoch"]
+            )
         # the tagline spells out the title's words: any text similarity finds most of them
         assert mrr > 0.5, mrr
 
@@ -149,8 +176,9 @@ def test_embeddings_are_cached_on_disk(tmp_path: Path, monkeypatch: pytest.Monke
     assert cache.STATS["minilm:miss"] == before["minilm:miss"] + 4
 
 
-def test_second_embedding_model_reuses_the_first_ones_embeddings(genre_splits: tuple,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_second_embedding_model_reuses_the_first_ones_embeddings(
+    genre_splits: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, first = fit_score("minilm-logreg", genre_splits)
     first.predict_scores(genre_splits[1])  # the runner scores validation too
     import moviebench.features.text as text_features

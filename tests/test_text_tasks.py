@@ -44,7 +44,10 @@ def overview_table() -> pd.DataFrame:
     alone = next(f"alone{k}" for k in range(100) if _held_out(f"alone{k}"))
     rows.append({"movie_id": alone, "overview": "lonely", "genres": ["Rare"]})
     # empty texts in every spelling
-    rows += [{"movie_id": f"e{i}", "overview": text, "genres": ["Drama"]} for i, text in enumerate([None, "", "   ", np.nan])]
+    rows += [
+        {"movie_id": f"e{i}", "overview": text, "genres": ["Drama"]}
+        for i, text in enumerate([None, "", "   ", np.nan])
+    ]
     return pd.DataFrame(rows)
 
 
@@ -52,7 +55,9 @@ def overview_rows(table: pd.DataFrame, min_count: int) -> TaskData:
     """The task's rows as `prepare` leaves them: built, split, rare genres counted on train."""
     data = build_overview_genre(table, "tmdb", TaskOptions(settings=GenreSettings()))
     split = make_split(data.split_key, DEFAULT_SPLIT_SEED)
-    return drop_rare_labels(TASKS.get("overview-genre"), data, split, min_count, DEFAULT_SPLIT_SEED)[0]
+    return drop_rare_labels(
+        TASKS.get("overview-genre"), data, split, min_count, DEFAULT_SPLIT_SEED
+    )[0]
 
 
 def test_rare_genres_counted_on_train_only_and_reported() -> None:
@@ -77,10 +82,17 @@ def test_films_left_without_genre_and_empty_texts_are_dropped_and_counted() -> N
 
 
 def test_malformed_genre_cells_count_as_no_genre() -> None:
-    table = pd.DataFrame({"movie_id": ["a", "b", "c"], "overview": ["x", "y", "z"],
-                          "genres": [["Drama"], np.nan, "Drama"]})
+    table = pd.DataFrame(
+        {
+            "movie_id": ["a", "b", "c"],
+            "overview": ["x", "y", "z"],
+            "genres": [["Drama"], np.nan, "Drama"],
+        }
+    )
     data = build_overview_genre(table, "tmdb", TaskOptions(settings=GenreSettings()))
-    assert list(data.ids) == ["a"] and any("dropped 2 films without a genre" in n for n in data.notes)
+    assert list(data.ids) == ["a"] and any(
+        "dropped 2 films without a genre" in n for n in data.notes
+    )
 
 
 def test_no_genre_frequent_enough_is_a_one_line_error() -> None:
@@ -95,33 +107,44 @@ def test_missing_text_column_is_a_data_error() -> None:
         build_overview_genre(table, "ggplot2movies", TaskOptions())
 
 
-@pytest.mark.parametrize("raw, clean", [
-    ("American President, The (1995)", "The American President"),
-    ("Toy Story (1995)", "Toy Story"),
-    ("City of Lost Children, The (Cité des enfants perdus, La) (1995)",
-     "City of Lost Children, The (Cité des enfants perdus, La)"),
-    ("Misérables, Les", "Les Misérables"),
-    ("Heat", "Heat"),
-])
+@pytest.mark.parametrize(
+    "raw, clean",
+    [
+        ("American President, The (1995)", "The American President"),
+        ("Toy Story (1995)", "Toy Story"),
+        (
+            "City of Lost Children, The (Cité des enfants perdus, La) (1995)",
+            "City of Lost Children, The (Cité des enfants perdus, La)",
+        ),
+        ("Misérables, Les", "Les Misérables"),
+        ("Heat", "Heat"),
+    ],
+)
 def test_movielens_titles_are_cleaned(raw: str, clean: str) -> None:
     assert clean_title(raw) == clean
 
 
 def test_title_genre_uses_clean_titles() -> None:
-    table = pd.DataFrame({"movie_id": [str(i) for i in range(30)],
-                          "title": [f"Film {i}, The (1999)" for i in range(30)],
-                          "genres": [["Drama"]] * 30})
+    table = pd.DataFrame(
+        {
+            "movie_id": [str(i) for i in range(30)],
+            "title": [f"Film {i}, The (1999)" for i in range(30)],
+            "genres": [["Drama"]] * 30,
+        }
+    )
     data = build_title_genre(table, "movielens-1m", TaskOptions(settings=GenreSettings()))
     assert data.text().iloc[0] == "The Film 0" and data.columns == {"text": ["title"]}
 
 
 def test_tagline_title_rows() -> None:
-    table = pd.DataFrame({
-        "movie_id": ["1", "2", "3", "4", "5"],
-        "tagline": ["Run.", None, "Hide.", "Seek.", "Again."],
-        "title": ["Alpha", "Beta", "Gamma", "gamma", "Delta"],
-        "genres": [[]] * 5,
-    })
+    table = pd.DataFrame(
+        {
+            "movie_id": ["1", "2", "3", "4", "5"],
+            "tagline": ["Run.", None, "Hide.", "Seek.", "Again."],
+            "title": ["Alpha", "Beta", "Gamma", "gamma", "Delta"],
+            "genres": [[]] * 5,
+        }
+    )
     data = build_tagline_title(table, "tmdb", TaskOptions())
     assert list(data.ids) == ["1", "3", "5"]
     assert list(data.y) == [0, 1, 2] and data.target == "retrieval"

@@ -43,7 +43,9 @@ def _trial_values(journal: Path, study: str) -> list[float]:
     return [t.value for t in loaded.trials]
 
 
-def test_tuning_never_touches_test_rows(movies: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tuning_never_touches_test_rows(
+    movies: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     prep = _prep(movies)
     test_ids = set(prep.data.ids[prep.split.test])
     seen: list[set[str]] = []
@@ -59,8 +61,16 @@ def test_tuning_never_touches_test_rows(movies: Path, tmp_path: Path, monkeypatc
 
     monkeypatch.setattr(LogReg, "fit", spy_fit)
     monkeypatch.setattr(LogReg, "predict_scores", spy_predict)
-    result = tune(TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=3,
-                              storage=str(tmp_path / "a.log"), sampler_seed=0))
+    result = tune(
+        TuneRequest(
+            task="tmdb-quality",
+            model="logreg",
+            options=RunOptions(data=movies),
+            trials=3,
+            storage=str(tmp_path / "a.log"),
+            sampler_seed=0,
+        )
+    )
     assert seen and all(not (ids & test_ids) for ids in seen)
     assert result.n_complete == 3
 
@@ -74,15 +84,33 @@ def test_tuning_never_touches_test_rows(movies: Path, tmp_path: Path, monkeypatc
     prep2 = _prep(scrambled)
     assert prep2.split.hash == prep.split.hash
     assert not np.array_equal(prep2.data.y[prep2.split.test], prep.data.y[prep.split.test])
-    again = tune(TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=scrambled), trials=3,
-                             storage=str(tmp_path / "b.log"), sampler_seed=0))
+    again = tune(
+        TuneRequest(
+            task="tmdb-quality",
+            model="logreg",
+            options=RunOptions(data=scrambled),
+            trials=3,
+            storage=str(tmp_path / "b.log"),
+            sampler_seed=0,
+        )
+    )
     assert again.study == result.study
-    assert _trial_values(tmp_path / "a.log", result.study) == _trial_values(tmp_path / "b.log", again.study)
+    assert _trial_values(tmp_path / "a.log", result.study) == _trial_values(
+        tmp_path / "b.log", again.study
+    )
 
 
 def test_default_study_name_and_storage(movies: Path, tmp_path: Path) -> None:
     prep = _prep(movies)
-    result = tune(TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=2, out=tmp_path / "res"))
+    result = tune(
+        TuneRequest(
+            task="tmdb-quality",
+            model="logreg",
+            options=RunOptions(data=movies),
+            trials=2,
+            out=tmp_path / "res",
+        )
+    )
     assert result.study == default_study_name(prep, "logreg")
     assert (tmp_path / "res" / "tuning" / "optuna-journal.log").exists()
     assert result.best_value is not None and 0 <= result.best_value <= 1
@@ -91,12 +119,43 @@ def test_default_study_name_and_storage(movies: Path, tmp_path: Path) -> None:
 
 def test_shared_study_across_two_processes(movies: Path, tmp_path: Path) -> None:
     journal = tmp_path / "shared.log"
-    first = tune(TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=1, storage=str(journal)))
+    first = tune(
+        TuneRequest(
+            task="tmdb-quality",
+            model="logreg",
+            options=RunOptions(data=movies),
+            trials=1,
+            storage=str(journal),
+        )
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "moviebench", "tune", "--task", "tmdb-quality", "--model", "logreg",
-           "--data", str(movies), "--trials", "3", "--storage", str(journal)]
-    workers = [subprocess.Popen([*cmd, "--sampler-seed", str(i)], env=env, cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in (1, 2)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "moviebench",
+        "tune",
+        "--task",
+        "tmdb-quality",
+        "--model",
+        "logreg",
+        "--data",
+        str(movies),
+        "--trials",
+        "3",
+        "--storage",
+        str(journal),
+    ]
+    workers = [
+        subprocess.Popen(
+            [*cmd, "--sampler-seed", str(i)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in (1, 2)
+    ]
     outputs = [w.communicate(timeout=300)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
     study = optuna.load_study(study_name=first.study, storage=open_storage(str(journal)))
@@ -108,23 +167,45 @@ def test_shared_study_across_two_processes(movies: Path, tmp_path: Path) -> None
 
 def test_run_tuned_uses_best_params(movies: Path, tmp_path: Path) -> None:
     out = tmp_path / "res"
-    result = tune(TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=4, out=out))
-    records = run(RunRequest(task="tmdb-quality", options=RunOptions(data=movies), models=["logreg", "random-forest"], out=out,
-                             tuned=True))
+    result = tune(
+        TuneRequest(
+            task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=4, out=out
+        )
+    )
+    records = run(
+        RunRequest(
+            task="tmdb-quality",
+            options=RunOptions(data=movies),
+            models=["logreg", "random-forest"],
+            out=out,
+            tuned=True,
+        )
+    )
     by_model = {r["model"]: r for r in records}
     logreg = by_model["logreg"]
     assert logreg["status"] == "ok"
     assert logreg["params"] == result.best_params
-    assert logreg["params_source"].startswith(f"tuned: study {result.study} trial {result.best_trial}")
+    assert logreg["params_source"].startswith(
+        f"tuned: study {result.study} trial {result.best_trial}"
+    )
     # No study for random-forest: defaults, and the record says why; the baseline has nothing to tune.
     assert by_model["random-forest"]["params_source"].startswith("defaults (no tuned study")
     assert by_model["majority"]["params_source"] == "defaults"
 
 
 def test_deep_model_reports_epochs_to_the_pruner(movies: Path, tmp_path: Path) -> None:
-    result = tune(TuneRequest(task="tmdb-quality", model="mlp", options=RunOptions(data=movies, epochs=3), trials=2,
-                              storage=str(tmp_path / "deep.log")))
-    study = optuna.load_study(study_name=result.study, storage=open_storage(str(tmp_path / "deep.log")))
+    result = tune(
+        TuneRequest(
+            task="tmdb-quality",
+            model="mlp",
+            options=RunOptions(data=movies, epochs=3),
+            trials=2,
+            storage=str(tmp_path / "deep.log"),
+        )
+    )
+    study = optuna.load_study(
+        study_name=result.study, storage=open_storage(str(tmp_path / "deep.log"))
+    )
     for trial in study.trials:
         assert sorted(trial.intermediate_values) == [1, 2, 3]
     assert result.best_params["lr"] == study.best_trial.params["lr"]
@@ -134,7 +215,11 @@ def test_nothing_to_tune_is_a_clear_error(movies: Path) -> None:
     from moviebench.errors import BenchError
 
     with pytest.raises(BenchError, match="no search space"):
-        tune(TuneRequest(task="tmdb-quality", model="majority", options=RunOptions(data=movies), trials=1))
+        tune(
+            TuneRequest(
+                task="tmdb-quality", model="majority", options=RunOptions(data=movies), trials=1
+            )
+        )
 
 
 def test_a_run_at_another_image_size_does_not_reuse_the_study(tmp_path: Path) -> None:
@@ -147,7 +232,9 @@ def test_a_run_at_another_image_size_does_not_reuse_the_study(tmp_path: Path) ->
     out = tmp_path / "res"
 
     def options(size: int) -> RunOptions:
-        return RunOptions(source="image-folder", data=frames, settings={"image_size": str(size)}, device="cpu")
+        return RunOptions(
+            source="image-folder", data=frames, settings={"image_size": str(size)}, device="cpu"
+        )
 
     tune(TuneRequest(task="frame-id", model="hist-logreg", options=options(16), trials=1, out=out))
     spec = TASKS.get("frame-id")

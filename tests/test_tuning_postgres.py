@@ -46,7 +46,9 @@ def _free_port() -> int:
 def postgres_url() -> Iterator[str]:
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found: install the `postgresql` package")
+        pytest.skip(
+            "PostgreSQL server binaries (initdb, pg_ctl) not found: install the `postgresql` package"
+        )
     try:
         import psycopg2  # noqa: F401
     except ImportError:
@@ -75,7 +77,9 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(datadir, ignore_errors=True)
         pytest.fail(f"initdb failed: {made.stderr[-2000:]}")
     options = f"-p {port} -k {datadir} -c listen_addresses=127.0.0.1 -c fsync=off"
-    started = pg(pg_ctl, "-D", str(pgdata), "-o", options, "-l", str(datadir / "server.log"), "-w", "start")
+    started = pg(
+        pg_ctl, "-D", str(pgdata), "-o", options, "-l", str(datadir / "server.log"), "-w", "start"
+    )
     if started.returncode != 0:
         log = (datadir / "server.log").read_text() if (datadir / "server.log").exists() else ""
         shutil.rmtree(datadir, ignore_errors=True)
@@ -90,13 +94,44 @@ def postgres_url() -> Iterator[str]:
 def test_shared_study_on_postgres(postgres_url: str, tmp_path: Path) -> None:
     movies = write_movies_csv(tmp_path / "movies.csv", n=300)
     # Created once here; the two workers below only load it and add trials.
-    first = tune(TuneRequest(task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=1, storage=postgres_url))
+    first = tune(
+        TuneRequest(
+            task="tmdb-quality",
+            model="logreg",
+            options=RunOptions(data=movies),
+            trials=1,
+            storage=postgres_url,
+        )
+    )
     assert first.storage.startswith("postgresql://bench@127.0.0.1")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "moviebench", "tune", "--task", "tmdb-quality", "--model", "logreg",
-           "--data", str(movies), "--trials", "2", "--storage", postgres_url]
-    workers = [subprocess.Popen([*cmd, "--sampler-seed", str(i)], env=env, cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in (1, 2)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "moviebench",
+        "tune",
+        "--task",
+        "tmdb-quality",
+        "--model",
+        "logreg",
+        "--data",
+        str(movies),
+        "--trials",
+        "2",
+        "--storage",
+        postgres_url,
+    ]
+    workers = [
+        subprocess.Popen(
+            [*cmd, "--sampler-seed", str(i)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in (1, 2)
+    ]
     outputs = [w.communicate(timeout=300)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
     study = optuna.load_study(study_name=first.study, storage=open_storage(postgres_url))

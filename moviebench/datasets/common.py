@@ -38,7 +38,9 @@ def read_text(path: Path, report: LoadReport) -> str:
         return data.decode(ENCODINGS[1])
 
 
-def read_csv_strings(path: Path, report: LoadReport, usecols: Callable[[str], bool] | None = None) -> pd.DataFrame:
+def read_csv_strings(
+    path: Path, report: LoadReport, usecols: Callable[[str], bool] | None = None
+) -> pd.DataFrame:
     """Every cell as a string (only empty cells missing), in UTF-8 else Latin-1.
 
     Lines with too many fields are dropped and counted as malformed instead of aborting the read.
@@ -50,22 +52,34 @@ def read_csv_strings(path: Path, report: LoadReport, usecols: Callable[[str], bo
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 chunks = pd.read_csv(
-                    path, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding,
-                    on_bad_lines="warn", chunksize=CHUNK_ROWS,
+                    path,
+                    dtype=str,
+                    keep_default_na=False,
+                    na_values=[""],
+                    encoding=encoding,
+                    on_bad_lines="warn",
+                    chunksize=CHUNK_ROWS,
                 )
-                parts = [chunk[[c for c in chunk.columns if usecols is None or usecols(c)]] for chunk in chunks]
+                parts = [
+                    chunk[[c for c in chunk.columns if usecols is None or usecols(c)]]
+                    for chunk in chunks
+                ]
                 frame = pd.concat(parts, ignore_index=True)
         except UnicodeDecodeError:
             continue
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DataError(f"{path}: not a readable CSV file ({str(exc).strip().splitlines()[0]})") from None
+            raise DataError(
+                f"{path}: not a readable CSV file ({str(exc).strip().splitlines()[0]})"
+            ) from None
         if encoding != ENCODINGS[0]:
             report.notes.append(f"{path.name} is not UTF-8: read as Latin-1")
         skipped = sum(len(_SKIPPED_LINE.findall(str(w.message))) for w in caught)
         report.rows_read = len(frame) + skipped
         report.drop("malformed line (wrong number of fields)", skipped)
         return frame
-    raise DataError(f"{path}: cannot decode as UTF-8 or Latin-1")  # unreachable: Latin-1 decodes any byte
+    raise DataError(
+        f"{path}: cannot decode as UTF-8 or Latin-1"
+    )  # unreachable: Latin-1 decodes any byte
 
 
 # Canonical columns where a negative value means nothing (a budget, a count, a duration).

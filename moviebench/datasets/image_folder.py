@@ -21,14 +21,18 @@ from moviebench.errors import DataError
 
 def load(path: Path | None) -> LoadedSource:
     if path is None or not path.is_dir():
-        raise DataError(f"source 'image-folder' needs --data: a folder of class folders (got {path})")
+        raise DataError(
+            f"source 'image-folder' needs --data: a folder of class folders (got {path})"
+        )
     report = LoadReport(source="image-folder", path=str(path))
     classes = sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
         raise DataError(f"--data {path}: no class folders inside (expected one folder per class)")
     loose = [f for f in path.iterdir() if f.is_file() and not f.name.startswith(".")]
     if loose:
-        report.notes.append(f"{len(loose)} file(s) directly in {path} ignored: not inside a class folder")
+        report.notes.append(
+            f"{len(loose)} file(s) directly in {path} ignored: not inside a class folder"
+        )
 
     rows, ignored, empty = [], 0, []
     for folder in classes:
@@ -38,17 +42,21 @@ def load(path: Path | None) -> LoadedSource:
         if not images:
             empty.append(folder.name)
         for f in images:
-            rows.append({
-                "movie_id": folder.name,
-                "title": folder.name,
-                "image": str(f),
-                "image_id": f.relative_to(path).as_posix(),
-            })
+            rows.append(
+                {
+                    "movie_id": folder.name,
+                    "title": folder.name,
+                    "image": str(f),
+                    "image_id": f.relative_to(path).as_posix(),
+                }
+            )
     if ignored:
         report.notes.append(f"{ignored} file(s) without an image extension ignored")
     if empty:
-        report.notes.append(f"{len(empty)} class folder(s) without images: {', '.join(empty[:5])}"
-                            + (" ..." if len(empty) > 5 else ""))
+        report.notes.append(
+            f"{len(empty)} class folder(s) without images: {', '.join(empty[:5])}"
+            + (" ..." if len(empty) > 5 else "")
+        )
     table = pd.DataFrame(rows, columns=["movie_id", "title", "image", "image_id"])
     report.rows_read = len(table)
     check_images(list(table["image"]), report)

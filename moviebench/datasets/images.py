@@ -45,7 +45,9 @@ def readable_flags(paths: Sequence[str]) -> np.ndarray:
         st = os.stat(p)
         stamps.append(f"{os.path.abspath(p)}|{st.st_size}|{st.st_mtime_ns}")
     key = cache_key(files=fingerprint_strings(stamps), check="pillow-draft-load-v1")
-    return cached_array("image-check", key, lambda: np.array([image_readable(p) for p in paths], dtype=bool))
+    return cached_array(
+        "image-check", key, lambda: np.array([image_readable(p) for p in paths], dtype=bool)
+    )
 
 
 def check_images(paths: Sequence[str | None], report: LoadReport) -> None:

@@ -63,12 +63,18 @@ def task_balances(source: str, table: pd.DataFrame, options: Any) -> list[dict[s
         entry: dict[str, Any] = {"task": spec.name, "target": spec.target}
         try:
             # Each task with its default settings (rare labels are not yet dropped: all show).
-            data = spec.build(table, source, dataclasses.replace(options, settings=spec.settings_type()))
+            data = spec.build(
+                table, source, dataclasses.replace(options, settings=spec.settings_type())
+            )
         except BenchError as exc:  # a task this source cannot serve as loaded: say why
             entry["error"] = str(exc)
             out.append(entry)
             continue
-        entry.update(rows=len(data), notes=list(data.notes), balance=label_balance(data.y, data.labels, data.target))
+        entry.update(
+            rows=len(data),
+            notes=list(data.notes),
+            balance=label_balance(data.y, data.labels, data.target),
+        )
         if data.target == "multilabel" and np.asarray(data.y).ndim == 2:
             entry["rows_without_label"] = int((np.asarray(data.y).sum(axis=1) == 0).sum())
         out.append(entry)
@@ -122,11 +128,15 @@ def _balance_table(entry: dict[str, Any]) -> Table:
 
 
 def print_inspection(console: Console, info: dict[str, Any]) -> None:
-    console.print(f"[bold]{info['source']}[/] from {info['path'] or '(bundled)'}  (loaded in {info['load_seconds']:.1f}s)")
+    console.print(
+        f"[bold]{info['source']}[/] from {info['path'] or '(bundled)'}  (loaded in {info['load_seconds']:.1f}s)"
+    )
     for note in info["notes"]:
         console.print(f"  note: {note}")
-    console.print(f"rows read {info['rows_read']:,}, kept {info['rows_kept']:,}, "
-                  f"dropped {info['rows_read'] - info['rows_kept']:,}")
+    console.print(
+        f"rows read {info['rows_read']:,}, kept {info['rows_kept']:,}, "
+        f"dropped {info['rows_read'] - info['rows_kept']:,}"
+    )
     for reason, n in info["dropped"].items():
         console.print(f"  dropped {n:,}: {reason}")
     for reason, n in info["repaired"].items():
@@ -140,14 +150,18 @@ def print_inspection(console: Console, info: dict[str, Any]) -> None:
         if n is None:
             missing.add_row(col, "absent", "", style="dim")
         else:
-            missing.add_row(col, f"{n:,}" + (" (no genre)" if col == "genres" else ""), _pct(n, kept))
+            missing.add_row(
+                col, f"{n:,}" + (" (no genre)" if col == "genres" else ""), _pct(n, kept)
+            )
     console.print(missing)
 
     if not info["tasks"]:
         console.print("no registered task reads this source")
     for entry in info["tasks"]:
         if "error" in entry:
-            console.print(f"[bold]{entry['task']}[/]: cannot be built on this source: {entry['error']}")
+            console.print(
+                f"[bold]{entry['task']}[/]: cannot be built on this source: {entry['error']}"
+            )
             continue
         console.print(f"[bold]{entry['task']}[/] ({entry['target']}): {entry['rows']:,} rows")
         for note in entry["notes"]:
@@ -157,12 +171,16 @@ def print_inspection(console: Console, info: dict[str, Any]) -> None:
         if entry["balance"]:
             counts = [n for _, n in entry["balance"]]
             if len(counts) > MANY_LABELS:
-                console.print(f"  {len(counts)} labels; per label min {min(counts)}, median "
-                              f"{int(np.median(counts))}, max {max(counts)}; the 10 largest:")
+                console.print(
+                    f"  {len(counts)} labels; per label min {min(counts)}, median "
+                    f"{int(np.median(counts))}, max {max(counts)}; the 10 largest:"
+                )
             console.print(_balance_table(entry))
 
     if info["genres"] is not None:
-        genres = Table(title=f"genre frequencies ({len(info['genres'])} genres)", title_justify="left")
+        genres = Table(
+            title=f"genre frequencies ({len(info['genres'])} genres)", title_justify="left"
+        )
         for col in ("genre", "films", "share"):
             genres.add_column(col, justify="left" if col == "genre" else "right")
         for genre, n in info["genres"].items():
@@ -171,8 +189,10 @@ def print_inspection(console: Console, info: dict[str, Any]) -> None:
 
     if info["images"]:
         im = info["images"]
-        console.print(f"images: {im.get('found', 0):,} found, {im.get('missing', 0):,} missing, "
-                      f"{im.get('unreadable', 0):,} unreadable")
+        console.print(
+            f"images: {im.get('found', 0):,} found, {im.get('missing', 0):,} missing, "
+            f"{im.get('unreadable', 0):,} unreadable"
+        )
         for p in info["unreadable_images"][:SHOW_PATHS]:
             console.print(f"  unreadable: {p}", highlight=False)
         if len(info["unreadable_images"]) > SHOW_PATHS:

@@ -39,13 +39,19 @@ def find_poster_folder(folder: Path) -> Path | None:
             return folder / name
     if next(folder.glob("*.jpg"), None) is not None:
         return folder
-    with_jpegs = [d for d in sorted(folder.iterdir()) if d.is_dir() and next(d.glob("*.jpg"), None) is not None]
+    with_jpegs = [
+        d
+        for d in sorted(folder.iterdir())
+        if d.is_dir() and next(d.glob("*.jpg"), None) is not None
+    ]
     return with_jpegs[0] if len(with_jpegs) == 1 else None
 
 
 def load(path: Path | None) -> LoadedSource:
     if path is None:
-        raise DataError("source 'poster-csv' needs --data: the folder with MovieGenre.csv and its posters")
+        raise DataError(
+            "source 'poster-csv' needs --data: the folder with MovieGenre.csv and its posters"
+        )
     csv = resolve_csv(path)
     report = LoadReport(source="poster-csv", path=str(csv))
     raw = read_csv_strings(csv, report)
@@ -72,15 +78,19 @@ def load(path: Path | None) -> LoadedSource:
         name, year = split_title_year(title) if isinstance(title, str) else (None, None)
         titles.append(name)
         years.append(year)
-    genres = [[g.strip() for g in cell.split("|") if g.strip()] if isinstance(cell, str) else []
-              for cell in raw["Genre"].to_numpy(dtype=object)]
-    table = pd.DataFrame({
-        "movie_id": movie_id.to_numpy(),
-        "title": pd.Series(titles, dtype=object),
-        "year": pd.to_numeric(pd.Series(years, dtype=object)).astype(float),
-        "genres": genres,
-        "vote_average": score.to_numpy(dtype=float),  # the IMDb score: target side only
-    })
+    genres = [
+        [g.strip() for g in cell.split("|") if g.strip()] if isinstance(cell, str) else []
+        for cell in raw["Genre"].to_numpy(dtype=object)
+    ]
+    table = pd.DataFrame(
+        {
+            "movie_id": movie_id.to_numpy(),
+            "title": pd.Series(titles, dtype=object),
+            "year": pd.to_numeric(pd.Series(years, dtype=object)).astype(float),
+            "genres": genres,
+            "vote_average": score.to_numpy(dtype=float),  # the IMDb score: target side only
+        }
+    )
     missing_if_not_finite(table, report)
     folder = find_poster_folder(csv.parent)
     if folder is None:

@@ -62,8 +62,17 @@ NUMERIC = {
 }
 # TMDB writes 0 for "not known" in these: as values they would read as free, unearning, 0-minute films.
 UNKNOWN_IF_ZERO = ("budget", "revenue", "runtime")
-TEXT = {"title": "title", "overview": "overview", "tagline": "tagline", "original_language": "language"}
-LISTS = {"genres": "genres", "production_companies": "n_companies", "production_countries": "n_countries"}
+TEXT = {
+    "title": "title",
+    "overview": "overview",
+    "tagline": "tagline",
+    "original_language": "language",
+}
+LISTS = {
+    "genres": "genres",
+    "production_companies": "n_companies",
+    "production_countries": "n_countries",
+}
 USED = {"id", "release_date", "imdb_id", *NUMERIC, *TEXT, *LISTS}
 
 
@@ -106,8 +115,10 @@ def _parse_lists(cells: pd.Series, encoding: str) -> pd.Series:
             names[cell] = parse_list_cell(cell, encoding)
         except MalformedCell:
             names[cell] = None
-    out = [[] if not isinstance(c, str) else (None if names[c] is None else list(names[c]))
-           for c in cells.to_numpy(dtype=object)]
+    out = [
+        [] if not isinstance(c, str) else (None if names[c] is None else list(names[c]))
+        for c in cells.to_numpy(dtype=object)
+    ]
     return pd.Series(out, index=cells.index, dtype=object)
 
 
@@ -117,7 +128,9 @@ def load(path: Path | None) -> LoadedSource:
     csv = resolve_csv(path)
     layout = detect_layout(csv_header(csv))
     report = LoadReport(source="tmdb", path=str(csv))
-    report.notes.append(f"layout {layout.name} ({layout.list_encoding} list cells), told from the header")
+    report.notes.append(
+        f"layout {layout.name} ({layout.list_encoding} list cells), told from the header"
+    )
     raw = read_csv_strings(csv, report, usecols=lambda c: c in USED)
     require_columns(raw, REQUIRED, f"tmdb ({layout.name} layout) {csv}")
     absent = sorted(c for c in (*NUMERIC, *TEXT, *LISTS, "release_date") if c not in raw)
@@ -153,7 +166,10 @@ def load(path: Path | None) -> LoadedSource:
         table[canon] = raw[col].to_numpy(dtype=object) if col in raw else None
     if "release_date" in raw:
         dates = pd.to_datetime(raw["release_date"], errors="coerce", format="%Y-%m-%d")
-        report.repair("unparseable release_date set missing", int((dates.isna() & raw["release_date"].notna()).sum()))
+        report.repair(
+            "unparseable release_date set missing",
+            int((dates.isna() & raw["release_date"].notna()).sum()),
+        )
         table["year"] = dates.dt.year.to_numpy(dtype=float)
         table["month"] = dates.dt.month.to_numpy(dtype=float)
     else:
@@ -165,7 +181,9 @@ def load(path: Path | None) -> LoadedSource:
         report.repair(f"{col} 0 (unknown) set missing", int(zero.sum()))
         table.loc[zero, col] = np.nan
     missing_if_not_finite(table, report)
-    table["genres"] = list(lists["genres"][index]) if "genres" in lists else [[] for _ in range(len(table))]
+    table["genres"] = (
+        list(lists["genres"][index]) if "genres" in lists else [[] for _ in range(len(table))]
+    )
     for col in ("production_companies", "production_countries"):
         canon = LISTS[col]
         table[canon] = lists[col][index].map(len).to_numpy(dtype=float) if col in lists else np.nan

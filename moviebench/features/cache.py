@@ -43,7 +43,9 @@ def fingerprint_strings(values: list[str]) -> str:
     return digest.hexdigest()[:24]
 
 
-def cached_array(extractor: str, key: str, compute: Callable[[], np.ndarray], root: Path | None = None) -> np.ndarray:
+def cached_array(
+    extractor: str, key: str, compute: Callable[[], np.ndarray], root: Path | None = None
+) -> np.ndarray:
     """Load `extractor/key.npy` from the cache, or compute it, store it atomically and return it."""
     path = (root or cache_root()) / extractor / f"{key}.npy"
     if path.exists():

@@ -56,7 +56,13 @@ def load_rgb(path: str | Path, draft: int | None = None) -> Image.Image:
                 return _to_rgb(im)
     except UnreadableImage:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as exc:
         raise UnreadableImage(f"{path}: {type(exc).__name__}: {exc}") from None
 
 
@@ -120,7 +126,9 @@ def pixel_keys(paths: Sequence[str], size: int) -> list[str]:
         try:
             keys.append(f"{file_digest(p)}:{int(size)}:v{DECODER_VERSION}")
         except OSError as exc:
-            raise DataError(f"unreadable image {p}: {exc.strerror or exc} (tasks skip these; was the file changed?)") from None
+            raise DataError(
+                f"unreadable image {p}: {exc.strerror or exc} (tasks skip these; was the file changed?)"
+            ) from None
     return keys
 
 
@@ -138,7 +146,9 @@ def pixels(paths: Sequence[str], size: int) -> np.ndarray:
             try:
                 out[row] = np.asarray(resize_square(load_rgb(paths[i], draft=size), size))
             except UnreadableImage as exc:
-                raise DataError(f"unreadable image {exc} (tasks skip these; was the file changed?)") from None
+                raise DataError(
+                    f"unreadable image {exc} (tasks skip these; was the file changed?)"
+                ) from None
         return out
 
     return cached_items("pixels", pixel_keys(paths, size), compute)
@@ -146,18 +156,23 @@ def pixels(paths: Sequence[str], size: int) -> np.ndarray:
 
 def pixels_key(paths: Sequence[str], size: int) -> str:
     """A stable id of (file list, state, resolution), for caches built on top of pixels."""
-    return cache_key(files=fingerprint_strings(_file_state([str(p) for p in paths])), size=int(size),
-                     version=DECODER_VERSION)
+    return cache_key(
+        files=fingerprint_strings(_file_state([str(p) for p in paths])),
+        size=int(size),
+        version=DECODER_VERSION,
+    )
 
 
 def train_augmentation(size: int) -> v2.Transform:
     """Zoom / crop, brightness, small rotation and horizontal flip, for training batches only."""
-    return v2.Compose([
-        v2.RandomResizedCrop(size, scale=(0.75, 1.0), ratio=(0.9, 1.1), antialias=True),
-        v2.RandomHorizontalFlip(),
-        v2.ColorJitter(brightness=0.2),
-        v2.RandomRotation(10),
-    ])
+    return v2.Compose(
+        [
+            v2.RandomResizedCrop(size, scale=(0.75, 1.0), ratio=(0.9, 1.1), antialias=True),
+            v2.RandomHorizontalFlip(),
+            v2.ColorJitter(brightness=0.2),
+            v2.RandomRotation(10),
+        ]
+    )
 
 
 class ImageDataset(Dataset):
@@ -167,12 +182,23 @@ class ImageDataset(Dataset):
     on every read.
     """
 
-    def __init__(self, images: np.ndarray, y: np.ndarray, target: str, augment: bool = False,
-                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> None:
-        self.images = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)  # uint8 NCHW
+    def __init__(
+        self,
+        images: np.ndarray,
+        y: np.ndarray,
+        target: str,
+        augment: bool = False,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+    ) -> None:
+        self.images = torch.from_numpy(np.ascontiguousarray(images)).permute(
+            0, 3, 1, 2
+        )  # uint8 NCHW
         self.y = torch.tensor(y, dtype=torch.long if target == "multiclass" else torch.float32)
         self.augment = train_augmentation(images.shape[1]) if augment else None
-        self.normalize = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(mean), list(std))])
+        self.normalize = v2.Compose(
+            [v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(mean), list(std))]
+        )
 
     def __len__(self) -> int:
         return len(self.y)

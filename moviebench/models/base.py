@@ -71,7 +71,9 @@ class Model:
         known = set(self.defaults) | self.budget_keys()
         unknown = set(params) - known
         if unknown:
-            raise ValueError(f"{self.name}: unknown params {sorted(unknown)}; known: {sorted(known)}")
+            raise ValueError(
+                f"{self.name}: unknown params {sorted(unknown)}; known: {sorted(known)}"
+            )
         self.context = context or RunContext()
         self.params: dict[str, Any] = {**self.defaults, **params}
         self.history: list[dict[str, float]] = []  # per-epoch curves, for networks
@@ -83,8 +85,13 @@ class Model:
         return set()
 
     @classmethod
-    def resolve_budget(cls, profile: str, params: dict[str, Any], epochs: int | None = None,
-                       time_budget: float | None = None) -> dict[str, Any] | None:
+    def resolve_budget(
+        cls,
+        profile: str,
+        params: dict[str, Any],
+        epochs: int | None = None,
+        time_budget: float | None = None,
+    ) -> dict[str, Any] | None:
         """The training budget a fit runs under (networks: models/deep/loop.py); None: no loop."""
         return None
 

@@ -48,7 +48,9 @@ class TaskData:
     target: TargetKind
     split_key: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
-    unreadable: list[str] = field(default_factory=list)  # input files skipped as unreadable, by path
+    unreadable: list[str] = field(
+        default_factory=list
+    )  # input files skipped as unreadable, by path
 
     def __post_init__(self) -> None:
         self.ids = np.asarray(self.ids).astype(str)
@@ -109,8 +111,10 @@ class TaskSpec:
         """A task is scored by declared metrics only, so a wrong declaration fails here, at
         registration, not in the middle of a run."""
         if self.primary_metric not in self.metrics:
-            raise ValueError(f"task {self.name}: primary metric '{self.primary_metric}' is not among its "
-                             f"metrics ({', '.join(self.metrics)})")
+            raise ValueError(
+                f"task {self.name}: primary metric '{self.primary_metric}' is not among its "
+                f"metrics ({', '.join(self.metrics)})"
+            )
         try:
             check_metrics(self.target, self.metrics)
         except ValueError as err:

@@ -16,12 +16,20 @@ from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
 from moviebench.tasks.text import genre_matrix
 
 IMAGE_LADDER = (
-    "hist-logreg", "hist-svm", "cnn4", "resnet18", "resnet34", "resnet50", "vgg16",
-    "resnet18-pretrained", "effnet-logreg", "effnet-finetune",
+    "hist-logreg",
+    "hist-svm",
+    "cnn4",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "vgg16",
+    "resnet18-pretrained",
+    "effnet-logreg",
+    "effnet-finetune",
 )
 SPLITS = {
     "seen-films": "seen films, unseen frames: rows split by image id, so a film's frames spread over the parts "
-                  "(test frames of films with no training frame, if any, are counted in a note)",
+    "(test frames of films with no training frame, if any, are counted in a note)",
     "unseen-films": "unseen films: rows split by movie id, all frames of a film in one part",
 }
 
@@ -36,20 +44,28 @@ def _readable(paths: pd.Series, notes: list[str]) -> tuple[np.ndarray, list[str]
     check = check_images(list(present))
     keep[np.flatnonzero(has_path.to_numpy())[~check.ok]] = False
     if check.unreadable:
-        notes.append(f"unreadable images skipped: {len(check.unreadable)}: " + ", ".join(check.unreadable))
+        notes.append(
+            f"unreadable images skipped: {len(check.unreadable)}: " + ", ".join(check.unreadable)
+        )
     return keep, check.unreadable
 
 
 def build_poster_genre(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
     for col in ("movie_id", "genres", "poster"):
         if col not in table:
-            raise DataError(f"source {source}: poster-genre needs column '{col}' (a poster image path per film)")
+            raise DataError(
+                f"source {source}: poster-genre needs column '{col}' (a poster image path per film)"
+            )
     if table["poster"].isna().all():
-        raise DataError(f"source {source}: no poster files found for poster-genre "
-                        "(tmdb: put a posters/ folder of <id>.jpg beside the CSV)")
+        raise DataError(
+            f"source {source}: no poster files found for poster-genre "
+            "(tmdb: put a posters/ folder of <id>.jpg beside the CSV)"
+        )
     notes: list[str] = []
     keep, unreadable = _readable(table["poster"], notes)
-    genres = table["genres"].map(lambda g: list(g) if isinstance(g, (list, tuple, np.ndarray)) else [])
+    genres = table["genres"].map(
+        lambda g: list(g) if isinstance(g, (list, tuple, np.ndarray)) else []
+    )
     no_genre = keep & (genres.map(len) == 0).to_numpy()
     if no_genre.sum():
         notes.append(f"left out {int(no_genre.sum())} films without a genre")
@@ -58,8 +74,13 @@ def build_poster_genre(table: pd.DataFrame, source: str, options: TaskOptions) -
     # Genres too rare to learn are left out later, counted on the training split only.
     labels, y = genre_matrix(list(genres))
     return TaskData(
-        ids=table["movie_id"].to_numpy(), X=pd.DataFrame({"image": table["poster"].astype(str).to_numpy()}),
-        columns={"image": ["image"]}, y=y, labels=labels, target="multilabel", notes=notes,
+        ids=table["movie_id"].to_numpy(),
+        X=pd.DataFrame({"image": table["poster"].astype(str).to_numpy()}),
+        columns={"image": ["image"]},
+        y=y,
+        labels=labels,
+        target="multilabel",
+        notes=notes,
         unreadable=unreadable,
     )
 
@@ -67,16 +88,22 @@ def build_poster_genre(table: pd.DataFrame, source: str, options: TaskOptions) -
 def build_frame_id(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
     for col in ("movie_id", "image"):
         if col not in table:
-            raise DataError(f"source {source}: frame-id needs columns 'movie_id' and 'image' (one row per frame)")
+            raise DataError(
+                f"source {source}: frame-id needs columns 'movie_id' and 'image' (one row per frame)"
+            )
     setting = options.settings.split
     if setting not in SPLITS:
         raise DataError(f"frame-id: unknown split setting '{setting}'; known: {', '.join(SPLITS)}")
     if setting == "unseen-films":
         # A classifier over N films cannot name a film it never saw in training.
-        raise DataError("frame-id is multiclass over the films seen in training; 'unseen-films' "
-                        "puts each film in one part only, so its test films would have no class")
-    notes = [f"split setting: {SPLITS[setting]}",
-             "frames of one film are near-duplicates, so this measures recognition of seen films"]
+        raise DataError(
+            "frame-id is multiclass over the films seen in training; 'unseen-films' "
+            "puts each film in one part only, so its test films would have no class"
+        )
+    notes = [
+        f"split setting: {SPLITS[setting]}",
+        "frames of one film are near-duplicates, so this measures recognition of seen films",
+    ]
     keep, unreadable = _readable(table["image"], notes)
     table = table[keep].reset_index(drop=True)
     # A film with fewer frames than this cannot be in train, val and test at once.
@@ -84,16 +111,24 @@ def build_frame_id(table: pd.DataFrame, source: str, options: TaskOptions) -> Ta
     few = frames < options.settings.min_frames_per_film
     if few.any():
         n_films = table.loc[few, "movie_id"].astype(str).nunique()
-        notes.append(f"left out {n_films} films with fewer than {options.settings.min_frames_per_film} "
-                     f"frames ({int(few.sum())} frames; setting min_frames_per_film)")
+        notes.append(
+            f"left out {n_films} films with fewer than {options.settings.min_frames_per_film} "
+            f"frames ({int(few.sum())} frames; setting min_frames_per_film)"
+        )
         table = table[~few].reset_index(drop=True)
     films = sorted(table["movie_id"].astype(str).unique())
     index = {f: i for i, f in enumerate(films)}
     image_id = table["image_id"].astype(str) if "image_id" in table else table["image"].astype(str)
     return TaskData(
-        ids=image_id.to_numpy(), X=pd.DataFrame({"image": table["image"].astype(str).to_numpy()}),
-        columns={"image": ["image"]}, y=table["movie_id"].astype(str).map(index).to_numpy(dtype=np.int64),
-        labels=films, target="multiclass", split_key=image_id.to_numpy(), notes=notes, unreadable=unreadable,
+        ids=image_id.to_numpy(),
+        X=pd.DataFrame({"image": table["image"].astype(str).to_numpy()}),
+        columns={"image": ["image"]},
+        y=table["movie_id"].astype(str).map(index).to_numpy(dtype=np.int64),
+        labels=films,
+        target="multiclass",
+        split_key=image_id.to_numpy(),
+        notes=notes,
+        unreadable=unreadable,
     )
 
 
@@ -103,7 +138,15 @@ register_task(
         description="poster image -> genres (multi-label); scored by mAP with thresholds from validation",
         target="multilabel",
         inputs=("image",),
-        metrics=("mAP", "micro_f1", "macro_f1", "samples_f1", "hamming_loss", "subset_accuracy", "map@3"),
+        metrics=(
+            "mAP",
+            "micro_f1",
+            "macro_f1",
+            "samples_f1",
+            "hamming_loss",
+            "subset_accuracy",
+            "map@3",
+        ),
         primary_metric="mAP",
         default_source="movielens-1m",
         sources=("movielens-1m", "poster-csv", "tmdb"),

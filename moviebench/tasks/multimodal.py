@@ -16,9 +16,20 @@ from moviebench.tasks.image import _readable
 from moviebench.tasks.text import GENRE_METRICS, build_genre_task
 
 TEXT_FIELD = {"movielens-1m": "title", "tmdb": "overview", "poster-csv": "title"}
-SINGLE_MODALITY = ("tfidf-logreg", "tfidf-char-svm", "minilm-logreg", "hist-logreg", "effnet-logreg")
-FUSION = ("early-fusion-logreg", "early-fusion-lgbm", "late-fusion-avg", "late-fusion-stack", "fusion-resnet18")
-
+SINGLE_MODALITY = (
+    "tfidf-logreg",
+    "tfidf-char-svm",
+    "minilm-logreg",
+    "hist-logreg",
+    "effnet-logreg",
+)
+FUSION = (
+    "early-fusion-logreg",
+    "early-fusion-lgbm",
+    "late-fusion-avg",
+    "late-fusion-stack",
+    "fusion-resnet18",
+)
 
 
 def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
@@ -28,12 +39,21 @@ def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
         table = table.assign(poster=None)
     keep, unreadable = _readable(table["poster"], notes)
     films = table[keep].reset_index(drop=True)
-    data = build_genre_task(films, source, options, task="multimodal-genre", text_column=field,
-                            clean=field == "title")
+    data = build_genre_task(
+        films, source, options, task="multimodal-genre", text_column=field, clean=field == "title"
+    )
     poster_of = dict(zip(films["movie_id"].astype(str), films["poster"].astype(str)))
     X = data.X.assign(image=[poster_of[i] for i in data.ids])
-    return TaskData(ids=data.ids, X=X, columns={"text": [field], "image": ["image"]}, y=data.y,
-                    labels=data.labels, target="multilabel", notes=notes + data.notes, unreadable=unreadable)
+    return TaskData(
+        ids=data.ids,
+        X=X,
+        columns={"text": [field], "image": ["image"]},
+        y=data.y,
+        labels=data.labels,
+        target="multilabel",
+        notes=notes + data.notes,
+        unreadable=unreadable,
+    )
 
 
 register_task(

@@ -25,6 +25,7 @@ THRESHOLDS = {
     "tmdb": (5.9, 6.7),
 }
 
+
 # Each derived feature and the canonical columns it needs. A source that lacks a column
 # simply does not offer that feature.
 def _log1p(col: str):
@@ -34,12 +35,21 @@ def _log1p(col: str):
 NUMERIC_FEATURES = {
     "year": (["year"], lambda t: pd.to_numeric(t["year"], errors="coerce")),
     "month": (["month"], lambda t: pd.to_numeric(t["month"], errors="coerce")),
-    "runtime": (["runtime"], lambda t: pd.to_numeric(t["runtime"], errors="coerce").where(lambda s: s > 0)),
+    "runtime": (
+        ["runtime"],
+        lambda t: pd.to_numeric(t["runtime"], errors="coerce").where(lambda s: s > 0),
+    ),
     "log_budget": (["budget"], _log1p("budget")),
     "log_revenue": (["revenue"], _log1p("revenue")),
-    "log_votes": (["vote_count"], lambda t: np.log1p(pd.to_numeric(t["vote_count"], errors="coerce"))),
+    "log_votes": (
+        ["vote_count"],
+        lambda t: np.log1p(pd.to_numeric(t["vote_count"], errors="coerce")),
+    ),
     "popularity": (["popularity"], lambda t: pd.to_numeric(t["popularity"], errors="coerce")),
-    "english": (["language"], lambda t: (t["language"] == "en").astype(float).where(t["language"].notna())),
+    "english": (
+        ["language"],
+        lambda t: (t["language"] == "en").astype(float).where(t["language"].notna()),
+    ),
     "n_companies": (["n_companies"], lambda t: pd.to_numeric(t["n_companies"], errors="coerce")),
     "n_countries": (["n_countries"], lambda t: pd.to_numeric(t["n_countries"], errors="coerce")),
 }
@@ -82,9 +92,13 @@ def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
 
     X = pd.DataFrame(features)
     infinite = np.isinf(X.to_numpy(dtype=float))
-    if infinite.any():  # e.g. an --features column the loader does not clean: missing, like the rest
-        notes.append(f"{int(infinite.sum())} infinite feature values set missing "
-                     f"({', '.join(X.columns[infinite.any(axis=0)])})")
+    if (
+        infinite.any()
+    ):  # e.g. an --features column the loader does not clean: missing, like the rest
+        notes.append(
+            f"{int(infinite.sum())} infinite feature values set missing "
+            f"({', '.join(X.columns[infinite.any(axis=0)])})"
+        )
         X = X.mask(np.isinf(X.astype(float)))
     return TaskData(
         ids=table["movie_id"].to_numpy(),

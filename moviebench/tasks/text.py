@@ -18,9 +18,24 @@ from moviebench.errors import DataError
 from moviebench.settings import GenreSettings, RetrievalSettings
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
 
-GENRE_METRICS = ("mAP", "micro_f1", "macro_f1", "samples_f1", "map@3", "hamming_loss", "subset_accuracy")
-GENRE_LADDER = ("prior", "tfidf-logreg", "tfidf-char-svm", "minilm-logreg", "minilm-mlp",
-                "text-lstm", "cnn-bilstm")
+GENRE_METRICS = (
+    "mAP",
+    "micro_f1",
+    "macro_f1",
+    "samples_f1",
+    "map@3",
+    "hamming_loss",
+    "subset_accuracy",
+)
+GENRE_LADDER = (
+    "prior",
+    "tfidf-logreg",
+    "tfidf-char-svm",
+    "minilm-logreg",
+    "minilm-mlp",
+    "text-lstm",
+    "cnn-bilstm",
+)
 RETRIEVAL_LADDER = ("random-rank", "tfidf-cosine", "minilm-cosine", "minilm-projection")
 
 # MovieLens writes "American President, The (1995)": the year goes, the article moves back.
@@ -46,7 +61,9 @@ def _texts(table: pd.DataFrame, column: str) -> pd.Series:
 def _require(table: pd.DataFrame, columns: list[str], task: str, source: str) -> None:
     missing = [c for c in columns if c not in table]
     if missing:
-        raise DataError(f"source {source}: task {task} needs column(s) {', '.join(missing)}, which it does not provide")
+        raise DataError(
+            f"source {source}: task {task} needs column(s) {', '.join(missing)}, which it does not provide"
+        )
 
 
 def _genre_lists(series: pd.Series) -> list[list[str]]:
@@ -59,8 +76,15 @@ def _genre_lists(series: pd.Series) -> list[list[str]]:
     return out
 
 
-def build_genre_task(table: pd.DataFrame, source: str, options: TaskOptions, *, task: str,
-                     text_column: str, clean: bool = False) -> TaskData:
+def build_genre_task(
+    table: pd.DataFrame,
+    source: str,
+    options: TaskOptions,
+    *,
+    task: str,
+    text_column: str,
+    clean: bool = False,
+) -> TaskData:
     """Text -> genres rows, one column per genre any film has. The harness then leaves out
     genres too rare in the training split (`prepare.drop_rare_labels`), counted on train only."""
     _require(table, ["movie_id", text_column, "genres"], task, source)
@@ -78,9 +102,15 @@ def build_genre_task(table: pd.DataFrame, source: str, options: TaskOptions, *, 
         notes.append(f"dropped {int(no_genre.sum())} films without a genre")
     keep &= ~no_genre
     labels, y = genre_matrix([g for g, k in zip(genres, keep) if k])
-    return TaskData(ids=table["movie_id"].astype(str).to_numpy()[keep],
-                    X=pd.DataFrame({text_column: texts[keep].to_numpy()}), columns={"text": [text_column]},
-                    y=y, labels=labels, target="multilabel", notes=notes)
+    return TaskData(
+        ids=table["movie_id"].astype(str).to_numpy()[keep],
+        X=pd.DataFrame({text_column: texts[keep].to_numpy()}),
+        columns={"text": [text_column]},
+        y=y,
+        labels=labels,
+        target="multilabel",
+        notes=notes,
+    )
 
 
 def genre_matrix(genres: list[list[str]]) -> tuple[list[str], np.ndarray]:
@@ -99,7 +129,9 @@ def build_overview_genre(table: pd.DataFrame, source: str, options: TaskOptions)
 
 
 def build_title_genre(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
-    return build_genre_task(table, source, options, task="title-genre", text_column="title", clean=True)
+    return build_genre_task(
+        table, source, options, task="title-genre", text_column="title", clean=True
+    )
 
 
 def build_tagline_title(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
@@ -121,9 +153,15 @@ def build_tagline_title(table: pd.DataFrame, source: str, options: TaskOptions) 
     keep &= ~repeated
     X = pd.DataFrame({"tagline": tagline[keep].to_numpy(), "title": title[keep].to_numpy()})
     notes.append("query: a test film's tagline; candidates: every test film's title")
-    return TaskData(ids=table["movie_id"].astype(str).to_numpy()[keep.to_numpy()], X=X,
-                    columns={"query": ["tagline"], "candidate": ["title"]}, y=np.arange(len(X)),
-                    labels=[], target="retrieval", notes=notes)
+    return TaskData(
+        ids=table["movie_id"].astype(str).to_numpy()[keep.to_numpy()],
+        X=X,
+        columns={"query": ["tagline"], "candidate": ["title"]},
+        y=np.arange(len(X)),
+        labels=[],
+        target="retrieval",
+        notes=notes,
+    )
 
 
 register_task(

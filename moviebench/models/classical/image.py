@@ -44,9 +44,13 @@ def image_paths(data: TaskData) -> list[str]:
 # ---- colour histograms ------------------------------------------------------------------
 
 
-def hsv_histogram(images: np.ndarray, bins: tuple[int, int, int] = (8, 4, 4), marginal: int = 16) -> np.ndarray:
+def hsv_histogram(
+    images: np.ndarray, bins: tuple[int, int, int] = (8, 4, 4), marginal: int = 16
+) -> np.ndarray:
     """Per image: a joint H x S x V histogram plus a marginal histogram per channel, each summing to 1."""
-    hsv = rgb_to_hsv(images.astype(np.float32) / 255.0).reshape(len(images), -1, 3)  # values in [0, 1]
+    hsv = rgb_to_hsv(images.astype(np.float32) / 255.0).reshape(
+        len(images), -1, 3
+    )  # values in [0, 1]
     n_pix = hsv.shape[1]
     h, s, v = (np.minimum((hsv[..., c] * b).astype(np.int64), b - 1) for c, b in enumerate(bins))
     joint_bin = (h * bins[1] + s) * bins[2] + v
@@ -78,10 +82,16 @@ class FeatureClassifier(Model):
         self.multilabel_ = train.target == "multilabel"
         if self.multilabel_:
             # A label with one class only in train gets a constant score instead of a crash.
-            self.constant_ = {j: float(train.y[0, j]) for j in range(train.y.shape[1]) if len(set(train.y[:, j])) < 2}
+            self.constant_ = {
+                j: float(train.y[0, j])
+                for j in range(train.y.shape[1])
+                if len(set(train.y[:, j])) < 2
+            }
             fit_cols = [j for j in range(train.y.shape[1]) if j not in self.constant_]
             self.columns_ = fit_cols
-            self.model_ = OneVsRestClassifier(make_pipeline(StandardScaler(), base)).fit(X, train.y[:, fit_cols])
+            self.model_ = OneVsRestClassifier(make_pipeline(StandardScaler(), base)).fit(
+                X, train.y[:, fit_cols]
+            )
             self.n_labels_ = train.y.shape[1]
         else:
             self.model_ = make_pipeline(StandardScaler(), base).fit(X, train.y)
@@ -137,4 +147,6 @@ class HistSVM(_HistogramModel):
 
     def classifier(self) -> Any:
         # Platt scaling on 3 internal folds, then one SVC refitted on all training rows.
-        return CalibratedClassifierCV(SVC(C=self.params["C"], gamma=self.params["gamma"]), ensemble=False, cv=3)
+        return CalibratedClassifierCV(
+            SVC(C=self.params["C"], gamma=self.params["gamma"]), ensemble=False, cv=3
+        )

@@ -53,7 +53,9 @@ class SklearnTabular(Model):
         estimator = self.make_estimator()
         if target == "multilabel":
             estimator = OneVsRestClassifier(estimator)
-        return make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler(), estimator)
+        return make_pipeline(
+            SimpleImputer(strategy="median", add_indicator=True), StandardScaler(), estimator
+        )
 
     def fit(self, train: TaskData, val: TaskData) -> None:
         self.pipeline_ = self.make_pipeline(train.target)
@@ -78,7 +80,9 @@ class LogReg(SklearnTabular):
 
     def n_params(self) -> int:
         est = self.pipeline_[-1]
-        return int(sum(e.coef_.size + e.intercept_.size for e in getattr(est, "estimators_", [est])))
+        return int(
+            sum(e.coef_.size + e.intercept_.size for e in getattr(est, "estimators_", [est]))
+        )
 
 
 @register_model
@@ -96,7 +100,9 @@ class RandomForest(SklearnTabular):
         }
 
     def make_estimator(self) -> Any:
-        return RandomForestClassifier(**self.params, n_jobs=threads.current(), random_state=self.context.seed)
+        return RandomForestClassifier(
+            **self.params, n_jobs=threads.current(), random_state=self.context.seed
+        )
 
     def n_params(self) -> int:
         est = self.pipeline_[-1]
@@ -111,7 +117,9 @@ class BoostedTrees(SklearnTabular):
     def make_pipeline(self, target: str) -> Pipeline:
         # Trees need no scaling and handle missing values themselves.
         estimator = self.make_estimator()
-        return Pipeline([("model", OneVsRestClassifier(estimator) if target == "multilabel" else estimator)])
+        return Pipeline(
+            [("model", OneVsRestClassifier(estimator) if target == "multilabel" else estimator)]
+        )
 
     def fit(self, train: TaskData, val: TaskData) -> None:
         self.pipeline_ = self.make_pipeline(train.target)
@@ -126,7 +134,14 @@ class BoostedTrees(SklearnTabular):
 class XGBoost(BoostedTrees):
     name = "xgboost"
     summary = "XGBoost, early-stopped on validation log-loss"
-    defaults = {"n_estimators": 1000, "learning_rate": 0.05, "max_depth": 6, "subsample": 0.8, "colsample_bytree": 0.8, "min_child_weight": 1.0}
+    defaults = {
+        "n_estimators": 1000,
+        "learning_rate": 0.05,
+        "max_depth": 6,
+        "subsample": 0.8,
+        "colsample_bytree": 0.8,
+        "min_child_weight": 1.0,
+    }
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
@@ -142,8 +157,12 @@ class XGBoost(BoostedTrees):
         from xgboost import XGBClassifier
 
         return XGBClassifier(
-            **self.params, n_jobs=threads.current(), random_state=self.context.seed,
-            early_stopping_rounds=50, tree_method="hist", verbosity=0,
+            **self.params,
+            n_jobs=threads.current(),
+            random_state=self.context.seed,
+            early_stopping_rounds=50,
+            tree_method="hist",
+            verbosity=0,
         )
 
     def early_stopping_args(self, val: TaskData) -> dict[str, Any]:
@@ -159,7 +178,15 @@ class XGBoost(BoostedTrees):
 class LightGBM(BoostedTrees):
     name = "lightgbm"
     summary = "LightGBM, early-stopped on validation log-loss"
-    defaults = {"n_estimators": 1000, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20, "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 0.0}
+    defaults = {
+        "n_estimators": 1000,
+        "learning_rate": 0.05,
+        "num_leaves": 31,
+        "min_child_samples": 20,
+        "subsample": 0.8,
+        "colsample_bytree": 0.8,
+        "reg_lambda": 0.0,
+    }
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
@@ -176,7 +203,11 @@ class LightGBM(BoostedTrees):
         from lightgbm import LGBMClassifier
 
         return LGBMClassifier(
-            **self.params, subsample_freq=1, n_jobs=threads.current(), random_state=self.context.seed, verbose=-1
+            **self.params,
+            subsample_freq=1,
+            n_jobs=threads.current(),
+            random_state=self.context.seed,
+            verbose=-1,
         )
 
     def early_stopping_args(self, val: TaskData) -> dict[str, Any]:

@@ -48,7 +48,9 @@ def candidate_texts(data: TaskData) -> list[str]:
 def class_weight_scheme(settings: dict[str, Any]) -> str:
     scheme = str(settings.get("class_weight") or "none").lower()
     if scheme not in CLASS_WEIGHTS:
-        raise BenchError(f"setting class_weight={scheme!r}: expected one of {', '.join(CLASS_WEIGHTS)}")
+        raise BenchError(
+            f"setting class_weight={scheme!r}: expected one of {', '.join(CLASS_WEIGHTS)}"
+        )
     return scheme
 
 
@@ -155,7 +157,11 @@ class SklearnText(Model):
         return WeightedOneVsRest(estimator, positive_weights(y, scheme))
 
     def fit(self, train: TaskData, val: TaskData) -> None:
-        steps = [s for s in (self.make_features(), self._classifier(train.y, train.target)) if s is not None]
+        steps = [
+            s
+            for s in (self.make_features(), self._classifier(train.y, train.target))
+            if s is not None
+        ]
         self.pipeline_ = make_pipeline(*steps)
         self.pipeline_.fit(self.features(train), train.y)
 
@@ -179,17 +185,25 @@ class TfidfLogReg(SklearnText):
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
-        return {"C": trial.suggest_float("C", 0.1, 100, log=True),
-                "min_df": trial.suggest_int("min_df", 1, 5)}
+        return {
+            "C": trial.suggest_float("C", 0.1, 100, log=True),
+            "min_df": trial.suggest_int("min_df", 1, 5),
+        }
 
     def make_features(self) -> Any:
         p = self.params
-        return TfidfVectorizer(ngram_range=(1, 2), min_df=p["min_df"], max_features=p["max_features"],
-                               sublinear_tf=True, strip_accents="unicode")
+        return TfidfVectorizer(
+            ngram_range=(1, 2),
+            min_df=p["min_df"],
+            max_features=p["max_features"],
+            sublinear_tf=True,
+            strip_accents="unicode",
+        )
 
     def make_estimator(self) -> Any:
-        return LogisticRegression(C=self.params["C"], max_iter=2000, solver="liblinear",
-                                  random_state=self.context.seed)
+        return LogisticRegression(
+            C=self.params["C"], max_iter=2000, solver="liblinear", random_state=self.context.seed
+        )
 
 
 @register_model
@@ -204,8 +218,14 @@ class TfidfCharSVM(SklearnText):
 
     def make_features(self) -> Any:
         p = self.params
-        return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=p["min_df"],
-                               max_features=p["max_features"], sublinear_tf=True, strip_accents="unicode")
+        return TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(2, 5),
+            min_df=p["min_df"],
+            max_features=p["max_features"],
+            sublinear_tf=True,
+            strip_accents="unicode",
+        )
 
     def make_estimator(self) -> Any:
         return LinearSVC(C=self.params["C"], random_state=self.context.seed)
@@ -234,8 +254,13 @@ class TfidfCosine(RetrievalModel):
     def fit(self, train: TaskData, val: TaskData) -> None:
         p = self.params
         ngrams = (2, 4) if p["analyzer"].startswith("char") else (1, 2)
-        self.vectorizer_ = TfidfVectorizer(analyzer=p["analyzer"], ngram_range=ngrams, min_df=p["min_df"],
-                                           sublinear_tf=True, strip_accents="unicode")
+        self.vectorizer_ = TfidfVectorizer(
+            analyzer=p["analyzer"],
+            ngram_range=ngrams,
+            min_df=p["min_df"],
+            sublinear_tf=True,
+            strip_accents="unicode",
+        )
         self.vectorizer_.fit(query_texts(train) + candidate_texts(train))
 
     def predict_scores(self, data: TaskData) -> np.ndarray:

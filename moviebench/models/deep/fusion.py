@@ -28,15 +28,25 @@ class PosterTextNet(nn.Module):
     """ResNet18 trunk (with its batch norm) over the poster, Linear + ReLU over the text vector,
     concatenated, then a linear layer and the genre outputs."""
 
-    def __init__(self, text_dim: int, n_outputs: int, text_hidden: int = 256, hidden: int = 256,
-                 dropout: float = 0.3) -> None:
+    def __init__(
+        self,
+        text_dim: int,
+        n_outputs: int,
+        text_hidden: int = 256,
+        hidden: int = 256,
+        dropout: float = 0.3,
+    ) -> None:
         super().__init__()
         trunk = torchvision.models.resnet18(weights=None)
         trunk.fc = nn.Identity()  # 512-d pooled features
         self.image = trunk
         self.text = nn.Sequential(nn.Linear(text_dim, text_hidden), nn.ReLU())
-        self.head = nn.Sequential(nn.Linear(512 + text_hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
-                                  nn.Linear(hidden, n_outputs))
+        self.head = nn.Sequential(
+            nn.Linear(512 + text_hidden, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, n_outputs),
+        )
 
     def forward(self, image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         return self.head(torch.cat([self.image(image), self.text(text)], dim=1))
@@ -45,7 +55,9 @@ class PosterTextNet(nn.Module):
 class PosterTextDataset(Dataset):
     """Items (poster tensor, text vector, y); poster augmentation for training only."""
 
-    def __init__(self, images: np.ndarray, text: np.ndarray, y: np.ndarray, target: str, augment: bool) -> None:
+    def __init__(
+        self, images: np.ndarray, text: np.ndarray, y: np.ndarray, target: str, augment: bool
+    ) -> None:
         self.images = ImageDataset(images, y, target, augment=augment)
         self.text = torch.tensor(text, dtype=torch.float32)
 
@@ -63,26 +75,47 @@ class FusionResNet18(TorchModel):
     family = "deep"
     inputs = frozenset({"image", "text"})
     targets = frozenset({"multilabel"})
-    summary = "report 003: ResNet18 over the poster + linear/ReLU over MiniLM text, trained end to end"
+    summary = (
+        "report 003: ResNet18 over the poster + linear/ReLU over MiniLM text, trained end to end"
+    )
     loop_settings = {"channels_last": True}
     defaults = {"lr": 1e-3, "weight_decay": 1e-4, "dropout": 0.3}
     # quick: the task's scratch resolution (64 px); full: report 003's 224 px posters, augmented.
-    budgets = {"quick": {"epochs": 15, "patience": 4, "batch_size": 64, "image_size": None, "augment": True},
-               "full": {"epochs": 30, "patience": 5, "batch_size": 64, "image_size": 224, "augment": True}}
+    budgets = {
+        "quick": {
+            "epochs": 15,
+            "patience": 4,
+            "batch_size": 64,
+            "image_size": None,
+            "augment": True,
+        },
+        "full": {"epochs": 30, "patience": 5, "batch_size": 64, "image_size": 224, "augment": True},
+    }
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
-        return {"lr": trial.suggest_float("lr", 1e-4, 3e-3, log=True),
-                "dropout": trial.suggest_float("dropout", 0.0, 0.5)}
+        return {
+            "lr": trial.suggest_float("lr", 1e-4, 3e-3, log=True),
+            "dropout": trial.suggest_float("dropout", 0.0, 0.5),
+        }
 
     def dataset(self, data: TaskData, training: bool = False) -> PosterTextDataset:
         budget = self.budget()
-        images = pixels(image_paths(data), image_size(self.context.settings, False, budget["image_size"]))
-        return PosterTextDataset(images, minilm_features(self, data), data.y, data.target,
-                                 augment=training and bool(budget["augment"]))
+        images = pixels(
+            image_paths(data), image_size(self.context.settings, False, budget["image_size"])
+        )
+        return PosterTextDataset(
+            images,
+            minilm_features(self, data),
+            data.y,
+            data.target,
+            augment=training and bool(budget["augment"]),
+        )
 
     def prepare(self, train: TaskData) -> None:
-        self.fitted_["image_size"] = image_size(self.context.settings, False, self.budget()["image_size"])
+        self.fitted_["image_size"] = image_size(
+            self.context.settings, False, self.budget()["image_size"]
+        )
 
     def build_network(self, train: TaskData) -> nn.Module:
         return PosterTextNet(EMBED_DIM, train.n_outputs, dropout=self.params["dropout"])

@@ -58,8 +58,22 @@ class DeepImageModel(TorchModel):
     loop_settings = {"channels_last": True}
     defaults: dict[str, Any] = {"lr": 1e-3, "weight_decay": 1e-4}
     # image_size None: the task's default for the rung's kind (fitted_ says which).
-    budgets = {"quick": {"epochs": 20, "patience": 4, "batch_size": 64, "image_size": None, "augment": True},
-               "full": {"epochs": 50, "patience": 10, "batch_size": 64, "image_size": 224, "augment": True}}
+    budgets = {
+        "quick": {
+            "epochs": 20,
+            "patience": 4,
+            "batch_size": 64,
+            "image_size": None,
+            "augment": True,
+        },
+        "full": {
+            "epochs": 50,
+            "patience": 10,
+            "batch_size": 64,
+            "image_size": 224,
+            "augment": True,
+        },
+    }
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
@@ -70,15 +84,24 @@ class DeepImageModel(TorchModel):
 
     def size(self) -> int:
         """--image-size, else the budget's declared resolution, else the task's default."""
-        return image_size(self.context.settings, self.pretrained_weights, self.budget()["image_size"])
+        return image_size(
+            self.context.settings, self.pretrained_weights, self.budget()["image_size"]
+        )
 
     def prepare(self, train: TaskData) -> None:
         self.fitted_["image_size"] = self.size()
 
     def dataset(self, data: TaskData, training: bool = False) -> ImageDataset:
         images = pixels(image_paths(data), self.size())
-        return ImageDataset(images, data.y, data.target, augment=training and bool(self.budget()["augment"]),
-                            mean=self.mean, std=self.std)
+        return ImageDataset(
+            images,
+            data.y,
+            data.target,
+            augment=training and bool(self.budget()["augment"]),
+            mean=self.mean,
+            std=self.std,
+        )
+
 
 # ---- report 001's CNN -----------------------------------------------------------------------
 
@@ -86,17 +109,30 @@ class DeepImageModel(TorchModel):
 class FourBlockCNN(nn.Module):
     """Conv(3x3)-BN-ReLU-MaxPool-Dropout x 4 (16/32/64/128), global pool, dense 128, output."""
 
-    def __init__(self, n_outputs: int, dropout: float = 0.25, widths: tuple[int, ...] = (16, 32, 64, 128)) -> None:
+    def __init__(
+        self, n_outputs: int, dropout: float = 0.25, widths: tuple[int, ...] = (16, 32, 64, 128)
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         c_in = 3
         for c_out in widths:
-            layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
-                       nn.MaxPool2d(2), nn.Dropout(dropout)]
+            layers += [
+                nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+                nn.Dropout(dropout),
+            ]
             c_in = c_out
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(c_in * 4, 128), nn.ReLU(inplace=True),
-                                  nn.Dropout(0.5), nn.Linear(128, n_outputs))
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),
+            nn.Linear(c_in * 4, 128),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.5),
+            nn.Linear(128, n_outputs),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -105,11 +141,21 @@ class FourBlockCNN(nn.Module):
 @register_model
 class CNN4(DeepImageModel):
     name = "cnn4"
-    summary = "report 001: 4 conv blocks 16/32/64/128 (BN, max-pool, dropout) + dense 128, from scratch"
+    summary = (
+        "report 001: 4 conv blocks 16/32/64/128 (BN, max-pool, dropout) + dense 128, from scratch"
+    )
     defaults = {**DeepImageModel.defaults, "lr": 2e-3}
     # full: report 001's 224 px posters, batches of 100, patience 20.
-    budgets = {"quick": {"epochs": 25, "patience": 5, "batch_size": 64, "image_size": 64, "augment": True},
-               "full": {"epochs": 100, "patience": 20, "batch_size": 100, "image_size": 224, "augment": True}}
+    budgets = {
+        "quick": {"epochs": 25, "patience": 5, "batch_size": 64, "image_size": 64, "augment": True},
+        "full": {
+            "epochs": 100,
+            "patience": 20,
+            "batch_size": 100,
+            "image_size": 224,
+            "augment": True,
+        },
+    }
 
     def build_network(self, train: TaskData) -> nn.Module:
         return FourBlockCNN(train.n_outputs)
@@ -134,8 +180,20 @@ QUICK_SCRATCH = {
     "vgg16": {"epochs": 5, "patience": 2, "batch_size": 64, "image_size": 32, "augment": True},
 }
 # Report 002: ResNets and VGG16 at 224 px with augmentation, early stopping on validation.
-FULL_TORCHVISION = {"epochs": 50, "patience": 8, "batch_size": 64, "image_size": 224, "augment": True}
-QUICK_PRETRAINED = {"epochs": 6, "patience": 2, "batch_size": 32, "image_size": None, "augment": True}
+FULL_TORCHVISION = {
+    "epochs": 50,
+    "patience": 8,
+    "batch_size": 64,
+    "image_size": 224,
+    "augment": True,
+}
+QUICK_PRETRAINED = {
+    "epochs": 6,
+    "patience": 2,
+    "batch_size": 32,
+    "image_size": None,
+    "augment": True,
+}
 
 
 def replace_head(network: nn.Module, n_outputs: int) -> nn.Module:
@@ -176,7 +234,9 @@ class TorchvisionModel(DeepImageModel):
         network = factory(weights=None)  # 1000 classes, so an ImageNet file loads strictly
         if self.context.weights and not load_imagenet_state(network, Path(self.context.weights)):
             # Asked-for weights that do not fit are an error, never a silent run from scratch.
-            raise ValueError(f"--weights {self.context.weights}: not a torchvision {self.arch} ImageNet state dict")
+            raise ValueError(
+                f"--weights {self.context.weights}: not a torchvision {self.arch} ImageNet state dict"
+            )
         candidates = [Path(self.context.weights)] if self.context.weights else []
         offline = torchvision_offline_weights(self.arch)
         if self.require_weights and offline:
@@ -187,22 +247,39 @@ class TorchvisionModel(DeepImageModel):
                 break
         else:
             if self.require_weights:
-                raise SkipModel(f"no pretrained weights found for {self.arch} (give --weights FILE, a torchvision "
-                                f"{self.arch} state dict, or put it in {torch.hub.get_dir()}/checkpoints)")
+                raise SkipModel(
+                    f"no pretrained weights found for {self.arch} (give --weights FILE, a torchvision "
+                    f"{self.arch} state dict, or put it in {torch.hub.get_dir()}/checkpoints)"
+                )
             self.fitted_["init"] = "scratch"
         return replace_head(network, train.n_outputs)
 
 
 def _torchvision_rung(arch: str, pretrained: bool) -> type[TorchvisionModel]:
     name = f"{arch}-pretrained" if pretrained else arch
-    kind = "fine-tuned from ImageNet weights (skipped without them)" if pretrained else "from scratch (or --weights)"
+    kind = (
+        "fine-tuned from ImageNet weights (skipped without them)"
+        if pretrained
+        else "from scratch (or --weights)"
+    )
     overrides = {"lr": 3e-4} if pretrained else {}
-    budgets = {"quick": QUICK_PRETRAINED if pretrained else QUICK_SCRATCH[arch], "full": FULL_TORCHVISION}
+    budgets = {
+        "quick": QUICK_PRETRAINED if pretrained else QUICK_SCRATCH[arch],
+        "full": FULL_TORCHVISION,
+    }
     cls = type(
-        f"TV_{name.replace('-', '_')}", (TorchvisionModel,),
-        {"name": name, "arch": arch, "require_weights": pretrained, "pretrained_weights": pretrained,
-         "summary": f"torchvision {TORCHVISION[arch][0].__name__}, {kind}",
-         "defaults": {**DeepImageModel.defaults, **overrides}, "budgets": budgets, "__module__": __name__},
+        f"TV_{name.replace('-', '_')}",
+        (TorchvisionModel,),
+        {
+            "name": name,
+            "arch": arch,
+            "require_weights": pretrained,
+            "pretrained_weights": pretrained,
+            "summary": f"torchvision {TORCHVISION[arch][0].__name__}, {kind}",
+            "defaults": {**DeepImageModel.defaults, **overrides},
+            "budgets": budgets,
+            "__module__": __name__,
+        },
     )
     return register_model(cls)
 
@@ -226,8 +303,14 @@ class Lite0Classifier(nn.Module):
     way, since the frozen part has no dropout and its batch norm stays in eval mode.
     """
 
-    def __init__(self, backbone: nn.Module, n_outputs: int, train_stages: int = LITE0_STAGES,
-                 from_trunk: bool = False, dropout: float = 0.2) -> None:
+    def __init__(
+        self,
+        backbone: nn.Module,
+        n_outputs: int,
+        train_stages: int = LITE0_STAGES,
+        from_trunk: bool = False,
+        dropout: float = 0.2,
+    ) -> None:
         super().__init__()
         self.backbone = backbone
         self.split = LITE0_STAGES - train_stages  # stages below this index are frozen
@@ -254,7 +337,7 @@ class Lite0Classifier(nn.Module):
     def top(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features from the trained stages."""
         b = self.backbone
-        x = b.bn2(b.conv_head(b.blocks[self.split:](x)))
+        x = b.bn2(b.conv_head(b.blocks[self.split :](x)))
         return b.forward_head(x, pre_logits=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -265,7 +348,9 @@ class TrunkDataset(Dataset):
     """Items (frozen-trunk output, y); for training, each read takes the mirrored poster's
     output with probability 1/2 (horizontal flip, computed once like the rest)."""
 
-    def __init__(self, plain: np.ndarray, mirrored: np.ndarray | None, y: np.ndarray, target: str) -> None:
+    def __init__(
+        self, plain: np.ndarray, mirrored: np.ndarray | None, y: np.ndarray, target: str
+    ) -> None:
         self.plain = torch.from_numpy(plain)
         self.mirrored = None if mirrored is None else torch.from_numpy(mirrored)
         self.y = torch.tensor(y, dtype=torch.long if target == "multiclass" else torch.float32)
@@ -286,23 +371,47 @@ class EffNetFineTune(DeepImageModel):
     mean, std = LITE_MEAN, LITE_STD
     # Score the warm-started head first, so fine-tuning never ends worse than the probe.
     loop_settings = {**DeepImageModel.loop_settings, "score_initial": True}
-    summary = ("ImageNet EfficientNet-Lite0 fine-tuned (head warm-started by a linear probe, backbone at a "
-               "lower rate, BN frozen; quick: top stages only)")
+    summary = (
+        "ImageNet EfficientNet-Lite0 fine-tuned (head warm-started by a linear probe, backbone at a "
+        "lower rate, BN frozen; quick: top stages only)"
+    )
     # lr is the backbone's; the new head learns at lr * head_lr_factor.
-    defaults = {**DeepImageModel.defaults, "lr": 1e-4, "head_lr_factor": 10.0, "weight_decay": 1e-2,
-                "warmup_epochs": 1.0, "probe_epochs": 200}
+    defaults = {
+        **DeepImageModel.defaults,
+        "lr": 1e-4,
+        "head_lr_factor": 10.0,
+        "weight_decay": 1e-2,
+        "warmup_epochs": 1.0,
+        "probe_epochs": 200,
+    }
     # quick: the top two stages over their stored inputs, no augmentation ("flip" would add mirrored
     # posters, the one augmentation that survives storing the frozen stages' outputs, at the cost of
     # a second pass over the training posters).
-    budgets = {"quick": {"epochs": 5, "patience": 2, "batch_size": 32, "image_size": 224, "augment": False,
-                         "train_stages": 2},
-               "full": {"epochs": 30, "patience": 5, "batch_size": 32, "image_size": 224, "augment": True,
-                        "train_stages": "all"}}
+    budgets = {
+        "quick": {
+            "epochs": 5,
+            "patience": 2,
+            "batch_size": 32,
+            "image_size": 224,
+            "augment": False,
+            "train_stages": 2,
+        },
+        "full": {
+            "epochs": 30,
+            "patience": 5,
+            "batch_size": 32,
+            "image_size": 224,
+            "augment": True,
+            "train_stages": "all",
+        },
+    }
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
-        return {"lr": trial.suggest_float("lr", 1e-5, 1e-3, log=True),
-                "weight_decay": trial.suggest_float("weight_decay", 1e-4, 1e-1, log=True)}
+        return {
+            "lr": trial.suggest_float("lr", 1e-5, 1e-3, log=True),
+            "weight_decay": trial.suggest_float("weight_decay", 1e-4, 1e-1, log=True),
+        }
 
     def train_stages(self) -> int:
         stages = self.budget()["train_stages"]
@@ -319,20 +428,33 @@ class EffNetFineTune(DeepImageModel):
         self.fitted_["trained_stages"] = self.train_stages()
 
     def build_network(self, train: TaskData) -> nn.Module:
-        network = Lite0Classifier(load_efficientnet_lite0(self.weights_), train.n_outputs,
-                                  train_stages=self.train_stages(), from_trunk=self.from_trunk())
+        network = Lite0Classifier(
+            load_efficientnet_lite0(self.weights_),
+            train.n_outputs,
+            train_stages=self.train_stages(),
+            from_trunk=self.from_trunk(),
+        )
         self._warm_start_head(network, train)
         return network
 
     def parameter_groups(self, network: nn.Module) -> list[dict[str, Any]]:
         lr = float(self.params["lr"])
-        return [{"params": list(network.backbone.parameters()), "lr": lr},
-                {"params": list(network.head.parameters()), "lr": lr * float(self.params["head_lr_factor"])}]
+        return [
+            {"params": list(network.backbone.parameters()), "lr": lr},
+            {
+                "params": list(network.head.parameters()),
+                "lr": lr * float(self.params["head_lr_factor"]),
+            },
+        ]
 
     def dataset(self, data: TaskData, training: bool = False) -> Dataset:
         if not self.from_trunk():
             return super().dataset(data, training)
-        mirrored = self.trunk_outputs(data, mirror=True) if training and self.budget()["augment"] == "flip" else None
+        mirrored = (
+            self.trunk_outputs(data, mirror=True)
+            if training and self.budget()["augment"] == "flip"
+            else None
+        )
         return TrunkDataset(self.trunk_outputs(data, mirror=False), mirrored, data.y, data.target)
 
     def trunk_outputs(self, data: TaskData, mirror: bool) -> np.ndarray:
@@ -340,22 +462,37 @@ class EffNetFineTune(DeepImageModel):
         paths, size = image_paths(data), self.size()
         split = LITE0_STAGES - self.train_stages()
         stat = self.weights_.stat()
-        key = cache_key(pixels=pixels_key(paths, size), weights=f"{self.weights_}|{stat.st_size}|{stat.st_mtime_ns}",
-                        split=split, mirror=mirror)
+        key = cache_key(
+            pixels=pixels_key(paths, size),
+            weights=f"{self.weights_}|{stat.st_size}|{stat.st_mtime_ns}",
+            split=split,
+            mirror=mirror,
+        )
 
         def compute() -> np.ndarray:
             network = self.network_ if getattr(self, "network_", None) is not None else None
-            trunk = network or Lite0Classifier(load_efficientnet_lite0(self.weights_), 1, LITE0_STAGES - split)
+            trunk = network or Lite0Classifier(
+                load_efficientnet_lite0(self.weights_), 1, LITE0_STAGES - split
+            )
             trunk.eval()
-            images = ImageDataset(pixels(paths, size), np.zeros(len(paths)), "multilabel", mean=self.mean,
-                                  std=self.std)
+            images = ImageDataset(
+                pixels(paths, size),
+                np.zeros(len(paths)),
+                "multilabel",
+                mean=self.mean,
+                std=self.std,
+            )
             chunks = []
             with torch.inference_mode():
                 for start in range(0, len(images), 64):
-                    batch = torch.stack([images[i][0] for i in range(start, min(start + 64, len(images)))])
+                    batch = torch.stack(
+                        [images[i][0] for i in range(start, min(start + 64, len(images)))]
+                    )
                     chunks.append(trunk.trunk(batch.flip(3) if mirror else batch).half().numpy())
                     if self.context.progress:
-                        self.context.progress(f"{self.name}: frozen stages", start + len(batch), len(images))
+                        self.context.progress(
+                            f"{self.name}: frozen stages", start + len(batch), len(images)
+                        )
             return np.concatenate(chunks)
 
         return cached_array("effnet-lite0-trunk", key, compute)
@@ -363,8 +500,12 @@ class EffNetFineTune(DeepImageModel):
     def _warm_start_head(self, network: Lite0Classifier, train_data: TaskData) -> None:
         """Fit the new head on frozen features of the training images (full batch, cheap)."""
         features = torch.from_numpy(EffNetLogReg(context=self.context).features(train_data))
-        y = torch.tensor(train_data.y, dtype=torch.long if train_data.target == "multiclass" else torch.float32)
-        loss_fn = nn.CrossEntropyLoss() if train_data.target == "multiclass" else nn.BCEWithLogitsLoss()
+        y = torch.tensor(
+            train_data.y, dtype=torch.long if train_data.target == "multiclass" else torch.float32
+        )
+        loss_fn = (
+            nn.CrossEntropyLoss() if train_data.target == "multiclass" else nn.BCEWithLogitsLoss()
+        )
         optimizer = torch.optim.AdamW(network.head.parameters(), lr=1e-2, weight_decay=1e-2)
         for _ in range(self.params["probe_epochs"]):
             optimizer.zero_grad()

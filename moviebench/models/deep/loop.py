@@ -86,8 +86,13 @@ def predict(
 ) -> np.ndarray:
     """Scores for every row of `data`; its items are (inputs..., y) like the training set."""
     device = context.device
-    loader = DataLoader(data, batch_size=config.batch_size * 2, shuffle=False,
-                        num_workers=config.num_workers, pin_memory=device == "cuda")
+    loader = DataLoader(
+        data,
+        batch_size=config.batch_size * 2,
+        shuffle=False,
+        num_workers=config.num_workers,
+        pin_memory=device == "cuda",
+    )
     module.eval()
     chunks = []
     with torch.no_grad(), torch.autocast(device_type="cuda", enabled=device == "cuda"):
@@ -106,8 +111,10 @@ def train(
     context: RunContext,
     config: TrainConfig,
     name: str = "model",
-    loss_fn: nn.Module | None = None,  # default: loss_for(target); e.g. BCE with per-label pos_weight
-    predict_fn: Callable[[Dataset], np.ndarray] | None = None,  # validation scores; default: predict()
+    loss_fn: nn.Module
+    | None = None,  # default: loss_for(target); e.g. BCE with per-label pos_weight
+    predict_fn: Callable[[Dataset], np.ndarray]
+    | None = None,  # validation scores; default: predict()
     param_groups: list[dict[str, Any]] | None = None,  # e.g. a lower lr for a pretrained backbone
 ) -> list[dict[str, float]]:
     """Train `module` in place, leave it at its best validation epoch, return the history.
@@ -123,17 +130,32 @@ def train(
     if config.channels_last and device == "cuda":
         module.to(memory_format=torch.channels_last)
     loss_fn = loss_fn if loss_fn is not None else loss_for(target)
-    groups = param_groups if param_groups is not None else [{"params": [p for p in module.parameters()]}]
+    groups = (
+        param_groups if param_groups is not None else [{"params": [p for p in module.parameters()]}]
+    )
     groups = [{**g, "params": [p for p in g["params"] if p.requires_grad]} for g in groups]
-    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=2)
+    optimizer = torch.optim.AdamW(
+        [g for g in groups if g["params"]], lr=config.lr, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="max", factor=0.5, patience=2
+    )
     scaler = torch.amp.GradScaler("cuda", enabled=device == "cuda")
     generator = torch.Generator().manual_seed(context.seed)
-    loader = DataLoader(train_data, batch_size=config.batch_size, shuffle=True, generator=generator,
-                        num_workers=config.num_workers, pin_memory=device == "cuda", drop_last=False)
+    loader = DataLoader(
+        train_data,
+        batch_size=config.batch_size,
+        shuffle=True,
+        generator=generator,
+        num_workers=config.num_workers,
+        pin_memory=device == "cuda",
+        drop_last=False,
+    )
     if predict_fn is None:
+
         def predict_fn(data: Dataset) -> np.ndarray:
             return predict(module, data, target, context, config)
+
     epochs, budget = config.epochs, config.time_budget
     warmup = _Warmup(optimizer, config.warmup_epochs * len(loader))
     started = clock()
@@ -173,21 +195,30 @@ def train(
         score = validation["val_score"]
         if warmup.done:  # the plateau schedule starts once the warm-up has reached the full rate
             scheduler.step(score)
-        history.append({
-            "epoch": epoch, "train_loss": total / max(count, 1), **validation,
-            "lr": optimizer.param_groups[0]["lr"], "seconds": clock() - started,
-        })
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": total / max(count, 1),
+                **validation,
+                "lr": optimizer.param_groups[0]["lr"],
+                "seconds": clock() - started,
+            }
+        )
         if context.progress:
             context.progress(f"{name} epoch {epoch} val {score:.4f}", epoch, epochs)
         if score > best_score:
             best_score, stale = score, 0
-            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in module.state_dict().items()})
+            best_state = copy.deepcopy(
+                {k: v.detach().cpu() for k, v in module.state_dict().items()}
+            )
         else:
             stale += 1
         if context.on_epoch:
             context.on_epoch(epoch, float(score))  # may raise optuna.TrialPruned
         if cut or (epoch < epochs and stale < config.patience and out_of_time()):
-            history[-1]["truncated"] = 1.0  # the explicit time cap, not the declared budget, ended training
+            history[-1]["truncated"] = (
+                1.0  # the explicit time cap, not the declared budget, ended training
+            )
             break
         if stale >= config.patience:
             break
@@ -221,7 +252,9 @@ class _Warmup:
             group["lr"] = base * factor
 
 
-def _validate(scores: np.ndarray, y_val: np.ndarray, target: str, context: RunContext) -> dict[str, float]:
+def _validate(
+    scores: np.ndarray, y_val: np.ndarray, target: str, context: RunContext
+) -> dict[str, float]:
     """The epoch's validation score (the task's primary metric, higher is better) and, for
     classification, the validation loss, which stands in for the score when no scorer is lent."""
     out: dict[str, float] = {}
@@ -257,7 +290,10 @@ def _val_loss(scores: np.ndarray, y: np.ndarray, target: str) -> float:
 
 def describe_budget(budget: dict[str, Any]) -> str:
     """One line for `bench ls` and the README: "≤40 epochs (patience 6), batch 64, 96 px, augmented"."""
-    parts = [f"≤{budget['epochs']} epochs (patience {budget['patience']})", f"batch {budget['batch_size']}"]
+    parts = [
+        f"≤{budget['epochs']} epochs (patience {budget['patience']})",
+        f"batch {budget['batch_size']}",
+    ]
     if "image_size" in budget:
         parts.append(f"{budget['image_size']} px" if budget["image_size"] else "task's px")
     if "max_len" in budget:
@@ -267,8 +303,17 @@ def describe_budget(budget: dict[str, Any]) -> str:
         parts.append("every stage trained" if stages == "all" else f"top {stages} stages trained")
     if budget.get("augment"):
         parts.append("mirrored" if budget["augment"] == "flip" else "augmented")
-    known = {"profile", "epochs", "patience", "batch_size", "image_size", "max_len", "train_stages", "augment",
-             "time_budget"}
+    known = {
+        "profile",
+        "epochs",
+        "patience",
+        "batch_size",
+        "image_size",
+        "max_len",
+        "train_stages",
+        "augment",
+        "time_budget",
+    }
     parts += [f"{k} {v}" for k, v in budget.items() if k not in known]
     return ", ".join(parts)
 
@@ -309,8 +354,13 @@ class TorchModel(Model):
         return {key for budget in cls.budgets.values() for key in budget}
 
     @classmethod
-    def resolve_budget(cls, profile: str, params: dict[str, Any], epochs: int | None = None,
-                       time_budget: float | None = None) -> dict[str, Any]:
+    def resolve_budget(
+        cls,
+        profile: str,
+        params: dict[str, Any],
+        epochs: int | None = None,
+        time_budget: float | None = None,
+    ) -> dict[str, Any]:
         """The budget a fit runs under: the profile's, then params of the same name, then the
         run's explicit --epochs and --time-budget. Stored in the record and its identity."""
         if profile not in PROFILES:
@@ -351,9 +401,13 @@ class TorchModel(Model):
         the run's --epochs and --time-budget, which win over all (see `resolve_budget`)."""
         names = {f.name for f in dataclasses.fields(TrainConfig)}
         budget = self.budget()
-        return TrainConfig(**{**self.loop_settings,
-                              **{k: v for k, v in self.params.items() if k in names},
-                              **{k: v for k, v in budget.items() if k in names}})
+        return TrainConfig(
+            **{
+                **self.loop_settings,
+                **{k: v for k, v in self.params.items() if k in names},
+                **{k: v for k, v in budget.items() if k in names},
+            }
+        )
 
     def fit(self, train_data: TaskData, val: TaskData) -> None:
         self.prepare(train_data)
@@ -361,8 +415,15 @@ class TorchModel(Model):
         self.network_ = self.build_network(train_data)
         config = self.train_config()
         self.history = train(
-            self.network_, self.dataset(train_data, training=True), self.dataset(val), val.y, train_data.target,
-            self.context, config, name=self.name, loss_fn=self.loss(train_data),
+            self.network_,
+            self.dataset(train_data, training=True),
+            self.dataset(val),
+            val.y,
+            train_data.target,
+            self.context,
+            config,
+            name=self.name,
+            loss_fn=self.loss(train_data),
             predict_fn=lambda data: self.scores(data, val.target),
             param_groups=self.parameter_groups(self.network_),
         )

@@ -60,7 +60,9 @@ class TorchText(TorchModel):
         weights = positive_weights(train.y, class_weight_scheme(self.context.settings))
         if weights is None:
             return None
-        return nn.BCEWithLogitsLoss(pos_weight=torch.tensor(weights, dtype=torch.float32, device=self.context.device))
+        return nn.BCEWithLogitsLoss(
+            pos_weight=torch.tensor(weights, dtype=torch.float32, device=self.context.device)
+        )
 
 
 class Tokenized(TorchText):
@@ -69,17 +71,29 @@ class Tokenized(TorchText):
 
     pretrained_weights = True  # the default embedding_init borrows MiniLM's token table
     # embedding_dim applies to random initialisation; MiniLM's vectors have 384 dimensions.
-    defaults = {**TorchText.defaults, "embedding_init": "minilm", "embedding_dim": 100, "max_vocab": 20_000,
-                "min_df": 2, "lr": 3e-3}
+    defaults = {
+        **TorchText.defaults,
+        "embedding_init": "minilm",
+        "embedding_dim": 100,
+        "max_vocab": 20_000,
+        "min_df": 2,
+        "lr": 3e-3,
+    }
     # quick: sequences cut at 80 tokens (most overviews are shorter; a recurrent epoch on CPU
     # costs in proportion to the length); full: report 001's longer sequences and schedule.
-    budgets = {"quick": {"epochs": 12, "patience": 3, "batch_size": 128, "max_len": 80},
-               "full": {"epochs": 50, "patience": 10, "batch_size": 64, "max_len": 200}}
+    budgets = {
+        "quick": {"epochs": 12, "patience": 3, "batch_size": 128, "max_len": 80},
+        "full": {"epochs": 50, "patience": 10, "batch_size": 64, "max_len": 200},
+    }
 
     def prepare(self, train: TaskData) -> None:
         p = self.params
-        self.vectorizer_ = CountVectorizer(min_df=p["min_df"], max_features=p["max_vocab"],
-                                           token_pattern=r"(?u)\b\w+\b", strip_accents="unicode")
+        self.vectorizer_ = CountVectorizer(
+            min_df=p["min_df"],
+            max_features=p["max_vocab"],
+            token_pattern=r"(?u)\b\w+\b",
+            strip_accents="unicode",
+        )
         texts = texts_of(train)
         try:
             self.vectorizer_.fit(texts)
@@ -112,7 +126,9 @@ class Tokenized(TorchText):
             self.fitted_["embedding_init"] = "random"
             return nn.Embedding(self.vocab_size, self.params["embedding_dim"], padding_idx=PAD)
         if init != "minilm":
-            raise ValueError(f"{self.name}: embedding_init must be 'minilm' or 'random', not {init!r}")
+            raise ValueError(
+                f"{self.name}: embedding_init must be 'minilm' or 'random', not {init!r}"
+            )
         from moviebench.features.text import MINILM, minilm_word_vectors
 
         words = sorted(self.vocab_, key=self.vocab_.get)
@@ -128,7 +144,9 @@ class Tokenized(TorchText):
 
 def _last_states(lstm: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Final hidden state of each sequence (both directions concatenated), padding ignored."""
-    packed = pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
+    packed = pack_padded_sequence(
+        x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
+    )
     _, (h, _) = lstm(packed)
     if lstm.bidirectional:
         return torch.cat([h[-2], h[-1]], dim=1)
@@ -142,7 +160,9 @@ class LSTMNetwork(nn.Module):
     anywhere in a 100-token overview reach the output in few epochs.
     """
 
-    def __init__(self, embedding: nn.Embedding, hidden: int, n_outputs: int, dropout: float) -> None:
+    def __init__(
+        self, embedding: nn.Embedding, hidden: int, n_outputs: int, dropout: float
+    ) -> None:
         super().__init__()
         self.embedding = embedding
         self.lstm = nn.LSTM(embedding.embedding_dim, hidden, batch_first=True)
@@ -150,9 +170,12 @@ class LSTMNetwork(nn.Module):
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         lengths = lengths.clamp(min=1)
-        packed = pack_padded_sequence(self.embedding(tokens), lengths.cpu(), batch_first=True,
-                                      enforce_sorted=False)
-        out, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True)  # (batch, steps, hidden)
+        packed = pack_padded_sequence(
+            self.embedding(tokens), lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        out, _ = pad_packed_sequence(
+            self.lstm(packed)[0], batch_first=True
+        )  # (batch, steps, hidden)
         steps = torch.arange(out.shape[1], device=out.device)[None, :]
         out = out.masked_fill((steps >= lengths.to(out.device)[:, None])[..., None], float("-inf"))
         return self.head(out.max(dim=1).values)
@@ -175,11 +198,20 @@ class CNNBiLSTMNetwork(nn.Module):
     The sigmoid lives in the loss (BCE with logits) and in the scores, as for every rung.
     """
 
-    def __init__(self, embedding: nn.Embedding, n_outputs: int, dropout: float, filters: int = 64,
-                 kernel: int = 5, hidden: int = 128) -> None:
+    def __init__(
+        self,
+        embedding: nn.Embedding,
+        n_outputs: int,
+        dropout: float,
+        filters: int = 64,
+        kernel: int = 5,
+        hidden: int = 128,
+    ) -> None:
         super().__init__()
         self.embedding = embedding
-        self.conv = nn.Sequential(nn.Conv1d(embedding.embedding_dim, filters, kernel, padding=kernel // 2), nn.ReLU())
+        self.conv = nn.Sequential(
+            nn.Conv1d(embedding.embedding_dim, filters, kernel, padding=kernel // 2), nn.ReLU()
+        )
         self.pool = nn.MaxPool1d(2, ceil_mode=True)
         self.lstm = nn.LSTM(filters, hidden, batch_first=True, bidirectional=True)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden, n_outputs))
@@ -198,5 +230,10 @@ class CNNBiLSTM(Tokenized):
 
     def build_network(self, train: TaskData) -> nn.Module:
         p = self.params
-        return CNNBiLSTMNetwork(self.embedding(), train.n_outputs, p["dropout"], filters=p["filters"],
-                                hidden=p["hidden"])
+        return CNNBiLSTMNetwork(
+            self.embedding(),
+            train.n_outputs,
+            p["dropout"],
+            filters=p["filters"],
+            hidden=p["hidden"],
+        )

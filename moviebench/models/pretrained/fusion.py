@@ -39,8 +39,9 @@ def poster_features(model: Model, data: TaskData, kind: str) -> np.ndarray:
 
 
 def char_tfidf() -> TfidfVectorizer:
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
-                           strip_accents="unicode")
+    return TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, strip_accents="unicode"
+    )
 
 
 def label_ap(y: np.ndarray, scores: np.ndarray) -> float:
@@ -71,8 +72,10 @@ class EarlyFusionLogReg(_Fusion):
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
-        return {"C": trial.suggest_float("C", 0.1, 50, log=True),
-                "image_weight": trial.suggest_float("image_weight", 0.005, 0.5, log=True)}
+        return {
+            "C": trial.suggest_float("C", 0.1, 50, log=True),
+            "image_weight": trial.suggest_float("image_weight", 0.005, 0.5, log=True),
+        }
 
     def _matrix(self, data: TaskData, fit: bool = False) -> sparse.csr_matrix:
         texts = texts_of(data)
@@ -92,21 +95,34 @@ class EarlyFusionLogReg(_Fusion):
         return self.model_.predict_proba(self._matrix(data))
 
     def n_params(self) -> int:
-        return int(sum(e.coef_.size + e.intercept_.size for e in self.model_.estimators_ if hasattr(e, "coef_")))
+        return int(
+            sum(
+                e.coef_.size + e.intercept_.size
+                for e in self.model_.estimators_
+                if hasattr(e, "coef_")
+            )
+        )
 
 
 @register_model
 class EarlyFusionLightGBM(_Fusion):
     name = "early-fusion-lgbm"
     summary = "MiniLM text embeddings + EfficientNet poster features, LightGBM per genre"
-    defaults = {"learning_rate": 0.05, "num_leaves": 15, "colsample_bytree": 0.3, "min_child_samples": 20,
-                "n_estimators": 400}
+    defaults = {
+        "learning_rate": 0.05,
+        "num_leaves": 15,
+        "colsample_bytree": 0.3,
+        "min_child_samples": 20,
+        "n_estimators": 400,
+    }
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
-        return {"learning_rate": trial.suggest_float("learning_rate", 0.01, 0.2, log=True),
-                "num_leaves": trial.suggest_int("num_leaves", 4, 63, log=True),
-                "colsample_bytree": trial.suggest_float("colsample_bytree", 0.1, 0.8)}
+        return {
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.2, log=True),
+            "num_leaves": trial.suggest_int("num_leaves", 4, 63, log=True),
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.1, 0.8),
+        }
 
     def _matrix(self, data: TaskData) -> np.ndarray:
         return np.hstack([minilm_features(self, data), poster_features(self, data, "effnet")])
@@ -121,8 +137,14 @@ class EarlyFusionLightGBM(_Fusion):
             if y.min() == y.max():
                 self.models_.append(float(y[0]))  # a genre constant in train gets a constant score
                 continue
-            model = lightgbm.LGBMClassifier(**self.params, subsample=0.8, subsample_freq=1, verbose=-1,
-                                            random_state=self.context.seed, n_jobs=threads.current())
+            model = lightgbm.LGBMClassifier(
+                **self.params,
+                subsample=0.8,
+                subsample_freq=1,
+                verbose=-1,
+                random_state=self.context.seed,
+                n_jobs=threads.current(),
+            )
             # Early stopping per genre on validation log-loss (validation only, never test).
             model.fit(X, y, **lightgbm_early_stopping(Xv, yv, rounds=40))
             self.models_.append(model)
@@ -131,11 +153,21 @@ class EarlyFusionLightGBM(_Fusion):
 
     def predict_scores(self, data: TaskData) -> np.ndarray:
         X = self._matrix(data)
-        return np.column_stack([np.full(len(X), m) if isinstance(m, float) else m.predict_proba(X)[:, 1]
-                                for m in self.models_])
+        return np.column_stack(
+            [
+                np.full(len(X), m) if isinstance(m, float) else m.predict_proba(X)[:, 1]
+                for m in self.models_
+            ]
+        )
 
     def n_params(self) -> int:
-        return int(sum(m.booster_.trees_to_dataframe().shape[0] for m in self.models_ if not isinstance(m, float)))
+        return int(
+            sum(
+                m.booster_.trees_to_dataframe().shape[0]
+                for m in self.models_
+                if not isinstance(m, float)
+            )
+        )
 
 
 # ---- late fusion: one model per modality, combined -------------------------------------------
@@ -180,14 +212,20 @@ def calibrators(y: np.ndarray, scores: np.ndarray) -> list[LogisticRegression | 
 
 
 def calibrate(models: list[LogisticRegression | None], scores: np.ndarray) -> np.ndarray:
-    return np.column_stack([scores[:, j] if m is None else m.predict_proba(scores[:, [j]])[:, 1]
-                            for j, m in enumerate(models)])
+    return np.column_stack(
+        [
+            scores[:, j] if m is None else m.predict_proba(scores[:, [j]])[:, 1]
+            for j, m in enumerate(models)
+        ]
+    )
 
 
 WEIGHT_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)
 
 
-def choose_weight(y: np.ndarray, text: np.ndarray, image: np.ndarray) -> tuple[float, dict[float, float]]:
+def choose_weight(
+    y: np.ndarray, text: np.ndarray, image: np.ndarray
+) -> tuple[float, dict[float, float]]:
     """The text weight w maximising mAP of w * text + (1 - w) * image, and mAP at every w."""
     curve = {float(w): label_ap(y, w * text + (1 - w) * image) for w in WEIGHT_GRID}
     return max(curve, key=curve.get), curve
@@ -203,20 +241,27 @@ class LateFusionAverage(_PerModality):
         text_val, image_val = self.modality_scores(val)
         self.text_cal_ = calibrators(val.y, text_val)
         self.image_cal_ = calibrators(val.y, image_val)
-        text_val, image_val = calibrate(self.text_cal_, text_val), calibrate(self.image_cal_, image_val)
+        text_val, image_val = (
+            calibrate(self.text_cal_, text_val),
+            calibrate(self.image_cal_, image_val),
+        )
         # The text weight maximising validation mAP; test labels are never seen here.
         self.weight_, self.val_map_ = choose_weight(val.y, text_val, image_val)
         self.fitted_["text_weight"] = self.weight_
 
     def predict_scores(self, data: TaskData) -> np.ndarray:
         text, image = self.modality_scores(data)
-        return self.weight_ * calibrate(self.text_cal_, text) + (1 - self.weight_) * calibrate(self.image_cal_, image)
+        return self.weight_ * calibrate(self.text_cal_, text) + (1 - self.weight_) * calibrate(
+            self.image_cal_, image
+        )
 
 
 @register_model
 class LateFusionStack(_PerModality):
     name = "late-fusion-stack"
-    summary = "stacking: logistic regression over both modalities' out-of-fold training probabilities"
+    summary = (
+        "stacking: logistic regression over both modalities' out-of-fold training probabilities"
+    )
     defaults = {"text_C": 4.0, "image_C": 0.05, "meta_C": 1.0, "folds": 5}
 
     def fit(self, train_data: TaskData, val: TaskData) -> None:
@@ -224,10 +269,20 @@ class LateFusionStack(_PerModality):
         folds = KFold(self.params["folds"], shuffle=True, random_state=self.context.seed)
         # Out-of-fold probabilities: the meta model learns from predictions on rows the base
         # models did not train on, as it will see at test time.
-        oof = np.hstack([
-            cross_val_predict(clone(self.text_model()), texts, train_data.y, cv=folds, method="predict_proba"),
-            cross_val_predict(clone(self.image_model()), images, train_data.y, cv=folds, method="predict_proba"),
-        ])
+        oof = np.hstack(
+            [
+                cross_val_predict(
+                    clone(self.text_model()), texts, train_data.y, cv=folds, method="predict_proba"
+                ),
+                cross_val_predict(
+                    clone(self.image_model()),
+                    images,
+                    train_data.y,
+                    cv=folds,
+                    method="predict_proba",
+                ),
+            ]
+        )
         meta = LogisticRegression(C=self.params["meta_C"], max_iter=2000)
         self.meta_ = OneVsRestClassifier(meta).fit(oof, train_data.y)
         self.fit_modalities(train_data)

