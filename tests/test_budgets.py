@@ -201,11 +201,9 @@ def test_tune_ladder_gives_every_tunable_rung_the_same_trials() -> None:
 def test_workers_share_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(threads, "cores", lambda: 8)
     assert [threads.per_worker(j) for j in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
-    from moviebench import runner
-
     before = torch.get_num_threads()
     try:
-        runner._init_worker(None, Path("."), None, 1)
+        threads.use(1)  # what each worker's initializer does with its share (runner._init_worker)
         assert torch.get_num_threads() == 1 and threads.current() == 1
         xgb = MODELS.get("xgboost")(context=RunContext())
         assert xgb.make_estimator().get_params()["n_jobs"] == 1
