@@ -233,13 +233,30 @@ def load_records(out: Path, task: str | None = None) -> list[dict[str, Any]]:
     """Every usable record under `out`, optionally for one task, with its file path.
     Damaged ones are reported (path and reason) and left out."""
     root = Path(out) / task if task else Path(out)
-    records = []
+    by_cell: dict[tuple, dict[str, Any]] = {}
     for path in sorted(root.rglob("seed-*.json")):
         record = read_record(path)
-        if record is not None:
-            record["_path"] = str(path)
-            records.append(record)
-    return records
+        if record is None:
+            continue
+        record["_path"] = str(path)
+        # One record per cell: a folder that also holds records of an older layout (before
+        # data folders) must not count a seed twice; the most recently written one stands.
+        cell = tuple(
+            str(record.get(key))
+            for key in (
+                "task",
+                "source",
+                "data_fingerprint",
+                "profile",
+                "model",
+                "seed",
+                "split_hash",
+            )
+        )
+        kept = by_cell.get(cell)
+        if kept is None or str(record.get("created", "")) >= str(kept.get("created", "")):
+            by_cell[cell] = record
+    return list(by_cell.values())
 
 
 def ensure_writable(out: Path) -> None:

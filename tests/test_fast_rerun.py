@@ -143,3 +143,42 @@ def test_bootstrap_draws_are_cached_beside_each_record(tiny_csv, tmp_path, monke
     assert calls == [records[0]["model"]]
     leaderboard.bootstrap_by_model(rows, records, resamples=50)  # other draws: all recomputed
     assert sorted(calls[1:]) == ["logreg", "majority"]
+
+
+def test_a_noop_rerun_from_the_command_line_imports_no_torch(tiny_csv, tmp_path):
+    """The CLI's no-op path stays light: listing tasks and reading records needs no torch
+    (importing it is most of the old 10 s rerun)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    args = ["run", "--task", "tmdb-quality", "--source", "ggplot2movies", "--data", str(tiny_csv)]
+    args += ["--models", "logreg", "--out", str(out)]
+    run(request(tiny_csv, out))
+    probe = (
+        f"import sys\nfrom moviebench.cli import main\nsys.argv = ['bench', *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print('TORCH', 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "TORCH False" in done.stdout
+
+
+def test_a_record_of_an_older_layout_beside_the_current_one_counts_once(tiny_csv, tmp_path):
+    """Records written before data folders existed sit one level up; a board must not count
+    the same seed twice (it showed 'seeds 2' for one seed)."""
+    import shutil
+
+    from moviebench.records import load_records
+
+    out = tmp_path / "out"
+    (current,) = [r for r in run(request(tiny_csv, out)) if r["model"] == "logreg"]
+    path = Path(current["_path"])
+    legacy = out / "tmdb-quality" / "ggplot2movies" / "logreg" / "seed-0.json"
+    legacy.parent.mkdir(parents=True)
+    shutil.copy(path, legacy)
+    logreg = [r for r in load_records(out, "tmdb-quality") if r["model"] == "logreg"]
+    assert len(logreg) == 1 and logreg[0]["primary"] == current["primary"]

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from moviebench.errors import DataError
-from moviebench.features.images import check_images
 from moviebench.settings import FrameSettings, PosterGenreSettings
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
 from moviebench.tasks.text import genre_matrix
@@ -41,6 +40,9 @@ def _readable(paths: pd.Series, notes: list[str]) -> tuple[np.ndarray, list[str]
         notes.append(f"left out {int((~has_path).sum())} rows without an image file")
     keep = has_path.to_numpy().copy()
     present = paths[has_path].astype(str)
+    # decoding needs torch/torchvision: imported here so listing tasks stays light
+    from moviebench.features.images import check_images
+
     check = check_images(list(present))
     keep[np.flatnonzero(has_path.to_numpy())[~check.ok]] = False
     if check.unreadable:

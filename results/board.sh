@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The committed board and the regression baseline, as commands (no hidden steps).
+#
+#   results/board.sh board [TASK...]
+#                              every task the shared data serves, every rung, quick profile;
+#                              rungs cheap enough get seeds 0,1,2, the rest seed 0.
+#                              Records in results/board/, then results/README.md and
+#                              results/index.html from them (bench report). Naming tasks
+#                              runs only those (and writes no report).
+#   results/board.sh baseline OUT
+#                              only the cheap rungs, seed 0, into OUT: what CI reruns and
+#                              `bench check --baseline results/baseline --out OUT` compares.
+#
+# Data: $MOVIEBENCH_DATA (default ../shared/data relative to the repository). Without it the
+# tasks that need it are skipped with a message; the bundled tasks still run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-board}"
+shift || true
+data="${MOVIEBENCH_DATA:-../shared/data}"
+tmdb="$data/tmdb-5000/tmdb_5000_movies.csv"
+ml1m="$data/ml-1m"
+
+# One line per task and source: TASK SOURCE DATA CHEAP_RUNGS. The cheap rungs run at three
+# seeds on the board and form the CI baseline; the rest of the task's default ladder (image
+# networks, MiniLM rungs, fusion) runs at seed 0. "-" as DATA means the bundled default.
+entries=(
+  "tmdb-quality ggplot2movies - majority,logreg,lightgbm,mlp,cnn-lstm"
+  "tmdb-quality tmdb $tmdb majority,logreg,lightgbm,mlp"
+  "overview-genre tmdb $tmdb prior,tfidf-logreg,tfidf-char-svm"
+  "title-genre ggplot2movies - prior,tfidf-logreg,tfidf-char-svm"
+  "title-genre movielens-1m $ml1m prior,tfidf-logreg,tfidf-char-svm,minilm-logreg"
+  "tagline-title tmdb $tmdb random-rank,tfidf-cosine"
+  "poster-genre movielens-1m $ml1m prior,hist-logreg,effnet-logreg"
+  "multimodal-genre movielens-1m $ml1m prior,tfidf-logreg,hist-logreg,effnet-logreg,early-fusion-logreg"
+)
+
+wanted() {  # TASK: true when no task filter was given or TASK is in it
+  [[ ${#only[@]} -eq 0 ]] && return 0
+  local t
+  for t in "${only[@]}"; do [[ "$t" == "$1" ]] && return 0; done
+  return 1
+}
+
+run_entry() {  # OUT SEEDS TASK SOURCE DATA MODELS
+  local out="$1" seeds="$2" task="$3" source="$4" path="$5" models="$6"
+  local data_args=()
+  if [[ "$path" != "-" ]]; then
+    if [[ ! -e "$path" ]]; then
+      echo "board.sh: skipping $task on $source: $path not found (set MOVIEBENCH_DATA)" >&2
+      return 0
+    fi
+    data_args=(--data "$path")
+  fi
+  local model_args=()
+  [[ "$models" != "ladder" ]] && model_args=(--models "$models")
+  echo "== bench run --task $task --source $source ${model_args[*]} --seeds $seeds" >&2
+  bench run --task "$task" --source "$source" "${data_args[@]}" "${model_args[@]}" \
+    --seeds "$seeds" --out "$out"
+}
+
+case "$mode" in
+  board)
+    out=results/board
+    only=("$@")
+    for entry in "${entries[@]}"; do
+      read -r task source path cheap <<<"$entry"
+      wanted "$task" || continue
+      run_entry "$out" 0,1,2 "$task" "$source" "$path" "$cheap"
+    done
+    for entry in "${entries[@]}"; do
+      read -r task source path cheap <<<"$entry"
+      wanted "$task" || continue
+      # the task's whole default ladder at seed 0 (its cheap rungs are already there)
+      run_entry "$out" 0 "$task" "$source" "$path" ladder
+    done
+    if [[ ${#only[@]} -eq 0 ]]; then
+      bench report --results "$out" --out results --html results/index.html
+    fi
+    ;;
+  baseline)
+    out="${1:?usage: results/board.sh baseline OUT [TASK...]}"
+    shift
+    only=("$@")
+    for entry in "${entries[@]}"; do
+      read -r task source path cheap <<<"$entry"
+      wanted "$task" || continue
+      run_entry "$out" 0 "$task" "$source" "$path" "$cheap"
+    done
+    ;;
+  *)
+    echo "usage: results/board.sh [board [TASK...] | baseline OUT [TASK...]]" >&2
+    exit 2
+    ;;
+esac
