@@ -11,6 +11,7 @@
 #                              only the cheap rungs, seed 0, into OUT: what CI reruns and
 #                              `bench check --baseline results/baseline --out OUT` compares.
 #
+# $BENCH is the command (default `bench`; e.g. BENCH="python -m moviebench" in a checkout).
 # Data: $MOVIEBENCH_DATA (default ../shared/data relative to the repository). Without it the
 # tasks that need it are skipped with a message; the bundled tasks still run.
 set -euo pipefail
@@ -20,6 +21,7 @@ shift || true
 data="${MOVIEBENCH_DATA:-../shared/data}"
 tmdb="$data/tmdb-5000/tmdb_5000_movies.csv"
 ml1m="$data/ml-1m"
+read -r -a bench <<<"${BENCH:-bench}"
 
 # One line per task and source: TASK SOURCE DATA CHEAP_RUNGS. The cheap rungs run at three
 # seeds on the board and form the CI baseline; the rest of the task's default ladder (image
@@ -55,7 +57,7 @@ run_entry() {  # OUT SEEDS TASK SOURCE DATA MODELS
   local model_args=()
   [[ "$models" != "ladder" ]] && model_args=(--models "$models")
   echo "== bench run --task $task --source $source ${model_args[*]} --seeds $seeds" >&2
-  bench run --task "$task" --source "$source" "${data_args[@]}" "${model_args[@]}" \
+  "${bench[@]}" run --task "$task" --source "$source" "${data_args[@]}" "${model_args[@]}" \
     --seeds "$seeds" --out "$out"
 }
 
@@ -75,7 +77,7 @@ case "$mode" in
       run_entry "$out" 0 "$task" "$source" "$path" ladder
     done
     if [[ ${#only[@]} -eq 0 ]]; then
-      bench report --results "$out" --out results --html results/index.html
+      "${bench[@]}" report --results "$out" --out results --html results/index.html
     fi
     ;;
   baseline)
