@@ -38,6 +38,7 @@ def _seeds(value: str) -> list[int]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(None, "--version", "-V", package_name="moviebench", prog_name="bench")
 def cli() -> None:
     """moviebench: benchmark movie ML tasks from trivial baselines to deep models.
 
@@ -280,6 +281,12 @@ def run(
     Finished records are skipped on a rerun (unless --force) when the same data, split,
     settings, options and params made them; a model that fails is recorded as failed without
     stopping the others.
+
+    \b
+    Examples:
+      bench run --task tmdb-quality
+      bench run --task poster-genre --source movielens-1m --data ../shared/data/ml-1m \\
+                --models prior,hist-logreg,effnet-logreg --seeds 0,1,2
     """
     from moviebench.display import LadderDisplay, print_leaderboards
     from moviebench.records import load_records
@@ -325,7 +332,11 @@ def run(
 
 @cli.command(name="ls")
 def list_all() -> None:
-    """List the tasks, sources, models and each task's settings."""
+    """List the tasks, sources, models and each task's settings.
+
+    \b
+    Example:  bench ls
+    """
     import dataclasses
 
     from rich.table import Table
@@ -419,7 +430,13 @@ def list_all() -> None:
 def leaderboard(
     task: str | None, source: str | None, out: Path, fmt: str, plots_dir: Path | None = None
 ) -> None:
-    """Render leaderboards from stored records alone (no training)."""
+    """Render leaderboards from stored records alone (no training).
+
+    \b
+    Examples:
+      bench leaderboard --task tmdb-quality
+      bench leaderboard --format md --plots plots/
+    """
     from moviebench.display import print_leaderboards
     from moviebench.leaderboard import render
     from moviebench.records import load_records
@@ -508,6 +525,11 @@ def tune(
     Several processes may run this at once on the same study: they share trials through the
     storage. `bench run --tuned` with the same data options then trains each model with its
     best params; a run with other settings (e.g. another --image-size) uses another study.
+
+    \b
+    Examples:
+      bench tune --task tmdb-quality --model lightgbm --trials 30
+      bench run --task tmdb-quality --tuned
     """
     from moviebench.tuning import TuneRequest, ladder_requests
     from moviebench.tuning import tune as run_tune
@@ -582,6 +604,11 @@ def check(baseline: Path, out: Path, tolerance: float, task: str | None, update:
 
     Entries match on task, source, model and split hash; a baseline entry without a finished
     current record is flagged as missing and also fails the check.
+
+    \b
+    Examples:
+      bench check --baseline results/baseline --out /tmp/ci-results
+      bench check --baseline results/baseline --out /tmp/ci-results --update   # accept
     """
     from moviebench.check import compare, load_baseline, save_baseline
     from moviebench.records import load_records
@@ -651,7 +678,11 @@ def scale(
     force: bool,
     options: RunOptions,
 ) -> None:
-    """Train each rung on nested shares of the training split (same val and test) and plot it."""
+    """Train each rung on nested shares of the training split (same val and test) and plot it.
+
+    \b
+    Example:  bench scale --task tmdb-quality --models logreg,lightgbm,mlp
+    """
     from rich.table import Table
 
     from moviebench.runner import RunRequest
@@ -745,7 +776,11 @@ def report(out: Path | None, html_file: Path | None, results: Path) -> None:
 
 @cli.group()
 def data() -> None:
-    """Look at a data source before benchmarking on it."""
+    """Look at a data source before benchmarking on it.
+
+    \b
+    Example:  bench data inspect --source movielens-1m --data ../shared/data/ml-1m
+    """
 
 
 @data.command(name="inspect")
@@ -763,7 +798,11 @@ def data() -> None:
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 def inspect_data(source: str, data_path: Path | None, min_votes: int, fmt: str) -> None:
-    """Rows read, kept and dropped by reason, missing values, label balance per task, genres, images."""
+    """Rows read, kept and dropped by reason, missing values, label balance per task, genres, images.
+
+    \b
+    Example:  bench data inspect --source tmdb --data tmdb_5000_movies.csv --format json
+    """
     import json
 
     from moviebench.datasets.inspection import inspect_source, print_inspection
@@ -778,7 +817,11 @@ def inspect_data(source: str, data_path: Path | None, min_votes: int, fmt: str) 
 
 @cli.group()
 def export() -> None:
-    """Send the stored records to other tools (the records stay the source of truth)."""
+    """Send the stored records to other tools (the records stay the source of truth).
+
+    \b
+    Example:  bench export mlflow --results results
+    """
 
 
 @export.command(
@@ -811,6 +854,7 @@ def export_mlflow(results: Path, tracking_uri: str, experiment: str) -> None:
     Safe to repeat: unchanged records are skipped and rerun ones replace their old run.
 
     \b
+    Example:      bench export mlflow --results results --tracking-uri sqlite:///mlflow.db
     Browse with:  mlflow ui --backend-store-uri sqlite:///mlflow.db
     """
     from moviebench.export_mlflow import export as export_records
