@@ -30,6 +30,6 @@ def test_each_command_help_shows_a_runnable_example(path: tuple[str, ...]) -> No
     result = CliRunner().invoke(cli, [*path, "--help"])
     assert result.exit_code == 0, result.output
     examples = [line.strip() for line in result.output.splitlines() if "bench " in line]
-    assert any(line.split("bench ", 1)[1].startswith(" ".join(path) + " ") for line in examples), (
-        f"`bench {' '.join(path)} --help` shows no example of itself"
-    )
+    assert any(
+        (line.split("bench ", 1)[1] + " ").startswith(" ".join(path) + " ") for line in examples
+    ), f"`bench {' '.join(path)} --help` shows no example of itself"
