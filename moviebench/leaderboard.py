@@ -74,6 +74,7 @@ def aggregate(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[
         per_model = bootstrap_by_model(rows, by_board[key])
         mark_ties(rows, per_model)
         mark_group_gaps(key[0], rows, per_model)
+        mark_deep_gap(rows, per_model)
     return dict(sorted(boards.items()))
 
 
@@ -473,6 +474,59 @@ def mark_group_gaps(
     if a["model"] in per_model and b["model"] in per_model:
         gap["ci"] = list(_interval(per_model[a["model"]], per_model[b["model"]]))
     a["gap"] = gap
+
+
+# The question the benchmark answers: how far deep models (trained networks, and frozen
+# pretrained networks under a small head) get beyond classical ones.
+DEEP_FAMILIES = ("deep", "pretrained")
+
+
+def _best(rows: list[dict[str, Any]], families: tuple[str, ...]) -> dict[str, Any] | None:
+    scored = [r for r in rows if r["family"] in families and r["primary"] is not None]
+    if not scored:
+        return None
+    sign = 1 if higher_is_better(scored[0]["primary_metric"]) else -1
+    return max(scored, key=lambda r: sign * r["primary"])
+
+
+def mark_deep_gap(rows: list[dict[str, Any]], per_model: dict[str, np.ndarray]) -> None:
+    """Set `deep_gap` on the best deep row: its difference to the best classical row, with
+    the paired bootstrap 95% interval when both have stored test scores."""
+    deep, classical = _best(rows, DEEP_FAMILIES), _best(rows, ("classical",))
+    if deep is None or classical is None:
+        return
+    gap: dict[str, Any] = {"vs": classical["model"], "diff": deep["primary"] - classical["primary"]}
+    if deep["model"] in per_model and classical["model"] in per_model:
+        gap["ci"] = list(_interval(per_model[deep["model"]], per_model[classical["model"]]))
+    deep["deep_gap"] = gap
+
+
+def headline_markdown(boards: dict[tuple[str, str], list[dict]]) -> str:
+    """One line per board: the trivial baseline, the best classical and the best deep model,
+    and the deep-minus-classical gap with its paired bootstrap interval."""
+    lines = [
+        "| task | source | metric | trivial | best classical | best deep | deep − classical [95% CI] |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (task, source), rows in boards.items():
+        trivial = _best(rows, ("trivial",))
+        classical = _best(rows, ("classical",))
+        deep = _best(rows, DEEP_FAMILIES)
+
+        def cell(row: dict[str, Any] | None) -> str:
+            return "—" if row is None else f"{row['primary']:.4f} ({row['model']})"
+
+        gap = (deep or {}).get("deep_gap")
+        gap_cell = "—"
+        if gap:
+            gap_cell = f"{gap['diff']:+.4f}"
+            if "ci" in gap:
+                gap_cell += f" [{gap['ci'][0]:+.4f}, {gap['ci'][1]:+.4f}]"
+        lines.append(
+            f"| {task} | {source} | {rows[0]['primary_metric']} | {cell(trivial)} | "
+            f"{cell(classical)} | {cell(deep)} | {gap_cell} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def gap_lines(rows: list[dict[str, Any]]) -> list[str]:
