@@ -6,10 +6,30 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
+from moviebench import progress as data_progress
 from moviebench.leaderboard import aggregate, caveats, failures, gap_lines, table_rows
+
+
+class RateColumn(ProgressColumn):
+    """Items per second of a bar (images, texts, epochs), once rich has measured it."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if not speed or not task.fields.get("rate"):
+            return Text("")
+        return Text(f"{speed:,.1f}/s" if speed < 100 else f"{speed:,.0f}/s", style="dim")
 
 
 class LadderDisplay:
@@ -21,18 +41,23 @@ class LadderDisplay:
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
+            RateColumn(),
             TimeElapsedColumn(),
             console=console,
             transient=True,
         )
         self.ladder = self.progress.add_task("ladder", total=total)
         self.inner: Any = None
+        # Data steps deep below (image checks, decoding) report here while the run is shown.
+        self._listening = data_progress.listening(self.epoch)
 
     def __enter__(self) -> LadderDisplay:
         self.progress.start()
+        self._listening.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._listening.__exit__(None, None, None)
         self.progress.stop()
 
     def prepared(self, prep: Any) -> None:
@@ -64,8 +89,15 @@ class LadderDisplay:
             self.inner = None
 
     def epoch(self, description: str, completed: int, total: int) -> None:
+        """The inner bar: epochs, texts embedded, images checked or decoded. A new kind of
+        step (another total, or a count that went back) gets a fresh bar and rate."""
+        if self.inner is not None:
+            current = self.progress.tasks[self.progress.task_ids.index(self.inner)]
+            if total != current.total or completed < current.completed:
+                self.progress.remove_task(self.inner)
+                self.inner = None
         if self.inner is None:
-            self.inner = self.progress.add_task(description, total=total)
+            self.inner = self.progress.add_task(f"  {description}", total=total, rate=True)
         self.progress.update(
             self.inner, description=f"  {description}", completed=completed, total=total
         )

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageFile
 
+from moviebench import progress
 from moviebench.datasets.base import LoadReport
 from moviebench.features.cache import cache_key, cached_array, fingerprint_strings
 
@@ -45,9 +46,16 @@ def readable_flags(paths: Sequence[str]) -> np.ndarray:
         st = os.stat(p)
         stamps.append(f"{os.path.abspath(p)}|{st.st_size}|{st.st_mtime_ns}")
     key = cache_key(files=fingerprint_strings(stamps), check="pillow-draft-load-v1")
-    return cached_array(
-        "image-check", key, lambda: np.array([image_readable(p) for p in paths], dtype=bool)
-    )
+
+    def check() -> np.ndarray:
+        flags = np.zeros(len(paths), dtype=bool)
+        for i, path in enumerate(paths):
+            flags[i] = image_readable(path)
+            if i % progress.EVERY == 0 or i + 1 == len(paths):
+                progress.report("checking images", i + 1, len(paths))
+        return flags
+
+    return cached_array("image-check", key, check)
 
 
 def check_images(paths: Sequence[str | None], report: LoadReport) -> None:

@@ -21,6 +21,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
+from moviebench import progress
 from moviebench.errors import DataError
 from moviebench.features.cache import cache_key, fingerprint_strings
 from moviebench.features.store import cached_items, file_digest
@@ -139,6 +140,7 @@ def pixels(paths: Sequence[str], size: int) -> np.ndarray:
     order or task that reads the same poster reads the stored pixels.
     """
     paths = [str(p) for p in paths]
+    counts = [0, 0]  # decoded, to decode: the bar runs across the store's chunks
 
     def compute(positions: list[int]) -> np.ndarray:
         out = np.empty((len(positions), size, size, 3), dtype=np.uint8)
@@ -149,9 +151,17 @@ def pixels(paths: Sequence[str], size: int) -> np.ndarray:
                 raise DataError(
                     f"unreadable image {exc} (tasks skip these; was the file changed?)"
                 ) from None
+            counts[0] += 1
+            if counts[0] % progress.EVERY == 0 or counts[0] == counts[1]:
+                progress.report(f"decoding images at {size} px", counts[0], counts[1])
         return out
 
-    return cached_items("pixels", pixel_keys(paths, size), compute)
+    return cached_items(
+        "pixels",
+        pixel_keys(paths, size),
+        compute,
+        on_missing=lambda n: counts.__setitem__(1, n),
+    )
 
 
 def pixels_key(paths: Sequence[str], size: int) -> str:
