@@ -157,7 +157,9 @@ def tiny_net(monkeypatch: pytest.MonkeyPatch) -> list[TinyNet]:
         loaded.append(TinyNet())
         return loaded[-1]
 
-    monkeypatch.setattr(pretrained_image, "load_efficientnet_lite0", load)
+    monkeypatch.setattr(
+        pretrained_image, "load_efficientnet_lite", lambda variant, weights=None: load(weights)
+    )
     return loaded
 
 
