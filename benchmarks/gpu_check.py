@@ -25,7 +25,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from benchmarks.conftest import matmul_gflops
-from benchmarks.workloads import count_flops, make_case, synthetic_images
+from benchmarks.workloads import FAMILIES, count_flops, make_case, synthetic_images
 from moviebench.features.precision import inference
 
 STARTED = time.perf_counter()
@@ -91,8 +91,8 @@ SMOKE = Sizes(
         "fusion-resnet18": 32,
     },
 )
-# The image families also run on ready tensors (no per-item augmentation on the CPU) in AMP,
-# to tell the loop's data path from the network's compute.
+# These image families also run on ready tensors (no per-item augmentation on the CPU), in
+# the last precision, to tell the loop's data path from the network's compute.
 TENSOR_ROWS = ("resnet18", "resnet18-224")
 
 
@@ -389,22 +389,30 @@ def _encode(
 def epochs(
     report: Report, device: str, sizes: Sizes, modes: list[str], repeats: int, deadline: float
 ) -> None:
+    """Each family in each of the loop's precisions, and the TENSOR_ROWS once more on ready
+    tensors; a row that fails is logged and listed in meta, and the others still run."""
     for family, n in sizes.epochs.items():
         variants = [(mode, "rung") for mode in modes]
-        if family in TENSOR_ROWS and device == "cuda":
+        if family in TENSOR_ROWS:
             variants.append((modes[-1], "tensors"))
         for amp, loader in variants:
+            precision = "fp32" if amp == "off" else amp
             if time.perf_counter() > deadline:
-                log(f"skipped {family} [{amp}]: past --max-seconds")
+                log(f"skipped {family} [{precision}]: past --max-seconds")
+                report.meta.setdefault("skipped_rows", []).append(f"{family} {precision} {loader}")
                 continue
-            case = make_case(family, n, amp=amp, loader=loader)
-            seconds = best_of(partial(case.run, device), device, repeats)
+            try:
+                case = make_case(family, n, amp=amp, loader=loader)
+                seconds = best_of(partial(case.run, device), device, repeats)
+            except Exception as exc:  # noqa: BLE001 - one family's failure must not hide the rest
+                log(f"{family} [{precision}] FAILED: {type(exc).__name__}: {exc}")
+                report.meta.setdefault("failed_rows", []).append(f"{family} {precision} {loader}")
+                continue
             size = f" {case.image_size} px" if case.image_size else ""
             data = ", ready tensors" if loader == "tensors" else ""
-            precision = "fp32" if amp == "off" else amp
             report.row(
                 "epoch",
-                f"{family}{size}, batch {case.config.batch_size}{data}",
+                f"{FAMILIES[family][0]}{size}, batch {case.config.batch_size}{data}",
                 precision,
                 case.config.batch_size,
                 n,
@@ -428,9 +436,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sections", default="peak,lite0,minilm,epoch", help="comma-separated subset to run"
     )
+    parser.add_argument(
+        "--families", default=",".join(FULL.epochs), help="comma-separated deep families to train"
+    )
     parser.add_argument("--train-bf16", action="store_true", help="also train under BF16 autocast")
     parser.add_argument("--max-seconds", type=float, default=225.0, help="start nothing after this")
     args = parser.parse_args(argv)
+    global STARTED
+    STARTED = time.perf_counter()  # the clock of the log lines and of --max-seconds
 
     device = (
         ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
@@ -438,12 +451,25 @@ def main(argv: list[str] | None = None) -> int:
     if device == "cpu" and not args.smoke:
         log("no CUDA device: full sizes on a CPU take long (use --smoke to test the script)")
     sizes = SMOKE if args.smoke else FULL
-    sections = set(args.sections.split(","))
+    families = args.families.split(",")
+    unknown = set(families) - set(sizes.epochs)
+    if unknown:
+        parser.error(f"unknown families {sorted(unknown)}: choose from {', '.join(sizes.epochs)}")
+    sizes = replace(sizes, epochs={f: n for f, n in sizes.epochs.items() if f in families})
     repeats = 1 if args.smoke else 3
+    threads = torch.get_num_threads()
     if device == "cpu" and args.smoke:
         # On a busy shared CPU, two OpenMP threads stall each other (measured 10-20x slower
         # epochs here): the smoke run checks the script, not the speed, so one thread.
         torch.set_num_threads(1)
+    try:
+        return _run(args, device, sizes, repeats)
+    finally:
+        torch.set_num_threads(threads)  # main() may run inside another process (the test)
+
+
+def _run(args: argparse.Namespace, device: str, sizes: Sizes, repeats: int) -> int:
+    sections = set(args.sections.split(","))
     feature_precisions = ["fp32", "bf16"]
     # The loop's modes: FP32 ("off") and its CUDA AMP (FP16 autocast + scaling); on a CPU the loop
     # trains in FP32 whatever amp says, so one mode.
@@ -494,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     report.write()
     print(report.markdown(), flush=True)
     log(f"wrote {args.out / 'gpu_check.md'} and {args.out / 'gpu_check.json'}")
-    return 1 if failed else 0
+    return 1 if failed or report.meta.get("failed_rows") else 0
 
 
 if __name__ == "__main__":
