@@ -440,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         "--families", default=",".join(FULL.epochs), help="comma-separated deep families to train"
     )
     parser.add_argument("--train-bf16", action="store_true", help="also train under BF16 autocast")
-    parser.add_argument("--max-seconds", type=float, default=225.0, help="start nothing after this")
+    parser.add_argument("--max-seconds", type=float, default=200.0, help="start nothing after this")
     args = parser.parse_args(argv)
     global STARTED
     STARTED = time.perf_counter()  # the clock of the log lines and of --max-seconds
