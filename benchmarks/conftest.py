@@ -5,13 +5,18 @@ machine's measured matmul peak, so compute benchmarks can say what share of it t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+
+# count_flops lives with the epoch workloads (gpu_check.py uses both, without pytest).
+from benchmarks.workloads import count_flops
+
+__all__ = ["count_flops", "matmul_gflops"]
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 N_IMAGES = 32
@@ -65,14 +70,19 @@ def overview_texts() -> list[str]:
     return [" ".join(rng.choice(words, int(rng.integers(10, 120)))) for _ in range(N_TEXTS)]
 
 
-def matmul_gflops(dtype: torch.dtype, n: int = 1024, seconds: float = 1.0) -> float:
-    """Best GFLOP/s of n x n matrix products in `dtype` over about `seconds`."""
-    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+def matmul_gflops(
+    dtype: torch.dtype, n: int = 1024, seconds: float = 1.0, device: str = "cpu"
+) -> float:
+    """Best GFLOP/s of n x n matrix products in `dtype` on `device` over about `seconds`."""
+    a, b = (torch.randn(n, n, device=device).to(dtype) for _ in range(2))
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     a @ b  # warm-up: kernel selection, page faults
+    sync()
     best, end = 0.0, time.perf_counter() + seconds
     while time.perf_counter() < end:
         t0 = time.perf_counter()
         a @ b
+        sync()
         best = max(best, 2 * n**3 / (time.perf_counter() - t0) / 1e9)
     return best
 
@@ -83,31 +93,21 @@ def peak() -> dict[str, float]:
     return {"fp32": matmul_gflops(torch.float32), "bf16": matmul_gflops(torch.bfloat16)}
 
 
-def count_flops(module: torch.nn.Module, forward: Callable[[], object]) -> float:
-    """FLOPs (2 per multiply-add) that `forward()` spends in the module's Conv2d and Linear layers.
+@pytest.fixture(scope="session")
+def epoch_device() -> str:
+    """Where the epoch benchmarks train: the loop's own choice (CUDA when there is one)."""
+    from moviebench.models.deep.loop import pick_device
 
-    Attention's own products (QK^T, AV) are not modules and are left out: an undercount
-    of a few percent for MiniLM at these lengths.
-    """
-    total = [0.0]
+    return pick_device()
 
-    def conv(m: torch.nn.Conv2d, _: object, out: torch.Tensor) -> None:
-        kh, kw = m.kernel_size
-        total[0] += 2.0 * out.numel() * (m.in_channels // m.groups) * kh * kw
 
-    def linear(m: torch.nn.Linear, _: object, out: torch.Tensor) -> None:
-        total[0] += 2.0 * out.numel() * m.in_features
-
-    hooks = []
-    for m in module.modules():
-        if isinstance(m, torch.nn.Conv2d):
-            hooks.append(m.register_forward_hook(conv))
-        elif isinstance(m, torch.nn.Linear):
-            hooks.append(m.register_forward_hook(linear))
-    try:
-        with torch.inference_mode():
-            forward()
-    finally:
-        for h in hooks:
-            h.remove()
-    return total[0]
+@pytest.fixture(scope="session")
+def device_peak(epoch_device: str, peak: dict[str, float]) -> dict[str, float]:
+    """The dense-matmul peak of the epoch device: the CPU's (above), or the GPU's at 8192²,
+    FP32 and FP16 (the loop's autocast type on CUDA)."""
+    if epoch_device == "cpu":
+        return peak
+    return {
+        "fp32": matmul_gflops(torch.float32, 8192, 1.0, "cuda"),
+        "fp16": matmul_gflops(torch.float16, 8192, 1.0, "cuda"),
+    }

@@ -151,34 +151,39 @@ def test_minilm_encoding(
     )
 
 
-def test_tabular_mlp_epoch(benchmark, peak: dict[str, float]) -> None:  # type: ignore[no-untyped-def]
-    """One training epoch (plus its validation pass) of the `mlp` rung's network on 20,000 rows x 32."""
-    from moviebench.models.torch_loop import TrainConfig, train
-    from torch.utils.data import TensorDataset
+# Training samples per epoch: a few seconds an epoch on 2 CPU cores; more on a GPU, where
+# small sets would time little but the loop's per-epoch overhead (validation, best-state copy).
+EPOCH_SIZES = {  # family: (CPU, CUDA)
+    "mlp": (8192, 65_536),
+    "cnn-lstm": (1024, 16_384),
+    "text-lstm": (256, 8192),
+    "cnn4": (256, 8192),
+    "resnet18": (128, 8192),
+    "fusion-resnet18": (128, 4096),
+}
 
-    from moviebench.models import MODELS, RunContext
 
-    rng = np.random.default_rng(0)
-    n, d = 20_000, 32
-    X = torch.tensor(rng.normal(size=(n, d)), dtype=torch.float32)
-    y = torch.tensor(rng.integers(0, 3, n))
-    model = MODELS.get("mlp")(context=RunContext(epochs=1))
-    network = model.build_network(d, 3)
-    val = TensorDataset(X[:2000], y[:2000])
+@pytest.mark.parametrize("precision", ["amp", "fp32"])
+@pytest.mark.parametrize("family", list(EPOCH_SIZES))
+def test_epoch(
+    benchmark,
+    family: str,
+    precision: str,
+    epoch_device: str,
+    device_peak: dict[str, float],  # type: ignore[no-untyped-def]
+) -> None:
+    """One training epoch (plus its validation pass, n / 8) of each deep rung family through
+    the real loop, with the rung's own network, loop settings, dataset class and quick budget
+    (images at 64 px, augmented): benchmarks/workloads.py. On CUDA both the loop's mixed
+    precision (FP16 autocast + gradient scaling) and FP32; on a CPU the loop trains in FP32 only."""
+    from benchmarks.workloads import make_case
 
-    def epoch() -> None:
-        train(
-            network,
-            TensorDataset(X, y),
-            val,
-            y[:2000].numpy(),
-            "multiclass",
-            model.context,
-            TrainConfig(epochs=1, batch_size=512),
-            name="bench",
-        )
-
-    benchmark.pedantic(epoch, rounds=3, warmup_rounds=1)
-    # A training step costs about 3 forward passes (forward, two backward products).
-    flops = 3 * count_flops(network, lambda: network.eval()(X[:1]))
-    share_of_peak(benchmark, flops, rate(benchmark, n, "samples_per_s"), peak["fp32"])
+    if precision == "amp" and epoch_device != "cuda":
+        pytest.skip("AMP is the loop's CUDA path; on a CPU it trains in FP32 (the fp32 case)")
+    n = EPOCH_SIZES[family][epoch_device == "cuda"]
+    case = make_case(family, n, amp="fp16" if precision == "amp" else "off")
+    seconds = benchmark.pedantic(case.run, args=(epoch_device,), rounds=3, warmup_rounds=1)
+    assert seconds > 0
+    benchmark.extra_info.update(device=epoch_device, n=n, batch_size=case.config.batch_size)
+    peak = device_peak["fp16" if precision == "amp" else "fp32"]
+    share_of_peak(benchmark, case.flops_per_sample, rate(benchmark, n, "samples_per_s"), peak)

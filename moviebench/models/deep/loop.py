@@ -58,9 +58,15 @@ class TrainConfig:
     warmup_epochs: float = 0.0  # the learning rate rises linearly from lr / 10 over these epochs
     grad_clip: float = 1.0
     channels_last: bool = False  # for image models on CUDA
+    # Mixed precision on CUDA (ignored on CPU): "fp16" autocast with gradient scaling (torch's
+    # CUDA default, the loop's), "bf16" autocast (no scaling needed), or "off" (FP32, for benchmarks).
+    amp: str = "fp16"
     num_workers: int = 0
     # Score the starting weights as epoch 0, so fine-tuning a warm start never ends worse than it began.
     score_initial: bool = False
+
+
+AMP_MODES = ("fp16", "bf16", "off")
 
 
 def loss_for(target: str) -> nn.Module:
@@ -69,6 +75,17 @@ def loss_for(target: str) -> nn.Module:
 
 def scores_from_logits(logits: torch.Tensor, target: str) -> torch.Tensor:
     return logits.softmax(dim=1) if target == "multiclass" else logits.sigmoid()
+
+
+def _autocast(device: str, config: TrainConfig) -> torch.autocast:
+    """The loop's autocast: config.amp's dtype on CUDA, disabled on CPU or with amp="off"."""
+    if config.amp not in AMP_MODES:
+        raise ValueError(f"TrainConfig.amp must be one of {', '.join(AMP_MODES)}, not {config.amp!r}")
+    return torch.autocast(
+        device_type="cuda",
+        dtype=torch.bfloat16 if config.amp == "bf16" else torch.float16,
+        enabled=device == "cuda" and config.amp != "off",
+    )
 
 
 def _to_device(batch: Any, device: str, channels_last: bool) -> list[torch.Tensor]:
@@ -95,7 +112,7 @@ def predict(
     )
     module.eval()
     chunks = []
-    with torch.no_grad(), torch.autocast(device_type="cuda", enabled=device == "cuda"):
+    with torch.no_grad(), _autocast(device, config):
         for batch in loader:
             *xs, _ = _to_device(batch, device, config.channels_last)
             chunks.append(scores_from_logits(module(*xs).float(), target).cpu().numpy())
@@ -140,7 +157,7 @@ def train(
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="max", factor=0.5, patience=2
     )
-    scaler = torch.amp.GradScaler("cuda", enabled=device == "cuda")
+    scaler = torch.amp.GradScaler("cuda", enabled=device == "cuda" and config.amp == "fp16")
     generator = torch.Generator().manual_seed(context.seed)
     loader = DataLoader(
         train_data,
@@ -181,7 +198,7 @@ def train(
             warmup.step()
             *xs, y = _to_device(batch, device, config.channels_last)
             optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device_type="cuda", enabled=device == "cuda"):
+            with _autocast(device, config):
                 loss = loss_fn(module(*xs), y)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)

@@ -1,0 +1,37 @@
+"""TrainConfig.amp: the loop's CUDA mixed precision is a setting (the benchmarks train FP32 on
+CUDA with amp="off"); on a CPU it changes nothing, and a misspelt mode is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from moviebench.models import RunContext
+from moviebench.models.deep.loop import TrainConfig, train
+
+
+def _fit(amp: str) -> list[torch.Tensor]:
+    rng = np.random.default_rng(0)
+    X = torch.tensor(rng.normal(size=(64, 4)), dtype=torch.float32)
+    y = torch.tensor(rng.integers(0, 2, 64))
+    torch.manual_seed(0)
+    network = nn.Linear(4, 2)
+    data = TensorDataset(X, y)
+    config = TrainConfig(epochs=2, batch_size=16, amp=amp)
+    train(network, data, data, y.numpy(), "multiclass", RunContext(), config)
+    return [p.detach().clone() for p in network.parameters()]
+
+
+def test_amp_changes_nothing_on_cpu() -> None:
+    fp16, off, bf16 = _fit("fp16"), _fit("off"), _fit("bf16")
+    assert all(torch.equal(a, b) and torch.equal(a, c) for a, b, c in zip(fp16, off, bf16))
+    torch.manual_seed(0)
+    assert not torch.equal(fp16[0], nn.Linear(4, 2).weight)  # it did train
+
+
+def test_unknown_amp_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="amp"):
+        _fit("fp8")
