@@ -80,7 +80,9 @@ def scores_from_logits(logits: torch.Tensor, target: str) -> torch.Tensor:
 def _autocast(device: str, config: TrainConfig) -> torch.autocast:
     """The loop's autocast: config.amp's dtype on CUDA, disabled on CPU or with amp="off"."""
     if config.amp not in AMP_MODES:
-        raise ValueError(f"TrainConfig.amp must be one of {', '.join(AMP_MODES)}, not {config.amp!r}")
+        raise ValueError(
+            f"TrainConfig.amp must be one of {', '.join(AMP_MODES)}, not {config.amp!r}"
+        )
     return torch.autocast(
         device_type="cuda",
         dtype=torch.bfloat16 if config.amp == "bf16" else torch.float16,
