@@ -18,9 +18,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # files only: works on headless CI machines
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 from moviebench.leaderboard import aggregate, board_keys  # noqa: E402
 from moviebench.metrics import higher_is_better  # noqa: E402
@@ -92,17 +93,60 @@ def pareto_front(points: list[tuple[float, float]], maximise: bool = True) -> li
     return front
 
 
-def plot_pareto(rows: list[dict[str, Any]], path: Path) -> Path:
-    """Primary metric against fit seconds (log axis); the Pareto front is the classical-vs-deep answer."""
+# Where a point's label may go, in offset points: right, then left, then further up or down.
+LABEL_SPOTS = [
+    (5, 4, "left"), (5, -11, "left"), (-5, 4, "right"), (-5, -11, "right"),
+    (5, 13, "left"), (5, -20, "left"), (-5, 13, "right"), (-5, -20, "right"),
+    (5, 22, "left"), (5, -29, "left"), (-5, 22, "right"), (-5, -29, "right"),
+]  # fmt: skip
+
+
+def label_points(ax: Any, labels: list[str], points: list[tuple[float, float]]) -> list[Any]:
+    """Annotate each point where its text overlaps no other label and no marker: the first free
+    spot of LABEL_SPOTS (measured in display space after a draw), else the least crowded."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    markers = [
+        Bbox.from_extents(px - 4, py - 4, px + 4, py + 4)
+        for px, py in ax.transData.transform(np.asarray(points, dtype=float))
+    ]
+    legend = ax.get_legend()
+    taken: list[Any] = [legend.get_window_extent(renderer)] if legend is not None else []
+    texts = []
+    for label, (x, y), marker in zip(labels, points, markers):
+        best, best_hits = None, None
+        for dx, dy, ha in LABEL_SPOTS:
+            text = ax.annotate(
+                label, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=8, ha=ha
+            )
+            box = text.get_window_extent(renderer).padded(1)
+            others = [m for m in markers if m is not marker]
+            hits = sum(box.overlaps(b) for b in taken + others)
+            if best_hits is None or hits < best_hits:
+                if best is not None:
+                    best[0].remove()
+                best, best_hits = (text, box), hits
+            else:
+                text.remove()
+            if hits == 0:
+                break
+        assert best is not None
+        taken.append(best[1])
+        texts.append(best[0])
+    return texts
+
+
+def pareto_figure(rows: list[dict[str, Any]]) -> Any:
+    """Primary metric against fit seconds (log axis) with the Pareto front and one label per
+    point, placed so that no two labels overlap (where the axes leave room)."""
     rows = [r for r in rows if r["primary"] is not None and r["fit_seconds"] is not None]
     metric = rows[0]["primary_metric"]
     # A trivial baseline fits in microseconds; clamp so the log axis stays readable.
     points = [(max(r["fit_seconds"], 1e-3), r["primary"]) for r in rows]
     front = pareto_front(points, higher_is_better(metric))
     fig, ax = plt.subplots(figsize=(6, 4))
-    span = (max(p[1] for p in points) - min(p[1] for p in points)) or 1.0
-    placed: list[tuple[float, float]] = []
-    for r, (x, y) in sorted(zip(rows, points), key=lambda item: -item[1][1]):
+    for r, (x, y) in zip(rows, points):
         ax.errorbar(
             x,
             y,
@@ -111,28 +155,27 @@ def plot_pareto(rows: list[dict[str, Any]], path: Path) -> Path:
             color=FAMILY_COLORS.get(r["family"], "#555"),
             capsize=3,
         )
-        # A point just below an already labelled neighbour gets its label underneath, not on top.
-        near = any(abs(np.log10(x / px)) < 0.5 and abs(y - py) < 0.06 * span for px, py in placed)
-        ax.annotate(
-            r["model"],
-            (x, y),
-            textcoords="offset points",
-            xytext=(5, -11 if near else 4),
-            fontsize=8,
-        )
-        placed.append((x, y))
     fx, fy = zip(*[points[i] for i in front])
     ax.step(fx, fy, where="post", color="black", lw=1, ls="--", label="Pareto front")
     ax.set_xscale("log")
-    ax.margins(x=0.1, y=0.12)  # room for the labels of the extreme points inside the axes
+    ax.margins(x=0.15, y=0.15)  # room for the labels of the extreme points inside the axes
     ax.set_xlabel("fit seconds (log)")
     ax.set_ylabel(f"test {metric}")
     ax.set_title(f"{rows[0]['task']}: {metric} vs training cost", fontsize=9)
     for family, color in FAMILY_COLORS.items():
-        ax.plot([], [], "o", color=color, label=family)
-    ax.legend(fontsize=7)
+        if any(r["family"] == family for r in rows):
+            ax.plot([], [], "o", color=color, label=family)
+    ax.legend(fontsize=7, loc="best")  # "best" keeps clear of the points; labels keep clear of it
     ax.grid(alpha=0.3, which="both")
-    return _save(fig, path)
+    # best first: the models people look for get the first pick of spots
+    order = sorted(range(len(rows)), key=lambda i: -points[i][1])
+    label_points(ax, [rows[i]["model"] for i in order], [points[i] for i in order])
+    return fig
+
+
+def plot_pareto(rows: list[dict[str, Any]], path: Path) -> Path:
+    """The Pareto plot (`pareto_figure`) saved as a PNG: the classical-vs-deep answer."""
+    return _save(pareto_figure(rows), path)
 
 
 def best_record(records: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -156,3 +156,35 @@ def test_rank_ties_from_paired_bootstrap(tmp_path: Path) -> None:
     assert [r["model"] for r in rows][2] == "weak"
     assert rows[1]["tie"] is True  # the twins: interval includes 0
     assert rows[2]["tie"] is False  # weak is clearly worse
+
+
+def test_pareto_labels_do_not_overlap_on_a_crowded_board() -> None:
+    """Five models within a few seconds and 0.01 of each other (like tmdb-quality's trees):
+    every label lands where it overlaps no other label."""
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Annotation
+
+    from moviebench.plots import pareto_figure
+
+    names = ["lightgbm", "xgboost", "random-forest", "mlp", "logreg", "majority", "cnn-lstm"]
+    fits = [1.5, 2.2, 2.9, 8.8, 0.3, 0.0, 57.0]
+    scores = [0.5613, 0.5601, 0.5522, 0.5481, 0.4846, 0.1736, 0.5405]
+    family = {"majority": "trivial", "mlp": "deep", "cnn-lstm": "deep"}
+    rows = [
+        {"model": n, "family": family.get(n, "classical"), "primary": s, "primary_std": 0.0,
+         "fit_seconds": f, "primary_metric": "macro_f1", "task": "tmdb-quality"}
+        for n, f, s in zip(names, fits, scores)
+    ]  # fmt: skip
+    fig = pareto_figure(rows)
+    renderer = fig.canvas.get_renderer()
+    labels = [t for t in fig.axes[0].texts if isinstance(t, Annotation)]
+    assert sorted(t.get_text() for t in labels) == sorted(names)
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    overlapping = [
+        (labels[i].get_text(), labels[j].get_text())
+        for i in range(len(boxes))
+        for j in range(i + 1, len(boxes))
+        if boxes[i].overlaps(boxes[j])
+    ]
+    plt.close(fig)
+    assert overlapping == []
