@@ -501,31 +501,46 @@ def mark_deep_gap(rows: list[dict[str, Any]], per_model: dict[str, np.ndarray]) 
     deep["deep_gap"] = gap
 
 
-def headline_markdown(boards: dict[tuple[str, str], list[dict]]) -> str:
-    """One line per board: the trivial baseline, the best classical and the best deep model,
-    and the deep-minus-classical gap with its paired bootstrap interval."""
-    lines = [
-        "| task | source | metric | trivial | best classical | best deep | deep − classical [95% CI] |",
-        "|---|---|---|---|---|---|---|",
-    ]
+HEADLINE_HEADER = (
+    "task", "source", "metric", "trivial", "best classical", "best deep",
+    "deep − classical [95% CI]",
+)  # fmt: skip
+
+
+def headline_rows(boards: dict[tuple[str, str], list[dict]]) -> list[list[str]]:
+    """One row of cells per board: the trivial baseline, the best classical and the best deep
+    model, and the deep-minus-classical gap with its paired bootstrap interval."""
+    out = []
     for (task, source), rows in boards.items():
-        trivial = _best(rows, ("trivial",))
-        classical = _best(rows, ("classical",))
-        deep = _best(rows, DEEP_FAMILIES)
 
         def cell(row: dict[str, Any] | None) -> str:
             return "—" if row is None else f"{row['primary']:.4f} ({row['model']})"
 
+        deep = _best(rows, DEEP_FAMILIES)
         gap = (deep or {}).get("deep_gap")
         gap_cell = "—"
         if gap:
             gap_cell = f"{gap['diff']:+.4f}"
             if "ci" in gap:
                 gap_cell += f" [{gap['ci'][0]:+.4f}, {gap['ci'][1]:+.4f}]"
-        lines.append(
-            f"| {task} | {source} | {rows[0]['primary_metric']} | {cell(trivial)} | "
-            f"{cell(classical)} | {cell(deep)} | {gap_cell} |"
+        out.append(
+            [
+                task,
+                source,
+                rows[0]["primary_metric"],
+                cell(_best(rows, ("trivial",))),
+                cell(_best(rows, ("classical",))),
+                cell(deep),
+                gap_cell,
+            ]
         )
+    return out
+
+
+def headline_markdown(boards: dict[tuple[str, str], list[dict]]) -> str:
+    """The headline rows as a markdown table."""
+    lines = ["| " + " | ".join(HEADLINE_HEADER) + " |", "|" + "---|" * len(HEADLINE_HEADER)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in headline_rows(boards)]
     return "\n".join(lines) + "\n"
 
 

@@ -18,7 +18,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from moviebench.leaderboard import aggregate, failures, gap_lines, table_rows
+from moviebench.leaderboard import (
+    HEADLINE_HEADER,
+    aggregate,
+    failures,
+    gap_lines,
+    headline_rows,
+    table_rows,
+)
 from moviebench.plots import FAMILY_COLORS, slug, write_plots
 
 # What each plot of plots.write_plots shows, by the end of its file name.
@@ -240,6 +247,16 @@ def render_page(
     sections = "\n".join(
         render_board(key, rows, by_board[key], images.get(key, [])) for key, rows in boards.items()
     )
+    headline = (
+        "<table class=headline><thead><tr>"
+        + "".join(f"<th>{e(h)}</th>" for h in HEADLINE_HEADER)
+        + "</tr></thead><tbody>"
+        + "".join(
+            "<tr>" + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>"
+            for cells in headline_rows(boards)
+        )
+        + "</tbody></table>"
+    )
     swatches = "".join(
         f'<span class=swatch style="background:{c}"></span>{e(f)} '
         for f, c in FAMILY_COLORS.items()
@@ -256,6 +273,11 @@ def render_page(
 a rank like <b>2=</b> is a tie with the row above (the paired bootstrap 95% interval of the difference
 includes 0); failed and skipped models are kept on the board in red and grey. A model's name opens how its row
 was made (split, data, params, settings, device, commit, versions, seeds). Plot colours: {swatches}</p>
+<h2>How far deep models get beyond classical ones</h2>
+<p class=legend>Primary metric on the test split, mean over seeds; <i>deep</i> counts trained networks and
+frozen pretrained networks under a small head; the interval is the paired bootstrap 95% interval of the
+difference on the same resampled test rows.</p>
+{headline}
 <nav><ul>{nav}</ul></nav></header>
 <main>
 {sections}
@@ -308,6 +330,10 @@ nav ul { display: flex; flex-wrap: wrap; gap: .3rem 1.4rem; padding: 0; list-sty
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; background: var(--head); padding: 0 .25em; }
 .swatch { display: inline-block; width: .8em; height: .8em; margin: 0 .25em 0 .6em; vertical-align: -1px; }
 .scroll { overflow-x: auto; border: 1px solid var(--line); border-radius: 4px; }
+table.headline { border-collapse: collapse; margin: .5rem 0 1rem; font-variant-numeric: tabular-nums; }
+table.headline th, table.headline td { padding: .25rem .6rem; border-bottom: 1px solid var(--line);
+  text-align: left; font-size: .9rem; }
+table.headline th { background: var(--head); font-weight: 600; }
 table.board { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 table.board th, table.board td { padding: .3rem .5rem; border-bottom: 1px solid var(--line);
        white-space: nowrap; text-align: left; vertical-align: top; }
