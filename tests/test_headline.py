@@ -40,3 +40,15 @@ def test_a_board_without_deep_rungs_says_so(tmp_path: Path) -> None:
     records = run(RunRequest(task="tmdb-quality", options=options, models=["logreg"], out=tmp_path))
     line = headline_markdown(aggregate(records)).splitlines()[-1]
     assert line.rstrip(" |").endswith("— | —")
+
+
+def test_the_html_report_opens_with_the_headline(tmp_path: Path) -> None:
+    from moviebench.report_html import render_page
+
+    options = RunOptions(source="ggplot2movies", data=write_ggplot2_csv(tmp_path / "m.csv"))
+    records = run(RunRequest(task="tmdb-quality", options=options, models=["logreg"], out=tmp_path))
+    page = render_page(records, images={})
+    head = page.index("<table class=headline>")
+    cells = headline_markdown(aggregate(records)).splitlines()[-1].strip("| ").split(" | ")
+    row = "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+    assert head < page.index(row) < page.index("<table class=board")
