@@ -318,10 +318,32 @@ def _worker_cell(model: str, seed: int) -> dict[str, Any]:
     )
 
 
+def lanes(cells: list[Cell], jobs: int) -> list[tuple[list[Cell], int, int]]:
+    """How `--jobs` splits the cells: (cells, worker processes, threads per worker) per lane.
+
+    Networks (family "deep") run one at a time with every core, in a lane of their own: they
+    are the longest cells, so splitting the cores would stretch the run's critical path (a
+    CNN-LSTM on one thread instead of two took 93 s instead of 54), and with the serial run's
+    thread count their results equal a serial run's. The other cells share the remaining
+    worker processes, each with its share of the cores. A ladder with only one kind uses one
+    lane of `jobs` workers (networks alone: one at a time, all cores, as serially).
+    Decided from the plan alone, never from timing, so a record's thread count is reproducible.
+    """
+    from moviebench.threads import cores, per_worker
+
+    deep = [c for c in cells if MODELS.get(c.model).family == "deep"]
+    rest = [c for c in cells if MODELS.get(c.model).family != "deep"]
+    if not deep:
+        return [(rest, jobs, per_worker(jobs))]
+    if not rest:
+        return [(deep, 1, cores())]
+    return [(deep, 1, cores()), (rest, max(1, jobs - 1), per_worker(jobs))]
+
+
 def run_parallel(
     ladder: Ladder, req: RunRequest, todo: list[Cell], display: Any | None = None
 ) -> list[dict[str, Any]]:
-    """Run cells in `req.jobs` worker processes; records come back in ladder order.
+    """Run cells in `req.jobs` worker processes (see `lanes`); records come back in ladder order.
 
     Each worker writes its own record files atomically, as a serial run would. A worker that
     dies (out of memory, killed) still leaves a failed record, so the ladder stays complete.
@@ -330,8 +352,7 @@ def run_parallel(
     import os
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    from moviebench.threads import per_worker
+    from contextlib import ExitStack
 
     # spawn, not fork: forking after torch / OpenMP have started threads can deadlock.
     context = mp.get_context("spawn")
@@ -339,19 +360,24 @@ def run_parallel(
     # A plain queue handed to each worker at start, not a Manager's: a manager is one more
     # process that would outlive a killed run.
     progress_queue = context.Queue()
-    with ProcessPoolExecutor(
-        max_workers=req.jobs,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(ladder, req, progress_queue, os.getpid(), per_worker(req.jobs)),
-    ) as pool:
-        futures = {pool.submit(_worker_cell, cell.model, cell.seed): cell for cell in todo}
-        pending = set(futures)
-        if display:
-            display.console.print(
-                f"  running {len(todo)} cells in {req.jobs} processes, "
-                f"{per_worker(req.jobs)} thread(s) each"
+    with ExitStack() as stack:
+        futures = {}
+        for cells, workers, threads in lanes(todo, req.jobs):
+            pool = stack.enter_context(
+                ProcessPoolExecutor(
+                    max_workers=workers,
+                    mp_context=context,
+                    initializer=_init_worker,
+                    initargs=(ladder, req, progress_queue, os.getpid(), threads),
+                )
             )
+            futures.update({pool.submit(_worker_cell, c.model, c.seed): c for c in cells})
+            if display:
+                display.console.print(
+                    f"  running {len(cells)} cells in {workers} process(es), "
+                    f"{threads} thread(s) each"
+                )
+        pending = set(futures)
         while pending:
             finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             while True:  # drained even without a display, so the pipe never fills
