@@ -75,7 +75,9 @@ def main() -> None:
     )
     started = time.perf_counter()
     embed_texts(titles)
-    print(f"multimodal-genre titles (MiniLM, its own input): {time.perf_counter() - started:.1f} s cold")
+    print(
+        f"multimodal-genre titles (MiniLM, its own input): {time.perf_counter() - started:.1f} s cold"
+    )
 
 
 if __name__ == "__main__":
