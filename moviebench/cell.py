@@ -108,8 +108,19 @@ class Cell:
                 "params_source": self.params_source,
                 "budget": self.budget(),
                 "n_train": int(len(self.train_split())),
+                **self.extractor_identity(),
             }
         )
+
+    def extractor_identity(self) -> dict[str, Any]:
+        """The inference precision of the frozen extractors a rung reads (BF16 where the
+        hardware has it, else FP32): another precision is another result."""
+        if not MODELS.get(self.model).extractor_precision:
+            return {}
+        from moviebench.features.precision import inference_precision
+        from moviebench.prepare import pick_device
+
+        return {"precision": inference_precision(self.prep.options.device or pick_device())}
 
     def is_current(self, record: dict[str, Any] | None) -> bool:
         """A finished record made exactly the way this cell would make it."""

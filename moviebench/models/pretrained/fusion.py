@@ -51,6 +51,7 @@ def label_ap(y: np.ndarray, scores: np.ndarray) -> float:
 
 class _Fusion(Model):
     family = "pretrained"
+    extractor_precision = True
     pretrained_weights = True  # EfficientNet poster features, MiniLM text embeddings
     takes_weights = True  # --weights: an EfficientNet-Lite0 state dict for the poster features
     inputs = frozenset({"image", "text"})

@@ -67,6 +67,7 @@ def lite_size(context: RunContext, variant: LiteVariant) -> int:
 @register_model
 class EffNetLogReg(FeatureClassifier):
     name = "effnet-logreg"
+    extractor_precision = True
     family = "pretrained"
     pretrained_weights = True
     takes_weights = True

@@ -45,6 +45,7 @@ def minilm_features(model: Model, data: TaskData, texts: list[str] | None = None
 @register_model
 class MiniLMLogReg(SklearnText):
     name = "minilm-logreg"
+    extractor_precision = True
     family = "pretrained"
     pretrained_weights = True
     summary = "frozen all-MiniLM-L6-v2 sentence embeddings (cached) + logistic regression"
@@ -64,6 +65,7 @@ class MiniLMLogReg(SklearnText):
 @register_model
 class MiniLMMLP(TorchText):
     name = "minilm-mlp"
+    extractor_precision = True
     family = "pretrained"
     pretrained_weights = True
     summary = "cached all-MiniLM-L6-v2 embeddings + MLP (256 hidden, dropout)"
@@ -93,6 +95,7 @@ class MiniLMMLP(TorchText):
 @register_model
 class MiniLMCosine(RetrievalModel):
     name = "minilm-cosine"
+    extractor_precision = True
     family = "pretrained"
     pretrained_weights = True
     summary = "cosine of frozen all-MiniLM-L6-v2 embeddings; nothing trained"
@@ -147,6 +150,7 @@ class MiniLMProjection(TorchModel, RetrievalModel):
     """
 
     name = "minilm-projection"
+    extractor_precision = True
     family = "pretrained"
     pretrained_weights = True
     summary = "linear projections of MiniLM embeddings trained on (tagline, title) pairs, InfoNCE"
