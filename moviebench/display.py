@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
@@ -32,6 +35,18 @@ class RateColumn(ProgressColumn):
         return Text(f"{speed:,.1f}/s" if speed < 100 else f"{speed:,.0f}/s", style="dim")
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _locked(method: _F) -> _F:
+    @functools.wraps(method)
+    def wrapper(self: LadderDisplay, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 class LadderDisplay:
     """Shows which cell runs, a per-epoch bar for deep models, and one line per finished cell."""
 
@@ -48,6 +63,8 @@ class LadderDisplay:
         )
         self.ladder = self.progress.add_task("ladder", total=total)
         self.inner: Any = None
+        # `--jobs` reports from two threads: networks here, the workers' cells via a collector.
+        self._lock = threading.RLock()
         # Data steps deep below (image checks, decoding) report here while the run is shown.
         self._listening = data_progress.listening(self.epoch)
 
@@ -73,21 +90,25 @@ class LadderDisplay:
             f"  {len(prep.data)} rows -> train {len(s.train)} / val {len(s.val)} / test {len(s.test)} (split {s.hash})"
         )
 
+    @_locked
     def skipped(self, done: list[dict]) -> None:
         for r in done:
             self.console.print(
                 f"  [dim]skip {r['model']} seed {r['seed']}: finished record exists (--force reruns)[/]"
             )
 
+    @_locked
     def set_total(self, total: int) -> None:
         self.progress.update(self.ladder, total=total)
 
+    @_locked
     def start(self, model: str, seed: int) -> None:
         self.progress.update(self.ladder, description=f"{model} seed {seed}")
         if self.inner is not None:
             self.progress.remove_task(self.inner)
             self.inner = None
 
+    @_locked
     def epoch(self, description: str, completed: int, total: int) -> None:
         """The inner bar: epochs, texts embedded, images checked or decoded. A new kind of
         step (another total, or a count that went back) gets a fresh bar and rate."""
@@ -102,6 +123,7 @@ class LadderDisplay:
             self.inner, description=f"  {description}", completed=completed, total=total
         )
 
+    @_locked
     def finish(self, record: dict) -> None:
         self.progress.advance(self.ladder)
         name = f"{record['model']} seed {record['seed']}"

@@ -211,23 +211,24 @@ def _run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
         return records + req.executor.run(ladder, req, todo, display)
     if req.jobs > 1 and len(todo) > 1:
         return records + run_parallel(ladder, req, todo, display)
-    for cell in todo:
-        if display:
-            display.start(cell.model, cell.seed)
+    return records + [run_here(cell, req, display) for cell in todo]
 
-        def waiting(cell: Cell = cell) -> None:
-            if display:
-                display.console.print(
-                    f"  waiting: another run is training {cell.model} seed {cell.seed}"
-                )
 
-        record = execute_locked(
-            cell, req, progress=display.epoch if display else None, on_wait=waiting
-        )
-        records.append(record)
+def run_here(cell: Cell, req: RunRequest, display: Any | None = None) -> dict[str, Any]:
+    """Execute one cell in this process, shown on the display."""
+    if display:
+        display.start(cell.model, cell.seed)
+
+    def waiting() -> None:
         if display:
-            display.finish(record)
-    return records
+            display.console.print(
+                f"  waiting: another run is training {cell.model} seed {cell.seed}"
+            )
+
+    record = execute_locked(cell, req, progress=display.epoch if display else None, on_wait=waiting)
+    if display:
+        display.finish(record)
+    return record
 
 
 def execute_locked(
@@ -262,7 +263,11 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(
-    ladder: Ladder, req: RunRequest, queue: Any, parent: int, n_threads: int | None = None
+    ladder: Ladder,
+    req: RunRequest,
+    queue: Any,
+    parent: int,
+    n_threads: int | None = None,
 ) -> None:
     """Set up a worker process: dies with its parent, takes its share of the cores
     (see moviebench.threads), and keeps the ladder."""
@@ -319,50 +324,71 @@ def _worker_cell(model: str, seed: int) -> dict[str, Any]:
 
 
 def lanes(cells: list[Cell], jobs: int) -> list[tuple[list[Cell], int, int]]:
-    """How `--jobs` splits the cells: (cells, worker processes, threads per worker) per lane.
+    """How `--jobs` splits the cells: (cells, worker processes, threads per worker) per lane;
+    0 worker processes means this process runs the lane itself, in ladder order.
 
-    Networks (family "deep") run one at a time with every core, in a lane of their own: they
-    are the longest cells, so splitting the cores would stretch the run's critical path (a
-    CNN-LSTM on one thread instead of two took 93 s instead of 54), and with the serial run's
-    thread count their results equal a serial run's. The other cells share the remaining
-    worker processes, each with its share of the cores. A ladder with only one kind uses one
-    lane of `jobs` workers (networks alone: one at a time, all cores, as serially).
-    Decided from the plan alone, never from timing, so a record's thread count is reproducible.
+    Networks (family "deep") run one at a time in this process with its threads (every core
+    unless the user limited them), exactly as a serial run would: they are the longest cells,
+    so splitting the cores would stretch the run's critical path (a CNN-LSTM on one thread
+    instead of two took 93 s instead of 54), and with the serial run's thread count their
+    results equal a serial run's. The other cells go to up to `jobs - 1` worker processes on
+    the cores the networks leave spare. With no spare core they run here too: on 2 cores a
+    worker beside the networks only slowed them (an MLP's fit went from 10 to 28 s), so
+    `--jobs 2` there equals a serial run. A ladder without networks uses `jobs` workers, each
+    with its share of the cores. Decided from the plan and the core count alone, never from
+    timing, so a record's thread count is reproducible.
     """
-    from moviebench.threads import cores, per_worker
+    from moviebench.threads import cores, current, per_worker
 
     deep = [c for c in cells if MODELS.get(c.model).family == "deep"]
     rest = [c for c in cells if MODELS.get(c.model).family != "deep"]
     if not deep:
         return [(rest, jobs, per_worker(jobs))]
-    if not rest:
-        return [(deep, 1, cores())]
-    return [(deep, 1, cores()), (rest, max(1, jobs - 1), per_worker(jobs))]
+    here = current()
+    spare = cores() - here
+    if not rest or spare < 1 or jobs < 2:
+        return [(cells, 0, here)]
+    workers = min(jobs - 1, spare)
+    return [(deep, 0, here), (rest, workers, max(1, spare // workers))]
 
 
 def run_parallel(
     ladder: Ladder, req: RunRequest, todo: list[Cell], display: Any | None = None
 ) -> list[dict[str, Any]]:
-    """Run cells in `req.jobs` worker processes (see `lanes`); records come back in ladder order.
+    """Run cells as `lanes` splits them; records come back in ladder order.
 
     Each worker writes its own record files atomically, as a serial run would. A worker that
     dies (out of memory, killed) still leaves a failed record, so the ladder stays complete.
+    While this process trains the networks, a thread collects the workers' progress and records.
     """
     import multiprocessing as mp
     import os
     import queue as queue_mod
+    import threading
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from contextlib import ExitStack
 
     # spawn, not fork: forking after torch / OpenMP have started threads can deadlock.
     context = mp.get_context("spawn")
     results: dict[tuple[str, int], dict[str, Any]] = {}
+    plan = lanes(todo, req.jobs)
+    here = [cell for cells, workers, _ in plan if workers == 0 for cell in cells]
     # A plain queue handed to each worker at start, not a Manager's: a manager is one more
     # process that would outlive a killed run.
     progress_queue = context.Queue()
     with ExitStack() as stack:
         futures = {}
-        for cells, workers, threads in lanes(todo, req.jobs):
+        for cells, workers, threads in plan:
+            if display:
+                where = "this process" if workers == 0 else f"{workers} worker process(es)"
+                spare = (
+                    "" if len(plan) > 1 or workers else " (no core is spare beside the networks)"
+                )
+                display.console.print(
+                    f"  running {len(cells)} cells in {where}, {threads} thread(s) each{spare}"
+                )
+            if workers == 0:
+                continue
             pool = stack.enter_context(
                 ProcessPoolExecutor(
                     max_workers=workers,
@@ -372,31 +398,34 @@ def run_parallel(
                 )
             )
             futures.update({pool.submit(_worker_cell, c.model, c.seed): c for c in cells})
-            if display:
-                display.console.print(
-                    f"  running {len(cells)} cells in {workers} process(es), "
-                    f"{threads} thread(s) each"
-                )
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-            while True:  # drained even without a display, so the pipe never fills
-                try:
-                    description, completed, total = progress_queue.get_nowait()
-                except queue_mod.Empty:
-                    break
-                if display:
-                    display.epoch(description, completed, total)
-            for future in finished:
-                cell = futures[future]
-                try:
-                    record = future.result()
-                except Exception as exc:  # noqa: BLE001 - a dead worker must not lose the cell
-                    record = cell.failed(
-                        req.out, f"worker process failed: {type(exc).__name__}: {exc}"
-                    )
-                results[(cell.model, cell.seed)] = record
-                if display:
-                    display.finish(record)
+
+        def collect() -> None:
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                while True:  # drained even without a display, so the pipe never fills
+                    try:
+                        description, completed, total = progress_queue.get_nowait()
+                    except queue_mod.Empty:
+                        break
+                    if display:
+                        display.epoch(description, completed, total)
+                for future in finished:
+                    cell = futures[future]
+                    try:
+                        record = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a dead worker must not lose the cell
+                        record = cell.failed(
+                            req.out, f"worker process failed: {type(exc).__name__}: {exc}"
+                        )
+                    results[(cell.model, cell.seed)] = record
+                    if display:
+                        display.finish(record)
+
+        collector = threading.Thread(target=collect, name="collect-workers", daemon=True)
+        collector.start()
+        for cell in here:  # the networks, in this process, as in a serial run
+            results[(cell.model, cell.seed)] = run_here(cell, req, display)
+        collector.join()
     progress_queue.close()
     return [results[(cell.model, cell.seed)] for cell in todo]

@@ -45,28 +45,44 @@ def test_jobs_two_matches_jobs_one(tmp_path: Path) -> None:
         assert Path(b["_path"]).with_suffix(".npz").exists()
 
 
-def test_networks_keep_every_core_in_their_own_lane(monkeypatch: pytest.MonkeyPatch) -> None:
-    """--jobs splits classical cells across processes, but networks run one at a time with
-    every core (the serial run's thread count), decided from the plan alone."""
+def test_networks_keep_their_cores_and_workers_take_the_spare_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--jobs gives networks this process and its threads (the serial run's), and the other
+    cells worker processes on the cores left spare; with none spare everything runs here, in
+    ladder order. Decided from the plan and the core count alone."""
     from types import SimpleNamespace
 
     from moviebench import threads
     from moviebench.runner import lanes
 
-    monkeypatch.setattr(threads, "cores", lambda: 4)
     cells = [SimpleNamespace(model=m, seed=0) for m in ("logreg", "mlp", "lightgbm", "cnn-lstm")]
-    mixed = lanes(cells, jobs=2)
-    assert [([c.model for c in lane], workers, n) for lane, workers, n in mixed] == [
-        (["mlp", "cnn-lstm"], 1, 4),
-        (["logreg", "lightgbm"], 1, 2),
+
+    def plan(cores: int, here: int, jobs: int) -> list[tuple[list[str], int, int]]:
+        monkeypatch.setattr(threads, "cores", lambda: cores)
+        monkeypatch.setattr(threads, "current", lambda: here)
+        return [([c.model for c in lane], w, n) for lane, w, n in lanes(cells, jobs=jobs)]
+
+    everything_here = [(["logreg", "mlp", "lightgbm", "cnn-lstm"], 0, 4)]
+    assert plan(cores=4, here=4, jobs=2) == everything_here  # networks use every core
+    assert plan(cores=8, here=4, jobs=2) == [
+        (["mlp", "cnn-lstm"], 0, 4),
+        (["logreg", "lightgbm"], 1, 4),
     ]
+    assert plan(cores=8, here=4, jobs=3)[1] == (["logreg", "lightgbm"], 2, 2)
+    monkeypatch.setattr(threads, "cores", lambda: 4)
     assert [(w, n) for _, w, n in lanes(cells[::2], jobs=2)] == [(2, 2)]  # classical only
-    assert [(w, n) for _, w, n in lanes(cells[1::2], jobs=3)] == [(1, 4)]  # networks only
+    assert [(w, n) for _, w, n in lanes(cells[1::2], jobs=3)] == [(0, 4)]  # networks only
 
 
-def test_jobs_two_gives_a_network_the_serial_threads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("spare", [0, 1])
+def test_jobs_two_gives_a_network_the_serial_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spare: int
+) -> None:
     from moviebench import threads
 
+    here = threads.current()
+    monkeypatch.setattr(threads, "cores", lambda: here + spare)
     movies = write_movies_csv(tmp_path / "movies.csv", n=300)
     records = run(
         RunRequest(
@@ -78,4 +94,5 @@ def test_jobs_two_gives_a_network_the_serial_threads(tmp_path: Path) -> None:
         )
     )
     used = {r["model"]: r["threads"] for r in records}
-    assert used["mlp"] == threads.cores() and used["logreg"] == threads.per_worker(2)
+    assert used["mlp"] == here  # as in a serial run
+    assert used["logreg"] == (1 if spare else here)  # a worker on the spare core, else here
