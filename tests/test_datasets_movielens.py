@@ -104,3 +104,20 @@ def test_image_check_is_cached_and_notices_a_changed_file(tmp_path: Path) -> Non
 def test_folder_without_movies_dat(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no movies.dat"):
         load_source("movielens-1m", tmp_path)
+
+
+def test_the_same_data_spelt_as_another_path_has_the_same_fingerprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Poster paths are fingerprinted relative to the data folder: a relative --data, an
+    absolute one and a copy elsewhere are the same data; another poster set is not."""
+    folder = write_ml(tmp_path / "ml", "utf-8")
+    write_images(folder / "posters", good=["1.jpg", "3.jpg"])
+    monkeypatch.chdir(tmp_path)
+    relative = load_source("movielens-1m", Path("ml")).fingerprint
+    assert load_source("movielens-1m", folder.resolve()).fingerprint == relative
+    copy = write_ml(tmp_path / "elsewhere" / "ml", "utf-8")
+    write_images(copy / "posters", good=["1.jpg", "3.jpg"])
+    assert load_source("movielens-1m", copy).fingerprint == relative
+    (copy / "posters" / "3.jpg").unlink()
+    assert load_source("movielens-1m", copy).fingerprint != relative

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,10 +65,17 @@ class LoadReport:
             self.repaired[reason] += n
 
 
+# Columns holding paths of local files (posters, frames): fingerprinted relative to the
+# source's root, so the same data spelt as another path (relative or absolute, another mount)
+# is the same data.
+FILE_COLUMNS = ("poster", "image")
+
+
 @dataclass
 class LoadedSource:
     table: pd.DataFrame
     report: LoadReport
+    root: Path | None = None  # the folder FILE_COLUMNS are under, when there are any
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -75,6 +83,14 @@ class LoadedSource:
 
         Computed once per load: every cell's skip check and record reads it."""
         hashable = self.table.drop(columns=["genres"], errors="ignore").astype(str)
+        if self.root is not None:
+            for column in FILE_COLUMNS:
+                if column in self.table:
+                    hashable[column] = (
+                        self.table[column]
+                        .map(lambda f: os.path.relpath(f, self.root) if isinstance(f, str) else f)
+                        .astype(str)
+                    )
         digest = hashlib.sha256(pd.util.hash_pandas_object(hashable, index=False).values)
         if "genres" in self.table:
             digest.update("|".join(map(repr, self.table["genres"])).encode())

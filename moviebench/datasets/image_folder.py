@@ -60,7 +60,7 @@ def load(path: Path | None) -> LoadedSource:
     table = pd.DataFrame(rows, columns=["movie_id", "title", "image", "image_id"])
     report.rows_read = len(table)
     check_images(list(table["image"]), report)
-    return LoadedSource(table=table, report=report)
+    return LoadedSource(table=table, report=report, root=path)
 
 
 register_source(

@@ -85,7 +85,7 @@ def load(path: Path | None) -> LoadedSource:
         report.notes.append(f"no posters/ folder in {folder}: every poster missing")
         table["poster"] = pd.Series([None] * len(table), dtype=object)
     check_images(list(table["poster"]), report)
-    return LoadedSource(table=table, report=report)
+    return LoadedSource(table=table, report=report, root=folder)
 
 
 register_source(

@@ -101,7 +101,7 @@ def load(path: Path | None) -> LoadedSource:
         files = [folder / f"{i}.jpg" for i in table["movie_id"]]
         table["poster"] = pd.Series([str(f) if f.is_file() else None for f in files], dtype=object)
     check_images(list(table["poster"]), report)
-    return LoadedSource(table=table, report=report)
+    return LoadedSource(table=table, report=report, root=csv.parent)
 
 
 register_source(

@@ -197,7 +197,7 @@ def load(path: Path | None) -> LoadedSource:
         check_images(list(table["poster"]), report)
     else:
         table["poster"] = pd.Series([None] * len(table), dtype=object)
-    return LoadedSource(table=table, report=report)
+    return LoadedSource(table=table, report=report, root=csv.parent)
 
 
 register_source(
