@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moviebench import metrics
 from moviebench.features.cache import cache_key, cached_array
 from moviebench.settings import QualitySettings
 from moviebench.splits import make_split
+from moviebench.targets import MULTICLASS, MULTILABEL
 from moviebench.tasks import TaskOptions
 from moviebench.tasks.quality import build
 
@@ -33,15 +33,13 @@ def test_split_50k(benchmark) -> None:  # type: ignore[no-untyped-def]
 def test_multiclass_metrics(benchmark) -> None:  # type: ignore[no-untyped-def]
     y = RNG.integers(0, 3, N)
     proba = RNG.dirichlet(np.ones(3), N)
-    assert "macro_f1" in benchmark(metrics.multiclass_metrics, y, proba).metrics
+    assert "macro_f1" in benchmark(MULTICLASS.evaluate, y, proba).metrics
 
 
 def test_multilabel_thresholds_and_metrics(benchmark) -> None:  # type: ignore[no-untyped-def]
     y = (RNG.random((5000, 20)) < 0.15).astype(int)
     s = RNG.random((5000, 20))
-    ev = benchmark(
-        metrics.evaluate, "multilabel", y, s, labels=[f"g{i}" for i in range(20)], y_val=y, s_val=s
-    )
+    ev = benchmark(MULTILABEL.evaluate, y, s, labels=[f"g{i}" for i in range(20)], y_val=y, s_val=s)
     assert "mAP" in ev.metrics
 
 

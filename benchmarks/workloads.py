@@ -148,8 +148,8 @@ def make_case(
         if kind == "fusion":
             text = rng.normal(size=(n + n_val, TEXT_DIM)).astype(np.float32)
             datasets = [
-                PosterTextDataset(images[:n], text[:n], y[:n], target, augment=augment),
-                PosterTextDataset(images[n:], text[n:], y[n:], target, augment=False),
+                PosterTextDataset(images[:n], text[:n], y_t[:n], augment=augment),
+                PosterTextDataset(images[n:], text[n:], y_t[n:], augment=False),
             ]
             inputs = [torch.zeros(1, 3, image_size, image_size), torch.zeros(1, TEXT_DIM)]
         else:
@@ -158,8 +158,8 @@ def make_case(
             assert isinstance(rung, DeepImageModel)
             mean, std = rung.mean, rung.std
             datasets = [
-                ImageDataset(images[:n], y[:n], target, augment=augment, mean=mean, std=std),
-                ImageDataset(images[n:], y[n:], target, augment=False, mean=mean, std=std),
+                ImageDataset(images[:n], y_t[:n], augment=augment, mean=mean, std=std),
+                ImageDataset(images[n:], y_t[n:], augment=False, mean=mean, std=std),
             ]
             inputs = [torch.zeros(1, 3, image_size, image_size)]
             if loader == "tensors":

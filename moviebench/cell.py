@@ -27,7 +27,7 @@ try:
 except ImportError:  # Windows: no per-cell lock; two runs into one folder may both train
     fcntl = None  # type: ignore[assignment]
 
-from moviebench import metrics, threads
+from moviebench import threads
 from moviebench.models import MODELS, Model, SkipModel
 from moviebench.prepare import PreparedTask, make_context
 from moviebench.records import (
@@ -187,7 +187,7 @@ class Cell:
             seed=self.seed,
             family=cls.family,
             pretrained_weights=bool(getattr(cls, "pretrained_weights", False)),
-            target=prep.spec.target,
+            target=prep.spec.target.name,
             primary_metric=prep.spec.primary_metric,
             split_hash=prep.split.hash,
             data_fingerprint=prep.loaded.fingerprint,
@@ -292,8 +292,7 @@ def fit_and_score(
         s_val = model.predict_scores(val)
         s_test = model.predict_scores(test)
         predict_seconds = time.perf_counter() - t0
-    evaluation = metrics.evaluate(
-        prep.spec.target,
+    evaluation = prep.spec.target.evaluate(
         test.y,
         s_test,
         labels=prep.data.labels,
@@ -301,6 +300,7 @@ def fit_and_score(
         s_val=s_val,
         settings=model.context.settings,
         metrics=prep.spec.metrics,
+        scoring=prep.data.scoring,
     )
     fitted = dict(getattr(model, "fitted_", {}) or {})
     result = {

@@ -64,9 +64,9 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--min-votes",
-            default=10,
-            show_default=True,
-            help="Leave out films with fewer votes (quality tasks).",
+            type=int,
+            help="Leave out films with fewer votes (tmdb-quality, tmdb-rating; default 10): "
+            "a shortcut for --set min_votes=N.",
         ),
         click.option(
             "--features",
@@ -124,7 +124,7 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
         *args: Any,
         source: str | None,
         data: Path | None,
-        min_votes: int,
+        min_votes: int | None,
         features: str | None,
         settings: tuple[str, ...],
         image_size: int | None,
@@ -144,10 +144,11 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
             raise click.BadParameter(str(exc), param_hint="--set") from None
         if image_size:
             raw["image_size"] = str(image_size)
+        if min_votes is not None:
+            raw["min_votes"] = str(min_votes)
         kwargs["options"] = RunOptions(
             source=source,
             data=data,
-            min_votes=min_votes,
             features=tuple(_csv_list(features) or ()),
             settings=raw,
             split_seed=split_seed,
@@ -351,7 +352,7 @@ def list_all() -> None:
     for t in TASKS:
         tasks.add_row(
             t.name,
-            t.target,
+            t.target.name,
             ",".join(t.inputs),
             t.primary_metric,
             t.default_source,
@@ -373,7 +374,7 @@ def list_all() -> None:
             m.name,
             m.family,
             ",".join(sorted(m.inputs)) or "—",
-            ",".join(sorted(m.targets)),
+            ",".join(sorted(map(str, m.targets))),
             m.summary,
         )
     settings = Table(title="task settings (--set KEY=VALUE)", title_justify="left")
@@ -811,9 +812,8 @@ def inspect_data(source: str, data_path: Path | None, min_votes: int, fmt: str) 
     import json
 
     from moviebench.datasets.inspection import inspect_source, print_inspection
-    from moviebench.tasks import TaskOptions
 
-    info = inspect_source(source, data_path, TaskOptions(min_votes=min_votes))
+    info = inspect_source(source, data_path, {"min_votes": min_votes})
     if fmt == "json":
         click.echo(json.dumps(info, indent=2))
     else:

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from moviebench.errors import UnknownNameError
-from moviebench.metrics import get_metric, higher_is_better, resampled
+from moviebench.metrics import get_metric, higher_is_better
+from moviebench.targets import target_kind
 
 
 def board_keys(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -321,17 +322,16 @@ def bootstrap_metric(
     """The record's primary metric on each bootstrap resample (rows of count weights `w`),
     by the same function that scored the board; multi-label predictions use the record's
     validation thresholds. None when the record cannot be rescored."""
-    target, name = str(record.get("target")), str(record.get("primary_metric"))
-    thresholds = record.get("details", {}).get("thresholds")
+    name, details = str(record.get("primary_metric")), record.get("details", {})
     try:
-        metric = get_metric(name)
+        get_metric(name)
+        kind = target_kind(str(record.get("target")))
     except UnknownNameError:
         return None
-    if target not in metric.targets or (
-        target == "multilabel" and metric.needs == "predictions" and thresholds is None
-    ):
-        return None
-    return resampled(name, target, preds["y"], preds["scores"], w, thresholds)
+    # The details hold what the kind's evaluator was given: thresholds, a regression's bins.
+    return kind.resampled(
+        name, preds["y"], preds["scores"], w, details.get("thresholds"), scoring=details
+    )
 
 
 def cached_bootstrap(

@@ -1,20 +1,22 @@
 """Scores for every target kind. The harness, not the model, computes these.
 
 Each metric is declared once, in `METRICS`: its function, its direction, the target kinds it
-applies to and what it reads from a model's scores. The board (`evaluate`), the paired
-bootstrap of the leaderboard (`resampled`) and the models that choose on validation all call
-that one function, so an interval can never disagree with the score it is about. Functions
-take `(y, x, *, sample_weight=None)`; the bootstrap passes its count weights as the weight.
+applies to and what it reads from a model's scores. The board (`TargetKind.evaluate`), the
+paired bootstrap of the leaderboard (`resampled`) and the models that choose on validation all
+call that one function, so an interval can never disagree with the score it is about.
+Functions take `(y, x, *, sample_weight=None)`; the bootstrap passes its count weights as the
+weight. What differs by target kind (which metrics apply, what each reads, thresholds) is the
+kind's, in `moviebench/targets.py`.
 
-Multi-label decision thresholds are chosen on the validation split only; `evaluate` takes
-validation scores for exactly that reason and never looks at test labels to choose one.
+Multi-label decision thresholds are chosen on the validation split only (`choose_thresholds`,
+called by the multi-label kind with validation scores, never test labels).
 """
 
 from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
@@ -24,12 +26,12 @@ from sklearn import metrics as skm
 
 from moviebench.errors import UnknownNameError
 
-Target = Literal["multiclass", "multilabel", "retrieval"]
-# What a metric reads, made from a model's raw scores by `metric_input`:
-#   scores       class probabilities (multiclass) or per-label scores (multilabel)
+# What a metric reads, made from a model's raw scores by its target kind (targets.py):
+#   scores       class probabilities, per-label scores, or predicted values (regression)
 #   predictions  the argmax class (multiclass) or scores >= validation thresholds (multilabel)
 #   ranks        each query's rank of its right candidate in the similarity matrix (retrieval)
-Needs = Literal["scores", "predictions", "ranks"]
+#   bins         true and predicted values cut into the task's classes (regression)
+Needs = Literal["scores", "predictions", "ranks", "bins"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Metric:
     name: str
     fn: Callable[..., float]  # (y, x, *, sample_weight=None) -> float
     higher_is_better: bool
-    targets: frozenset[str]
+    targets: frozenset[str]  # the names of the target kinds it applies to
     needs: Needs
 
 
@@ -127,9 +129,27 @@ def top_k(
     return float(np.average(rank <= k, weights=sample_weight))
 
 
+def _rmse(y: np.ndarray, pred: np.ndarray, *, sample_weight: np.ndarray | None = None) -> float:
+    return float(np.sqrt(skm.mean_squared_error(y, pred, sample_weight=sample_weight)))
+
+
+def _spearman(y: np.ndarray, pred: np.ndarray, *, sample_weight: np.ndarray | None = None) -> float:
+    """Spearman's rank correlation; count weights repeat rows (scipy takes no weights). 0 when
+    either side is constant, where the correlation is undefined."""
+    from scipy.stats import spearmanr
+
+    if sample_weight is not None:
+        rows = np.repeat(np.arange(len(y)), np.asarray(sample_weight).astype(int))
+        y, pred = np.asarray(y)[rows], np.asarray(pred)[rows]
+    if np.ptp(y) == 0 or np.ptp(pred) == 0:
+        return 0.0
+    return float(spearmanr(y, pred).statistic)
+
+
 # ---- the registry ----------------------------------------------------------------------------
 
 MC, ML, RT = frozenset({"multiclass"}), frozenset({"multilabel"}), frozenset({"retrieval"})
+RG = frozenset({"regression"})
 
 
 def _declare(*metrics: Metric) -> dict[str, Metric]:
@@ -176,6 +196,19 @@ METRICS: dict[str, Metric] = _declare(
     Metric("mrr", mean_reciprocal_rank, True, RT, "ranks"),
     FAMILIES["top"](1),
     FAMILIES["top"](5),
+    # regression: report 000 quotes the MSE of its rating estimates; RMSE is in rating units
+    Metric("rmse", _rmse, False, RG, "scores"),
+    Metric("mae", skm.mean_absolute_error, False, RG, "scores"),
+    Metric("r2", skm.r2_score, True, RG, "scores"),
+    Metric("spearman", _spearman, True, RG, "scores"),
+    # the predicted number cut into the task's classes (tmdb-rating read as tmdb-quality)
+    Metric(
+        "binned_macro_f1",
+        partial(skm.f1_score, average="macro", zero_division=0),
+        True,
+        RG,
+        "bins",
+    ),
 )
 
 
@@ -192,25 +225,8 @@ def higher_is_better(metric: str) -> bool:
     return get_metric(metric).higher_is_better
 
 
-def metrics_for(target: str, settings: dict[str, Any] | None = None) -> list[str]:
-    """Every declared metric that applies to `target` (evaluate's default), MAP@k at the
-    `map_k` setting."""
-    k = (settings or {}).get("map_k", 3)
-    names = [m.name for m in METRICS.values() if target in m.targets]
-    return [f"map@{k}" if n.startswith("map@") else n for n in names]
-
-
-def check_metrics(target: str, names: Sequence[str]) -> None:
-    """Raise unless every name is a known metric that applies to `target`."""
-    for name in names:
-        metric = get_metric(name)
-        if target not in metric.targets:
-            raise ValueError(
-                f"metric '{name}' applies to {', '.join(sorted(metric.targets))} targets, not {target}"
-            )
-
-
-# ---- from a model's scores to what a metric reads ------------------------------------------
+# ---- from a model's scores to what a metric reads ----------------------------------------
+# (each target kind makes a metric's inputs from a model's scores: moviebench/targets.py)
 
 
 def retrieval_ranks(similarity: np.ndarray) -> np.ndarray:
@@ -218,63 +234,23 @@ def retrieval_ranks(similarity: np.ndarray) -> np.ndarray:
     return (similarity >= np.diag(similarity)[:, None]).sum(axis=1)
 
 
-def metric_input(
-    target: str, needs: Needs, scores: np.ndarray, thresholds: np.ndarray | None = None
-) -> np.ndarray:
-    if target == "retrieval":
-        return retrieval_ranks(scores)
-    if needs == "scores":
-        return scores
-    if target == "multiclass":
-        return scores.argmax(axis=1)
-    if thresholds is None:
-        raise ValueError("multi-label predictions need thresholds chosen on validation")
-    return (scores >= np.asarray(thresholds)[None, :]).astype(int)
-
-
-def compute(
-    target: str,
-    names: Sequence[str],
-    y: np.ndarray,
-    scores: np.ndarray,
-    thresholds: np.ndarray | None = None,
-) -> dict[str, float]:
-    """The named metrics of one split at unit weight; each input is made once."""
-    check_metrics(target, names)
-    inputs: dict[Needs, np.ndarray] = {}
-    out = {}
-    for name in names:
-        metric = get_metric(name)
-        if metric.needs not in inputs:
-            inputs[metric.needs] = metric_input(target, metric.needs, scores, thresholds)
-        out[name] = float(metric.fn(y, inputs[metric.needs]))
-    return out
-
-
-def resampled(
-    name: str,
-    target: str,
-    y: np.ndarray,
-    scores: np.ndarray,
-    weights: np.ndarray,
-    thresholds: np.ndarray | None = None,
-) -> np.ndarray:
+def resampled(metric: Metric, y: np.ndarray, x: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """The metric under each row of count weights `weights` (B x n): a bootstrap.
 
-    Each resample is scored by the registered function with its counts as `sample_weight`,
-    on the rows it drew: a row drawn 0 times is left out, so a class or label absent from a
-    resample is absent from its score, as it would be if the rows were copied out. Rows that
-    are identical in (y, input) are merged first, their counts summed, which leaves every
+    `y` and `x` are what the metric reads (its target kind's `metric_arrays`). Each resample
+    is scored by the registered function with its counts as `sample_weight`, on the rows it
+    drew: a row drawn 0 times is left out, so a class or label absent from a resample is
+    absent from its score, as it would be if the rows were copied out. Rows that are
+    identical in (y, input) are merged first, their counts summed, which leaves every
     weighted score unchanged and makes the thresholded metrics cheap.
     """
-    check_metrics(target, [name])
-    metric = get_metric(name)
-    x = metric_input(target, metric.needs, scores, thresholds)
     n = len(x)
-    key = np.column_stack([np.asarray(y).reshape(n, -1), x.reshape(n, -1)]).astype(float)
+    key = np.column_stack([np.asarray(y).reshape(n, -1), np.asarray(x).reshape(n, -1)]).astype(
+        float
+    )
     _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
-    y_u, x_u = np.asarray(y)[first], x[first]
+    y_u, x_u = np.asarray(y)[first], np.asarray(x)[first]
     counts = np.stack([np.bincount(inverse, weights=w, minlength=len(first)) for w in weights])
     out = np.empty(len(weights))
     for b, c in enumerate(counts):
@@ -283,21 +259,7 @@ def resampled(
     return out
 
 
-# ---- multiclass ---------------------------------------------------------------------------
-
-
-def multiclass_metrics(
-    y: np.ndarray, proba: np.ndarray, metrics: Sequence[str] | None = None
-) -> Evaluation:
-    k = proba.shape[1]
-    values = compute(
-        "multiclass", metrics_for("multiclass") if metrics is None else metrics, y, proba
-    )
-    confusion = skm.confusion_matrix(y, proba.argmax(axis=1), labels=range(k))
-    return Evaluation(values, {"confusion": confusion.tolist()})
-
-
-# ---- multi-label --------------------------------------------------------------------------
+# ---- multi-label thresholds ---------------------------------------------------------------
 
 
 def _candidate_thresholds(scores: np.ndarray) -> np.ndarray:
@@ -335,100 +297,3 @@ def choose_thresholds(y_val: np.ndarray, s_val: np.ndarray, per_label: bool = Fa
         candidates = _candidate_thresholds(s_val[:, j])
         out[j] = candidates[int(np.argmax(_f1_at(s_val[:, j], y_val[:, j], candidates)))]
     return out
-
-
-def multilabel_metrics(
-    y: np.ndarray,
-    scores: np.ndarray,
-    thresholds: np.ndarray,
-    labels: list[str],
-    k: int = 3,
-    metrics: Sequence[str] | None = None,
-) -> Evaluation:
-    values = compute(
-        "multilabel",
-        metrics_for("multilabel", {"map_k": k}) if metrics is None else metrics,
-        y,
-        scores,
-        thresholds,
-    )
-    per_label_ap = label_average_precision(y, scores)
-    per_label_f1 = skm.f1_score(
-        y,
-        metric_input("multilabel", "predictions", scores, thresholds),
-        average=None,
-        zero_division=0,
-    )
-    details = {
-        "thresholds": [float(t) for t in thresholds],
-        "per_label": {
-            label: {
-                "ap": None if np.isnan(ap) else float(ap),
-                "f1": float(f1),
-                "support": int(y[:, j].sum()),
-            }
-            for j, (label, ap, f1) in enumerate(zip(labels, per_label_ap, per_label_f1))
-        },
-    }
-    return Evaluation(values, details)
-
-
-# ---- retrieval ----------------------------------------------------------------------------
-
-
-def retrieval_metrics(similarity: np.ndarray, metrics: Sequence[str] | None = None) -> Evaluation:
-    """Query i's correct candidate is candidate i. Ties count against the query."""
-    values = compute(
-        "retrieval",
-        metrics_for("retrieval") if metrics is None else metrics,
-        np.arange(len(similarity)),
-        similarity,
-    )
-    return Evaluation(values, {"n_candidates": int(similarity.shape[1])})
-
-
-# ---- one entry point for the runner ------------------------------------------------------
-
-
-def evaluate(
-    target: str,
-    y_test: np.ndarray,
-    s_test: np.ndarray,
-    *,
-    labels: list[str],
-    y_val: np.ndarray | None = None,
-    s_val: np.ndarray | None = None,
-    settings: dict[str, Any] | None = None,
-    metrics: Sequence[str] | None = None,
-) -> Evaluation:
-    """Exactly the metrics named (a task's declared `metrics`); by default every metric that
-    applies to the target."""
-    settings = settings or {}
-    names = list(metrics) if metrics is not None else metrics_for(target, settings)
-    if target == "multiclass":
-        return multiclass_metrics(y_test, s_test, names)
-    if target == "multilabel":
-        if y_val is None or s_val is None:
-            raise ValueError("multi-label scoring needs validation scores to choose thresholds")
-        thresholds = choose_thresholds(
-            y_val, s_val, per_label=settings.get("per_label_threshold", False)
-        )
-        return multilabel_metrics(y_test, s_test, thresholds, labels, metrics=names)
-    if target == "retrieval":
-        return retrieval_metrics(s_test, names)
-    raise ValueError(f"unknown target kind {target}")
-
-
-def validation_score(
-    target: str, metric: str, y: np.ndarray, scores: np.ndarray, labels: list[str]
-) -> float:
-    """The metric on validation data alone, signed so that higher is better, for early
-    stopping and tuning.
-
-    For multi-label tasks the threshold is chosen on the same validation rows, which is
-    fine here: nothing from the test split is involved.
-    """
-    thresholded = target == "multilabel" and get_metric(metric).needs == "predictions"
-    thresholds = choose_thresholds(y, scores) if thresholded else None
-    value = compute(target, [metric], y, scores, thresholds)[metric]
-    return value if higher_is_better(metric) else -value

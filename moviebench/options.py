@@ -22,7 +22,6 @@ PROFILES = ("quick", "full")
 class RunOptions:
     source: str | None = None  # None: the task's bundled default source
     data: Path | None = None  # the file or folder the source reads
-    min_votes: int = 10  # quality tasks: films with fewer votes are left out
     features: tuple[str, ...] = ()  # extra source columns offered as features
     settings: dict[str, Any] = field(default_factory=dict)  # raw --set pairs, typed per task
     split_seed: int = DEFAULT_SPLIT_SEED
@@ -50,14 +49,11 @@ class RunOptions:
                 f"--time-budget {self.time_budget:g}: must be a positive number of seconds "
                 "(leave it out for each model's default)"
             )
-        if self.min_votes < 0:
-            raise BenchError(f"--min-votes {self.min_votes}: must be 0 or more")
 
     def identity(self) -> dict[str, Any]:
         """What of these options changes a result (the data itself is identified by its
         fingerprint, the settings by their resolved values, so neither path nor raw strings)."""
         return {
-            "min_votes": self.min_votes,
             "features": list(self.features),
             "split_seed": self.split_seed,
             "epochs": self.epochs,

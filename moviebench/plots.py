@@ -189,7 +189,8 @@ def best_record(records: list[dict[str, Any]]) -> dict[str, Any] | None:
 def plot_confusion(record: dict[str, Any], path: Path) -> Path:
     """Row-normalised confusion matrix of one record (counts written in the cells)."""
     cm = np.asarray(record["details"]["confusion"], dtype=float)
-    labels = record.get("labels") or [str(i) for i in range(len(cm))]
+    details = record.get("details", {})
+    labels = details.get("bin_labels") or record.get("labels") or [str(i) for i in range(len(cm))]
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 2, 1.1 * len(labels) + 1.5))
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
@@ -341,11 +342,12 @@ def write_plots(
             made.append(plot_primary(rows, out_dir / f"{stem}-primary.png"))
             if any(r["fit_seconds"] is not None for r in rows):
                 made.append(plot_pareto(rows, out_dir / f"{stem}-pareto.png"))
-        target = next((r.get("target") for r in recs if r.get("target")), None)
+        # Each plot where the records have its data: a confusion matrix of classes (or of a
+        # regression's bins), per-label scores.
         best = best_record(recs)
-        if target == "multiclass" and best and best.get("details", {}).get("confusion"):
+        if best and best.get("details", {}).get("confusion"):
             made.append(plot_confusion(best, out_dir / f"{stem}-confusion.png"))
-        if target == "multilabel":
+        if any(r.get("details", {}).get("per_label") for r in recs):
             made.append(plot_per_label_heatmap(recs, out_dir / f"{stem}-per-label-ap.png"))
         made.append(plot_learning_curves(recs, out_dir / f"{stem}-learning-curves.png"))
         links[(task, source)] = [link_prefix + p.name for p in made if p is not None]

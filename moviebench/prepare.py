@@ -7,13 +7,9 @@ tuning, scaling), so neither imports the other: `prepare` loads, builds, splits 
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from moviebench import metrics
 from moviebench.datasets import LoadedSource, load_source
 from moviebench.errors import BenchError, DataError, UnknownNameError
 from moviebench.options import RunOptions
@@ -71,9 +67,7 @@ def prepare(spec: TaskSpec, options: RunOptions) -> PreparedTask:
     check_source(spec, source)
     settings = resolve_settings(spec, options)
     loaded = load_source(source, options.data)
-    task_options = TaskOptions(
-        min_votes=options.min_votes, extra_features=options.features, settings=settings
-    )
+    task_options = TaskOptions(extra_features=options.features, settings=settings)
     data = spec.build(loaded.table, source, task_options)
     check_no_leakage(spec, data)
     if len(data) == 0:
@@ -81,10 +75,13 @@ def prepare(spec: TaskSpec, options: RunOptions) -> PreparedTask:
             f"task {spec.name} on source {source}: no rows left after filtering ({why_no_rows(loaded, data)})"
         )
     split = make_split(data.split_key, options.split_seed)
-    if spec.target == "multilabel":
-        data, split = drop_rare_labels(
-            spec, data, split, getattr(settings, "min_label_count", 1), options.split_seed
-        )
+    data, split = spec.target.prune_labels(
+        f"task {spec.name}",
+        data,
+        split,
+        getattr(settings, "min_label_count", 1),
+        options.split_seed,
+    )
     data = check_scorable(spec, source, data, split)
     return PreparedTask(spec, source, loaded, data, split, options, settings)
 
@@ -104,8 +101,8 @@ def why_no_rows(loaded: LoadedSource, data: TaskData) -> str:
 
 def check_scorable(spec: TaskSpec, source: str, data: TaskData, split: Split) -> TaskData:
     """Stop when the split cannot give a meaningful score: a part under MIN_PART_ROWS rows, or
-    training rows that do not show two classes (multiclass) or any positive (multi-label).
-    Test rows of a class absent from training are noted: no model can get them right."""
+    training rows that cannot teach anything (the target kind's check: one class only, no
+    positive, a constant number). Test rows of a class absent from training are noted."""
     where = f"task {spec.name} on source {source}"
     sizes = {part: len(split.part(part)) for part in ("train", "val", "test")}
     small = [f"{part} {n}" for part, n in sizes.items() if n < MIN_PART_ROWS]
@@ -120,72 +117,8 @@ def check_scorable(spec: TaskSpec, source: str, data: TaskData, split: Split) ->
                 f"only {sizes[part]} {part} rows: one row moves a score by about "
                 f"{100 / sizes[part]:.0f} points, so small differences mean little"
             )
-    y = np.asarray(data.y)
-    if spec.target == "multiclass":
-        train_classes = set(np.unique(y[split.train]).tolist())
-        if len(train_classes) < 2:
-            only = data.labels[next(iter(train_classes))] if data.labels else train_classes
-            raise DataError(
-                f"{where}: every training row has the class {only}: nothing to learn or rank "
-                "(check the data, or the task's thresholds)"
-            )
-        unseen = [i for i in split.test if y[i] not in train_classes]
-        if unseen:
-            n_classes = len({int(y[i]) for i in unseen})
-            data.notes.append(
-                f"{len(unseen)} test rows ({n_classes} classes) have no training row of their class: "
-                "no model can get them right"
-            )
-    elif spec.target == "multilabel" and not y[split.train].any():
-        raise DataError(f"{where}: no training row has any label")
+    spec.target.check_scorable(where, data, split)
     return data
-
-
-def drop_rare_labels(
-    spec: TaskSpec, data: TaskData, split: Split, min_count: int, split_seed: int
-) -> tuple[TaskData, Split]:
-    """Keep the labels with at least `min_count` positives in the TRAINING split (never
-    counted on validation or test), then drop rows left with no label and split again.
-
-    The split hashes each film's key alone, so splitting the remaining rows again puts every
-    film in the part it was in before.
-    """
-    counts = Counter()
-    y = np.asarray(data.y)
-    for j, n in enumerate(y[split.train].sum(axis=0)):
-        counts[data.labels[j]] = int(n)
-    kept = [j for j, label in enumerate(data.labels) if counts[label] >= min_count]
-    rare = [label for label in data.labels if counts[label] < min_count]
-    notes = list(data.notes)
-    if rare:
-        listed = ", ".join(f"{label} ({counts[label]})" for label in rare)
-        notes.append(
-            f"left out {len(rare)} labels with fewer than {min_count} training films: {listed}"
-        )
-    if not kept:
-        raise DataError(
-            f"task {spec.name}: no label has {min_count} training films "
-            "(lower it with --set min_label_count=N)"
-        )
-    y = y[:, kept]
-    labelled = y.sum(axis=1) > 0
-    if (~labelled).any():
-        notes.append(f"dropped {int((~labelled).sum())} films left with no label")
-    labels = [data.labels[j] for j in kept]
-    notes.append(f"{len(labels)} labels: {', '.join(labels)}")
-    rows = np.flatnonzero(labelled)
-    filtered = TaskData(
-        ids=data.ids[rows],
-        X=data.X.iloc[rows],
-        columns=data.columns,
-        y=y[rows],
-        labels=labels,
-        target=data.target,
-        split_key=data.split_key[rows],
-        notes=notes,
-        unreadable=data.unreadable,
-    )
-    return filtered, make_split(filtered.split_key, split_seed)
 
 
 def make_context(prep: PreparedTask, seed: int, **extra: Any) -> Any:
@@ -200,8 +133,8 @@ def make_context(prep: PreparedTask, seed: int, **extra: Any) -> Any:
         time_budget=options.time_budget,
         profile=options.profile,
         weights=options.weights,
-        val_score=lambda y, s: metrics.validation_score(
-            spec.target, spec.primary_metric, y, s, prep.data.labels
+        val_score=lambda y, s: spec.target.validation_score(
+            spec.primary_metric, y, s, prep.data.scoring
         ),
         settings=prep.settings.as_dict(),
         **extra,

@@ -70,7 +70,7 @@ def resolve_models(spec: TaskSpec, names: list[str] | None) -> list[str]:
         if not cls.accepts(spec.target, spec.inputs):
             raise BenchError(
                 f"model '{name}' cannot run task {spec.name}: it reads {sorted(cls.inputs) or 'nothing'} "
-                f"for {sorted(cls.targets)}; the task gives {list(spec.inputs)} for {spec.target}"
+                f"for {sorted(map(str, cls.targets))}; the task gives {list(spec.inputs)} for {spec.target}"
             )
     if spec.baseline not in names:
         names.insert(0, spec.baseline)

@@ -30,6 +30,10 @@ class TaskSettings:
 
 @dataclass(frozen=True)
 class QualitySettings(TaskSettings):
+    """tmdb-quality and tmdb-rating: which films count, and where BAD / AVG / GOOD are cut."""
+
+    # Films with fewer votes are left out: their average rating is noise (--min-votes N).
+    min_votes: int = 10
     # (BAD below the first, GOOD at or above the second); None: the source's own pair.
     thresholds: tuple[float, float] | None = None
 
@@ -174,6 +178,9 @@ def _check_ranges(settings: TaskSettings) -> None:
             and value < 1
         ):
             raise BenchError(f"--set {f.name}={value}: must be at least 1")
+    min_votes = getattr(settings, "min_votes", None)
+    if min_votes is not None and min_votes < 0:
+        raise BenchError(f"--min-votes {min_votes}: must be 0 or more (--set min_votes)")
     thresholds = getattr(settings, "thresholds", None)
     if thresholds is not None and not thresholds[0] < thresholds[1]:
         raise BenchError(f"--set thresholds={thresholds}: the first must be below the second")

@@ -27,7 +27,6 @@ from typing import Any
 
 import optuna
 
-from moviebench import metrics
 from moviebench.cell import Cell, validation_parts
 from moviebench.errors import BenchError
 from moviebench.models import MODELS
@@ -159,8 +158,8 @@ def make_objective(prep: PreparedTask, req: TuneRequest) -> Callable[[optuna.Tri
             raise
         trial.set_user_attr("fit_seconds", time.perf_counter() - t0)
         trial.set_user_attr("model_params", cell.resolved_params())
-        value = metrics.validation_score(
-            spec.target, spec.primary_metric, val.y, scores, prep.data.labels
+        value = spec.target.validation_score(
+            spec.primary_metric, val.y, scores, prep.data.scoring
         )
         if model.history:
             trial.set_user_attr("epochs", len(model.history))

@@ -19,6 +19,7 @@ from moviebench.models.deep import loop
 from moviebench.options import PROFILES, RunOptions
 from moviebench.records import load_records
 from moviebench.runner import RunRequest, run
+from moviebench.targets import RETRIEVAL
 from tests.fixtures import write_ggplot2_csv
 
 NETWORKS = sorted(
@@ -206,7 +207,7 @@ def test_workers_share_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
         threads.use(1)  # what each worker's initializer does with its share (runner._init_worker)
         assert torch.get_num_threads() == 1 and threads.current() == 1
         xgb = MODELS.get("xgboost")(context=RunContext())
-        assert xgb.make_estimator().get_params()["n_jobs"] == 1
+        assert xgb.classifier().get_params()["n_jobs"] == 1
     finally:
         monkeypatch.setattr(threads, "_THREADS", None)
         torch.set_num_threads(before)
@@ -242,7 +243,7 @@ def _full_recipe_data(model: type[loop.TorchModel], tmp_path: Path) -> Any:
         return prepare(
             TASKS.get("tmdb-quality"), RunOptions(source="ggplot2movies", data=csv)
         ).part("train")
-    if "retrieval" in model.targets and model.targets == {"retrieval"}:
+    if model.targets == {RETRIEVAL}:
         return retrieval_data(8, seed=0)
     if model.inputs == {"text"}:
         return genre_data(8, seed=0)

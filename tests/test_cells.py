@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 
 from moviebench.options import DEFAULT_SPLIT_SEED, RunOptions
-from moviebench.prepare import drop_rare_labels, prepare
+from moviebench.prepare import prepare
 from moviebench.runner import RunRequest
 from moviebench.scaling import run_scaling
 from moviebench.settings import PosterGenreSettings
 from moviebench.splits import make_split
+from moviebench.targets import MULTILABEL
 from moviebench.tasks import TASKS, TaskOptions
 from moviebench.tasks.image import build_poster_genre
 from tests.fixtures import write_ggplot2_csv
@@ -87,8 +88,8 @@ def test_poster_genre_counts_rare_genres_on_training_films_only(tmp_path: Path) 
     table = pd.DataFrame({"movie_id": ids, "genres": genres, "poster": [str(poster)] * len(ids)})
     data = build_poster_genre(table, "movielens-1m", TaskOptions(settings=PosterGenreSettings()))
     assert "Western" in data.labels  # the build keeps every genre; the split decides
-    kept, _ = drop_rare_labels(
-        TASKS.get("poster-genre"),
+    kept, _ = MULTILABEL.prune_labels(
+        "task poster-genre",
         data,
         make_split(data.split_key, DEFAULT_SPLIT_SEED),
         10,
@@ -115,7 +116,7 @@ def test_scale_skips_a_cell_only_when_the_same_settings_made_it(tmp_path: Path) 
     assert {(r["model"], r["train_fraction"]) for r in first} == {
         (m, f) for m in ("majority", "logreg") for f in (0.5, 1.0)
     }
-    assert all(r["status"] == "ok" and r["settings"] == {"thresholds": None} for r in first)
+    assert all(r["status"] == "ok" and r["settings"] == {"min_votes": 10, "thresholds": None} for r in first)
     created = {r["_path"]: Path(r["_path"]).stat().st_mtime_ns for r in first}
     again = scale()
     assert {

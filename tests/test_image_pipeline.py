@@ -102,7 +102,7 @@ def test_augmentation_only_in_training_datasets() -> None:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
     y = np.eye(4, dtype=np.float32)
-    evaluation = ImageDataset(images, y, "multilabel", augment=False)
+    evaluation = ImageDataset(images, torch.as_tensor(y, dtype=torch.float32), augment=False)
     a, b = evaluation[1][0], evaluation[1][0]
     assert torch.equal(a, b)
     # Evaluation items are the plain normalised pixels: no crop, flip, jitter or rotation.
@@ -111,7 +111,7 @@ def test_augmentation_only_in_training_datasets() -> None:
         - torch.tensor(evaluation.normalize.transforms[1].mean)[:, None, None]
     ) / torch.tensor(evaluation.normalize.transforms[1].std)[:, None, None]
     assert torch.allclose(a, plain, atol=1e-5)
-    training = ImageDataset(images, y, "multilabel", augment=True)
+    training = ImageDataset(images, torch.as_tensor(y, dtype=torch.float32), augment=True)
     torch.manual_seed(0)
     draws = [training[1][0] for _ in range(4)]
     assert any(not torch.equal(draws[0], d) for d in draws[1:])

@@ -17,6 +17,7 @@ from moviebench.features.store import ItemStore
 from moviebench.options import RunOptions
 from moviebench.runner import RunRequest, run
 from moviebench.settings import FrameSettings, PosterGenreSettings
+from moviebench.targets import MULTILABEL
 from moviebench.tasks import TASKS, TaskOptions
 from moviebench.tasks.image import build_frame_id, build_poster_genre
 from tests.test_image_pipeline import write_mixed_folder
@@ -120,7 +121,7 @@ def test_poster_genre_labels_and_skipped_posters(tmp_path: Path) -> None:
     assert list(data.ids) == ["1", "2", "3"]
     np.testing.assert_array_equal(data.y, [[0, 1], [1, 1], [1, 0]])
     assert data.unreadable == [str(files["empty.jpg"])]
-    assert data.target == "multilabel" and data.columns == {"image": ["image"]}
+    assert data.target is MULTILABEL and data.columns == {"image": ["image"]}
     with pytest.raises(DataError, match="no poster files"):
         build_poster_genre(table.assign(poster=None), "tmdb", TaskOptions())
 

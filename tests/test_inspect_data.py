@@ -12,8 +12,9 @@ from sklearn.tree import DecisionTreeClassifier
 
 from moviebench.cli import cli
 from moviebench.datasets import load_source
-from moviebench.datasets.inspection import label_balance, missing_values
+from moviebench.datasets.inspection import missing_values
 from moviebench.settings import QualitySettings
+from moviebench.targets import MULTICLASS, MULTILABEL
 from moviebench.tasks import TASKS, TaskOptions
 from tests.datasets_fixtures import TMDB_V11_HEADER, write_csv, write_images
 
@@ -46,7 +47,7 @@ def test_min_votes_filters_and_says_how_many(tmp_path: Path) -> None:
     default = spec.build(table, "tmdb", TaskOptions(settings=QualitySettings()))
     assert len(default) == 120
     assert "left out 240 films with fewer than 10 votes" in default.notes
-    everything = spec.build(table, "tmdb", TaskOptions(min_votes=0, settings=QualitySettings()))
+    everything = spec.build(table, "tmdb", TaskOptions(settings=QualitySettings(min_votes=0)))
     assert len(everything) == 360
     assert "vote_average" not in everything.X.columns
 
@@ -57,9 +58,7 @@ def test_min_votes_zero_lets_a_model_learn_zero_votes_means_bad(tmp_path: Path) 
     spec = TASKS.get("tmdb-quality")
 
     def stump_accuracy(min_votes: int) -> float:
-        data = spec.build(
-            table, "tmdb", TaskOptions(min_votes=min_votes, settings=QualitySettings())
-        )
+        data = spec.build(table, "tmdb", TaskOptions(settings=QualitySettings(min_votes=min_votes)))
         X = data.X[["log_votes"]].to_numpy()
         half = len(data) // 2  # rows are in random rating order: first half train, second test
         order = np.random.default_rng(1).permutation(len(data))
@@ -178,8 +177,8 @@ def test_missing_values_and_label_balance_helpers() -> None:
     missing = missing_values(table)
     assert missing["title"] == 1 and missing["genres"] == 1 and missing["budget"] is None
     y = np.array([[1, 0, 1], [0, 0, 1]])
-    assert label_balance(y, ["a", "b", "c"], "multilabel") == [("a", 1), ("b", 0), ("c", 2)]
-    assert label_balance(np.array([0, 2, 2]), ["x", "y", "z"], "multiclass") == [
+    assert MULTILABEL.label_balance(y, ["a", "b", "c"]) == [("a", 1), ("b", 0), ("c", 2)]
+    assert MULTICLASS.label_balance(np.array([0, 2, 2]), ["x", "y", "z"]) == [
         ("x", 1),
         ("y", 0),
         ("z", 2),

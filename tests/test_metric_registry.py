@@ -17,6 +17,7 @@ from moviebench import metrics
 from moviebench.errors import UnknownNameError
 from moviebench.leaderboard import aggregate, bootstrap_metric
 from moviebench.records import record_path, write_predictions
+from moviebench.targets import MULTICLASS, MULTILABEL, target_kind
 from moviebench.tasks import TASKS
 
 LABELS = list("abcde")
@@ -41,8 +42,16 @@ def _fixture(target: str, prior: bool) -> dict:
         if prior:
             s, s_val = np.tile(y_val.mean(axis=0), (n, 1)), np.tile(y_val.mean(axis=0), (n, 1))
         return {"y": y, "scores": s, "y_val": y_val, "s_val": s_val}
+    if target == "regression":  # ratings in tenths, as TMDB gives them; many tie
+        y = np.round(rng.normal(6.2, 1.2, n), 1)
+        s = np.full(n, 6.0) if prior else np.round(y + rng.normal(0, 0.8, n), 1)
+        return {"y": y, "scores": s}
     sim = np.zeros((n, n)) if prior else np.round(rng.random((n, n)) + 0.3 * np.eye(n), 1)
     return {"y": np.arange(n), "scores": sim}
+
+
+# What a task hands its kind's evaluator beyond y: tmdb-rating's bins (the others ignore it).
+SCORING = {"bins": [5.5, 6.6]}
 
 
 def _cases() -> list[tuple[str, str, bool]]:
@@ -56,14 +65,14 @@ def _cases() -> list[tuple[str, str, bool]]:
 
 
 def _board(name: str, target: str, fx: dict) -> metrics.Evaluation:
-    return metrics.evaluate(
-        target,
+    return target_kind(target).evaluate(
         fx["y"],
         fx["scores"],
         labels=LABELS,
         y_val=fx.get("y_val"),
         s_val=fx.get("s_val"),
         metrics=[name],
+        scoring=SCORING,
     )
 
 
@@ -89,14 +98,15 @@ def test_count_weights_score_the_rows_copied_out(name: str, target: str, prior: 
     thresholds = (
         metrics.choose_thresholds(fx["y_val"], fx["s_val"]) if target == "multilabel" else None
     )
-    weighted = metrics.resampled(name, target, fx["y"], fx["scores"], counts, thresholds)
+    kind = target_kind(target)
+    weighted = kind.resampled(name, fx["y"], fx["scores"], counts, thresholds, SCORING)
     metric = metrics.get_metric(name)
     for value, c in zip(weighted, counts.astype(int)):
         rows = np.repeat(np.arange(n), c)
         if target == "retrieval":  # the candidates stay; only queries are drawn
             copied = metric.fn(fx["y"][rows], metrics.retrieval_ranks(fx["scores"])[rows])
         else:
-            copied = metrics.compute(target, [name], fx["y"][rows], fx["scores"][rows], thresholds)[
+            copied = kind.compute([name], fx["y"][rows], fx["scores"][rows], thresholds, SCORING)[
                 name
             ]
         assert value == pytest.approx(copied, abs=1e-9)
@@ -122,13 +132,14 @@ def test_map_is_sklearns_average_precision_per_label(prior: bool) -> None:
 def test_validation_score_works_for_every_metric_and_is_signed() -> None:
     for name, target, prior in _cases():
         fx = _fixture(target, prior)
-        value = metrics.validation_score(target, name, fx["y"], fx["scores"], LABELS)
-        board = metrics.compute(
-            target,
+        kind = target_kind(target)
+        value = kind.validation_score(name, fx["y"], fx["scores"], SCORING)
+        board = kind.compute(
             [name],
             fx["y"],
             fx["scores"],
             metrics.choose_thresholds(fx["y"], fx["scores"]) if target == "multilabel" else None,
+            SCORING,
         )
         assert np.isfinite(value)
         assert value == pytest.approx(
@@ -142,19 +153,14 @@ def test_direction_and_applicability_come_from_the_registry() -> None:
     with pytest.raises(UnknownNameError, match="did you mean"):
         metrics.higher_is_better("mAp")
     with pytest.raises(ValueError, match="not multilabel"):
-        metrics.check_metrics("multilabel", ["ordinal_mse"])
+        target_kind("multilabel").check_metrics(["ordinal_mse"])
 
 
 def test_evaluate_computes_exactly_the_declared_metrics() -> None:
     fx = _fixture("multiclass", prior=False)
-    ev = metrics.evaluate(
-        "multiclass", fx["y"], fx["scores"], labels=LABELS, metrics=["accuracy", "log_loss"]
-    )
+    ev = MULTICLASS.evaluate(fx["y"], fx["scores"], labels=LABELS, metrics=["accuracy", "log_loss"])
     assert list(ev.metrics) == ["accuracy", "log_loss"]
-    assert (
-        "ordinal_mse"
-        in metrics.evaluate("multiclass", fx["y"], fx["scores"], labels=LABELS).metrics
-    )
+    assert "ordinal_mse" in MULTICLASS.evaluate(fx["y"], fx["scores"], labels=LABELS).metrics
 
 
 # ---- a constant-score rung (the label prior) in the bootstrap --------------------------------
@@ -174,7 +180,9 @@ def _ordered_genre_fixture() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def test_a_constant_score_gets_the_same_map_in_the_bootstrap_as_on_the_board() -> None:
     y, prior, _ = _ordered_genre_fixture()
-    board = metrics.multilabel_metrics(y, prior, np.full(3, 0.5), list("abc")).metrics["mAP"]
+    board = MULTILABEL.score(y, prior, labels=list("abc"), thresholds=np.full(3, 0.5)).metrics[
+        "mAP"
+    ]
     assert board == pytest.approx(y.mean(axis=0).mean())  # one threshold: AP = prevalence
     record = {"target": "multilabel", "primary_metric": "mAP", "details": {"thresholds": [0.5] * 3}}
     unit = bootstrap_metric(record, {"y": y, "scores": prior}, np.ones((1, len(y))))
@@ -186,7 +194,7 @@ def test_a_clearly_better_model_is_not_tied_with_the_prior(tmp_path: Path) -> No
     ids = np.array([f"m{i}" for i in range(len(y))])
     records = []
     for model, family, scores in (("prior", "trivial", prior), ("good", "classical", good)):
-        ev = metrics.multilabel_metrics(y, scores, np.full(3, 0.5), list("abc"))
+        ev = MULTILABEL.score(y, scores, labels=list("abc"), thresholds=np.full(3, 0.5))
         path = record_path(tmp_path, "t", "s", model, 0)
         write_predictions(path, ids=ids, y=y, scores=scores)
         records.append(
@@ -219,7 +227,7 @@ def test_a_clearly_better_model_is_not_tied_with_the_prior(tmp_path: Path) -> No
 
 def test_every_registered_task_declares_known_metrics_for_its_target() -> None:
     for spec in TASKS:
-        metrics.check_metrics(spec.target, spec.metrics)
+        spec.target.check_metrics(spec.metrics)
         assert spec.primary_metric in spec.metrics
     # film indices have no order: frame-id must not report an ordinal error over them
     assert "ordinal_mse" not in TASKS.get("frame-id").metrics
@@ -234,3 +242,23 @@ def test_a_task_spec_with_a_wrong_metric_declaration_raises() -> None:
         replace(spec, metrics=(*spec.metrics, "mAP"))
     with pytest.raises(UnknownNameError):
         replace(spec, metrics=(*spec.metrics, "macro-f1"))
+
+
+def test_regression_metrics_are_the_textbook_ones() -> None:
+    """RMSE, MAE, R² and Spearman as scikit-learn and scipy define them; the binned F1 is the
+    macro F1 of true and predicted values cut at the task's bins."""
+    from scipy.stats import spearmanr
+
+    fx = _fixture("regression", prior=False)
+    y, s = fx["y"], fx["scores"]
+    ev = target_kind("regression").evaluate(y, s, scoring=SCORING)
+    assert ev.metrics["rmse"] == pytest.approx(np.sqrt(np.mean((y - s) ** 2)))
+    assert ev.metrics["mae"] == pytest.approx(np.mean(np.abs(y - s)))
+    assert ev.metrics["r2"] == pytest.approx(skm.r2_score(y, s))
+    assert ev.metrics["spearman"] == pytest.approx(spearmanr(y, s).statistic)
+    binned = skm.f1_score(np.digitize(y, [5.5, 6.6]), np.digitize(s, [5.5, 6.6]), average="macro")
+    assert ev.metrics["binned_macro_f1"] == pytest.approx(binned)
+    assert np.asarray(ev.details["confusion"]).sum() == len(y)
+    assert not metrics.higher_is_better("rmse") and metrics.higher_is_better("r2")
+    with pytest.raises(ValueError, match="bin edges"):
+        target_kind("regression").evaluate(y, s, metrics=["binned_macro_f1"])

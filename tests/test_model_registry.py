@@ -106,19 +106,57 @@ def quality(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return prepare(TASKS.get("tmdb-quality"), RunOptions(source="ggplot2movies", data=path))
 
 
-@pytest.mark.parametrize("name", CHEAP_FITS)
-def test_fit_leaves_params_alone_and_scores_every_row(name: str, quality: Any) -> None:
-    cls = MODELS.get(name)
+@pytest.fixture(scope="module")
+def rating(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    path = write_ggplot2_csv(Path(tmp_path_factory.mktemp("registry")) / "movies.csv")
+    return prepare(TASKS.get("tmdb-rating"), RunOptions(source="ggplot2movies", data=path))
+
+
+def _fit_battery(cls: type[Model], prep: Any) -> np.ndarray:
+    """Fit on train, score test: params untouched, fitted_ JSON-able, every row scored."""
     model = cls(context=RunContext(seed=0, epochs=1), **copy.deepcopy(cls.defaults))
     asked = copy.deepcopy(model.params)
-    train, val, test = quality.part("train"), quality.part("val"), quality.part("test")
+    train, val, test = prep.part("train"), prep.part("val"), prep.part("test")
     model.fit(train, val)
     assert model.params == asked == cls.defaults
     scores = model.predict_scores(test)
-    assert scores.shape == (len(test), test.n_outputs) and np.isfinite(scores).all()
+    assert np.isfinite(scores).all()
     json.dumps(model.fitted_)  # it goes into the record as it is
     if model.history:  # a network: the loop says which epoch it kept
         assert model.fitted_["best_epoch"] == 1 and len(model.history) == 1
+    return scores
+
+
+@pytest.mark.parametrize("name", CHEAP_FITS)
+def test_fit_leaves_params_alone_and_scores_every_row(name: str, quality: Any) -> None:
+    scores = _fit_battery(MODELS.get(name), quality)
+    test = quality.part("test")
+    assert scores.shape == (len(test), test.n_outputs)
+    np.testing.assert_allclose(scores.sum(axis=1), 1.0, atol=1e-5)  # class probabilities
+
+
+# Regression: the same battery; a score is one predicted rating per film, in rating units.
+CHEAP_REGRESSION_FITS = ["mean-predictor", "ridge", "random-forest", "xgboost", "lightgbm", "mlp"]
+
+
+@pytest.mark.parametrize("name", CHEAP_REGRESSION_FITS)
+def test_regression_rungs_predict_one_number_per_film(name: str, rating: Any) -> None:
+    scores = _fit_battery(MODELS.get(name), rating)
+    test = rating.part("test")
+    assert scores.shape == (len(test),)
+    y = rating.part("train").y
+    # in the rating's own units (a network's standardised outputs are read back)
+    assert y.min() - 3 * y.std() < scores.mean() < y.max() + 3 * y.std()
+
+
+def test_every_target_kind_has_a_trivial_rung_and_a_task() -> None:
+    from moviebench.targets import KINDS
+
+    for kind in KINDS.values():
+        baseline = MODELS.get(kind.baseline)
+        assert baseline.family == "trivial" and baseline.accepts(kind, baseline.inputs)
+        assert any(task.target is kind for task in TASKS), f"no task asks for {kind.name}"
+        assert TASKS and all(task.baseline == task.target.baseline for task in TASKS)
 
 
 TORCH_MODELS = [m for m in PACKAGE_MODELS if hasattr(m, "train_config")]

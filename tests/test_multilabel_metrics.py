@@ -7,6 +7,7 @@ import pytest
 
 from moviebench import metrics
 from moviebench.models.classical.text import positive_weights
+from moviebench.targets import MULTILABEL, RETRIEVAL
 
 LABELS = ["a", "b", "c"]
 # Four films, three genres. At threshold 0.5 the predictions are
@@ -16,7 +17,7 @@ S = np.array([[0.9, 0.45, 0.6], [0.1, 0.7, 0.4], [0.8, 0.3, 0.1], [0.6, 0.1, 0.4
 
 
 def hand_case() -> metrics.Evaluation:
-    return metrics.multilabel_metrics(Y, S, np.full(3, 0.5), LABELS, k=2)
+    return MULTILABEL.score(Y, S, labels=LABELS, thresholds=np.full(3, 0.5), settings={"map_k": 2})
 
 
 def test_threshold_metrics_match_hand_computation() -> None:
@@ -59,7 +60,7 @@ def test_map_at_k_by_hand() -> None:
 def test_ap_of_a_genre_absent_from_the_split_is_left_out_of_map() -> None:
     y = np.array([[1, 0], [0, 0], [1, 0]])
     s = np.array([[0.9, 0.2], [0.1, 0.3], [0.8, 0.1]])
-    ev = metrics.multilabel_metrics(y, s, np.full(2, 0.5), ["x", "y"])
+    ev = MULTILABEL.score(y, s, labels=["x", "y"], thresholds=np.full(2, 0.5))
     assert ev.details["per_label"]["y"]["ap"] is None
     assert ev.metrics["mAP"] == pytest.approx(1.0)
 
@@ -96,21 +97,21 @@ def test_threshold_never_sees_test_labels() -> None:
             "s_val": s_val,
             "settings": settings,
         }
-        real = metrics.evaluate("multilabel", y_test.astype(int), s_test, **kwargs)
-        fake = metrics.evaluate("multilabel", shuffled.astype(int), s_test, **kwargs)
+        real = MULTILABEL.evaluate(y_test.astype(int), s_test, **kwargs)
+        fake = MULTILABEL.evaluate(shuffled.astype(int), s_test, **kwargs)
         assert real.details["thresholds"] == fake.details["thresholds"]
         # the test labels do drive the scores, so the check above is not vacuous
         assert real.metrics["micro_f1"] != fake.metrics["micro_f1"]
         # and the validation labels do drive the threshold
-        other = metrics.evaluate(
-            "multilabel", y_test.astype(int), s_test, **{**kwargs, "y_val": (~y_val).astype(int)}
+        other = MULTILABEL.evaluate(
+            y_test.astype(int), s_test, **{**kwargs, "y_val": (~y_val).astype(int)}
         )
         assert other.details["thresholds"] != real.details["thresholds"]
 
 
 def test_multilabel_needs_validation_scores() -> None:
     with pytest.raises(ValueError, match="validation"):
-        metrics.evaluate("multilabel", Y, S, labels=LABELS)
+        MULTILABEL.evaluate(Y, S, labels=LABELS)
 
 
 # ---- retrieval ---------------------------------------------------------------------------
@@ -118,7 +119,7 @@ def test_multilabel_needs_validation_scores() -> None:
 
 def test_retrieval_metrics_by_hand() -> None:
     sim = np.array([[0.9, 0.1, 0.2], [0.5, 0.4, 0.6], [0.3, 0.3, 0.3]])
-    m = metrics.retrieval_metrics(sim).metrics
+    m = RETRIEVAL.evaluate(None, sim).metrics
     # ranks: 1; 3 (two candidates above); 3 (a three-way tie counts against the query)
     assert m["mrr"] == pytest.approx((1 + 1 / 3 + 1 / 3) / 3)
     assert m["top1"] == pytest.approx(1 / 3)

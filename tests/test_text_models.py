@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from moviebench import metrics
 from moviebench.features import cache
 from moviebench.features.text import embed_texts
 from moviebench.models import MODELS, RunContext
 from moviebench.models.deep.loop import TorchModel
+from moviebench.targets import MULTILABEL, RETRIEVAL, target_kind
 from moviebench.tasks import TASKS, TaskData
 
 WORDS = {
@@ -65,13 +66,14 @@ def retrieval_data(n: int, seed: int) -> TaskData:
     )
 
 
-def context(target: str, **settings: object) -> RunContext:
-    primary = "mAP" if target == "multilabel" else "mrr"
+def context(target: Any, **settings: object) -> RunContext:
+    kind = target_kind(target)
+    primary = "mAP" if kind is MULTILABEL else "mrr"
     return RunContext(
         seed=0,
         epochs=3,
         settings=dict(settings),
-        val_score=lambda y, s: metrics.validation_score(target, primary, y, s, list(WORDS)),
+        val_score=lambda y, s: kind.validation_score(primary, y, s),
     )
 
 
@@ -105,8 +107,7 @@ def test_genre_rung_trains_and_scores(name: str, genre_splits: tuple) -> None:
     train, val, test = genre_splits
     scores, model = fit_score(name, genre_splits)
     assert scores.shape == (len(test), 3) and np.isfinite(scores).all()
-    ev = metrics.evaluate(
-        "multilabel",
+    ev = MULTILABEL.evaluate(
         test.y,
         scores,
         labels=test.labels,
@@ -144,7 +145,7 @@ def test_retrieval_rung(name: str) -> None:
     model.fit(train, val)
     sim = model.predict_scores(test)
     assert sim.shape == (40, 40) and np.isfinite(sim).all()
-    mrr = metrics.retrieval_metrics(sim).metrics["mrr"]
+    mrr = RETRIEVAL.evaluate(None, sim).metrics["mrr"]
     if name == "random-rank":
         assert mrr < 0.3
     else:

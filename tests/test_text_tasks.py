@@ -8,9 +8,9 @@ import pytest
 
 from moviebench.errors import DataError
 from moviebench.options import DEFAULT_SPLIT_SEED
-from moviebench.prepare import drop_rare_labels
 from moviebench.settings import GenreSettings
 from moviebench.splits import make_split
+from moviebench.targets import MULTILABEL, RETRIEVAL
 from moviebench.tasks import TASKS, TaskData, TaskOptions
 from moviebench.tasks.text import (
     build_overview_genre,
@@ -55,8 +55,8 @@ def overview_rows(table: pd.DataFrame, min_count: int) -> TaskData:
     """The task's rows as `prepare` leaves them: built, split, rare genres counted on train."""
     data = build_overview_genre(table, "tmdb", TaskOptions(settings=GenreSettings()))
     split = make_split(data.split_key, DEFAULT_SPLIT_SEED)
-    return drop_rare_labels(
-        TASKS.get("overview-genre"), data, split, min_count, DEFAULT_SPLIT_SEED
+    return MULTILABEL.prune_labels(
+        "task overview-genre", data, split, min_count, DEFAULT_SPLIT_SEED
     )[0]
 
 
@@ -147,7 +147,7 @@ def test_tagline_title_rows() -> None:
     )
     data = build_tagline_title(table, "tmdb", TaskOptions())
     assert list(data.ids) == ["1", "3", "5"]
-    assert list(data.y) == [0, 1, 2] and data.target == "retrieval"
+    assert list(data.y) == [0, 1, 2] and data.target is RETRIEVAL
     assert data.columns == {"query": ["tagline"], "candidate": ["title"]}
     assert "dropped 1 films without a tagline or title" in data.notes
     assert "dropped 1 films whose title repeats another film's" in data.notes

@@ -42,30 +42,32 @@ def missing_values(table: pd.DataFrame) -> dict[str, int | None]:
     return out
 
 
-def label_balance(y: np.ndarray, labels: list[str], target: str) -> list[tuple[str, int]]:
-    """Rows per class (multiclass) or positives per label (multi-label), in label order."""
-    y = np.asarray(y)
-    if target == "multilabel" and y.ndim == 2:
-        return [(label, int(n)) for label, n in zip(labels, y.sum(axis=0))]
-    if target == "multiclass" and y.ndim == 1:
-        counts = np.bincount(y.astype(int), minlength=len(labels))
-        return [(label, int(n)) for label, n in zip(labels, counts)]
-    return []
-
-
-def task_balances(source: str, table: pd.DataFrame, options: Any) -> list[dict[str, Any]]:
-    from moviebench.tasks import TASKS
+def task_balances(
+    source: str, table: pd.DataFrame, settings: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Each task this source serves, built with its default settings under `settings`
+    (e.g. `{"min_votes": 5}`; a key a task has no setting for is not its concern)."""
+    from moviebench.settings import parse_settings
+    from moviebench.tasks import TASKS, TaskOptions
 
     out = []
     for spec in TASKS:
         if source not in spec.sources:
             continue
-        entry: dict[str, Any] = {"task": spec.name, "target": spec.target}
+        entry: dict[str, Any] = {
+            "task": spec.name,
+            "target": spec.target.name,
+            "unit": spec.target.balance_unit,
+        }
         try:
             # Each task with its default settings (rare labels are not yet dropped: all show).
-            data = spec.build(
-                table, source, dataclasses.replace(options, settings=spec.settings_type())
+            known = {f.name for f in dataclasses.fields(spec.settings_type)}
+            typed = parse_settings(
+                spec.settings_type,
+                {k: v for k, v in (settings or {}).items() if k in known},
+                spec.name,
             )
+            data = spec.build(table, source, TaskOptions(settings=typed))
         except BenchError as exc:  # a task this source cannot serve as loaded: say why
             entry["error"] = str(exc)
             out.append(entry)
@@ -73,15 +75,18 @@ def task_balances(source: str, table: pd.DataFrame, options: Any) -> list[dict[s
         entry.update(
             rows=len(data),
             notes=list(data.notes),
-            balance=label_balance(data.y, data.labels, data.target),
+            balance=data.target.label_balance(data.y, data.labels),
         )
-        if data.target == "multilabel" and np.asarray(data.y).ndim == 2:
-            entry["rows_without_label"] = int((np.asarray(data.y).sum(axis=1) == 0).sum())
+        unlabelled = data.target.unlabelled_rows(data.y)
+        if unlabelled is not None:
+            entry["rows_without_label"] = unlabelled
         out.append(entry)
     return out
 
 
-def inspect_source(source: str, path: Path | None, options: Any) -> dict[str, Any]:
+def inspect_source(
+    source: str, path: Path | None, settings: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Everything `bench data inspect` prints, as plain data."""
     SOURCES.get(source)  # a clear error for a typo before any reading
     t0 = time.perf_counter()
@@ -100,7 +105,7 @@ def inspect_source(source: str, path: Path | None, options: Any) -> dict[str, An
         "notes": list(report.notes),
         "columns": list(table.columns),
         "missing": missing_values(table),
-        "tasks": task_balances(source, table, options),
+        "tasks": task_balances(source, table, settings),
         "genres": dict(genres.most_common()) if genres is not None else None,
         "images": dict(report.images),
         "unreadable_images": list(report.unreadable_images),
@@ -117,7 +122,7 @@ def _balance_table(entry: dict[str, Any]) -> Table:
     shown = balance
     if len(balance) > MANY_LABELS:
         shown = sorted(balance, key=lambda kv: -kv[1])[:10]
-    unit = "positives" if entry["target"] == "multilabel" else "rows"
+    unit = entry["unit"]
     table = Table(title_justify="left", box=None, padding=(0, 2))
     table.add_column("label")
     table.add_column(unit, justify="right")

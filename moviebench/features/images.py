@@ -187,6 +187,7 @@ def train_augmentation(size: int) -> v2.Transform:
 
 class ImageDataset(Dataset):
     """Items (image tensor, y). With `augment`, each read draws a fresh random transform.
+    `y` is what the network trains on, already a tensor (`TorchModel.target_tensor`).
 
     Evaluation datasets are built with augment=False: they return the same normalised tensor
     on every read.
@@ -195,8 +196,7 @@ class ImageDataset(Dataset):
     def __init__(
         self,
         images: np.ndarray,
-        y: np.ndarray,
-        target: str,
+        y: torch.Tensor,
         augment: bool = False,
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
@@ -204,7 +204,7 @@ class ImageDataset(Dataset):
         self.images = torch.from_numpy(np.ascontiguousarray(images)).permute(
             0, 3, 1, 2
         )  # uint8 NCHW
-        self.y = torch.tensor(y, dtype=torch.long if target == "multiclass" else torch.float32)
+        self.y = y
         self.augment = train_augmentation(images.shape[1]) if augment else None
         self.normalize = v2.Compose(
             [v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(mean), list(std))]

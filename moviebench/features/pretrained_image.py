@@ -156,7 +156,7 @@ def lite0_features(
     precision = precision or inference_precision(device)
     network = network.eval().to(device, memory_format=torch.channels_last)
     dataset = ImageDataset(
-        images, np.zeros(len(images)), "multilabel", augment=False, mean=LITE_MEAN, std=LITE_STD
+        images, torch.zeros(len(images)), augment=False, mean=LITE_MEAN, std=LITE_STD
     )
     chunks = []
     with inference(device, precision):

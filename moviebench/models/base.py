@@ -3,7 +3,8 @@
 A model declares what it accepts (input kinds, target kinds), its family and its default
 params, and its Optuna search space. It implements `fit(train, val)` and
 `predict_scores(data)`, which returns class probabilities (multiclass), per-label scores
-(multi-label) or a query x candidate similarity matrix (retrieval). Thresholds, metrics,
+(multi-label), a query x candidate similarity matrix (retrieval) or one predicted value per
+row (regression). Thresholds, metrics,
 timing and storage belong to the harness.
 
 As in scikit-learn, `params` are what was asked for and `fit` never changes them: anything
@@ -20,6 +21,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from moviebench.targets import CLASSIFICATION, TargetKind, target_kind
 from moviebench.tasks.base import TaskData
 
 # trivial: nothing learned from inputs; classical: linear, kernel and tree models on hand-made
@@ -59,7 +61,8 @@ class Model:
     name: ClassVar[str]
     family: ClassVar[Family]
     inputs: ClassVar[frozenset[str]]  # input kinds it reads: any of tabular, text, image
-    targets: ClassVar[frozenset[str]] = frozenset({"multiclass", "multilabel"})
+    # Target kinds it answers (moviebench.targets): both kinds of classification unless it says.
+    targets: ClassVar[frozenset[TargetKind]] = CLASSIFICATION
     defaults: ClassVar[dict[str, Any]] = {}
     summary: ClassVar[str] = ""
     # Starts from weights learned elsewhere (ImageNet, sentence embeddings): shown on leaderboards.
@@ -114,9 +117,10 @@ class Model:
         return None
 
     @classmethod
-    def accepts(cls, target: str, inputs: tuple[str, ...]) -> bool:
+    def accepts(cls, target: TargetKind, inputs: tuple[str, ...]) -> bool:
         """Whether this model can run on a task with this target kind and these inputs."""
-        return target in cls.targets and set(cls.inputs) <= set(inputs)
+        declared = {target_kind(t) for t in cls.targets}  # kinds, or their names
+        return target_kind(target) in declared and set(cls.inputs) <= set(inputs)
 
 
 class SkipModel(Exception):

@@ -1,7 +1,7 @@
 """Trivial baselines: nothing is learned from the inputs.
 
-The frequency priors give every film the training label frequencies; random ranking orders
-retrieval candidates by chance. They are the floor every leaderboard shows: a model that does
+The frequency priors give every film the training label frequencies, the mean predictor the
+training mean; random ranking orders retrieval candidates by chance. They are the floor every leaderboard shows: a model that does
 not beat them has learned nothing, however good its score sounds.
 """
 
@@ -10,39 +10,46 @@ from __future__ import annotations
 import numpy as np
 
 from moviebench.models import Model, register_model
+from moviebench.targets import MULTICLASS, MULTILABEL, REGRESSION, RETRIEVAL
 from moviebench.tasks.base import TaskData
 
 
-class _FrequencyPrior(Model):
+class _TrainingPrior(Model):
+    """The same scores for every film, from the training targets alone (the kind's
+    `trivial_scores`: class or label frequencies, the mean value)."""
+
     family = "trivial"
     inputs = frozenset()
 
     def fit(self, train: TaskData, val: TaskData) -> None:
-        if train.target == "multiclass":
-            counts = np.bincount(train.y, minlength=train.n_outputs).astype(float)
-            self.frequencies_ = counts / counts.sum()
-        else:
-            self.frequencies_ = train.y.mean(axis=0).astype(float)
+        self.prior_ = train.target.trivial_scores(train.y, train.n_outputs, 1)[0]
 
     def predict_scores(self, data: TaskData) -> np.ndarray:
-        return np.tile(self.frequencies_, (len(data), 1))
+        return np.repeat(np.asarray(self.prior_)[None, ...], len(data), axis=0)
 
     def n_params(self) -> int:
-        return int(self.frequencies_.size)
+        return int(np.size(self.prior_))
 
 
 @register_model
-class Majority(_FrequencyPrior):
+class Majority(_TrainingPrior):
     name = "majority"
-    targets = frozenset({"multiclass"})
+    targets = frozenset({MULTICLASS})
     summary = "training class frequencies for every film: predicts the majority class"
 
 
 @register_model
-class LabelPrior(_FrequencyPrior):
+class LabelPrior(_TrainingPrior):
     name = "prior"
-    targets = frozenset({"multilabel"})
+    targets = frozenset({MULTILABEL})
     summary = "training genre frequencies for every film, thresholded on validation"
+
+
+@register_model
+class MeanPredictor(_TrainingPrior):
+    name = "mean-predictor"
+    targets = frozenset({REGRESSION})
+    summary = "the training mean for every film: RMSE is the target's spread"
 
 
 @register_model
@@ -50,7 +57,7 @@ class RandomRank(Model):
     name = "random-rank"
     family = "trivial"
     inputs = frozenset()
-    targets = frozenset({"retrieval"})
+    targets = frozenset({RETRIEVAL})
     summary = "ranks the candidates at random: expected MRR is H_n / n (about (ln n + 0.58) / n)"
 
     def fit(self, train: TaskData, val: TaskData) -> None:

@@ -9,16 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from moviebench.errors import LeakageError
-from moviebench.metrics import check_metrics
 from moviebench.settings import TaskSettings
+from moviebench.targets import TargetKind, target_kind
 
-TargetKind = Literal["multiclass", "multilabel", "retrieval"]
 InputKind = Literal["tabular", "text", "image"]
 
 
@@ -26,7 +25,6 @@ InputKind = Literal["tabular", "text", "image"]
 class TaskOptions:
     """Per-run settings a user may change from the command line."""
 
-    min_votes: int = 10
     extra_features: tuple[str, ...] = ()
     settings: TaskSettings = field(default_factory=TaskSettings)  # typed, from --set
 
@@ -48,11 +46,13 @@ class TaskData:
     target: TargetKind
     split_key: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
-    unreadable: list[str] = field(
-        default_factory=list
-    )  # input files skipped as unreadable, by path
+    # input files skipped as unreadable, by path
+    unreadable: list[str] = field(default_factory=list)
+    # What the task tells its target kind's evaluator beyond y (a regression's bin edges).
+    scoring: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.target = target_kind(self.target)  # a kind's name is taken too
         self.ids = np.asarray(self.ids).astype(str)
         if self.split_key is None:
             self.split_key = self.ids
@@ -72,6 +72,7 @@ class TaskData:
             labels=self.labels,
             target=self.target,
             split_key=self.split_key[index],
+            scoring=self.scoring,
         )
 
     @property
@@ -110,13 +111,14 @@ class TaskSpec:
     def __post_init__(self) -> None:
         """A task is scored by declared metrics only, so a wrong declaration fails here, at
         registration, not in the middle of a run."""
+        object.__setattr__(self, "target", target_kind(self.target))  # a name is taken too
         if self.primary_metric not in self.metrics:
             raise ValueError(
                 f"task {self.name}: primary metric '{self.primary_metric}' is not among its "
                 f"metrics ({', '.join(self.metrics)})"
             )
         try:
-            check_metrics(self.target, self.metrics)
+            self.target.check_metrics(self.metrics)
         except ValueError as err:
             raise ValueError(f"task {self.name}: {err}") from err
 

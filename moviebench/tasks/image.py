@@ -11,6 +11,7 @@ import pandas as pd
 
 from moviebench.errors import DataError
 from moviebench.settings import FrameSettings, PosterGenreSettings
+from moviebench.targets import MULTICLASS, MULTILABEL
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
 from moviebench.tasks.text import genre_matrix
 
@@ -83,7 +84,7 @@ def build_poster_genre(table: pd.DataFrame, source: str, options: TaskOptions) -
         columns={"image": ["image"]},
         y=y,
         labels=labels,
-        target="multilabel",
+        target=MULTILABEL,
         notes=notes,
         unreadable=unreadable,
     )
@@ -129,7 +130,7 @@ def build_frame_id(table: pd.DataFrame, source: str, options: TaskOptions) -> Ta
         columns={"image": ["image"]},
         y=table["movie_id"].astype(str).map(index).to_numpy(dtype=np.int64),
         labels=films,
-        target="multiclass",
+        target=MULTICLASS,
         split_key=image_id.to_numpy(),
         notes=notes,
         unreadable=unreadable,
@@ -140,7 +141,7 @@ register_task(
     TaskSpec(
         name="poster-genre",
         description="poster image -> genres (multi-label); scored by mAP with thresholds from validation",
-        target="multilabel",
+        target=MULTILABEL,
         inputs=("image",),
         metrics=(
             "mAP",
@@ -165,7 +166,7 @@ register_task(
     TaskSpec(
         name="frame-id",
         description="film frame -> which film (multiclass over N films); seen films, unseen frames",
-        target="multiclass",
+        target=MULTICLASS,
         inputs=("image",),
         # No ordinal_mse: film indices have no order (only tmdb-quality's BAD<AVG<GOOD do).
         metrics=("accuracy", "macro_f1", "balanced_accuracy", "log_loss"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from moviebench.settings import MultimodalSettings
+from moviebench.targets import MULTILABEL
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
 from moviebench.tasks.image import _readable
 from moviebench.tasks.text import GENRE_METRICS, build_genre_task
@@ -50,7 +51,7 @@ def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
         columns={"text": [field], "image": ["image"]},
         y=data.y,
         labels=data.labels,
-        target="multilabel",
+        target=MULTILABEL,
         notes=notes + data.notes,
         unreadable=unreadable,
     )
@@ -60,7 +61,7 @@ register_task(
     TaskSpec(
         name="multimodal-genre",
         description="poster + title/overview -> genres (multi-label): fusion against each modality alone",
-        target="multilabel",
+        target=MULTILABEL,
         inputs=("image", "text"),
         metrics=GENRE_METRICS,
         primary_metric="mAP",

@@ -12,6 +12,7 @@ import pandas as pd
 
 from moviebench.errors import DataError
 from moviebench.settings import QualitySettings
+from moviebench.targets import MULTICLASS
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
 
 CLASSES = ["BAD", "AVG", "GOOD"]
@@ -60,16 +61,18 @@ def quality_labels(rating: pd.Series, thresholds: tuple[float, float]) -> np.nda
     return np.digitize(rating.to_numpy(dtype=float), [low, high])
 
 
-def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
+def metadata_rows(
+    table: pd.DataFrame, source: str, options: TaskOptions, task: str
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The rated films with enough votes, their metadata features and the notes on both:
+    what tmdb-quality and tmdb-rating share. The rating is never among the features."""
     for col in ("movie_id", "vote_average", "vote_count"):
         if col not in table:
-            raise DataError(f"source {source}: tmdb-quality needs column '{col}'")
-    thresholds = options.settings.thresholds or THRESHOLDS.get(source, THRESHOLDS["tmdb"])
-    notes = [f"label: BAD if rating < {thresholds[0]}, AVG if < {thresholds[1]}, else GOOD"]
-
+            raise DataError(f"source {source}: {task} needs column '{col}'")
+    min_votes = options.settings.min_votes
     votes = pd.to_numeric(table["vote_count"], errors="coerce").fillna(0)
-    keep = (votes >= options.min_votes) & table["vote_average"].notna()
-    notes.append(f"left out {int((~keep).sum())} films with fewer than {options.min_votes} votes")
+    keep = (votes >= min_votes) & table["vote_average"].notna()
+    notes = [f"left out {int((~keep).sum())} films with fewer than {min_votes} votes"]
     table = table[keep].reset_index(drop=True)
 
     features = {}
@@ -100,22 +103,37 @@ def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
             f"({', '.join(X.columns[infinite.any(axis=0)])})"
         )
         X = X.mask(np.isinf(X.astype(float)))
+    return table, X, notes
+
+
+def source_thresholds(source: str, options: TaskOptions) -> tuple[float, float]:
+    return options.settings.thresholds or THRESHOLDS.get(source, THRESHOLDS["tmdb"])
+
+
+def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
+    thresholds = source_thresholds(source, options)
+    table, X, notes = metadata_rows(table, source, options, "tmdb-quality")
+    notes.insert(0, f"label: BAD if rating < {thresholds[0]}, AVG if < {thresholds[1]}, else GOOD")
     return TaskData(
         ids=table["movie_id"].to_numpy(),
         X=X,
         columns={"tabular": list(X.columns)},
         y=quality_labels(table["vote_average"], thresholds),
         labels=CLASSES,
-        target="multiclass",
+        target=MULTICLASS,
         notes=notes,
     )
+
+
+# Columns that are the rating or computed from it: never features of either task.
+RATING_DERIVED = (r"vote_average", r"rating", r"r\d+", r".*vote_average.*", r"quality")
 
 
 register_task(
     TaskSpec(
         name="tmdb-quality",
         description="metadata (budget, runtime, votes, year, genres, ...) -> BAD / AVG / GOOD",
-        target="multiclass",
+        target=MULTICLASS,
         inputs=("tabular",),
         metrics=("macro_f1", "accuracy", "balanced_accuracy", "log_loss", "ordinal_mse"),
         primary_metric="macro_f1",
@@ -123,7 +141,7 @@ register_task(
         sources=("ggplot2movies", "tmdb"),
         ladder=("majority", "logreg", "random-forest", "xgboost", "lightgbm", "mlp", "cnn-lstm"),
         build=build,
-        forbidden_features=(r"vote_average", r"rating", r"r\d+", r".*vote_average.*", r"quality"),
+        forbidden_features=RATING_DERIVED,
         settings_type=QualitySettings,
     )
 )

@@ -16,6 +16,7 @@ import pandas as pd
 
 from moviebench.errors import DataError
 from moviebench.settings import GenreSettings, RetrievalSettings
+from moviebench.targets import MULTILABEL, RETRIEVAL
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
 
 GENRE_METRICS = (
@@ -108,7 +109,7 @@ def build_genre_task(
         columns={"text": [text_column]},
         y=y,
         labels=labels,
-        target="multilabel",
+        target=MULTILABEL,
         notes=notes,
     )
 
@@ -159,7 +160,7 @@ def build_tagline_title(table: pd.DataFrame, source: str, options: TaskOptions) 
         columns={"query": ["tagline"], "candidate": ["title"]},
         y=np.arange(len(X)),
         labels=[],
-        target="retrieval",
+        target=RETRIEVAL,
         notes=notes,
     )
 
@@ -168,7 +169,7 @@ register_task(
     TaskSpec(
         name="overview-genre",
         description="plot overview -> genres (multi-label; reports 001, 004)",
-        target="multilabel",
+        target=MULTILABEL,
         inputs=("text",),
         metrics=GENRE_METRICS,
         primary_metric="mAP",
@@ -184,7 +185,7 @@ register_task(
     TaskSpec(
         name="title-genre",
         description="title -> genres (multi-label; report 003, scored with MAP@3)",
-        target="multilabel",
+        target=MULTILABEL,
         inputs=("text",),
         metrics=GENRE_METRICS,
         primary_metric="map@3",
@@ -200,7 +201,7 @@ register_task(
     TaskSpec(
         name="tagline-title",
         description="a test film's tagline -> rank every test film's title (report 000)",
-        target="retrieval",
+        target=RETRIEVAL,
         inputs=("text",),
         metrics=("mrr", "top1", "top5"),
         primary_metric="mrr",

@@ -14,7 +14,6 @@ import numpy as np
 from matplotlib.colors import rgb_to_hsv
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
-from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -77,38 +76,12 @@ class FeatureClassifier(Model):
         raise NotImplementedError
 
     def fit(self, train: TaskData, val: TaskData) -> None:
-        X = self.features(train)
-        base = self.classifier()
-        self.multilabel_ = train.target == "multilabel"
-        if self.multilabel_:
-            # A label with one class only in train gets a constant score instead of a crash.
-            self.constant_ = {
-                j: float(train.y[0, j])
-                for j in range(train.y.shape[1])
-                if len(set(train.y[:, j])) < 2
-            }
-            fit_cols = [j for j in range(train.y.shape[1]) if j not in self.constant_]
-            self.columns_ = fit_cols
-            self.model_ = OneVsRestClassifier(make_pipeline(StandardScaler(), base)).fit(
-                X, train.y[:, fit_cols]
-            )
-            self.n_labels_ = train.y.shape[1]
-        else:
-            self.model_ = make_pipeline(StandardScaler(), base).fit(X, train.y)
-            self.n_classes_ = train.n_outputs
+        # One-vs-rest (multi-label) scores a label constant in train constant, without a crash.
+        estimator = train.target.wrap(make_pipeline(StandardScaler(), self.classifier()))
+        self.model_ = estimator.fit(self.features(train), train.y)
 
     def predict_scores(self, data: TaskData) -> np.ndarray:
-        X = self.features(data)
-        proba = self.model_.predict_proba(X)
-        if self.multilabel_:
-            out = np.zeros((len(X), self.n_labels_))
-            out[:, self.columns_] = proba
-            for j, value in self.constant_.items():
-                out[:, j] = value
-            return out
-        out = np.zeros((len(X), self.n_classes_))
-        out[:, self.model_.classes_] = proba  # classes absent from train keep probability 0
-        return out
+        return data.target.estimator_scores(self.model_, self.features(data), data.n_outputs)
 
 
 class _HistogramModel(FeatureClassifier):

@@ -1,31 +1,23 @@
-"""Classical models on tabular features: logistic regression, random forest, XGBoost, LightGBM."""
+"""Classical models on tabular features: logistic regression (ridge for a number), random
+forest, XGBoost, LightGBM. Each rung offers a `classifier()` and, where it can estimate a
+number, a `regressor()`; the task's target kind picks and wraps one (moviebench.targets)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from moviebench import threads
 from moviebench.models import Model, register_model
+from moviebench.targets import CLASSIFICATION, REGRESSION, TargetKind
 from moviebench.tasks.base import TaskData
-
-
-def class_scores(estimator: Any, X: Any, data_target: str, n_outputs: int) -> np.ndarray:
-    """predict_proba laid out over every class, even ones absent from the training split."""
-    proba = estimator.predict_proba(X)
-    if data_target == "multilabel":
-        return np.asarray(proba)
-    classes = estimator.classes_ if hasattr(estimator, "classes_") else np.arange(proba.shape[1])
-    out = np.zeros((proba.shape[0], n_outputs))
-    out[:, np.asarray(classes, dtype=int)] = proba
-    return out
 
 
 def lightgbm_early_stopping(X_val: Any, y_val: Any, rounds: int) -> dict[str, Any]:
@@ -45,16 +37,19 @@ class SklearnTabular(Model):
 
     family = "classical"
     inputs = frozenset({"tabular"})
+    targets = CLASSIFICATION | {REGRESSION}
 
-    def make_estimator(self) -> Any:
+    def classifier(self) -> Any:
         raise NotImplementedError
 
-    def make_pipeline(self, target: str) -> Pipeline:
-        estimator = self.make_estimator()
-        if target == "multilabel":
-            estimator = OneVsRestClassifier(estimator)
+    def regressor(self) -> Any:
+        raise NotImplementedError
+
+    def make_pipeline(self, target: TargetKind) -> Pipeline:
         return make_pipeline(
-            SimpleImputer(strategy="median", add_indicator=True), StandardScaler(), estimator
+            SimpleImputer(strategy="median", add_indicator=True),
+            StandardScaler(),
+            target.estimator(self),
         )
 
     def fit(self, train: TaskData, val: TaskData) -> None:
@@ -62,27 +57,53 @@ class SklearnTabular(Model):
         self.pipeline_.fit(train.tabular(), train.y)
 
     def predict_scores(self, data: TaskData) -> np.ndarray:
-        return class_scores(self.pipeline_, data.tabular(), data.target, data.n_outputs)
+        return data.target.estimator_scores(self.pipeline_, data.tabular(), data.n_outputs)
 
 
 @register_model
 class LogReg(SklearnTabular):
     name = "logreg"
     summary = "logistic regression on standardised features"
+    targets = CLASSIFICATION
     defaults = {"C": 1.0}
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
         return {"C": trial.suggest_float("C", 1e-3, 1e2, log=True)}
 
-    def make_estimator(self) -> Any:
+    def classifier(self) -> Any:
         return LogisticRegression(C=self.params["C"], max_iter=2000, random_state=self.context.seed)
 
     def n_params(self) -> int:
-        est = self.pipeline_[-1]
-        return int(
-            sum(e.coef_.size + e.intercept_.size for e in getattr(est, "estimators_", [est]))
+        return linear_params(self.pipeline_[-1])
+
+
+@register_model
+class RidgeRegression(SklearnTabular):
+    name = "ridge"
+    summary = "ridge regression on standardised features: the linear rung for a number"
+    targets = frozenset({REGRESSION})
+    defaults = {"alpha": 1.0}
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        return {"alpha": trial.suggest_float("alpha", 1e-3, 1e3, log=True)}
+
+    def regressor(self) -> Any:
+        return Ridge(alpha=self.params["alpha"])
+
+    def n_params(self) -> int:
+        return linear_params(self.pipeline_[-1])
+
+
+def linear_params(estimator: Any) -> int:
+    """Weights and intercepts of a linear model, one-vs-rest or not."""
+    return int(
+        sum(
+            np.size(e.coef_) + np.size(e.intercept_)
+            for e in getattr(estimator, "estimators_", [estimator])
         )
+    )
 
 
 @register_model
@@ -99,8 +120,13 @@ class RandomForest(SklearnTabular):
             "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 20, log=True),
         }
 
-    def make_estimator(self) -> Any:
+    def classifier(self) -> Any:
         return RandomForestClassifier(
+            **self.params, n_jobs=threads.current(), random_state=self.context.seed
+        )
+
+    def regressor(self) -> Any:
+        return RandomForestRegressor(
             **self.params, n_jobs=threads.current(), random_state=self.context.seed
         )
 
@@ -114,26 +140,22 @@ class RandomForest(SklearnTabular):
 class BoostedTrees(SklearnTabular):
     """Gradient-boosted trees with early stopping on the validation split."""
 
-    def make_pipeline(self, target: str) -> Pipeline:
+    def make_pipeline(self, target: TargetKind) -> Pipeline:
         # Trees need no scaling and handle missing values themselves.
-        estimator = self.make_estimator()
-        return Pipeline(
-            [("model", OneVsRestClassifier(estimator) if target == "multilabel" else estimator)]
-        )
+        return Pipeline([("model", target.estimator(self))])
 
     def fit(self, train: TaskData, val: TaskData) -> None:
         self.pipeline_ = self.make_pipeline(train.target)
         model = self.pipeline_[-1]
-        if train.target == "multilabel":
-            model.fit(train.tabular(), train.y)
-        else:
-            model.fit(train.tabular(), train.y, **self.early_stopping_args(val))
+        # One-vs-rest fits one booster per label: no single validation set to stop on.
+        stop = self.early_stopping_args(val) if train.target.early_stopping() else {}
+        model.fit(train.tabular(), train.y, **stop)
 
 
 @register_model
 class XGBoost(BoostedTrees):
     name = "xgboost"
-    summary = "XGBoost, early-stopped on validation log-loss"
+    summary = "XGBoost, early-stopped on the validation loss (log-loss, or squared error)"
     defaults = {
         "n_estimators": 1000,
         "learning_rate": 0.05,
@@ -153,10 +175,8 @@ class XGBoost(BoostedTrees):
             "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 20, log=True),
         }
 
-    def make_estimator(self) -> Any:
-        from xgboost import XGBClassifier
-
-        return XGBClassifier(
+    def _booster(self, cls: Any) -> Any:
+        return cls(
             **self.params,
             n_jobs=threads.current(),
             random_state=self.context.seed,
@@ -164,6 +184,16 @@ class XGBoost(BoostedTrees):
             tree_method="hist",
             verbosity=0,
         )
+
+    def classifier(self) -> Any:
+        from xgboost import XGBClassifier
+
+        return self._booster(XGBClassifier)
+
+    def regressor(self) -> Any:
+        from xgboost import XGBRegressor
+
+        return self._booster(XGBRegressor)
 
     def early_stopping_args(self, val: TaskData) -> dict[str, Any]:
         return {"eval_set": [(val.tabular(), val.y)], "verbose": False}
@@ -177,7 +207,7 @@ class XGBoost(BoostedTrees):
 @register_model
 class LightGBM(BoostedTrees):
     name = "lightgbm"
-    summary = "LightGBM, early-stopped on validation log-loss"
+    summary = "LightGBM, early-stopped on the validation loss (log-loss, or squared error)"
     defaults = {
         "n_estimators": 1000,
         "learning_rate": 0.05,
@@ -199,16 +229,24 @@ class LightGBM(BoostedTrees):
             "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
         }
 
-    def make_estimator(self) -> Any:
-        from lightgbm import LGBMClassifier
-
-        return LGBMClassifier(
+    def _booster(self, cls: Any) -> Any:
+        return cls(
             **self.params,
             subsample_freq=1,
             n_jobs=threads.current(),
             random_state=self.context.seed,
             verbose=-1,
         )
+
+    def classifier(self) -> Any:
+        from lightgbm import LGBMClassifier
+
+        return self._booster(LGBMClassifier)
+
+    def regressor(self) -> Any:
+        from lightgbm import LGBMRegressor
+
+        return self._booster(LGBMRegressor)
 
     def early_stopping_args(self, val: TaskData) -> dict[str, Any]:
         return lightgbm_early_stopping(val.tabular(), val.y, rounds=50)

@@ -22,6 +22,7 @@ from sklearn.svm import LinearSVC
 
 from moviebench.errors import BenchError
 from moviebench.models import Model, register_model
+from moviebench.targets import RETRIEVAL
 from moviebench.tasks.base import TaskData
 
 CLASS_WEIGHTS = ("none", "balanced", "largest")
@@ -93,7 +94,9 @@ class WeightedOneVsRest(BaseEstimator, ClassifierMixin):
             self.estimators_.append(est.fit(X, col))
         return self
 
-    def scores(self, X: Any) -> np.ndarray:
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Each label's score: its classifier's probability or margin (a constant label's
+        constant), one column per label."""
         n = X.shape[0]
         cols = []
         for est in self.estimators_:
@@ -106,62 +109,38 @@ class WeightedOneVsRest(BaseEstimator, ClassifierMixin):
         return np.column_stack(cols)
 
 
-def label_scores(estimator: Any, X: Any, target: str, n_outputs: int) -> np.ndarray:
-    """Per-label scores (multi-label) or class probabilities (multiclass) of a fitted estimator."""
-    if isinstance(estimator, WeightedOneVsRest):
-        return estimator.scores(X)
-    if target == "multilabel":
-        if hasattr(estimator, "predict_proba"):
-            return np.asarray(estimator.predict_proba(X))
-        return np.asarray(estimator.decision_function(X))
-    if hasattr(estimator, "predict_proba"):
-        proba = estimator.predict_proba(X)
-    else:  # a margin classifier: softmax of the margins ranks classes the same way
-        margins = estimator.decision_function(X)
-        proba = np.exp(margins - margins.max(axis=1, keepdims=True))
-        proba /= proba.sum(axis=1, keepdims=True)
-    out = np.zeros((proba.shape[0], n_outputs))
-    out[:, np.asarray(estimator.classes_, dtype=int)] = proba
-    return out
-
-
 # ---- genre rungs ---------------------------------------------------------------------------
 
 
 class SklearnText(Model):
-    """A sklearn classifier over text features; multi-label through one-vs-rest."""
+    """A sklearn classifier over text features; multi-label through one-vs-rest, with the
+    `class_weight` setting's weights per genre."""
 
     family = "classical"
     inputs = frozenset({"text"})
-    targets = frozenset({"multilabel", "multiclass"})
 
     def make_features(self) -> Any | None:
         """A sklearn transformer fitted on the training texts, or None for precomputed features."""
         return None
 
-    def make_estimator(self) -> Any:
+    def classifier(self) -> Any:
         raise NotImplementedError
 
     def features(self, data: TaskData) -> Any:
         return texts_of(data)
 
-    def _classifier(self, y: np.ndarray, target: str) -> Any:
-        estimator = self.make_estimator()
-        if target != "multilabel":
-            return estimator
+    def one_vs_rest(self, estimator: Any) -> Any:
+        """The multi-label kind's wrapper (targets.Multilabel.estimator), per `class_weight`."""
         scheme = class_weight_scheme(self.context.settings)
         if scheme == "none":
             return OneVsRestClassifier(estimator)
         if scheme == "balanced":
             return OneVsRestClassifier(estimator.set_params(class_weight="balanced"))
-        return WeightedOneVsRest(estimator, positive_weights(y, scheme))
+        return WeightedOneVsRest(estimator, positive_weights(self.y_train_, scheme))
 
     def fit(self, train: TaskData, val: TaskData) -> None:
-        steps = [
-            s
-            for s in (self.make_features(), self._classifier(train.y, train.target))
-            if s is not None
-        ]
+        self.y_train_ = train.y
+        steps = [s for s in (self.make_features(), train.target.estimator(self)) if s is not None]
         self.pipeline_ = make_pipeline(*steps)
         self.pipeline_.fit(self.features(train), train.y)
 
@@ -169,7 +148,7 @@ class SklearnText(Model):
         X = self.features(data)
         if len(self.pipeline_) > 1:
             X = self.pipeline_[:-1].transform(X)
-        return label_scores(self.pipeline_[-1], X, data.target, data.n_outputs)
+        return data.target.estimator_scores(self.pipeline_[-1], X, data.n_outputs)
 
     def n_params(self) -> int:
         clf = self.pipeline_[-1]
@@ -200,7 +179,7 @@ class TfidfLogReg(SklearnText):
             strip_accents="unicode",
         )
 
-    def make_estimator(self) -> Any:
+    def classifier(self) -> Any:
         return LogisticRegression(
             C=self.params["C"], max_iter=2000, solver="liblinear", random_state=self.context.seed
         )
@@ -227,7 +206,7 @@ class TfidfCharSVM(SklearnText):
             strip_accents="unicode",
         )
 
-    def make_estimator(self) -> Any:
+    def classifier(self) -> Any:
         return LinearSVC(C=self.params["C"], random_state=self.context.seed)
 
 
@@ -238,7 +217,7 @@ class RetrievalModel(Model):
     """Scores every (query, candidate) pair of a split: rows are taglines, columns titles."""
 
     inputs = frozenset({"text"})
-    targets = frozenset({"retrieval"})
+    targets = frozenset({RETRIEVAL})
 
     def fit(self, train: TaskData, val: TaskData) -> None:
         pass

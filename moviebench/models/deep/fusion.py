@@ -21,6 +21,7 @@ from moviebench.models import register_model
 from moviebench.models.classical.image import image_paths, image_size
 from moviebench.models.deep.loop import TorchModel
 from moviebench.models.pretrained.text import minilm_features
+from moviebench.targets import MULTILABEL
 from moviebench.tasks.base import TaskData
 
 
@@ -56,9 +57,9 @@ class PosterTextDataset(Dataset):
     """Items (poster tensor, text vector, y); poster augmentation for training only."""
 
     def __init__(
-        self, images: np.ndarray, text: np.ndarray, y: np.ndarray, target: str, augment: bool
+        self, images: np.ndarray, text: np.ndarray, y: torch.Tensor, augment: bool
     ) -> None:
-        self.images = ImageDataset(images, y, target, augment=augment)
+        self.images = ImageDataset(images, y, augment=augment)
         self.text = torch.tensor(text, dtype=torch.float32)
 
     def __len__(self) -> int:
@@ -75,7 +76,7 @@ class FusionResNet18(TorchModel):
     extractor_precision = True
     family = "deep"
     inputs = frozenset({"image", "text"})
-    targets = frozenset({"multilabel"})
+    targets = frozenset({MULTILABEL})
     summary = (
         "report 003: ResNet18 over the poster + linear/ReLU over MiniLM text, trained end to end"
     )
@@ -108,8 +109,7 @@ class FusionResNet18(TorchModel):
         return PosterTextDataset(
             images,
             minilm_features(self, data),
-            data.y,
-            data.target,
+            self.target_tensor(data),
             augment=training and bool(budget["augment"]),
         )
 

@@ -97,8 +97,7 @@ class DeepImageModel(TorchModel):
         images = pixels(image_paths(data), self.size())
         return ImageDataset(
             images,
-            data.y,
-            data.target,
+            self.target_tensor(data),
             augment=training and bool(self.budget()["augment"]),
             mean=self.mean,
             std=self.std,
@@ -386,12 +385,10 @@ class TrunkDataset(Dataset):
     """Items (frozen-trunk output, y); for training, each read takes the mirrored poster's
     output with probability 1/2 (horizontal flip, computed once like the rest)."""
 
-    def __init__(
-        self, plain: np.ndarray, mirrored: np.ndarray | None, y: np.ndarray, target: str
-    ) -> None:
+    def __init__(self, plain: np.ndarray, mirrored: np.ndarray | None, y: torch.Tensor) -> None:
         self.plain = torch.from_numpy(plain)
         self.mirrored = None if mirrored is None else torch.from_numpy(mirrored)
-        self.y = torch.tensor(y, dtype=torch.long if target == "multiclass" else torch.float32)
+        self.y = y
 
     def __len__(self) -> int:
         return len(self.y)
@@ -494,7 +491,9 @@ class EffNetFineTune(DeepImageModel):
             if training and self.budget()["augment"] == "flip"
             else None
         )
-        return TrunkDataset(self.trunk_outputs(data, mirror=False), mirrored, data.y, data.target)
+        return TrunkDataset(
+            self.trunk_outputs(data, mirror=False), mirrored, self.target_tensor(data)
+        )
 
     def trunk_outputs(self, data: TaskData, mirror: bool) -> np.ndarray:
         """The frozen stages' outputs for a split's posters (float16), cached on disk like features."""
@@ -521,8 +520,7 @@ class EffNetFineTune(DeepImageModel):
             trunk.to(device, memory_format=torch.channels_last).eval()
             images = ImageDataset(
                 pixels(paths, size),
-                np.zeros(len(paths)),
-                "multilabel",
+                torch.zeros(len(paths)),
                 mean=self.mean,
                 std=self.std,
             )
@@ -547,12 +545,8 @@ class EffNetFineTune(DeepImageModel):
     def _warm_start_head(self, network: Lite0Classifier, train_data: TaskData) -> None:
         """Fit the new head on frozen features of the training images (full batch, cheap)."""
         features = torch.from_numpy(EffNetLogReg(context=self.context).features(train_data))
-        y = torch.tensor(
-            train_data.y, dtype=torch.long if train_data.target == "multiclass" else torch.float32
-        )
-        loss_fn = (
-            nn.CrossEntropyLoss() if train_data.target == "multiclass" else nn.BCEWithLogitsLoss()
-        )
+        y = self.target_tensor(train_data)
+        loss_fn = self.outputs_.loss()
         optimizer = torch.optim.AdamW(network.head.parameters(), lr=1e-2, weight_decay=1e-2)
         for _ in range(self.params["probe_epochs"]):
             optimizer.zero_grad()

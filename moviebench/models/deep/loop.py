@@ -27,9 +27,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from moviebench.metrics import get_metric
 from moviebench.models.base import Model, RunContext
 from moviebench.options import PROFILES
+from moviebench.targets import NetworkOutputs, TargetKind, target_kind
 from moviebench.tasks.base import TaskData
 
 # The loop's clock: it only timestamps the history, unless an explicit --time-budget is given.
@@ -71,14 +71,6 @@ class TrainConfig:
 AMP_MODES = ("fp16", "bf16", "off")
 
 
-def loss_for(target: str) -> nn.Module:
-    return nn.CrossEntropyLoss() if target == "multiclass" else nn.BCEWithLogitsLoss()
-
-
-def scores_from_logits(logits: torch.Tensor, target: str) -> torch.Tensor:
-    return logits.softmax(dim=1) if target == "multiclass" else logits.sigmoid()
-
-
 def _autocast(device: str, config: TrainConfig) -> torch.autocast:
     """The loop's autocast: config.amp's dtype on CUDA; on a CPU only "bf16" (AVX-512 BF16 made
     a resnet18 epoch at 64 px 1.9x faster here, benchmarks/README.md); none with amp="off"."""
@@ -105,9 +97,14 @@ def _to_device(batch: Any, device: str, channels_last: bool) -> list[torch.Tenso
 
 
 def predict(
-    module: nn.Module, data: Dataset, target: str, context: RunContext, config: TrainConfig
+    module: nn.Module,
+    data: Dataset,
+    outputs: NetworkOutputs,
+    context: RunContext,
+    config: TrainConfig,
 ) -> np.ndarray:
-    """Scores for every row of `data`; its items are (inputs..., y) like the training set."""
+    """Scores for every row of `data`, read from the network's outputs as the target kind
+    says (`outputs`); its items are (inputs..., y) like the training set."""
     device = context.device
     loader = DataLoader(
         data,
@@ -121,7 +118,7 @@ def predict(
     with torch.no_grad(), _autocast(device, config):
         for batch in loader:
             *xs, _ = _to_device(batch, device, config.channels_last)
-            chunks.append(scores_from_logits(module(*xs).float(), target).cpu().numpy())
+            chunks.append(outputs.scores(module(*xs).float()).cpu().numpy())
     return np.concatenate(chunks) if chunks else np.zeros((0, 0))
 
 
@@ -130,14 +127,13 @@ def train(
     train_data: Dataset,
     val_data: Dataset,
     y_val: np.ndarray,
-    target: str,
+    kind: TargetKind,
     context: RunContext,
     config: TrainConfig,
     name: str = "model",
-    loss_fn: nn.Module
-    | None = None,  # default: loss_for(target); e.g. BCE with per-label pos_weight
-    predict_fn: Callable[[Dataset], np.ndarray]
-    | None = None,  # validation scores; default: predict()
+    outputs: NetworkOutputs | None = None,  # default: the kind's, with no options
+    loss_fn: nn.Module | None = None,  # default: the outputs' loss (e.g. BCE with pos_weight)
+    predict_fn: Callable[[Dataset], np.ndarray] | None = None,  # validation scores
     param_groups: list[dict[str, Any]] | None = None,  # e.g. a lower lr for a pretrained backbone
 ) -> list[dict[str, float]]:
     """Train `module` in place, leave it at its best validation epoch, return the history.
@@ -152,7 +148,9 @@ def train(
     module.to(device)
     if config.channels_last:  # oneDNN's CPU convolutions gain too (resnet50: 98 -> 114 samples/s)
         module.to(memory_format=torch.channels_last)
-    loss_fn = loss_fn if loss_fn is not None else loss_for(target)
+    kind = target_kind(kind)  # a kind's name is taken too
+    outputs = outputs if outputs is not None else kind.network_outputs(np.zeros(0))
+    loss_fn = (loss_fn if loss_fn is not None else outputs.loss()).to(device)
     groups = (
         param_groups if param_groups is not None else [{"params": [p for p in module.parameters()]}]
     )
@@ -177,7 +175,7 @@ def train(
     if predict_fn is None:
 
         def predict_fn(data: Dataset) -> np.ndarray:
-            return predict(module, data, target, context, config)
+            return predict(module, data, outputs, context, config)
 
     epochs, budget = config.epochs, config.time_budget
     warmup = _Warmup(optimizer, config.warmup_epochs * len(loader))
@@ -189,7 +187,7 @@ def train(
     best_score, best_state, stale = -np.inf, None, 0
     history: list[dict[str, float]] = []
     if config.score_initial:
-        validation = _validate(predict_fn(val_data), y_val, target, context)
+        validation = _validate(predict_fn(val_data), y_val, kind, context)
         best_score = validation["val_score"]
         best_state = copy.deepcopy({k: v.detach().cpu() for k, v in module.state_dict().items()})
         history.append({"epoch": 0, **validation, "lr": config.lr, "seconds": clock() - started})
@@ -214,7 +212,7 @@ def train(
             total += float(loss.detach()) * len(y)
             count += len(y)
 
-        validation = _validate(predict_fn(val_data), y_val, target, context)
+        validation = _validate(predict_fn(val_data), y_val, kind, context)
         score = validation["val_score"]
         if warmup.done:  # the plateau schedule starts once the warm-up has reached the full rate
             scheduler.step(score)
@@ -276,21 +274,19 @@ class _Warmup:
 
 
 def _validate(
-    scores: np.ndarray, y_val: np.ndarray, target: str, context: RunContext
+    scores: np.ndarray, y_val: np.ndarray, kind: TargetKind, context: RunContext
 ) -> dict[str, float]:
-    """The epoch's validation score (the task's primary metric, higher is better) and, for
-    classification, the validation loss, which stands in for the score when no scorer is lent."""
+    """The epoch's validation score (the task's primary metric, higher is better) and the
+    kind's validation loss where it has one, which stands in for the score when no scorer
+    is lent."""
     out: dict[str, float] = {}
-    if target != "retrieval":
-        out["val_loss"] = _val_loss(scores, y_val, target)
+    loss = kind.val_loss(scores, y_val)
+    if loss is not None:
+        out["val_loss"] = float(loss)
     if context.val_score:
         score = context.val_score(y_val, scores)
-    elif target == "retrieval":
-        from moviebench.metrics import retrieval_metrics
-
-        score = retrieval_metrics(scores).metrics["mrr"]
     else:
-        score = -out["val_loss"]
+        score = kind.fallback_score(scores, y_val)
     out["val_score"] = float(score)
     return out
 
@@ -300,15 +296,6 @@ def best_epoch(history: list[dict[str, float]]) -> int | None:
     if not history:
         return None
     return int(max(history, key=lambda h: h["val_score"])["epoch"])
-
-
-def _val_loss(scores: np.ndarray, y: np.ndarray, target: str) -> float:
-    """The registered log loss; for multi-label, of each (film, label) as a binary choice."""
-    log_loss = get_metric("log_loss").fn
-    if target == "multiclass":
-        return log_loss(y, scores)
-    p = scores.ravel()
-    return log_loss(np.asarray(y).ravel().astype(int), np.column_stack([1 - p, p]))
 
 
 def describe_budget(budget: dict[str, Any]) -> str:
@@ -413,8 +400,21 @@ class TorchModel(Model):
         """A dataset of (inputs..., y) items; `training` turns on augmentation where there is any."""
         raise NotImplementedError
 
+    def network_outputs(self, train: TaskData) -> NetworkOutputs | None:
+        """How the network's outputs are read and trained: the target kind's (softmax,
+        sigmoid, a standardised number), given `output_options`."""
+        return train.target.network_outputs(train.y, **self.output_options(train))
+
+    def output_options(self, train: TaskData) -> dict[str, Any]:
+        """Options for the kind's outputs, e.g. multi-label `pos_weight` per label."""
+        return {}
+
+    def target_tensor(self, data: TaskData) -> torch.Tensor:
+        """A split's targets as the network trains on them (class ids, label rows, z-scores)."""
+        return self.outputs_.targets(data.y)
+
     def loss(self, train: TaskData) -> nn.Module | None:
-        """The training loss; None: the loop's default for the target."""
+        """The training loss; None: the outputs' own."""
         return None
 
     def parameter_groups(self, network: nn.Module) -> list[dict[str, Any]] | None:
@@ -436,6 +436,7 @@ class TorchModel(Model):
         )
 
     def fit(self, train_data: TaskData, val: TaskData) -> None:
+        self.outputs_ = self.network_outputs(train_data)
         self.prepare(train_data)
         torch.manual_seed(self.context.seed)
         self.network_ = self.build_network(train_data)
@@ -449,20 +450,21 @@ class TorchModel(Model):
             self.context,
             config,
             name=self.name,
+            outputs=self.outputs_,
             loss_fn=self.loss(train_data),
-            predict_fn=lambda data: self.scores(data, val.target),
+            predict_fn=self.scores,
             param_groups=self.parameter_groups(self.network_),
         )
         self.fitted_["best_epoch"] = best_epoch(self.history)
         self.fitted_["epochs_done"] = max((int(h["epoch"]) for h in self.history), default=0)
         self.fitted_["truncated"] = bool(self.history and self.history[-1].get("truncated"))
 
-    def scores(self, data: Dataset, target: str) -> np.ndarray:
+    def scores(self, data: Dataset) -> np.ndarray:
         """The network's scores over a dataset; the loop also validates with this."""
-        return predict(self.network_, data, target, self.context, self.train_config())
+        return predict(self.network_, data, self.outputs_, self.context, self.train_config())
 
     def predict_scores(self, data: TaskData) -> np.ndarray:
-        return self.scores(self.dataset(data), data.target)
+        return self.scores(self.dataset(data))
 
     def n_params(self) -> int:
         return count_parameters(self.network_)

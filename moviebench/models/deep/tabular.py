@@ -13,6 +13,7 @@ from torch.utils.data import TensorDataset
 
 from moviebench.models import register_model
 from moviebench.models.deep.loop import TorchModel, network_search_space
+from moviebench.targets import CLASSIFICATION, REGRESSION
 from moviebench.tasks.base import TaskData
 
 
@@ -21,6 +22,7 @@ class TorchTabular(TorchModel):
 
     family = "deep"
     inputs = frozenset({"tabular"})
+    targets = CLASSIFICATION | {REGRESSION}
     defaults: dict[str, Any] = {"lr": 2e-3, "weight_decay": 1e-4, "dropout": 0.2}
     # quick: large batches, few epochs, for two CPU cores; full: report 000's schedule (batch 64,
     # up to 100 epochs, early stopping after 15 without a better validation score).
@@ -39,8 +41,7 @@ class TorchTabular(TorchModel):
 
     def dataset(self, data: TaskData, training: bool = False) -> TensorDataset:
         X = torch.tensor(self.preprocess_.transform(data.tabular()), dtype=torch.float32)
-        y = torch.tensor(data.y, dtype=torch.long if data.target == "multiclass" else torch.float32)
-        return TensorDataset(X, y)
+        return TensorDataset(X, self.target_tensor(data))
 
 
 @register_model

@@ -42,7 +42,6 @@ class TorchText(TorchModel):
 
     family = "deep"
     inputs = frozenset({"text"})
-    targets = frozenset({"multilabel", "multiclass"})
     defaults: dict[str, Any] = {"lr": 2e-3, "weight_decay": 1e-4, "dropout": 0.3}
 
     search_space = staticmethod(network_search_space)
@@ -51,18 +50,12 @@ class TorchText(TorchModel):
         raise NotImplementedError
 
     def dataset(self, data: TaskData, training: bool = False) -> TensorDataset:
-        y = torch.tensor(data.y, dtype=torch.long if data.target == "multiclass" else torch.float32)
-        return TensorDataset(*self.inputs_of(data), y)
+        return TensorDataset(*self.inputs_of(data), self.target_tensor(data))
 
-    def loss(self, train: TaskData) -> nn.Module | None:
-        if train.target != "multilabel":
-            return None
-        weights = positive_weights(train.y, class_weight_scheme(self.context.settings))
-        if weights is None:
-            return None
-        return nn.BCEWithLogitsLoss(
-            pos_weight=torch.tensor(weights, dtype=torch.float32, device=self.context.device)
-        )
+    def output_options(self, train: TaskData) -> dict[str, Any]:
+        # Per-genre positive weights under the class_weight setting (only a multi-label
+        # kind reads them).
+        return {"pos_weight": positive_weights(train.y, class_weight_scheme(self.context.settings))}
 
 
 class Tokenized(TorchText):

@@ -29,6 +29,7 @@ from moviebench.models.classical.tabular import lightgbm_early_stopping
 from moviebench.models.classical.text import texts_of
 from moviebench.models.pretrained.image import EffNetLogReg
 from moviebench.models.pretrained.text import minilm_features
+from moviebench.targets import MULTILABEL
 from moviebench.tasks.base import TaskData
 
 
@@ -55,7 +56,7 @@ class _Fusion(Model):
     pretrained_weights = True  # EfficientNet poster features, MiniLM text embeddings
     takes_weights = True  # --weights: an EfficientNet-Lite0 state dict for the poster features
     inputs = frozenset({"image", "text"})
-    targets = frozenset({"multilabel"})
+    targets = frozenset({MULTILABEL})
     summary = ""
 
     def n_params(self) -> int | None:

@@ -58,7 +58,7 @@ class MiniLMLogReg(SklearnText):
     def features(self, data: TaskData) -> np.ndarray:
         return minilm_features(self, data)
 
-    def make_estimator(self) -> Any:
+    def classifier(self) -> Any:
         return LogisticRegression(C=self.params["C"], max_iter=2000, random_state=self.context.seed)
 
 
@@ -179,7 +179,10 @@ class MiniLMProjection(TorchModel, RetrievalModel):
     def loss(self, train: TaskData) -> nn.Module:
         return InBatchContrastive()
 
-    def scores(self, data: TensorDataset, target: str) -> np.ndarray:
+    def network_outputs(self, train: TaskData) -> None:
+        return None  # scores a whole split itself (`scores`), trained by its own loss
+
+    def scores(self, data: TensorDataset) -> np.ndarray:
         q, c, _ = data.tensors
         device = next(self.network_.parameters()).device
         self.network_.eval()

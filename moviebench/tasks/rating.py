@@ -1,0 +1,63 @@
+"""`tmdb-rating`: a film's metadata -> its average rating (report 000 estimates ratings, MSE).
+
+The same films and features as tmdb-quality (`quality.metadata_rows`), but the target is the
+rating itself. The board's `binned_macro_f1` cuts true and predicted ratings with
+tmdb-quality's thresholds for the source, so a regression rung can be set beside
+tmdb-quality's classifiers on the same films.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from moviebench.settings import QualitySettings
+from moviebench.targets import REGRESSION
+from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
+from moviebench.tasks.quality import CLASSES, RATING_DERIVED, metadata_rows, source_thresholds
+
+
+def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
+    thresholds = source_thresholds(source, options)
+    table, X, notes = metadata_rows(table, source, options, "tmdb-rating")
+    rating = pd.to_numeric(table["vote_average"], errors="coerce").to_numpy(dtype=float)
+    notes.insert(
+        0,
+        f"target: the average rating; binned_macro_f1 cuts it as tmdb-quality does "
+        f"(BAD < {thresholds[0]} <= AVG < {thresholds[1]} <= GOOD)",
+    )
+    return TaskData(
+        ids=table["movie_id"].to_numpy(),
+        X=X,
+        columns={"tabular": list(X.columns)},
+        y=rating,
+        labels=["rating"],
+        target=REGRESSION,
+        notes=notes,
+        scoring={"bins": list(thresholds), "bin_labels": CLASSES},
+    )
+
+
+register_task(
+    TaskSpec(
+        name="tmdb-rating",
+        description="metadata (budget, runtime, votes, year, genres, ...) -> the average rating",
+        target=REGRESSION,
+        inputs=("tabular",),
+        metrics=("rmse", "mae", "r2", "spearman", "binned_macro_f1"),
+        primary_metric="rmse",
+        default_source="ggplot2movies",
+        sources=("ggplot2movies", "tmdb"),
+        ladder=(
+            "mean-predictor",
+            "ridge",
+            "random-forest",
+            "xgboost",
+            "lightgbm",
+            "mlp",
+            "cnn-lstm",
+        ),
+        build=build,
+        forbidden_features=RATING_DERIVED,
+        settings_type=QualitySettings,
+    )
+)
