@@ -158,9 +158,7 @@ def make_objective(prep: PreparedTask, req: TuneRequest) -> Callable[[optuna.Tri
             raise
         trial.set_user_attr("fit_seconds", time.perf_counter() - t0)
         trial.set_user_attr("model_params", cell.resolved_params())
-        value = spec.target.validation_score(
-            spec.primary_metric, val.y, scores, prep.data.scoring
-        )
+        value = spec.target.validation_score(spec.primary_metric, val.y, scores, prep.data.scoring)
         if model.history:
             trial.set_user_attr("epochs", len(model.history))
         return float(value)

@@ -116,7 +116,10 @@ def test_scale_skips_a_cell_only_when_the_same_settings_made_it(tmp_path: Path) 
     assert {(r["model"], r["train_fraction"]) for r in first} == {
         (m, f) for m in ("majority", "logreg") for f in (0.5, 1.0)
     }
-    assert all(r["status"] == "ok" and r["settings"] == {"min_votes": 10, "thresholds": None} for r in first)
+    assert all(
+        r["status"] == "ok" and r["settings"] == {"min_votes": 10, "thresholds": None}
+        for r in first
+    )
     created = {r["_path"]: Path(r["_path"]).stat().st_mtime_ns for r in first}
     again = scale()
     assert {
