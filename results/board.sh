@@ -29,6 +29,8 @@ read -r -a bench <<<"${BENCH:-bench}"
 entries=(
   "tmdb-quality ggplot2movies - majority,logreg,lightgbm,mlp,cnn-lstm"
   "tmdb-quality tmdb $tmdb majority,logreg,lightgbm,mlp"
+  "tmdb-rating ggplot2movies - mean-predictor,ridge,lightgbm,mlp"
+  "tmdb-rating tmdb $tmdb mean-predictor,ridge,lightgbm,mlp"
   "overview-genre tmdb $tmdb prior,tfidf-logreg,tfidf-char-svm"
   "title-genre ggplot2movies - prior,tfidf-logreg,tfidf-char-svm"
   "title-genre movielens-1m $ml1m prior,tfidf-logreg,tfidf-char-svm,minilm-logreg"
