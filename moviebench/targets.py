@@ -204,15 +204,14 @@ class TargetKind:
         y_test: np.ndarray,
         s_test: np.ndarray,
         *,
-        labels: list[str] | None = None,
         y_val: np.ndarray | None = None,
         s_val: np.ndarray | None = None,
         settings: dict[str, Any] | None = None,
-        metrics: Sequence[str] | None = None,
-        scoring: dict[str, Any] | None = None,
+        **score_args: Any,
     ) -> m.Evaluation:
-        """Exactly the metrics named (a task's declared `metrics`), thresholds from
-        validation alone; by default every metric of the kind."""
+        """Exactly the metrics named (`metrics=`: a task's declared ones; by default every
+        metric of the kind), at thresholds chosen on the validation scores alone. Takes
+        `score`'s `labels`, `metrics` and `scoring` too."""
         settings = settings or {}
         thresholds = None
         if self.needs_thresholds("predictions"):
@@ -221,15 +220,7 @@ class TargetKind:
                     f"{self.name} scoring needs validation scores to choose thresholds"
                 )
             thresholds = self.thresholds(y_val, s_val, settings)
-        return self.score(
-            y_test,
-            s_test,
-            labels=labels,
-            thresholds=thresholds,
-            settings=settings,
-            metrics=metrics,
-            scoring=scoring,
-        )
+        return self.score(y_test, s_test, thresholds=thresholds, settings=settings, **score_args)
 
     def score(
         self,

@@ -125,8 +125,15 @@ def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
     )
 
 
-# Columns that are the rating or computed from it: never features of either task.
-RATING_DERIVED = (r"vote_average", r"rating", r"r\d+", r".*vote_average.*", r"quality")
+# What tmdb-quality and tmdb-rating declare alike: the same films, features and settings,
+# and the columns that are the rating or computed from it, never features of either.
+METADATA_TASK = {
+    "inputs": ("tabular",),
+    "default_source": "ggplot2movies",
+    "sources": ("ggplot2movies", "tmdb"),
+    "forbidden_features": (r"vote_average", r"rating", r"r\d+", r".*vote_average.*", r"quality"),
+    "settings_type": QualitySettings,
+}
 
 
 register_task(
@@ -134,14 +141,10 @@ register_task(
         name="tmdb-quality",
         description="metadata (budget, runtime, votes, year, genres, ...) -> BAD / AVG / GOOD",
         target=MULTICLASS,
-        inputs=("tabular",),
         metrics=("macro_f1", "accuracy", "balanced_accuracy", "log_loss", "ordinal_mse"),
         primary_metric="macro_f1",
-        default_source="ggplot2movies",
-        sources=("ggplot2movies", "tmdb"),
         ladder=("majority", "logreg", "random-forest", "xgboost", "lightgbm", "mlp", "cnn-lstm"),
         build=build,
-        forbidden_features=RATING_DERIVED,
-        settings_type=QualitySettings,
+        **METADATA_TASK,
     )
 )

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from moviebench.settings import QualitySettings
 from moviebench.targets import REGRESSION
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
-from moviebench.tasks.quality import CLASSES, RATING_DERIVED, metadata_rows, source_thresholds
+from moviebench.tasks.quality import CLASSES, METADATA_TASK, metadata_rows, source_thresholds
 
 
 def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
@@ -42,11 +41,8 @@ register_task(
         name="tmdb-rating",
         description="metadata (budget, runtime, votes, year, genres, ...) -> the average rating",
         target=REGRESSION,
-        inputs=("tabular",),
         metrics=("rmse", "mae", "r2", "spearman", "binned_macro_f1"),
         primary_metric="rmse",
-        default_source="ggplot2movies",
-        sources=("ggplot2movies", "tmdb"),
         ladder=(
             "mean-predictor",
             "ridge",
@@ -57,7 +53,6 @@ register_task(
             "cnn-lstm",
         ),
         build=build,
-        forbidden_features=RATING_DERIVED,
-        settings_type=QualitySettings,
+        **METADATA_TASK,
     )
 )
