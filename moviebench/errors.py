@@ -28,6 +28,14 @@ class DataError(BenchError):
     """Input data that cannot be read: missing file, missing columns, unreadable layout."""
 
 
+class SkipModel(Exception):
+    """Raised by a rung that cannot run here (e.g. no pretrained weights): recorded as skipped.
+
+    Not a BenchError: it is an outcome of one cell, not a user's mistake. It lives here, below
+    every layer, so that features/ can raise it without importing models/.
+    """
+
+
 class DamagedFileWarning(UserWarning):
     """A stored file (record, test scores) that cannot be read: it is treated as missing, so
     a rerun rebuilds it. The CLI prints each one as a `warning:` line with path and reason."""

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from moviebench.errors import SkipModel as SkipModel  # re-exported for models.SkipModel
 from moviebench.tasks.base import TaskData
 
 # trivial: nothing learned from inputs; classical: linear, kernel and tree models on hand-made
@@ -117,7 +118,3 @@ class Model:
     def accepts(cls, target: str, inputs: tuple[str, ...]) -> bool:
         """Whether this model can run on a task with this target kind and these inputs."""
         return target in cls.targets and set(cls.inputs) <= set(inputs)
-
-
-class SkipModel(Exception):
-    """Raised by a rung that cannot run here (e.g. no pretrained weights): recorded as skipped."""
