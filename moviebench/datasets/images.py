@@ -7,16 +7,26 @@ replaced file is checked again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
-from moviebench.datasets.base import LoadReport
+import pandas as pd
+
+from moviebench.datasets.base import LoadedSource, LoadReport
 
 # Re-exported: the check lives in features/ so that features never import datasets.
 from moviebench.features.image_files import image_readable, readable_flags
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
-__all__ = ["IMAGE_EXTENSIONS", "check_images", "image_readable", "readable_flags"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "check_images",
+    "image_readable",
+    "poster_paths",
+    "readable_flags",
+    "with_checked_images",
+]
 
 
 def check_images(paths: Sequence[str | None], report: LoadReport) -> None:
@@ -30,3 +40,17 @@ def check_images(paths: Sequence[str | None], report: LoadReport) -> None:
         "unreadable": len(unreadable),
     }
     report.unreadable_images = unreadable
+
+
+def poster_paths(movie_ids: Iterable[object], folder: Path | None) -> pd.Series:
+    """`<folder>/<id>.jpg` for each film whose file exists, else None; all None without a folder."""
+    if folder is None:
+        return pd.Series([None] * len(list(movie_ids)), dtype=object)
+    files = [folder / f"{i}.jpg" for i in movie_ids]
+    return pd.Series([str(f) if f.is_file() else None for f in files], dtype=object)
+
+
+def with_checked_images(loaded: LoadedSource, column: str) -> LoadedSource:
+    """The loaded source, once the files its image column names are counted in its report."""
+    check_images(list(loaded.table[column]), loaded.report)
+    return loaded
