@@ -18,12 +18,13 @@ Example (a notebook cell)::
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-from moviebench.errors import BenchError
+from moviebench.errors import BadRequest, BenchError
 from moviebench.options import RunOptions
 
 if TYPE_CHECKING:
@@ -37,12 +38,30 @@ if TYPE_CHECKING:
     from moviebench.tasks import TaskSpec
     from moviebench.tuning import TuneResult
 
-Record = dict[str, Any]
+__all__ = [
+    "BadRequest",
+    "Board",
+    "Cells",
+    "CheckResult",
+    "Report",
+    "board",
+    "check",
+    "export_mlflow",
+    "inspect_source",
+    "models",
+    "report",
+    "run",
+    "run_failure",
+    "scale",
+    "sources",
+    "tasks",
+    "tune",
+    "update_baseline",
+]
+
+# A record as records.load_records and runner.run return it (one JSON object per cell).
+RecordDict = dict[str, Any]
 BoardFormat = Literal["md", "csv", "json"]
-
-
-class BadRequest(BenchError):
-    """Arguments of one call that do not fit together (e.g. both a model and a whole ladder)."""
 
 
 # ---- what is registered ---------------------------------------------------------------------
@@ -124,7 +143,7 @@ def run(
     executor: Any | None = None,
     display: Any | None = None,
     **cells: Unpack[Cells],
-) -> list[Record]:
+) -> list[RecordDict]:
     """Train and score a task's ladder (or `models`, the trivial baseline always added) and
     return this run's records, one dict per (model, seed), finished, skipped as current or failed.
 
@@ -153,7 +172,7 @@ def run(
     return run_ladder(request, display)
 
 
-def run_failure(records: list[Record], models: Sequence[str] | None = None) -> str | None:
+def run_failure(records: list[RecordDict], models: Sequence[str] | None = None) -> str | None:
     """Why a run's `records` hold nothing the caller asked for (one line), or None when some
     asked-for model finished. `models` as given to `run` (None: the whole ladder)."""
     from moviebench.runner import RunRequest, nothing_succeeded
@@ -171,7 +190,7 @@ def scale(
     plots: Path | str | None = None,
     display: Callable[[str], None] | None = None,
     **cells: Unpack[Cells],
-) -> tuple[list[Record], Path]:
+) -> tuple[list[RecordDict], Path]:
     """Train each rung on nested shares of the training split (same validation and test)
     and draw the primary metric against training rows; returns the records and the PNG
     (under `plots`, default `<out>/scaling`). The cells' arguments are those of `run`.
@@ -242,13 +261,19 @@ def tune(
 # ---- reading records -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Board:
-    """The leaderboards of some stored records: one per (task, source), as
-    `leaderboard.aggregate` builds them, with the records they were built from."""
+    """The leaderboards of some stored records: `boards` has one per (task, source), as
+    `leaderboard.aggregate` builds them (computed on first use: the paired bootstrap of ties
+    reads every record's test scores)."""
 
-    records: list[Record]
-    boards: dict[tuple[str, str], list[Any]]
+    def __init__(self, records: list[RecordDict]) -> None:
+        self.records = records
+
+    @functools.cached_property
+    def boards(self) -> dict[tuple[str, str], list[Any]]:
+        from moviebench.leaderboard import aggregate
+
+        return aggregate(self.records)
 
     def render(self, fmt: BoardFormat | str) -> str:
         """The boards as markdown (`md`), CSV or JSON text: what `bench leaderboard --format` prints."""
@@ -282,7 +307,6 @@ def board(
             print(task, source, [row["model"] for row in rows])
         open("board.md", "w").write(board.render("md"))
     """
-    from moviebench.leaderboard import aggregate
     from moviebench.records import load_records
     from moviebench.tasks import TASKS
 
@@ -299,7 +323,7 @@ def board(
             f"no records for {task or 'any task'} in {out}: "
             f"run `bench run --task {task or 'TASK'}` first"
         )
-    return Board(records=records, boards=aggregate(records))
+    return Board(records)
 
 
 @dataclass(frozen=True)

@@ -126,10 +126,6 @@ def _seeds(value: str) -> list[int]:
         raise click.BadParameter(f"expected comma-separated integers, got '{value}'") from None
 
 
-def _usage(exc: BenchError) -> click.UsageError:
-    return click.UsageError(str(exc))
-
-
 _DATA_OPTIONS = option_group(
     click.option(
         "--source", help="Data source; default: the task's bundled default (see `bench ls`)."
@@ -269,7 +265,7 @@ def executor_options(func: _F) -> _F:
             try:
                 import_ray()  # before any data is loaded
             except BenchError as exc:
-                raise _usage(exc) from None
+                raise click.UsageError(str(exc)) from None
             kwargs["runner"] = RayExecutor(
                 address=address, gpus_per_deep_rung=gpus_per_deep_rung, deep_on_cpu=deep_on_cpu
             )

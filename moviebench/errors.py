@@ -20,6 +20,10 @@ class UnknownNameError(BenchError):
         super().__init__(f"unknown {kind} '{name}': {hint}")
 
 
+class BadRequest(BenchError):
+    """Arguments of one API call that do not fit together (e.g. both a model and a ladder)."""
+
+
 class LeakageError(BenchError):
     """A feature derived from the target was offered to a model."""
 
