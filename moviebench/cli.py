@@ -1,4 +1,5 @@
-"""The `bench` command. Thin: it parses options and calls the harness."""
+"""The `bench` command: it parses options, calls `moviebench.api` and renders what comes back.
+No logic of its own lives here; each option is declared once (option groups below)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.markup import escape  # messages hold [brackets]: moviebench[text], tuple[float, float]
 
@@ -19,6 +21,93 @@ from moviebench.options import DEFAULT_SPLIT_SEED, PROFILES, RunOptions
 # Leaderboards are wide: when output is not a terminal (CI logs, pipes), do not wrap at 80.
 console = Console(width=None if Console().is_terminal else 200)
 err_console = Console(stderr=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(None, "--version", "-V", package_name="moviebench", prog_name="bench")
+def cli() -> None:
+    """moviebench: benchmark movie ML tasks from trivial baselines to deep models.
+
+    Every model of a task's ladder is trained on one deterministic split and scored with the
+    same metrics; results are stored as JSON records that leaderboards and checks read.
+
+    \b
+    Start with:  bench ls
+                 bench run --task tmdb-quality
+                 bench leaderboard --task tmdb-quality
+    """
+
+
+# ---- options, each declared once ------------------------------------------------------------
+
+_F = Callable[..., Any]
+
+
+def option_group(*decorators: Callable[[_F], _F]) -> Callable[[_F], _F]:
+    """Several click decorators as one, applied so that --help lists them in the given order."""
+
+    def apply(func: _F) -> _F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+def path_option(*names: str, help: str, **kwargs: Any) -> Callable[[_F], _F]:
+    kwargs.setdefault("type", click.Path(path_type=Path))
+    return click.option(*names, help=help, **kwargs)
+
+
+def task_option(
+    required: bool = True, help: str = "Task name (see `bench ls`)."
+) -> Callable[[_F], _F]:
+    return click.option("--task", required=required, help=help)
+
+
+def records_option(
+    help: str = "Where the records are.", deprecated_alias: bool = False
+) -> Callable[[_F], _F]:
+    """--out: the records folder, in every command. `deprecated_alias` keeps the old
+    `--results` spelling working (hidden, with a one-line note on stderr)."""
+    out = path_option("--out", default="results", show_default=True, help=help)
+    if not deprecated_alias:
+        return out
+
+    def note(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+        if value is not None:
+            page = " (and the page's folder --to)" if ctx.info_name == "report" else ""
+            click.echo(
+                f"note: --results is deprecated: give the records folder as --out{page}, "
+                "as in every command",
+                err=True,
+            )
+        return value
+
+    return option_group(
+        out, path_option("--results", hidden=True, callback=note, help="Deprecated: --out.")
+    )
+
+
+def models_option(help: str) -> Callable[[_F], _F]:
+    return click.option("--models", help=help)
+
+
+def seeds_option(help: str = "Comma-separated model seeds.") -> Callable[[_F], _F]:
+    return click.option("--seeds", default="0", show_default=True, help=help)
+
+
+def storage_option(help: str) -> Callable[[_F], _F]:
+    return click.option("--storage", help=help)
+
+
+def plots_option(help: str) -> Callable[[_F], _F]:
+    return path_option("--plots", "plots_dir", help=help)
+
+
+force_option = click.option(
+    "--force", is_flag=True, help="Rerun cells that already have a finished record."
+)
 
 
 def _csv_list(value: str | None) -> list[str] | None:
@@ -37,165 +126,130 @@ def _seeds(value: str) -> list[int]:
         raise click.BadParameter(f"expected comma-separated integers, got '{value}'") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(None, "--version", "-V", package_name="moviebench", prog_name="bench")
-def cli() -> None:
-    """moviebench: benchmark movie ML tasks from trivial baselines to deep models.
+_DATA_OPTIONS = option_group(
+    click.option(
+        "--source", help="Data source; default: the task's bundled default (see `bench ls`)."
+    ),
+    path_option("--data", help="File or folder the source reads."),
+    click.option(
+        "--min-votes",
+        type=int,
+        help="Leave out films with fewer votes (tmdb-quality, tmdb-rating; default 10): "
+        "a shortcut for --set min_votes=N.",
+    ),
+    click.option(
+        "--features",
+        help="Extra source columns to use as features (target-derived ones are refused).",
+    ),
+    click.option(
+        "--set",
+        "settings",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Task setting, repeatable, checked against the task's typed settings: e.g. "
+        "min_label_count=20, per_label_threshold=true, class_weight=largest (see `bench ls`).",
+    ),
+    click.option(
+        "--image-size",
+        type=click.IntRange(16, 1024),
+        help="Image side in pixels for every image rung (same as --set image_size=N).",
+    ),
+    click.option(
+        "--split-seed",
+        default=DEFAULT_SPLIT_SEED,
+        show_default=True,
+        help="Seed of the film split, shared by every task (change it for repeated-split studies).",
+    ),
+    click.option(
+        "--profile",
+        type=click.Choice(PROFILES),
+        default="quick",
+        show_default=True,
+        help="Declared training budget of every network (epochs, patience, batch size, resolution; "
+        "see `bench ls`): quick fits two CPU cores, full is the reports' recipes for a GPU. "
+        "Stored in every record; leaderboards never mix profiles.",
+    ),
+    click.option(
+        "--epochs", type=int, help="Override the epoch cap of every network's declared budget."
+    ),
+    click.option(
+        "--time-budget",
+        type=float,
+        help="Seconds of training per network, an explicit cap (none by default); a record it "
+        "cuts short is marked truncated and is never accepted as a baseline.",
+    ),
+    click.option(
+        "--weights",
+        type=click.Path(path_type=Path, exists=True),
+        help="Pretrained weights for the rungs that take them.",
+    ),
+    click.option(
+        "--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available."
+    ),
+)
+_DATA_NAMES = (
+    "source data features settings image_size split_seed profile epochs "
+    "time_budget weights device"
+).split()
 
-    Every model of a task's ladder is trained on one deterministic split and scored with the
-    same metrics; results are stored as JSON records that leaderboards and checks read.
 
-    \b
-    Start with:  bench ls
-                 bench run --task tmdb-quality
-                 bench leaderboard --task tmdb-quality
-    """
-
-
-def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
+def data_options(func: _F) -> _F:
     """The options every command that trains accepts, collected into one `RunOptions`
     (passed to the command as `options`), so a flag means the same thing everywhere."""
-    decorators = [
-        click.option(
-            "--source", help="Data source; default: the task's bundled default (see `bench ls`)."
-        ),
-        click.option(
-            "--data", type=click.Path(path_type=Path), help="File or folder the source reads."
-        ),
-        click.option(
-            "--min-votes",
-            type=int,
-            help="Leave out films with fewer votes (tmdb-quality, tmdb-rating; default 10): "
-            "a shortcut for --set min_votes=N.",
-        ),
-        click.option(
-            "--features",
-            help="Extra source columns to use as features (target-derived ones are refused).",
-        ),
-        click.option(
-            "--set",
-            "settings",
-            multiple=True,
-            metavar="KEY=VALUE",
-            help="Task setting, repeatable, checked against the task's typed settings: e.g. "
-            "min_label_count=20, per_label_threshold=true, class_weight=largest (see `bench ls`).",
-        ),
-        click.option(
-            "--image-size",
-            type=click.IntRange(16, 1024),
-            help="Image side in pixels for every image rung (same as --set image_size=N).",
-        ),
-        click.option(
-            "--split-seed",
-            default=DEFAULT_SPLIT_SEED,
-            show_default=True,
-            help="Seed of the film split, shared by every task (change it for repeated-split studies).",
-        ),
-        click.option(
-            "--profile",
-            type=click.Choice(PROFILES),
-            default="quick",
-            show_default=True,
-            help="Declared training budget of every network (epochs, patience, batch size, resolution; "
-            "see `bench ls`): quick fits two CPU cores, full is the reports' recipes for a GPU. "
-            "Stored in every record; leaderboards never mix profiles.",
-        ),
-        click.option(
-            "--epochs", type=int, help="Override the epoch cap of every network's declared budget."
-        ),
-        click.option(
-            "--time-budget",
-            type=float,
-            help="Seconds of training per network, an explicit cap (none by default); a record it "
-            "cuts short is marked truncated and is never accepted as a baseline.",
-        ),
-        click.option(
-            "--weights",
-            type=click.Path(path_type=Path, exists=True),
-            help="Pretrained weights for the rungs that take them.",
-        ),
-        click.option(
-            "--device", type=click.Choice(["cpu", "cuda"]), help="Default: CUDA when available."
-        ),
-    ]
 
     @functools.wraps(func)
-    def wrapper(
-        *args: Any,
-        source: str | None,
-        data: Path | None,
-        min_votes: int | None,
-        features: str | None,
-        settings: tuple[str, ...],
-        image_size: int | None,
-        split_seed: int,
-        profile: str,
-        epochs: int | None,
-        time_budget: float | None,
-        weights: Path | None,
-        device: str | None,
-        **kwargs: Any,
-    ) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         from moviebench.settings import parse_pairs
 
+        given = {name: kwargs.pop(name) for name in _DATA_NAMES}
         try:
-            raw = parse_pairs(settings)
+            raw = parse_pairs(given.pop("settings"))
         except BenchError as exc:
             raise click.BadParameter(str(exc), param_hint="--set") from None
-        if image_size:
+        if image_size := given.pop("image_size"):
             raw["image_size"] = str(image_size)
-        if min_votes is not None:
+        if (min_votes := kwargs.pop("min_votes")) is not None:  # a tmdb-quality/-rating setting
             raw["min_votes"] = str(min_votes)
-        kwargs["options"] = RunOptions(
-            source=source,
-            data=data,
-            features=tuple(_csv_list(features) or ()),
-            settings=raw,
-            split_seed=split_seed,
-            epochs=epochs,
-            time_budget=time_budget,
-            weights=weights,
-            device=device,
-            profile=profile,
-        )
+        given["features"] = tuple(_csv_list(given["features"]) or ())
+        kwargs["options"] = RunOptions(settings=raw, **given)
         return func(*args, **kwargs)
 
-    for decorator in reversed(decorators):
-        wrapper = decorator(wrapper)
-    return wrapper
+    return _DATA_OPTIONS(wrapper)
 
 
-def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
+_EXECUTOR_OPTIONS = option_group(
+    click.option(
+        "--executor",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help="ray: each cell (or trial) is a Ray task (pip install 'moviebench[ray]'); the prepared "
+        "data reaches workers through Ray's object store and records come back to this machine, "
+        "so --out needs no shared file system.",
+    ),
+    click.option(
+        "--address",
+        help="--executor ray: the cluster to join (auto, or ray://HEAD:10001); "
+        "default: a local Ray runtime on this machine.",
+    ),
+    click.option(
+        "--gpus-per-deep-rung",
+        default=1.0,
+        show_default=True,
+        type=click.FloatRange(0, min_open=True),
+        help="--executor ray: GPUs each deep rung asks for (fractions share a GPU).",
+    ),
+    click.option(
+        "--deep-on-cpu",
+        is_flag=True,
+        help="--executor ray: run deep rungs on CPUs when the cluster has no GPU.",
+    ),
+)
+
+
+def executor_options(func: _F) -> _F:
     """--executor and its Ray options, shared by run and tune; the command gets `runner`
     (None for local, else an executors.RayExecutor)."""
-    decorators = [
-        click.option(
-            "--executor",
-            type=click.Choice(["local", "ray"]),
-            default="local",
-            show_default=True,
-            help="ray: each cell (or trial) is a Ray task (pip install 'moviebench[ray]'); the prepared "
-            "data reaches workers through Ray's object store and records come back to this machine, "
-            "so --out needs no shared file system.",
-        ),
-        click.option(
-            "--address",
-            help="--executor ray: the cluster to join (auto, or ray://HEAD:10001); "
-            "default: a local Ray runtime on this machine.",
-        ),
-        click.option(
-            "--gpus-per-deep-rung",
-            default=1.0,
-            show_default=True,
-            type=click.FloatRange(0, min_open=True),
-            help="--executor ray: GPUs each deep rung asks for (fractions share a GPU).",
-        ),
-        click.option(
-            "--deep-on-cpu",
-            is_flag=True,
-            help="--executor ray: run deep rungs on CPUs when the cluster has no GPU.",
-        ),
-    ]
 
     @functools.wraps(func)
     def wrapper(
@@ -219,38 +273,25 @@ def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
             )
         return func(*args, **kwargs)
 
-    for decorator in reversed(decorators):
-        wrapper = decorator(wrapper)
-    return wrapper
+    return _EXECUTOR_OPTIONS(wrapper)
+
+
+# ---- commands: parse, call moviebench.api, render ------------------------------------------
 
 
 @cli.command()
-@click.option("--task", required=True, help="Task name (see `bench ls`).")
-@click.option(
-    "--models",
-    help="Comma-separated models; default: the task's whole ladder. The trivial baseline always runs.",
+@task_option()
+@models_option(
+    "Comma-separated models; default: the task's whole ladder. The trivial baseline always runs."
 )
-@click.option(
-    "--seeds",
-    default="0",
-    show_default=True,
-    help="Comma-separated model seeds; the split never changes.",
-)
-@click.option(
-    "--out",
-    default="results",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="Where result records go.",
-)
-@click.option("--force", is_flag=True, help="Rerun cells that already have a finished record.")
+@seeds_option("Comma-separated model seeds; the split never changes.")
+@records_option("Where result records go.")
+@force_option
 @data_options
 @click.option(
     "--tuned", is_flag=True, help="Use each model's best params from its `bench tune` study."
 )
-@click.option(
-    "--storage", help="Study storage for --tuned (default: the journal file under --out)."
-)
+@storage_option("Study storage for --tuned (default: the journal file under --out).")
 @click.option(
     "--jobs",
     default=1,
@@ -289,43 +330,39 @@ def run(
       bench run --task poster-genre --source movielens-1m --data ../shared/data/ml-1m \\
                 --models prior,hist-logreg,effnet-logreg --seeds 0,1,2
     """
+    from moviebench import api
     from moviebench.display import LadderDisplay, print_leaderboards
-    from moviebench.records import load_records
-    from moviebench.runner import RunRequest, nothing_succeeded, parse_shard
-    from moviebench.runner import run as run_ladder
+    from moviebench.runner import parse_shard
 
     try:
         share = parse_shard(shard) if shard is not None else None
     except BenchError as exc:
         raise click.BadParameter(str(exc), param_hint="--shard") from None
-    request = RunRequest(
-        task=task,
-        options=options,
-        models=_models(models),
-        seeds=_seeds(seeds),
-        out=out,
-        force=force,
-        tuned=tuned,
-        tuning_storage=storage,
-        jobs=jobs,
-        shard=share,
-        executor=runner,
-    )
+    wanted = _models(models)
     with LadderDisplay(console) as display:
-        records = run_ladder(request, display)
+        records = api.run(
+            task,
+            models=wanted,
+            seeds=_seeds(seeds),
+            out=out,
+            options=options,
+            force=force,
+            tuned=tuned,
+            storage=storage,
+            jobs=jobs,
+            shard=share,
+            executor=runner,
+            display=display,
+        )
     if not records:
         console.print(f"shard {shard}: no cells in this share (fewer cells than shares)")
         return
     # The board of this run's data only: records made on other data live in other folders.
-    source_name, data = records[0]["source"], records[0]["data_fingerprint"]
-    shown = [
-        r
-        for r in load_records(out, task)
-        if r["source"] == source_name and r.get("data_fingerprint") == data
-    ]
-    print_leaderboards(console, shown)
-    console.print(f"records in {Path(records[0]['_path']).parents[1]}/")
-    failure = nothing_succeeded(request, records)
+    first = records[0]
+    shown = api.board(out, task, first["source"], first["data_fingerprint"])
+    print_leaderboards(console, shown.records)
+    console.print(f"records in {Path(first['_path']).parents[1]}/")
+    failure = api.run_failure(records, wanted)
     if failure:
         err_console.print(f"[red]error:[/] {escape(failure)}", highlight=False, soft_wrap=True)
         sys.exit(1)
@@ -338,83 +375,16 @@ def list_all() -> None:
     \b
     Example:  bench ls
     """
-    import dataclasses
+    from moviebench.catalog import catalog_tables
 
-    from rich.table import Table
-
-    from moviebench.datasets import SOURCES
-    from moviebench.models import MODELS
-    from moviebench.tasks import TASKS
-
-    tasks = Table(title="tasks", title_justify="left")
-    for col in ("task", "target", "inputs", "primary", "default source", "sources", "description"):
-        tasks.add_column(col)
-    for t in TASKS:
-        tasks.add_row(
-            t.name,
-            t.target.name,
-            ",".join(t.inputs),
-            t.primary_metric,
-            t.default_source,
-            ",".join(t.sources),
-            t.description,
-        )
-    sources = Table(title="sources", title_justify="left")
-    for col in ("source", "--data", "description"):
-        sources.add_column(col)
-    for s in SOURCES:
-        sources.add_row(
-            s.name, s.path_hint if s.needs_path else "(bundled) " + s.path_hint, s.description
-        )
-    models = Table(title="models", title_justify="left")
-    for col in ("model", "family", "inputs", "targets", "description"):
-        models.add_column(col)
-    for m in MODELS:
-        models.add_row(
-            m.name,
-            m.family,
-            ",".join(sorted(m.inputs)) or "—",
-            ",".join(sorted(map(str, m.targets))),
-            m.summary,
-        )
-    settings = Table(title="task settings (--set KEY=VALUE)", title_justify="left")
-    for col in ("task", "settings and defaults"):
-        settings.add_column(col)
-    for t in TASKS:
-        fields = dataclasses.fields(t.settings_type)
-        defaults = t.settings_type()
-        settings.add_row(
-            t.name, ", ".join(f"{f.name}={getattr(defaults, f.name)}" for f in fields) or "—"
-        )
-    from moviebench.models.deep.loop import describe_budget
-    from moviebench.options import PROFILES
-
-    budgets = Table(
-        title="training budgets of the networks (--profile; no wall-clock limit unless --time-budget)",
-        title_justify="left",
-    )
-    budgets.add_column("model")
-    for profile in PROFILES:
-        budgets.add_column(profile + (" (default)" if profile == "quick" else ""))
-    for m in MODELS:
-        if m.budget_keys():
-            budgets.add_row(
-                m.name, *[describe_budget(m.resolve_budget(p, m.defaults)) for p in PROFILES]
-            )
-    for table in (tasks, sources, models, settings, budgets):
+    for table in catalog_tables():
         console.print(table)
 
 
 @cli.command()
-@click.option("--task", help="Only this task; default: every task with records.")
+@task_option(required=False, help="Only this task; default: every task with records.")
 @click.option("--source", help="Only this source.")
-@click.option(
-    "--out",
-    default="results",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="Where the records are.",
-)
+@records_option()
 @click.option(
     "--format",
     "fmt",
@@ -422,12 +392,7 @@ def list_all() -> None:
     default="table",
     show_default=True,
 )
-@click.option(
-    "--plots",
-    "plots_dir",
-    type=click.Path(path_type=Path),
-    help="Write PNG plots and a leaderboard.md embedding them into this folder.",
-)
+@plots_option("Write PNG plots and a leaderboard.md embedding them into this folder.")
 def leaderboard(
     task: str | None, source: str | None, out: Path, fmt: str, plots_dir: Path | None = None
 ) -> None:
@@ -438,36 +403,21 @@ def leaderboard(
       bench leaderboard --task tmdb-quality
       bench leaderboard --format md --plots plots/
     """
+    from moviebench import api
     from moviebench.display import print_leaderboards
-    from moviebench.leaderboard import render
-    from moviebench.records import load_records
-    from moviebench.tasks import TASKS
 
-    if task:
-        TASKS.get(task)  # a clear error for a typo
-    records = [r for r in load_records(out, task) if not source or r["source"] == source]
-    if not records:
-        raise BenchError(
-            f"no records for {task or 'any task'} in {out}: run `bench run --task {task or 'TASK'}` first"
-        )
+    board = api.board(out, task, source)
     if fmt == "table":
-        print_leaderboards(console, records)
+        print_leaderboards(console, board.records)
     else:
-        click.echo(render(records, fmt))
+        click.echo(board.render(fmt))
     if plots_dir:
-        from moviebench.leaderboard import aggregate, to_markdown
-        from moviebench.plots import write_plots
-
-        links = write_plots(records, plots_dir)
-        page = Path(plots_dir) / "leaderboard.md"
-        page.write_text("# moviebench leaderboard\n\n" + to_markdown(aggregate(records), links))
-        err_console.print(
-            f"plots and markdown written to {page} ({sum(map(len, links.values()))} PNGs)"
-        )
+        page, n_plots = board.write_plots(plots_dir)
+        err_console.print(f"plots and markdown written to {page} ({n_plots} PNGs)")
 
 
 @cli.command()
-@click.option("--task", required=True, help="Task name (see `bench ls`).")
+@task_option()
 @click.option("--model", help="The model to tune; its search space is its own.")
 @click.option(
     "--ladder",
@@ -483,21 +433,14 @@ def leaderboard(
 @click.option(
     "--timeout", type=float, help="Stop starting trials after this many seconds (per model)."
 )
-@click.option(
-    "--storage",
-    help="Study storage: a database URL (postgresql://...) or a journal file path; "
-    "default: <out>/tuning/optuna-journal.log.",
+@storage_option(
+    "Study storage: a database URL (postgresql://...) or a journal file path; "
+    "default: <out>/tuning/optuna-journal.log."
 )
 @click.option(
     "--study", help="Study name; default: <task>.<source>.<model>.<split hash>.<settings hash>."
 )
-@click.option(
-    "--out",
-    default="results",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="Results folder (holds the default storage).",
-)
+@records_option("Results folder (holds the default storage).")
 @click.option("--seed", default=0, show_default=True, help="Model seed in every trial.")
 @click.option(
     "--sampler-seed",
@@ -532,19 +475,16 @@ def tune(
       bench tune --task tmdb-quality --model lightgbm --trials 30
       bench run --task tmdb-quality --tuned
     """
-    from moviebench.tuning import TuneRequest, ladder_requests
-    from moviebench.tuning import tune as run_tune
+    from moviebench import api
 
     if bool(model) == ladder:
         raise click.UsageError("give either --model NAME or --ladder")
     if ladder and study:
         raise click.UsageError("--study names one study; --ladder makes one per rung")
-    if trials is None and timeout is None:
-        trials = 20
-    request = TuneRequest(
-        task=task,
-        model=model or "",
-        options=options,
+    results = api.tune(
+        task,
+        model=model,
+        ladder=ladder,
         trials=trials,
         timeout=timeout,
         storage=storage,
@@ -552,11 +492,11 @@ def tune(
         out=out,
         seed=seed,
         sampler_seed=sampler_seed,
+        options=options,
         executor=runner,
+        display=console,
     )
-    requests = ladder_requests(request) if ladder else [request]
-    for req in requests:
-        result = run_tune(req, console)
+    for result in results.values():
         console.print(
             f"study [bold]{result.study}[/] ({result.storage}): {result.n_complete} complete, {result.n_pruned} pruned, "
             f"{result.n_failed} failed; {result.seconds:.0f}s in this process"
@@ -565,28 +505,16 @@ def tune(
             f"best validation {result.primary_metric}: [bold]{result.best_value:.4f}[/] (trial {result.best_trial})"
         )
         console.print(f"best params: {result.best_params}")
-    models = ",".join(r.model for r in requests)
     console.print(
-        f"train with them: bench run --task {task} --models {models} --tuned (with the same data options)"
+        f"train with them: bench run --task {task} --models {','.join(results)} --tuned (with the same data options)"
         + (f" --storage '{storage}'" if storage else "")
         + (f" --out {out}" if str(out) != "results" else "")
     )
 
 
 @cli.command()
-@click.option(
-    "--baseline",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Folder of baseline records or bundles.",
-)
-@click.option(
-    "--out",
-    default="results",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="Current records.",
-)
+@path_option("--baseline", required=True, help="Folder of baseline records or bundles.")
+@records_option("Current records.")
 @click.option(
     "--tolerance",
     default=0.01,
@@ -594,7 +522,7 @@ def tune(
     type=click.FloatRange(min=0),
     help="Allowed drop of a primary metric (0 or more).",
 )
-@click.option("--task", help="Only this task.")
+@task_option(required=False, help="Only this task.")
 @click.option(
     "--update",
     is_flag=True,
@@ -611,18 +539,13 @@ def check(baseline: Path, out: Path, tolerance: float, task: str | None, update:
       bench check --baseline results/baseline --out /tmp/ci-results
       bench check --baseline results/baseline --out /tmp/ci-results --update   # accept
     """
-    from moviebench.check import compare, load_baseline, save_baseline
-    from moviebench.records import load_records
+    from moviebench import api
 
-    current = load_records(out, task)
     if update:
-        if not current:
-            raise BenchError(f"no records in {out} to save as a baseline")
-        target = save_baseline(current, baseline)
-        console.print(f"baseline of {len(current)} records written to {target}")
+        target, n_records = api.update_baseline(baseline, out, task=task)
+        console.print(f"baseline of {n_records} records written to {target}")
         return
-    base = [r for r in load_baseline(baseline) if not task or r["task"] == task]
-    findings = compare(base, current, tolerance)
+    result = api.check(baseline, out, tolerance=tolerance, task=task)
     style = {
         "ok": "green",
         "improved": "green",
@@ -631,43 +554,31 @@ def check(baseline: Path, out: Path, tolerance: float, task: str | None, update:
         "missing": "red",
         "truncated": "red",
     }
-    for f in findings:
+    for f in result.findings:
         console.print(f"[{style[f.kind]}]{f.kind.upper():10}[/] {f.message}", highlight=False)
-    failed = [f for f in findings if f.fails]
-    if failed:
+    if not result.passed:
         err_console.print(
-            f"[red]check failed[/]: {len(failed)} of {len(findings)} entries: "
-            + "; ".join(f"{f.kind} {'/'.join(f.key[:3])}" for f in failed),
+            f"[red]check failed[/]: {len(result.failures)} of {len(result.findings)} entries: "
+            + "; ".join(f"{f.kind} {'/'.join(f.key[:3])}" for f in result.failures),
             highlight=False,
         )
         sys.exit(1)
-    console.print(f"check passed: {len(findings)} entries within {tolerance} of {baseline}")
+    console.print(f"check passed: {len(result.findings)} entries within {tolerance} of {baseline}")
 
 
 @cli.command()
-@click.option("--task", required=True, help="Task name (see `bench ls`).")
+@task_option()
 @click.option(
     "--fractions",
     default="0.1,0.25,0.5,1.0",
     show_default=True,
     help="Shares of the training split.",
 )
-@click.option("--models", help="Comma-separated models; default: the task's whole ladder.")
-@click.option("--seeds", default="0", show_default=True, help="Comma-separated model seeds.")
-@click.option(
-    "--out",
-    default="results",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="Records go to <out>/scaling/.",
-)
-@click.option(
-    "--plots",
-    "plots_dir",
-    type=click.Path(path_type=Path),
-    help="Where the PNG goes; default <out>/scaling.",
-)
-@click.option("--force", is_flag=True, help="Rerun cells that already have a finished record.")
+@models_option("Comma-separated models; default: the task's whole ladder.")
+@seeds_option()
+@records_option("Records go to <out>/scaling/.")
+@plots_option("Where the PNG goes; default <out>/scaling.")
+@force_option
 @data_options
 def scale(
     task: str,
@@ -686,19 +597,20 @@ def scale(
     """
     from rich.table import Table
 
-    from moviebench.runner import RunRequest
+    from moviebench import api
     from moviebench.scaling import parse_fractions, scaling_table
-    from moviebench.scaling import scale as run_scale
 
-    request = RunRequest(
-        task=task,
-        options=options,
+    records, png = api.scale(
+        task,
+        fractions=parse_fractions(fractions),
         models=_models(models),
         seeds=_seeds(seeds),
         out=out,
+        options=options,
         force=force,
+        plots=plots_dir,
+        display=console.print,
     )
-    records, png = run_scale(request, parse_fractions(fractions), plots_dir, display=console.print)
     header, body = scaling_table(records)
     table = Table(
         title=f"{task}: test {records[0]['primary_metric']} by training rows", title_justify="left"
@@ -712,72 +624,54 @@ def scale(
 
 
 @cli.command()
-@click.option(
-    "--out",
+@records_option(deprecated_alias=True)
+@path_option(
+    "--to",
+    "to",
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for a markdown page (DIR/README.md) with its PNG plots in DIR/plots/.",
 )
-@click.option(
+@path_option(
     "--html",
     "html_file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write ONE self-contained HTML file: sortable leaderboards, plots embedded, each row's "
     "provenance on a click. No network needed to open it.",
 )
-@click.option(
-    "--results",
-    default="results",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="Where the records are.",
-)
-def report(out: Path | None, html_file: Path | None, results: Path) -> None:
+@click.pass_context
+def report(
+    ctx: click.Context, out: Path, results: Path | None, to: Path | None, html_file: Path | None
+) -> None:
     """Leaderboards and plots for every task with results, from the stored records alone.
 
     \b
-    bench report --out report/          markdown page + plots/ (renders on GitHub)
-    bench report --html report.html     one file to open in a browser or attach to CI
+    bench report --to report/          markdown page + plots/ (renders on GitHub)
+    bench report --html report.html    one file to open in a browser or attach to CI
+    bench report --out results/board --to results --html results/index.html
     """
-    from moviebench.leaderboard import aggregate, headline_markdown, to_markdown
-    from moviebench.plots import write_plots
-    from moviebench.records import load_records
+    from moviebench import api
 
-    if out is None and html_file is None:
-        raise click.UsageError("give --out DIR (markdown page) and/or --html FILE (one HTML page)")
-    records = load_records(results)
-    if not records:
-        raise BenchError(
-            f"no records in {results}: run `bench run --task TASK --out {results}` first"
+    if results is not None:
+        # The old spelling `--results RECORDS --out DIR`, where --out was the page's folder.
+        if to is None and ctx.get_parameter_source("out") is ParameterSource.COMMANDLINE:
+            to = out
+        out = results
+    if to is None and html_file is None:
+        raise click.UsageError(
+            "give --to DIR (markdown page) and/or --html FILE (one HTML page); "
+            "--out is the records folder"
         )
-    if html_file is not None:
-        from moviebench.report_html import write_html_report
-
-        page = write_html_report(
-            records, html_file, subtitle=f"Rendered from the records in {results}."
-        )
+    written = api.report(out, to=to, html=html_file)
+    if written.html is not None:
         console.print(
-            f"HTML report written to {page} ({page.stat().st_size / 1e6:.1f} MB, self-contained)"
+            f"HTML report written to {written.html} "
+            f"({written.html.stat().st_size / 1e6:.1f} MB, self-contained)"
         )
-    if out is None:
-        return
-    links = write_plots(records, Path(out) / "plots", link_prefix="plots/")
-    boards = aggregate(records)
-    tasks = sorted({task for task, _ in boards})
-    intro = (
-        f"# moviebench results\n\n{len(records)} records over {len(tasks)} task(s): {', '.join(tasks)}. "
-        f"Generated by `bench report --results {results} --out {out}` from the stored records alone.\n\n"
-        "## Headline: how far deep models get beyond classical ones\n\n"
-        "Primary metric on the test split, mean over seeds. *Deep* counts trained networks and "
-        "frozen pretrained networks under a small head; the interval is the paired bootstrap "
-        "95% interval of the difference on the same resampled test rows.\n\n"
-        f"{headline_markdown(boards)}\n"
-    )
-    page = Path(out) / "README.md"
-    page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text(intro + to_markdown(boards, links))
-    console.print(
-        f"report written to {page} with {sum(map(len, links.values()))} plots in {Path(out) / 'plots'}"
-    )
+    if written.markdown is not None:
+        console.print(
+            f"report written to {written.markdown} with {written.plots} plots in "
+            f"{written.markdown.parent / 'plots'}"
+        )
 
 
 @cli.group()
@@ -811,9 +705,10 @@ def inspect_data(source: str, data_path: Path | None, min_votes: int, fmt: str) 
     """
     import json
 
-    from moviebench.datasets.inspection import inspect_source, print_inspection
+    from moviebench import api
+    from moviebench.datasets.inspection import print_inspection
 
-    info = inspect_source(source, data_path, {"min_votes": min_votes})
+    info = api.inspect_source(source, data_path, min_votes)
     if fmt == "json":
         click.echo(json.dumps(info, indent=2))
     else:
@@ -825,20 +720,14 @@ def export() -> None:
     """Send the stored records to other tools (the records stay the source of truth).
 
     \b
-    Example:  bench export mlflow --results results
+    Example:  bench export mlflow --out results
     """
 
 
 @export.command(
     name="mlflow", short_help="One MLflow run per record, into a local SQLite store by default."
 )
-@click.option(
-    "--results",
-    default="results",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="Where the records are.",
-)
+@records_option(deprecated_alias=True)
 @click.option(
     "--tracking-uri",
     default="sqlite:///mlflow.db",
@@ -851,7 +740,7 @@ def export() -> None:
     show_default=True,
     help="MLflow experiment to put the runs in.",
 )
-def export_mlflow(results: Path, tracking_uri: str, experiment: str) -> None:
+def export_mlflow(out: Path, results: Path | None, tracking_uri: str, experiment: str) -> None:
     """One MLflow run per record: params and settings as params, test metrics and learning
     curves as metrics, task/source/model/family/seed/status as tags, the record JSON and the
     board's plots as artifacts.
@@ -859,12 +748,12 @@ def export_mlflow(results: Path, tracking_uri: str, experiment: str) -> None:
     Safe to repeat: unchanged records are skipped and rerun ones replace their old run.
 
     \b
-    Example:      bench export mlflow --results results --tracking-uri sqlite:///mlflow.db
+    Example:      bench export mlflow --out results --tracking-uri sqlite:///mlflow.db
     Browse with:  mlflow ui --backend-store-uri sqlite:///mlflow.db
     """
-    from moviebench.export_mlflow import export as export_records
+    from moviebench import api
 
-    summary = export_records(results, tracking_uri, experiment)
+    summary = api.export_mlflow(out if results is None else results, tracking_uri, experiment)
     console.print(
         f"MLflow experiment '{experiment}' at {tracking_uri}: {len(summary.created)} runs created, "
         f"{len(summary.replaced)} replaced, {len(summary.unchanged)} unchanged"

@@ -20,12 +20,24 @@ class UnknownNameError(BenchError):
         super().__init__(f"unknown {kind} '{name}': {hint}")
 
 
+class BadRequest(BenchError):
+    """Arguments of one API call that do not fit together (e.g. both a model and a ladder)."""
+
+
 class LeakageError(BenchError):
     """A feature derived from the target was offered to a model."""
 
 
 class DataError(BenchError):
     """Input data that cannot be read: missing file, missing columns, unreadable layout."""
+
+
+class SkipModel(Exception):
+    """Raised by a rung that cannot run here (e.g. no pretrained weights): recorded as skipped.
+
+    Not a BenchError: it is an outcome of one cell, not a user's mistake. It lives here, below
+    every layer, so that features/ can raise it without importing models/.
+    """
 
 
 class DamagedFileWarning(UserWarning):

@@ -79,7 +79,7 @@ case "$mode" in
       run_entry "$out" 0 "$task" "$source" "$path" ladder
     done
     if [[ ${#only[@]} -eq 0 ]]; then
-      "${bench[@]}" report --results "$out" --out results --html results/index.html
+      "${bench[@]}" report --out "$out" --to results --html results/index.html
     fi
     ;;
   baseline)

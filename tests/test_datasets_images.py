@@ -172,3 +172,11 @@ def test_image_folder_without_class_folders(tmp_path: Path) -> None:
     (tmp_path / "a.jpg").write_bytes(b"")
     with pytest.raises(DataError, match="no class folders"):
         load_source("image-folder", tmp_path)
+
+
+def test_poster_paths_names_only_files_that_exist(tmp_path: Path) -> None:
+    from moviebench.datasets.images import poster_paths
+
+    (tmp_path / "7.jpg").write_bytes(b"x")
+    assert poster_paths([7, 8], tmp_path).tolist() == [str(tmp_path / "7.jpg"), None]
+    assert poster_paths([7, 8], None).tolist() == [None, None]

@@ -15,7 +15,7 @@ import pandas as pd
 
 from moviebench.datasets import register_source
 from moviebench.datasets.base import LoadedSource, LoadReport, SourceSpec
-from moviebench.datasets.images import IMAGE_EXTENSIONS, check_images
+from moviebench.datasets.images import IMAGE_EXTENSIONS, with_checked_images
 from moviebench.errors import DataError
 
 
@@ -59,8 +59,8 @@ def load(path: Path | None) -> LoadedSource:
         )
     table = pd.DataFrame(rows, columns=["movie_id", "title", "image", "image_id"])
     report.rows_read = len(table)
-    check_images(list(table["image"]), report)
-    return LoadedSource(table=table, report=report, root=path)
+    loaded = LoadedSource(table=table, report=report, root=path)
+    return with_checked_images(loaded, "image")  # every row names a file found on disk
 
 
 register_source(

@@ -7,55 +7,26 @@ replaced file is checked again.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageFile
+import pandas as pd
 
-from moviebench import progress
-from moviebench.datasets.base import LoadReport
-from moviebench.features.cache import cache_key, cached_array, fingerprint_strings
+from moviebench.datasets.base import LoadedSource, LoadReport
+
+# Re-exported: the check lives in features/ so that features never import datasets.
+from moviebench.features.image_files import image_readable, readable_flags
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
-
-def image_readable(path: str) -> bool:
-    """True when Pillow decodes the whole file: a 0-byte, truncated or non-image file is False."""
-    previous = ImageFile.LOAD_TRUNCATED_IMAGES
-    ImageFile.LOAD_TRUNCATED_IMAGES = False  # another module may have relaxed it; we must not
-    try:
-        with Image.open(path) as image:
-            # JPEG decodes at 1/8 scale in draft mode: every byte is still read, so truncation
-            # is caught, at a fraction of the cost of a full decode.
-            image.draft("RGB", (64, 64))
-            image.load()
-        return True
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        return False
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = previous
-
-
-def readable_flags(paths: Sequence[str]) -> np.ndarray:
-    """One bool per existing file path, cached by (path, size, mtime)."""
-    if not paths:
-        return np.zeros(0, dtype=bool)
-    stamps = []
-    for p in paths:
-        st = os.stat(p)
-        stamps.append(f"{os.path.abspath(p)}|{st.st_size}|{st.st_mtime_ns}")
-    key = cache_key(files=fingerprint_strings(stamps), check="pillow-draft-load-v1")
-
-    def check() -> np.ndarray:
-        flags = np.zeros(len(paths), dtype=bool)
-        for i, path in enumerate(paths):
-            flags[i] = image_readable(path)
-            if i % progress.EVERY == 0 or i + 1 == len(paths):
-                progress.report("checking images", i + 1, len(paths))
-        return flags
-
-    return cached_array("image-check", key, check)
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "check_images",
+    "image_readable",
+    "poster_paths",
+    "readable_flags",
+    "with_checked_images",
+]
 
 
 def check_images(paths: Sequence[str | None], report: LoadReport) -> None:
@@ -69,3 +40,17 @@ def check_images(paths: Sequence[str | None], report: LoadReport) -> None:
         "unreadable": len(unreadable),
     }
     report.unreadable_images = unreadable
+
+
+def poster_paths(movie_ids: Iterable[object], folder: Path | None) -> pd.Series:
+    """`<folder>/<id>.jpg` for each film whose file exists, else None; all None without a folder."""
+    if folder is None:
+        return pd.Series([None] * len(list(movie_ids)), dtype=object)
+    files = [folder / f"{i}.jpg" for i in movie_ids]
+    return pd.Series([str(f) if f.is_file() else None for f in files], dtype=object)
+
+
+def with_checked_images(loaded: LoadedSource, column: str) -> LoadedSource:
+    """The loaded source, once the files its image column names are counted in its report."""
+    check_images(list(loaded.table[column]), loaded.report)
+    return loaded

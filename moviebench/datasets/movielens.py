@@ -16,7 +16,7 @@ import pandas as pd
 from moviebench.datasets import register_source
 from moviebench.datasets.base import LoadedSource, LoadReport, SourceSpec
 from moviebench.datasets.common import read_text, split_title_year
-from moviebench.datasets.images import check_images
+from moviebench.datasets.images import poster_paths, with_checked_images
 from moviebench.errors import DataError
 
 GENRES = (
@@ -77,15 +77,12 @@ def load(path: Path | None) -> LoadedSource:
 
     table = pd.DataFrame(rows, columns=["movie_id", "title", "year", "genres"])
     table["year"] = pd.to_numeric(table["year"]).astype(float)
-    posters = folder / "posters"
-    if posters.is_dir():
-        files = [posters / f"{i}.jpg" for i in table["movie_id"]]
-        table["poster"] = pd.Series([str(f) if f.is_file() else None for f in files], dtype=object)
-    else:
+    posters: Path | None = folder / "posters"
+    if not posters.is_dir():
         report.notes.append(f"no posters/ folder in {folder}: every poster missing")
-        table["poster"] = pd.Series([None] * len(table), dtype=object)
-    check_images(list(table["poster"]), report)
-    return LoadedSource(table=table, report=report, root=folder)
+        posters = None
+    table["poster"] = poster_paths(table["movie_id"], posters)
+    return with_checked_images(LoadedSource(table=table, report=report, root=folder), "poster")
 
 
 register_source(

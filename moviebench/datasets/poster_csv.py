@@ -16,7 +16,7 @@ import pandas as pd
 from moviebench.datasets import register_source
 from moviebench.datasets.base import LoadedSource, LoadReport, SourceSpec, require_columns
 from moviebench.datasets.common import missing_if_not_finite, read_csv_strings, split_title_year
-from moviebench.datasets.images import check_images
+from moviebench.datasets.images import poster_paths, with_checked_images
 from moviebench.errors import DataError
 
 REQUIRED = ["imdbId", "Title", "Genre"]
@@ -95,13 +95,10 @@ def load(path: Path | None) -> LoadedSource:
     folder = find_poster_folder(csv.parent)
     if folder is None:
         report.notes.append(f"no poster folder found beside {csv.name}: every poster missing")
-        table["poster"] = pd.Series([None] * len(table), dtype=object)
     else:
         report.notes.append(f"posters read from {folder}")
-        files = [folder / f"{i}.jpg" for i in table["movie_id"]]
-        table["poster"] = pd.Series([str(f) if f.is_file() else None for f in files], dtype=object)
-    check_images(list(table["poster"]), report)
-    return LoadedSource(table=table, report=report, root=csv.parent)
+    table["poster"] = poster_paths(table["movie_id"], folder)
+    return with_checked_images(LoadedSource(table=table, report=report, root=csv.parent), "poster")
 
 
 register_source(

@@ -33,7 +33,7 @@ from moviebench.datasets.common import (
     parse_list_cell,
     read_csv_strings,
 )
-from moviebench.datasets.images import check_images
+from moviebench.datasets.images import poster_paths, with_checked_images
 from moviebench.errors import DataError
 
 
@@ -191,13 +191,10 @@ def load(path: Path | None) -> LoadedSource:
         table["imdb_id"] = raw["imdb_id"].to_numpy(dtype=object)
 
     posters = csv.parent / "posters"
-    if posters.is_dir():
-        files = [posters / f"{i}.jpg" for i in table["movie_id"]]
-        table["poster"] = pd.Series([str(f) if f.is_file() else None for f in files], dtype=object)
-        check_images(list(table["poster"]), report)
-    else:
-        table["poster"] = pd.Series([None] * len(table), dtype=object)
-    return LoadedSource(table=table, report=report, root=csv.parent)
+    # Posters are optional here: without a folder the report counts no images at all.
+    table["poster"] = poster_paths(table["movie_id"], posters if posters.is_dir() else None)
+    loaded = LoadedSource(table=table, report=report, root=csv.parent)
+    return with_checked_images(loaded, "poster") if posters.is_dir() else loaded
 
 
 register_source(

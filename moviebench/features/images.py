@@ -24,6 +24,7 @@ from torchvision.transforms import v2
 from moviebench import progress
 from moviebench.errors import DataError
 from moviebench.features.cache import cache_key, fingerprint_strings
+from moviebench.features.image_files import readable_flags
 from moviebench.features.store import cached_items, file_digest
 
 # Bumped when decoding or resizing changes, so stale cached arrays are not reused.
@@ -106,8 +107,6 @@ class ImageCheck:
 
 def check_images(paths: Sequence[str]) -> ImageCheck:
     """Which files exist and decode. Shares the sources' cached verdicts, keyed by file state."""
-    from moviebench.datasets.images import readable_flags
-
     paths = [str(p) for p in paths]
     exists = np.array([os.path.isfile(p) for p in paths], dtype=bool)
     ok = np.zeros(len(paths), dtype=bool)

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from moviebench.errors import SkipModel
 from moviebench.features.images import ImageDataset, pixel_keys, pixels
 from moviebench.features.precision import inference, inference_precision
 from moviebench.features.store import cached_items, file_digest
@@ -106,8 +107,6 @@ def load_efficientnet_lite(variant: LiteVariant, weights: Path | None = None) ->
     Raises SkipModel when no weights file is found: a pretrained rung never trains from scratch.
     """
     import timm
-
-    from moviebench.models import SkipModel
 
     path = weights or packaged_weights(variant)
     if path is None or not Path(path).exists():

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from moviebench.errors import SkipModel as SkipModel  # re-exported for models.SkipModel
 from moviebench.targets import CLASSIFICATION, TargetKind, target_kind
 from moviebench.tasks.base import TaskData
 
@@ -121,7 +122,3 @@ class Model:
         """Whether this model can run on a task with this target kind and these inputs."""
         declared = {target_kind(t) for t in cls.targets}  # kinds, or their names
         return target_kind(target) in declared and set(cls.inputs) <= set(inputs)
-
-
-class SkipModel(Exception):
-    """Raised by a rung that cannot run here (e.g. no pretrained weights): recorded as skipped."""

@@ -1,0 +1,450 @@
+"""moviebench from Python: what `bench` does, as functions a notebook or script can call.
+
+Every function returns data (records, boards, findings, paths) and never prints or exits:
+progress goes to an optional `display`, and a mistake raises a `moviebench.errors.BenchError`
+whose one-line message says what went wrong and where.
+
+Example (a notebook cell)::
+
+    from moviebench import api
+
+    records = api.run("tmdb-quality", models=["majority", "logreg"], out="results")
+    board = api.board(out="results", task="tmdb-quality")
+    print(board.render("md"))
+    result = api.check("results/baseline", out="results", task="tmdb-quality")
+    result.passed, [f.message for f in result.failures]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+
+from moviebench.errors import BadRequest, BenchError
+from moviebench.options import RunOptions
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11 only
+
+    from moviebench.check import Finding
+    from moviebench.datasets.base import SourceSpec
+    from moviebench.export_mlflow import ExportSummary
+    from moviebench.models import Model
+    from moviebench.runner import RunRequest
+    from moviebench.tasks import TaskSpec
+    from moviebench.tuning import TuneResult
+
+__all__ = [
+    "BadRequest",
+    "Board",
+    "Cells",
+    "CheckResult",
+    "Report",
+    "board",
+    "check",
+    "export_mlflow",
+    "inspect_source",
+    "models",
+    "report",
+    "run",
+    "run_failure",
+    "scale",
+    "sources",
+    "tasks",
+    "tune",
+    "update_baseline",
+]
+
+# A record as records.load_records and runner.run return it (one JSON object per cell).
+RecordDict = dict[str, Any]
+BoardFormat = Literal["md", "csv", "json"]
+
+
+# ---- what is registered ---------------------------------------------------------------------
+
+
+def tasks() -> list[TaskSpec]:
+    """Every registered task, e.g. `[t.name for t in api.tasks()]`."""
+    from moviebench.tasks import TASKS
+
+    return list(TASKS)
+
+
+def sources() -> list[SourceSpec]:
+    """Every registered data source (`needs_path` False: bundled, no `data=` needed)."""
+    from moviebench.datasets import SOURCES
+
+    return list(SOURCES)
+
+
+def models() -> list[type[Model]]:
+    """Every registered model class, e.g. `{m.name: m.family for m in api.models()}`."""
+    from moviebench.models import MODELS
+
+    return list(MODELS)
+
+
+# ---- training ------------------------------------------------------------------------------
+
+
+def _options(options: RunOptions | None, source: str | None, data: Path | str | None) -> RunOptions:
+    """`options` with `source`/`data` filled in: the two a notebook user gives most."""
+    options = options or RunOptions()
+    changes: dict[str, Any] = {}
+    if source is not None:
+        changes["source"] = source
+    if data is not None:
+        changes["data"] = Path(data)
+    return dataclasses.replace(options, **changes) if changes else options
+
+
+class Cells(TypedDict, total=False):
+    """Which cells `run` and `scale` train, all optional: `models` (None: the task's whole
+    ladder; the trivial baseline always runs), `seeds` (default (0,)), `out` (the records
+    folder, default "results"), `source` and `data` (override those of `options`), `options`
+    (every data, split and budget option of `bench run`, a `RunOptions`) and `force` (rerun
+    cells that already have a finished record)."""
+
+    models: Sequence[str] | None
+    seeds: Sequence[int]
+    out: Path | str
+    source: str | None
+    data: Path | str | None
+    options: RunOptions | None
+    force: bool
+
+
+def _request(task: str, cells: Cells, **more: Any) -> RunRequest:
+    from moviebench.runner import RunRequest
+
+    models = cells.get("models")
+    return RunRequest(
+        task=task,
+        options=_options(cells.get("options"), cells.get("source"), cells.get("data")),
+        models=None if models is None else list(models),
+        seeds=list(cells.get("seeds", (0,))),
+        out=Path(cells.get("out", "results")),
+        force=cells.get("force", False),
+        **more,
+    )
+
+
+def run(
+    task: str,
+    *,
+    tuned: bool = False,
+    storage: str | None = None,
+    jobs: int = 1,
+    shard: tuple[int, int] | None = None,
+    executor: Any | None = None,
+    display: Any | None = None,
+    **cells: Unpack[Cells],
+) -> list[RecordDict]:
+    """Train and score a task's ladder (or `models`, the trivial baseline always added) and
+    return this run's records, one dict per (model, seed), finished, skipped as current or failed.
+
+    Records are written under `out`; a cell whose stored record was made the same way is not
+    rerun (unless `force`). The cells' arguments are those of `Cells` (models, seeds, out,
+    source, data, options, force). `tuned` takes each model's best params from its `tune`
+    study (in `storage`); `jobs` runs cells in that many processes; `shard=(i, n)` runs share
+    i of n; `display` receives progress as `runner.run` reports it (e.g. `display.LadderDisplay`).
+
+    Example::
+
+        records = api.run("tmdb-quality", models=["majority", "logreg"], seeds=[0, 1])
+        [(r["model"], r["seed"], r["status"], r["primary"]) for r in records]
+    """
+    from moviebench.runner import run as run_ladder
+
+    request = _request(
+        task,
+        cells,
+        tuned=tuned,
+        tuning_storage=storage,
+        jobs=jobs,
+        shard=shard,
+        executor=executor,
+    )
+    return run_ladder(request, display)
+
+
+def run_failure(records: list[RecordDict], models: Sequence[str] | None = None) -> str | None:
+    """Why a run's `records` hold nothing the caller asked for (one line), or None when some
+    asked-for model finished. `models` as given to `run` (None: the whole ladder)."""
+    from moviebench.runner import RunRequest, nothing_succeeded
+
+    task = records[0]["task"] if records else ""
+    return nothing_succeeded(
+        RunRequest(task=task, models=None if models is None else list(models)), records
+    )
+
+
+def scale(
+    task: str,
+    *,
+    fractions: Sequence[float] = (0.1, 0.25, 0.5, 1.0),
+    plots: Path | str | None = None,
+    display: Callable[[str], None] | None = None,
+    **cells: Unpack[Cells],
+) -> tuple[list[RecordDict], Path]:
+    """Train each rung on nested shares of the training split (same validation and test)
+    and draw the primary metric against training rows; returns the records and the PNG
+    (under `plots`, default `<out>/scaling`). The cells' arguments are those of `run`.
+
+    Example::
+
+        records, png = api.scale("tmdb-quality", fractions=[0.25, 1.0], models=["logreg"])
+    """
+    from moviebench.scaling import scale as run_scale
+
+    request = _request(task, cells)
+    return run_scale(request, list(fractions), None if plots is None else Path(plots), display)
+
+
+def tune(
+    task: str,
+    *,
+    model: str | None = None,
+    ladder: bool = False,
+    trials: int | None = None,
+    timeout: float | None = None,
+    storage: str | None = None,
+    study: str | None = None,
+    out: Path | str = "results",
+    seed: int = 0,
+    sampler_seed: int | None = None,
+    source: str | None = None,
+    data: Path | str | None = None,
+    options: RunOptions | None = None,
+    executor: Any | None = None,
+    display: Any | None = None,
+) -> dict[str, TuneResult]:
+    """Tune `model` (or, with `ladder=True`, every tunable rung of the task) with Optuna on
+    the validation split; returns each tuned model's `TuneResult` (best params and value,
+    trial counts) by model name.
+    Trials default to 20 unless `timeout` is given. `run(..., tuned=True)` then uses the best
+    params.
+
+    Example::
+
+        results = api.tune("tmdb-quality", model="lightgbm", trials=10)
+        results["lightgbm"].best_params
+    """
+    from moviebench.tuning import TuneRequest, ladder_requests
+    from moviebench.tuning import tune as run_tune
+
+    if bool(model) == ladder:
+        raise BadRequest("give either a model or ladder=True")
+    if ladder and study:
+        raise BadRequest("a study name names one study; a ladder makes one per rung")
+    request = TuneRequest(
+        task=task,
+        model=model or "",
+        options=_options(options, source, data),
+        trials=20 if trials is None and timeout is None else trials,
+        timeout=timeout,
+        storage=storage,
+        study=study,
+        out=Path(out),
+        seed=seed,
+        sampler_seed=sampler_seed,
+        executor=executor,
+    )
+    requests = ladder_requests(request) if ladder else [request]
+    return {req.model: run_tune(req, display) for req in requests}
+
+
+# ---- reading records -----------------------------------------------------------------------
+
+
+class Board:
+    """The leaderboards of some stored records: `boards` has one per (task, source), as
+    `leaderboard.aggregate` builds them (computed on first use: the paired bootstrap of ties
+    reads every record's test scores)."""
+
+    def __init__(self, records: list[RecordDict]) -> None:
+        self.records = records
+
+    @functools.cached_property
+    def boards(self) -> dict[tuple[str, str], list[Any]]:
+        from moviebench.leaderboard import aggregate
+
+        return aggregate(self.records)
+
+    def render(self, fmt: BoardFormat | str) -> str:
+        """The boards as markdown (`md`), CSV or JSON text: what `bench leaderboard --format` prints."""
+        from moviebench.leaderboard import to_csv, to_json, to_markdown
+
+        renderers = {"md": to_markdown, "csv": to_csv, "json": to_json}
+        if fmt not in renderers:
+            raise BadRequest(f"unknown board format '{fmt}': choose one of md, csv, json")
+        return renderers[fmt](self.boards)
+
+    def write_plots(self, folder: Path | str) -> tuple[Path, int]:
+        """PNG plots and `folder/leaderboard.md` embedding them; the page and the plot count."""
+        from moviebench.report import write_leaderboard_page
+
+        return write_leaderboard_page(self.records, Path(folder))
+
+
+def board(
+    out: Path | str = "results",
+    task: str | None = None,
+    source: str | None = None,
+    data_fingerprint: str | None = None,
+) -> Board:
+    """The leaderboards of the records stored under `out`, optionally of one task, one source
+    and one data fingerprint (no training). Raises `BenchError` when no record matches.
+
+    Example::
+
+        board = api.board(out="results", task="tmdb-quality")
+        for (task, source), rows in board.boards.items():
+            print(task, source, [row["model"] for row in rows])
+        open("board.md", "w").write(board.render("md"))
+    """
+    from moviebench.records import load_records
+    from moviebench.tasks import TASKS
+
+    if task:
+        TASKS.get(task)  # a typo gets the closest names, not "no records"
+    records = [
+        r
+        for r in load_records(Path(out), task)
+        if (not source or r["source"] == source)
+        and (not data_fingerprint or r.get("data_fingerprint") == data_fingerprint)
+    ]
+    if not records:
+        raise BenchError(
+            f"no records for {task or 'any task'} in {out}: "
+            f"run `bench run --task {task or 'TASK'}` first"
+        )
+    return Board(records)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What `report` wrote: the markdown page (with `plots` PNGs beside it) and/or the HTML file."""
+
+    markdown: Path | None
+    html: Path | None
+    plots: int
+
+    @property
+    def paths(self) -> list[Path]:
+        return [p for p in (self.markdown, self.html) if p is not None]
+
+
+def report(
+    out: Path | str = "results", *, to: Path | str | None = None, html: Path | str | None = None
+) -> Report:
+    """Write a report of every task with records under `out`: a markdown page `to/README.md`
+    with its plots in `to/plots/`, and/or one self-contained HTML file `html`.
+
+    Example::
+
+        written = api.report("results", html="report.html")
+        written.paths   # [PosixPath('report.html')]
+    """
+    from moviebench.records import load_records
+
+    if to is None and html is None:
+        raise BadRequest("give to=DIR (a markdown page) and/or html=FILE (one HTML page)")
+    out = Path(out)
+    records = load_records(out)
+    if not records:
+        raise BenchError(f"no records in {out}: run `bench run --task TASK --out {out}` first")
+    html_page = None
+    if html is not None:
+        from moviebench.report_html import write_html_report
+
+        html_page = write_html_report(
+            records, Path(html), subtitle=f"Rendered from the records in {out}."
+        )
+    page, n_plots = None, 0
+    if to is not None:
+        from moviebench.report import write_markdown_report
+
+        page, n_plots = write_markdown_report(records, Path(to), out)
+    return Report(markdown=page, html=html_page, plots=n_plots)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The findings of a regression check, one per baseline or current (task, source, model)."""
+
+    findings: list[Finding]
+    tolerance: float
+
+    @property
+    def failures(self) -> list[Finding]:
+        """Regressions, missing and truncated entries: what fails the check."""
+        return [f for f in self.findings if f.fails]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def check(
+    baseline: Path | str,
+    out: Path | str = "results",
+    *,
+    tolerance: float = 0.01,
+    task: str | None = None,
+) -> CheckResult:
+    """Compare the records under `out` with a baseline folder: a primary metric that dropped
+    by more than `tolerance`, or a baseline entry without a finished current record, fails.
+
+    Example::
+
+        result = api.check("results/baseline", out="/tmp/ci-results")
+        if not result.passed:
+            print([f.message for f in result.failures])
+    """
+    from moviebench.check import compare, load_baseline
+    from moviebench.records import load_records
+
+    if tolerance < 0:
+        raise BadRequest(f"tolerance {tolerance:g}: must be 0 or more")
+    current = load_records(Path(out), task)
+    base = [r for r in load_baseline(Path(baseline)) if not task or r["task"] == task]
+    return CheckResult(findings=compare(base, current, tolerance), tolerance=tolerance)
+
+
+def update_baseline(
+    baseline: Path | str, out: Path | str = "results", *, task: str | None = None
+) -> tuple[Path, int]:
+    """Write the records under `out` as the baseline bundle in `baseline`; returns the bundle
+    file and the number of records in it."""
+    from moviebench.check import save_baseline
+    from moviebench.records import load_records
+
+    current = load_records(Path(out), task)
+    if not current:
+        raise BenchError(f"no records in {out} to save as a baseline")
+    return save_baseline(current, Path(baseline)), len(current)
+
+
+def inspect_source(source: str, data: Path | str | None = None, min_votes: int = 10) -> dict:
+    """What a source reads: rows kept and dropped by reason, missing values, label balance per
+    task, genres and images, as the JSON-ready dict `bench data inspect --format json` prints."""
+    from moviebench.datasets.inspection import inspect_source as inspect
+
+    return inspect(source, None if data is None else Path(data), {"min_votes": min_votes})
+
+
+def export_mlflow(
+    out: Path | str = "results",
+    tracking_uri: str = "sqlite:///mlflow.db",
+    experiment: str = "moviebench",
+) -> ExportSummary:
+    """One MLflow run per record under `out` (needs the `mlflow` extra); returns which runs
+    were created, replaced and left unchanged."""
+    from moviebench.export_mlflow import export
+
+    return export(Path(out), tracking_uri, experiment)
