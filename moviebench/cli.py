@@ -164,6 +164,15 @@ def data_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+jobs_option = click.option(
+    "--jobs",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Run cells in this many processes.",
+)
+
+
 def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--executor and its Ray options, shared by run and tune; the command gets `runner`
     (None for local, else an executors.RayExecutor)."""
@@ -250,13 +259,7 @@ def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--storage", help="Study storage for --tuned (default: the journal file under --out)."
 )
-@click.option(
-    "--jobs",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Run cells in this many processes.",
-)
+@jobs_option
 @click.option(
     "--shard",
     help="Run only share I of N of the cells (e.g. 0/4), for batch-scheduler arrays; "
@@ -553,9 +556,12 @@ def tune(
         sampler_seed=sampler_seed,
         executor=runner,
     )
+    from moviebench.display import LadderDisplay
+
     requests = ladder_requests(request) if ladder else [request]
     for req in requests:
-        result = run_tune(req, console)
+        with LadderDisplay(console) as display:
+            result = run_tune(req, display)
         console.print(
             f"study [bold]{result.study}[/] ({result.storage}): {result.n_complete} complete, {result.n_pruned} pruned, "
             f"{result.n_failed} failed; {result.seconds:.0f}s in this process"
@@ -667,6 +673,7 @@ def check(baseline: Path, out: Path, tolerance: float, task: str | None, update:
     help="Where the PNG goes; default <out>/scaling.",
 )
 @click.option("--force", is_flag=True, help="Rerun cells that already have a finished record.")
+@jobs_option
 @data_options
 def scale(
     task: str,
@@ -677,6 +684,7 @@ def scale(
     plots_dir: Path | None,
     force: bool,
     options: RunOptions,
+    jobs: int = 1,
 ) -> None:
     """Train each rung on nested shares of the training split (same val and test) and plot it.
 
@@ -696,8 +704,12 @@ def scale(
         seeds=_seeds(seeds),
         out=out,
         force=force,
+        jobs=jobs,
     )
-    records, png = run_scale(request, parse_fractions(fractions), plots_dir, display=console.print)
+    from moviebench.display import LadderDisplay
+
+    with LadderDisplay(console) as display:
+        records, png = run_scale(request, parse_fractions(fractions), plots_dir, display)
     header, body = scaling_table(records)
     table = Table(
         title=f"{task}: test {records[0]['primary_metric']} by training rows", title_justify="left"
