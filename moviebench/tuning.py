@@ -300,8 +300,9 @@ def tune(req: TuneRequest, reporter: Reporter | None = None) -> TuneResult:
 
 
 class TrialProgress:
-    """An Optuna callback: trials done in this process, study size and best value, reported
-    as progress; a failed trial as a warning."""
+    """An Optuna callback: each trial's end as a line with the study's best so far (as the
+    Ray executor reports its trials), a failed one as a warning, and the trials done in this
+    process as progress."""
 
     def __init__(self, reporter: Reporter, total: int | None, metric: str) -> None:
         self.reporter = reporter
@@ -312,14 +313,8 @@ class TrialProgress:
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         self.done += 1
         complete, pruned, failed = _counts(study)
-        try:
-            best = (
-                f"best val {self.metric} {study.best_value:.4f} (trial {study.best_trial.number})"
-            )
-        except ValueError:
-            best = "best —"
         self.reporter.progress(
-            f"trials: {best} | study: {complete} complete, {pruned} pruned, {failed} failed",
+            f"trials | study: {complete} complete, {pruned} pruned, {failed} failed",
             self.done,
             self.total,
         )
@@ -327,6 +322,15 @@ class TrialProgress:
             self.reporter.warning(
                 f"trial {trial.number} failed: {trial.user_attrs.get('error', '?')}"
             )
+            return
+        try:
+            best = (
+                f"best val {self.metric} {study.best_value:.4f} (trial {study.best_trial.number})"
+            )
+        except ValueError:
+            best = "no trial complete yet"
+        value = "" if trial.value is None else f" {trial.value:.4f}"
+        self.reporter.message(f"trial {trial.number} {trial.state.name.lower()}{value}; {best}")
 
 
 def best_params(study: optuna.Study) -> tuple[dict[str, Any], optuna.trial.FrozenTrial] | None:
