@@ -1,7 +1,7 @@
 """moviebench from Python: what `bench` does, as functions a notebook or script can call.
 
 Every function returns data (records, boards, findings, paths) and never prints or exits:
-progress goes to an optional `display`, and a mistake raises a `moviebench.errors.BenchError`
+progress goes to an optional `reporter` (`moviebench.reporting.Reporter`), and a mistake raises a `moviebench.errors.BenchError`
 whose one-line message says what went wrong and where.
 
 Example (a notebook cell)::
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
@@ -32,11 +32,13 @@ if TYPE_CHECKING:
 
     from moviebench.check import Finding
     from moviebench.datasets.base import SourceSpec
+    from moviebench.executors import Executor
     from moviebench.export_mlflow import ExportSummary
     from moviebench.models import Model
+    from moviebench.reporting import Reporter
     from moviebench.runner import RunRequest
     from moviebench.tasks import TaskSpec
-    from moviebench.tuning import TuneResult
+    from moviebench.tuning import TrialExecutor, TuneResult
 
 __all__ = [
     "BadRequest",
@@ -140,8 +142,8 @@ def run(
     storage: str | None = None,
     jobs: int = 1,
     shard: tuple[int, int] | None = None,
-    executor: Any | None = None,
-    display: Any | None = None,
+    executor: Executor | None = None,
+    reporter: Reporter | None = None,
     **cells: Unpack[Cells],
 ) -> list[RecordDict]:
     """Train and score a task's ladder (or `models`, the trivial baseline always added) and
@@ -151,7 +153,9 @@ def run(
     rerun (unless `force`). The cells' arguments are those of `Cells` (models, seeds, out,
     source, data, options, force). `tuned` takes each model's best params from its `tune`
     study (in `storage`); `jobs` runs cells in that many processes; `shard=(i, n)` runs share
-    i of n; `display` receives progress as `runner.run` reports it (e.g. `display.LadderDisplay`).
+    i of n; `executor` runs the cells (default: serial, or a process pool with `jobs`; e.g.
+    `executors.RayExecutor`); `reporter` hears progress (`reporting.Reporter`: the rich
+    `display.LadderDisplay`, `reporting.TextReporter`; default silent).
 
     Example::
 
@@ -169,7 +173,7 @@ def run(
         shard=shard,
         executor=executor,
     )
-    return run_ladder(request, display)
+    return run_ladder(request, reporter)
 
 
 def run_failure(records: list[RecordDict], models: Sequence[str] | None = None) -> str | None:
@@ -188,12 +192,14 @@ def scale(
     *,
     fractions: Sequence[float] = (0.1, 0.25, 0.5, 1.0),
     plots: Path | str | None = None,
-    display: Callable[[str], None] | None = None,
+    jobs: int = 1,
+    reporter: Reporter | None = None,
     **cells: Unpack[Cells],
 ) -> tuple[list[RecordDict], Path]:
     """Train each rung on nested shares of the training split (same validation and test)
     and draw the primary metric against training rows; returns the records and the PNG
-    (under `plots`, default `<out>/scaling`). The cells' arguments are those of `run`.
+    (under `plots`, default `<out>/scaling`). The cells' arguments are those of `run`; `jobs`
+    runs them in that many processes, each under its lock, skipped when current.
 
     Example::
 
@@ -201,8 +207,8 @@ def scale(
     """
     from moviebench.scaling import scale as run_scale
 
-    request = _request(task, cells)
-    return run_scale(request, list(fractions), None if plots is None else Path(plots), display)
+    request = _request(task, cells, jobs=jobs)
+    return run_scale(request, list(fractions), None if plots is None else Path(plots), reporter)
 
 
 def tune(
@@ -220,8 +226,8 @@ def tune(
     source: str | None = None,
     data: Path | str | None = None,
     options: RunOptions | None = None,
-    executor: Any | None = None,
-    display: Any | None = None,
+    executor: TrialExecutor | None = None,
+    reporter: Reporter | None = None,
 ) -> dict[str, TuneResult]:
     """Tune `model` (or, with `ladder=True`, every tunable rung of the task) with Optuna on
     the validation split; returns each tuned model's `TuneResult` (best params and value,
@@ -255,7 +261,7 @@ def tune(
         executor=executor,
     )
     requests = ladder_requests(request) if ladder else [request]
-    return {req.model: run_tune(req, display) for req in requests}
+    return {req.model: run_tune(req, reporter) for req in requests}
 
 
 # ---- reading records -----------------------------------------------------------------------

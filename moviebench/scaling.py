@@ -3,22 +3,25 @@
 Every fraction trains on a nested subset of the training split (the 10% subset lies inside
 the 25% one, and so on), always with the same validation and test rows, so the curves differ
 only in how much the model saw. Records go to `<out>/scaling/<task>/<source>/<data>/<model>/`
-under names a leaderboard does not read (`frac-0.25-seed-0.json`).
+under names a leaderboard does not read (`frac-0.25-seed-0.json`). The points run as any
+ladder's cells do (`executors.run_cells`): skipped when current, each under its lock, on the
+request's executor (`--jobs`), and a rerun with nothing to do is answered by the manifest.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from moviebench.cell import Cell
 from moviebench.errors import BenchError
 from moviebench.prepare import PreparedTask
-from moviebench.runner import RunRequest
+from moviebench.reporting import Reporter, StoredRecord
+from moviebench.runner import Ladder, RunRequest, run_planned
 
 
 def nested_subsets(train: np.ndarray, fractions: list[float], seed: int) -> dict[float, np.ndarray]:
@@ -43,43 +46,37 @@ def parse_fractions(text: str) -> list[float]:
     return values
 
 
-def run_scaling(
-    req: RunRequest, fractions: list[float], display: Callable[[str], None] | None = None
-) -> tuple[list[dict], PreparedTask]:
-    """Run every (fraction, model, seed) cell; returns the records and the prepared task.
-
-    Each point is an ordinary `Cell` with a training subset, so it is skipped on a rerun only
-    when the same data, split, settings, options and params made it."""
-    from moviebench.records import ensure_writable
-    from moviebench.runner import plan
-
-    ensure_writable(req.out)
-    ladder = plan(req)
+def scaling_cells(ladder: Ladder, req: RunRequest, fractions: list[float]) -> list[Cell]:
+    """Every (fraction, model, seed) cell, smallest fraction first."""
     prep = ladder.prep
     # The subset order depends on the split only, so reruns and other machines draw the same rows.
     subset_seed = int(hashlib.sha256(prep.split.hash.encode()).hexdigest()[:8], 16)
     subsets = nested_subsets(prep.split.train, fractions, subset_seed)
-    records = []
-    for fraction, rows in subsets.items():
-        for model in ladder.models:
-            for seed in req.seeds:
-                cell = dataclasses.replace(
-                    ladder.cell(model, seed), train_rows=rows, train_fraction=fraction
-                )
-                record = None if req.force else cell.stored(req.out)
-                if record is None:
-                    record = cell.execute(req.out)
-                records.append(record)
-                if display:
-                    status = (
-                        f"{record['primary_metric']} {record['primary']:.4f}"
-                        if record["status"] == "ok"
-                        else f"{record['status']}: {record.get('error')}"
-                    )
-                    display(
-                        f"  fraction {fraction:g} ({len(rows)} rows) {model} seed {seed}: {status}"
-                    )
-    return records, prep
+    return [
+        dataclasses.replace(ladder.cell(model, seed), train_rows=rows, train_fraction=fraction)
+        for fraction, rows in subsets.items()
+        for model in ladder.models
+        for seed in req.seeds
+    ]
+
+
+def run_scaling(
+    req: RunRequest, fractions: list[float], reporter: Reporter | None = None
+) -> tuple[list[StoredRecord], PreparedTask | None]:
+    """Run every (fraction, model, seed) cell; returns the records and the prepared task
+    (None when the manifest answered a rerun with nothing to do: no data was loaded).
+
+    Each point is an ordinary `Cell` with a training subset, so it is skipped on a rerun only
+    when the same data, split, settings, options and params made it."""
+    prepared: list[PreparedTask] = []
+
+    def cells_of(ladder: Ladder) -> list[Cell]:
+        prepared.append(ladder.prep)
+        return scaling_cells(ladder, req, fractions)
+
+    extra = {"fractions": sorted(fractions)}
+    records = run_planned(req, cells_of, reporter, kind="scale", extra=extra)
+    return records, (prepared[0] if prepared else None)
 
 
 def scaling_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
@@ -105,21 +102,21 @@ def scale(
     req: RunRequest,
     fractions: list[float],
     plot_dir: Path | None = None,
-    display: Callable[[str], None] | None = None,
-) -> tuple[list[dict], Path]:
+    reporter: Reporter | None = None,
+) -> tuple[list[StoredRecord], Path]:
     """Run the scaling cells and draw primary metric against training size."""
     from moviebench.plots import plot_scaling, slug
 
-    records, prep = run_scaling(req, fractions, display)
+    records, _ = run_scaling(req, fractions, reporter)
+    first = records[0]  # the records say what was run, even when no data was loaded
+    task, source, metric = first["task"], first["source"], first["primary_metric"]
     target = (
-        Path(plot_dir or Path(req.out) / "scaling")
-        / f"{slug(prep.spec.name + '-' + prep.source)}-scaling.png"
+        Path(plot_dir or Path(req.out) / "scaling") / f"{slug(task + '-' + source)}-scaling.png"
     )
     plot_scaling(
         records,
         target,
-        prep.spec.primary_metric,
-        f"{prep.spec.name} on {prep.source}: test {prep.spec.primary_metric} vs training size "
-        "(nested subsets; val/test fixed)",
+        metric,
+        f"{task} on {source}: test {metric} vs training size (nested subsets; val/test fixed)",
     )
     return records, target

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import optuna
 
@@ -32,6 +32,7 @@ from moviebench.errors import BenchError
 from moviebench.models import MODELS
 from moviebench.options import RunOptions
 from moviebench.prepare import PreparedTask, prepare
+from moviebench.reporting import Reporter, SilentReporter
 from moviebench.tasks import TASKS
 
 JOURNAL_NAME = "optuna-journal.log"
@@ -104,6 +105,25 @@ def storage_label(url: str | None, out: Path = Path("results")) -> str:
 
 
 @dataclass
+class StudyJob:
+    """One study's trials to run: the prepared task, the request, the study's name and the
+    attributes it was made with, and the sampler seed of the first trial."""
+
+    prep: PreparedTask
+    req: TuneRequest
+    name: str
+    attrs: dict[str, Any]
+    seed: int
+
+
+class TrialExecutor(Protocol):
+    """Runs a study's trials somewhere else (executors.RayExecutor): each trial joins the
+    study in the request's storage, with the same objective and pruner as a local study."""
+
+    def tune(self, job: StudyJob, reporter: Reporter) -> None: ...
+
+
+@dataclass
 class TuneRequest:
     task: str
     model: str
@@ -115,7 +135,7 @@ class TuneRequest:
     out: Path = Path("results")
     seed: int = 0  # the model's seed in every trial
     sampler_seed: int | None = None  # None: the number of trials already in the study
-    executor: Any | None = None  # None: trials in this process; else e.g. executors.RayExecutor
+    executor: TrialExecutor | None = None  # None: trials in this process; else e.g. Ray
 
 
 @dataclass
@@ -202,8 +222,9 @@ def _counts(study: optuna.Study) -> tuple[int, int, int]:
     return states.count(TS.COMPLETE), states.count(TS.PRUNED), states.count(TS.FAIL)
 
 
-def tune(req: TuneRequest, console: Any | None = None) -> TuneResult:
-    """Run (or continue) the study for one model; show progress on `console` when given."""
+def tune(req: TuneRequest, reporter: Reporter | None = None) -> TuneResult:
+    """Run (or continue) the study for one model; progress goes to `reporter`."""
+    reporter = reporter or SilentReporter()
     spec = TASKS.get(req.task)
     cls = MODELS.get(req.model)
     if not cls.accepts(spec.target, spec.inputs):
@@ -238,23 +259,21 @@ def tune(req: TuneRequest, console: Any | None = None) -> TuneResult:
 
     objective = make_objective(prep, req)
     started = time.perf_counter()
-    if console is not None:
-        console.print(
-            f"[bold]tune {req.model}[/] on {spec.name}/{prep.source} (split {prep.split.hash}): "
-            f"study [bold]{name}[/] in {label}, {len(study.trials)} trials so far"
-        )
+    reporter.message(
+        f"tune {req.model} on {spec.name}/{prep.source} (split {prep.split.hash}): "
+        f"study {name} in {label}, {len(study.trials)} trials so far"
+    )
     if req.executor is not None:  # the same study, pruner and objective, one Ray task per trial
-        req.executor.tune(prep, req, name, attrs, seed, console)
+        req.executor.tune(StudyJob(prep, req, name, attrs, seed), reporter)
     else:
-        with _TuneProgress(console, req.trials, spec.primary_metric) as progress:
-            study.optimize(
-                objective,
-                n_trials=req.trials,
-                timeout=req.timeout,
-                catch=(Exception,),
-                callbacks=[progress.callback],
-                gc_after_trial=True,
-            )
+        study.optimize(
+            objective,
+            n_trials=req.trials,
+            timeout=req.timeout,
+            catch=(Exception,),
+            callbacks=[TrialProgress(reporter, req.trials, spec.primary_metric)],
+            gc_after_trial=True,
+        )
     complete, pruned, failed = _counts(study)
     if complete == 0:
         errors = [t.user_attrs.get("error") for t in study.trials if t.user_attrs.get("error")]
@@ -277,60 +296,38 @@ def tune(req: TuneRequest, console: Any | None = None) -> TuneResult:
     )
 
 
-class _TuneProgress:
-    """A rich progress bar: trials done in this process, study size, best value, elapsed time."""
+class TrialProgress:
+    """An Optuna callback: each trial's end as a line with the study's best so far (as the
+    Ray executor reports its trials), a failed one as a warning, and the trials done in this
+    process as progress."""
 
-    def __init__(self, console: Any | None, total: int | None, metric: str) -> None:
-        self.console = console
+    def __init__(self, reporter: Reporter, total: int | None, metric: str) -> None:
+        self.reporter = reporter
         self.total = total
         self.metric = metric
-        self.progress: Any = None
+        self.done = 0
 
-    def __enter__(self) -> _TuneProgress:
-        if self.console is not None:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self.progress = Progress(
-                TextColumn("trials"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=self.console,
-            )
-            self.progress.start()
-            self.task = self.progress.add_task("best —", total=self.total)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-    def callback(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        if self.progress is None:
-            return
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        self.done += 1
         complete, pruned, failed = _counts(study)
+        self.reporter.progress(
+            f"trials | study: {complete} complete, {pruned} pruned, {failed} failed",
+            self.done,
+            self.total,
+        )
+        if trial.state == optuna.trial.TrialState.FAIL:
+            self.reporter.warning(
+                f"trial {trial.number} failed: {trial.user_attrs.get('error', '?')}"
+            )
+            return
         try:
             best = (
                 f"best val {self.metric} {study.best_value:.4f} (trial {study.best_trial.number})"
             )
         except ValueError:
-            best = "best —"
-        self.progress.update(
-            self.task,
-            advance=1,
-            description=(f"{best} | study: {complete} complete, {pruned} pruned, {failed} failed"),
-        )
-        if trial.state == optuna.trial.TrialState.FAIL:
-            self.console.print(
-                f"  [red]trial {trial.number} failed[/]: {trial.user_attrs.get('error', '?')}"
-            )
+            best = "no trial complete yet"
+        value = "" if trial.value is None else f" {trial.value:.4f}"
+        self.reporter.message(f"trial {trial.number} {trial.state.name.lower()}{value}; {best}")
 
 
 def best_params(study: optuna.Study) -> tuple[dict[str, Any], optuna.trial.FrozenTrial] | None:

@@ -54,7 +54,7 @@ def test_networks_keep_their_cores_and_workers_take_the_spare_ones(
     from types import SimpleNamespace
 
     from moviebench import threads
-    from moviebench.runner import lanes
+    from moviebench.executors import lanes
 
     cells = [SimpleNamespace(model=m, seed=0) for m in ("logreg", "mlp", "lightgbm", "cnn-lstm")]
 

@@ -48,9 +48,9 @@ def test_the_ladder_display_shows_a_data_step_with_its_count(tmp_path: Path) -> 
     console = Console(file=out, force_terminal=True, width=120)
     with LadderDisplay(console, total=1) as display:
         progress.report("checking images", 3, 10)
-        bar = display.progress.tasks[display.progress.task_ids.index(display.inner)]
+        bar = display.bars.tasks[display.bars.task_ids.index(display.inner)]
         assert (bar.description.strip(), bar.completed, bar.total) == ("checking images", 3, 10)
         progress.report("decoding images at 64 px", 1, 4)  # another step: a fresh bar
-        bar = display.progress.tasks[display.progress.task_ids.index(display.inner)]
+        bar = display.bars.tasks[display.bars.task_ids.index(display.inner)]
         assert (bar.completed, bar.total) == (1, 4)
     assert progress._listener is None  # the display stopped listening when it closed

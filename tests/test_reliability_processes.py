@@ -59,22 +59,18 @@ class Blocking(Model):
 RUN = """
 if __name__ == "__main__":
     from moviebench.options import RunOptions
+    from moviebench.reporting import TextReporter
     from moviebench.runner import RunRequest, run
 
-    class Display:  # just what runner.run calls; "waiting" lines mark the wait in $MARKS
-        class console:
-            @staticmethod
-            def print(text, *args, **kwargs):
-                print(text, flush=True)
-                if "waiting" in text:
-                    (Path(os.environ["MARKS"]) / "second-waits").touch()
-        def __getattr__(self, name):
-            return lambda *args, **kwargs: None
+    class Reporter(TextReporter):  # plain lines on stdout; a wait is also marked in $MARKS
+        def waiting(self, cell):
+            super().waiting(cell)
+            (Path(os.environ["MARKS"]) / "second-waits").touch()
 
     seeds = [int(s) for s in sys.argv[3].split(",")]
     records = run(RunRequest(task="tmdb-quality", options=RunOptions(data=Path(sys.argv[1]), device="cpu"),
                              models=["blocking-test"], seeds=seeds, out=Path(sys.argv[2]), jobs=int(sys.argv[4])),
-                  Display())
+                  Reporter(lambda text: print(text, flush=True)))
     for r in records:
         print("record", r["model"], r["seed"], r["status"], r.get("_reused", "trained here"), flush=True)
 """

@@ -1,0 +1,134 @@
+"""What a run tells its user, and nothing about how it is shown: the `Reporter` protocol.
+
+The runner, the executors, `bench scale` and `bench tune` report events (a cell started, a
+step's progress, a cell finished or reused, a wait on another run's lock, the plan, a
+message) to a `Reporter`; they never print. `display.LadderDisplay` shows them with rich;
+`SilentReporter` drops them (tests, library use); `TextReporter` writes plain lines
+(logs, CI, a script). Every event may arrive from another thread (`--jobs` collects its
+workers' events in one), so an implementation that keeps state guards it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from moviebench.cell import Cell
+    from moviebench.prepare import PreparedTask
+
+# A record as the runner hands it on (a written record read back: see Cell.write).
+StoredRecord = dict[str, Any]
+
+
+class Reporter(Protocol):
+    """Every event does nothing unless an implementation says otherwise, so a reporter
+    subclasses this and takes only the events it shows (see `SilentReporter`)."""
+
+    def prepared(self, prep: PreparedTask) -> None:
+        """The task's data is loaded, built and split."""
+
+    def plan(self, text: str) -> None:
+        """How the cells will run, e.g. "running 7 cells in this process, 2 thread(s) each"."""
+
+    def to_run(self, cells: int) -> None:
+        """How many cells will train (those reused are not counted)."""
+
+    def reused(self, record: StoredRecord, why: str) -> None:
+        """A current record is taken instead of training its cell."""
+
+    def started(self, cell: Cell) -> None:
+        """A cell began (serially or in a worker process; a Ray task reports only its end)."""
+
+    def progress(self, description: str, completed: int, total: int | None) -> None:
+        """A long step moved on: epochs, items decoded, trials (total None: not known)."""
+
+    def waiting(self, cell: Cell) -> None:
+        """Another run holds this cell's lock: this run waits and then takes its record."""
+
+    def finished(self, record: StoredRecord) -> None:
+        """A cell ended, with its record (ok, failed or skipped)."""
+
+    def message(self, text: str) -> None:
+        """Something the user should read."""
+
+    def warning(self, text: str) -> None:
+        """Something that went wrong without stopping the run."""
+
+
+def cell_label(model: str, seed: int, train_fraction: float | None = None) -> str:
+    """A cell as the user names it: `logreg seed 0`, or `logreg seed 0 on 0.25 of train`."""
+    label = f"{model} seed {seed}"
+    return label if train_fraction is None else f"{label} on {train_fraction:g} of train"
+
+
+def label_of(cell: Cell) -> str:
+    return cell_label(cell.model, cell.seed, cell.train_fraction)
+
+
+def record_label(record: StoredRecord) -> str:
+    return cell_label(record["model"], record["seed"], record.get("train_fraction"))
+
+
+def waiting_text(cell: Cell) -> str:
+    return f"waiting: another run is training {label_of(cell)}"
+
+
+def outcome_text(record: StoredRecord) -> str:
+    """What became of a finished cell: its primary score, or its error."""
+    if record["status"] == "ok":
+        return (
+            f"{record['primary_metric']} {record['primary']:.4f} (fit {record['fit_seconds']:.1f}s)"
+        )
+    return str(record.get("error"))
+
+
+class SilentReporter(Reporter):
+    """Drops every event: for tests and for callers that only want the records."""
+
+
+class TextReporter(SilentReporter):
+    """One plain line per event through `write` (print by default; e.g. a logger's info).
+    Progress is written only when a step completes, so a log is not an epoch-by-epoch flood."""
+
+    def __init__(self, write: Callable[[str], None] = print) -> None:
+        self._write = write
+        self._lock = threading.Lock()
+
+    def _line(self, text: str) -> None:
+        with self._lock:
+            self._write(text)
+
+    def prepared(self, prep: PreparedTask) -> None:
+        s = prep.split
+        self._line(
+            f"{prep.spec.name} on {prep.source}: {len(prep.data)} rows -> train {len(s.train)} / "
+            f"val {len(s.val)} / test {len(s.test)} (split {s.hash})"
+        )
+
+    def plan(self, text: str) -> None:
+        self._line(f"  {text}")
+
+    def reused(self, record: StoredRecord, why: str) -> None:
+        self._line(f"  skip {record_label(record)}: {why}")
+
+    def started(self, cell: Cell) -> None:
+        self._line(f"  start {label_of(cell)}")
+
+    def progress(self, description: str, completed: int, total: int | None) -> None:
+        if total is not None and completed >= total:
+            self._line(f"    {description}: {completed}/{total}")
+
+    def waiting(self, cell: Cell) -> None:
+        self._line(f"  {waiting_text(cell)}")
+
+    def finished(self, record: StoredRecord) -> None:
+        word = "done" if record["status"] == "ok" else record["status"]
+        self._line(f"  {word} {record_label(record)}: {outcome_text(record)}")
+
+    def message(self, text: str) -> None:
+        self._line(f"  {text}")
+
+    def warning(self, text: str) -> None:
+        self._line(f"  warning: {text}")
