@@ -17,7 +17,7 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 from sklearn import metrics as skm
@@ -30,7 +30,18 @@ if TYPE_CHECKING:  # torch is imported only where a network needs it (a no-op re
     from torch import nn
 
     from moviebench.splits import Split
-    from moviebench.tasks.base import TaskData
+
+
+class TaskData(Protocol):
+    """What a kind reads of a task's rows (`tasks.base.TaskData`, which imports this module)."""
+
+    y: np.ndarray
+    labels: list[str]
+    notes: list[str]
+    unreadable: list[str]
+    split_key: np.ndarray
+
+    def subset(self, index: np.ndarray) -> TaskData: ...
 
 
 class NetworkOutputs:
