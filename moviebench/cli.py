@@ -316,14 +316,12 @@ def run(
         console.print(f"shard {shard}: no cells in this share (fewer cells than shares)")
         return
     # The board of this run's data only: records made on other data live in other folders.
-    source_name, data = records[0]["source"], records[0]["data_fingerprint"]
+    source_name, data = records[0].source, records[0].data_fingerprint
     shown = [
-        r
-        for r in load_records(out, task)
-        if r["source"] == source_name and r.get("data_fingerprint") == data
+        r for r in load_records(out, task) if r.source == source_name and r.data_fingerprint == data
     ]
     print_leaderboards(console, shown)
-    console.print(f"records in {Path(records[0]['_path']).parents[1]}/")
+    console.print(f"records in {Path(records[0].path).parents[1]}/")
     failure = nothing_succeeded(request, records)
     if failure:
         err_console.print(f"[red]error:[/] {escape(failure)}", highlight=False, soft_wrap=True)
@@ -444,7 +442,7 @@ def leaderboard(
 
     if task:
         TASKS.get(task)  # a clear error for a typo
-    records = [r for r in load_records(out, task) if not source or r["source"] == source]
+    records = [r for r in load_records(out, task) if not source or r.source == source]
     if not records:
         raise BenchError(
             f"no records for {task or 'any task'} in {out}: run `bench run --task {task or 'TASK'}` first"
@@ -620,7 +618,7 @@ def check(baseline: Path, out: Path, tolerance: float, task: str | None, update:
         target = save_baseline(current, baseline)
         console.print(f"baseline of {len(current)} records written to {target}")
         return
-    base = [r for r in load_baseline(baseline) if not task or r["task"] == task]
+    base = [r for r in load_baseline(baseline) if not task or r.task == task]
     findings = compare(base, current, tolerance)
     style = {
         "ok": "green",
@@ -700,7 +698,7 @@ def scale(
     records, png = run_scale(request, parse_fractions(fractions), plots_dir, display=console.print)
     header, body = scaling_table(records)
     table = Table(
-        title=f"{task}: test {records[0]['primary_metric']} by training rows", title_justify="left"
+        title=f"{task}: test {records[0].primary_metric} by training rows", title_justify="left"
     )
     for col in header:
         table.add_column(col, justify="left" if col == "model" else "right")

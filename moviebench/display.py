@@ -23,6 +23,7 @@ from rich.text import Text
 
 from moviebench import progress as data_progress
 from moviebench.leaderboard import aggregate, caveats, failures, gap_lines, table_rows
+from moviebench.records import Record
 
 
 class RateColumn(ProgressColumn):
@@ -91,10 +92,10 @@ class LadderDisplay:
         )
 
     @_locked
-    def skipped(self, done: list[dict]) -> None:
+    def skipped(self, done: list[Record]) -> None:
         for r in done:
             self.console.print(
-                f"  [dim]skip {r['model']} seed {r['seed']}: finished record exists (--force reruns)[/]"
+                f"  [dim]skip {r.model} seed {r.seed}: finished record exists (--force reruns)[/]"
             )
 
     @_locked
@@ -124,25 +125,23 @@ class LadderDisplay:
         )
 
     @_locked
-    def finish(self, record: dict) -> None:
+    def finish(self, record: Record) -> None:
         self.progress.advance(self.ladder)
-        name = f"{record['model']} seed {record['seed']}"
-        if record["status"] == "ok":
+        name = f"{record.model} seed {record.seed}"
+        if record.status == "ok":
             self.console.print(
-                f"  [green]done[/] {name}: {record['primary_metric']} {record['primary']:.4f} "
-                f"(fit {record['fit_seconds']:.1f}s)"
+                f"  [green]done[/] {name}: {record.primary_metric} {record.primary:.4f} "
+                f"(fit {record.fit_seconds:.1f}s)"
             )
         else:
-            self.console.print(
-                f"  [red]{record['status']}[/] {name}: {escape(str(record.get('error')))}"
-            )
+            self.console.print(f"  [red]{record.status}[/] {name}: {escape(str(record.error))}")
 
 
-def print_leaderboards(console: Console, records: list[dict[str, Any]]) -> None:
+def print_leaderboards(console: Console, records: list[Record]) -> None:
     for (task, source), rows in aggregate(records).items():
         header, body = table_rows(rows)
         table = Table(
-            title=f"{task} on {source} — test split {rows[0]['split_hash']}", title_justify="left"
+            title=f"{task} on {source} — test split {rows[0].split_hash}", title_justify="left"
         )
         for i, col in enumerate(header):
             table.add_column(col, justify="left" if i in (1, 2, 3) else "right")

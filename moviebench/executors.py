@@ -19,7 +19,7 @@ from typing import Any
 from moviebench.cell import Cell
 from moviebench.errors import BenchError
 from moviebench.models import MODELS
-from moviebench.records import write_predictions
+from moviebench.records import Record, write_predictions
 
 INSTALL = "--executor ray needs Ray: pip install 'moviebench[ray]'"
 
@@ -115,7 +115,7 @@ class RayExecutor:
 
     def run(
         self, ladder: Any, req: Any, todo: list[Cell], display: Any | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Record]:
         """Run `todo` as Ray tasks; records (written here) come back in ladder order."""
         ray = import_ray()
         started = not ray.is_initialized()
@@ -129,7 +129,7 @@ class RayExecutor:
 
     def _run(
         self, ray: Any, ladder: Any, req: Any, todo: list[Cell], display: Any | None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Record]:
         say = display.console.print if display else (lambda *_: None)
         gpus = float(ray.cluster_resources().get("GPU", 0))
         task = ray.remote(compute_remote)
@@ -151,7 +151,7 @@ class RayExecutor:
         )
         for note in sorted(notes):
             say(f"  waiting: {note}")
-        results: dict[tuple[str, int], dict[str, Any]] = {}
+        results: dict[tuple[str, int], Record] = {}
         pending = list(futures)
         while pending:
             finished, pending = ray.wait(pending, num_returns=1)
@@ -166,7 +166,7 @@ class RayExecutor:
         return [results[(cell.model, cell.seed)] for cell in todo]
 
     @staticmethod
-    def _collect(ray: Any, ref: Any, cell: Cell, out: Any) -> dict[str, Any]:
+    def _collect(ray: Any, ref: Any, cell: Cell, out: Any) -> Record:
         """Write a finished task's record and scores; a failed or lost task becomes a failed record."""
         try:
             record, scores = ray.get(ref)

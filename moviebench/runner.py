@@ -22,7 +22,7 @@ from moviebench.errors import BenchError
 from moviebench.models import MODELS
 from moviebench.options import RunOptions
 from moviebench.prepare import PreparedTask, prepare
-from moviebench.records import clean_stale_temp, ensure_writable
+from moviebench.records import Record, clean_stale_temp, ensure_writable
 from moviebench.tasks import TASKS, TaskSpec
 
 
@@ -171,7 +171,7 @@ def shard_cells(
     return pairs[index::count]
 
 
-def pending_cells(ladder: Ladder, req: RunRequest) -> tuple[list[Cell], list[dict]]:
+def pending_cells(ladder: Ladder, req: RunRequest) -> tuple[list[Cell], list[Record]]:
     """Split cells (of this run's shard) into those still to run and the finished records a
     rerun skips."""
     todo, done = [], []
@@ -186,7 +186,7 @@ def pending_cells(ladder: Ladder, req: RunRequest) -> tuple[list[Cell], list[dic
     return todo, done
 
 
-def run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
+def run(req: RunRequest, display: Any | None = None) -> list[Record]:
     """Run a ladder. `display` (see display.LadderDisplay) shows progress; records are returned."""
     ensure_writable(req.out)  # before any data is loaded or model trained
     clean_stale_temp(Path(req.out) / req.task)  # debris of writes a crash interrupted
@@ -200,7 +200,7 @@ def run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
     return records
 
 
-def _run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
+def _run(req: RunRequest, display: Any | None = None) -> list[Record]:
     ladder = plan(req, display)
     todo, done = pending_cells(ladder, req)
     if display:
@@ -214,7 +214,7 @@ def _run(req: RunRequest, display: Any | None = None) -> list[dict[str, Any]]:
     return records + [run_here(cell, req, display) for cell in todo]
 
 
-def run_here(cell: Cell, req: RunRequest, display: Any | None = None) -> dict[str, Any]:
+def run_here(cell: Cell, req: RunRequest, display: Any | None = None) -> Record:
     """Execute one cell in this process, shown on the display."""
     if display:
         display.start(cell.model, cell.seed)
@@ -233,28 +233,26 @@ def run_here(cell: Cell, req: RunRequest, display: Any | None = None) -> dict[st
 
 def execute_locked(
     cell: Cell, req: RunRequest, progress: Any | None = None, on_wait: Any | None = None
-) -> dict[str, Any]:
+) -> Record:
     """Execute a cell under its lock. When another run held the lock, its record is taken if it
     is current (even under --force: it was made while this run waited), so no cell trains twice."""
     with cell.lock(req.out, on_wait) as waited:
         existing = cell.stored(req.out) if waited else None
         if existing:
-            existing["_reused"] = "made by another run while this one waited"
+            existing.reused = "made by another run while this one waited"
             return existing
         return cell.execute(req.out, progress=progress)
 
 
-def nothing_succeeded(req: RunRequest, records: list[dict[str, Any]]) -> str | None:
+def nothing_succeeded(req: RunRequest, records: list[Record]) -> str | None:
     """Why the run produced nothing the user asked for, or None. The trivial baseline, which
     always runs, only counts when it is all that was asked for."""
-    wanted = [r for r in records if req.models is None or r["model"] in req.models]
+    wanted = [r for r in records if req.models is None or r.model in req.models]
     if req.models is None:
-        wanted = [r for r in wanted if r.get("family") != "trivial"] or wanted
-    if not wanted or any(r.get("status") == "ok" for r in wanted):
+        wanted = [r for r in wanted if r.family != "trivial"] or wanted
+    if not wanted or any(r.status == "ok" for r in wanted):
         return None
-    return "no model finished: " + "; ".join(
-        f"{r['model']} seed {r['seed']} {r['status']}" for r in wanted
-    )
+    return "no model finished: " + "; ".join(f"{r.model} seed {r.seed} {r.status}" for r in wanted)
 
 
 # ---- parallel cells (--jobs N) -------------------------------------------------------------
@@ -309,7 +307,7 @@ def die_with_parent(parent: int, interval: float = 0.5) -> None:
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
-def _worker_cell(model: str, seed: int) -> dict[str, Any]:
+def _worker_cell(model: str, seed: int) -> Record:
     queue = _WORKER["queue"]
 
     def progress(description: str, completed: int, total: int) -> None:
@@ -354,7 +352,7 @@ def lanes(cells: list[Cell], jobs: int) -> list[tuple[list[Cell], int, int]]:
 
 def run_parallel(
     ladder: Ladder, req: RunRequest, todo: list[Cell], display: Any | None = None
-) -> list[dict[str, Any]]:
+) -> list[Record]:
     """Run cells as `lanes` splits them; records come back in ladder order.
 
     Each worker writes its own record files atomically, as a serial run would. A worker that
@@ -370,7 +368,7 @@ def run_parallel(
 
     # spawn, not fork: forking after torch / OpenMP have started threads can deadlock.
     context = mp.get_context("spawn")
-    results: dict[tuple[str, int], dict[str, Any]] = {}
+    results: dict[tuple[str, int], Record] = {}
     plan = lanes(todo, req.jobs)
     here = [cell for cells, workers, _ in plan if workers == 0 for cell in cells]
     # A plain queue handed to each worker at start, not a Manager's: a manager is one more

@@ -12,12 +12,12 @@ import dataclasses
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from moviebench.errors import BenchError
 from moviebench.prepare import PreparedTask
+from moviebench.records import Record
 from moviebench.runner import RunRequest
 
 
@@ -45,7 +45,7 @@ def parse_fractions(text: str) -> list[float]:
 
 def run_scaling(
     req: RunRequest, fractions: list[float], display: Callable[[str], None] | None = None
-) -> tuple[list[dict], PreparedTask]:
+) -> tuple[list[Record], PreparedTask]:
     """Run every (fraction, model, seed) cell; returns the records and the prepared task.
 
     Each point is an ordinary `Cell` with a training subset, so it is skipped on a rerun only
@@ -72,9 +72,9 @@ def run_scaling(
                 records.append(record)
                 if display:
                     status = (
-                        f"{record['primary_metric']} {record['primary']:.4f}"
-                        if record["status"] == "ok"
-                        else f"{record['status']}: {record.get('error')}"
+                        f"{record.primary_metric} {record.primary:.4f}"
+                        if record.status == "ok"
+                        else f"{record.status}: {record.error}"
                     )
                     display(
                         f"  fraction {fraction:g} ({len(rows)} rows) {model} seed {seed}: {status}"
@@ -82,19 +82,19 @@ def run_scaling(
     return records, prep
 
 
-def scaling_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+def scaling_table(records: list[Record]) -> tuple[list[str], list[list[str]]]:
     """Rows = models, columns = training sizes, cells = mean primary metric over seeds."""
-    sizes = sorted({(r["train_fraction"], r["n_train"]) for r in records})
-    models = list(dict.fromkeys(r["model"] for r in records))
+    sizes = sorted({(r.train_fraction, r.n_train) for r in records})
+    models = list(dict.fromkeys(r.model for r in records))
     header = ["model", *[f"{f:g} ({n})" for f, n in sizes]]
     body = []
     for model in models:
         cells = [model]
         for f, _ in sizes:
             vals = [
-                r["primary"]
+                r.primary
                 for r in records
-                if r["model"] == model and r["train_fraction"] == f and r.get("status") == "ok"
+                if r.model == model and r.train_fraction == f and r.status == "ok"
             ]
             cells.append(f"{np.mean(vals):.4f}" if vals else "—")
         body.append(cells)
@@ -106,7 +106,7 @@ def scale(
     fractions: list[float],
     plot_dir: Path | None = None,
     display: Callable[[str], None] | None = None,
-) -> tuple[list[dict], Path]:
+) -> tuple[list[Record], Path]:
     """Run the scaling cells and draw primary metric against training size."""
     from moviebench.plots import plot_scaling, slug
 

@@ -42,7 +42,7 @@ def quality_run(csv: Path, out: Path, models: list[str], **options: Any) -> list
 
 
 def by_model(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {r["model"]: r for r in records}
+    return {r.model: r for r in records}
 
 
 # ---- every network declares both profiles, in one place -------------------------------------
@@ -109,9 +109,9 @@ def test_a_very_slow_clock_changes_nothing(
     monkeypatch.setattr(loop, "clock", SlowClock())
     slow = by_model(quality_run(tiny_csv, tmp_path / "b", ["mlp"], epochs=4))["mlp"]
     assert (
-        slow["metrics"] == normal["metrics"] and slow["epochs_done"] == normal["epochs_done"] == 4
+        slow.metrics == normal.metrics and slow.epochs_done == normal.epochs_done == 4
     )
-    assert not slow["truncated"]
+    assert not slow.truncated
 
 
 def test_an_explicit_time_budget_truncates_and_says_so(
@@ -120,8 +120,8 @@ def test_an_explicit_time_budget_truncates_and_says_so(
     monkeypatch.setattr(loop, "clock", SlowClock())
     out = tmp_path / "out"
     record = by_model(quality_run(tiny_csv, out, ["mlp"], epochs=4, time_budget=60.0))["mlp"]
-    assert record["truncated"] and record["epochs_done"] < 4
-    assert record["budget"]["time_budget"] == 60.0
+    assert record.truncated and record.epochs_done < 4
+    assert record.budget["time_budget"] == 60.0
     rows = next(iter(aggregate(load_records(out)).values()))
     header, body = table_rows(rows)
     cells = next(c for c in body if c[1].startswith("mlp"))
@@ -155,12 +155,12 @@ def test_profile_and_budget_are_stored_and_never_share_a_board(
         ("tmdb-quality", "ggplot2movies"),
         ("tmdb-quality", "ggplot2movies (profile full)"),
     ]
-    assert {r["profile"] for rows in boards.values() for r in rows} == {"quick", "full"}
-    assert all(len({r["profile"] for r in rows}) == 1 for rows in boards.values())
+    assert {r.profile for rows in boards.values() for r in rows} == {"quick", "full"}
+    assert all(len({r.profile for r in rows}) == 1 for rows in boards.values())
     # A baseline of one profile is never met by records of the other.
     findings = compare(
-        [r for r in load_records(out) if r["profile"] == "quick"],
-        [r for r in load_records(out) if r["profile"] == "full"],
+        [r for r in load_records(out) if r.profile == "quick"],
+        [r for r in load_records(out) if r.profile == "full"],
     )
     assert {f.kind for f in findings} == {"missing", "new"}
 
@@ -170,8 +170,8 @@ def test_tuned_and_default_rows_are_marked(tiny_csv: Path, tmp_path: Path) -> No
     quality_run(tiny_csv, out, ["logreg", "mlp"], epochs=1)
     records = load_records(out)
     for r in records:
-        if r["model"] == "logreg":
-            r["params_source"] = "tuned: study s trial 3"
+        if r.model == "logreg":
+            r.params_source = "tuned: study s trial 3"
     rows = next(iter(aggregate(records).values()))
     _, body = table_rows(rows)
     assert any(c[1] == "logreg (tuned)" for c in body)

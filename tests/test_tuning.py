@@ -181,11 +181,11 @@ def test_run_tuned_uses_best_params(movies: Path, tmp_path: Path) -> None:
             tuned=True,
         )
     )
-    by_model = {r["model"]: r for r in records}
+    by_model = {r.model: r for r in records}
     logreg = by_model["logreg"]
-    assert logreg["status"] == "ok"
-    assert logreg["params"] == result.best_params
-    assert logreg["params_source"].startswith(
+    assert logreg.status == "ok"
+    assert logreg.params == result.best_params
+    assert logreg.params_source.startswith(
         f"tuned: study {result.study} trial {result.best_trial}"
     )
     # No study for random-forest: defaults, and the record says why; the baseline has nothing to tune.
