@@ -139,9 +139,12 @@ class Cell:
             write_record(path, record)
         return record
 
-    def groups(self) -> dict[str, list[str]]:
-        """The rung groups the task compares on its board (TaskSpec.compare)."""
-        return {name: list(models) for name, models in self.prep.spec.compare.items()}
+    def groups(self) -> list[dict[str, Any]]:
+        """The rung groups the task compares on its board (TaskSpec.compare), in its order."""
+        return [
+            {"name": name, "models": list(models)}
+            for name, models in self.prep.spec.compare.items()
+        ]
 
     @contextlib.contextmanager
     def lock(self, out: Path, on_wait: Callable[[], None] | None = None) -> Iterator[bool]:

@@ -508,20 +508,22 @@ def mark_ties(rows: list[BoardRow], per_model: dict[str, np.ndarray]) -> None:
         row.tie = bool(row.diff_ci[0] <= 0 <= row.diff_ci[1])
 
 
-def declared_groups(records: list[Record]) -> dict[str, list[str]]:
-    """The rung groups a board's task compares, as its newest record that declares any says
-    (`Record.groups`, from TaskSpec.compare); records older than that field declare none."""
+def declared_groups(records: list[Record]) -> list[tuple[str, list[str]]]:
+    """The rung groups a board's task compares, in order, as its newest record that declares
+    any says (`Record.groups`, from TaskSpec.compare); records older than that declare none."""
     declaring = [r for r in records if r.groups]
-    return max(declaring, key=lambda r: r.created).groups if declaring else {}
+    if not declaring:
+        return []
+    return [(g["name"], g["models"]) for g in max(declaring, key=lambda r: r.created).groups]
 
 
 def mark_group_gaps(
-    rows: list[BoardRow], per_model: dict[str, np.ndarray], groups: dict[str, list[str]]
+    rows: list[BoardRow], per_model: dict[str, np.ndarray], groups: list[tuple[str, list[str]]]
 ) -> None:
     """For a task that declares model groups to compare (`groups`, e.g. fusion against
     single modality), set `gap` on the best row of the first group: its difference to the
     best row of the second group, with the paired bootstrap 95% interval."""
-    declared = list(groups.items())
+    declared = list(groups)
     if len(declared) < 2 or rows[0].primary is None:
         return
     sign = 1 if higher_is_better(rows[0].primary_metric) else -1

@@ -113,8 +113,9 @@ class Record:
     created: str = field(
         default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     )
-    # The task's groups of rungs to compare (TaskSpec.compare), so a board needs no registry.
-    groups: dict[str, list[str]] = field(default_factory=dict)
+    # The task's groups of rungs to compare (TaskSpec.compare), in its order, so a board needs
+    # no registry: [{"name": "fusion", "models": [...]}, {"name": "single modality", ...}].
+    groups: list[dict[str, Any]] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept as they were
     path: Path | None = field(default=None, compare=False)  # the file it was read from
@@ -164,6 +165,13 @@ class Record:
         for metric, value in known.get("metrics", {}).items():
             if not _is_number(value):
                 raise RecordError(f"metric '{metric}' is {_describe(value)}, not a number")
+        for group in known.get("groups", []):
+            if not (
+                isinstance(group, dict)
+                and isinstance(group.get("name"), str)
+                and isinstance(group.get("models"), list)
+            ):
+                raise RecordError(f"a group is {_describe(group)}, not {{name, models}}")
         extra = {k: v for k, v in values.items() if k not in known}
         fallback = {k: copy.deepcopy(v) for k, v in TRIMMED_DEFAULTS.items() if k not in known}
         return cls(**fallback, **known, extra=extra)

@@ -108,9 +108,7 @@ def test_a_very_slow_clock_changes_nothing(
     normal = by_model(quality_run(tiny_csv, tmp_path / "a", ["mlp"], epochs=4))["mlp"]
     monkeypatch.setattr(loop, "clock", SlowClock())
     slow = by_model(quality_run(tiny_csv, tmp_path / "b", ["mlp"], epochs=4))["mlp"]
-    assert (
-        slow.metrics == normal.metrics and slow.epochs_done == normal.epochs_done == 4
-    )
+    assert slow.metrics == normal.metrics and slow.epochs_done == normal.epochs_done == 4
     assert not slow.truncated
 
 
@@ -142,13 +140,11 @@ def test_profile_and_budget_are_stored_and_never_share_a_board(
 ) -> None:
     out = tmp_path / "out"
     quick = by_model(quality_run(tiny_csv, out, ["mlp"], epochs=1))
-    assert quick["mlp"]["profile"] == "quick" and quick["mlp"]["budget"]["batch_size"] == 512
-    assert quick["mlp"]["threads"] == threads.current() and quick["majority"]["budget"] is None
+    assert quick["mlp"].profile == "quick" and quick["mlp"].budget["batch_size"] == 512
+    assert quick["mlp"].threads == threads.current() and quick["majority"].budget is None
     full = by_model(quality_run(tiny_csv, out, ["mlp"], epochs=1, profile="full"))
-    assert full["mlp"]["profile"] == "full" and full["mlp"]["budget"]["batch_size"] == 64
-    assert (
-        full["mlp"]["identity"] != quick["mlp"]["identity"]
-    )  # a quick record is not current for full
+    assert full["mlp"].profile == "full" and full["mlp"].budget["batch_size"] == 64
+    assert full["mlp"].identity != quick["mlp"].identity  # a quick record is not current for full
     assert len(load_records(out)) == 4  # both profiles keep their records
     boards = aggregate(load_records(out))
     assert sorted(boards) == [
@@ -220,10 +216,10 @@ def test_networks_train_deterministically(tiny_csv: Path, tmp_path: Path) -> Non
     first = by_model(quality_run(tiny_csv, tmp_path / "a", ["mlp", "cnn-lstm"], epochs=3))
     second = by_model(quality_run(tiny_csv, tmp_path / "b", ["mlp", "cnn-lstm"], epochs=3))
     for name in ("mlp", "cnn-lstm"):
-        assert first[name]["metrics"] == second[name]["metrics"], name
-        strip = [{k: v for k, v in h.items() if k != "seconds"} for h in first[name]["history"]]
+        assert first[name].metrics == second[name].metrics, name
+        strip = [{k: v for k, v in h.items() if k != "seconds"} for h in first[name].history]
         assert strip == [
-            {k: v for k, v in h.items() if k != "seconds"} for h in second[name]["history"]
+            {k: v for k, v in h.items() if k != "seconds"} for h in second[name].history
         ]
 
 

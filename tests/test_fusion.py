@@ -61,10 +61,10 @@ def test_every_fusion_rung_runs_and_beats_the_prior(movielens, tmp_path):
     assert set(records) == {"prior", "tfidf-char-svm", "hist-logreg", *FUSION_MODELS}
     for name, record in records.items():
         assert record.status == "ok", (name, record.error)
-    prior = records["prior"]["primary"]
+    prior = records["prior"].primary
     for name in ("early-fusion-logreg", "late-fusion-avg", "late-fusion-stack"):
-        assert records[name]["primary"] > prior + 0.1, name
-    assert records["fusion-resnet18"]["history"]  # trained by the shared loop
+        assert records[name].primary > prior + 0.1, name
+    assert records["fusion-resnet18"].history  # trained by the shared loop
     stored = load_records(tmp_path / "out", "multimodal-genre")
     assert len(stored) == len(records)
     # The leaderboard states the gap between the best fusion and the best single-modality rung.

@@ -254,7 +254,10 @@ def test_fusion_gap_sentence_is_on_the_page() -> None:
                 "split_hash": "s",
                 "fit_seconds": 1.0,
                 "predict_seconds": 0.1,
-                "groups": {"fusion": ["late-fusion-avg"], "single modality": ["tfidf-logreg"]},
+                "groups": [
+                    {"name": "fusion", "models": ["late-fusion-avg"]},
+                    {"name": "single modality", "models": ["tfidf-logreg"]},
+                ],
             }
         )
 

@@ -11,7 +11,7 @@ import pytest
 
 from moviebench.models import MODELS, Model, register_model
 from moviebench.options import RunOptions
-from moviebench.records import load_records, read_record
+from moviebench.records import Record, load_records, read_record
 from moviebench.runner import RunRequest, run
 from tests.fixtures import write_ggplot2_csv
 
@@ -76,7 +76,7 @@ def test_ladder_writes_one_record_per_model_with_provenance(tiny_csv, tmp_path):
             "params",
             "versions",
         ):
-            assert r[key] is not None, key
+            assert getattr(r, key) is not None, key
     assert len({r.split_hash for r in stored}) == 1  # one split for every model
     mlp = next(r for r in stored if r.model == "mlp")
     assert 1 <= len(mlp.history) <= 2  # --epochs caps training; history is the learning curve
@@ -87,19 +87,21 @@ def test_ladder_writes_one_record_per_model_with_provenance(tiny_csv, tmp_path):
 def test_leaderboard_marks_rungs_that_start_from_pretrained_weights():
     from moviebench.leaderboard import aggregate, table_rows
 
-    def record(model: str, family: str, pretrained: bool, primary: float) -> dict:
-        return {
-            "task": "t",
-            "source": "s",
-            "model": model,
-            "seed": 0,
-            "family": family,
-            "status": "ok",
-            "pretrained_weights": pretrained,
-            "primary_metric": "accuracy",
-            "primary": primary,
-            "metrics": {"accuracy": primary},
-        }
+    def record(model: str, family: str, pretrained: bool, primary: float) -> Record:
+        return Record.from_dict(
+            {
+                "task": "t",
+                "source": "s",
+                "model": model,
+                "seed": 0,
+                "family": family,
+                "status": "ok",
+                "pretrained_weights": pretrained,
+                "primary_metric": "accuracy",
+                "primary": primary,
+                "metrics": {"accuracy": primary},
+            }
+        )
 
     (rows,) = aggregate(
         [
@@ -139,7 +141,7 @@ def test_a_failing_model_is_recorded_and_the_ladder_goes_on(tiny_csv, tmp_path):
     status = {r.model: r.status for r in records}
     assert status == {"majority": "ok", "test-always-fails": "failed", "logreg": "ok"}
     failed = json.loads(Path(next(r.path for r in records if r.status == "failed")).read_text())
-    assert "RuntimeError: boom" in failed.error
+    assert "RuntimeError: boom" in failed["error"]
 
 
 def test_a_failed_record_is_retried_on_the_next_run(tiny_csv, tmp_path):

@@ -219,8 +219,8 @@ def test_overview_genre_and_tagline_title_on_a_tmdb_file(tmp_path: Path) -> None
     assert "dropped 22 films without a tagline or title" in output
     records = {r.model: r for r in load_records(out, "tagline-title")}
     assert set(records) == {"random-rank", "tfidf-cosine"}
-    assert set(records["tfidf-cosine"]["metrics"]) == {"mrr", "top1", "top5"}
-    assert records["tfidf-cosine"]["metrics"]["mrr"] > records["random-rank"]["metrics"]["mrr"]
+    assert set(records["tfidf-cosine"].metrics) == {"mrr", "top1", "top5"}
+    assert records["tfidf-cosine"].metrics["mrr"] > records["random-rank"].metrics["mrr"]
 
 
 @pytest.mark.shared_data

@@ -189,8 +189,8 @@ def test_run_tuned_uses_best_params(movies: Path, tmp_path: Path) -> None:
         f"tuned: study {result.study} trial {result.best_trial}"
     )
     # No study for random-forest: defaults, and the record says why; the baseline has nothing to tune.
-    assert by_model["random-forest"]["params_source"].startswith("defaults (no tuned study")
-    assert by_model["majority"]["params_source"] == "defaults"
+    assert by_model["random-forest"].params_source.startswith("defaults (no tuned study")
+    assert by_model["majority"].params_source == "defaults"
 
 
 def test_deep_model_reports_epochs_to_the_pruner(movies: Path, tmp_path: Path) -> None:
