@@ -64,9 +64,9 @@ def results(tmp_path: Path) -> Path:
         },
     ]
     for r in records:
-        path = record_path(out, r.task, r.source, r.model, r.seed)
+        path = record_path(out, r["task"], r["source"], r["model"], r["seed"])
         write_record(path, r)
-        if r.status == "ok":
+        if r["status"] == "ok":
             write_predictions(
                 path, ids=np.arange(4), y=np.array([0, 1, 0, 1]), scores=np.eye(2)[[0, 1, 1, 1]]
             )

@@ -76,13 +76,11 @@ def test_every_fusion_rung_runs_and_beats_the_prior(movielens, tmp_path):
     )
     assert found, markdown
     fusion, single, diff, low, high = found.groups()
-    assert records[fusion]["primary"] == max(records[m]["primary"] for m in FUSION_MODELS)
-    assert records[single]["primary"] == max(
-        records[m]["primary"] for m in ("tfidf-char-svm", "hist-logreg")
+    assert records[fusion].primary == max(records[m].primary for m in FUSION_MODELS)
+    assert records[single].primary == max(
+        records[m].primary for m in ("tfidf-char-svm", "hist-logreg")
     )
-    assert float(diff) == pytest.approx(
-        records[fusion]["primary"] - records[single]["primary"], abs=1e-4
-    )
+    assert float(diff) == pytest.approx(records[fusion].primary - records[single].primary, abs=1e-4)
     assert float(low) <= float(high)
 
 

@@ -61,7 +61,7 @@ def test_frame_id_runs_end_to_end_with_broken_files(tmp_path: Path) -> None:
         assert any("unreadable images skipped: 2" in note for note in r.data_notes)
     by_model = {r.model: r for r in records}
     # 3 films x 14 frames + 4 readable odd-mode files, all in film_0.
-    assert sum(by_model["majority"][f"n_{p}"] for p in ("train", "val", "test")) == 46
+    assert sum(getattr(by_model["majority"], f"n_{p}") for p in ("train", "val", "test")) == 46
     assert by_model["hist-logreg"].metrics["accuracy"] > by_model["majority"].metrics["accuracy"]
     assert len(by_model["cnn4"].history) >= 1 and "val_score" in by_model["cnn4"].history[0]
     stored = json.loads(Path(by_model["cnn4"].path).read_text())
@@ -154,7 +154,7 @@ def test_cli_image_size_reaches_the_models(tmp_path: Path) -> None:
         "*/hist-logreg/seed-0.json"
     )  # one data folder
     record = json.loads(path.read_text())
-    assert record.status == "ok"
+    assert record["status"] == "ok"
     # The option reached the rung: the pixel rows it cached are 20 x 20.
     con = sqlite3.connect(ItemStore("pixels").path)
     assert {shape for (shape,) in con.execute("SELECT shape FROM items")} == {"20,20,3"}
@@ -200,7 +200,7 @@ def test_poster_genre_on_poster_csv_reports_the_two_broken_posters(tmp_path: Pat
     for r in records:
         assert sorted(r.unreadable_files) == expected
         assert r.labels == ["Comedy", "Drama", "Family"]
-    assert sum(records[0][f"n_{p}"] for p in ("train", "val", "test")) == 38
+    assert sum(getattr(records[0], f"n_{p}") for p in ("train", "val", "test")) == 38
 
 
 def test_poster_genre_with_no_readable_poster_builds_empty(tmp_path: Path) -> None:

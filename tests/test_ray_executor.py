@@ -82,7 +82,7 @@ def test_a_lost_task_becomes_a_failed_record(cluster: object, movies: Path, tmp_
     crash = ray.remote(max_retries=0)(lambda: os._exit(1)).remote()
     record = RayExecutor._collect(ray, crash, cell, tmp_path / "lost")
     assert record.status == "failed" and "Ray task failed" in record.error
-    assert load_records(tmp_path / "lost")[0]["status"] == "failed"
+    assert load_records(tmp_path / "lost")[0].status == "failed"
 
 
 def test_deep_rungs_without_a_gpu_run_on_cpu_only_when_asked() -> None:
