@@ -76,9 +76,9 @@ class Record:
     primary_metric: str
     split_hash: str
     data_fingerprint: str
-    n_train: int
-    n_val: int
-    n_test: int
+    n_train: int | None  # None only in a trimmed record (a baseline bundle) that lacks it
+    n_val: int | None
+    n_test: int | None
     labels: list[str]
     settings: dict[str, Any]
     options: dict[str, Any]  # the run options that change a result (RunOptions.identity)
@@ -189,9 +189,9 @@ TRIMMED_DEFAULTS: dict[str, Any] = {
     "primary_metric": "",
     "split_hash": "",
     "data_fingerprint": "",
-    "n_train": 0,
-    "n_val": 0,
-    "n_test": 0,
+    "n_train": None,
+    "n_val": None,
+    "n_test": None,
     "labels": [],
     "settings": {},
     "options": {},

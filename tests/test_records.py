@@ -305,3 +305,24 @@ def test_record_paths_of_profiles_and_scaling_points(tmp_path: Path) -> None:
         == tmp_path / "scaling/t/s/01234567/m/profile-full/frac-0.25-seed-2.json"
     )
     assert record_path(tmp_path, "t", "s", "m", 0) == tmp_path / "t/s/m/seed-0.json"
+
+
+def test_a_rerun_brings_an_old_record_up_to_date_without_training(tmp_path: Path) -> None:
+    from moviebench.options import RunOptions
+    from moviebench.runner import RunRequest, run
+    from tests.fixtures import write_ggplot2_csv
+
+    request = RunRequest(
+        task="tmdb-quality",
+        options=RunOptions(source="ggplot2movies", data=write_ggplot2_csv(tmp_path / "m.csv")),
+        models=["majority"],
+        out=tmp_path / "out",
+    )
+    (first,) = run(request)
+    old = {k: v for k, v in first.to_dict().items() if k not in ("schema_version", "groups")}
+    write_record(first.path, old)  # as the first layout wrote it
+    assert read_record(first.path).schema_version == 1
+    (again,) = run(request)
+    assert again.created == first.created  # nothing trained
+    stored = json.loads(first.path.read_text())
+    assert stored["schema_version"] == SCHEMA_VERSION and stored["groups"] == []
