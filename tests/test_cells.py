@@ -118,9 +118,7 @@ def test_scale_skips_a_cell_only_when_the_same_settings_made_it(tmp_path: Path) 
     assert all(r.status == "ok" and r.settings == {"thresholds": None} for r in first)
     created = {r.path: Path(r.path).stat().st_mtime_ns for r in first}
     again = scale()
-    assert {
-        r.path: Path(r.path).stat().st_mtime_ns for r in again
-    } == created  # all skipped
+    assert {r.path: Path(r.path).stat().st_mtime_ns for r in again} == created  # all skipped
     changed = scale(thresholds="5.0,6.5")
     assert all(Path(r.path).stat().st_mtime_ns != created[r.path] for r in changed)
     assert all(r.settings["thresholds"] == [5.0, 6.5] for r in changed)
