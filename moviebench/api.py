@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from moviebench.executors import Executor
     from moviebench.export_mlflow import ExportSummary
     from moviebench.models import Model
+    from moviebench.records import Record
     from moviebench.reporting import Reporter
     from moviebench.runner import RunRequest
     from moviebench.tasks import TaskSpec
@@ -61,8 +62,6 @@ __all__ = [
     "update_baseline",
 ]
 
-# A record as records.load_records and runner.run return it (one JSON object per cell).
-RecordDict = dict[str, Any]
 BoardFormat = Literal["md", "csv", "json"]
 
 
@@ -145,7 +144,7 @@ def run(
     executor: Executor | None = None,
     reporter: Reporter | None = None,
     **cells: Unpack[Cells],
-) -> list[RecordDict]:
+) -> list[Record]:
     """Train and score a task's ladder (or `models`, the trivial baseline always added) and
     return this run's records, one dict per (model, seed), finished, skipped as current or failed.
 
@@ -160,7 +159,7 @@ def run(
     Example::
 
         records = api.run("tmdb-quality", models=["majority", "logreg"], seeds=[0, 1])
-        [(r["model"], r["seed"], r["status"], r["primary"]) for r in records]
+        [(r.model, r.seed, r.status, r.primary) for r in records]
     """
     from moviebench.runner import run as run_ladder
 
@@ -176,12 +175,12 @@ def run(
     return run_ladder(request, reporter)
 
 
-def run_failure(records: list[RecordDict], models: Sequence[str] | None = None) -> str | None:
+def run_failure(records: list[Record], models: Sequence[str] | None = None) -> str | None:
     """Why a run's `records` hold nothing the caller asked for (one line), or None when some
     asked-for model finished. `models` as given to `run` (None: the whole ladder)."""
     from moviebench.runner import RunRequest, nothing_succeeded
 
-    task = records[0]["task"] if records else ""
+    task = records[0].task if records else ""
     return nothing_succeeded(
         RunRequest(task=task, models=None if models is None else list(models)), records
     )
@@ -195,7 +194,7 @@ def scale(
     jobs: int = 1,
     reporter: Reporter | None = None,
     **cells: Unpack[Cells],
-) -> tuple[list[RecordDict], Path]:
+) -> tuple[list[Record], Path]:
     """Train each rung on nested shares of the training split (same validation and test)
     and draw the primary metric against training rows; returns the records and the PNG
     (under `plots`, default `<out>/scaling`). The cells' arguments are those of `run`; `jobs`
@@ -272,7 +271,7 @@ class Board:
     `leaderboard.aggregate` builds them (computed on first use: the paired bootstrap of ties
     reads every record's test scores)."""
 
-    def __init__(self, records: list[RecordDict]) -> None:
+    def __init__(self, records: list[Record]) -> None:
         self.records = records
 
     @functools.cached_property
@@ -310,7 +309,7 @@ def board(
 
         board = api.board(out="results", task="tmdb-quality")
         for (task, source), rows in board.boards.items():
-            print(task, source, [row["model"] for row in rows])
+            print(task, source, [row.model for row in rows])
         open("board.md", "w").write(board.render("md"))
     """
     from moviebench.records import load_records
@@ -321,8 +320,8 @@ def board(
     records = [
         r
         for r in load_records(Path(out), task)
-        if (not source or r["source"] == source)
-        and (not data_fingerprint or r.get("data_fingerprint") == data_fingerprint)
+        if (not source or r.source == source)
+        and (not data_fingerprint or r.data_fingerprint == data_fingerprint)
     ]
     if not records:
         raise BenchError(
@@ -418,7 +417,7 @@ def check(
     if tolerance < 0:
         raise BadRequest(f"tolerance {tolerance:g}: must be 0 or more")
     current = load_records(Path(out), task)
-    base = [r for r in load_baseline(Path(baseline)) if not task or r["task"] == task]
+    base = [r for r in load_baseline(Path(baseline)) if not task or r.task == task]
     return CheckResult(findings=compare(base, current, tolerance), tolerance=tolerance)
 
 

@@ -11,7 +11,6 @@ current.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 import traceback
@@ -31,8 +30,9 @@ from moviebench import threads
 from moviebench.models import MODELS, Model, SkipModel
 from moviebench.prepare import PreparedTask, make_context
 from moviebench.records import (
-    DATA_DIGITS,
+    SCHEMA_VERSION,
     Record,
+    as_json,
     read_predictions,
     read_record,
     record_path,
@@ -58,22 +58,17 @@ class Cell:
     # ---- identity ------------------------------------------------------------------------
 
     def path(self, out: Path) -> Path:
-        spec, fingerprint = self.prep.spec, self.prep.loaded.fingerprint
-        if self.train_fraction is None:
-            path = record_path(out, spec.name, self.prep.source, self.model, self.seed, fingerprint)
-        else:
-            path = (
-                Path(out)
-                / "scaling"
-                / spec.name
-                / self.prep.source
-                / fingerprint[:DATA_DIGITS]
-                / self.model
-                / f"frac-{self.train_fraction:g}-seed-{self.seed}.json"
-            )
-        profile = self.prep.options.profile
-        # Profiles keep their records side by side: a full run never overwrites a quick one.
-        return path if profile == "quick" else path.parent / f"profile-{profile}" / path.name
+        prep = self.prep
+        return record_path(
+            out,
+            prep.spec.name,
+            prep.source,
+            self.model,
+            self.seed,
+            prep.loaded.fingerprint,
+            train_fraction=self.train_fraction,
+            profile=prep.options.profile,
+        )
 
     def resolved_params(self) -> dict[str, Any]:
         """The params the model will run with: its current defaults under the given ones, so a
@@ -97,7 +92,7 @@ class Cell:
 
     def identity(self) -> dict[str, Any]:
         prep = self.prep
-        return _as_json(
+        return as_json(
             {
                 "data_fingerprint": prep.loaded.fingerprint,
                 "split_hash": prep.split.hash,
@@ -122,25 +117,34 @@ class Cell:
 
         return {"precision": inference_precision(self.prep.options.device or pick_device())}
 
-    def is_current(self, record: dict[str, Any] | None) -> bool:
+    def is_current(self, record: Record | None) -> bool:
         """A finished record made exactly the way this cell would make it."""
-        return (
-            bool(record)
-            and record.get("status") == "ok"
-            and record.get("identity") == self.identity()
-        )
+        return record is not None and record.status == "ok" and record.identity == self.identity()
 
-    def stored(self, out: Path) -> dict[str, Any] | None:
+    def stored(self, out: Path) -> Record | None:
         """The finished record for this cell under `out`, if it is current and its test
-        scores are readable (a missing or damaged `.npz` is rebuilt by running again)."""
+        scores are readable (a missing or damaged `.npz` is rebuilt by running again).
+
+        A current record of an older layout is brought up to this one in place (nothing is
+        retrained): it gains what the cell knows and it lacks, the task's comparison groups."""
         path = self.path(out)
         record = read_record(path)
         if not self.is_current(record):
             return None
         if self.train_fraction is None and read_predictions(path) is None:
             return None
-        record["_path"] = str(path)
+        if record.schema_version < SCHEMA_VERSION:
+            record.groups = self.groups()
+            record.schema_version = SCHEMA_VERSION
+            write_record(path, record)
         return record
+
+    def groups(self) -> list[dict[str, Any]]:
+        """The rung groups the task compares on its board (TaskSpec.compare), in its order."""
+        return [
+            {"name": name, "models": list(models)}
+            for name, models in self.prep.spec.compare.items()
+        ]
 
     @contextlib.contextmanager
     def lock(self, out: Path, on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
@@ -206,9 +210,10 @@ class Cell:
             profile=prep.options.profile,
             budget=self.budget(),
             threads=threads.current(),
+            groups=self.groups(),
         )
 
-    def execute(self, out: Path, progress: Progress | None = None) -> dict[str, Any]:
+    def execute(self, out: Path, progress: Progress | None = None) -> Record:
         """Fit, score, and write the record (and test scores), whatever happens to the model."""
         record, scores = self.compute(progress)
         if scores is not None:
@@ -269,18 +274,20 @@ class Cell:
             identity={},  # never current: a rerun trains the cell again
         )
 
-    def failed(self, out: Path, error: str) -> dict[str, Any]:
+    def failed(self, out: Path, error: str) -> Record:
         """Record a cell that never reported back (a dead worker process, a lost task)."""
         record = self.record()
         record.status, record.error = "failed", error
         return self.write(out, record)
 
-    def write(self, out: Path, record: Record) -> dict[str, Any]:
+    def write(self, out: Path, record: Record) -> Record:
+        """Write the record and return it as it reads back from the file, with its path."""
         path = self.path(out)
-        payload = _as_json(record.to_dict())  # in memory exactly as it reads back from the file
+        payload = as_json(record.to_dict())
         write_record(path, payload)
-        payload["_path"] = str(path)
-        return payload
+        written = Record.from_dict(payload)
+        written.path = path
+        return written
 
 
 # Packages of the optional extras, by import name: a rung that needs a missing one is skipped
@@ -386,16 +393,3 @@ class PeakMemory:
         self._stop.set()
         self._thread.join()
         self.peak_mb = max(self.peak_mb, self._process.memory_info().rss / 2**20)
-
-
-def _as_json(value: Any) -> Any:
-    """`value` as it reads back from a record file, so identities compare like for like."""
-    return json.loads(json.dumps(value, sort_keys=True, default=_default))
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (np.ndarray, tuple)):
-        return list(value)
-    return str(value)

@@ -23,7 +23,7 @@ import numpy as np
 
 from moviebench.errors import BenchError
 from moviebench.metrics import higher_is_better
-from moviebench.records import load_records
+from moviebench.records import Record, RecordError, load_records
 
 Key = tuple[str, str, str, str, str]  # task, source, model, split hash, profile
 BUNDLE_FIELDS = (
@@ -52,6 +52,7 @@ BUNDLE_FIELDS = (
     "versions",
     "git_commit",
     "created",
+    "schema_version",
 )
 
 
@@ -69,8 +70,9 @@ class Finding:
         return self.kind in ("regression", "missing", "truncated")
 
 
-def load_baseline(path: Path) -> list[dict[str, Any]]:
-    """Records from a baseline folder: record trees and/or `*.json` bundles."""
+def load_baseline(path: Path) -> list[Record]:
+    """Records from a baseline folder: record trees and/or `*.json` bundles, each bundle entry
+    typed by `Record.from_dict` (a bundle entry that cannot be typed is an error)."""
     path = Path(path)
     if not path.is_dir():
         raise BenchError(f"--baseline {path}: no such folder")
@@ -80,11 +82,13 @@ def load_baseline(path: Path) -> list[dict[str, Any]]:
             items = json.loads(bundle.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise BenchError(f"baseline bundle {bundle}: unreadable: {exc}") from None
-        if not isinstance(items, list) or not all(
-            isinstance(r, dict) and "task" in r and "model" in r for r in items
-        ):
+        if not isinstance(items, list):
             raise BenchError(f"baseline bundle {bundle}: expected a JSON list of records")
-        records.extend(items)
+        for i, item in enumerate(items):
+            try:
+                records.append(Record.from_dict(item))
+            except RecordError as exc:
+                raise BenchError(f"baseline bundle {bundle}: entry {i}: {exc}") from None
     if not records:
         raise BenchError(
             f"--baseline {path}: no records found (run `bench check --update` to make one)"
@@ -92,40 +96,32 @@ def load_baseline(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def summarise(records: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
+def summarise(records: list[Record]) -> dict[Key, dict[str, Any]]:
     """Per key: the primary metric's mean over finished seeds (None when none finished)."""
-    groups: dict[Key, list[dict]] = defaultdict(list)
+    groups: dict[Key, list[Record]] = defaultdict(list)
     for r in records:
-        groups[
-            (
-                r["task"],
-                r["source"],
-                r["model"],
-                r.get("split_hash", "?"),
-                r.get("profile") or "quick",
-            )
-        ].append(r)
+        groups[(r.task, r.source, r.model, r.split_hash or "?", r.profile)].append(r)
     out = {}
     for key, recs in groups.items():
-        ok = [r for r in recs if r.get("status") == "ok" and r.get("primary") is not None]
+        ok = [r for r in recs if r.status == "ok" and r.primary is not None]
         out[key] = {
-            "metric": recs[0].get("primary_metric", "?"),
-            "primary": float(np.mean([r["primary"] for r in ok])) if ok else None,
-            "seeds": sorted(r.get("seed", 0) for r in ok),
-            "status": "ok" if ok else recs[0].get("status", "failed"),
-            "error": None if ok else recs[0].get("error"),
-            "truncated": any(r.get("truncated") for r in ok),
+            "metric": recs[0].primary_metric or "?",
+            "primary": float(np.mean([r.primary for r in ok])) if ok else None,
+            "seeds": sorted(r.seed for r in ok),
+            "status": "ok" if ok else recs[0].status,
+            "error": None if ok else recs[0].error,
+            "truncated": any(r.truncated for r in ok),
         }
     return out
 
 
-def truncated_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def truncated_records(records: list[Record]) -> list[Record]:
     """Finished records whose training an explicit --time-budget cut short."""
-    return [r for r in records if r.get("status") == "ok" and r.get("truncated")]
+    return [r for r in records if r.status == "ok" and r.truncated]
 
 
 def compare(
-    baseline: list[dict[str, Any]], current: list[dict[str, Any]], tolerance: float = 0.01
+    baseline: list[Record], current: list[Record], tolerance: float = 0.01
 ) -> list[Finding]:
     if not tolerance >= 0:
         raise BenchError(f"--tolerance {tolerance}: must be 0 or more (it is the allowed drop)")
@@ -213,20 +209,21 @@ def compare(
     return findings
 
 
-def save_baseline(records: list[dict[str, Any]], path: Path, name: str = "baseline") -> Path:
+def save_baseline(records: list[Record], path: Path, name: str = "baseline") -> Path:
     """Write trimmed records as one bundle `path/<name>.json` (what the repository keeps).
 
     A record cut short by --time-budget is refused: its score depends on the machine's speed."""
     cut = truncated_records(records)
     if cut:
-        names = ", ".join(sorted({f"{r['task']}/{r['source']}/{r['model']}" for r in cut}))
+        names = ", ".join(sorted({f"{r.task}/{r.source}/{r.model}" for r in cut}))
         raise BenchError(
             f"refusing to save a baseline with truncated records ({names}): --time-budget cut their "
             "training short; rerun them without --time-budget"
         )
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    trimmed = [{k: r[k] for k in BUNDLE_FIELDS if k in r} for r in records]
+    written = [r.to_dict() for r in records]
+    trimmed = [{k: r[k] for k in BUNDLE_FIELDS if k in r} for r in written]
     trimmed.sort(key=lambda r: (r["task"], r["source"], r["model"], r.get("seed", 0)))
     target = path / f"{name}.json"
     target.write_text(json.dumps(trimmed, indent=1, sort_keys=True) + "\n")

@@ -361,9 +361,9 @@ def run(
         return
     # The board of this run's data only: records made on other data live in other folders.
     first = records[0]
-    shown = api.board(out, task, first["source"], first["data_fingerprint"])
+    shown = api.board(out, task, first.source, first.data_fingerprint)
     print_leaderboards(console, shown.records)
-    console.print(f"records in {Path(first['_path']).parents[1]}/")
+    console.print(f"records in {Path(first.path).parents[1]}/")
     failure = api.run_failure(records, wanted)
     if failure:
         err_console.print(f"[red]error:[/] {escape(failure)}", highlight=False, soft_wrap=True)
@@ -623,7 +623,7 @@ def scale(
         )
     header, body = scaling_table(records)
     table = Table(
-        title=f"{task}: test {records[0]['primary_metric']} by training rows", title_justify="left"
+        title=f"{task}: test {records[0].primary_metric} by training rows", title_justify="left"
     )
     for col in header:
         table.add_column(col, justify="left" if col == "model" else "right")

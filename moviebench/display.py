@@ -24,9 +24,9 @@ from rich.text import Text
 
 from moviebench import progress as data_progress
 from moviebench.leaderboard import aggregate, caveats, failures, gap_lines, table_rows
+from moviebench.records import Record
 from moviebench.reporting import (
     Reporter,
-    StoredRecord,
     label_of,
     outcome_text,
     record_label,
@@ -119,7 +119,7 @@ class LadderDisplay(Reporter):
         self.console.print(f"  [yellow]warning[/]: {escape(text)}")
 
     @_locked
-    def reused(self, record: StoredRecord, why: str) -> None:
+    def reused(self, record: Record, why: str) -> None:
         self.console.print(f"  [dim]skip {escape(record_label(record))}: {escape(why)}[/]")
 
     @_locked
@@ -157,23 +157,21 @@ class LadderDisplay(Reporter):
         )
 
     @_locked
-    def finished(self, record: StoredRecord) -> None:
+    def finished(self, record: Record) -> None:
         if self.ladder is not None:
             self.bars.advance(self.ladder)
         name = escape(record_label(record))
-        if record["status"] == "ok":
+        if record.status == "ok":
             self.console.print(f"  [green]done[/] {name}: {escape(outcome_text(record))}")
         else:
-            self.console.print(
-                f"  [red]{record['status']}[/] {name}: {escape(outcome_text(record))}"
-            )
+            self.console.print(f"  [red]{record.status}[/] {name}: {escape(outcome_text(record))}")
 
 
-def print_leaderboards(console: Console, records: list[dict[str, Any]]) -> None:
+def print_leaderboards(console: Console, records: list[Record]) -> None:
     for (task, source), rows in aggregate(records).items():
         header, body = table_rows(rows)
         table = Table(
-            title=f"{task} on {source} — test split {rows[0]['split_hash']}", title_justify="left"
+            title=f"{task} on {source} — test split {rows[0].split_hash}", title_justify="left"
         )
         for i, col in enumerate(header):
             table.add_column(col, justify="left" if i in (1, 2, 3) else "right")

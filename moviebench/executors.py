@@ -33,8 +33,8 @@ from moviebench.cell import Cell
 from moviebench.errors import BenchError
 from moviebench.models import MODELS
 from moviebench.prepare import PreparedTask
-from moviebench.records import write_predictions
-from moviebench.reporting import Reporter, SilentReporter, StoredRecord, label_of
+from moviebench.records import Record, write_predictions
+from moviebench.reporting import Reporter, SilentReporter, label_of
 
 if TYPE_CHECKING:
     from moviebench.tuning import StudyJob, TuneRequest
@@ -45,7 +45,7 @@ MADE_WHILE_WAITING = "made by another run while this one waited"
 
 
 class Executor(Protocol):
-    def run(self, cells: list[Cell], out: Path, reporter: Reporter) -> list[StoredRecord]:
+    def run(self, cells: list[Cell], out: Path, reporter: Reporter) -> list[Record]:
         """Train every cell, write its record under `out`; records in the order of `cells`."""
         ...
 
@@ -56,11 +56,11 @@ def run_cells(
     executor: Executor,
     reporter: Reporter | None = None,
     force: bool = False,
-) -> list[StoredRecord]:
+) -> list[Record]:
     """The records of `cells`, in their order: current ones as stored (unless `force`), the
     others trained by `executor`."""
     reporter = reporter or SilentReporter()
-    records: list[StoredRecord | None] = []
+    records: list[Record | None] = []
     todo: list[int] = []
     for position, cell in enumerate(cells):
         existing = None if force else cell.stored(out)
@@ -78,18 +78,18 @@ def run_cells(
 
 
 @contextlib.contextmanager
-def claimed(cell: Cell, out: Path, reporter: Reporter) -> Iterator[StoredRecord | None]:
+def claimed(cell: Cell, out: Path, reporter: Reporter) -> Iterator[Record | None]:
     """Hold the cell's lock; yields the current record another run made while this one
     waited for it (taken even under --force: it is newer than the request), else None and
     the caller trains the cell."""
     with cell.lock(out, lambda: reporter.waiting(cell)) as waited:
         existing = cell.stored(out) if waited else None
         if existing is not None:
-            existing["_reused"] = MADE_WHILE_WAITING
+            existing.reused = MADE_WHILE_WAITING
         yield existing
 
 
-def execute_here(cell: Cell, out: Path, reporter: Reporter) -> StoredRecord:
+def execute_here(cell: Cell, out: Path, reporter: Reporter) -> Record:
     """Train one cell in this process under its lock, its progress reported."""
     reporter.started(cell)
     with claimed(cell, out, reporter) as made:
@@ -99,7 +99,7 @@ def execute_here(cell: Cell, out: Path, reporter: Reporter) -> StoredRecord:
 class SerialExecutor:
     """One cell after the other, in this process."""
 
-    def run(self, cells: list[Cell], out: Path, reporter: Reporter) -> list[StoredRecord]:
+    def run(self, cells: list[Cell], out: Path, reporter: Reporter) -> list[Record]:
         records = []
         for cell in cells:
             record = execute_here(cell, out, reporter)
@@ -185,7 +185,7 @@ def _without_prep(cell: Cell) -> Cell:
     return dataclasses.replace(cell, prep=None)  # type: ignore[arg-type]
 
 
-def _worker_cell(position: int, prep_index: int, light: Cell) -> StoredRecord:
+def _worker_cell(position: int, prep_index: int, light: Cell) -> Record:
     cell = dataclasses.replace(light, prep=_WORKER["preps"][prep_index])
     reporter = _QueueReporter(_WORKER["queue"], position, label_of(cell))
     return execute_here(cell, _WORKER["out"], reporter)
@@ -230,7 +230,7 @@ class PoolExecutor:
 
     jobs: int = 2
 
-    def run(self, cells: list[Cell], out: Path, reporter: Reporter) -> list[StoredRecord]:
+    def run(self, cells: list[Cell], out: Path, reporter: Reporter) -> list[Record]:
         if self.jobs < 2 or len(cells) < 2:
             return SerialExecutor().run(cells, out, reporter)
         import multiprocessing as mp
@@ -245,7 +245,7 @@ class PoolExecutor:
         position = {id(cell): i for i, cell in enumerate(cells)}
         preps = list({id(cell.prep): cell.prep for cell in cells}.values())
         prep_index = {id(prep): i for i, prep in enumerate(preps)}
-        results: dict[int, StoredRecord] = {}
+        results: dict[int, Record] = {}
         plan = lanes(cells, self.jobs)
         here = [cell for lane, workers, _ in plan if workers == 0 for cell in lane]
         # A plain queue handed to each worker at start, not a Manager's: a manager is one more
@@ -410,7 +410,7 @@ class RayExecutor:
     deep_on_cpu: bool = False
     max_retries: int = 1  # a lost worker's task is tried once more, then recorded as failed
 
-    def run(self, cells: list[Cell], out: Path, reporter: Reporter) -> list[StoredRecord]:
+    def run(self, cells: list[Cell], out: Path, reporter: Reporter) -> list[Record]:
         """Run `cells` as Ray tasks; records (written here) come back in the cells' order."""
         ray = import_ray()
         started = not ray.is_initialized()
@@ -422,14 +422,12 @@ class RayExecutor:
             if started:
                 ray.shutdown()
 
-    def _run(
-        self, ray: Any, cells: list[Cell], out: Path, reporter: Reporter
-    ) -> list[StoredRecord]:
+    def _run(self, ray: Any, cells: list[Cell], out: Path, reporter: Reporter) -> list[Record]:
         gpus = float(ray.cluster_resources().get("GPU", 0))
         task = ray.remote(compute_remote)
         # The data travels once, not once per cell.
         shared = {id(cell.prep): ray.put(cell.prep) for cell in cells}
-        results: dict[int, StoredRecord] = {}
+        results: dict[int, Record] = {}
         futures: dict[Any, tuple[int, contextlib.ExitStack]] = {}
         notes: set[str] = set()
         with contextlib.ExitStack() as held:
@@ -470,7 +468,7 @@ class RayExecutor:
         return [results[i] for i in range(len(cells))]
 
     @staticmethod
-    def _collect(ray: Any, ref: Any, cell: Cell, out: Path) -> StoredRecord:
+    def _collect(ray: Any, ref: Any, cell: Cell, out: Path) -> Record:
         """Write a finished task's record and scores; a failed or lost task becomes a failed record."""
         try:
             record, scores = ray.get(ref)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from moviebench.errors import BenchError
-from moviebench.records import predictions_path
+from moviebench.records import Record, predictions_path
 
 DEFAULT_URI = "sqlite:///mlflow.db"
 DEFAULT_EXPERIMENT = "moviebench"
@@ -104,44 +104,44 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _millis(record: dict[str, Any]) -> int | None:
+def _millis(record: Record) -> int | None:
     try:
-        return int(datetime.fromisoformat(str(record["created"])).timestamp() * 1000)
+        return int(datetime.fromisoformat(str(record.created)).timestamp() * 1000)
     except (KeyError, ValueError):
         return None
 
 
-def run_params(record: dict[str, Any]) -> dict[str, str]:
+def run_params(record: Record) -> dict[str, str]:
     """The model's params as they are, the run's settings under `settings.`, sizes and sources."""
-    out = {mlflow_name(k): v for k, v in (record.get("params") or {}).items()}
-    out.update({f"settings.{mlflow_name(k)}": v for k, v in (record.get("settings") or {}).items()})
+    out = {mlflow_name(k): v for k, v in (record.params or {}).items()}
+    out.update({f"settings.{mlflow_name(k)}": v for k, v in (record.settings or {}).items()})
     for key in ("params_source", "n_train", "n_val", "n_test"):
-        if record.get(key) is not None:
-            out[key] = record[key]
+        if getattr(record, key) is not None:
+            out[key] = getattr(record, key)
     return {k: _value(v, 6000) for k, v in out.items()}
 
 
-def run_metrics(record: dict[str, Any]) -> list[tuple[str, float, int]]:
+def run_metrics(record: Record) -> list[tuple[str, float, int]]:
     """(name, value, step): test metrics, primary, timings at step 0; the learning curve per epoch."""
-    out = [(mlflow_name(k), v, 0) for k, v in (record.get("metrics") or {}).items()]
+    out = [(mlflow_name(k), v, 0) for k, v in (record.metrics or {}).items()]
     out += [
-        (k, record.get(k), 0)
+        (k, getattr(record, k), 0)
         for k in ("primary", "fit_seconds", "predict_seconds", "peak_memory_mb", "n_params")
     ]
-    for i, point in enumerate(record.get("history") or []):
+    for i, point in enumerate(record.history or []):
         step = int(point.get("epoch", i + 1))
         out += [(f"history/{k}", point.get(k), step) for k in CURVE_KEYS]
     return [(k, float(v), step) for k, v, step in out if _number(v) is not None]
 
 
-def run_tags(record: dict[str, Any], rel_path: str) -> dict[str, str]:
-    tags = {k: str(record[k]) for k in IDENTITY_TAGS if record.get(k) is not None}
-    if record.get("git_commit"):
-        tags["mlflow.source.git.commit"] = str(record["git_commit"])
-    for name, version in (record.get("versions") or {}).items():
+def run_tags(record: Record, rel_path: str) -> dict[str, str]:
+    tags = {k: str(getattr(record, k)) for k in IDENTITY_TAGS if getattr(record, k) is not None}
+    if record.git_commit:
+        tags["mlflow.source.git.commit"] = str(record.git_commit)
+    for name, version in (record.versions or {}).items():
         tags[f"version.{name}"] = str(version)
-    if record.get("error"):
-        tags["error"] = _value(str(record["error"]), 8000)
+    if record.error:
+        tags["error"] = _value(str(record.error), 8000)
     tags["moviebench.record"] = rel_path
     return tags
 
@@ -179,7 +179,7 @@ def _experiment(client: Any, name: str, tracking_uri: str) -> str:
 def _log_run(
     client: Any,
     experiment_id: str,
-    record: dict[str, Any],
+    record: Record,
     path: Path,
     rel_path: str,
     identity: dict[str, str],
@@ -189,7 +189,7 @@ def _log_run(
 
     start = _millis(record)
     tags = {**run_tags(record, rel_path), **identity}
-    name = f"{record['task']}/{record['model']}/seed-{record.get('seed')}"
+    name = f"{record.task}/{record.model}/seed-{record.seed}"
     run_id = client.create_run(
         experiment_id, start_time=start, tags=tags, run_name=name
     ).info.run_id
@@ -200,10 +200,10 @@ def _log_run(
     client.log_artifact(run_id, str(path), artifact_path="record")
     for plot in plots:
         client.log_artifact(run_id, str(plot), artifact_path="plots")
-    seconds = sum(_number(record.get(k)) or 0.0 for k in ("fit_seconds", "predict_seconds"))
+    seconds = sum(_number(getattr(record, k)) or 0.0 for k in ("fit_seconds", "predict_seconds"))
     client.set_terminated(
         run_id,
-        status=RUN_STATUS.get(record.get("status", ""), "FAILED"),
+        status=RUN_STATUS.get(record.status, "FAILED"),
         end_time=None if start is None else start + int(seconds * 1000),
     )
 
@@ -233,7 +233,7 @@ def export(
 
     todo: dict[tuple[str, str], list[tuple[dict, dict[str, str], list[Any]]]] = defaultdict(list)
     for record in records:
-        path = Path(record["_path"])
+        path = Path(record.path)
         identity = {ID_TAG: record_id(path), HASH_TAG: content_hash(path)}
         old = existing.get(identity[ID_TAG], [])
         # A run counts as done only if its logging finished (an export killed midway leaves
@@ -252,17 +252,17 @@ def export(
                     client.delete_run(extra.info.run_id)
             summary.unchanged.append(str(path))
             continue
-        todo[(record["task"], record["source"])].append((record, identity, old))
+        todo[(record.task, record.source)].append((record, identity, old))
 
     with tempfile.TemporaryDirectory(prefix="moviebench-mlflow-") as tmp:
         for (task, source), items in todo.items():
-            board = [r for r in records if r["task"] == task and r["source"] == source]
+            board = [r for r in records if r.task == task and r.source == source]
             folder = Path(tmp) / f"{task}-{source}"
             plots = [
                 folder / name for names in write_plots(board, folder).values() for name in names
             ]
             for record, identity, old in items:
-                path = Path(record["_path"])
+                path = Path(record.path)
                 rel = (
                     path.relative_to(Path(results)).as_posix()
                     if path.is_relative_to(Path(results))

@@ -1,80 +1,158 @@
-"""Leaderboards rendered from stored records alone: one row per model, mean +- std over seeds."""
+"""Leaderboards rendered from stored records alone: one row per model, mean +- std over seeds.
+
+Everything a board shows comes from its records (`records.Record`), including the groups of
+rungs its task compares (`Record.groups`): no registry is read. Bootstrap draws are cached
+beside each record (`seed-0.boot.npz`, see `cached_bootstrap`) and recomputed when missing,
+stale or damaged.
+"""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from moviebench.errors import UnknownNameError
 from moviebench.metrics import get_metric, higher_is_better
+from moviebench.records import (
+    Record,
+    as_json,
+    read_bootstrap_cache,
+    read_predictions,
+    write_bootstrap_cache,
+)
 from moviebench.targets import target_kind
 
 
-def board_keys(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
+@dataclass
+class Gap:
+    """A row's difference in the primary metric to another row (`vs`), with the paired
+    bootstrap 95% interval (`ci`) when both have stored test scores. A declared comparison
+    (`BoardRow.gap`) also names its two groups."""
+
+    vs: str
+    diff: float
+    ci: list[float] | None = None
+    group: str | None = None
+    vs_group: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"group": self.group, "vs_group": self.vs_group, "vs": self.vs, "diff": self.diff}
+        out = {k: v for k, v in out.items() if v is not None}
+        return out if self.ci is None else {**out, "ci": list(self.ci)}
+
+
+@dataclass
+class BoardRow:
+    """One model's row on one board: its seeds' finished records, averaged."""
+
+    task: str
+    source: str
+    model: str
+    family: str
+    pretrained_weights: bool
+    primary_metric: str
+    primary: float | None  # mean over finished seeds
+    primary_std: float | None
+    n_seeds: int
+    seeds: list[int]
+    metrics: dict[str, float | None]
+    fit_seconds: float | None
+    predict_seconds: float | None
+    peak_memory_mb: float | None
+    n_params: int | None
+    params_source: str | None
+    profile: str
+    epochs: float | None
+    truncated: bool
+    status: str  # "ok" when a seed finished, else the first record's status
+    error: str | None
+    split_hash: str
+    vs_baseline: float | None = None  # gain over the trivial baseline
+    diff_ci: list[float] | None = (
+        None  # paired bootstrap interval of the difference to the row above
+    )
+    tie: bool | None = None  # that interval includes 0 (None: not measured)
+    gap: Gap | None = None  # the task's declared comparison (Record.groups), on the best row
+    deep_gap: Gap | None = None  # best deep minus best classical, on the best deep row
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as `to_json` writes it: the marks that were not set are left out."""
+        out = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in _MARKS or getattr(self, f.name) is not None
+        }
+        for name in ("gap", "deep_gap"):
+            if name in out:
+                out[name] = out[name].to_dict()
+        return {**out, "seeds": list(self.seeds), "metrics": dict(self.metrics)}
+
+
+_MARKS = ("diff_ci", "tie", "gap", "deep_gap")
+Board = dict[tuple[str, str], list[BoardRow]]
+
+
+def board_keys(records: list[Record]) -> list[tuple[str, str]]:
     """Each record's board: `board_key` (task, source and profile), plus "@ data 1a2b3c4d"
     when records of one such board were made on different data, so a board never mixes data
     or profiles."""
     fingerprints: dict[tuple[str, str], set] = defaultdict(set)
     for r in records:
-        fingerprints[board_key(r)].add(r.get("data_fingerprint"))
+        fingerprints[board_key(r)].add(r.data_fingerprint)
     keys = []
     for r in records:
         task, source = board_key(r)
         if len(fingerprints[(task, source)]) > 1:
-            source = f"{source} @ data {str(r.get('data_fingerprint'))[:8]}"
+            source = f"{source} @ data {r.data_fingerprint[:8]}"
         keys.append((task, source))
     return keys
 
 
-def board_key(record: dict[str, Any]) -> tuple[str, str]:
+def board_key(record: Record) -> tuple[str, str]:
     """The board a record belongs to: its task and source, and its training profile unless it is
     the default one. Profiles never share a board: their networks trained to different budgets."""
-    profile = record.get("profile") or "quick"
-    source = record["source"] if profile == "quick" else f"{record['source']} (profile {profile})"
-    return record["task"], source
+    profile = record.profile
+    source = record.source if profile == "quick" else f"{record.source} (profile {profile})"
+    return record.task, source
 
 
-def aggregate(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def aggregate(records: list[Record]) -> Board:
     """Group records by board (task, source and data, see `board_keys`), then by model; one
     row per model, best first."""
     keys = board_keys(records)
-    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[Record]] = defaultdict(list)
     for key, r in zip(keys, records):
-        groups[(*key, r["model"])].append(r)
-    boards: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        groups[(*key, r.model)].append(r)
+    boards: Board = defaultdict(list)
     for (task, source, model), recs in groups.items():
         boards[(task, source)].append(_row(model, recs))
     for rows in boards.values():
-        primary = rows[0]["primary_metric"]
+        primary = rows[0].primary_metric
         sign = 1 if higher_is_better(primary) else -1
         rows.sort(
-            key=lambda r: (
-                r["primary"] is None,
-                -sign * (r["primary"] if r["primary"] is not None else 0),
-            )
+            key=lambda r: (r.primary is None, -sign * (r.primary if r.primary is not None else 0))
         )
-        baseline = next(
-            (r for r in rows if r["family"] == "trivial" and r["primary"] is not None), None
-        )
+        baseline = next((r for r in rows if r.family == "trivial" and r.primary is not None), None)
         for r in rows:
-            r["vs_baseline"] = (
-                None
-                if baseline is None or r["primary"] is None
-                else r["primary"] - baseline["primary"]
+            r.vs_baseline = (
+                None if baseline is None or r.primary is None else r.primary - baseline.primary
             )
-    by_board: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    by_board: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for key, r in zip(keys, records):
         by_board[key].append(r)
     for key, rows in boards.items():
         per_model = bootstrap_by_model(rows, by_board[key])
         mark_ties(rows, per_model)
-        mark_group_gaps(key[0], rows, per_model)
+        mark_group_gaps(rows, per_model, declared_groups(by_board[key]))
         mark_deep_gap(rows, per_model)
     return dict(sorted(boards.items()))
 
@@ -84,35 +162,35 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _row(model: str, recs: list[dict]) -> dict[str, Any]:
-    ok = [r for r in recs if r.get("status") == "ok"]
+def _row(model: str, recs: list[Record]) -> BoardRow:
+    ok = [r for r in recs if r.status == "ok"]
     first = recs[0]
-    metric_names = list(ok[0]["metrics"]) if ok else []
-    primary = [r["primary"] for r in ok]
-    return {
-        "task": first["task"],
-        "source": first["source"],
-        "model": model,
-        "family": first.get("family", "?"),
-        "pretrained_weights": bool(first.get("pretrained_weights", False)),
-        "primary_metric": first.get("primary_metric"),
-        "primary": _mean(primary),
-        "primary_std": float(np.std(primary)) if len(primary) > 1 else 0.0 if primary else None,
-        "n_seeds": len(ok),
-        "seeds": sorted(r["seed"] for r in ok),
-        "metrics": {m: _mean([r["metrics"].get(m) for r in ok]) for m in metric_names},
-        "fit_seconds": _mean([r.get("fit_seconds") for r in ok]),
-        "predict_seconds": _mean([r.get("predict_seconds") for r in ok]),
-        "peak_memory_mb": _mean([r.get("peak_memory_mb") for r in ok]),
-        "n_params": ok[0].get("n_params") if ok else None,
-        "params_source": ok[0].get("params_source", "defaults") if ok else None,
-        "profile": first.get("profile") or "quick",
-        "epochs": _mean([r.get("epochs_done") for r in ok]),
-        "truncated": any(r.get("truncated") for r in ok),
-        "status": "ok" if ok else recs[0].get("status", "failed"),
-        "error": None if ok else recs[0].get("error"),
-        "split_hash": first.get("split_hash"),
-    }
+    metric_names = list(ok[0].metrics) if ok else []
+    primary = [r.primary for r in ok]
+    return BoardRow(
+        task=first.task,
+        source=first.source,
+        model=model,
+        family=first.family,
+        pretrained_weights=first.pretrained_weights,
+        primary_metric=first.primary_metric,
+        primary=_mean(primary),
+        primary_std=float(np.std(primary)) if len(primary) > 1 else 0.0 if primary else None,
+        n_seeds=len(ok),
+        seeds=sorted(r.seed for r in ok),
+        metrics={m: _mean([r.metrics.get(m) for r in ok]) for m in metric_names},
+        fit_seconds=_mean([r.fit_seconds for r in ok]),
+        predict_seconds=_mean([r.predict_seconds for r in ok]),
+        peak_memory_mb=_mean([r.peak_memory_mb for r in ok]),
+        n_params=ok[0].n_params if ok else None,
+        params_source=ok[0].params_source if ok else None,
+        profile=first.profile,
+        epochs=_mean([r.epochs_done for r in ok]),
+        truncated=any(r.truncated for r in ok),
+        status="ok" if ok else first.status,
+        error=None if ok else first.error,
+        split_hash=first.split_hash,
+    )
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -128,15 +206,15 @@ def _fmt_params(n: int | None) -> str:
     return str(n)
 
 
-def _weights(row: dict[str, Any]) -> str:
+def _weights(row: BoardRow) -> str:
     """Where a rung's starting weights come from: learned elsewhere, or nothing borrowed."""
-    return "pretrained" if row.get("pretrained_weights") else ""
+    return "pretrained" if row.pretrained_weights else ""
 
 
-def table_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
     """Header and cells shared by the terminal and markdown renderings."""
-    primary = rows[0]["primary_metric"]
-    others = [m for m in (next((r["metrics"] for r in rows if r["metrics"]), {})) if m != primary]
+    primary = rows[0].primary_metric
+    others = [m for m in (next((r.metrics for r in rows if r.metrics), {})) if m != primary]
     header = [
         "#",
         "model",
@@ -154,17 +232,17 @@ def table_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     body = []
     ranks: list[int] = []
     for i, r in enumerate(rows, 1):  # a row tied with the one above shares its rank, marked "="
-        ranks.append(ranks[-1] if r.get("tie") and ranks else i)
+        ranks.append(ranks[-1] if r.tie and ranks else i)
     rank = {i: f"{k}=" if ranks.count(k) > 1 else str(k) for i, k in enumerate(ranks, 1)}
     for i, r in enumerate(rows, 1):
-        if r["status"] != "ok":
+        if r.status != "ok":
             body.append(
                 [
                     rank[i],
-                    r["model"],
-                    r["family"],
+                    r.model,
+                    r.family,
                     _weights(r),
-                    r["status"].upper(),
+                    r.status.upper(),
                     "",
                     *[""] * len(others),
                     "",
@@ -176,56 +254,48 @@ def table_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
             )
             continue
         name = (
-            r["model"]
-            + (" (baseline)" if r["family"] == "trivial" else "")
+            r.model
+            + (" (baseline)" if r.family == "trivial" else "")
             + (" (tuned)" if _tuned(r) else "")
-            + (" (TRUNCATED)" if r.get("truncated") else "")
+            + (" (TRUNCATED)" if r.truncated else "")
         )
-        epochs = (
-            "—"
-            if r.get("epochs") is None
-            else f"{r['epochs']:g}" + ("!" if r.get("truncated") else "")
-        )
-        primary_cell = f"{r['primary']:.4f} ± {r['primary_std']:.4f}"
-        delta = (
-            ""
-            if r["family"] == "trivial" or r["vs_baseline"] is None
-            else f"{r['vs_baseline']:+.4f}"
-        )
+        epochs = "—" if r.epochs is None else f"{r.epochs:g}" + ("!" if r.truncated else "")
+        primary_cell = f"{r.primary:.4f} ± {r.primary_std:.4f}"
+        delta = "" if r.family == "trivial" or r.vs_baseline is None else f"{r.vs_baseline:+.4f}"
         body.append(
             [
                 rank[i],
                 name,
-                r["family"],
+                r.family,
                 _weights(r),
                 primary_cell,
                 delta,
-                *[_fmt(r["metrics"].get(m)) for m in others],
-                _fmt(r["fit_seconds"], 2),
+                *[_fmt(r.metrics.get(m)) for m in others],
+                _fmt(r.fit_seconds, 2),
                 epochs,
-                _fmt(r["predict_seconds"], 2),
-                _fmt_params(r["n_params"]),
-                str(r["n_seeds"]),
+                _fmt(r.predict_seconds, 2),
+                _fmt_params(r.n_params),
+                str(r.n_seeds),
             ]
         )
     return header, body
 
 
-def _tuned(row: dict[str, Any]) -> bool:
-    return str(row.get("params_source")).startswith("tuned")
+def _tuned(row: BoardRow) -> bool:
+    return str(row.params_source).startswith("tuned")
 
 
-def caveats(rows: list[dict[str, Any]]) -> list[str]:
+def caveats(rows: list[BoardRow]) -> list[str]:
     """What a reader must know before comparing ranks: truncated training, unequal tuning."""
     lines = []
-    truncated = [r["model"] for r in rows if r.get("truncated")]
+    truncated = [r.model for r in rows if r.truncated]
     if truncated:
         lines.append(
             f"TRUNCATED: {', '.join(truncated)} stopped at the explicit --time-budget before their "
             "declared budget (epochs marked !): not comparable with rows trained to their budget"
         )
-    learned = [r for r in rows if r["status"] == "ok" and r["family"] != "trivial"]
-    tuned = [r["model"] for r in learned if _tuned(r)]
+    learned = [r for r in rows if r.status == "ok" and r.family != "trivial"]
+    tuned = [r.model for r in learned if _tuned(r)]
     if tuned and len(tuned) < len(learned):
         lines.append(
             f"mixed tuning: {', '.join(tuned)} use tuned params, the other rows their defaults; "
@@ -234,19 +304,17 @@ def caveats(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def failures(rows: list[dict[str, Any]]) -> list[str]:
-    return [f"{r['model']}: {r['status']}: {r['error']}" for r in rows if r["status"] != "ok"]
+def failures(rows: list[BoardRow]) -> list[str]:
+    return [f"{r.model}: {r.status}: {r.error}" for r in rows if r.status != "ok"]
 
 
-def to_markdown(
-    boards: dict[tuple[str, str], list[dict]], plots: dict[tuple[str, str], list[str]] | None = None
-) -> str:
+def to_markdown(boards: Board, plots: dict[tuple[str, str], list[str]] | None = None) -> str:
     out = []
     for (task, source), rows in boards.items():
         header, body = table_rows(rows)
         out.append(f"## {task} on {source}\n")
         out.append(
-            f"Split {rows[0]['split_hash']}; primary metric `{rows[0]['primary_metric']}` on the test split. "
+            f"Split {rows[0].split_hash}; primary metric `{rows[0].primary_metric}` on the test split. "
             "Δ baseline is the gain over the trivial baseline. "
             "A rank marked `=` is a tie: the paired bootstrap 95% interval of the difference "
             "to the neighbouring model includes 0.\n"
@@ -266,9 +334,9 @@ def to_markdown(
     return "\n".join(out)
 
 
-def to_csv(boards: dict[tuple[str, str], list[dict]]) -> str:
+def to_csv(boards: Board) -> str:
     buf = io.StringIO()
-    metric_names = sorted({m for rows in boards.values() for r in rows for m in r["metrics"]})
+    metric_names = sorted({m for rows in boards.values() for r in rows for m in r.metrics})
     fields = [
         "task",
         "source",
@@ -295,15 +363,22 @@ def to_csv(boards: dict[tuple[str, str], list[dict]]) -> str:
     writer.writeheader()
     for rows in boards.values():
         for r in rows:
-            writer.writerow({**r, **r["metrics"]})
+            writer.writerow({**r.to_dict(), **r.metrics})
     return buf.getvalue()
 
 
-def to_json(boards: dict[tuple[str, str], list[dict]]) -> str:
-    return json.dumps([r for rows in boards.values() for r in rows], indent=2)
+def to_json(boards: Board) -> str:
+    """Every board's rows as one JSON list, boards in order and each best first. A row is an
+    object with the keys task, source, model, family, pretrained_weights (bool),
+    primary_metric, primary, primary_std, n_seeds, seeds (list of ints), metrics (name ->
+    mean), fit_seconds, predict_seconds, peak_memory_mb, n_params, params_source, profile,
+    epochs, truncated (bool), status, error, split_hash and vs_baseline (numbers or null),
+    then only where they were measured: diff_ci ([low, high] to the row above) and tie
+    (bool), gap ({group, vs_group, vs, diff[, ci]}) and deep_gap ({vs, diff[, ci]})."""
+    return json.dumps([r.to_dict() for rows in boards.values() for r in rows], indent=2)
 
 
-def render(records: list[dict[str, Any]], fmt: str) -> str:
+def render(records: list[Record], fmt: str) -> str:
     boards = aggregate(records)
     return {"md": to_markdown, "csv": to_csv, "json": to_json}[fmt](boards)
 
@@ -317,15 +392,15 @@ BOOTSTRAP_RESAMPLES = 200
 
 
 def bootstrap_metric(
-    record: dict[str, Any], preds: dict[str, np.ndarray], w: np.ndarray
+    record: Record, preds: dict[str, np.ndarray], w: np.ndarray
 ) -> np.ndarray | None:
     """The record's primary metric on each bootstrap resample (rows of count weights `w`),
     by the same function that scored the board; multi-label predictions use the record's
     validation thresholds. None when the record cannot be rescored."""
-    name, details = str(record.get("primary_metric")), record.get("details", {})
+    name, details = record.primary_metric, record.details
     try:
         get_metric(name)
-        kind = target_kind(str(record.get("target")))
+        kind = target_kind(record.target)
     except UnknownNameError:
         return None
     # The details hold what the kind's evaluator was given: thresholds, a regression's bins.
@@ -334,80 +409,72 @@ def bootstrap_metric(
     )
 
 
-def cached_bootstrap(
-    record: dict[str, Any], preds: dict[str, np.ndarray], w: np.ndarray, draws: str
-) -> np.ndarray | None:
-    """`bootstrap_metric`, kept beside the record (`seed-0.boot.npz`): rescoring hundreds of
-    resamples is most of a board's rendering time, and a rerun that trained nothing would
-    pay it again. The cache is keyed by the record and test scores' content and by the draws
-    (`draws` names what fixes `w`), so a changed record or another resampling recomputes it."""
-    import hashlib
-
-    from moviebench.records import _atomic_write as atomic_write
-
-    path = Path(record["_path"]).with_suffix(".boot.npz") if record.get("_path") else None
-    digest = hashlib.sha256(
-        json.dumps(
-            {k: v for k, v in record.items() if not k.startswith("_")}, sort_keys=True, default=str
-        ).encode()
-    )
+def bootstrap_inputs(record: Record, preds: dict[str, np.ndarray], draws: str) -> str:
+    """The identity of what a record's bootstrap values are computed from: the record's
+    content, its test scores and the draws (`draws` names what fixes the weights)."""
+    digest = hashlib.sha256(json.dumps(as_json(record.to_dict()), sort_keys=True).encode())
     for name in ("ids", "y", "scores"):
         digest.update(np.ascontiguousarray(preds[name]).tobytes())
     digest.update(draws.encode())
-    key = digest.hexdigest()
+    return digest.hexdigest()
+
+
+def cached_bootstrap(
+    record: Record, preds: dict[str, np.ndarray], w: np.ndarray, draws: str
+) -> np.ndarray | None:
+    """`bootstrap_metric`, kept beside the record (`seed-0.boot.npz`): rescoring hundreds of
+    resamples is most of a board's rendering time, and a rerun that trained nothing would
+    pay it again. The cache holds the identity of its inputs (`bootstrap_inputs`), so a
+    changed record or another resampling recomputes it, and a checksum of its values, so a
+    damaged one is reported and recomputed (records.read_bootstrap_cache)."""
+    key = bootstrap_inputs(record, preds, draws)
+    path = None if record.path is None else Path(record.path)
     if path is not None:
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                if str(stored["key"]) == key:
-                    return stored["values"]
-        except (OSError, ValueError, KeyError, EOFError):
-            pass  # missing or damaged: recompute
+        values = read_bootstrap_cache(path, key, len(w))
+        if values is not None:
+            return values
     values = bootstrap_metric(record, preds, w)
     if path is not None and values is not None:
-        try:
-            atomic_write(
-                path, lambda fh: np.savez(fh, key=np.array(key), values=values), ".boot.tmp"
-            )
-        except OSError:
-            pass  # a read-only results folder still renders, only slower
+        write_bootstrap_cache(path, key, values)
     return values
 
 
-def _predictions(records: list[dict[str, Any]], ids: np.ndarray) -> list[tuple[dict, dict]] | None:
+def _predictions(records: list[Record], ids: np.ndarray) -> list[tuple[Record, dict]] | None:
     """Each record with its stored test predictions, or None unless all share the test ids."""
-    from moviebench.records import read_predictions
-
     out = []
     for r in records:
-        preds = read_predictions(r["_path"]) if r.get("_path") else None
+        preds = read_predictions(r.path) if r.path else None
         if preds is None or not np.array_equal(preds["ids"], ids):
             return None
         out.append((r, preds))
     return out
 
 
+class _HasModel(Protocol):
+    model: str
+
+
 def bootstrap_by_model(
-    rows: list[dict[str, Any]],
-    records: list[dict[str, Any]],
+    rows: list[_HasModel],
+    records: list[Record],
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
     """Each model's primary metric on the same `resamples` bootstrap draws of the test rows
-    (mean over seeds, as in the table). Models without stored test predictions are absent."""
-    by_model: dict[str, list[dict]] = defaultdict(list)
+    (mean over seeds, as in the table), for the models of `rows` in their order. Models
+    without stored test predictions are absent."""
+    by_model: dict[str, list[Record]] = defaultdict(list)
     for r in records:
-        by_model[r["model"]].append(r)
+        by_model[r.model].append(r)
     per_model: dict[str, np.ndarray] = {}
     ids: np.ndarray | None = None
     weights = np.zeros((0, 0))
     for row in rows:
-        ok = [r for r in by_model[row["model"]] if r.get("status") == "ok" and r.get("_path")]
+        ok = [r for r in by_model[row.model] if r.status == "ok" and r.path]
         if not ok:
             continue
         if ids is None:
-            from moviebench.records import read_predictions
-
-            first = read_predictions(ok[0]["_path"])
+            first = read_predictions(ok[0].path)
             if first is None:
                 continue
             ids = first["ids"]
@@ -421,59 +488,58 @@ def bootstrap_by_model(
         draws = f"seed {seed}, {resamples} resamples of {len(ids)} rows"  # what fixes `weights`
         values = [cached_bootstrap(r, p, weights, draws) for r, p in pairs or []]
         if values and all(v is not None for v in values):
-            per_model[row["model"]] = np.mean(values, axis=0)
+            per_model[row.model] = np.mean(values, axis=0)
     return per_model
 
 
-def _interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+def _interval(a: np.ndarray, b: np.ndarray) -> list[float]:
     low, high = np.nanpercentile(a - b, [2.5, 97.5])
-    return float(low), float(high)
+    return [float(low), float(high)]
 
 
-def mark_ties(rows: list[dict[str, Any]], per_model: dict[str, np.ndarray]) -> None:
+def mark_ties(rows: list[BoardRow], per_model: dict[str, np.ndarray]) -> None:
     """Set `tie` on each row whose paired bootstrap 95% interval of the difference to the row
     above includes 0, and `diff_ci` to that interval."""
     for above, row in zip(rows, rows[1:]):
-        a, b = per_model.get(above["model"]), per_model.get(row["model"])
+        a, b = per_model.get(above.model), per_model.get(row.model)
         if a is None or b is None:
             continue
-        row["diff_ci"] = list(_interval(a, b))
-        row["tie"] = bool(row["diff_ci"][0] <= 0 <= row["diff_ci"][1])
+        row.diff_ci = _interval(a, b)
+        row.tie = bool(row.diff_ci[0] <= 0 <= row.diff_ci[1])
+
+
+def declared_groups(records: list[Record]) -> list[tuple[str, list[str]]]:
+    """The rung groups a board's task compares, in order, as its newest record that declares
+    any says (`Record.groups`, from TaskSpec.compare); records older than that declare none."""
+    declaring = [r for r in records if r.groups]
+    if not declaring:
+        return []
+    return [(g["name"], g["models"]) for g in max(declaring, key=lambda r: r.created).groups]
 
 
 def mark_group_gaps(
-    task: str, rows: list[dict[str, Any]], per_model: dict[str, np.ndarray]
+    rows: list[BoardRow], per_model: dict[str, np.ndarray], groups: list[tuple[str, list[str]]]
 ) -> None:
-    """For a task that declares model groups to compare (TaskSpec.compare, e.g. fusion against
-    single modality), set `gap` on the best row of the first group: its difference to the best
-    row of the second group, with the paired bootstrap 95% interval."""
-    from moviebench.tasks import TASKS
-
-    try:
-        groups = list(TASKS.get(task).compare.items())
-    except UnknownNameError:
+    """For a task that declares model groups to compare (`groups`, e.g. fusion against
+    single modality), set `gap` on the best row of the first group: its difference to the
+    best row of the second group, with the paired bootstrap 95% interval."""
+    declared = list(groups)
+    if len(declared) < 2 or rows[0].primary is None:
         return
-    if len(groups) < 2 or rows[0]["primary"] is None:
-        return
-    sign = 1 if higher_is_better(rows[0]["primary_metric"]) else -1
+    sign = 1 if higher_is_better(rows[0].primary_metric) else -1
 
-    def best(models: list[str]) -> dict[str, Any] | None:
-        scored = [r for r in rows if r["model"] in models and r["primary"] is not None]
-        return max(scored, key=lambda r: sign * r["primary"], default=None)
+    def best(models: list[str]) -> BoardRow | None:
+        scored = [r for r in rows if r.model in models and r.primary is not None]
+        return max(scored, key=lambda r: sign * r.primary, default=None)
 
-    (name_a, models_a), (name_b, models_b) = groups[:2]
+    (name_a, models_a), (name_b, models_b) = declared[:2]
     a, b = best(models_a), best(models_b)
     if a is None or b is None:
         return
-    gap: dict[str, Any] = {
-        "group": name_a,
-        "vs_group": name_b,
-        "vs": b["model"],
-        "diff": a["primary"] - b["primary"],
-    }
-    if a["model"] in per_model and b["model"] in per_model:
-        gap["ci"] = list(_interval(per_model[a["model"]], per_model[b["model"]]))
-    a["gap"] = gap
+    ci = None
+    if a.model in per_model and b.model in per_model:
+        ci = _interval(per_model[a.model], per_model[b.model])
+    a.gap = Gap(vs=b.model, diff=a.primary - b.primary, ci=ci, group=name_a, vs_group=name_b)
 
 
 # The question the benchmark answers: how far deep models (trained networks, and frozen
@@ -481,24 +547,24 @@ def mark_group_gaps(
 DEEP_FAMILIES = ("deep", "pretrained")
 
 
-def _best(rows: list[dict[str, Any]], families: tuple[str, ...]) -> dict[str, Any] | None:
-    scored = [r for r in rows if r["family"] in families and r["primary"] is not None]
+def _best(rows: list[BoardRow], families: tuple[str, ...]) -> BoardRow | None:
+    scored = [r for r in rows if r.family in families and r.primary is not None]
     if not scored:
         return None
-    sign = 1 if higher_is_better(scored[0]["primary_metric"]) else -1
-    return max(scored, key=lambda r: sign * r["primary"])
+    sign = 1 if higher_is_better(scored[0].primary_metric) else -1
+    return max(scored, key=lambda r: sign * r.primary)
 
 
-def mark_deep_gap(rows: list[dict[str, Any]], per_model: dict[str, np.ndarray]) -> None:
+def mark_deep_gap(rows: list[BoardRow], per_model: dict[str, np.ndarray]) -> None:
     """Set `deep_gap` on the best deep row: its difference to the best classical row, with
     the paired bootstrap 95% interval when both have stored test scores."""
     deep, classical = _best(rows, DEEP_FAMILIES), _best(rows, ("classical",))
     if deep is None or classical is None:
         return
-    gap: dict[str, Any] = {"vs": classical["model"], "diff": deep["primary"] - classical["primary"]}
-    if deep["model"] in per_model and classical["model"] in per_model:
-        gap["ci"] = list(_interval(per_model[deep["model"]], per_model[classical["model"]]))
-    deep["deep_gap"] = gap
+    ci = None
+    if deep.model in per_model and classical.model in per_model:
+        ci = _interval(per_model[deep.model], per_model[classical.model])
+    deep.deep_gap = Gap(vs=classical.model, diff=deep.primary - classical.primary, ci=ci)
 
 
 HEADLINE_HEADER = (
@@ -507,27 +573,27 @@ HEADLINE_HEADER = (
 )  # fmt: skip
 
 
-def headline_rows(boards: dict[tuple[str, str], list[dict]]) -> list[list[str]]:
+def headline_rows(boards: Board) -> list[list[str]]:
     """One row of cells per board: the trivial baseline, the best classical and the best deep
     model, and the deep-minus-classical gap with its paired bootstrap interval."""
     out = []
     for (task, source), rows in boards.items():
 
-        def cell(row: dict[str, Any] | None) -> str:
-            return "—" if row is None else f"{row['primary']:.4f} ({row['model']})"
+        def cell(row: BoardRow | None) -> str:
+            return "—" if row is None else f"{row.primary:.4f} ({row.model})"
 
         deep = _best(rows, DEEP_FAMILIES)
-        gap = (deep or {}).get("deep_gap")
+        gap = deep.deep_gap if deep else None
         gap_cell = "—"
         if gap:
-            gap_cell = f"{gap['diff']:+.4f}"
-            if "ci" in gap:
-                gap_cell += f" [{gap['ci'][0]:+.4f}, {gap['ci'][1]:+.4f}]"
+            gap_cell = f"{gap.diff:+.4f}"
+            if gap.ci is not None:
+                gap_cell += f" [{gap.ci[0]:+.4f}, {gap.ci[1]:+.4f}]"
         out.append(
             [
                 task,
                 source,
-                rows[0]["primary_metric"],
+                rows[0].primary_metric,
                 cell(_best(rows, ("trivial",))),
                 cell(_best(rows, ("classical",))),
                 cell(deep),
@@ -537,27 +603,27 @@ def headline_rows(boards: dict[tuple[str, str], list[dict]]) -> list[list[str]]:
     return out
 
 
-def headline_markdown(boards: dict[tuple[str, str], list[dict]]) -> str:
+def headline_markdown(boards: Board) -> str:
     """The headline rows as a markdown table."""
     lines = ["| " + " | ".join(HEADLINE_HEADER) + " |", "|" + "---|" * len(HEADLINE_HEADER)]
     lines += ["| " + " | ".join(cells) + " |" for cells in headline_rows(boards)]
     return "\n".join(lines) + "\n"
 
 
-def gap_lines(rows: list[dict[str, Any]]) -> list[str]:
+def gap_lines(rows: list[BoardRow]) -> list[str]:
     """One sentence per declared comparison, for the markdown and terminal renderings."""
     lines = []
     for r in rows:
-        g = r.get("gap")
+        g = r.gap
         if not g:
             continue
         ci = (
-            f", paired bootstrap 95% interval [{g['ci'][0]:+.4f}, {g['ci'][1]:+.4f}]"
-            if "ci" in g
+            f", paired bootstrap 95% interval [{g.ci[0]:+.4f}, {g.ci[1]:+.4f}]"
+            if g.ci is not None
             else ""
         )
         lines.append(
-            f"best {g['group']} ({r['model']}) vs best {g['vs_group']} ({g['vs']}): "
-            f"{g['diff']:+.4f} {r['primary_metric']}{ci}"
+            f"best {g.group} ({r.model}) vs best {g.vs_group} ({g.vs}): "
+            f"{g.diff:+.4f} {r.primary_metric}{ci}"
         )
     return lines

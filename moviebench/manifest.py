@@ -27,6 +27,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from moviebench.records import Record, read_record
+
 MANIFEST = ".run-manifest.json"
 SCALE_MANIFEST = ".scale-manifest.json"
 # Installed packages whose files can be a bundled source's data (the default source reads
@@ -117,7 +119,7 @@ def _file_state(path: Path) -> list[int] | None:
 
 
 def remember(
-    req: Any, records: list[dict[str, Any]], kind: str = "run", extra: dict[str, Any] | None = None
+    req: Any, records: list[Record], kind: str = "run", extra: dict[str, Any] | None = None
 ) -> None:
     """Write the manifest after a run whose every cell is finished and current; otherwise
     remove it (a failed cell must train again next time)."""
@@ -129,13 +131,13 @@ def remember(
         or req.tuned
         or getattr(req, "shard", None)
         or not records
-        or any(r.get("status") != "ok" for r in records)
+        or any(r.status != "ok" for r in records)
     ):
         path.unlink(missing_ok=True)
         return
     files = []
     for record in records:
-        record_file = Path(record["_path"])
+        record_file = Path(record.path)
         files.append(
             {
                 "record": os.path.relpath(record_file, req.out),
@@ -153,7 +155,7 @@ def remember(
 
 def current_records(
     req: Any, kind: str = "run", extra: dict[str, Any] | None = None
-) -> list[dict[str, Any]] | None:
+) -> list[Record] | None:
     """The records of a run with nothing to do, read without loading any data; None when
     the manifest does not vouch for every one of them (then the normal path decides)."""
     if req.force or req.tuned or getattr(req, "shard", None):  # a share is never the whole run
@@ -172,12 +174,8 @@ def current_records(
             or _file_state(record_file.with_suffix(".npz")) != entry["scores"]
         ):
             return None
-        try:
-            record = json.loads(record_file.read_text())
-        except (OSError, ValueError):
+        record = read_record(record_file)
+        if record is None or record.status != "ok":
             return None
-        if not isinstance(record, dict) or record.get("status") != "ok":
-            return None
-        record["_path"] = str(record_file)
         records.append(record)
     return records or None

@@ -23,8 +23,9 @@ import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
-from moviebench.leaderboard import aggregate, board_keys  # noqa: E402
+from moviebench.leaderboard import BoardRow, aggregate, board_keys  # noqa: E402
 from moviebench.metrics import higher_is_better  # noqa: E402
+from moviebench.records import Record  # noqa: E402
 
 FAMILY_COLORS = {
     "trivial": "#9e9e9e",
@@ -49,28 +50,26 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
-def plot_primary(rows: list[dict[str, Any]], path: Path) -> Path:
+def plot_primary(rows: list[BoardRow], path: Path) -> Path:
     """Bar per model: mean primary metric over seeds, error bar = std over seeds."""
-    rows = [r for r in rows if r["primary"] is not None]
-    metric = rows[0]["primary_metric"]
+    rows = [r for r in rows if r.primary is not None]
+    metric = rows[0].primary_metric
     fig, ax = plt.subplots(figsize=(max(5.0, 0.8 * len(rows) + 2), 3.8))
     x = np.arange(len(rows))
     ax.bar(
         x,
-        [r["primary"] for r in rows],
-        yerr=[r["primary_std"] or 0.0 for r in rows],
+        [r.primary for r in rows],
+        yerr=[r.primary_std or 0.0 for r in rows],
         capsize=4,
-        color=[FAMILY_COLORS.get(r["family"], "#555") for r in rows],
+        color=[FAMILY_COLORS.get(r.family, "#555") for r in rows],
     )
     ax.set_xticks(
-        x, [f"{r['model']}\n(n={r['n_seeds']})" for r in rows], rotation=30, ha="right", fontsize=8
+        x, [f"{r.model}\n(n={r.n_seeds})" for r in rows], rotation=30, ha="right", fontsize=8
     )
     ax.set_ylabel(f"test {metric}")
-    ax.set_title(
-        f"{rows[0]['task']} on {rows[0]['source']}: {metric}, mean ± std over seeds", fontsize=9
-    )
+    ax.set_title(f"{rows[0].task} on {rows[0].source}: {metric}, mean ± std over seeds", fontsize=9)
     # Patches, not empty bars: an empty bar container loses its colour in the legend.
-    present = [f for f in FAMILY_COLORS if any(r["family"] == f for r in rows)]
+    present = [f for f in FAMILY_COLORS if any(r.family == f for r in rows)]
     ax.legend(
         handles=[Patch(color=FAMILY_COLORS[f], label=f) for f in present], fontsize=7, loc="best"
     )
@@ -137,22 +136,22 @@ def label_points(ax: Any, labels: list[str], points: list[tuple[float, float]]) 
     return texts
 
 
-def pareto_figure(rows: list[dict[str, Any]]) -> Any:
+def pareto_figure(rows: list[BoardRow]) -> Any:
     """Primary metric against fit seconds (log axis) with the Pareto front and one label per
     point, placed so that no two labels overlap (where the axes leave room)."""
-    rows = [r for r in rows if r["primary"] is not None and r["fit_seconds"] is not None]
-    metric = rows[0]["primary_metric"]
+    rows = [r for r in rows if r.primary is not None and r.fit_seconds is not None]
+    metric = rows[0].primary_metric
     # A trivial baseline fits in microseconds; clamp so the log axis stays readable.
-    points = [(max(r["fit_seconds"], 1e-3), r["primary"]) for r in rows]
+    points = [(max(r.fit_seconds, 1e-3), r.primary) for r in rows]
     front = pareto_front(points, higher_is_better(metric))
     fig, ax = plt.subplots(figsize=(6, 4))
     for r, (x, y) in zip(rows, points):
         ax.errorbar(
             x,
             y,
-            yerr=r["primary_std"] or 0.0,
+            yerr=r.primary_std or 0.0,
             fmt="o",
-            color=FAMILY_COLORS.get(r["family"], "#555"),
+            color=FAMILY_COLORS.get(r.family, "#555"),
             capsize=3,
         )
     fx, fy = zip(*[points[i] for i in front])
@@ -161,36 +160,35 @@ def pareto_figure(rows: list[dict[str, Any]]) -> Any:
     ax.margins(x=0.15, y=0.15)  # room for the labels of the extreme points inside the axes
     ax.set_xlabel("fit seconds (log)")
     ax.set_ylabel(f"test {metric}")
-    ax.set_title(f"{rows[0]['task']}: {metric} vs training cost", fontsize=9)
+    ax.set_title(f"{rows[0].task}: {metric} vs training cost", fontsize=9)
     for family, color in FAMILY_COLORS.items():
-        if any(r["family"] == family for r in rows):
+        if any(r.family == family for r in rows):
             ax.plot([], [], "o", color=color, label=family)
     ax.legend(fontsize=7, loc="best")  # "best" keeps clear of the points; labels keep clear of it
     ax.grid(alpha=0.3, which="both")
     # best first: the models people look for get the first pick of spots
     order = sorted(range(len(rows)), key=lambda i: -points[i][1])
-    label_points(ax, [rows[i]["model"] for i in order], [points[i] for i in order])
+    label_points(ax, [rows[i].model for i in order], [points[i] for i in order])
     return fig
 
 
-def plot_pareto(rows: list[dict[str, Any]], path: Path) -> Path:
+def plot_pareto(rows: list[BoardRow], path: Path) -> Path:
     """The Pareto plot (`pareto_figure`) saved as a PNG: the classical-vs-deep answer."""
     return _save(pareto_figure(rows), path)
 
 
-def best_record(records: list[dict[str, Any]]) -> dict[str, Any] | None:
-    ok = [r for r in records if r.get("status") == "ok" and r.get("primary") is not None]
+def best_record(records: list[Record]) -> Record | None:
+    ok = [r for r in records if r.status == "ok" and r.primary is not None]
     if not ok:
         return None
-    sign = 1 if higher_is_better(ok[0]["primary_metric"]) else -1
-    return max(ok, key=lambda r: sign * r["primary"])
+    sign = 1 if higher_is_better(ok[0].primary_metric) else -1
+    return max(ok, key=lambda r: sign * r.primary)
 
 
-def plot_confusion(record: dict[str, Any], path: Path) -> Path:
+def plot_confusion(record: Record, path: Path) -> Path:
     """Row-normalised confusion matrix of one record (counts written in the cells)."""
-    cm = np.asarray(record["details"]["confusion"], dtype=float)
-    details = record.get("details", {})
-    labels = details.get("bin_labels") or record.get("labels") or [str(i) for i in range(len(cm))]
+    cm = np.asarray(record.details["confusion"], dtype=float)
+    labels = record.details.get("bin_labels") or record.labels or [str(i) for i in range(len(cm))]
     share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 2, 1.1 * len(labels) + 1.5))
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
@@ -209,17 +207,17 @@ def plot_confusion(record: dict[str, Any], path: Path) -> Path:
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"{record['model']} (seed {record['seed']}), test split", fontsize=9)
+    ax.set_title(f"{record.model} (seed {record.seed}), test split", fontsize=9)
     fig.colorbar(image, ax=ax, fraction=0.046, label="share of true class")
     return _save(fig, path)
 
 
-def per_label_ap(records: list[dict[str, Any]]) -> tuple[list[str], list[str], np.ndarray]:
+def per_label_ap(records: list[Record]) -> tuple[list[str], list[str], np.ndarray]:
     """Models x labels matrix of test AP, averaged over seeds (NaN where AP is undefined)."""
-    by_model: dict[str, list[dict]] = defaultdict(list)
+    by_model: dict[str, list[dict]] = defaultdict(list)  # per-label tables
     for r in records:
-        if r.get("status") == "ok" and r.get("details", {}).get("per_label"):
-            by_model[r["model"]].append(r["details"]["per_label"])
+        if r.status == "ok" and r.details.get("per_label"):
+            by_model[r.model].append(r.details["per_label"])
     labels = sorted({label for tables in by_model.values() for t in tables for label in t})
     models = sorted(by_model)
     matrix = np.full((len(models), len(labels)), np.nan)
@@ -235,7 +233,7 @@ def per_label_ap(records: list[dict[str, Any]]) -> tuple[list[str], list[str], n
     return models, labels, matrix
 
 
-def plot_per_label_heatmap(records: list[dict[str, Any]], path: Path) -> Path | None:
+def plot_per_label_heatmap(records: list[Record], path: Path) -> Path | None:
     models, labels, matrix = per_label_ap(records)
     if not models:
         return None
@@ -266,17 +264,17 @@ def plot_per_label_heatmap(records: list[dict[str, Any]], path: Path) -> Path | 
     return _save(fig, path)
 
 
-def plot_learning_curves(records: list[dict[str, Any]], path: Path) -> Path | None:
+def plot_learning_curves(records: list[Record], path: Path) -> Path | None:
     """Train and validation loss per epoch for every record with a history (one seed per model)."""
-    curves: dict[str, dict[str, Any]] = {}
-    for r in sorted(records, key=lambda r: r.get("seed", 0)):
-        if r.get("status") == "ok" and r.get("history") and r["model"] not in curves:
-            curves[r["model"]] = r
+    curves: dict[str, Record] = {}
+    for r in sorted(records, key=lambda r: r.seed):
+        if r.status == "ok" and r.history and r.model not in curves:
+            curves[r.model] = r
     if not curves:
         return None
     fig, axes = plt.subplots(1, len(curves), figsize=(4 * len(curves), 3.4), squeeze=False)
     for ax, (model, r) in zip(axes[0], curves.items()):
-        history = r["history"]
+        history = r.history
         epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
         for key, style in (("train_loss", "-"), ("val_loss", "--")):
             values = [h.get(key) for h in history]
@@ -284,7 +282,7 @@ def plot_learning_curves(records: list[dict[str, Any]], path: Path) -> Path | No
                 ax.plot(epochs, values, style, marker=".", label=key.replace("_", " "))
         best = max(range(len(history)), key=lambda i: history[i].get("val_score", -np.inf))
         ax.axvline(epochs[best], color="grey", lw=0.8, ls=":", label="best val epoch")
-        ax.set_title(f"{model} (seed {r['seed']})", fontsize=9)
+        ax.set_title(f"{model} (seed {r.seed})", fontsize=9)
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
         ax.legend(fontsize=7)
@@ -292,14 +290,14 @@ def plot_learning_curves(records: list[dict[str, Any]], path: Path) -> Path | No
     return _save(fig, path)
 
 
-def plot_scaling(points: list[dict[str, Any]], path: Path, metric: str, title: str) -> Path:
+def plot_scaling(points: list[Record], path: Path, metric: str, title: str) -> Path:
     """Primary metric against training-set size, one line per model (mean ± std over seeds)."""
     by_model: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     family = {}
     for p in points:
-        if p.get("primary") is not None:
-            by_model[p["model"]][p["n_train"]].append(p["primary"])
-            family[p["model"]] = p.get("family")
+        if p.primary is not None:
+            by_model[p.model][p.n_train].append(p.primary)
+            family[p.model] = p.family
     fig, ax = plt.subplots(figsize=(6, 4))
     for model, sizes in sorted(by_model.items()):
         xs = sorted(sizes)
@@ -322,7 +320,7 @@ def plot_scaling(points: list[dict[str, Any]], path: Path, metric: str, title: s
 
 
 def write_plots(
-    records: list[dict[str, Any]], out_dir: Path, link_prefix: str = ""
+    records: list[Record], out_dir: Path, link_prefix: str = ""
 ) -> dict[tuple[str, str], list[str]]:
     """Every plot for every (task, source) in `records`; returns image links per board.
 
@@ -330,7 +328,7 @@ def write_plots(
     """
     out_dir = Path(out_dir)
     boards = aggregate(records)
-    by_board: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    by_board: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for key, r in zip(board_keys(records), records):
         by_board[key].append(r)
     links: dict[tuple[str, str], list[str]] = {}
@@ -338,16 +336,16 @@ def write_plots(
         stem = slug(f"{task}-{source}")
         recs = by_board[(task, source)]
         made: list[Path | None] = []
-        if any(r["primary"] is not None for r in rows):
+        if any(r.primary is not None for r in rows):
             made.append(plot_primary(rows, out_dir / f"{stem}-primary.png"))
-            if any(r["fit_seconds"] is not None for r in rows):
+            if any(r.fit_seconds is not None for r in rows):
                 made.append(plot_pareto(rows, out_dir / f"{stem}-pareto.png"))
         # Each plot where the records have its data: a confusion matrix of classes (or of a
         # regression's bins), per-label scores.
         best = best_record(recs)
-        if best and best.get("details", {}).get("confusion"):
+        if best and best.details.get("confusion"):
             made.append(plot_confusion(best, out_dir / f"{stem}-confusion.png"))
-        if any(r.get("details", {}).get("per_label") for r in recs):
+        if any(r.details.get("per_label") for r in recs):
             made.append(plot_per_label_heatmap(recs, out_dir / f"{stem}-per-label-ap.png"))
         made.append(plot_learning_curves(recs, out_dir / f"{stem}-learning-curves.png"))
         links[(task, source)] = [link_prefix + p.name for p in made if p is not None]

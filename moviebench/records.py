@@ -4,21 +4,30 @@ The leaderboard, plots and `bench check` read only these files. Test-set scores 
 beside each record (`.npz`) so metrics and bootstrap intervals can be recomputed without
 retraining. Records live under `<out>/<task>/<source>/<data>/<model>/seed-N.json`, where
 `<data>` is the start of the data fingerprint: results made on other data never overwrite
-each other. A file that cannot be read is reported (`DamagedFileWarning`, path and reason)
-and treated as missing, so the next run rebuilds it.
+each other. Records are typed on read as well as on write: `Record.from_dict` checks every
+field's type, so readers use attributes, never string keys. A file that cannot be read or
+typed is reported (`DamagedFileWarning`, path and reason) and treated as missing, so the
+next run rebuilds it.
+
+Each record says which layout it was written in (`schema_version`); a file without one is
+of the first layout and is read by the shims in `Record.from_dict` alone.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
 import json
 import os
 import subprocess
 import tempfile
 import threading
 import time
+import types
+import typing
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -41,11 +50,22 @@ VERSIONED_PACKAGES = (
     "optuna",
 )
 
+# 1: the first layout, which carried no version. 2: `schema_version` and `groups`.
+SCHEMA_VERSION = 2
+
+
+class RecordError(ValueError):
+    """A parsed record that cannot be typed: a missing field or a value of the wrong type."""
+
 
 @dataclass
 class Record:
     """One cell's result and everything that made it. Written as JSON; the leaderboard, plots
-    and `bench check` read only these files."""
+    and `bench check` read only these files, typed by `Record.from_dict`.
+
+    `path` and `reused` say where a reader found the record and why a run took it from
+    another run; they are not written. Keys this version does not know are kept in `extra`
+    and written back, so an older moviebench never drops a newer one's fields."""
 
     task: str
     source: str
@@ -56,9 +76,9 @@ class Record:
     primary_metric: str
     split_hash: str
     data_fingerprint: str
-    n_train: int
-    n_val: int
-    n_test: int
+    n_train: int | None  # None only in a trimmed record (a baseline bundle) that lacks it
+    n_val: int | None
+    n_test: int | None
     labels: list[str]
     settings: dict[str, Any]
     options: dict[str, Any]  # the run options that change a result (RunOptions.identity)
@@ -93,6 +113,13 @@ class Record:
     created: str = field(
         default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     )
+    # The task's groups of rungs to compare (TaskSpec.compare), in its order, so a board needs
+    # no registry: [{"name": "fusion", "models": [...]}, {"name": "single modality", ...}].
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept as they were
+    path: Path | None = field(default=None, compare=False)  # the file it was read from
+    reused: str | None = field(default=None, compare=False)  # why a run took another's record
 
     def finish(self, **result: Any) -> None:
         """Fill in a successful fit's results."""
@@ -101,25 +128,151 @@ class Record:
         self.status = "ok"
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The record as it is written: every field but `path`, `reused` and `extra`, over
+        the unknown keys `extra` kept."""
+        written = {
+            f.name: copy.deepcopy(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name not in NOT_WRITTEN
+        }
+        return {**copy.deepcopy(self.extra), **written}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Record:
+        """A record typed from its parsed JSON; `RecordError` says which field is missing or
+        of the wrong type. Unknown keys go to `extra`. The fields a trimmed record (a baseline
+        bundle) or a record of the first layout may lack get the values its readers assumed:
+        profile "quick", family "?", params source "defaults", no comparison groups."""
+        if not isinstance(data, dict):
+            raise RecordError(f"not a record (a JSON {type(data).__name__})")
+        missing = [k for k in REQUIRED_FIELDS if k not in data]
+        if not missing and data["status"] == "ok":
+            missing = [k for k in OK_FIELDS if k not in data]
+        if missing:
+            raise RecordError(f"missing field(s) {', '.join(missing)}")
+        values = dict(data)
+        if "schema_version" not in values:  # the first layout: the shims live here alone
+            values["schema_version"] = 1
+            if values.get("profile") is None:  # written before training profiles existed
+                values["profile"] = "quick"
+        hints = _field_types()
+        known = {k: v for k, v in values.items() if k in hints and k not in NOT_WRITTEN}
+        for name, value in known.items():
+            if not _has_type(value, hints[name]):
+                raise RecordError(
+                    f"field '{name}' is {_describe(value)}, not {_type_name(hints[name])}"
+                )
+        for metric, value in known.get("metrics", {}).items():
+            if not _is_number(value):
+                raise RecordError(f"metric '{metric}' is {_describe(value)}, not a number")
+        for group in known.get("groups", []):
+            if not (
+                isinstance(group, dict)
+                and isinstance(group.get("name"), str)
+                and isinstance(group.get("models"), list)
+            ):
+                raise RecordError(f"a group is {_describe(group)}, not {{name, models}}")
+        extra = {k: v for k, v in values.items() if k not in known}
+        fallback = {k: copy.deepcopy(v) for k, v in TRIMMED_DEFAULTS.items() if k not in known}
+        return cls(**fallback, **known, extra=extra)
 
 
+NOT_WRITTEN = ("path", "reused", "extra")
 REQUIRED_FIELDS = ("task", "source", "model", "seed", "status")
 # A finished record is drawn on a board from these: one without them is damaged.
 OK_FIELDS = ("primary", "primary_metric", "metrics")
+# What the fields without a default read as when a record lacks them: a baseline bundle
+# keeps only some fields, and the first layout's readers assumed these.
+TRIMMED_DEFAULTS: dict[str, Any] = {
+    "family": "?",
+    "target": "",
+    "primary_metric": "",
+    "split_hash": "",
+    "data_fingerprint": "",
+    "n_train": None,
+    "n_val": None,
+    "n_test": None,
+    "labels": [],
+    "settings": {},
+    "options": {},
+    "params": {},
+    "params_source": "defaults",
+    "identity": {},
+    # Provenance a reader must not invent: not this machine's versions, commit or clock.
+    "versions": {},
+    "git_commit": None,
+    "created": "",
+}
+
+
+@functools.cache
+def _field_types() -> dict[str, Any]:
+    return typing.get_type_hints(Record)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _has_type(value: Any, hint: Any) -> bool:
+    """Whether a parsed JSON value fits a field's type: containers by their outer type, a
+    float field takes any number, an int field no bool."""
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return any(_has_type(value, arg) for arg in typing.get_args(hint))
+    if hint is float:
+        return _is_number(value)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, typing.get_origin(hint) or hint)
+
+
+def _type_name(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")
+
+
+def _describe(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return f"{text if len(text) <= 40 else text[:39] + '…'} (a JSON {type(value).__name__})"
+
+
 DATA_DIGITS = 8  # how much of the data fingerprint names a record's folder
 
 
 def record_path(
-    out: Path, task: str, source: str, model: str, seed: int, data_fingerprint: str | None = None
+    out: Path,
+    task: str,
+    source: str,
+    model: str,
+    seed: int,
+    data_fingerprint: str | None = None,
+    *,
+    train_fraction: float | None = None,
+    profile: str = "quick",
 ) -> Path:
     """Where a cell's record goes: one folder per data fingerprint, so a run on other data
     never overwrites (or sits on one board with) this one. Without a fingerprint: the
-    folder layout of records written before data folders existed."""
-    root = Path(out) / task / source
+    folder layout of records written before data folders existed.
+
+    A `bench scale` point (`train_fraction`) goes under `<out>/scaling/`, named so no
+    leaderboard reads it; a profile other than "quick" gets a `profile-<name>` folder beside
+    the quick records, so a full run never overwrites a quick one."""
+    root = Path(out) / "scaling" if train_fraction is not None else Path(out)
+    root = root / task / source
     if data_fingerprint:
         root = root / data_fingerprint[:DATA_DIGITS]
-    return root / model / f"seed-{seed}.json"
+    root = root / model
+    if profile != "quick":
+        root = root / f"profile-{profile}"
+    name = (
+        f"seed-{seed}.json"
+        if train_fraction is None
+        else f"frac-{train_fraction:g}-seed-{seed}.json"
+    )
+    return root / name
 
 
 def predictions_path(record_file: Path) -> Path:
@@ -152,55 +305,49 @@ def _atomic_write(path: Path, write: Any, suffix: str) -> None:
         raise
 
 
-def write_record(path: Path, record: dict[str, Any]) -> None:
-    payload = json.dumps(record, indent=2, sort_keys=True, default=_jsonable).encode()
-    _atomic_write(path, lambda fh: fh.write(payload), ".tmp")
+def write_record(path: Path, record: Record | dict[str, Any]) -> None:
+    """Write a record (or its dict) as sorted, indented JSON, atomically."""
+    payload = record.to_dict() if isinstance(record, Record) else record
+    text = json.dumps(payload, indent=2, sort_keys=True, default=_jsonable).encode()
+    _atomic_write(path, lambda fh: fh.write(text), ".tmp")
 
 
 def write_predictions(path: Path, **arrays: np.ndarray) -> None:
     _atomic_write(predictions_path(path), lambda fh: np.savez_compressed(fh, **arrays), ".npz.tmp")
 
 
-def damaged(path: Path, reason: str) -> None:
+def damaged(
+    path: Path, reason: str, consequence: str = "treated as missing (the next run rebuilds it)"
+) -> None:
     """Report a stored file that cannot be used; the caller then treats it as missing."""
-    warnings.warn(
-        f"{path}: {reason}; treated as missing (the next run rebuilds it)",
-        DamagedFileWarning,
-        stacklevel=3,
-    )
+    warnings.warn(f"{path}: {reason}; {consequence}", DamagedFileWarning, stacklevel=3)
 
 
-def record_problem(record: Any) -> str | None:
-    """Why a parsed record cannot be used, or None when it can."""
-    if not isinstance(record, dict):
-        return f"not a record (a JSON {type(record).__name__})"
-    missing = [k for k in REQUIRED_FIELDS if k not in record]
-    if not missing and record["status"] == "ok":
-        missing = [k for k in OK_FIELDS if k not in record]
-        if not missing and not isinstance(record["metrics"], dict):
-            return "field 'metrics' is not a mapping"
-    return f"missing field(s) {', '.join(missing)}" if missing else None
-
-
-def read_record(path: Path) -> dict[str, Any] | None:
-    """The record in `path`; None when there is none, or (reported) when it is damaged."""
+def read_record(path: Path) -> Record | None:
+    """The record in `path`, typed and with its `path`; None when there is none, or
+    (reported) when it is damaged: unreadable, not UTF-8, not JSON, or not a record."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except OSError as exc:
         damaged(path, f"unreadable ({exc.strerror or exc})")
         return None
+    except UnicodeDecodeError as exc:
+        damaged(path, f"not UTF-8 text (byte {exc.start})")
+        return None
     try:
-        record = json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         damaged(path, f"not valid JSON ({exc.msg} at line {exc.lineno})")
         return None
-    problem = record_problem(record)
-    if problem:
-        damaged(path, problem)
+    try:
+        record = Record.from_dict(data)
+    except RecordError as exc:
+        damaged(path, str(exc))
         return None
+    record.path = path
     return record
 
 
@@ -229,32 +376,67 @@ def read_predictions(
     return arrays
 
 
-def load_records(out: Path, task: str | None = None) -> list[dict[str, Any]]:
-    """Every usable record under `out`, optionally for one task, with its file path.
+def bootstrap_cache_path(record_file: Path) -> Path:
+    """Where a record's cached bootstrap values live: beside it (`seed-0.boot.npz`)."""
+    return Path(record_file).with_suffix(".boot.npz")
+
+
+def _checksum(key: str, values: np.ndarray) -> str:
+    return hashlib.sha256(key.encode() + np.ascontiguousarray(values).tobytes()).hexdigest()
+
+
+def read_bootstrap_cache(record_file: Path, key: str, resamples: int) -> np.ndarray | None:
+    """The cached bootstrap values of a record when they were computed from the inputs `key`
+    names; None when there are none or they are stale (other inputs: recomputed silently),
+    or (reported) when the file is damaged: unreadable, truncated, or its values no longer
+    match their checksum. The cache only saves time, so it is never a reason to fail."""
+    path = bootstrap_cache_path(record_file)
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            if "checksum" not in stored.files:
+                return None  # written before caches had checksums: stale, not damaged
+            stored_key, values = str(stored["key"]), stored["values"]
+            checksum = str(stored["checksum"])
+    except Exception as exc:  # noqa: BLE001 - any unreadable cache is recomputed
+        damaged(path, f"unreadable bootstrap cache ({type(exc).__name__}: {exc})", "recomputed")
+        return None
+    if checksum != _checksum(stored_key, values):
+        damaged(path, "bootstrap cache does not match its checksum", "recomputed")
+        return None
+    if stored_key != key or values.shape != (resamples,):
+        return None
+    return values
+
+
+def write_bootstrap_cache(record_file: Path, key: str, values: np.ndarray) -> None:
+    """Keep a record's bootstrap values with the key of their inputs and their checksum."""
+    values = np.asarray(values, dtype=float)
+    arrays = {"key": np.array(key), "values": values, "checksum": np.array(_checksum(key, values))}
+    try:
+        _atomic_write(
+            bootstrap_cache_path(record_file), lambda fh: np.savez(fh, **arrays), ".boot.tmp"
+        )
+    except OSError:
+        pass  # a read-only results folder still renders, only slower
+
+
+def load_records(out: Path, task: str | None = None) -> list[Record]:
+    """Every usable record under `out`, optionally for one task, each with its `path`.
     Damaged ones are reported (path and reason) and left out."""
     root = Path(out) / task if task else Path(out)
-    by_cell: dict[tuple, dict[str, Any]] = {}
+    by_cell: dict[tuple, Record] = {}
     for path in sorted(root.rglob("seed-*.json")):
         record = read_record(path)
         if record is None:
             continue
-        record["_path"] = str(path)
         # One record per cell: a folder that also holds records of an older layout (before
         # data folders) must not count a seed twice; the most recently written one stands.
-        cell = tuple(
-            str(record.get(key))
-            for key in (
-                "task",
-                "source",
-                "data_fingerprint",
-                "profile",
-                "model",
-                "seed",
-                "split_hash",
-            )
-        )
+        r = record
+        cell = (r.task, r.source, r.data_fingerprint, r.profile, r.model, r.seed, r.split_hash)
         kept = by_cell.get(cell)
-        if kept is None or str(record.get("created", "")) >= str(kept.get("created", "")):
+        if kept is None or record.created >= kept.created:
             by_cell[cell] = record
     return list(by_cell.values())
 
@@ -324,11 +506,15 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def as_json(value: Any) -> Any:
+    """`value` as it reads back from a record file (numpy numbers and arrays, tuples and
+    paths as JSON has them), so identities compare like for like."""
+    return json.loads(json.dumps(value, sort_keys=True, default=_jsonable))
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    if isinstance(value, (np.ndarray, tuple)):
+        return list(value)
+    return str(value)  # a Path, an enum member: what it says

@@ -20,6 +20,7 @@ from typing import Any
 
 from moviebench.leaderboard import (
     HEADLINE_HEADER,
+    BoardRow,
     aggregate,
     failures,
     gap_lines,
@@ -27,6 +28,7 @@ from moviebench.leaderboard import (
     table_rows,
 )
 from moviebench.plots import FAMILY_COLORS, slug, write_plots
+from moviebench.records import Record
 
 # What each plot of plots.write_plots shows, by the end of its file name.
 CAPTIONS = {
@@ -70,36 +72,30 @@ def _text(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
-def provenance(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def provenance(records: list[Record]) -> list[tuple[str, str]]:
     """(label, value) pairs saying how a leaderboard row was made. A value that differs between
     seeds is listed per seed rather than hidden behind the first one."""
-    records = sorted(records, key=lambda r: r.get("seed", 0))
+    records = sorted(records, key=lambda r: r.seed)
     fields = [
-        ("split hash", lambda r: r.get("split_hash")),
-        ("data fingerprint", lambda r: r.get("data_fingerprint")),
-        ("params source", lambda r: r.get("params_source", "defaults")),
-        ("params", lambda r: r.get("params")),
-        ("settings", lambda r: r.get("settings")),
-        ("device", lambda r: r.get("device")),
-        ("git commit", lambda r: r.get("git_commit")),
+        ("split hash", lambda r: r.split_hash),
+        ("data fingerprint", lambda r: r.data_fingerprint),
+        ("params source", lambda r: r.params_source),
+        ("params", lambda r: r.params),
+        ("settings", lambda r: r.settings),
+        ("device", lambda r: r.device),
+        ("git commit", lambda r: r.git_commit),
         (
             "versions",
-            lambda r: (
-                ", ".join(f"{k} {v}" for k, v in sorted((r.get("versions") or {}).items())) or None
-            ),
+            lambda r: ", ".join(f"{k} {v}" for k, v in sorted((r.versions or {}).items())) or None,
         ),
         (
             "train / val / test rows",
-            lambda r: (
-                None
-                if r.get("n_train") is None
-                else f"{r.get('n_train')} / {r.get('n_val')} / {r.get('n_test')}"
-            ),
+            lambda r: None if r.n_train is None else f"{r.n_train} / {r.n_val} / {r.n_test}",
         ),
-        ("created", lambda r: r.get("created")),
-        ("error", lambda r: r.get("error")),
+        ("created", lambda r: r.created),
+        ("error", lambda r: r.error),
     ]
-    out = [("seeds", ", ".join(f"{r.get('seed')} ({r.get('status', '?')})" for r in records))]
+    out = [("seeds", ", ".join(f"{r.seed} ({r.status})" for r in records))]
     for label, get in fields:
         values = [_text(get(r)) for r in records]
         if all(v == "—" for v in values) and label in ("error", "settings"):
@@ -107,45 +103,42 @@ def provenance(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
         if len(set(values)) == 1:
             out.append((label, values[0]))
         else:
-            out.append(
-                (label, "; ".join(f"seed {r.get('seed')}: {v}" for r, v in zip(records, values)))
-            )
+            out.append((label, "; ".join(f"seed {r.seed}: {v}" for r, v in zip(records, values))))
     out.append(
         (
             "records",
-            ", ".join("/".join(Path(r["_path"]).parts[-4:]) for r in records if r.get("_path"))
-            or "—",
+            ", ".join("/".join(Path(r.path).parts[-4:]) for r in records if r.path) or "—",
         )
     )
     return out
 
 
-def _details(anchor: str, row: dict[str, Any], records: list[dict[str, Any]]) -> str:
+def _details(anchor: str, row: BoardRow, records: list[Record]) -> str:
     """A closed <details> per row, below the table at full width: inside a table cell the
     values would be squeezed into one narrow column."""
     e = html.escape
     items = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in provenance(records))
-    seeds = len({r.get("seed") for r in records})
+    seeds = len({r.seed for r in records})
     summary = (
-        f"<b>{e(row['model'])}</b> · {e(row['status'])} · {seeds} seed{'s' if seeds != 1 else ''} · "
-        f"params {e(str(row.get('params_source') or records[0].get('params_source', 'defaults')))}"
+        f"<b>{e(row.model)}</b> · {e(row.status)} · {seeds} seed{'s' if seeds != 1 else ''} · "
+        f"params {e(str(row.params_source or records[0].params_source))}"
     )
     return f'<details id="{e(anchor)}"><summary>{summary}</summary><dl>{items}</dl></details>'
 
 
 def render_board(
     key: tuple[str, str],
-    rows: list[dict[str, Any]],
-    records: list[dict[str, Any]],
+    rows: list[BoardRow],
+    records: list[Record],
     images: list[tuple[str, bytes]],
 ) -> str:
     """One <section>: the sortable table, the comparison sentences, failures and plots."""
     task, source = key
     header, body = table_rows(rows)
     primary_col = 3  # "#", model, family, then the primary metric (see table_rows)
-    by_model: dict[str, list[dict]] = defaultdict(list)
+    by_model: dict[str, list[Record]] = defaultdict(list)
     for r in records:
-        by_model[r["model"]].append(r)
+        by_model[r.model].append(r)
     e = html.escape
     numeric = {
         j for j in range(len(header)) if any(sort_key(cells[j]) is not None for cells in body)
@@ -162,28 +155,28 @@ def render_board(
 
     lines, details = [], []
     for row, cells in zip(rows, body):
-        classes = [f"family-{slug(row['family'])}"]
-        if row["family"] == "trivial":
+        classes = [f"family-{slug(row.family)}"]
+        if row.family == "trivial":
             classes.append("baseline")
-        if row.get("tie"):
+        if row.tie:
             classes.append("tie")
-        if row["status"] != "ok":
-            classes.append(f"status-{slug(row['status'])}")
-        anchor = slug(f"prov-{task}-{source}-{row['model']}")
-        details.append(_details(anchor, row, by_model[row["model"]]))
+        if row.status != "ok":
+            classes.append(f"status-{slug(row.status)}")
+        anchor = slug(f"prov-{task}-{source}-{row.model}")
+        details.append(_details(anchor, row, by_model[row.model]))
         tds = []
         for j, cell in enumerate(cells):
             attrs = []
             value = sort_key(cell)
             if value is not None and j in numeric:
                 attrs.append(f'data-v="{value!r}"')
-            if j == 0 and row.get("tie") and row.get("diff_ci"):
-                low, high = row["diff_ci"]
+            if j == 0 and row.tie and row.diff_ci:
+                low, high = row.diff_ci
                 attrs.append(
                     f'title="tie: 95% interval of the difference to the row above [{low:+.4f}, {high:+.4f}]"'
                 )
-            if j == primary_col and row["status"] != "ok" and row.get("error"):
-                attrs.append(f'title="{e(str(row["error"]))}"')
+            if j == primary_col and row.status != "ok" and row.error:
+                attrs.append(f'title="{e(str(row.error))}"')
             css = [
                 "num" if j in numeric else "",
                 "primary" if j == primary_col else "",
@@ -195,14 +188,14 @@ def render_board(
             text = f'<a class=prov href="#{e(anchor)}">{e(cell)}</a>' if j == 1 else e(cell)
             tds.append(f"<td {' '.join(attrs)}>{text}</td>" if attrs else f"<td>{text}</td>")
         lines.append(
-            f'<tr class="{" ".join(classes)}" data-model="{e(row["model"])}">{"".join(tds)}</tr>'
+            f'<tr class="{" ".join(classes)}" data-model="{e(row.model)}">{"".join(tds)}</tr>'
         )
 
     parts = [
         f'<section id="{e(slug(f"{task}-{source}"))}">',
         f"<h2>{e(task)} <span class=on>on</span> {e(source)}</h2>",
-        f"<p class=meta>Split <code>{e(str(rows[0]['split_hash']))}</code>; primary metric "
-        f"<code>{e(str(rows[0]['primary_metric']))}</code> on the test split; {len(rows)} models, "
+        f"<p class=meta>Split <code>{e(str(rows[0].split_hash))}</code>; primary metric "
+        f"<code>{e(str(rows[0].primary_metric))}</code> on the test split; {len(rows)} models, "
         f"{len(records)} records.</p>",
         f'<div class=scroll><table class=board data-board="{e(f"{task}/{source}")}">'
         f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(lines)}</tbody></table></div>",
@@ -230,16 +223,16 @@ def render_board(
 
 
 def render_page(
-    records: list[dict[str, Any]],
+    records: list[Record],
     images: dict[tuple[str, str], list[tuple[str, bytes]]],
     subtitle: str = "",
 ) -> str:
     """The whole page as a string; `images` maps each board to (file name, PNG bytes)."""
     e = html.escape
     boards = aggregate(records)
-    by_board: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    by_board: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for r in records:
-        by_board[(r["task"], r["source"])].append(r)
+        by_board[(r.task, r.source)].append(r)
     nav = "".join(
         f'<li><a href="#{e(slug(f"{t}-{s}"))}">{e(t)} on {e(s)}</a> ({len(rows)} models)</li>'
         for (t, s), rows in boards.items()
@@ -298,7 +291,7 @@ def compact_png(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def board_images(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[tuple[str, bytes]]]:
+def board_images(records: list[Record]) -> dict[tuple[str, str], list[tuple[str, bytes]]]:
     """Every plot of plots.write_plots, read back as compact PNG bytes (drawn in a temporary
     folder)."""
     with tempfile.TemporaryDirectory(prefix="moviebench-plots-") as tmp:
@@ -309,7 +302,7 @@ def board_images(records: list[dict[str, Any]]) -> dict[tuple[str, str], list[tu
         }
 
 
-def write_html_report(records: list[dict[str, Any]], path: Path, subtitle: str = "") -> Path:
+def write_html_report(records: list[Record], path: Path, subtitle: str = "") -> Path:
     """Render the page with its plots embedded and write it to `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

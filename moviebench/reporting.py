@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from moviebench.cell import Cell
     from moviebench.prepare import PreparedTask
+    from moviebench.records import Record
 
 # A record as the runner hands it on (a written record read back: see Cell.write).
-StoredRecord = dict[str, Any]
 
 
 class Reporter(Protocol):
@@ -35,7 +35,7 @@ class Reporter(Protocol):
     def to_run(self, cells: int) -> None:
         """How many cells will train (those reused are not counted)."""
 
-    def reused(self, record: StoredRecord, why: str) -> None:
+    def reused(self, record: Record, why: str) -> None:
         """A current record is taken instead of training its cell."""
 
     def started(self, cell: Cell) -> None:
@@ -47,7 +47,7 @@ class Reporter(Protocol):
     def waiting(self, cell: Cell) -> None:
         """Another run holds this cell's lock: this run waits and then takes its record."""
 
-    def finished(self, record: StoredRecord) -> None:
+    def finished(self, record: Record) -> None:
         """A cell ended, with its record (ok, failed or skipped)."""
 
     def message(self, text: str) -> None:
@@ -67,21 +67,19 @@ def label_of(cell: Cell) -> str:
     return cell_label(cell.model, cell.seed, cell.train_fraction)
 
 
-def record_label(record: StoredRecord) -> str:
-    return cell_label(record["model"], record["seed"], record.get("train_fraction"))
+def record_label(record: Record) -> str:
+    return cell_label(record.model, record.seed, record.train_fraction)
 
 
 def waiting_text(cell: Cell) -> str:
     return f"waiting: another run is training {label_of(cell)}"
 
 
-def outcome_text(record: StoredRecord) -> str:
+def outcome_text(record: Record) -> str:
     """What became of a finished cell: its primary score, or its error."""
-    if record["status"] == "ok":
-        return (
-            f"{record['primary_metric']} {record['primary']:.4f} (fit {record['fit_seconds']:.1f}s)"
-        )
-    return str(record.get("error"))
+    if record.status == "ok":
+        return f"{record.primary_metric} {record.primary:.4f} (fit {record.fit_seconds:.1f}s)"
+    return str(record.error)
 
 
 class SilentReporter(Reporter):
@@ -110,7 +108,7 @@ class TextReporter(SilentReporter):
     def plan(self, text: str) -> None:
         self._line(f"  {text}")
 
-    def reused(self, record: StoredRecord, why: str) -> None:
+    def reused(self, record: Record, why: str) -> None:
         self._line(f"  skip {record_label(record)}: {why}")
 
     def started(self, cell: Cell) -> None:
@@ -123,8 +121,8 @@ class TextReporter(SilentReporter):
     def waiting(self, cell: Cell) -> None:
         self._line(f"  {waiting_text(cell)}")
 
-    def finished(self, record: StoredRecord) -> None:
-        word = "done" if record["status"] == "ok" else record["status"]
+    def finished(self, record: Record) -> None:
+        word = "done" if record.status == "ok" else record.status
         self._line(f"  {word} {record_label(record)}: {outcome_text(record)}")
 
     def message(self, text: str) -> None:

@@ -26,8 +26,8 @@ from moviebench.executors import REUSED, Executor, local_executor, run_cells
 from moviebench.models import MODELS
 from moviebench.options import RunOptions
 from moviebench.prepare import PreparedTask, prepare
-from moviebench.records import clean_stale_temp, ensure_writable
-from moviebench.reporting import Reporter, SilentReporter, StoredRecord
+from moviebench.records import Record, clean_stale_temp, ensure_writable
+from moviebench.reporting import Reporter, SilentReporter
 from moviebench.tasks import TASKS, TaskSpec
 
 
@@ -183,7 +183,7 @@ def ladder_cells(ladder: Ladder, req: RunRequest) -> list[Cell]:
     return [ladder.cell(model, seed) for model, seed in shard_cells(pairs, req.shard)]
 
 
-def run(req: RunRequest, reporter: Reporter | None = None) -> list[StoredRecord]:
+def run(req: RunRequest, reporter: Reporter | None = None) -> list[Record]:
     """Run a ladder; records come back in ladder order. `reporter` (e.g.
     display.LadderDisplay) is told what happens."""
     return run_planned(req, lambda ladder: ladder_cells(ladder, req), reporter)
@@ -195,7 +195,7 @@ def run_planned(
     reporter: Reporter | None = None,
     kind: str = "run",
     extra: dict[str, Any] | None = None,
-) -> list[StoredRecord]:
+) -> list[Record]:
     """Plan the request and run the cells `cells_of` makes of its ladder on the request's
     executor, unless the manifest of this `kind` (and `extra`) vouches that nothing changed."""
     reporter = reporter or SilentReporter()
@@ -215,11 +215,9 @@ def run_planned(
 def nothing_succeeded(req: RunRequest, records: list[dict[str, Any]]) -> str | None:
     """Why the run produced nothing the user asked for, or None. The trivial baseline, which
     always runs, only counts when it is all that was asked for."""
-    wanted = [r for r in records if req.models is None or r["model"] in req.models]
+    wanted = [r for r in records if req.models is None or r.model in req.models]
     if req.models is None:
-        wanted = [r for r in wanted if r.get("family") != "trivial"] or wanted
-    if not wanted or any(r.get("status") == "ok" for r in wanted):
+        wanted = [r for r in wanted if r.family != "trivial"] or wanted
+    if not wanted or any(r.status == "ok" for r in wanted):
         return None
-    return "no model finished: " + "; ".join(
-        f"{r['model']} seed {r['seed']} {r['status']}" for r in wanted
-    )
+    return "no model finished: " + "; ".join(f"{r.model} seed {r.seed} {r.status}" for r in wanted)

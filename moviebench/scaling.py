@@ -13,14 +13,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from moviebench.cell import Cell
 from moviebench.errors import BenchError
 from moviebench.prepare import PreparedTask
-from moviebench.reporting import Reporter, StoredRecord
+from moviebench.records import Record
+from moviebench.reporting import Reporter
 from moviebench.runner import Ladder, RunRequest, run_planned
 
 
@@ -62,7 +62,7 @@ def scaling_cells(ladder: Ladder, req: RunRequest, fractions: list[float]) -> li
 
 def run_scaling(
     req: RunRequest, fractions: list[float], reporter: Reporter | None = None
-) -> tuple[list[StoredRecord], PreparedTask | None]:
+) -> tuple[list[Record], PreparedTask | None]:
     """Run every (fraction, model, seed) cell; returns the records and the prepared task
     (None when the manifest answered a rerun with nothing to do: no data was loaded).
 
@@ -79,19 +79,19 @@ def run_scaling(
     return records, (prepared[0] if prepared else None)
 
 
-def scaling_table(records: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+def scaling_table(records: list[Record]) -> tuple[list[str], list[list[str]]]:
     """Rows = models, columns = training sizes, cells = mean primary metric over seeds."""
-    sizes = sorted({(r["train_fraction"], r["n_train"]) for r in records})
-    models = list(dict.fromkeys(r["model"] for r in records))
+    sizes = sorted({(r.train_fraction, r.n_train) for r in records})
+    models = list(dict.fromkeys(r.model for r in records))
     header = ["model", *[f"{f:g} ({n})" for f, n in sizes]]
     body = []
     for model in models:
         cells = [model]
         for f, _ in sizes:
             vals = [
-                r["primary"]
+                r.primary
                 for r in records
-                if r["model"] == model and r["train_fraction"] == f and r.get("status") == "ok"
+                if r.model == model and r.train_fraction == f and r.status == "ok"
             ]
             cells.append(f"{np.mean(vals):.4f}" if vals else "—")
         body.append(cells)
@@ -103,13 +103,13 @@ def scale(
     fractions: list[float],
     plot_dir: Path | None = None,
     reporter: Reporter | None = None,
-) -> tuple[list[StoredRecord], Path]:
+) -> tuple[list[Record], Path]:
     """Run the scaling cells and draw primary metric against training size."""
     from moviebench.plots import plot_scaling, slug
 
     records, _ = run_scaling(req, fractions, reporter)
     first = records[0]  # the records say what was run, even when no data was loaded
-    task, source, metric = first["task"], first["source"], first["primary_metric"]
+    task, source, metric = first.task, first.source, first.primary_metric
     target = (
         Path(plot_dir or Path(req.out) / "scaling") / f"{slug(task + '-' + source)}-scaling.png"
     )

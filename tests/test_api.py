@@ -19,7 +19,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One run of the cheap rungs on tmdb-quality's bundled default source."""
     out = tmp_path_factory.mktemp("api") / "results"
     records = api.run("tmdb-quality", models=["majority", "logreg"], out=out)
-    assert [(r["model"], r["status"]) for r in records] == [("majority", "ok"), ("logreg", "ok")]
+    assert [(r.model, r.status) for r in records] == [("majority", "ok"), ("logreg", "ok")]
     return out
 
 
@@ -28,9 +28,9 @@ def test_run_on_the_bundled_default_returns_its_records(
 ) -> None:
     records = api.run("tmdb-quality", models=["majority", "logreg"], out=results)
     assert capsys.readouterr().out == ""  # an API call returns data, it never prints
-    assert {r["model"] for r in records} == {"majority", "logreg"}
-    assert all(r["source"] == "ggplot2movies" and r["task"] == "tmdb-quality" for r in records)
-    assert all(0 <= r["primary"] <= 1 for r in records)
+    assert {r.model for r in records} == {"majority", "logreg"}
+    assert all(r.source == "ggplot2movies" and r.task == "tmdb-quality" for r in records)
+    assert all(0 <= r.primary <= 1 for r in records)
     assert api.run_failure(records, ["majority", "logreg"]) is None
 
 

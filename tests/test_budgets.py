@@ -43,7 +43,7 @@ def quality_run(csv: Path, out: Path, models: list[str], **options: Any) -> list
 
 
 def by_model(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {r["model"]: r for r in records}
+    return {r.model: r for r in records}
 
 
 # ---- every network declares both profiles, in one place -------------------------------------
@@ -109,10 +109,8 @@ def test_a_very_slow_clock_changes_nothing(
     normal = by_model(quality_run(tiny_csv, tmp_path / "a", ["mlp"], epochs=4))["mlp"]
     monkeypatch.setattr(loop, "clock", SlowClock())
     slow = by_model(quality_run(tiny_csv, tmp_path / "b", ["mlp"], epochs=4))["mlp"]
-    assert (
-        slow["metrics"] == normal["metrics"] and slow["epochs_done"] == normal["epochs_done"] == 4
-    )
-    assert not slow["truncated"]
+    assert slow.metrics == normal.metrics and slow.epochs_done == normal.epochs_done == 4
+    assert not slow.truncated
 
 
 def test_an_explicit_time_budget_truncates_and_says_so(
@@ -121,8 +119,8 @@ def test_an_explicit_time_budget_truncates_and_says_so(
     monkeypatch.setattr(loop, "clock", SlowClock())
     out = tmp_path / "out"
     record = by_model(quality_run(tiny_csv, out, ["mlp"], epochs=4, time_budget=60.0))["mlp"]
-    assert record["truncated"] and record["epochs_done"] < 4
-    assert record["budget"]["time_budget"] == 60.0
+    assert record.truncated and record.epochs_done < 4
+    assert record.budget["time_budget"] == 60.0
     rows = next(iter(aggregate(load_records(out)).values()))
     header, body = table_rows(rows)
     cells = next(c for c in body if c[1].startswith("mlp"))
@@ -143,25 +141,23 @@ def test_profile_and_budget_are_stored_and_never_share_a_board(
 ) -> None:
     out = tmp_path / "out"
     quick = by_model(quality_run(tiny_csv, out, ["mlp"], epochs=1))
-    assert quick["mlp"]["profile"] == "quick" and quick["mlp"]["budget"]["batch_size"] == 512
-    assert quick["mlp"]["threads"] == threads.current() and quick["majority"]["budget"] is None
+    assert quick["mlp"].profile == "quick" and quick["mlp"].budget["batch_size"] == 512
+    assert quick["mlp"].threads == threads.current() and quick["majority"].budget is None
     full = by_model(quality_run(tiny_csv, out, ["mlp"], epochs=1, profile="full"))
-    assert full["mlp"]["profile"] == "full" and full["mlp"]["budget"]["batch_size"] == 64
-    assert (
-        full["mlp"]["identity"] != quick["mlp"]["identity"]
-    )  # a quick record is not current for full
+    assert full["mlp"].profile == "full" and full["mlp"].budget["batch_size"] == 64
+    assert full["mlp"].identity != quick["mlp"].identity  # a quick record is not current for full
     assert len(load_records(out)) == 4  # both profiles keep their records
     boards = aggregate(load_records(out))
     assert sorted(boards) == [
         ("tmdb-quality", "ggplot2movies"),
         ("tmdb-quality", "ggplot2movies (profile full)"),
     ]
-    assert {r["profile"] for rows in boards.values() for r in rows} == {"quick", "full"}
-    assert all(len({r["profile"] for r in rows}) == 1 for rows in boards.values())
+    assert {r.profile for rows in boards.values() for r in rows} == {"quick", "full"}
+    assert all(len({r.profile for r in rows}) == 1 for rows in boards.values())
     # A baseline of one profile is never met by records of the other.
     findings = compare(
-        [r for r in load_records(out) if r["profile"] == "quick"],
-        [r for r in load_records(out) if r["profile"] == "full"],
+        [r for r in load_records(out) if r.profile == "quick"],
+        [r for r in load_records(out) if r.profile == "full"],
     )
     assert {f.kind for f in findings} == {"missing", "new"}
 
@@ -171,8 +167,8 @@ def test_tuned_and_default_rows_are_marked(tiny_csv: Path, tmp_path: Path) -> No
     quality_run(tiny_csv, out, ["logreg", "mlp"], epochs=1)
     records = load_records(out)
     for r in records:
-        if r["model"] == "logreg":
-            r["params_source"] = "tuned: study s trial 3"
+        if r.model == "logreg":
+            r.params_source = "tuned: study s trial 3"
     rows = next(iter(aggregate(records).values()))
     _, body = table_rows(rows)
     assert any(c[1] == "logreg (tuned)" for c in body)
@@ -221,10 +217,10 @@ def test_networks_train_deterministically(tiny_csv: Path, tmp_path: Path) -> Non
     first = by_model(quality_run(tiny_csv, tmp_path / "a", ["mlp", "cnn-lstm"], epochs=3))
     second = by_model(quality_run(tiny_csv, tmp_path / "b", ["mlp", "cnn-lstm"], epochs=3))
     for name in ("mlp", "cnn-lstm"):
-        assert first[name]["metrics"] == second[name]["metrics"], name
-        strip = [{k: v for k, v in h.items() if k != "seconds"} for h in first[name]["history"]]
+        assert first[name].metrics == second[name].metrics, name
+        strip = [{k: v for k, v in h.items() if k != "seconds"} for h in first[name].history]
         assert strip == [
-            {k: v for k, v in h.items() if k != "seconds"} for h in second[name]["history"]
+            {k: v for k, v in h.items() if k != "seconds"} for h in second[name].history
         ]
 
 

@@ -113,21 +113,18 @@ def test_scale_skips_a_cell_only_when_the_same_settings_made_it(tmp_path: Path) 
         return run_scaling(req, [0.5, 1.0])[0]
 
     first = scale()
-    assert {(r["model"], r["train_fraction"]) for r in first} == {
+    assert {(r.model, r.train_fraction) for r in first} == {
         (m, f) for m in ("majority", "logreg") for f in (0.5, 1.0)
     }
     assert all(
-        r["status"] == "ok" and r["settings"] == {"min_votes": 10, "thresholds": None}
-        for r in first
+        r.status == "ok" and r.settings == {"min_votes": 10, "thresholds": None} for r in first
     )
-    created = {r["_path"]: Path(r["_path"]).stat().st_mtime_ns for r in first}
+    created = {r.path: Path(r.path).stat().st_mtime_ns for r in first}
     again = scale()
-    assert {
-        r["_path"]: Path(r["_path"]).stat().st_mtime_ns for r in again
-    } == created  # all skipped
+    assert {r.path: Path(r.path).stat().st_mtime_ns for r in again} == created  # all skipped
     changed = scale(thresholds="5.0,6.5")
-    assert all(Path(r["_path"]).stat().st_mtime_ns != created[r["_path"]] for r in changed)
-    assert all(r["settings"]["thresholds"] == [5.0, 6.5] for r in changed)
-    half = next(r for r in changed if r["model"] == "logreg" and r["train_fraction"] == 0.5)
-    full = next(r for r in changed if r["model"] == "logreg" and r["train_fraction"] == 1.0)
-    assert half["n_train"] < full["n_train"] and half["n_test"] == full["n_test"]
+    assert all(Path(r.path).stat().st_mtime_ns != created[r.path] for r in changed)
+    assert all(r.settings["thresholds"] == [5.0, 6.5] for r in changed)
+    half = next(r for r in changed if r.model == "logreg" and r.train_fraction == 0.5)
+    full = next(r for r in changed if r.model == "logreg" and r.train_fraction == 1.0)
+    assert half.n_train < full.n_train and half.n_test == full.n_test

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from moviebench.check import compare, save_baseline
 from moviebench.cli import cli
-from moviebench.records import record_path, write_record
+from moviebench.records import Record, record_path, write_record
 
 
 def _record(model: str, primary: float, split: str = "abc123") -> dict:
@@ -28,6 +28,10 @@ def _record(model: str, primary: float, split: str = "abc123") -> dict:
     }
 
 
+def _typed(records: list[dict]) -> list[Record]:
+    return [Record.from_dict(r) for r in records]
+
+
 def _write(out: Path, records: list[dict]) -> None:
     for r in records:
         write_record(record_path(out, r["task"], r["source"], r["model"], r["seed"]), r)
@@ -35,7 +39,7 @@ def _write(out: Path, records: list[dict]) -> None:
 
 def test_identical_records_pass_and_planted_regression_fails(tmp_path: Path) -> None:
     records = [_record("majority", 0.17), _record("logreg", 0.48), _record("lightgbm", 0.56)]
-    save_baseline(records, tmp_path / "baseline")
+    save_baseline(_typed(records), tmp_path / "baseline")
     _write(tmp_path / "same", records)
     ok = CliRunner().invoke(
         cli, ["check", "--baseline", str(tmp_path / "baseline"), "--out", str(tmp_path / "same")]
@@ -69,21 +73,21 @@ def test_identical_records_pass_and_planted_regression_fails(tmp_path: Path) -> 
 def test_missing_and_moved_split_are_flagged() -> None:
     base = [_record("logreg", 0.48), _record("lightgbm", 0.56)]
     current = [_record("logreg", 0.48), _record("lightgbm", 0.56, split="other")]
-    findings = {f.key[2]: f for f in compare(base, current) if f.kind != "new"}
+    findings = {f.key[2]: f for f in compare(_typed(base), _typed(current)) if f.kind != "new"}
     assert findings["lightgbm"].kind == "missing" and findings["lightgbm"].fails
     assert "split other" in findings["lightgbm"].message
     failed = _record("logreg", 0.48) | {"status": "failed", "primary": None, "error": "boom"}
-    (finding,) = [f for f in compare(base[:1], [failed])]
+    (finding,) = [f for f in compare(_typed(base[:1]), _typed([failed]))]
     assert finding.kind == "missing" and "boom" in finding.message
 
 
 def test_lower_is_better_metric_direction() -> None:
-    base = [_record("logreg", 0.5) | {"primary_metric": "log_loss"}]
+    base = _typed([_record("logreg", 0.5) | {"primary_metric": "log_loss"}])
     assert (
-        compare(base, [_record("logreg", 0.6) | {"primary_metric": "log_loss"}])[0].kind
+        compare(base, _typed([_record("logreg", 0.6) | {"primary_metric": "log_loss"}]))[0].kind
         == "regression"
     )
     assert (
-        compare(base, [_record("logreg", 0.4) | {"primary_metric": "log_loss"}])[0].kind
+        compare(base, _typed([_record("logreg", 0.4) | {"primary_metric": "log_loss"}]))[0].kind
         == "improved"
     )

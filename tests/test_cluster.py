@@ -31,21 +31,21 @@ def test_three_shards_into_one_folder_equal_the_unsharded_run(tmp_path: Path) ->
             shard=shard,
         )
 
-    whole = {(r["model"], r["seed"]): r for r in run(request(tmp_path / "whole"))}
+    whole = {(r.model, r.seed): r for r in run(request(tmp_path / "whole"))}
     shares = [run(request(tmp_path / "sharded", (i, 3))) for i in range(3)]
-    cells = [[(r["model"], r["seed"]) for r in share] for share in shares]
+    cells = [[(r.model, r.seed) for r in share] for share in shares]
     assert (
         all(cells) and sum(map(len, cells)) == len(whole) == 6
     )  # baseline, logreg, xgboost x 2 seeds
     assert len(set().union(*map(set, cells))) == 6  # disjoint
-    stored = {(r["model"], r["seed"]): r for r in load_records(tmp_path / "sharded")}
+    stored = {(r.model, r.seed): r for r in load_records(tmp_path / "sharded")}
     assert stored.keys() == whole.keys()
     for key, record in whole.items():
-        assert stored[key]["status"] == record["status"] == "ok"
-        assert stored[key]["metrics"] == pytest.approx(record["metrics"], abs=1e-12)
+        assert stored[key].status == record.status == "ok"
+        assert stored[key].metrics == pytest.approx(record.metrics, abs=1e-12)
     # A rerun of one share finds its cells finished and trains nothing.
     again = run(request(tmp_path / "sharded", (1, 3)))
-    assert [r["created"] for r in again] == [r["created"] for r in shares[1]]
+    assert [r.created for r in again] == [r.created for r in shares[1]]
 
 
 def test_shard_is_validated() -> None:

@@ -13,8 +13,8 @@ import pytest
 from moviebench.cell import Cell
 from moviebench.executors import MADE_WHILE_WAITING, REUSED
 from moviebench.options import RunOptions
-from moviebench.records import load_records, read_record
-from moviebench.reporting import SilentReporter, StoredRecord, TextReporter, label_of
+from moviebench.records import Record, load_records, read_record
+from moviebench.reporting import SilentReporter, TextReporter, label_of
 from moviebench.runner import RunRequest, plan, run
 from moviebench.scaling import run_scaling, scaling_cells
 from tests.fixtures import write_ggplot2_csv
@@ -38,11 +38,11 @@ class RecordingReporter(SilentReporter):
     def waiting(self, cell: Cell) -> None:
         self.events.append(("waiting", label_of(cell)))
 
-    def reused(self, record: StoredRecord, why: str) -> None:
-        self.events.append(("reused", f"{record['model']} seed {record['seed']}: {why}"))
+    def reused(self, record: Record, why: str) -> None:
+        self.events.append(("reused", f"{record.model} seed {record.seed}: {why}"))
 
-    def finished(self, record: StoredRecord) -> None:
-        self.events.append(("finished", f"{record['model']} seed {record['seed']}"))
+    def finished(self, record: Record) -> None:
+        self.events.append(("finished", f"{record.model} seed {record.seed}"))
 
 
 @pytest.fixture
@@ -61,23 +61,23 @@ def test_scale_jobs_two_matches_a_serial_scale(movies: Path, tmp_path: Path) -> 
     serial, _ = run_scaling(request(movies, tmp_path / "j1", ["logreg"]), fractions)
     parallel, _ = run_scaling(request(movies, tmp_path / "j2", ["logreg"], jobs=2), fractions)
 
-    def key(r: StoredRecord) -> tuple:
-        return r["model"], r["seed"], r["train_fraction"]
+    def key(r: Record) -> tuple:
+        return r.model, r.seed, r.train_fraction
 
     assert [key(r) for r in parallel] == [key(r) for r in serial]
     assert len(serial) == 4  # majority and logreg at two fractions
     for a, b in zip(serial, parallel, strict=True):
-        assert a["status"] == b["status"] == "ok"
-        assert b["metrics"] == pytest.approx(a["metrics"], abs=1e-9)
-        assert b["n_train"] == a["n_train"] and b["identity"] == a["identity"]
-        assert read_record(Path(b["_path"]))["status"] == "ok"  # the workers wrote them
+        assert a.status == b.status == "ok"
+        assert b.metrics == pytest.approx(a.metrics, abs=1e-9)
+        assert b.n_train == a.n_train and b.identity == a.identity
+        assert read_record(Path(b.path)).status == "ok"  # the workers wrote them
 
 
 def test_the_reporter_hears_each_cell_and_a_rerun_reuses_them(movies: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     first = RecordingReporter()
     records = run(request(movies, out, ["logreg"]), first)
-    assert [r["model"] for r in records] == ["majority", "logreg"]
+    assert [r.model for r in records] == ["majority", "logreg"]
     assert first.events == [
         ("prepared", None),
         ("to_run", 2),
@@ -87,8 +87,8 @@ def test_the_reporter_hears_each_cell_and_a_rerun_reuses_them(movies: Path, tmp_
         ("finished", "logreg seed 0"),
     ]
     again = RecordingReporter()
-    assert [r["created"] for r in run(request(movies, out, ["logreg"]), again)] == [
-        r["created"] for r in records
+    assert [r.created for r in run(request(movies, out, ["logreg"]), again)] == [
+        r.created for r in records
     ]
     assert again.events == [
         ("reused", f"majority seed 0: {REUSED}"),
@@ -99,11 +99,11 @@ def test_the_reporter_hears_each_cell_and_a_rerun_reuses_them(movies: Path, tmp_
 def test_a_scale_rerun_with_nothing_to_do_loads_no_data(movies: Path, tmp_path: Path) -> None:
     req = request(movies, tmp_path / "out", ["logreg"])
     first, prep = run_scaling(req, [0.5, 1.0])
-    assert prep is not None and all(r["status"] == "ok" for r in first)
+    assert prep is not None and all(r.status == "ok" for r in first)
     reporter = RecordingReporter()
     again, prep = run_scaling(req, [0.5, 1.0], reporter)
     assert prep is None  # the manifest answered: nothing was loaded or built
-    assert [r["_path"] for r in again] == [r["_path"] for r in first]
+    assert [r.path for r in again] == [r.path for r in first]
     assert [kind for kind, _ in reporter.events] == ["reused"] * 4
     other, prep = run_scaling(req, [0.5], reporter)  # other fractions: another question
     assert prep is not None and len(other) == 2
@@ -116,7 +116,7 @@ def test_scale_waits_for_another_run_holding_a_cell_and_takes_its_record(
     req = request(movies, out, ["logreg"])
     (other,) = [c for c in scaling_cells(plan(req), req, [1.0]) if c.model == "logreg"]
     reporter = RecordingReporter()
-    result: list[list[StoredRecord]] = []
+    result: list[list[Record]] = []
     with other.lock(out):  # "another run" holds the cell and trains it
         scale = threading.Thread(target=lambda: result.append(run_scaling(req, [1.0], reporter)[0]))
         scale.start()
@@ -126,8 +126,8 @@ def test_scale_waits_for_another_run_holding_a_cell_and_takes_its_record(
         assert ("waiting", "logreg seed 0 on 1 of train") in reporter.events
         made = other.execute(out)
     scale.join(120)
-    logreg = next(r for r in result[0] if r["model"] == "logreg")
-    assert logreg["_reused"] == MADE_WHILE_WAITING and logreg["created"] == made["created"]
+    logreg = next(r for r in result[0] if r.model == "logreg")
+    assert logreg.reused == MADE_WHILE_WAITING and logreg.created == made.created
 
 
 def test_an_error_while_the_record_is_built_is_a_failed_record(
@@ -145,13 +145,13 @@ def test_an_error_while_the_record_is_built_is_a_failed_record(
     records = run(
         request(movies, tmp_path / "out", ["logreg", "random-forest"]), TextReporter(lines.append)
     )
-    status = {r["model"]: (r["status"], r.get("error")) for r in records}
+    status = {r.model: (r.status, r.error) for r in records}
     assert status == {
         "majority": ("ok", None),
         "logreg": ("failed", "RuntimeError: no budget for logreg"),
         "random-forest": ("ok", None),  # the ladder went on
     }
-    stored = {r["model"]: r for r in load_records(tmp_path / "out")}
-    assert stored["logreg"]["status"] == "failed" and "no budget" in stored["logreg"]["traceback"]
+    stored = {r.model: r for r in load_records(tmp_path / "out")}
+    assert stored["logreg"].status == "failed" and "no budget" in stored["logreg"].traceback
     assert "  failed logreg seed 0: RuntimeError: no budget for logreg" in lines
     assert any(line.startswith("  done random-forest seed 0: macro_f1 ") for line in lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -47,8 +48,8 @@ def test_unchanged_rerun_takes_the_stored_records_without_loading(tiny_csv, tmp_
     )
     again = run(request(tiny_csv, tmp_path / "out"))
     assert prepares == ["tmdb-quality"]  # not loaded again
-    assert [(r["model"], r["primary"], r["_path"]) for r in again] == [
-        (r["model"], r["primary"], r["_path"]) for r in first
+    assert [(r.model, r.primary, r.path) for r in again] == [
+        (r.model, r.primary, r.path) for r in first
     ]
 
 
@@ -72,7 +73,7 @@ def touch_later(path: Path) -> None:
 def test_any_change_takes_the_normal_path(tiny_csv, tmp_path, prepares, change):
     out = tmp_path / "out"
     records = run(request(tiny_csv, out))
-    logreg = Path(next(r["_path"] for r in records if r["model"] == "logreg"))
+    logreg = Path(next(r.path for r in records if r.model == "logreg"))
     kw = {}
     if change == "data-mtime":
         touch_later(tiny_csv)
@@ -95,11 +96,9 @@ def test_any_change_takes_the_normal_path(tiny_csv, tmp_path, prepares, change):
         kw["seeds"] = [0, 1]
     again = run(request(tiny_csv, out, **kw))
     assert prepares == ["tmdb-quality"] * 2  # the data was loaded again and each cell checked
-    assert {r["model"] for r in again} == {"majority", "logreg"}
+    assert {r.model for r in again} == {"majority", "logreg"}
     if change in ("record-deleted", "scores-deleted", "record-rewritten"):
-        assert Path(
-            next(r["_path"] for r in again if r["model"] == "logreg")
-        ).exists()  # trained again
+        assert Path(next(r.path for r in again if r.model == "logreg")).exists()  # trained again
         assert predictions_path(logreg).exists()
     # once the normal path has run, the manifest vouches for the new state
     run(request(tiny_csv, out, **kw))
@@ -128,19 +127,19 @@ def test_bootstrap_draws_are_cached_beside_each_record(tiny_csv, tmp_path, monke
 
     run(request(tiny_csv, tmp_path / "out"))
     records = load_records(tmp_path / "out", "tmdb-quality")
-    rows = [{"model": r["model"]} for r in records]
+    rows = [SimpleNamespace(model=r.model) for r in records]
     first = leaderboard.bootstrap_by_model(rows, records)
     assert set(first) == {"majority", "logreg"}
     calls = []
     real = leaderboard.bootstrap_metric
     monkeypatch.setattr(
-        leaderboard, "bootstrap_metric", lambda *a: calls.append(a[0]["model"]) or real(*a)
+        leaderboard, "bootstrap_metric", lambda *a: calls.append(a[0].model) or real(*a)
     )
     again = leaderboard.bootstrap_by_model(rows, records)
     assert calls == [] and all(np.array_equal(first[m], again[m]) for m in first)
-    records[0]["primary"] = -1.0  # another record: that one is recomputed
+    records[0].primary = -1.0  # another record: that one is recomputed
     leaderboard.bootstrap_by_model(rows, records)
-    assert calls == [records[0]["model"]]
+    assert calls == [records[0].model]
     leaderboard.bootstrap_by_model(rows, records, resamples=50)  # other draws: all recomputed
     assert sorted(calls[1:]) == ["logreg", "majority"]
 
@@ -175,10 +174,10 @@ def test_a_record_of_an_older_layout_beside_the_current_one_counts_once(tiny_csv
     from moviebench.records import load_records
 
     out = tmp_path / "out"
-    (current,) = [r for r in run(request(tiny_csv, out)) if r["model"] == "logreg"]
-    path = Path(current["_path"])
+    (current,) = [r for r in run(request(tiny_csv, out)) if r.model == "logreg"]
+    path = Path(current.path)
     legacy = out / "tmdb-quality" / "ggplot2movies" / "logreg" / "seed-0.json"
     legacy.parent.mkdir(parents=True)
     shutil.copy(path, legacy)
-    logreg = [r for r in load_records(out, "tmdb-quality") if r["model"] == "logreg"]
-    assert len(logreg) == 1 and logreg[0]["primary"] == current["primary"]
+    logreg = [r for r in load_records(out, "tmdb-quality") if r.model == "logreg"]
+    assert len(logreg) == 1 and logreg[0].primary == current.primary

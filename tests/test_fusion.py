@@ -57,14 +57,14 @@ def test_every_fusion_rung_runs_and_beats_the_prior(movielens, tmp_path):
             settings={"image_size": 32, "min_label_count": 5},
         ),
     )
-    records = {r["model"]: r for r in run(request)}
+    records = {r.model: r for r in run(request)}
     assert set(records) == {"prior", "tfidf-char-svm", "hist-logreg", *FUSION_MODELS}
     for name, record in records.items():
-        assert record["status"] == "ok", (name, record.get("error"))
-    prior = records["prior"]["primary"]
+        assert record.status == "ok", (name, record.error)
+    prior = records["prior"].primary
     for name in ("early-fusion-logreg", "late-fusion-avg", "late-fusion-stack"):
-        assert records[name]["primary"] > prior + 0.1, name
-    assert records["fusion-resnet18"]["history"]  # trained by the shared loop
+        assert records[name].primary > prior + 0.1, name
+    assert records["fusion-resnet18"].history  # trained by the shared loop
     stored = load_records(tmp_path / "out", "multimodal-genre")
     assert len(stored) == len(records)
     # The leaderboard states the gap between the best fusion and the best single-modality rung.
@@ -76,13 +76,11 @@ def test_every_fusion_rung_runs_and_beats_the_prior(movielens, tmp_path):
     )
     assert found, markdown
     fusion, single, diff, low, high = found.groups()
-    assert records[fusion]["primary"] == max(records[m]["primary"] for m in FUSION_MODELS)
-    assert records[single]["primary"] == max(
-        records[m]["primary"] for m in ("tfidf-char-svm", "hist-logreg")
+    assert records[fusion].primary == max(records[m].primary for m in FUSION_MODELS)
+    assert records[single].primary == max(
+        records[m].primary for m in ("tfidf-char-svm", "hist-logreg")
     )
-    assert float(diff) == pytest.approx(
-        records[fusion]["primary"] - records[single]["primary"], abs=1e-4
-    )
+    assert float(diff) == pytest.approx(records[fusion].primary - records[single].primary, abs=1e-4)
     assert float(low) <= float(high)
 
 
@@ -112,9 +110,9 @@ def test_late_fusion_weight_is_chosen_without_test_labels(movielens, tmp_path, m
                 settings={"image_size": 32, "min_label_count": 5},
             ),
         )
-        (record,) = [r for r in run(request) if r["model"] == "late-fusion-avg"]
-        assert "chosen_text_weight" not in record["params"]  # fit decides it: it is not a param
-        return record["fitted"]["text_weight"]
+        (record,) = [r for r in run(request) if r.model == "late-fusion-avg"]
+        assert "chosen_text_weight" not in record.params  # fit decides it: it is not a param
+        return record.fitted["text_weight"]
 
     honest = weight("a")
     original_part = PreparedTask.part

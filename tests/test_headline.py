@@ -21,7 +21,7 @@ def test_headline_names_the_best_of_each_family_and_the_gap(tmp_path: Path) -> N
     )
     boards = aggregate(records)
     rows = boards[("tmdb-quality", "ggplot2movies")]
-    score = {r["model"]: r["primary"] for r in rows}
+    score = {r.model: r.primary for r in rows}
     best_classical = max(("logreg", "lightgbm"), key=score.get)
     line = headline_markdown(boards).splitlines()[-1]
     cells = [c.strip() for c in line.strip("|").split("|")]

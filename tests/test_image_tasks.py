@@ -52,23 +52,21 @@ def test_frame_id_runs_end_to_end_with_broken_files(tmp_path: Path) -> None:
     root = write_frames(tmp_path / "frames")
     broken = write_mixed_folder(root / "film_0")  # 0-byte, truncated, RGBA, grey, palette, CMYK
     records = run(request(root, tmp_path / "out", ["majority", "hist-logreg", "hist-svm", "cnn4"]))
-    assert {r["model"]: r["status"] for r in records} == dict.fromkeys(
+    assert {r.model: r.status for r in records} == dict.fromkeys(
         ["majority", "hist-logreg", "hist-svm", "cnn4"], "ok"
     )
     for r in records:
-        assert sorted(r["unreadable_files"]) == sorted(
+        assert sorted(r.unreadable_files) == sorted(
             [str(broken["empty.jpg"]), str(broken["truncated.jpg"])]
         )
-        assert any("unreadable images skipped: 2" in note for note in r["data_notes"])
-    by_model = {r["model"]: r for r in records}
+        assert any("unreadable images skipped: 2" in note for note in r.data_notes)
+    by_model = {r.model: r for r in records}
     # 3 films x 14 frames + 4 readable odd-mode files, all in film_0.
-    assert sum(by_model["majority"][f"n_{p}"] for p in ("train", "val", "test")) == 46
-    assert (
-        by_model["hist-logreg"]["metrics"]["accuracy"] > by_model["majority"]["metrics"]["accuracy"]
-    )
-    assert len(by_model["cnn4"]["history"]) >= 1 and "val_score" in by_model["cnn4"]["history"][0]
-    stored = json.loads(Path(by_model["cnn4"]["_path"]).read_text())
-    assert stored["unreadable_files"] == by_model["cnn4"]["unreadable_files"]
+    assert sum(getattr(by_model["majority"], f"n_{p}") for p in ("train", "val", "test")) == 46
+    assert by_model["hist-logreg"].metrics["accuracy"] > by_model["majority"].metrics["accuracy"]
+    assert len(by_model["cnn4"].history) >= 1 and "val_score" in by_model["cnn4"].history[0]
+    stored = json.loads(Path(by_model["cnn4"].path).read_text())
+    assert stored["unreadable_files"] == by_model["cnn4"].unreadable_files
 
 
 def test_second_run_reads_the_image_cache(tmp_path: Path) -> None:
@@ -198,12 +196,12 @@ def test_poster_genre_on_poster_csv_reports_the_two_broken_posters(tmp_path: Pat
         options=RunOptions(source="poster-csv", data=folder, settings=dict(SETTINGS), device="cpu"),
     )
     records = run(req)
-    assert [r["status"] for r in records] == ["ok", "ok"]
+    assert [r.status for r in records] == ["ok", "ok"]
     expected = sorted(str(posters / f"{1000 + j}.jpg") for j in (0, 1))
     for r in records:
-        assert sorted(r["unreadable_files"]) == expected
-        assert r["labels"] == ["Comedy", "Drama", "Family"]
-    assert sum(records[0][f"n_{p}"] for p in ("train", "val", "test")) == 38
+        assert sorted(r.unreadable_files) == expected
+        assert r.labels == ["Comedy", "Drama", "Family"]
+    assert sum(getattr(records[0], f"n_{p}") for p in ("train", "val", "test")) == 38
 
 
 def test_poster_genre_with_no_readable_poster_builds_empty(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from sklearn import metrics as skm
 from moviebench import metrics
 from moviebench.errors import UnknownNameError
 from moviebench.leaderboard import aggregate, bootstrap_metric
-from moviebench.records import record_path, write_predictions
+from moviebench.records import Record, record_path, write_predictions
 from moviebench.targets import MULTICLASS, MULTILABEL, target_kind
 from moviebench.tasks import TASKS
 
@@ -81,7 +82,7 @@ def test_bootstrap_at_unit_weights_equals_the_board(name: str, target: str, prio
     fx = _fixture(target, prior)
     ev = _board(name, target, fx)
     assert list(ev.metrics) == [name]
-    record = {"target": target, "primary_metric": name, "details": ev.details}
+    record = SimpleNamespace(target=target, primary_metric=name, details=ev.details)
     unit = bootstrap_metric(record, fx, np.ones((1, len(fx["y"]))))
     assert unit is not None
     assert unit[0] == pytest.approx(ev.metrics[name], abs=1e-9)
@@ -184,7 +185,9 @@ def test_a_constant_score_gets_the_same_map_in_the_bootstrap_as_on_the_board() -
         "mAP"
     ]
     assert board == pytest.approx(y.mean(axis=0).mean())  # one threshold: AP = prevalence
-    record = {"target": "multilabel", "primary_metric": "mAP", "details": {"thresholds": [0.5] * 3}}
+    record = SimpleNamespace(
+        target="multilabel", primary_metric="mAP", details={"thresholds": [0.5] * 3}
+    )
     unit = bootstrap_metric(record, {"y": y, "scores": prior}, np.ones((1, len(y))))
     assert unit[0] == pytest.approx(board, abs=1e-12)
 
@@ -197,7 +200,7 @@ def test_a_clearly_better_model_is_not_tied_with_the_prior(tmp_path: Path) -> No
         ev = MULTILABEL.score(y, scores, labels=list("abc"), thresholds=np.full(3, 0.5))
         path = record_path(tmp_path, "t", "s", model, 0)
         write_predictions(path, ids=ids, y=y, scores=scores)
-        records.append(
+        record = Record.from_dict(
             {
                 "task": "t",
                 "source": "s",
@@ -210,15 +213,16 @@ def test_a_clearly_better_model_is_not_tied_with_the_prior(tmp_path: Path) -> No
                 "metrics": ev.metrics,
                 "details": ev.details,
                 "status": "ok",
-                "_path": str(path),
             }
         )
+        record.path = path
+        records.append(record)
     rows = aggregate(records)[("t", "s")]
-    assert [r["model"] for r in rows] == ["good", "prior"]
-    assert rows[1]["tie"] is False
-    low, high = rows[1]["diff_ci"]
+    assert [r.model for r in rows] == ["good", "prior"]
+    assert rows[1].tie is False
+    low, high = rows[1].diff_ci
     assert (
-        0 < low < rows[0]["primary"] - rows[1]["primary"] < high
+        0 < low < rows[0].primary - rows[1].primary < high
     )  # the interval brackets the board's gap
 
 

@@ -34,15 +34,15 @@ def test_jobs_two_matches_jobs_one(tmp_path: Path) -> None:
             jobs=2,
         )
     )
-    assert [(r["model"], r["seed"]) for r in serial] == [(r["model"], r["seed"]) for r in parallel]
-    stored = {(r["model"], r["seed"]): r for r in load_records(tmp_path / "j2")}
+    assert [(r.model, r.seed) for r in serial] == [(r.model, r.seed) for r in parallel]
+    stored = {(r.model, r.seed): r for r in load_records(tmp_path / "j2")}
     assert len(stored) == 6
     for a in serial:
-        b = stored[(a["model"], a["seed"])]
-        assert b["status"] == "ok" and a["status"] == "ok"
-        assert b["metrics"] == pytest.approx(a["metrics"], abs=1e-9)
-        assert b["split_hash"] == a["split_hash"] and b["n_train"] == a["n_train"]
-        assert Path(b["_path"]).with_suffix(".npz").exists()
+        b = stored[(a.model, a.seed)]
+        assert b.status == "ok" and a.status == "ok"
+        assert b.metrics == pytest.approx(a.metrics, abs=1e-9)
+        assert b.split_hash == a.split_hash and b.n_train == a.n_train
+        assert Path(b.path).with_suffix(".npz").exists()
 
 
 def test_networks_keep_their_cores_and_workers_take_the_spare_ones(
@@ -93,6 +93,6 @@ def test_jobs_two_gives_a_network_the_serial_threads(
             jobs=2,
         )
     )
-    used = {r["model"]: r["threads"] for r in records}
+    used = {r.model: r.threads for r in records}
     assert used["mlp"] == here  # as in a serial run
     assert used["logreg"] == (1 if spare else here)  # a worker on the spare core, else here

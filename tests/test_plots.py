@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from click.testing import CliRunner
@@ -11,12 +12,12 @@ from PIL import Image
 from moviebench.cli import cli
 from moviebench.leaderboard import aggregate
 from moviebench.plots import pareto_front, write_plots
-from moviebench.records import record_path, write_predictions, write_record
+from moviebench.records import Record, record_path, write_predictions, write_record
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def _records(task: str, target: str, metric: str) -> list[dict]:
+def _records(task: str, target: str, metric: str) -> list[Record]:
     rng = np.random.default_rng(0)
     labels = (
         ["BAD", "AVG", "GOOD"]
@@ -50,24 +51,26 @@ def _records(task: str, target: str, metric: str) -> list[dict]:
                 else []
             )
             out.append(
-                {
-                    "task": task,
-                    "source": "synthetic",
-                    "model": model,
-                    "family": family,
-                    "seed": seed,
-                    "target": target,
-                    "primary_metric": metric,
-                    "primary": base + 0.01 * seed,
-                    "metrics": {metric: base + 0.01 * seed},
-                    "details": details,
-                    "history": history,
-                    "fit_seconds": fit,
-                    "predict_seconds": 0.1,
-                    "status": "ok",
-                    "split_hash": "s1",
-                    "labels": labels,
-                }
+                Record.from_dict(
+                    {
+                        "task": task,
+                        "source": "synthetic",
+                        "model": model,
+                        "family": family,
+                        "seed": seed,
+                        "target": target,
+                        "primary_metric": metric,
+                        "primary": base + 0.01 * seed,
+                        "metrics": {metric: base + 0.01 * seed},
+                        "details": details,
+                        "history": history,
+                        "fit_seconds": fit,
+                        "predict_seconds": 0.1,
+                        "status": "ok",
+                        "split_hash": "s1",
+                        "labels": labels,
+                    }
+                )
             )
     return out
 
@@ -107,7 +110,7 @@ def test_pareto_front() -> None:
 def test_leaderboard_plots_and_report_embed_pngs(tmp_path: Path) -> None:
     out = tmp_path / "results"
     for r in _records("quality", "multiclass", "macro_f1"):
-        write_record(record_path(out, r["task"], r["source"], r["model"], r["seed"]), r)
+        write_record(record_path(out, r.task, r.source, r.model, r.seed), r)
     result = CliRunner().invoke(
         cli,
         ["leaderboard", "--out", str(out), "--plots", str(tmp_path / "plots"), "--format", "md"],
@@ -151,11 +154,13 @@ def test_rank_ties_from_paired_bootstrap(tmp_path: Path) -> None:
         }
         path = record_path(tmp_path, "t", "s", model, 0)
         write_predictions(path, ids=ids, y=y, scores=s)
-        records.append(r | {"_path": str(path)})
+        record = Record.from_dict(r)
+        record.path = path
+        records.append(record)
     rows = aggregate(records)[("t", "s")]
-    assert [r["model"] for r in rows][2] == "weak"
-    assert rows[1]["tie"] is True  # the twins: interval includes 0
-    assert rows[2]["tie"] is False  # weak is clearly worse
+    assert [r.model for r in rows][2] == "weak"
+    assert rows[1].tie is True  # the twins: interval includes 0
+    assert rows[2].tie is False  # weak is clearly worse
 
 
 def test_pareto_labels_do_not_overlap_on_a_crowded_board() -> None:
@@ -171,8 +176,8 @@ def test_pareto_labels_do_not_overlap_on_a_crowded_board() -> None:
     scores = [0.5613, 0.5601, 0.5522, 0.5481, 0.4846, 0.1736, 0.5405]
     family = {"majority": "trivial", "mlp": "deep", "cnn-lstm": "deep"}
     rows = [
-        {"model": n, "family": family.get(n, "classical"), "primary": s, "primary_std": 0.0,
-         "fit_seconds": f, "primary_metric": "macro_f1", "task": "tmdb-quality"}
+        SimpleNamespace(model=n, family=family.get(n, "classical"), primary=s, primary_std=0.0,
+                        fit_seconds=f, primary_metric="macro_f1", task="tmdb-quality")
         for n, f, s in zip(names, fits, scores)
     ]  # fmt: skip
     fig = pareto_figure(rows)

@@ -56,16 +56,16 @@ def test_a_ladder_beats_the_mean_and_records_every_declared_metric(
             out=tmp_path,
         )
     )
-    by_model = {r["model"]: r for r in records}
+    by_model = {r.model: r for r in records}
     assert set(by_model) == {"mean-predictor", "ridge", "lightgbm"}  # the trivial rung always runs
     for record in by_model.values():
-        assert record["status"] == "ok" and record["target"] == "regression"
-        assert set(record["metrics"]) == set(spec.metrics)
-    mean = by_model["mean-predictor"]["primary"]
-    assert by_model["ridge"]["primary"] < mean and by_model["lightgbm"]["primary"] < mean
+        assert record.status == "ok" and record.target == "regression"
+        assert set(record.metrics) == set(spec.metrics)
+    mean = by_model["mean-predictor"].primary
+    assert by_model["ridge"].primary < mean and by_model["lightgbm"].primary < mean
     # the mean predictor's RMSE is the spread of the test ratings around the training mean
-    assert by_model["mean-predictor"]["metrics"]["r2"] <= 0.0
-    assert by_model["ridge"]["details"]["bin_labels"] == ["BAD", "AVG", "GOOD"]
+    assert by_model["mean-predictor"].metrics["r2"] <= 0.0
+    assert by_model["ridge"].details["bin_labels"] == ["BAD", "AVG", "GOOD"]
 
 
 def test_min_votes_is_a_setting_of_the_rating_tasks_only(csv: Path) -> None:

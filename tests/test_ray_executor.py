@@ -51,31 +51,29 @@ def test_ray_run_matches_a_serial_run_and_a_rerun_skips(
     cluster: object, movies: Path, tmp_path: Path
 ) -> None:
     models = ["logreg"]
-    serial = {r["model"]: r for r in run(request(movies, tmp_path / "serial", models))}
+    serial = {r.model: r for r in run(request(movies, tmp_path / "serial", models))}
     remote = run(request(movies, tmp_path / "ray", models, executor=RayExecutor()))
-    assert [r["model"] for r in remote] == ["majority", "logreg"]
+    assert [r.model for r in remote] == ["majority", "logreg"]
     for record in remote:
-        assert record["status"] == "ok"
-        assert record["metrics"] == pytest.approx(serial[record["model"]]["metrics"], abs=1e-12)
-        assert record["executor"]["kind"] == "ray" and record["executor"]["resources"] == {
-            "CPU": 1.0
-        }
-        assert read_predictions(Path(record["_path"])) is not None  # the driver wrote the scores
-    assert {r["model"] for r in load_records(tmp_path / "ray")} == {"majority", "logreg"}
+        assert record.status == "ok"
+        assert record.metrics == pytest.approx(serial[record.model].metrics, abs=1e-12)
+        assert record.executor["kind"] == "ray" and record.executor["resources"] == {"CPU": 1.0}
+        assert read_predictions(Path(record.path)) is not None  # the driver wrote the scores
+    assert {r.model for r in load_records(tmp_path / "ray")} == {"majority", "logreg"}
     again = run(request(movies, tmp_path / "ray", models, executor=RayExecutor()))
-    assert [r["created"] for r in again] == [r["created"] for r in remote]  # nothing retrained
+    assert [r.created for r in again] == [r.created for r in remote]  # nothing retrained
 
 
 def test_deep_rung_asks_for_the_declared_gpu(cluster: object, movies: Path, tmp_path: Path) -> None:
     records = run(
         request(movies, tmp_path / "deep", ["mlp"], executor=RayExecutor(gpus_per_deep_rung=0.5))
     )
-    deep = next(r for r in records if r["model"] == "mlp")
-    assert deep["status"] == "ok", deep.get("error")
-    assert deep["executor"]["resources"] == {"CPU": 1.0, "GPU": 0.5}
-    assert deep["executor"]["gpu_ids"] == ["0"]
-    baseline = next(r for r in records if r["model"] == "majority")
-    assert "GPU" not in baseline["executor"]["resources"]
+    deep = next(r for r in records if r.model == "mlp")
+    assert deep.status == "ok", deep.error
+    assert deep.executor["resources"] == {"CPU": 1.0, "GPU": 0.5}
+    assert deep.executor["gpu_ids"] == ["0"]
+    baseline = next(r for r in records if r.model == "majority")
+    assert "GPU" not in baseline.executor["resources"]
 
 
 def test_a_lost_task_becomes_a_failed_record(cluster: object, movies: Path, tmp_path: Path) -> None:
@@ -83,8 +81,8 @@ def test_a_lost_task_becomes_a_failed_record(cluster: object, movies: Path, tmp_
     cell = ladder.cell("logreg", 0)
     crash = ray.remote(max_retries=0)(lambda: os._exit(1)).remote()
     record = RayExecutor._collect(ray, crash, cell, tmp_path / "lost")
-    assert record["status"] == "failed" and "Ray task failed" in record["error"]
-    assert load_records(tmp_path / "lost")[0]["status"] == "failed"
+    assert record.status == "failed" and "Ray task failed" in record.error
+    assert load_records(tmp_path / "lost")[0].status == "failed"
 
 
 def test_deep_rungs_without_a_gpu_run_on_cpu_only_when_asked() -> None:

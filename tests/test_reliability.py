@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from moviebench.datasets import load_source
 from moviebench.models.classical.tabular import LogReg
 from moviebench.options import RunOptions
 from moviebench.prepare import MIN_PART_ROWS, prepare
-from moviebench.records import read_predictions, umask_mode, write_record
+from moviebench.records import Record, read_predictions, read_record, umask_mode, write_record
 from moviebench.tasks import TASKS
 from tests.fixtures import write_ggplot2_csv
 from tests.test_cli import bench, one_line_error
@@ -44,8 +45,8 @@ def run_cli(capsys, monkeypatch, data: Path, out: Path, *args: str) -> tuple[int
     )
 
 
-def records_of(out: Path, model: str) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(out.rglob(f"{model}/seed-0.json"))]
+def records_of(out: Path, model: str) -> list[Record]:
+    return [read_record(p) for p in sorted(out.rglob(f"{model}/seed-0.json"))]
 
 
 def mtimes(out: Path) -> dict[str, int]:
@@ -70,15 +71,14 @@ def test_1_a_run_option_makes_another_result(
     assert code == 0
     (first,) = records_of(out, model)
     assert (
-        first["options"][stored[0]] == stored[1]
-        and first["identity"]["options"][stored[0]] == stored[1]
+        first.options[stored[0]] == stored[1] and first.identity["options"][stored[0]] == stored[1]
     )
 
     code, stdout, _ = run_cli(capsys, monkeypatch, csv, out, "--models", model)
     assert code == 0
     assert f"skip {model}" not in stdout and f"done {model}" in stdout
     (second,) = records_of(out, model)
-    assert second["options"][stored[0]] in (None, [])
+    assert second.options[stored[0]] in (None, [])
 
     code, stdout, _ = run_cli(capsys, monkeypatch, csv, out, "--models", model)
     assert f"skip {model}" in stdout  # the same options again: current
@@ -100,7 +100,7 @@ def test_1_another_weights_file_is_another_result(csv, tmp_path):
     ):
         first, second = Cell(prep, model, 0), Cell(other, model, 0)
         assert (first.identity() != second.identity()) is changes, model
-        stored = {"status": "ok", "identity": first.identity()}
+        stored = SimpleNamespace(status="ok", identity=first.identity())
         assert second.is_current(stored) is not changes
     assert Cell(prep, "resnet18", 0).identity()["options"]["weights"].startswith("a.pt:")
 
@@ -134,7 +134,7 @@ def test_2_records_are_kept_and_shown_per_data(capsys, monkeypatch, csv, tmp_pat
 
     majority = records_of(out, "majority")
     assert len(majority) == 2 and before[0] in majority  # the first data's record is still there
-    assert len({r["data_fingerprint"] for r in majority}) == 2
+    assert len({r.data_fingerprint for r in majority}) == 2
     for path in out.rglob("majority/seed-0.json"):  # <out>/<task>/<source>/<data>/<model>/
         assert path.parents[1].name == json.loads(path.read_text())["data_fingerprint"][:8]
 
@@ -150,7 +150,7 @@ def test_2_records_are_kept_and_shown_per_data(capsys, monkeypatch, csv, tmp_pat
     code, stdout, _ = bench(capsys, monkeypatch, "leaderboard", "--out", str(out), "--format", "md")
     boards = [line for line in stdout.splitlines() if line.startswith("## ")]
     assert sorted(boards) == sorted(
-        f"## {TASK} on ggplot2movies @ data {r['data_fingerprint'][:8]}" for r in majority
+        f"## {TASK} on ggplot2movies @ data {r.data_fingerprint[:8]}" for r in majority
     )
 
 
@@ -554,8 +554,8 @@ def test_15_nothing_succeeded_exits_1(capsys, monkeypatch, csv, tmp_path):
     code, stdout, err = run_cli(capsys, monkeypatch, csv, out, "--models", "logreg")
     assert code == 1
     assert one_line_error(err) == "error: no model finished: logreg seed 0 failed"
-    assert records_of(out, "logreg")[0]["error"] == "RuntimeError: boom"
-    assert records_of(out, "majority")[0]["status"] == "ok"  # the baseline alone is not a success
+    assert records_of(out, "logreg")[0].error == "RuntimeError: boom"
+    assert records_of(out, "majority")[0].status == "ok"  # the baseline alone is not a success
     monkeypatch.undo()
     code, _, _ = run_cli(capsys, monkeypatch, csv, out, "--models", "logreg")
     assert code == 0
@@ -586,7 +586,7 @@ def test_16_a_non_finite_current_score_fails_the_check(capsys, monkeypatch, tmp_
     from moviebench.check import save_baseline
     from moviebench.records import record_path
 
-    save_baseline([_check_record(0.4846)], tmp_path / "baseline")
+    save_baseline([Record.from_dict(_check_record(0.4846))], tmp_path / "baseline")
     write_record(
         record_path(tmp_path / "out", TASK, "ggplot2movies", "logreg", 0), _check_record(current)
     )
@@ -646,7 +646,7 @@ def test_17_a_text_rung_without_its_extra_is_skipped(capsys, monkeypatch, csv, t
     )
     text.load_encoder.cache_clear()
     (record,) = records_of(out, "minilm-logreg")
-    assert record["status"] == "skipped" and "pip install 'moviebench[text]'" in record["error"]
+    assert record.status == "skipped" and "pip install 'moviebench[text]'" in record.error
     assert code == 1 and "minilm-logreg seed 0 skipped" in err  # and nothing else was asked for
 
 
@@ -696,6 +696,6 @@ def test_17_weights_that_do_not_load_are_an_error(capsys, monkeypatch, tmp_path)
     assert code == 1
     (record,) = records_of(tmp_path / "out", "resnet18")
     assert (
-        record["status"] == "failed"
-        and "not a torchvision resnet18 ImageNet state dict" in record["error"]
+        record.status == "failed"
+        and "not a torchvision resnet18 ImageNet state dict" in record.error
     )

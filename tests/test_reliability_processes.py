@@ -72,7 +72,7 @@ if __name__ == "__main__":
                              models=["blocking-test"], seeds=seeds, out=Path(sys.argv[2]), jobs=int(sys.argv[4])),
                   Reporter(lambda text: print(text, flush=True)))
     for r in records:
-        print("record", r["model"], r["seed"], r["status"], r.get("_reused", "trained here"), flush=True)
+        print("record", r.model, r.seed, r.status, r.reused or "trained here", flush=True)
 """
 
 

@@ -17,7 +17,13 @@ from PIL import Image
 from moviebench.cli import cli
 from moviebench.leaderboard import aggregate, gap_lines, table_rows
 from moviebench.options import RunOptions
-from moviebench.records import load_records, predictions_path, read_record, write_record
+from moviebench.records import (
+    Record,
+    load_records,
+    predictions_path,
+    read_record,
+    write_record,
+)
 from moviebench.report_html import render_page, sort_key
 from moviebench.runner import RunRequest, run
 from tests.fixtures import write_ggplot2_csv
@@ -42,11 +48,12 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
             out=out,
         )
     )
-    board = Path(records[0]["_path"]).parents[1]  # the folder of this board's model folders
+    board = Path(records[0].path).parents[1]  # the folder of this board's model folders
     for seed in (0, 1):
         record = read_record(board / "logreg" / f"seed-{seed}.json")
         write_record(
-            board / "logreg-copy" / f"seed-{seed}.json", {**record, "model": "logreg-copy"}
+            board / "logreg-copy" / f"seed-{seed}.json",
+            {**record.to_dict(), "model": "logreg-copy"},
         )
         shutil.copy(
             predictions_path(board / "logreg" / f"seed-{seed}.json"),
@@ -54,7 +61,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
     base = {
         k: v
-        for k, v in read_record(board / "majority" / "seed-0.json").items()
+        for k, v in read_record(board / "majority" / "seed-0.json").to_dict().items()
         if k not in ("metrics", "primary", "details", "fit_seconds", "predict_seconds", "n_params")
     }
     write_record(
@@ -104,12 +111,12 @@ def test_page_has_every_row_escaped_with_provenance_and_embedded_plots(results: 
         and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; &quot;quotes&quot;" in page
     )
     assert page.count('<details id="prov-') == len(rows)
-    logreg = next(r for r in records if r["model"] == "logreg")
+    logreg = next(r for r in records if r.model == "logreg")
     for value in (
-        logreg["split_hash"],
-        logreg["data_fingerprint"],
-        logreg["git_commit"] or "—",
-        logreg["device"],
+        logreg.split_hash,
+        logreg.data_fingerprint,
+        logreg.git_commit or "—",
+        logreg.device,
     ):
         assert value in page
     assert 'class="family-trivial baseline"' in page
@@ -194,7 +201,7 @@ def test_report_renders_in_a_real_browser(results: Path, tmp_path: Path) -> None
     rows = aggregate(load_records(results))[("tmdb-quality", "ggplot2movies")]
     (table,) = found["tables"]
     assert table["board"] == "tmdb-quality/ggplot2movies"
-    assert table["rows"] == [r["model"] for r in rows]  # every row, in leaderboard order
+    assert table["rows"] == [r.model for r in rows]  # every row, in leaderboard order
     assert table["details"] == len(rows) and table["link_opens_details"]
     assert table["baseline_bg"] != table["other_bg"]
     # Clicking sorts: text ascending, then descending; a numeric column leaves empty cells last.
@@ -231,22 +238,28 @@ def test_report_needs_an_output() -> None:
 
 
 def test_fusion_gap_sentence_is_on_the_page() -> None:
-    def rec(model: str, family: str, primary: float) -> dict:
-        return {
-            "task": "multimodal-genre",
-            "source": "movielens-1m",
-            "model": model,
-            "family": family,
-            "seed": 0,
-            "target": "multilabel",
-            "primary_metric": "mAP",
-            "primary": primary,
-            "metrics": {"mAP": primary},
-            "status": "ok",
-            "split_hash": "s",
-            "fit_seconds": 1.0,
-            "predict_seconds": 0.1,
-        }
+    def rec(model: str, family: str, primary: float) -> Record:
+        return Record.from_dict(
+            {
+                "task": "multimodal-genre",
+                "source": "movielens-1m",
+                "model": model,
+                "family": family,
+                "seed": 0,
+                "target": "multilabel",
+                "primary_metric": "mAP",
+                "primary": primary,
+                "metrics": {"mAP": primary},
+                "status": "ok",
+                "split_hash": "s",
+                "fit_seconds": 1.0,
+                "predict_seconds": 0.1,
+                "groups": [
+                    {"name": "fusion", "models": ["late-fusion-avg"]},
+                    {"name": "single modality", "models": ["tfidf-logreg"]},
+                ],
+            }
+        )
 
     records = [
         rec("prior", "trivial", 0.1),

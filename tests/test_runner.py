@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from moviebench.models import MODELS, Model, register_model
 from moviebench.options import RunOptions
-from moviebench.records import load_records
+from moviebench.records import Record, load_records, read_record
 from moviebench.runner import RunRequest, run
 from tests.fixtures import write_ggplot2_csv
 
@@ -51,19 +52,19 @@ if "test-always-fails" not in MODELS:
 
 def test_ladder_writes_one_record_per_model_with_provenance(tiny_csv, tmp_path):
     records = run(request(tiny_csv, tmp_path / "out", ["logreg", "mlp"], epochs=2))
-    assert {r["model"] for r in records} == {"majority", "logreg", "mlp"}  # baseline always runs
+    assert {r.model for r in records} == {"majority", "logreg", "mlp"}  # baseline always runs
     stored = load_records(tmp_path / "out", "tmdb-quality")
     assert len(stored) == 3
     for r in stored:
-        assert r["status"] == "ok"
-        assert set(r["metrics"]) >= {
+        assert r.status == "ok"
+        assert set(r.metrics) >= {
             "macro_f1",
             "accuracy",
             "balanced_accuracy",
             "log_loss",
             "ordinal_mse",
         }
-        assert r["primary"] == r["metrics"]["macro_f1"]
+        assert r.primary == r.metrics["macro_f1"]
         for key in (
             "split_hash",
             "data_fingerprint",
@@ -75,30 +76,32 @@ def test_ladder_writes_one_record_per_model_with_provenance(tiny_csv, tmp_path):
             "params",
             "versions",
         ):
-            assert r[key] is not None, key
-    assert len({r["split_hash"] for r in stored}) == 1  # one split for every model
-    mlp = next(r for r in stored if r["model"] == "mlp")
-    assert 1 <= len(mlp["history"]) <= 2  # --epochs caps training; history is the learning curve
-    assert mlp["fitted"]["best_epoch"] in (1, 2) and mlp["params"] == MODELS.get("mlp").defaults
-    assert not any(r["pretrained_weights"] for r in stored)
+            assert getattr(r, key) is not None, key
+    assert len({r.split_hash for r in stored}) == 1  # one split for every model
+    mlp = next(r for r in stored if r.model == "mlp")
+    assert 1 <= len(mlp.history) <= 2  # --epochs caps training; history is the learning curve
+    assert mlp.fitted["best_epoch"] in (1, 2) and mlp.params == MODELS.get("mlp").defaults
+    assert not any(r.pretrained_weights for r in stored)
 
 
 def test_leaderboard_marks_rungs_that_start_from_pretrained_weights():
     from moviebench.leaderboard import aggregate, table_rows
 
-    def record(model: str, family: str, pretrained: bool, primary: float) -> dict:
-        return {
-            "task": "t",
-            "source": "s",
-            "model": model,
-            "seed": 0,
-            "family": family,
-            "status": "ok",
-            "pretrained_weights": pretrained,
-            "primary_metric": "accuracy",
-            "primary": primary,
-            "metrics": {"accuracy": primary},
-        }
+    def record(model: str, family: str, pretrained: bool, primary: float) -> Record:
+        return Record.from_dict(
+            {
+                "task": "t",
+                "source": "s",
+                "model": model,
+                "seed": 0,
+                "family": family,
+                "status": "ok",
+                "pretrained_weights": pretrained,
+                "primary_metric": "accuracy",
+                "primary": primary,
+                "metrics": {"accuracy": primary},
+            }
+        )
 
     (rows,) = aggregate(
         [
@@ -116,30 +119,28 @@ def test_every_model_sees_the_same_test_rows(tiny_csv, tmp_path):
     run(request(tiny_csv, tmp_path / "out", ["logreg", "xgboost"]))
     from moviebench.records import read_predictions
 
-    ids = [tuple(read_predictions(Path(r["_path"]))["ids"]) for r in load_records(tmp_path / "out")]
+    ids = [tuple(read_predictions(Path(r.path))["ids"]) for r in load_records(tmp_path / "out")]
     assert len(set(ids)) == 1
 
 
 def test_rerun_skips_finished_records_unless_forced(tiny_csv, tmp_path):
     out = tmp_path / "out"
     run(request(tiny_csv, out, ["logreg"]))
-    first = {r["model"]: r["created"] for r in load_records(out)}
-    path = next(Path(r["_path"]) for r in load_records(out) if r["model"] == "logreg")
+    first = {r.model: r.created for r in load_records(out)}
+    path = next(Path(r.path) for r in load_records(out) if r.model == "logreg")
     before = path.stat().st_mtime_ns
     run(request(tiny_csv, out, ["logreg"]))
     assert path.stat().st_mtime_ns == before
-    assert {r["model"]: r["created"] for r in load_records(out)} == first
+    assert {r.model: r.created for r in load_records(out)} == first
     run(request(tiny_csv, out, ["logreg"], force=True))
     assert path.stat().st_mtime_ns != before
 
 
 def test_a_failing_model_is_recorded_and_the_ladder_goes_on(tiny_csv, tmp_path):
     records = run(request(tiny_csv, tmp_path / "out", ["test-always-fails", "logreg"]))
-    status = {r["model"]: r["status"] for r in records}
+    status = {r.model: r.status for r in records}
     assert status == {"majority": "ok", "test-always-fails": "failed", "logreg": "ok"}
-    failed = json.loads(
-        Path(next(r["_path"] for r in records if r["status"] == "failed")).read_text()
-    )
+    failed = json.loads(Path(next(r.path for r in records if r.status == "failed")).read_text())
     assert "RuntimeError: boom" in failed["error"]
 
 
@@ -147,25 +148,25 @@ def test_a_failed_record_is_retried_on_the_next_run(tiny_csv, tmp_path):
     out = tmp_path / "out"
     run(request(tiny_csv, out, ["test-always-fails"]))
     records = run(request(tiny_csv, out, ["test-always-fails"]))
-    assert [r["model"] for r in records if r["status"] == "failed"] == ["test-always-fails"]
+    assert [r.model for r in records if r.status == "failed"] == ["test-always-fails"]
 
 
 def test_models_beat_the_majority_class_on_learnable_data(tiny_csv, tmp_path):
     records = run(request(tiny_csv, tmp_path / "out", ["logreg", "lightgbm"]))
-    score = {r["model"]: r["primary"] for r in records}
+    score = {r.model: r.primary for r in records}
     assert score["logreg"] > score["majority"] + 0.1
     assert score["lightgbm"] > score["majority"] + 0.1
 
 
 def test_seeds_give_one_record_each(tiny_csv, tmp_path):
     records = run(request(tiny_csv, tmp_path / "out", ["logreg"], seeds=[0, 1]))
-    assert sorted((r["model"], r["seed"]) for r in records) == [
+    assert sorted((r.model, r.seed) for r in records) == [
         ("logreg", 0),
         ("logreg", 1),
         ("majority", 0),
         ("majority", 1),
     ]
-    assert np.isfinite([r["primary"] for r in records]).all()
+    assert np.isfinite([r.primary for r in records]).all()
 
 
 def test_a_record_made_another_way_is_rerun_not_shown_as_current(tiny_csv, tmp_path):
@@ -176,25 +177,24 @@ def test_a_record_made_another_way_is_rerun_not_shown_as_current(tiny_csv, tmp_p
 
     out = tmp_path / "out"
     run(request(tiny_csv, out, ["mlp"], epochs=1))
-    path = next(Path(r["_path"]) for r in load_records(out) if r["model"] == "mlp")
+    path = next(Path(r.path) for r in load_records(out) if r.model == "mlp")
     before = path.stat().st_mtime_ns
     records = run(request(tiny_csv, out, ["mlp"], epochs=2))  # another epoch cap: not current
     assert path.stat().st_mtime_ns != before
-    assert next(r for r in records if r["model"] == "mlp")["options"]["epochs"] == 2
+    assert next(r for r in records if r.model == "mlp").options["epochs"] == 2
     after_epochs = path.stat().st_mtime_ns
     run(request(tiny_csv, out, ["mlp"], epochs=2, settings={"thresholds": "5.0,6.5"}))
     assert path.stat().st_mtime_ns != after_epochs
 
     prep = prepare(TASKS.get("tmdb-quality"), RunOptions(source="ggplot2movies", data=tiny_csv))
     run(request(tiny_csv, out, ["logreg"]))
-    stored = json.loads(Cell(prep, "logreg", 0).path(out).read_text())
+    stored = read_record(Cell(prep, "logreg", 0).path(out))
     assert Cell(prep, "logreg", 0).is_current(stored)
     assert not Cell(
         prep, "logreg", 0, params={"C": 0.1}, params_source="tuned: study s trial 3"
     ).is_current(stored)
     # A changed default is a change too: the record keeps the params it ran with.
-    changed = {
-        **stored,
-        "identity": {**stored["identity"], "params": {**stored["params"], "C": 123.0}},
-    }
+    changed = dataclasses.replace(
+        stored, identity={**stored.identity, "params": {**stored.params, "C": 123.0}}
+    )
     assert not Cell(prep, "logreg", 0).is_current(changed)

@@ -107,18 +107,18 @@ def test_title_genre_run_stores_thresholds_settings_and_notes(tmp_path: Path) ->
     )
     assert "left out 1 labels with fewer than 5 training films: Animation" in output
     assert "prior (baseline)" in output and "tfidf-logreg" in output
-    records = {r["model"]: r for r in load_records(out, "title-genre")}
+    records = {r.model: r for r in load_records(out, "title-genre")}
     assert set(records) == {"prior", "tfidf-logreg"} and all(
-        r["status"] == "ok" for r in records.values()
+        r.status == "ok" for r in records.values()
     )
     record = records["tfidf-logreg"]
-    assert record["labels"] == ["Action", "Comedy", "Drama", "Romance"]
-    thresholds = record["details"]["thresholds"]
+    assert record.labels == ["Action", "Comedy", "Drama", "Romance"]
+    thresholds = record.details["thresholds"]
     assert len(thresholds) == 4 and len(set(thresholds)) == 1  # one global threshold by default
-    assert set(record["details"]["per_label"]) == set(record["labels"])
-    assert record["settings"]["min_label_count"] == 5
-    assert any(note.startswith("4 labels: ") for note in record["data_notes"])
-    assert record["metrics"]["map@3"] > records["prior"]["metrics"]["map@3"]
+    assert set(record.details["per_label"]) == set(record.labels)
+    assert record.settings["min_label_count"] == 5
+    assert any(note.startswith("4 labels: ") for note in record.data_notes)
+    assert record.metrics["map@3"] > records["prior"].metrics["map@3"]
 
     invoke(
         "run",
@@ -174,7 +174,7 @@ def test_changed_genre_minimum_reruns_instead_of_reusing(tmp_path: Path) -> None
     )
     assert "finished record exists" not in output
     (record,) = load_records(out, "title-genre")
-    assert record["labels"] == ["Action", "Comedy", "Romance"]  # Drama (10% of films) now too rare
+    assert record.labels == ["Action", "Comedy", "Romance"]  # Drama (10% of films) now too rare
 
 
 def test_bad_setting_is_a_click_error(tmp_path: Path) -> None:
@@ -200,8 +200,8 @@ def test_overview_genre_and_tagline_title_on_a_tmdb_file(tmp_path: Path) -> None
         str(out),
     )
     assert "dropped 6 films with an empty overview" in output
-    (svm,) = [r for r in load_records(out, "overview-genre") if r["model"] == "tfidf-char-svm"]
-    assert svm["status"] == "ok" and svm["primary_metric"] == "mAP"
+    (svm,) = [r for r in load_records(out, "overview-genre") if r.model == "tfidf-char-svm"]
+    assert svm.status == "ok" and svm.primary_metric == "mAP"
 
     output = invoke(
         "run",
@@ -217,10 +217,10 @@ def test_overview_genre_and_tagline_title_on_a_tmdb_file(tmp_path: Path) -> None
         str(out),
     )
     assert "dropped 22 films without a tagline or title" in output
-    records = {r["model"]: r for r in load_records(out, "tagline-title")}
+    records = {r.model: r for r in load_records(out, "tagline-title")}
     assert set(records) == {"random-rank", "tfidf-cosine"}
-    assert set(records["tfidf-cosine"]["metrics"]) == {"mrr", "top1", "top5"}
-    assert records["tfidf-cosine"]["metrics"]["mrr"] > records["random-rank"]["metrics"]["mrr"]
+    assert set(records["tfidf-cosine"].metrics) == {"mrr", "top1", "top5"}
+    assert records["tfidf-cosine"].metrics["mrr"] > records["random-rank"].metrics["mrr"]
 
 
 @pytest.mark.shared_data
