@@ -593,7 +593,8 @@ def headline_rows(boards: Board) -> list[list[str]]:
             [
                 task,
                 source,
-                rows[0].primary_metric,
+                # a gap's sign reads the other way for a metric where lower is better (RMSE)
+                metric if higher_is_better(metric := rows[0].primary_metric) else f"{metric} ↓",
                 cell(_best(rows, ("trivial",))),
                 cell(_best(rows, ("classical",))),
                 cell(deep),
