@@ -52,3 +52,21 @@ def test_the_html_report_opens_with_the_headline(tmp_path: Path) -> None:
     cells = headline_markdown(aggregate(records)).splitlines()[-1].strip("| ").split(" | ")
     row = "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
     assert head < page.index(row) < page.index("<table class=board")
+
+
+def test_a_lower_is_better_headline_ranks_by_the_smallest_error(tmp_path: Path) -> None:
+    """tmdb-rating's RMSE: the best row is the smallest error, the metric is marked ↓, and a
+    network worse than the trees shows a positive deep − classical gap."""
+    options = RunOptions(
+        source="ggplot2movies", data=write_ggplot2_csv(tmp_path / "m.csv"), epochs=1
+    )
+    records = run(
+        RunRequest(task="tmdb-rating", options=options, models=["ridge", "mlp"], out=tmp_path)
+    )
+    boards = aggregate(records)
+    score = {r.model: r.primary for r in boards[("tmdb-rating", "ggplot2movies")]}
+    cells = [c.strip() for c in headline_markdown(boards).splitlines()[-1].strip("|").split("|")]
+    assert cells[2] == "rmse ↓"
+    assert cells[3] == f"{score['mean-predictor']:.4f} (mean-predictor)"
+    assert score["ridge"] < score["mean-predictor"]
+    assert float(cells[6].split(" ", 1)[0]) == round(score["mlp"] - score["ridge"], 4)
