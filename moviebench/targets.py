@@ -306,8 +306,8 @@ class TargetKind:
 
     # ---- models --------------------------------------------------------------------------
 
-    def trivial_scores(self, y_train: np.ndarray, n_outputs: int, n_rows: int) -> np.ndarray:
-        """The trivial baseline's scores: nothing learned from any input."""
+    def trivial_prior(self, y_train: np.ndarray, n_outputs: int) -> np.ndarray:
+        """The trivial baseline's score for any one film, from the training targets alone."""
         raise NotImplementedError
 
     def estimator(self, model: Any) -> Any:
@@ -377,9 +377,9 @@ class Multiclass(TargetKind):
         counts = np.bincount(y.astype(int), minlength=len(labels))
         return [(label, int(n)) for label, n in zip(labels, counts)]
 
-    def trivial_scores(self, y_train, n_outputs, n_rows):
+    def trivial_prior(self, y_train, n_outputs):
         counts = np.bincount(np.asarray(y_train, dtype=int), minlength=n_outputs).astype(float)
-        return np.tile(counts / counts.sum(), (n_rows, 1))
+        return counts / counts.sum()
 
     def estimator_scores(self, estimator, X, n_outputs):
         if hasattr(estimator, "predict_proba"):
@@ -484,8 +484,8 @@ class Multilabel(TargetKind):
         y = np.asarray(y)
         return int((y.sum(axis=1) == 0).sum()) if y.ndim == 2 else None
 
-    def trivial_scores(self, y_train, n_outputs, n_rows):
-        return np.tile(np.asarray(y_train).mean(axis=0).astype(float), (n_rows, 1))
+    def trivial_prior(self, y_train, n_outputs):
+        return np.asarray(y_train).mean(axis=0).astype(float)
 
     def wrap(self, estimator):
         from sklearn.multiclass import OneVsRestClassifier
@@ -525,19 +525,14 @@ class Retrieval(TargetKind):
     baseline = "random-rank"
 
     def metric_arrays(self, needs, y, scores, thresholds=None, scoring=None):
-        return np.asarray(y), m.retrieval_ranks(np.asarray(scores))
+        # The truth is positional (query i matches candidate i), whatever y holds.
+        scores = np.asarray(scores)
+        return np.arange(len(scores)), m.retrieval_ranks(scores)
 
     def details(self, y, scores, thresholds, labels, scoring):
         return {"n_candidates": int(np.asarray(scores).shape[1])}
 
-    def score(self, y, scores, **kwargs):
-        # The truth is positional (query i matches candidate i), whatever y holds.
-        return super().score(np.arange(len(scores)), scores, **kwargs)
-
-    def validation_score(self, metric, y, scores, scoring=None):
-        return super().validation_score(metric, np.arange(len(scores)), scores, scoring)
-
-    def trivial_scores(self, y_train, n_outputs, n_rows):
+    def trivial_prior(self, y_train, n_outputs):
         raise NotImplementedError("random-rank draws its own scores from the run's seed")
 
     def network_outputs(self, y_train, **options):
@@ -591,8 +586,8 @@ class Regression(TargetKind):
                 f"{where}: every training row has the target {y[split.train][0]:g}: nothing to learn"
             )
 
-    def trivial_scores(self, y_train, n_outputs, n_rows):
-        return np.full(n_rows, float(np.mean(y_train)))
+    def trivial_prior(self, y_train, n_outputs):
+        return np.asarray(float(np.mean(y_train)))
 
     def estimator(self, model):
         return model.regressor()

@@ -145,8 +145,9 @@ def test_regression_rungs_predict_one_number_per_film(name: str, rating: Any) ->
     test = rating.part("test")
     assert scores.shape == (len(test),)
     y = rating.part("train").y
-    # in the rating's own units (a network's standardised outputs are read back)
-    assert y.min() - 3 * y.std() < scores.mean() < y.max() + 3 * y.std()
+    # in the rating's own units: a network's standardised outputs are read back (z-scores
+    # left as they are would average about 0, many standard deviations from the mean rating)
+    assert abs(scores.mean() - y.mean()) < y.std()
 
 
 def test_every_target_kind_has_a_trivial_rung_and_a_task() -> None:
@@ -156,7 +157,7 @@ def test_every_target_kind_has_a_trivial_rung_and_a_task() -> None:
         baseline = MODELS.get(kind.baseline)
         assert baseline.family == "trivial" and baseline.accepts(kind, baseline.inputs)
         assert any(task.target is kind for task in TASKS), f"no task asks for {kind.name}"
-        assert TASKS and all(task.baseline == task.target.baseline for task in TASKS)
+    assert TASKS and all(task.baseline == task.target.baseline for task in TASKS)
 
 
 TORCH_MODELS = [m for m in PACKAGE_MODELS if hasattr(m, "train_config")]

@@ -16,13 +16,13 @@ from moviebench.tasks.base import TaskData
 
 class _TrainingPrior(Model):
     """The same scores for every film, from the training targets alone (the kind's
-    `trivial_scores`: class or label frequencies, the mean value)."""
+    `trivial_prior`: class or label frequencies, the mean value)."""
 
     family = "trivial"
     inputs = frozenset()
 
     def fit(self, train: TaskData, val: TaskData) -> None:
-        self.prior_ = train.target.trivial_scores(train.y, train.n_outputs, 1)[0]
+        self.prior_ = train.target.trivial_prior(train.y, train.n_outputs)
 
     def predict_scores(self, data: TaskData) -> np.ndarray:
         return np.repeat(np.asarray(self.prior_)[None, ...], len(data), axis=0)

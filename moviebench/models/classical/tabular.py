@@ -97,11 +97,13 @@ class RidgeRegression(SklearnTabular):
 
 
 def linear_params(estimator: Any) -> int:
-    """Weights and intercepts of a linear model, one-vs-rest or not."""
+    """Weights and intercepts of a linear model, one-vs-rest or not. A label that one-vs-rest
+    answers with a constant (no positives in training) has no weights and counts nothing."""
     return int(
         sum(
             np.size(e.coef_) + np.size(e.intercept_)
             for e in getattr(estimator, "estimators_", [estimator])
+            if hasattr(e, "coef_")
         )
     )
 

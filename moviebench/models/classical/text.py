@@ -22,6 +22,7 @@ from sklearn.svm import LinearSVC
 
 from moviebench.errors import BenchError
 from moviebench.models import Model, register_model
+from moviebench.models.classical.tabular import linear_params
 from moviebench.targets import RETRIEVAL
 from moviebench.tasks.base import TaskData
 
@@ -151,9 +152,7 @@ class SklearnText(Model):
         return data.target.estimator_scores(self.pipeline_[-1], X, data.n_outputs)
 
     def n_params(self) -> int:
-        clf = self.pipeline_[-1]
-        fitted = getattr(clf, "estimators_", [clf])
-        return int(sum(e.coef_.size + np.size(e.intercept_) for e in fitted if hasattr(e, "coef_")))
+        return linear_params(self.pipeline_[-1])
 
 
 @register_model

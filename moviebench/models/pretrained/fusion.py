@@ -25,7 +25,7 @@ from moviebench import threads
 from moviebench.metrics import get_metric
 from moviebench.models import Model, register_model
 from moviebench.models.classical.image import HistLogReg
-from moviebench.models.classical.tabular import lightgbm_early_stopping
+from moviebench.models.classical.tabular import lightgbm_early_stopping, linear_params
 from moviebench.models.classical.text import texts_of
 from moviebench.models.pretrained.image import EffNetLogReg
 from moviebench.models.pretrained.text import minilm_features
@@ -97,13 +97,7 @@ class EarlyFusionLogReg(_Fusion):
         return self.model_.predict_proba(self._matrix(data))
 
     def n_params(self) -> int:
-        return int(
-            sum(
-                e.coef_.size + e.intercept_.size
-                for e in self.model_.estimators_
-                if hasattr(e, "coef_")
-            )
-        )
+        return linear_params(self.model_)
 
 
 @register_model
