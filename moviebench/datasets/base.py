@@ -82,7 +82,19 @@ class LoadedSource:
         """Content hash of the canonical table: identifies the data a result was made on.
 
         Computed once per load: every cell's skip check and record reads it."""
-        hashable = self.table.drop(columns=["genres"], errors="ignore").astype(str)
+        hashable = self.table.drop(columns=["genres"], errors="ignore")
+        # Arrow-backed text hashes as object text did (a missing cell is "None", not "<NA>"),
+        # so the faster reader leaves every stored result current.
+        hashable = pd.DataFrame(
+            {
+                c: (
+                    v.astype(object).where(v.notna(), None)
+                    if isinstance(v.dtype, pd.ArrowDtype)
+                    else v
+                )
+                for c, v in hashable.items()
+            }
+        ).astype(str)
         if self.root is not None:
             for column in FILE_COLUMNS:
                 if column in self.table:

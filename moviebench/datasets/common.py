@@ -9,12 +9,14 @@ from __future__ import annotations
 import ast
 import json
 import re
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from moviebench.datasets.base import LoadReport
 from moviebench.errors import DataError
@@ -23,8 +25,6 @@ from moviebench.errors import DataError
 # (Latin-1 maps every byte), so UTF-8 must come first.
 ENCODINGS = ("utf-8-sig", "latin-1")
 
-CHUNK_ROWS = 200_000
-_SKIPPED_LINE = re.compile(r"Skipping line (\d+)")
 _YEAR_IN_TITLE = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)\s*$")
 
 
@@ -38,48 +38,137 @@ def read_text(path: Path, report: LoadReport) -> str:
         return data.decode(ENCODINGS[1])
 
 
+def _memory_pool() -> pa.MemoryPool:
+    """jemalloc where this pyarrow has it: it hands a big file's parse buffers back to the
+    system (a million-row read peaked at 1.30 GB RSS with it, 1.57 GB with mimalloc)."""
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        return pa.default_memory_pool()
+
+
+_POOL = _memory_pool()
+
+
 def read_csv_strings(
     path: Path, report: LoadReport, usecols: Callable[[str], bool] | None = None
 ) -> pd.DataFrame:
-    """Every cell as a string (only empty cells missing), in UTF-8 else Latin-1.
+    """Every cell of the chosen columns as a string (only empty cells missing), Arrow-backed.
 
-    Lines with too many fields are dropped and counted as malformed instead of aborting the read.
-    Columns are picked chunk by chunk, not with pandas' `usecols`, which would let such lines
-    through; chunks keep memory bounded on files of a million rows.
+    pyarrow parses the file on every core and converts only the columns asked for. Lines
+    with the wrong number of fields are dropped and counted as malformed instead of aborting
+    the read. Text is decoded per cell: a UTF-8 file with a few stray bytes keeps its
+    accents, and only the cells that are not UTF-8 are read as Latin-1 (counted, with their
+    rows and columns); a file with no UTF-8 text at all is read as Latin-1, as it was written.
     """
-    for encoding in ENCODINGS:
+    header = csv_header(path)
+    names = [c for c in header if usecols is None or usecols(c)]
+    skipped = 0
+
+    def count_bad_line(row: pacsv.InvalidRow) -> str:
+        nonlocal skipped
+        skipped += 1
+        return "skip"
+
+    def read(column_type: pa.DataType) -> pa.Table:
+        nonlocal skipped
+        skipped = 0
+        return pacsv.read_csv(
+            path,
+            memory_pool=_POOL,
+            parse_options=pacsv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=count_bad_line
+            ),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=names,
+                column_types={c: column_type for c in names},
+                strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+
+    bad_cells: dict[str, list[int]] = {}
+    utf8_text = True
+    try:
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                chunks = pd.read_csv(
-                    path,
-                    dtype=str,
-                    keep_default_na=False,
-                    na_values=[""],
-                    encoding=encoding,
-                    on_bad_lines="warn",
-                    chunksize=CHUNK_ROWS,
-                )
-                parts = [
-                    chunk[[c for c in chunk.columns if usecols is None or usecols(c)]]
-                    for chunk in chunks
-                ]
-                frame = pd.concat(parts, ignore_index=True)
-        except UnicodeDecodeError:
-            continue
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DataError(
-                f"{path}: not a readable CSV file ({str(exc).strip().splitlines()[0]})"
-            ) from None
-        if encoding != ENCODINGS[0]:
-            report.notes.append(f"{path.name} is not UTF-8: read as Latin-1")
-        skipped = sum(len(_SKIPPED_LINE.findall(str(w.message))) for w in caught)
-        report.rows_read = len(frame) + skipped
-        report.drop("malformed line (wrong number of fields)", skipped)
-        return frame
-    raise DataError(
-        f"{path}: cannot decode as UTF-8 or Latin-1"
-    )  # unreachable: Latin-1 decodes any byte
+            table = read(pa.string())  # a UTF-8 file: read once, validated by Arrow
+        except pa.ArrowInvalid as exc:
+            if "UTF8" not in str(exc):
+                raise
+            # Not all UTF-8: bytes, decoded per column and, where a column needs it, per cell.
+            table, bad_cells, utf8_text = _decoded(read(pa.binary()))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
+        raise DataError(
+            f"{path}: not a readable CSV file ({str(exc).strip().splitlines()[0]})"
+        ) from None
+    if bad_cells and not utf8_text:
+        report.notes.append(f"{path.name} is not UTF-8: read as Latin-1")
+    elif bad_cells:
+        n = sum(len(rows) for rows in bad_cells.values())
+        where = "; ".join(
+            f"{name} row(s) {', '.join(str(r + 1) for r in rows[:5])}"
+            + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+            for name, rows in bad_cells.items()
+        )
+        report.repair(f"cell not UTF-8 read as Latin-1 ({where})", n)
+    frame = table.to_pandas(
+        types_mapper={pa.string(): pd.ArrowDtype(pa.string())}.get, memory_pool=_POOL
+    )
+    del table
+    report.rows_read = len(frame) + skipped
+    report.drop("malformed line (wrong number of fields)", skipped)
+    return frame
+
+
+def _decoded(table: pa.Table) -> tuple[pa.Table, dict[str, list[int]], bool]:
+    """Binary columns as text; the rows of each column's cells that are not UTF-8 (read as
+    Latin-1), and whether any cell holds non-ASCII text that is valid UTF-8."""
+    bad_cells, utf8_text = {}, False
+    for i, name in enumerate(table.column_names):
+        column = table.column(i)
+        try:
+            text = column.cast(pa.string())
+        except pa.ArrowInvalid:
+            values = column.to_pylist()
+            bad_cells[name] = [j for j, v in enumerate(values) if v is not None and not _is_utf8(v)]
+            text = pa.array([_decode(v) for v in values], type=pa.string())
+            utf8_text = utf8_text or any(
+                v is not None and not v.isascii() and _is_utf8(v) for v in values
+            )
+        else:
+            utf8_text = utf8_text or pc.all(pc.string_is_ascii(text)).as_py() not in (True, None)
+        table = table.set_column(i, name, text)
+    return table, bad_cells, utf8_text
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode(data: bytes | None) -> str | None:
+    """One cell's text: UTF-8 where it is, else Latin-1 (which maps every byte)."""
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def numbers(values: pd.Series) -> pd.Series:
+    """Numbers from strings, NaN where a cell is missing or not a number. Arrow parses a
+    clean column in one pass; a column with text in it falls back to pandas, cell by cell."""
+    if isinstance(values.dtype, pd.ArrowDtype):
+        try:
+            parsed = pc.cast(pc.utf8_trim_whitespace(values.array._pa_array), pa.float64())
+            return pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    return pd.to_numeric(values.astype(object), errors="coerce").astype(float)
 
 
 # Canonical columns where a negative value means nothing (a budget, a count, a duration).

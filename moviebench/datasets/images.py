@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from moviebench.datasets.base import LoadedSource, LoadReport
@@ -44,10 +45,15 @@ def check_images(paths: Sequence[str | None], report: LoadReport) -> None:
 
 def poster_paths(movie_ids: Iterable[object], folder: Path | None) -> pd.Series:
     """`<folder>/<id>.jpg` for each film whose file exists, else None; all None without a folder."""
+    ids = movie_ids if isinstance(movie_ids, pd.Series) else pd.Series(list(movie_ids))
     if folder is None:
-        return pd.Series([None] * len(list(movie_ids)), dtype=object)
-    files = [folder / f"{i}.jpg" for i in movie_ids]
-    return pd.Series([str(f) if f.is_file() else None for f in files], dtype=object)
+        return pd.Series(np.full(len(ids), None, dtype=object), dtype=object)
+    ids = ids.astype(str)
+    # One directory listing, not a stat per film: a million films may have few posters.
+    present = {p.name for p in folder.iterdir()}
+    return pd.Series(
+        [str(folder / f"{i}.jpg") if f"{i}.jpg" in present else None for i in ids], dtype=object
+    )
 
 
 def with_checked_images(loaded: LoadedSource, column: str) -> LoadedSource:

@@ -36,7 +36,8 @@ def missing_values(table: pd.DataFrame) -> dict[str, int | None]:
         if col not in table:
             out[col] = None
         elif col == "genres":
-            out[col] = int(sum(1 for gs in table[col] if not isinstance(gs, list) or not gs))
+            lists = table[col].map(lambda gs: gs if isinstance(gs, list) else [])
+            out[col] = int((lists.str.len() == 0).sum())
         else:
             out[col] = int(table[col].isna().sum())
     return out
@@ -93,7 +94,11 @@ def inspect_source(
     loaded = load_source(source, path)
     seconds = time.perf_counter() - t0
     table, report = loaded.table, loaded.report
-    genres = Counter(g for gs in table["genres"] for g in gs) if "genres" in table else None
+    genres = (
+        Counter(table["genres"].explode().dropna().value_counts().to_dict())
+        if "genres" in table
+        else None
+    )
     return {
         "source": source,
         "path": report.path,

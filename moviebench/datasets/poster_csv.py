@@ -15,7 +15,12 @@ import pandas as pd
 
 from moviebench.datasets import register_source
 from moviebench.datasets.base import LoadedSource, LoadReport, SourceSpec, require_columns
-from moviebench.datasets.common import missing_if_not_finite, read_csv_strings, split_title_year
+from moviebench.datasets.common import (
+    missing_if_not_finite,
+    numbers,
+    read_csv_strings,
+    split_title_year,
+)
 from moviebench.datasets.images import poster_paths, with_checked_images
 from moviebench.errors import DataError
 
@@ -57,12 +62,12 @@ def load(path: Path | None) -> LoadedSource:
     raw = read_csv_strings(csv, report)
     require_columns(raw, REQUIRED, f"poster-csv {csv}")
 
-    ids = pd.to_numeric(raw["imdbId"], errors="coerce")
+    ids = numbers(raw["imdbId"])
     bad = ids.isna() | (ids % 1 != 0)
     report.drop("non-integer imdbId", int(bad.sum()))
     raw, ids = raw[~bad], ids[~bad]
     if "IMDB Score" in raw:
-        score = pd.to_numeric(raw["IMDB Score"], errors="coerce")
+        score = numbers(raw["IMDB Score"])
         bad = score.isna() & raw["IMDB Score"].notna()
         report.drop("non-numeric IMDB Score", int(bad.sum()))
         raw, ids, score = raw[~bad], ids[~bad], score[~bad]

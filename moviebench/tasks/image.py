@@ -43,6 +43,8 @@ def _readable(paths: pd.Series, notes: list[str]) -> tuple[np.ndarray, list[str]
         notes.append(f"left out {int((~has_path).sum())} rows without an image file")
     keep = has_path.to_numpy().copy()
     present = paths[has_path].astype(str)
+    if present.empty:
+        return keep, []
     # decoding needs torch/torchvision: imported here so listing tasks stays light
     from moviebench.features.images import check_images
 

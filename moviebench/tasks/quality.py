@@ -14,6 +14,7 @@ from moviebench.errors import DataError
 from moviebench.settings import QualitySettings
 from moviebench.targets import MULTICLASS
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
+from moviebench.tasks.text import genre_matrix
 
 CLASSES = ["BAD", "AVG", "GOOD"]
 
@@ -85,9 +86,9 @@ def metadata_rows(
         for rating in sorted(table["mpaa"].dropna().unique()):
             features[f"mpaa_{rating}"] = (table["mpaa"] == rating).astype(float)
     if "genres" in table:
-        vocab = sorted({g for gs in table["genres"] for g in gs})
-        for genre in vocab:
-            features[f"genre_{genre}"] = table["genres"].map(lambda gs, g=genre: float(g in gs))
+        vocab, onehot = genre_matrix(table["genres"], dtype=np.int8)
+        for j, genre in enumerate(vocab):
+            features[f"genre_{genre}"] = pd.Series(onehot[:, j], dtype=float)
     for col in options.extra_features:
         if col not in table:
             raise DataError(f"--features {col}: source {source} has no such column")

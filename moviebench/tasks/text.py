@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from moviebench.errors import DataError
 from moviebench.settings import GenreSettings, RetrievalSettings
@@ -41,17 +42,28 @@ RETRIEVAL_LADDER = ("random-rank", "tfidf-cosine", "minilm-cosine", "minilm-proj
 
 # MovieLens writes "American President, The (1995)": the year goes, the article moves back.
 _YEAR = re.compile(r"\s*\(\d{4}\)\s*$")
-_TRAILING_ARTICLE = re.compile(r"^(.*), (The|A|An|Les|La|Le|L'|Il|Das|Der|Die|El|Los|Las)$")
+_ARTICLES = "The|A|An|Les|La|Le|L'|Il|Das|Der|Die|El|Los|Las"
+_TRAILING_ARTICLE = re.compile(rf"^(.*), ({_ARTICLES})$")
+_ENDS_IN_ARTICLE = rf", (?:{_ARTICLES})$"
 
 
 def clean_title(title: str) -> str:
     """Strip a trailing '(year)' and move a trailing ', The' back to the front."""
-    title = _YEAR.sub("", str(title)).strip()
-    match = _TRAILING_ARTICLE.match(title)
-    if match:
-        head, article = match.groups()
-        title = f"{article}{'' if article.endswith(chr(39)) else ' '}{head}"
-    return title
+    return str(clean_titles(pd.Series([str(title)])).iloc[0])
+
+
+def clean_titles(titles: pd.Series) -> pd.Series:
+    """`clean_title` on a whole column at once (a million titles in a second, not a minute)."""
+    # Arrow strings: the regexes run in Arrow's engine, not once per title in Python.
+    arrow = pd.ArrowDtype(pa.string())
+    titles = titles.astype(arrow).str.replace(_YEAR.pattern, "", regex=True).str.strip()
+    moved = titles.str.contains(_ENDS_IN_ARTICLE, regex=True).fillna(False)
+    if moved.any():  # only the few titles ending in ", The" are taken apart
+        parts = titles[moved].str.extract(_TRAILING_ARTICLE.pattern)
+        space = np.where(parts[1].str.endswith("'"), "", " ")
+        titles = titles.copy()
+        titles[moved] = parts[1] + pd.Series(space, index=parts.index, dtype=arrow) + parts[0]
+    return titles.astype(str)
 
 
 def _texts(table: pd.DataFrame, column: str) -> pd.Series:
@@ -65,16 +77,6 @@ def _require(table: pd.DataFrame, columns: list[str], task: str, source: str) ->
         raise DataError(
             f"source {source}: task {task} needs column(s) {', '.join(missing)}, which it does not provide"
         )
-
-
-def _genre_lists(series: pd.Series) -> list[list[str]]:
-    out = []
-    for value in series:
-        if isinstance(value, (list, tuple, np.ndarray)):
-            out.append([str(g) for g in value if str(g).strip()])
-        else:
-            out.append([])  # NaN or a malformed cell: no genres, counted when dropped
-    return out
 
 
 def build_genre_task(
@@ -93,16 +95,18 @@ def build_genre_task(
 
     texts = _texts(table, text_column)
     if clean:
-        texts = texts.map(clean_title)
-    genres = _genre_lists(table["genres"])
+        texts = clean_titles(texts)
     keep = (texts.str.len() > 0).to_numpy().copy()
     if (~keep).any():
         notes.append(f"dropped {int((~keep).sum())} films with an empty {text_column}")
-    no_genre = keep & np.array([len(g) == 0 for g in genres], dtype=bool)
+    labels, y = genre_matrix(table["genres"], dtype=np.int8)  # int8 until rows are kept
+    no_genre = keep & (y.sum(axis=1) == 0)
     if no_genre.any():
         notes.append(f"dropped {int(no_genre.sum())} films without a genre")
     keep &= ~no_genre
-    labels, y = genre_matrix([g for g, k in zip(genres, keep) if k])
+    y = y[keep]
+    present = y.sum(axis=0, dtype=np.int64) > 0  # genres only dropped films had go too
+    labels, y = [g for g, p in zip(labels, present) if p], y[:, present].astype(np.int64)
     return TaskData(
         ids=table["movie_id"].astype(str).to_numpy()[keep],
         X=pd.DataFrame({text_column: texts[keep].to_numpy()}),
@@ -114,15 +118,18 @@ def build_genre_task(
     )
 
 
-def genre_matrix(genres: list[list[str]]) -> tuple[list[str], np.ndarray]:
-    """Every genre that occurs (sorted) and the films x genres 0/1 matrix."""
-    labels = sorted({g for gs in genres for g in gs})
-    index = {g: j for j, g in enumerate(labels)}
-    y = np.zeros((len(genres), len(labels)), dtype=np.int64)
-    for i, gs in enumerate(genres):
-        for g in gs:
-            y[i, index[g]] = 1
-    return labels, y
+def genre_matrix(genres: pd.Series | list, dtype: type = np.int64) -> tuple[list[str], np.ndarray]:
+    """Every genre that occurs (sorted) and the films x genres 0/1 matrix. A cell that is not
+    a list (NaN, a malformed cell) has no genre; blank names are ignored."""
+    cells = pd.Series(list(genres) if not isinstance(genres, pd.Series) else genres, dtype=object)
+    is_list = cells.map(lambda v: isinstance(v, (list, tuple, np.ndarray))).to_numpy(dtype=bool)
+    flat = cells.where(is_list, None).reset_index(drop=True).explode()
+    names = flat.dropna().astype(str).str.strip()
+    names = names[names.str.len() > 0]
+    codes, labels = pd.factorize(names, sort=True)
+    y = np.zeros((len(cells), len(labels)), dtype=dtype)
+    y[names.index.to_numpy(), codes] = 1
+    return [str(g) for g in labels], y
 
 
 def build_overview_genre(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
@@ -143,7 +150,7 @@ def build_tagline_title(table: pd.DataFrame, source: str, options: TaskOptions) 
     """
     _require(table, ["movie_id", "tagline", "title"], "tagline-title", source)
     notes = []
-    tagline, title = _texts(table, "tagline"), _texts(table, "title").map(clean_title)
+    tagline, title = _texts(table, "tagline"), clean_titles(_texts(table, "title"))
     keep = (tagline.str.len() > 0) & (title.str.len() > 0)
     if (~keep).any():
         notes.append(f"dropped {int((~keep).sum())} films without a tagline or title")
