@@ -76,7 +76,7 @@ def _sampling_key(settings: VideoSettings) -> str:
 
 def decode_frames(path: Path, settings: VideoSettings) -> list[tuple[float, np.ndarray]]:
     """(time in seconds, RGB uint8 array) of each sampled frame; DataError naming the file."""
-    import av
+    av = require_av()
 
     try:
         with av.open(str(path)) as container:
@@ -140,6 +140,17 @@ def _scaled(width: int, height: int, settings: VideoSettings) -> dict[str, int]:
         return {}
     factor = settings.frame_size / side
     return {"width": max(1, round(width * factor)), "height": max(1, round(height * factor))}
+
+
+def require_av():  # noqa: ANN201 (the av module)
+    """PyAV, or one line saying how to install it."""
+    try:
+        import av
+    except ImportError:
+        raise DataError(
+            "source video-folder decodes videos with PyAV: pip install 'moviebench[video]' (or av)"
+        ) from None
+    return av
 
 
 def frames_root() -> Path:
@@ -213,6 +224,7 @@ def load(path: Path | None, settings: VideoSettings | None = None) -> LoadedSour
     if path is None or not path.is_dir():
         raise DataError(f"source 'video-folder' needs --data: a folder of video files (got {path})")
     videos = find_videos(path)
+    require_av()
     if not videos:
         raise DataError(f"--data {path}: no video files inside ({', '.join(VIDEO_EXTENSIONS)})")
     report = LoadReport(source="video-folder", path=str(path))
