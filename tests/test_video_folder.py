@@ -160,3 +160,19 @@ def test_frame_id_end_to_end_from_videos(tmp_path: Path) -> None:
     assert total == 60
     assert records["hist-logreg"].metrics["accuracy"] > records["majority"].metrics["accuracy"]
     assert any("leak guard" in note for note in records["hist-logreg"].data_notes)
+
+
+def test_source_settings_are_typed_and_kept_apart_from_the_task(tmp_path: Path) -> None:
+    from moviebench.errors import BenchError, UnknownNameError
+
+    root = write_films(tmp_path / "videos", n=1, seconds=1.0)
+    with pytest.raises(BenchError, match="frames_per_film=0: must be at least 1"):
+        load_source("video-folder", root, {"frames_per_film": "0"})
+    with pytest.raises(BenchError, match="expected"):
+        load_source("video-folder", root, {"frame_rate": "fast"})
+    with pytest.raises(DataError, match="frame_rate=-1.0"):
+        load_source("video-folder", root, {"frame_rate": "-1"})
+    spec = TASKS.get("frame-id")
+    # the source's keys are not the task's: a typo still names the task's settings
+    with pytest.raises(UnknownNameError, match="block_secs"):
+        prepare(spec, RunOptions(source="video-folder", data=root, settings={"block_secs": "1"}))
