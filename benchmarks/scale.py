@@ -97,9 +97,9 @@ def bench_frames(args: argparse.Namespace) -> dict[str, object]:
     ladder = time.perf_counter() - t0
     if first.returncode != 0:
         raise SystemExit(f"ladder failed ({first.returncode}): {first.stderr[-2000:]}")
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _child_cpu()
     again = subprocess.run(command, env=env, capture_output=True, text=True)
-    noop = time.perf_counter() - t0
+    noop, noop_cpu = time.perf_counter() - t0, _child_cpu() - cpu0
     figures = {
         "films": args.films,
         "frames_per_film": args.frames,
@@ -115,11 +115,19 @@ def bench_frames(args: argparse.Namespace) -> dict[str, object]:
         "ladder_models": args.models,
         "ladder_s": round(ladder, 1),
         "noop_rerun_s": round(noop, 2),
+        "noop_rerun_cpu_s": round(noop_cpu, 2),
         "noop_rc": again.returncode,
         "pixel_size": args.size,
     }
     (work / "frames.json").write_text(json.dumps(figures, indent=1))
     return figures
+
+
+def _child_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
