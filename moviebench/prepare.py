@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from moviebench.datasets import LoadedSource, load_source
+from moviebench.datasets import LoadedSource, load_source, source_setting_names
 from moviebench.errors import BenchError, DataError, UnknownNameError
 from moviebench.options import RunOptions
 from moviebench.settings import TaskSettings, parse_settings
@@ -35,7 +35,11 @@ class PreparedTask:
 
 
 def resolve_settings(spec: TaskSpec, options: RunOptions) -> TaskSettings:
-    return parse_settings(spec.settings_type, options.settings, spec.name)
+    """The task's typed settings; `--set` keys its source declares (video-folder's sampling)
+    are the source's, read by `load_source`."""
+    source_keys = source_setting_names(options.source or spec.default_source)
+    raw = {k: v for k, v in options.settings.items() if k not in source_keys}
+    return parse_settings(spec.settings_type, raw, spec.name)
 
 
 # A part with fewer rows than this gives a score that one row moves by a third: the run
@@ -66,7 +70,7 @@ def prepare(spec: TaskSpec, options: RunOptions) -> PreparedTask:
     source = options.source or spec.default_source
     check_source(spec, source)
     settings = resolve_settings(spec, options)
-    loaded = load_source(source, options.data)
+    loaded = load_source(source, options.data, options.settings)
     task_options = TaskOptions(extra_features=options.features, settings=settings)
     data = spec.build(loaded.table, source, task_options)
     check_no_leakage(spec, data)

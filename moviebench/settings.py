@@ -72,6 +72,9 @@ class FrameSettings(ImageSettings):
     scratch_image_size: int = 32  # report 000 trains at 32x32
     split: Literal["seen-films", "unseen-films"] = "seen-films"
     min_frames_per_film: int = 3  # a film needs a frame in each of train, val and test
+    # Nearby frames are leaky: frames with a time (video-folder) are split by blocks of this
+    # many seconds of their film, so frames of one shot or moment share a part.
+    block_seconds: float = 30.0
 
 
 @dataclass(frozen=True)

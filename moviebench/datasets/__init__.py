@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from moviebench.datasets.base import LoadedSource, LoadReport, SourceSpec
 from moviebench.errors import DataError
@@ -15,8 +18,21 @@ def register_source(spec: SourceSpec) -> SourceSpec:
     return SOURCES.add(spec.name, spec)
 
 
-def load_source(name: str, path: str | Path | None = None) -> LoadedSource:
-    """Load a registered source, checking that --data was given when it is needed."""
+def source_setting_names(name: str) -> set[str]:
+    """The `--set` keys a source reads (none for most)."""
+    spec = SOURCES.get(name)
+    if spec.settings_type is None:
+        return set()
+    return {f.name for f in dataclasses.fields(spec.settings_type)}
+
+
+def load_source(
+    name: str, path: str | Path | None = None, settings: Mapping[str, Any] | None = None
+) -> LoadedSource:
+    """Load a registered source, checking that --data was given when it is needed.
+
+    `settings`: raw `--set` pairs; the keys the source declares are typed and passed to it,
+    the rest are a task's concern."""
     spec = SOURCES.get(name)
     if path is None and spec.needs_path:
         raise DataError(f"source '{name}' needs --data: {spec.path_hint or 'a path to its files'}")
@@ -24,7 +40,23 @@ def load_source(name: str, path: str | Path | None = None) -> LoadedSource:
         path = Path(path)
         if not path.exists():
             raise DataError(f"--data {path}: no such file or folder")
-    return spec.load(path)
+    if spec.settings_type is None:
+        return spec.load(path)
+    from moviebench.settings import parse_settings
+
+    known = source_setting_names(name)
+    typed = parse_settings(
+        spec.settings_type, {k: v for k, v in (settings or {}).items() if k in known}
+    )
+    return spec.load(path, typed)
 
 
-__all__ = ["SOURCES", "LoadReport", "LoadedSource", "SourceSpec", "load_source", "register_source"]
+__all__ = [
+    "SOURCES",
+    "LoadReport",
+    "LoadedSource",
+    "SourceSpec",
+    "load_source",
+    "register_source",
+    "source_setting_names",
+]

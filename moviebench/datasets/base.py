@@ -118,6 +118,9 @@ class SourceSpec:
     load: Callable[[Path | None], LoadedSource]
     needs_path: bool  # False for bundled defaults
     path_hint: str = ""  # what --data should point at
+    # Typed settings the source reads (`--set KEY=VALUE` keys it declares); `load` then takes
+    # them as `load(path, settings)`. None: the source has no settings.
+    settings_type: type | None = None
 
 
 def require_columns(frame: pd.DataFrame, required: list[str], where: str) -> None:

@@ -31,7 +31,9 @@ IMAGE_LADDER = (
 )
 SPLITS = {
     "seen-films": "seen films, unseen frames: rows split by image id, so a film's frames spread over the parts "
-    "(test frames of films with no training frame, if any, are counted in a note)",
+    "(test frames of films with no training frame, if any, are counted in a note); frames with a "
+    "time in their video are split by time block instead (setting block_seconds), so nearby "
+    "frames share a part",
     "unseen-films": "unseen films: rows split by movie id, all frames of a film in one part",
 }
 
@@ -126,6 +128,9 @@ def build_frame_id(table: pd.DataFrame, source: str, options: TaskOptions) -> Ta
     films = sorted(table["movie_id"].astype(str).unique())
     index = {f: i for i, f in enumerate(films)}
     image_id = table["image_id"].astype(str) if "image_id" in table else table["image"].astype(str)
+    split_key = frame_blocks(table, options.settings.block_seconds, notes)
+    if split_key is None:
+        split_key = image_id
     return TaskData(
         ids=image_id.to_numpy(),
         X=pd.DataFrame({"image": table["image"].astype(str).to_numpy()}),
@@ -133,10 +138,29 @@ def build_frame_id(table: pd.DataFrame, source: str, options: TaskOptions) -> Ta
         y=table["movie_id"].astype(str).map(index).to_numpy(dtype=np.int64),
         labels=films,
         target=MULTICLASS,
-        split_key=image_id.to_numpy(),
+        split_key=split_key.to_numpy(),
         notes=notes,
         unreadable=unreadable,
     )
+
+
+def frame_blocks(table: pd.DataFrame, block_seconds: float, notes: list[str]) -> pd.Series | None:
+    """The leak guard: `<film>#<block>` per frame, block = floor(time / block_seconds), so
+    frames of one film less than a block apart share a part unless a block edge falls between
+    them. None for frames without a time (image-folder: each frame is its own key)."""
+    if "time" not in table:
+        return None
+    if not block_seconds > 0:
+        raise DataError(
+            f"--set block_seconds={block_seconds}: must be a positive number of seconds"
+        )
+    block = np.floor(table["time"].to_numpy(dtype=np.float64) / block_seconds).astype(np.int64)
+    key = table["movie_id"].astype(str) + "#" + pd.Series(block, index=table.index).astype(str)
+    notes.append(
+        f"leak guard: frames split by {block_seconds:g} s blocks of their film "
+        f"({key.nunique()} blocks for {len(key)} frames), not frame by frame"
+    )
+    return key
 
 
 register_task(
@@ -174,7 +198,7 @@ register_task(
         metrics=("accuracy", "macro_f1", "balanced_accuracy", "log_loss"),
         primary_metric="accuracy",
         default_source="image-folder",
-        sources=("image-folder",),
+        sources=("image-folder", "video-folder"),
         ladder=("majority", *IMAGE_LADDER),
         build=build_frame_id,
         forbidden_features=(r"movie_id", r"film", r"label"),
