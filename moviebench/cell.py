@@ -85,9 +85,15 @@ class Cell:
 
     def budget(self) -> dict[str, Any] | None:
         """A network's resolved training budget under the run's profile (None for other rungs)."""
+        from moviebench.prepare import pick_device
+
         options = self.prep.options
         return MODELS.get(self.model).resolve_budget(
-            options.profile, self.resolved_params(), options.epochs, options.time_budget
+            options.profile,
+            self.resolved_params(),
+            options.epochs,
+            options.time_budget,
+            device=options.device or pick_device(),
         )
 
     def identity(self) -> dict[str, Any]:

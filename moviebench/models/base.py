@@ -98,8 +98,10 @@ class Model:
         params: dict[str, Any],
         epochs: int | None = None,
         time_budget: float | None = None,
+        device: str | None = None,
     ) -> dict[str, Any] | None:
-        """The training budget a fit runs under (networks: models/deep/loop.py); None: no loop."""
+        """The training budget a fit runs under on `device` (networks: models/deep/loop.py);
+        None: no loop."""
         return None
 
     @staticmethod

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from moviebench.features import precision
 from moviebench.models.base import Model, RunContext
 from moviebench.options import PROFILES
 from moviebench.targets import NetworkOutputs, TargetKind, target_kind
@@ -71,18 +72,28 @@ class TrainConfig:
 AMP_MODES = ("fp16", "bf16", "off")
 
 
+def effective_amp(amp: str, device: str) -> str:
+    """The mixed precision a fit with `amp` really trains in on `device`: "bf16" on a CPU only
+    where it computes BF16 natively (AVX-512 BF16 or AMX; emulated BF16 made a resnet18 step at
+    64 px 3-4x slower than FP32 on an AVX2 CPU, benchmarks/README.md), "fp16" only on CUDA, and
+    "off" (FP32) otherwise. Resolved budgets store this, so a record says how it was trained."""
+    if amp not in AMP_MODES:
+        raise ValueError(f"TrainConfig.amp must be one of {', '.join(AMP_MODES)}, not {amp!r}")
+    if torch.device(device).type == "cpu":
+        return "bf16" if amp == "bf16" and precision.cpu_has_native_bf16() else "off"
+    if amp == "bf16" and not torch.cuda.is_bf16_supported():
+        return "fp16"
+    return amp
+
+
 def _autocast(device: str, config: TrainConfig) -> torch.autocast:
-    """The loop's autocast: config.amp's dtype on CUDA; on a CPU only "bf16" (AVX-512 BF16 made
-    a resnet18 epoch at 64 px 1.9x faster here, benchmarks/README.md); none with amp="off"."""
-    if config.amp not in AMP_MODES:
-        raise ValueError(
-            f"TrainConfig.amp must be one of {', '.join(AMP_MODES)}, not {config.amp!r}"
-        )
-    on_cpu = torch.device(device).type == "cpu"
+    """The loop's autocast at `effective_amp`: config.amp's dtype on CUDA, BF16 on a CPU only
+    where the CPU has it natively, none with amp="off"."""
+    amp = effective_amp(config.amp, device)
     return torch.autocast(
-        device_type="cpu" if on_cpu else "cuda",
-        dtype=torch.bfloat16 if config.amp == "bf16" else torch.float16,
-        enabled=config.amp == "bf16" or (not on_cpu and config.amp == "fp16"),
+        device_type="cpu" if torch.device(device).type == "cpu" else "cuda",
+        dtype=torch.bfloat16 if amp == "bf16" else torch.float16,
+        enabled=amp != "off",
     )
 
 
@@ -161,7 +172,7 @@ def train(
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="max", factor=0.5, patience=2
     )
-    scaler = torch.amp.GradScaler("cuda", enabled=device == "cuda" and config.amp == "fp16")
+    scaler = torch.amp.GradScaler("cuda", enabled=effective_amp(config.amp, device) == "fp16")
     generator = torch.Generator().manual_seed(context.seed)
     loader = DataLoader(
         train_data,
@@ -373,9 +384,12 @@ class TorchModel(Model):
         params: dict[str, Any],
         epochs: int | None = None,
         time_budget: float | None = None,
+        device: str | None = None,
     ) -> dict[str, Any]:
         """The budget a fit runs under: the profile's, then params of the same name, then the
-        run's explicit --epochs and --time-budget. Stored in the record and its identity."""
+        run's explicit --epochs and --time-budget. Stored in the record and its identity.
+        Given the `device`, a declared "amp" is the one it really trains in there
+        (`effective_amp`); without it (`bench ls`, the README) the budget is as declared."""
         if profile not in PROFILES:
             raise ValueError(f"unknown profile '{profile}': choose one of {', '.join(PROFILES)}")
         if profile not in cls.budgets:
@@ -384,11 +398,17 @@ class TorchModel(Model):
         budget.update({k: params[k] for k in cls.budget_keys() if k in params})
         if epochs:
             budget["epochs"] = int(epochs)
+        if device is not None and budget.get("amp") == "bf16":
+            # Declared BF16 is trained in FP32 where the device has no native BF16, and the
+            # record (and its identity) says so: an emulated-BF16 record is not this one.
+            budget["amp"] = effective_amp("bf16", device)
         return {"profile": profile, **budget, "time_budget": time_budget}
 
     def budget(self) -> dict[str, Any]:
         ctx = self.context
-        return self.resolve_budget(ctx.profile, self.params, ctx.epochs, ctx.time_budget)
+        return self.resolve_budget(
+            ctx.profile, self.params, ctx.epochs, ctx.time_budget, device=ctx.device
+        )
 
     def prepare(self, train: TaskData) -> None:
         """Fit whatever turns a split into tensors, on the training split only."""
