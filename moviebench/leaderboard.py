@@ -78,7 +78,7 @@ class BoardRow:
     split_hash: str
     vs_baseline: float | None = None  # gain over the trivial baseline
     diff_ci: list[float] | None = (
-        None  # paired bootstrap interval of the difference to the row above
+        None  # paired bootstrap interval of the difference to its rank group's leader
     )
     tie: bool | None = None  # that interval includes 0 (None: not measured)
     gap: Gap | None = None  # the task's declared comparison (Record.groups), on the best row
@@ -231,7 +231,8 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
     ]
     body = []
     ranks: list[int] = []
-    for i, r in enumerate(rows, 1):  # a row tied with the one above shares its rank, marked "="
+    # A row tied with its group's leader shares its rank, marked "=".
+    for i, r in enumerate(rows, 1):
         ranks.append(ranks[-1] if r.tie and ranks else i)
     rank = {i: f"{k}=" if ranks.count(k) > 1 else str(k) for i, k in enumerate(ranks, 1)}
     for i, r in enumerate(rows, 1):
@@ -317,7 +318,7 @@ def to_markdown(boards: Board, plots: dict[tuple[str, str], list[str]] | None = 
             f"Split {rows[0].split_hash}; primary metric `{rows[0].primary_metric}` on the test split. "
             "Δ baseline is the gain over the trivial baseline. "
             "A rank marked `=` is a tie: the paired bootstrap 95% interval of the difference "
-            "to the neighbouring model includes 0.\n"
+            "to the first model of that rank includes 0.\n"
         )
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "|".join("---" for _ in header) + "|")
@@ -373,7 +374,7 @@ def to_json(boards: Board) -> str:
     primary_metric, primary, primary_std, n_seeds, seeds (list of ints), metrics (name ->
     mean), fit_seconds, predict_seconds, peak_memory_mb, n_params, params_source, profile,
     epochs, truncated (bool), status, error, split_hash and vs_baseline (numbers or null),
-    then only where they were measured: diff_ci ([low, high] to the row above) and tie
+    then only where they were measured: diff_ci ([low, high] to its rank group's leader) and tie
     (bool), gap ({group, vs_group, vs, diff[, ci]}) and deep_gap ({vs, diff[, ci]})."""
     return json.dumps([r.to_dict() for rows in boards.values() for r in rows], indent=2)
 
@@ -498,14 +499,20 @@ def _interval(a: np.ndarray, b: np.ndarray) -> list[float]:
 
 
 def mark_ties(rows: list[BoardRow], per_model: dict[str, np.ndarray]) -> None:
-    """Set `tie` on each row whose paired bootstrap 95% interval of the difference to the row
-    above includes 0, and `diff_ci` to that interval."""
-    for above, row in zip(rows, rows[1:]):
-        a, b = per_model.get(above.model), per_model.get(row.model)
+    """Set `tie` on each row whose paired bootstrap 95% interval of the difference to the
+    leader of its rank group (the first row of the run of tied rows above it) includes 0, and
+    `diff_ci` to that interval. A row not tied with that leader starts a new group, so ties
+    never chain through neighbours: A ≈ B and B ≈ C with A ≠ C ranks C below A."""
+    leader = rows[0] if rows else None
+    for row in rows[1:]:
+        a, b = per_model.get(leader.model), per_model.get(row.model)
         if a is None or b is None:
+            leader = row
             continue
         row.diff_ci = _interval(a, b)
         row.tie = bool(row.diff_ci[0] <= 0 <= row.diff_ci[1])
+        if not row.tie:
+            leader = row
 
 
 def declared_groups(records: list[Record]) -> list[tuple[str, list[str]]]:

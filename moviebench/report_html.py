@@ -40,7 +40,7 @@ CAPTIONS = {
 }
 
 HEADER_TITLES = {
-    "#": "Rank by the primary metric. 2= : tied with the row above (paired bootstrap 95% interval of the difference includes 0).",
+    "#": "Rank by the primary metric. 2= : tied with the first row of that rank (paired bootstrap 95% interval of the difference includes 0).",
     "Δ baseline": "Gain in the primary metric over the trivial baseline on the same split.",
     "fit s": "Seconds to fit, mean over seeds.",
     "predict s": "Seconds to score the test split, mean over seeds.",
@@ -173,7 +173,7 @@ def render_board(
             if j == 0 and row.tie and row.diff_ci:
                 low, high = row.diff_ci
                 attrs.append(
-                    f'title="tie: 95% interval of the difference to the row above [{low:+.4f}, {high:+.4f}]"'
+                    f'title="tie: 95% interval of the difference to the first row of this rank [{low:+.4f}, {high:+.4f}]"'
                 )
             if j == primary_col and row.status != "ok" and row.error:
                 attrs.append(f'title="{e(str(row.error))}"')
@@ -263,7 +263,7 @@ def render_page(
 <header><h1>moviebench results</h1>
 <p>{len(records)} records, {len(boards)} leaderboard{"" if len(boards) == 1 else "s"}. {e(subtitle)}</p>
 <p class=legend>Click a column header to sort (again to reverse). The shaded row is the trivial baseline;
-a rank like <b>2=</b> is a tie with the row above (the paired bootstrap 95% interval of the difference
+a rank like <b>2=</b> is a tie with the first row of that rank (the paired bootstrap 95% interval of the difference
 includes 0); failed and skipped models are kept on the board in red and grey. A model's name opens how its row
 was made (split, data, params, settings, device, commit, versions, seeds). Plot colours: {swatches}</p>
 <h2>How far deep models get beyond classical ones</h2>
