@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from moviebench.errors import BadRequest, BenchError
-from moviebench.options import RunOptions
+from moviebench.options import DEFAULT_SPLIT_SEED, RunOptions
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from Python 3.11 only
@@ -301,9 +301,12 @@ def board(
     task: str | None = None,
     source: str | None = None,
     data_fingerprint: str | None = None,
+    split_seed: int | None = DEFAULT_SPLIT_SEED,
 ) -> Board:
     """The leaderboards of the records stored under `out`, optionally of one task, one source
-    and one data fingerprint (no training). Raises `BenchError` when no record matches.
+    and one data fingerprint (no training), at one split seed: the default split unless
+    another is asked for (None: every split, each on its own board). Raises `BenchError`
+    when no record matches.
 
     Example::
 
@@ -312,7 +315,7 @@ def board(
             print(task, source, [row.model for row in rows])
         open("board.md", "w").write(board.render("md"))
     """
-    from moviebench.records import load_records
+    from moviebench.records import load_records, split_seed_of
     from moviebench.tasks import TASKS
 
     if task:
@@ -322,11 +325,14 @@ def board(
         for r in load_records(Path(out), task)
         if (not source or r.source == source)
         and (not data_fingerprint or r.data_fingerprint == data_fingerprint)
+        and (split_seed is None or split_seed_of(r) == split_seed)
     ]
     if not records:
+        at = "" if split_seed in (None, DEFAULT_SPLIT_SEED) else f" at split seed {split_seed}"
+        flag = "" if not at else f" --split-seed {split_seed}"
         raise BenchError(
-            f"no records for {task or 'any task'} in {out}: "
-            f"run `bench run --task {task or 'TASK'}` first"
+            f"no records for {task or 'any task'}{at} in {out}: "
+            f"run `bench run --task {task or 'TASK'}{flag}` first"
         )
     return Board(records)
 

@@ -68,6 +68,7 @@ class Cell:
             prep.loaded.fingerprint,
             train_fraction=self.train_fraction,
             profile=prep.options.profile,
+            split_seed=prep.options.split_seed,
         )
 
     def resolved_params(self) -> dict[str, Any]:

@@ -361,9 +361,13 @@ def run(
         return
     # The board of this run's data only: records made on other data live in other folders.
     first = records[0]
-    shown = api.board(out, task, first.source, first.data_fingerprint)
+    shown = api.board(out, task, first.source, first.data_fingerprint, options.split_seed)
     print_leaderboards(console, shown.records)
-    console.print(f"records in {Path(first.path).parents[1]}/")
+    # The data folder (the model folders' parent), whatever profile or split folder the
+    # records sit in below their model's.
+    path = Path(first.path)
+    folder = next((p.parent for p in path.parents if p.name == first.model), path.parents[1])
+    console.print(f"records in {folder}/")
     failure = api.run_failure(records, wanted)
     if failure:
         err_console.print(f"[red]error:[/] {escape(failure)}", highlight=False, soft_wrap=True)
@@ -394,9 +398,21 @@ def list_all() -> None:
     default="table",
     show_default=True,
 )
+@click.option(
+    "--split-seed",
+    default=DEFAULT_SPLIT_SEED,
+    show_default=True,
+    help="Show the records of this film split (`bench run --split-seed`); splits never share a "
+    "board.",
+)
 @plots_option("Write PNG plots and a leaderboard.md embedding them into this folder.")
 def leaderboard(
-    task: str | None, source: str | None, out: Path, fmt: str, plots_dir: Path | None = None
+    task: str | None,
+    source: str | None,
+    out: Path,
+    fmt: str,
+    split_seed: int = DEFAULT_SPLIT_SEED,
+    plots_dir: Path | None = None,
 ) -> None:
     """Render leaderboards from stored records alone (no training).
 
@@ -408,7 +424,7 @@ def leaderboard(
     from moviebench import api
     from moviebench.display import print_leaderboards
 
-    board = api.board(out, task, source)
+    board = api.board(out, task, source, split_seed=split_seed)
     if fmt == "table":
         print_leaderboards(console, board.records)
     else:

