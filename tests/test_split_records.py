@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from moviebench import runner
+from moviebench import api, runner
 from moviebench.cli import main
 from moviebench.options import DEFAULT_SPLIT_SEED
 from moviebench.records import read_record, record_path
@@ -122,6 +122,13 @@ def test_two_split_seeds_keep_their_own_records_and_boards(capsys, monkeypatch, 
     assert {r["model"]: r["primary"] for r in default_board} == {
         "majority": records[("majority", "seed-0.json")].primary,
         "logreg": records[("logreg", "seed-0.json")].primary,
+    }
+
+    # Every split at once (what `bench report` draws): each on its own board, never mixed.
+    boards = api.board(out, "tmdb-quality", split_seed=None).boards
+    assert {key: {r.split_hash for r in rows} for key, rows in boards.items()} == {
+        ("tmdb-quality", "ggplot2movies"): {default_hash},
+        ("tmdb-quality", "ggplot2movies (split seed 3)"): {other_hash},
     }
 
     code, table, _ = bench(
