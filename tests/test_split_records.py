@@ -109,6 +109,8 @@ def test_two_split_seeds_keep_their_own_records_and_boards(capsys, monkeypatch, 
 
     # The run's own board is its split's, and says which split it is.
     assert "(split seed 3)" in stdout and other_hash in stdout and default_hash not in stdout
+    data_folder = records[("logreg", "seed-0.json")].path.parents[1]
+    assert f"records in {data_folder}/" in stdout
 
     default_board = board_at(capsys, monkeypatch, out)
     other_board = board_at(capsys, monkeypatch, out, "--split-seed", "3")
