@@ -24,7 +24,7 @@ from moviebench.errors import UnknownNameError
 from moviebench.metrics import get_metric, higher_is_better
 from moviebench.records import (
     Record,
-    as_json,
+    jsonable,
     read_bootstrap_cache,
     read_predictions,
     write_bootstrap_cache,
@@ -413,7 +413,9 @@ def bootstrap_metric(
 def bootstrap_inputs(record: Record, preds: dict[str, np.ndarray], draws: str) -> str:
     """The identity of what a record's bootstrap values are computed from: the record's
     content, its test scores and the draws (`draws` names what fixes the weights)."""
-    digest = hashlib.sha256(json.dumps(as_json(record.to_dict()), sort_keys=True).encode())
+    # one serialisation, as `as_json` would give it back (the same text, so the same key)
+    content = json.dumps(record.to_dict(copy_values=False), sort_keys=True, default=jsonable)
+    digest = hashlib.sha256(content.encode())
     for name in ("ids", "y", "scores"):
         digest.update(np.ascontiguousarray(preds[name]).tobytes())
     digest.update(draws.encode())

@@ -127,15 +127,17 @@ class Record:
             setattr(self, key, value)
         self.status = "ok"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, copy_values: bool = True) -> dict[str, Any]:
         """The record as it is written: every field but `path`, `reused` and `extra`, over
-        the unknown keys `extra` kept."""
+        the unknown keys `extra` kept. `copy_values=False` shares the values (for reading
+        only: hashing a record whose details hold an 800 x 800 confusion matrix)."""
+        same = copy.deepcopy if copy_values else (lambda value: value)
         written = {
-            f.name: copy.deepcopy(getattr(self, f.name))
+            f.name: same(getattr(self, f.name))
             for f in dataclasses.fields(self)
             if f.name not in NOT_WRITTEN
         }
-        return {**copy.deepcopy(self.extra), **written}
+        return {**same(self.extra), **written}
 
     @classmethod
     def from_dict(cls, data: Any) -> Record:
@@ -308,7 +310,7 @@ def _atomic_write(path: Path, write: Any, suffix: str) -> None:
 def write_record(path: Path, record: Record | dict[str, Any]) -> None:
     """Write a record (or its dict) as sorted, indented JSON, atomically."""
     payload = record.to_dict() if isinstance(record, Record) else record
-    text = json.dumps(payload, indent=2, sort_keys=True, default=_jsonable).encode()
+    text = json.dumps(payload, indent=2, sort_keys=True, default=jsonable).encode()
     _atomic_write(path, lambda fh: fh.write(text), ".tmp")
 
 
@@ -509,10 +511,11 @@ def git_commit() -> str | None:
 def as_json(value: Any) -> Any:
     """`value` as it reads back from a record file (numpy numbers and arrays, tuples and
     paths as JSON has them), so identities compare like for like."""
-    return json.loads(json.dumps(value, sort_keys=True, default=_jsonable))
+    return json.loads(json.dumps(value, sort_keys=True, default=jsonable))
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """How a value JSON cannot hold is written (`json.dumps(default=jsonable)`)."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (np.ndarray, tuple)):
