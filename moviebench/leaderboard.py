@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -375,7 +376,21 @@ def to_json(boards: Board) -> str:
     epochs, truncated (bool), status, error, split_hash and vs_baseline (numbers or null),
     then only where they were measured: diff_ci ([low, high] to the row above) and tie
     (bool), gap ({group, vs_group, vs, diff[, ci]}) and deep_gap ({vs, diff[, ci]})."""
-    return json.dumps([r.to_dict() for rows in boards.values() for r in rows], indent=2)
+    rows = [_finite(r.to_dict()) for rows in boards.values() for r in rows]
+    return json.dumps(rows, indent=2, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every NaN or infinity as None: JSON has no NaN, so `null` it is."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # a numpy scalar
+        return _finite(value.item())
+    return value
 
 
 def render(records: list[Record], fmt: str) -> str:

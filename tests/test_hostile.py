@@ -1,0 +1,313 @@
+"""The hostile battery of issue 22: each failure it found, pinned by a test.
+
+Each test names the failure it reproduces (`test_<n>_...`, n as in the issue's list) and
+runs on tiny generated fixtures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from moviebench.errors import BenchError
+from moviebench.models.classical.tabular import LogReg
+from moviebench.options import SEED_MAX, RunOptions
+from tests.fixtures import write_ggplot2_csv
+from tests.test_cli import bench, one_line_error
+from tests.test_reliability import records_of, run_cli
+
+TASK = "tmdb-quality"
+
+
+@pytest.fixture
+def csv(tmp_path):
+    return write_ggplot2_csv(tmp_path / "a.csv", n=150)
+
+
+# ---- 3. exit codes: 0 only when every asked-for cell finished or was current ----------------
+
+
+def test_3_one_failed_cell_exits_1_even_with_the_baseline_named(capsys, monkeypatch, csv, tmp_path):
+    fit = LogReg.fit
+
+    def fails_on_seed_1(self, train, val):
+        if self.context.seed == 1:
+            raise RuntimeError("boom")
+        return fit(self, train, val)
+
+    monkeypatch.setattr(LogReg, "fit", fails_on_seed_1)
+    code, _, err = run_cli(
+        capsys, monkeypatch, csv, tmp_path / "out", "--models", "majority,logreg", "--seeds", "0,1"
+    )
+    assert code == 1
+    assert one_line_error(err) == (
+        "error: 1 of 2 cell(s) failed: logreg seed 1 (RuntimeError: boom)"
+    )
+
+
+def test_3_every_cell_finished_exits_0(capsys, monkeypatch, csv, tmp_path):
+    code, _, err = run_cli(
+        capsys, monkeypatch, csv, tmp_path / "out", "--models", "majority,logreg"
+    )
+    assert code == 0 and err.strip() == ""
+
+
+def test_3_the_baseline_alone_asked_for_and_failed_exits_1(capsys, monkeypatch, csv, tmp_path):
+    from moviebench.models.baselines import Majority
+
+    def broken(self, train, val):
+        raise RuntimeError("no")
+
+    monkeypatch.setattr(Majority, "fit", broken)
+    code, _, err = run_cli(capsys, monkeypatch, csv, tmp_path / "out", "--models", "majority")
+    assert code == 1 and "majority seed 0" in one_line_error(err)
+
+
+def test_3_a_skipped_rung_is_skipped_not_failed(capsys, monkeypatch, csv, tmp_path):
+    from moviebench import api
+
+    class R:  # records as the runner returns them
+        def __init__(self, model, status, family="classical", error=None):
+            self.model, self.status, self.family, self.error, self.seed = (
+                model,
+                status,
+                family,
+                error,
+                0,
+            )
+
+    records = [R("majority", "ok", "trivial"), R("effnet-logreg", "skipped", error="no weights")]
+    assert api.run_failure(records, ["effnet-logreg"]) is None
+    assert api.run_skips(records, ["effnet-logreg"]) == (
+        "1 cell(s) skipped, not failed: effnet-logreg seed 0 (no weights)"
+    )
+
+
+# ---- 7. impossible settings are refused before any data loads --------------------------------
+
+
+@pytest.fixture
+def no_load(monkeypatch):
+    """Fail the test if a source is loaded."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("data loaded before the options were checked")
+
+    monkeypatch.setattr("moviebench.prepare.load_source", refuse)
+
+
+@pytest.mark.parametrize("seeds", ["4294967296", "0,99999999999"])
+def test_7_seeds_beyond_numpy_range_are_refused_up_front(
+    capsys, monkeypatch, csv, tmp_path, no_load, seeds
+):
+    code, _, err = run_cli(
+        capsys, monkeypatch, csv, tmp_path / "out", "--models", "majority,logreg", "--seeds", seeds
+    )
+    assert code == 2
+    assert f"from 0 to {SEED_MAX}" in one_line_error(err) and "--seeds" in err
+    assert not list((tmp_path / "out").rglob("seed-*.json"))
+
+
+def test_7_the_largest_seed_is_accepted(capsys, monkeypatch, csv, tmp_path):
+    code, _, err = run_cli(
+        capsys, monkeypatch, csv, tmp_path / "out", "--models", "logreg", "--seeds", str(SEED_MAX)
+    )
+    assert code == 0, err
+
+
+def test_7_a_split_seed_out_of_range_is_refused():
+    with pytest.raises(BenchError, match="--split-seed 4294967296"):
+        RunOptions(split_seed=2**32)
+
+
+def test_7_device_cuda_without_a_gpu_is_refused_up_front(
+    capsys, monkeypatch, csv, tmp_path, no_load
+):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    code, _, err = run_cli(
+        capsys, monkeypatch, csv, tmp_path / "out", "--models", "mlp", "--device", "cuda"
+    )
+    assert code == 2
+    assert "--device cuda: no CUDA device" in one_line_error(err)
+
+
+@pytest.mark.parametrize(
+    "pair", ["image_size=100000", "image_size=5000", "scratch_image_size=8", "image_size=0"]
+)
+def test_7_image_sizes_are_in_range_whichever_way_given(
+    capsys, monkeypatch, tmp_path, no_load, pair
+):
+    code, _, err = bench(
+        capsys,
+        monkeypatch,
+        "run",
+        "--task",
+        "poster-genre",
+        "--set",
+        pair,
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert code == 2
+    line = one_line_error(err)
+    assert pair.split("=")[0] in line
+
+
+def test_7_image_size_option_uses_the_same_range(capsys, monkeypatch, tmp_path):
+    code, _, err = bench(
+        capsys, monkeypatch, "run", "--task", "poster-genre", "--image-size", "2000"
+    )
+    assert code == 2 and "16<=x<=1024" in one_line_error(err)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seed", "-1"], "--seed -1: seeds must be whole numbers"),
+        (["--seed", "4294967296"], "--seed 4294967296"),
+        (["--sampler-seed", "-3"], "--sampler-seed -3"),
+        (["--timeout", "-5"], "--timeout -5: must be a positive number"),
+        (["--timeout", "0"], "--timeout 0: must be a positive number"),
+    ],
+)
+def test_7_tune_seeds_and_timeouts_are_refused(
+    capsys, monkeypatch, csv, tmp_path, no_load, args, message
+):
+    code, _, err = bench(
+        capsys,
+        monkeypatch,
+        "tune",
+        "--task",
+        TASK,
+        "--model",
+        "logreg",
+        "--data",
+        str(csv),
+        "--out",
+        str(tmp_path / "out"),
+        *args,
+    )
+    assert code == 2
+    assert message in one_line_error(err)
+
+
+def test_7_inspect_refuses_negative_min_votes(capsys, monkeypatch, csv):
+    code, _, err = bench(
+        capsys,
+        monkeypatch,
+        "data",
+        "inspect",
+        "--source",
+        "ggplot2movies",
+        "--data",
+        str(csv),
+        "--min-votes",
+        "-5",
+    )
+    assert code == 2 and "--min-votes -5" in one_line_error(err)
+
+
+# ---- 6. --features must be numeric -------------------------------------------------------------
+
+
+def test_6_a_text_feature_column_is_refused_with_its_type(capsys, monkeypatch, csv, tmp_path):
+    code, _, err = run_cli(
+        capsys, monkeypatch, csv, tmp_path / "out", "--models", "logreg", "--features", "mpaa"
+    )
+    assert code == 2
+    line = one_line_error(err)
+    assert "--features mpaa" in line and "str values" in line and "not numbers" in line
+
+
+def test_6_a_list_feature_column_is_refused():
+    from moviebench.tasks.quality import numeric_feature
+
+    table = pd.DataFrame({"genres": [["Drama"], ["Comedy", "Drama"]], "year": [1990, 2000]})
+    with pytest.raises(BenchError, match=r"holds list values .* numeric columns: year"):
+        numeric_feature(table, "genres", "tmdb")
+
+
+def test_6_numbers_stored_as_text_are_a_numeric_feature():
+    from moviebench.tasks.quality import numeric_feature
+
+    table = pd.DataFrame({"x": ["1.5", "2", None]})
+    assert numeric_feature(table, "x", "tmdb").tolist()[:2] == [1.5, 2.0]
+
+
+def test_6_a_numeric_feature_column_is_used(capsys, monkeypatch, csv, tmp_path):
+    code, _, err = run_cli(
+        capsys, monkeypatch, csv, tmp_path / "out", "--models", "logreg", "--features", "year"
+    )
+    assert code == 0, err
+    (record,) = records_of(tmp_path / "out", "logreg")
+    assert record.status == "ok" and "year" in json.dumps(record.identity)
+
+
+# ---- 10. smaller ones -------------------------------------------------------------------------
+
+
+def test_10_numbers_too_large_to_scale_are_missing_like_infinities():
+    from moviebench.datasets.base import LoadReport
+    from moviebench.datasets.common import missing_if_not_finite
+
+    table = pd.DataFrame({"movie_id": ["1", "2", "3"], "budget": [1e308, -1e200, 5e6]})
+    report = LoadReport(source="tmdb", path=None)
+    missing_if_not_finite(table, report)
+    assert table["budget"].isna().tolist() == [True, True, False]
+    assert report.repaired["budget too large to scale set missing"] == 2
+
+
+def test_10_a_huge_feature_does_not_break_logreg(capsys, monkeypatch, tmp_path):
+    path = write_ggplot2_csv(tmp_path / "a.csv", n=150)
+    frame = pd.read_csv(path)
+    frame["budget"] = frame["budget"].astype(float)
+    frame.loc[:19, "budget"] = 1e308
+    frame.to_csv(path, index=False)
+    code, _, err = run_cli(capsys, monkeypatch, path, tmp_path / "out", "--models", "logreg")
+    assert code == 0, err
+    (record,) = records_of(tmp_path / "out", "logreg")
+    assert record.status == "ok" and math.isfinite(record.primary)
+
+
+def test_10_duplicate_model_names_train_one_cell(capsys, monkeypatch, csv, tmp_path):
+    fits = []
+    fit = LogReg.fit
+
+    def counted(self, train, val):
+        fits.append(self.context.seed)
+        return fit(self, train, val)
+
+    monkeypatch.setattr(LogReg, "fit", counted)
+    code, _, err = run_cli(capsys, monkeypatch, csv, tmp_path / "out", "--models", "logreg,logreg")
+    assert code == 0, err
+    assert fits == [0]
+
+
+def test_10_json_board_writes_null_for_nan(capsys, monkeypatch, csv, tmp_path):
+    out = tmp_path / "out"
+    run_cli(capsys, monkeypatch, csv, out, "--models", "logreg")
+    (path,) = list(out.rglob("logreg/seed-0.json"))
+    data = json.loads(path.read_text())
+    data["fit_seconds"] = float("nan")
+    data["metrics"] = {k: float("nan") for k in data["metrics"]}
+    path.write_text(json.dumps(data))  # Python writes bare NaN
+    code, stdout, err = bench(
+        capsys, monkeypatch, "leaderboard", "--task", TASK, "--out", str(out), "--format", "json"
+    )
+    assert code == 0, err
+    assert "NaN" not in stdout
+    rows = json.loads(stdout)
+    assert any(r["fit_seconds"] is None for r in rows if r["model"] == "logreg")
+
+
+def test_10_finite_helper_keeps_numbers():
+    from moviebench.leaderboard import _finite
+
+    assert _finite({"a": [1.0, np.float64("nan"), float("inf")], "b": "x"}) == {
+        "a": [1.0, None, None],
+        "b": "x",
+    }
