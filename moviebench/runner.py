@@ -209,7 +209,7 @@ def run_planned(
         return unchanged
     ladder = plan(req, reporter)
     records = run_cells(cells_of(ladder), req.out, req.cell_executor(), reporter, req.force)
-    manifest.remember(req, records, kind, extra)
+    manifest.remember(req, records, kind, extra, ladder.prep.loaded.file_folders())
     return records
 
 
