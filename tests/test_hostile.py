@@ -311,3 +311,64 @@ def test_10_finite_helper_keeps_numbers():
         "a": [1.0, None, None],
         "b": "x",
     }
+
+
+# ---- 4. a damaged record or cache is reported and rebuilt, in every command -----------------
+
+
+def _damage_record(path, how):
+    if how == "non-utf8":
+        path.write_bytes(path.read_bytes().replace(b'"task"', b'"t\xe9sk"', 1))
+    elif how == "primary-as-string":
+        data = json.loads(path.read_text())
+        data["primary"] = "0.9"
+        path.write_text(json.dumps(data))
+    elif how == "metrics-as-list":
+        data = json.loads(path.read_text())
+        data["metrics"] = [1, 2]
+        path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("how", ["non-utf8", "primary-as-string", "metrics-as-list"])
+@pytest.mark.parametrize("command", ["leaderboard", "run"])
+def test_4_a_damaged_record_is_a_warning_and_a_rebuild(
+    capsys, monkeypatch, csv, tmp_path, how, command
+):
+    out = tmp_path / "out"
+    assert run_cli(capsys, monkeypatch, csv, out, "--models", "logreg")[0] == 0
+    (path,) = list(out.rglob("logreg/seed-0.json"))
+    _damage_record(path, how)
+    if command == "run":
+        code, stdout, err = run_cli(capsys, monkeypatch, csv, out, "--models", "logreg")
+        assert code == 0, err
+        assert "done logreg" in stdout  # rebuilt
+        assert json.loads(path.read_text())["status"] == "ok"
+    else:
+        code, stdout, err = bench(capsys, monkeypatch, "leaderboard", "--out", str(out))
+        assert code == 0, err
+    assert "Traceback" not in err
+    assert f"warning: {path}" in err
+
+
+@pytest.mark.parametrize("command", ["leaderboard", "run"])
+def test_4_a_truncated_bootstrap_cache_is_rebuilt(capsys, monkeypatch, csv, tmp_path, command):
+    out = tmp_path / "out"
+    assert run_cli(capsys, monkeypatch, csv, out, "--models", "logreg", "--seeds", "0,1")[0] == 0
+    boots = list(out.rglob("*.boot.npz"))
+    if not boots:  # the board computes its bootstrap on first render
+        bench(capsys, monkeypatch, "leaderboard", "--out", str(out))
+        boots = list(out.rglob("*.boot.npz"))
+    assert boots
+    for boot in boots:
+        boot.write_bytes(boot.read_bytes()[:40])
+    if command == "run":
+        code, _, err = run_cli(
+            capsys, monkeypatch, csv, out, "--models", "logreg", "--seeds", "0,1"
+        )
+    else:
+        code, _, err = bench(capsys, monkeypatch, "leaderboard", "--out", str(out))
+    assert code == 0, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines and all(line.startswith("warning: ") and "recomputed" in line for line in lines)
+    assert all(np.load(boot) is not None for boot in boots)  # rewritten whole
