@@ -816,6 +816,18 @@ def main() -> None:
     except BenchError as exc:
         err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except OSError as exc:  # a write that failed (full disk, read-only folder): path and reason
+        err_console.print(
+            f"[red]error:[/] {escape(os_error_line(exc))}", highlight=False, soft_wrap=True
+        )
+        sys.exit(1)
+
+
+def os_error_line(exc: OSError) -> str:
+    """An OS error as one line: the path and the reason (no traceback)."""
+    where = exc.filename if exc.filename is not None else "a file"
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{where}: cannot write or read there ({reason}); finished records are kept"
 
 
 if __name__ == "__main__":

@@ -372,3 +372,72 @@ def test_4_a_truncated_bootstrap_cache_is_rebuilt(capsys, monkeypatch, csv, tmp_
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines and all(line.startswith("warning: ") and "recomputed" in line for line in lines)
     assert all(np.load(boot) is not None for boot in boots)  # rewritten whole
+
+
+# ---- 8. a write that fails is one line naming the path; nothing half-written -----------------
+
+
+@pytest.fixture
+def results(capsys, monkeypatch, csv, tmp_path):
+    out = tmp_path / "out"
+    assert run_cli(capsys, monkeypatch, csv, out, "--models", "logreg")[0] == 0
+    return out
+
+
+def test_8_a_full_disk_at_the_manifest_keeps_the_records(capsys, monkeypatch, csv, tmp_path):
+    import errno
+    from pathlib import Path
+
+    real = Path.write_text
+
+    def full(self, *args, **kwargs):
+        if self.name.startswith(".run-manifest"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full)
+    out = tmp_path / "out"
+    code, _, err = run_cli(capsys, monkeypatch, csv, out, "--models", "logreg")
+    assert code == 2
+    line = one_line_error(err)
+    assert ".run-manifest.json" in line and "No space left on device" in line
+    assert not list(out.rglob("*.tmp")) and not list(out.rglob(".run-manifest.json"))
+    assert records_of(out, "logreg")[0].status == "ok"  # finished records are kept
+
+
+def test_8_a_too_long_out_name_fails_before_training(capsys, monkeypatch, csv, tmp_path, no_load):
+    code, _, err = run_cli(capsys, monkeypatch, csv, tmp_path / ("x" * 300), "--models", "logreg")
+    assert code == 2 and "longer than this file system allows" in one_line_error(err)
+
+
+def test_8_plots_at_a_file_is_one_line(capsys, monkeypatch, results, tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("")
+    code, _, err = bench(
+        capsys, monkeypatch, "leaderboard", "--out", str(results), "--plots", str(target)
+    )
+    assert code == 1 and str(target) in one_line_error(err) and "File exists" in err
+
+
+def test_8_html_report_under_a_file_is_one_line(capsys, monkeypatch, results, tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("")
+    code, _, err = bench(
+        capsys, monkeypatch, "report", "--out", str(results), "--html", str(target / "r.html")
+    )
+    assert code == 1 and str(target) in one_line_error(err)
+
+
+def test_8_an_unusable_mlflow_uri_is_one_line(capsys, monkeypatch, results):
+    pytest.importorskip("mlflow")
+    code, _, err = bench(
+        capsys,
+        monkeypatch,
+        "export",
+        "mlflow",
+        "--out",
+        str(results),
+        "--tracking-uri",
+        "nonsense://x",
+    )
+    assert code == 2 and "--tracking-uri nonsense://x: MLflow cannot use it" in one_line_error(err)
