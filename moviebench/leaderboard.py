@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -309,11 +310,22 @@ def failures(rows: list[BoardRow]) -> list[str]:
     return [f"{r.model}: {r.status}: {r.error}" for r in rows if r.status != "ok"]
 
 
+# Characters markdown reads as markup (emphasis, links, tables, HTML, headings, math in some
+# renderers): a record's strings (model, error, labels) are escaped so they show as text.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}<>|#$])")
+
+
+def md_escape(text: Any) -> str:
+    """`text` with markdown's special characters backslash-escaped, on one line."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text).replace("\n", " "))
+
+
 def to_markdown(boards: Board, plots: dict[tuple[str, str], list[str]] | None = None) -> str:
     out = []
     for (task, source), rows in boards.items():
         header, body = table_rows(rows)
-        out.append(f"## {task} on {source}\n")
+        body = [[md_escape(cell) for cell in cells] for cells in body]
+        out.append(f"## {md_escape(task)} on {md_escape(source)}\n")
         out.append(
             f"Split {rows[0].split_hash}; primary metric `{rows[0].primary_metric}` on the test split. "
             "Δ baseline is the gain over the trivial baseline. "
@@ -328,7 +340,7 @@ def to_markdown(boards: Board, plots: dict[tuple[str, str], list[str]] | None = 
         for line in caveats(rows):
             out.append(f"\n**{line}.**")
         for line in failures(rows):
-            out.append(f"\n- {line}")
+            out.append(f"\n- {md_escape(line)}")
         for image in (plots or {}).get((task, source), []):
             out.append(f"\n![{image}]({image})")
         out.append("")

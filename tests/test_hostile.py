@@ -441,3 +441,47 @@ def test_8_an_unusable_mlflow_uri_is_one_line(capsys, monkeypatch, results):
         "nonsense://x",
     )
     assert code == 2 and "--tracking-uri nonsense://x: MLflow cannot use it" in one_line_error(err)
+
+
+# ---- 9. labels are text for matplotlib and for markdown ----------------------------------------
+
+DOLLARS = "Money $_$ Films"
+
+
+def test_9_a_dollar_pair_in_a_label_plots(capsys, monkeypatch, results, tmp_path):
+    for path in results.rglob("seed-0.json"):
+        data = json.loads(path.read_text())
+        data["labels"] = [DOLLARS, "AVG", "GOOD"]
+        path.write_text(json.dumps(data))
+    code, _, err = bench(
+        capsys, monkeypatch, "leaderboard", "--out", str(results), "--plots", str(tmp_path / "p")
+    )
+    assert code == 0, err
+    assert list((tmp_path / "p").glob("*.png"))
+    code, _, err = bench(
+        capsys, monkeypatch, "report", "--out", str(results), "--html", str(tmp_path / "r.html")
+    )
+    assert code == 0, err and (tmp_path / "r.html").stat().st_size > 0
+
+
+def test_9_the_markdown_report_escapes_record_strings(capsys, monkeypatch, csv, tmp_path):
+    def broken(self, train, val):
+        raise RuntimeError("bad | <b>x</b> $_$ *y*")
+
+    monkeypatch.setattr(LogReg, "fit", broken)
+    out = tmp_path / "out"
+    run_cli(capsys, monkeypatch, csv, out, "--models", "logreg")
+    code, _, err = bench(
+        capsys, monkeypatch, "report", "--out", str(out), "--to", str(tmp_path / "r")
+    )
+    assert code == 0, err
+    page = (tmp_path / "r" / "README.md").read_text()
+    assert r"bad \| \<b\>x\</b\> \$\_\$ \*y\*" in page
+    assert "<b>" not in page
+
+
+def test_9_md_escape_leaves_plain_text_alone():
+    from moviebench.leaderboard import md_escape
+
+    assert md_escape("0.512 ± 0.010") == "0.512 ± 0.010"
+    assert md_escape("a\nb") == "a b"
