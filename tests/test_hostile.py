@@ -485,3 +485,51 @@ def test_9_md_escape_leaves_plain_text_alone():
 
     assert md_escape("0.512 ± 0.010") == "0.512 ± 0.010"
     assert md_escape("a\nb") == "a b"
+
+
+# ---- 10. --jobs 1000 is capped and said so; a MovieLens id '²' is a malformed line ------------
+
+
+def test_10_jobs_1000_is_capped_by_cells_and_cores(monkeypatch):
+    from types import SimpleNamespace
+
+    from moviebench import threads
+    from moviebench.executors import lanes
+
+    monkeypatch.setattr(threads, "cores", lambda: 2)
+    cells = [SimpleNamespace(model="logreg", seed=s) for s in range(5)]
+    assert [(w, n) for _, w, n in lanes(cells, jobs=1000)] == [(2, 1)]
+    assert [(w, n) for _, w, n in lanes(cells[:1], jobs=1000)] == [(1, 2)]
+
+
+def test_10_jobs_1000_says_how_many_workers_it_started(capsys, monkeypatch, csv, tmp_path):
+    monkeypatch.setattr("moviebench.threads.cores", lambda: 2)
+    code, stdout, err = run_cli(
+        capsys,
+        monkeypatch,
+        csv,
+        tmp_path / "out",
+        "--models",
+        "logreg",
+        "--seeds",
+        "0,1",
+        "--jobs",
+        "1000",
+    )
+    assert code == 0, err
+    assert "1000 worker process" not in stdout
+    assert "2 worker process(es)" in stdout and "--jobs 1000 capped" in stdout
+
+
+def test_10_a_superscript_movielens_id_is_a_malformed_line(tmp_path):
+    from moviebench.datasets import load_source
+
+    folder = tmp_path / "ml"
+    folder.mkdir()
+    (folder / "movies.dat").write_text(
+        "1::Toy Story (1995)::Animation|Comedy\n²::Bad (1990)::Drama\n2::Jumanji (1995)::Adventure\n",
+        encoding="latin-1",
+    )
+    loaded = load_source("movielens-1m", folder)
+    assert loaded.table["movie_id"].tolist() == ["1", "2"]
+    assert loaded.report.dropped["malformed line (expected MovieID::Title::Genres)"] == 1
