@@ -6,6 +6,7 @@ built and split (each cell's identity is made of them), and every model class im
 source. After a run whose every record is finished, `remember` writes a small manifest under
 `<out>/<task>/` keyed by what the request asked for and by stamps of what could change a
 result without the request changing: the data files (size and modification time), the
+folders the load read posters or frames from (`LoadedSource.file_folders`, stat only), the
 installed packages that ship a bundled source, and moviebench's own code. A rerun whose key
 matches, and whose records and test scores are still the very files the manifest lists
 (same size and modification time), takes them as they are (`current_records`).
