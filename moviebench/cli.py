@@ -815,7 +815,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except BenchError as exc:
         err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        sys.exit(exc.exit_code)
     except OSError as exc:  # a write that failed (full disk, read-only folder): path and reason
         err_console.print(
             f"[red]error:[/] {escape(os_error_line(exc))}", highlight=False, soft_wrap=True

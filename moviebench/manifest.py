@@ -201,9 +201,9 @@ def remember(
         for leftover in (tmp, path):  # a stale manifest must not vouch for what follows
             with contextlib.suppress(OSError):
                 leftover.unlink(missing_ok=True)
-        from moviebench.errors import BenchError
+        from moviebench.errors import WriteError
 
-        raise BenchError(
+        raise WriteError(
             f"{path}: cannot write the run manifest ({exc.strerror or exc}); "
             "the finished records are kept"
         ) from None
