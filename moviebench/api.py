@@ -55,6 +55,7 @@ __all__ = [
     "report",
     "run",
     "run_failure",
+    "run_skips",
     "scale",
     "sources",
     "tasks",
@@ -176,14 +177,20 @@ def run(
 
 
 def run_failure(records: list[Record], models: Sequence[str] | None = None) -> str | None:
-    """Why a run's `records` hold nothing the caller asked for (one line), or None when some
-    asked-for model finished. `models` as given to `run` (None: the whole ladder)."""
-    from moviebench.runner import RunRequest, nothing_succeeded
+    """One line naming every asked-for cell of `records` that failed, or None when each
+    finished, was current or was skipped. `models` as given to `run` (None: the whole
+    ladder); the trivial baseline only counts when it is all that was asked for."""
+    from moviebench.runner import failed_cells
 
-    task = records[0].task if records else ""
-    return nothing_succeeded(
-        RunRequest(task=task, models=None if models is None else list(models)), records
-    )
+    return failed_cells(None if models is None else list(models), records)
+
+
+def run_skips(records: list[Record], models: Sequence[str] | None = None) -> str | None:
+    """One line naming the asked-for cells that were skipped (weights missing, an extra not
+    installed), or None. Skipped cells are not failures."""
+    from moviebench.runner import skipped_cells
+
+    return skipped_cells(None if models is None else list(models), records)
 
 
 def scale(
@@ -246,6 +253,14 @@ def tune(
         raise BadRequest("give either a model or ladder=True")
     if ladder and study:
         raise BadRequest("a study name names one study; a ladder makes one per rung")
+    from moviebench.options import check_seed, check_timeout
+
+    check_seed("--seed", seed)
+    if sampler_seed is not None:
+        check_seed("--sampler-seed", sampler_seed)
+    check_timeout("--timeout", timeout)
+    if trials is not None and trials < 1:
+        raise BadRequest(f"--trials {trials}: must be at least 1")
     request = TuneRequest(
         task=task,
         model=model or "",
@@ -439,7 +454,9 @@ def inspect_source(source: str, data: Path | str | None = None, min_votes: int =
     """What a source reads: rows kept and dropped by reason, missing values, label balance per
     task, genres and images, as the JSON-ready dict `bench data inspect --format json` prints."""
     from moviebench.datasets.inspection import inspect_source as inspect
+    from moviebench.settings import QualitySettings, parse_settings
 
+    parse_settings(QualitySettings, {"min_votes": min_votes})  # refused before the data loads
     return inspect(source, None if data is None else Path(data), {"min_votes": min_votes})
 
 

@@ -17,6 +17,7 @@ from rich.markup import escape  # messages hold [brackets]: moviebench[text], tu
 
 from moviebench.errors import BenchError, DamagedFileWarning
 from moviebench.options import DEFAULT_SPLIT_SEED, PROFILES, RunOptions
+from moviebench.settings import IMAGE_SIZES
 
 # Leaderboards are wide: when output is not a terminal (CI logs, pipes), do not wrap at 80.
 console = Console(width=None if Console().is_terminal else 200)
@@ -151,7 +152,7 @@ _DATA_OPTIONS = option_group(
     ),
     click.option(
         "--image-size",
-        type=click.IntRange(16, 1024),
+        type=click.IntRange(*IMAGE_SIZES),
         help="Image side in pixels for every image rung (same as --set image_size=N).",
     ),
     click.option(
@@ -364,6 +365,9 @@ def run(
     shown = api.board(out, task, first.source, first.data_fingerprint)
     print_leaderboards(console, shown.records)
     console.print(f"records in {Path(first.path).parents[1]}/")
+    skips = api.run_skips(records, wanted)
+    if skips:
+        err_console.print(f"[yellow]note:[/] {escape(skips)}", highlight=False, soft_wrap=True)
     failure = api.run_failure(records, wanted)
     if failure:
         err_console.print(f"[red]error:[/] {escape(failure)}", highlight=False, soft_wrap=True)
@@ -811,7 +815,19 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except BenchError as exc:
         err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        sys.exit(exc.exit_code)
+    except OSError as exc:  # a write that failed (full disk, read-only folder): path and reason
+        err_console.print(
+            f"[red]error:[/] {escape(os_error_line(exc))}", highlight=False, soft_wrap=True
+        )
+        sys.exit(1)
+
+
+def os_error_line(exc: OSError) -> str:
+    """An OS error as one line: the path and the reason (no traceback)."""
+    where = exc.filename if exc.filename is not None else "a file"
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{where}: cannot write or read there ({reason}); finished records are kept"
 
 
 if __name__ == "__main__":

@@ -9,6 +9,15 @@ from collections.abc import Iterable
 class BenchError(Exception):
     """Base class: the message alone must tell the user what went wrong and where."""
 
+    exit_code = 2  # a usage error: the user's request or data
+
+
+class WriteError(BenchError):
+    """A result that could not be written (full disk, read-only folder): exit 1, not a
+    usage error; the message names the path and the reason."""
+
+    exit_code = 1
+
 
 class UnknownNameError(BenchError):
     """A task, source or model name that is not registered."""

@@ -211,7 +211,9 @@ def lanes(cells: list[Cell], jobs: int) -> list[tuple[list[Cell], int, int]]:
     deep = [c for c in cells if MODELS.get(c.model).family == "deep"]
     rest = [c for c in cells if MODELS.get(c.model).family != "deep"]
     if not deep:
-        return [(rest, jobs, per_worker(jobs))]
+        # Never more workers than cells or cores: `--jobs 1000` on 2 cores starts 2.
+        workers = max(1, min(jobs, len(rest), cores()))
+        return [(rest, workers, per_worker(workers))]
     here = current()
     spare = cores() - here
     if not rest or spare < 1 or jobs < 2:
@@ -258,6 +260,8 @@ class PoolExecutor:
                 spare = (
                     "" if len(plan) > 1 or workers else " (no core is spare beside the networks)"
                 )
+                if workers and workers < self.jobs and len(plan) == 1:
+                    spare += f" (--jobs {self.jobs} capped by the cells and cores)"
                 reporter.plan(
                     f"running {len(lane)} cells in {where}, {threads} thread(s) each{spare}"
                 )

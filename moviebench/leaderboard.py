@@ -13,6 +13,8 @@ import dataclasses
 import hashlib
 import io
 import json
+import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -309,11 +311,22 @@ def failures(rows: list[BoardRow]) -> list[str]:
     return [f"{r.model}: {r.status}: {r.error}" for r in rows if r.status != "ok"]
 
 
+# Characters markdown reads as markup (emphasis, links, tables, HTML, headings, math in some
+# renderers): a record's strings (model, error, labels) are escaped so they show as text.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}<>|#$])")
+
+
+def md_escape(text: Any) -> str:
+    """`text` with markdown's special characters backslash-escaped, on one line."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text).replace("\n", " "))
+
+
 def to_markdown(boards: Board, plots: dict[tuple[str, str], list[str]] | None = None) -> str:
     out = []
     for (task, source), rows in boards.items():
         header, body = table_rows(rows)
-        out.append(f"## {task} on {source}\n")
+        body = [[md_escape(cell) for cell in cells] for cells in body]
+        out.append(f"## {md_escape(task)} on {md_escape(source)}\n")
         out.append(
             f"Split {rows[0].split_hash}; primary metric `{rows[0].primary_metric}` on the test split. "
             "Δ baseline is the gain over the trivial baseline. "
@@ -328,7 +341,7 @@ def to_markdown(boards: Board, plots: dict[tuple[str, str], list[str]] | None = 
         for line in caveats(rows):
             out.append(f"\n**{line}.**")
         for line in failures(rows):
-            out.append(f"\n- {line}")
+            out.append(f"\n- {md_escape(line)}")
         for image in (plots or {}).get((task, source), []):
             out.append(f"\n![{image}]({image})")
         out.append("")
@@ -376,7 +389,21 @@ def to_json(boards: Board) -> str:
     epochs, truncated (bool), status, error, split_hash and vs_baseline (numbers or null),
     then only where they were measured: diff_ci ([low, high] to its rank group's leader) and tie
     (bool), gap ({group, vs_group, vs, diff[, ci]}) and deep_gap ({vs, diff[, ci]})."""
-    return json.dumps([r.to_dict() for rows in boards.values() for r in rows], indent=2)
+    rows = [_finite(r.to_dict()) for rows in boards.values() for r in rows]
+    return json.dumps(rows, indent=2, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every NaN or infinity as None: JSON has no NaN, so `null` it is."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # a numpy scalar
+        return _finite(value.item())
+    return value
 
 
 def render(records: list[Record], fmt: str) -> str:

@@ -447,6 +447,14 @@ def ensure_writable(out: Path) -> None:
     """Fail before any data is loaded when results could not be written under `out`. A
     folder that does not exist yet is not created here (a refused run leaves nothing)."""
     out = Path(out)
+    # A name longer than the file system allows (ENAMETOOLONG) fails here, not after training.
+    limit = _name_max(out)
+    too_long = next((part for part in out.parts if len(os.fsencode(part)) > limit), None)
+    if too_long is not None:
+        raise BenchError(
+            f"--out {str(out)[:80]}...: a folder name of {len(too_long)} characters is longer "
+            f"than this file system allows ({limit})"
+        )
     existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
     if not existing.is_dir():
         where = "is a file" if existing == out else f"is under {existing}, a file"
@@ -459,6 +467,16 @@ def ensure_writable(out: Path) -> None:
             raise PermissionError(13, f"{existing} is not writable")
     except OSError as exc:
         raise BenchError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _name_max(path: Path) -> int:
+    """The longest file name the file system under `path` takes (255 where it cannot say)."""
+    for folder in (path, *path.parents):
+        try:
+            return os.pathconf(folder, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            continue
+    return 255
 
 
 STALE_TEMP_SECONDS = 600.0  # a write takes well under a second; older temp files are debris
