@@ -51,6 +51,7 @@ __all__ = [
     "check",
     "export_mlflow",
     "inspect_source",
+    "load_plugins",
     "models",
     "report",
     "run",
@@ -66,6 +67,16 @@ BoardFormat = Literal["md", "csv", "json"]
 
 
 # ---- what is registered ---------------------------------------------------------------------
+
+
+def load_plugins(specs: Sequence[str] = ()) -> list[str]:
+    """Load plugin modules, `.py` files and `pkg.module:Class` models, after those named in
+    MOVIEBENCH_PLUGINS; returns every spec loaded in this process (which workers load too).
+    Installed distributions' entry points need no call: the registries read them."""
+    from moviebench import plugins
+
+    plugins.load([*plugins.from_env(), *specs])
+    return plugins.active()
 
 
 def tasks() -> list[TaskSpec]:
@@ -105,10 +116,12 @@ def _options(options: RunOptions | None, source: str | None, data: Path | str | 
 
 class Cells(TypedDict, total=False):
     """Which cells `run` and `scale` train, all optional: `models` (None: the task's whole
-    ladder; the trivial baseline always runs), `seeds` (default (0,)), `out` (the records
-    folder, default "results"), `source` and `data` (override those of `options`), `options`
-    (every data, split and budget option of `bench run`, a `RunOptions`) and `force` (rerun
-    cells that already have a finished record)."""
+    ladder; the trivial baseline always runs; `pkg.module:Class` names a model class that
+    is not registered), `seeds` (default (0,)), `out` (the records folder, default
+    "results"), `source` and `data` (override those of `options`), `options` (every data,
+    split and budget option of `bench run`, a `RunOptions`), `force` (rerun cells that
+    already have a finished record) and `plugins` (modules or `.py` files to load first,
+    see `load_plugins`)."""
 
     models: Sequence[str] | None
     seeds: Sequence[int]
@@ -117,12 +130,16 @@ class Cells(TypedDict, total=False):
     data: Path | str | None
     options: RunOptions | None
     force: bool
+    plugins: Sequence[str]
 
 
 def _request(task: str, cells: Cells, **more: Any) -> RunRequest:
+    from moviebench.plugins import resolve_model_names
     from moviebench.runner import RunRequest
 
+    load_plugins(cells.get("plugins", ()))
     models = cells.get("models")
+    models = None if models is None else resolve_model_names(list(models))
     return RunRequest(
         task=task,
         options=_options(cells.get("options"), cells.get("source"), cells.get("data")),
@@ -227,6 +244,7 @@ def tune(
     options: RunOptions | None = None,
     executor: TrialExecutor | None = None,
     reporter: Reporter | None = None,
+    plugins: Sequence[str] = (),
 ) -> dict[str, TuneResult]:
     """Tune `model` (or, with `ladder=True`, every tunable rung of the task) with Optuna on
     the validation split; returns each tuned model's `TuneResult` (best params and value,
@@ -246,6 +264,11 @@ def tune(
         raise BadRequest("give either a model or ladder=True")
     if ladder and study:
         raise BadRequest("a study name names one study; a ladder makes one per rung")
+    from moviebench.plugins import resolve_model_names
+
+    load_plugins(plugins)
+    if model:
+        model = resolve_model_names([model])[0]
     request = TuneRequest(
         task=task,
         model=model or "",

@@ -25,7 +25,15 @@ err_console = Console(stderr=True)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(None, "--version", "-V", package_name="moviebench", prog_name="bench")
-def cli() -> None:
+@click.option(
+    "--plugins",
+    "plugin_specs",
+    multiple=True,
+    metavar="MODULE_OR_FILE.py",
+    help="Load this module or .py file (its register_* calls) before any command; repeatable, "
+    "also MOVIEBENCH_PLUGINS (os.pathsep-separated). --models also takes pkg.module:Class.",
+)
+def cli(plugin_specs: tuple[str, ...] = ()) -> None:
     """moviebench: benchmark movie ML tasks from trivial baselines to deep models.
 
     Every model of a task's ladder is trained on one deterministic split and scored with the
@@ -36,6 +44,9 @@ def cli() -> None:
                  bench run --task tmdb-quality
                  bench leaderboard --task tmdb-quality
     """
+    from moviebench import api
+
+    api.load_plugins(plugin_specs)
 
 
 # ---- options, each declared once ------------------------------------------------------------

@@ -82,6 +82,8 @@ class BoardRow:
     )
     tie: bool | None = None  # that interval includes 0 (None: not measured)
     gap: Gap | None = None  # the task's declared comparison (Record.groups), on the best row
+    origin: str = "moviebench"  # "plugin": a model from outside the package (its code is
+    # in the record's identity, plugins.code_identity)
     deep_gap: Gap | None = None  # best deep minus best classical, on the best deep row
 
     def to_dict(self) -> dict[str, Any]:
@@ -190,6 +192,7 @@ def _row(model: str, recs: list[Record]) -> BoardRow:
         status="ok" if ok else first.status,
         error=None if ok else first.error,
         split_hash=first.split_hash,
+        origin="plugin" if "model_code" in first.identity else "moviebench",
     )
 
 
@@ -209,6 +212,11 @@ def _fmt_params(n: int | None) -> str:
 def _weights(row: BoardRow) -> str:
     """Where a rung's starting weights come from: learned elsewhere, or nothing borrowed."""
     return "pretrained" if row.pretrained_weights else ""
+
+
+def _family(row: BoardRow) -> str:
+    """The rung's family, marked when the rung comes from outside moviebench."""
+    return row.family if row.origin == "moviebench" else f"{row.family} ({row.origin})"
 
 
 def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
@@ -240,7 +248,7 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
                 [
                     rank[i],
                     r.model,
-                    r.family,
+                    _family(r),
                     _weights(r),
                     r.status.upper(),
                     "",
@@ -266,7 +274,7 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
             [
                 rank[i],
                 name,
-                r.family,
+                _family(r),
                 _weights(r),
                 primary_cell,
                 delta,
@@ -343,6 +351,7 @@ def to_csv(boards: Board) -> str:
         "model",
         "profile",
         "family",
+        "origin",
         "pretrained_weights",
         "status",
         "primary_metric",
@@ -369,7 +378,8 @@ def to_csv(boards: Board) -> str:
 
 def to_json(boards: Board) -> str:
     """Every board's rows as one JSON list, boards in order and each best first. A row is an
-    object with the keys task, source, model, family, pretrained_weights (bool),
+    object with the keys task, source, model, family, origin (moviebench or plugin),
+    pretrained_weights (bool),
     primary_metric, primary, primary_std, n_seeds, seeds (list of ints), metrics (name ->
     mean), fit_seconds, predict_seconds, peak_memory_mb, n_params, params_source, profile,
     epochs, truncated (bool), status, error, split_hash and vs_baseline (numbers or null),
