@@ -71,12 +71,17 @@ def test_params_are_the_defaults_and_the_search_space_tunes_only_params(model: t
 
 @pytest.fixture(scope="module")
 def fixture_preps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return fixture_tasks(tmp_path_factory.mktemp("registry"), ["tmdb-quality", "tmdb-rating"])
+    return fixture_tasks(tmp_path_factory.mktemp("registry"))
 
 
 # Cheap enough to fit in a test: tabular rungs (a deep one for one epoch) on a 400-film
-# fixture, for classes (tmdb-quality) and for a number (tmdb-rating).
-@pytest.mark.parametrize("name", sorted({*CHEAP_FITS, "mean-predictor", "ridge"}), ids=lambda n: n)
+# fixture, for classes (tmdb-quality), a number (tmdb-rating) and genres from titles
+# (title-genre).
+@pytest.mark.parametrize(
+    "name",
+    sorted({*CHEAP_FITS, "mean-predictor", "ridge", "prior", "tfidf-logreg"}),
+    ids=lambda n: n,
+)
 def test_check_model_passes_on_cheap_rungs(name: str, fixture_preps: dict[str, Any]) -> None:
     fitted = check_model(MODELS.get(name), tasks=fixture_preps)
     assert fitted, f"{name} was fitted on no fixture task"
