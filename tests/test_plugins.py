@@ -245,3 +245,29 @@ def test_bad_plugins_are_one_line_errors(
     with pytest.raises(SystemExit) as exit_info:
         main()
     assert exit_info.value.code == 2
+
+
+def test_plugins_file_under_the_local_ray_executor_matches_a_serial_run(
+    movies: Path, tmp_path: Path
+) -> None:
+    ray = pytest.importorskip("ray")
+    from moviebench.executors import RayExecutor
+
+    file = write_plugin(tmp_path / "loose_ray.py", name="ray-logreg")
+    file.write_text(
+        file.read_text() + "\nfrom moviebench.models import register_model\n"
+        "register_model(UserLogReg)\n"
+    )
+    serial = by_model(run(movies, tmp_path / "serial", ["ray-logreg"], plugins=[str(file)]))
+    ray.init(
+        num_cpus=1, include_dashboard=False, object_store_memory=80 * 2**20, log_to_driver=False
+    )
+    try:
+        remote = by_model(run(movies, tmp_path / "ray", ["ray-logreg"], executor=RayExecutor()))
+    finally:
+        ray.shutdown()
+    record = remote["ray-logreg"]
+    assert record.status == "ok", record.error
+    assert record.executor["kind"] == "ray"
+    assert record.metrics == pytest.approx(serial["ray-logreg"].metrics, abs=1e-12)
+    assert record.identity == serial["ray-logreg"].identity
