@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from moviebench.executors import Executor
     from moviebench.export_mlflow import ExportSummary
     from moviebench.models import Model
+    from moviebench.prepare import PreparedTask
     from moviebench.records import Record
     from moviebench.reporting import Reporter
     from moviebench.runner import RunRequest
@@ -50,6 +51,7 @@ __all__ = [
     "board",
     "check",
     "export_mlflow",
+    "export_split",
     "inspect_source",
     "load_plugins",
     "models",
@@ -57,6 +59,7 @@ __all__ = [
     "run",
     "run_failure",
     "scale",
+    "score",
     "sources",
     "tasks",
     "tune",
@@ -284,6 +287,77 @@ def tune(
     )
     requests = ladder_requests(request) if ladder else [request]
     return {req.model: run_tune(req, reporter) for req in requests}
+
+
+# ---- models trained elsewhere --------------------------------------------------------------
+
+
+def _prepared(
+    task: str, source: str | None, data: Path | str | None, options: RunOptions | None
+) -> PreparedTask:
+    from moviebench.prepare import prepare
+    from moviebench.tasks import TASKS
+
+    return prepare(TASKS.get(task), _options(options, source, data))
+
+
+def export_split(
+    task: str,
+    out: Path | str,
+    *,
+    source: str | None = None,
+    data: Path | str | None = None,
+    options: RunOptions | None = None,
+    plugins: Sequence[str] = (),
+) -> Path:
+    """Write the task's split for training outside the harness (CSV at `out`): movie_id,
+    part, split_hash, the task's inputs, and labels (`label` or `label:<name>`) for train and
+    val films only. Score the result with `score`."""
+    from moviebench.external import export_split as write_split
+
+    load_plugins(plugins)
+    return write_split(_prepared(task, source, data, options), Path(out))
+
+
+def score(
+    task: str,
+    predictions: Path | str,
+    name: str,
+    *,
+    out: Path | str = "results",
+    source: str | None = None,
+    data: Path | str | None = None,
+    options: RunOptions | None = None,
+    force: bool = False,
+    plugins: Sequence[str] = (),
+    reporter: Reporter | None = None,
+) -> Record:
+    """Score a submission made on `export_split`'s file (movie_id, split_hash and `score` or
+    `score:<label>` columns for every validation and test film) as the record of an external
+    rung `name`, computed by the harness alone (multi-label thresholds from the submitted
+    validation scores). A bad submission raises DataError in one line; a file already scored
+    the same way is not scored again (unless `force`)."""
+    from moviebench.cell import Cell
+    from moviebench.executors import SerialExecutor, run_cells
+    from moviebench.external import ExternalModel, external_model, file_hash, read_submission
+    from moviebench.models import MODELS
+    from moviebench.reporting import SilentReporter
+
+    load_plugins(plugins)
+    if name in MODELS and not issubclass(MODELS.get(name), ExternalModel):
+        raise BadRequest(f"--name {name}: a registered rung has that name; choose another")
+    prep = _prepared(task, source, data, options)
+    submission = read_submission(prep, Path(predictions))
+    cls = external_model(name, submission, file_hash(Path(predictions)))
+    MODELS._items[name] = cls  # noqa: SLF001 - this process's cell reads its class by name
+    try:
+        cell = Cell(prep, name, 0, params_source="external")
+        (record,) = run_cells(
+            [cell], Path(out), SerialExecutor(), reporter or SilentReporter(), force
+        )
+    finally:
+        del MODELS._items[name]  # noqa: SLF001
+    return record
 
 
 # ---- reading records -----------------------------------------------------------------------

@@ -192,7 +192,11 @@ def _row(model: str, recs: list[Record]) -> BoardRow:
         status="ok" if ok else first.status,
         error=None if ok else first.error,
         split_hash=first.split_hash,
-        origin="plugin" if "model_code" in first.identity else "moviebench",
+        origin="external"
+        if first.family == "external"
+        else "plugin"
+        if "model_code" in first.identity
+        else "moviebench",
     )
 
 
@@ -216,7 +220,9 @@ def _weights(row: BoardRow) -> str:
 
 def _family(row: BoardRow) -> str:
     """The rung's family, marked when the rung comes from outside moviebench."""
-    return row.family if row.origin == "moviebench" else f"{row.family} ({row.origin})"
+    return (
+        row.family if row.origin in ("moviebench", "external") else f"{row.family} ({row.origin})"
+    )
 
 
 def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
@@ -378,7 +384,7 @@ def to_csv(boards: Board) -> str:
 
 def to_json(boards: Board) -> str:
     """Every board's rows as one JSON list, boards in order and each best first. A row is an
-    object with the keys task, source, model, family, origin (moviebench or plugin),
+    object with the keys task, source, model, family, origin (moviebench, plugin or external),
     pretrained_weights (bool),
     primary_metric, primary, primary_std, n_seeds, seeds (list of ints), metrics (name ->
     mean), fit_seconds, predict_seconds, peak_memory_mb, n_params, params_source, profile,
