@@ -737,6 +737,58 @@ def inspect_data(source: str, data_path: Path | None, min_votes: int, fmt: str) 
 
 
 @cli.group()
+def split() -> None:
+    """The harness's split, for training a model outside it (then `bench score`)."""
+
+
+@split.command(name="export")
+@task_option()
+@data_options
+@path_option("--out", "out_file", required=True, help="CSV file to write.")
+def split_export(task: str, options: RunOptions, out_file: Path) -> None:
+    """Write movie_id, part, split_hash, the task's inputs and the labels of train and val
+    films (test labels never leave the harness).
+
+    \b
+    Example:  bench split export --task tmdb-quality --out split.csv
+    """
+    from moviebench import api
+
+    path = api.export_split(task, out_file, options=options)
+    console.print(f"wrote {path}")
+
+
+@cli.command()
+@task_option()
+@path_option(
+    "--predictions",
+    required=True,
+    help="CSV: movie_id, split_hash and `score` (a number) or one `score:<label>` column "
+    "per label, for every validation and test film of `bench split export`.",
+)
+@click.option("--name", required=True, help="The entry's name on the board.")
+@records_option("Where result records go.")
+@force_option
+@data_options
+def score(
+    task: str, predictions: Path, name: str, out: Path, force: bool, options: RunOptions
+) -> None:
+    """Score predictions made outside the harness: every metric is computed here
+    (multi-label thresholds from the submitted validation scores), the record is marked
+    external and its board row gets the same intervals and ties as any rung.
+
+    \b
+    Example:  bench score --task tmdb-quality --predictions preds.csv --name my-model
+    """
+    from moviebench import api
+
+    record = api.score(task, predictions, name, out=out, force=force, options=options)
+    if record.status != "ok":
+        raise BenchError(f"{name}: {record.status}: {record.error}")
+    console.print(f"{name}: {record.primary_metric} {record.primary:.4f} -> {record.path}")
+
+
+@cli.group()
 def export() -> None:
     """Send the stored records to other tools (the records stay the source of truth).
 

@@ -136,3 +136,25 @@ def test_score_refuses_a_rung_name(movies: Path, exported: pd.DataFrame, tmp_pat
     path = _bad(train_outside(exported), tmp_path)
     with pytest.raises(BadRequest, match="a registered rung has that name"):
         api.score("tmdb-quality", path, "logreg", out=tmp_path, options=RunOptions(data=movies))
+
+
+def test_cli_split_export_then_score(movies: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from moviebench.cli import cli
+
+    split = tmp_path / "split.csv"
+    data = ["--data", str(movies)]
+    result = CliRunner().invoke(
+        cli, ["split", "export", "--task", "tmdb-quality", "--out", str(split), *data]
+    )
+    assert result.exit_code == 0, result.output
+    preds = tmp_path / "preds.csv"
+    train_outside(pd.read_csv(split, dtype={"movie_id": str, "split_hash": str})).to_csv(
+        preds, index=False
+    )
+    args = ["score", "--task", "tmdb-quality", "--predictions", str(preds), "--name", "mine"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "out"), *data])
+    assert result.exit_code == 0, result.output
+    assert "mine: " in result.output
+    assert list((tmp_path / "out").rglob("mine/seed-0.json"))
