@@ -271,3 +271,73 @@ def test_plugins_file_under_the_local_ray_executor_matches_a_serial_run(
     assert record.executor["kind"] == "ray"
     assert record.metrics == pytest.approx(serial["ray-logreg"].metrics, abs=1e-12)
     assert record.identity == serial["ray-logreg"].identity
+
+
+SOURCE_PLUGIN = '''
+"""A user's source: a generated table in canonical columns, declared so tasks find it."""
+import numpy as np
+import pandas as pd
+
+from moviebench.datasets import register_source
+from moviebench.datasets.base import LoadedSource, LoadReport, SourceSpec
+
+GENRES = ["Drama", "Comedy", "Action", "Horror"]
+WORDS = {"Drama": "family tears", "Comedy": "jokes laugh", "Action": "guns chase",
+         "Horror": "ghost blood"}
+
+
+def load(path):
+    rng = np.random.default_rng(0)
+    n = 400
+    genres = [[g for g in GENRES if rng.random() < 0.35] or ["Drama"] for _ in range(n)]
+    overview = [" ".join(WORDS[g] for g in gs) + " story" for gs in genres]
+    votes = np.exp(rng.uniform(3, 9, n)).astype(int)
+    table = pd.DataFrame({
+        "movie_id": [f"m{i}" for i in range(n)],
+        "title": [f"Film {i}" for i in range(n)],
+        "overview": overview,
+        "genres": genres,
+        "vote_count": votes,
+        "vote_average": np.clip(4 + 0.3 * np.log(votes) + rng.normal(0, 0.5, n), 1, 10),
+        "runtime": rng.integers(80, 160, n).astype(float),
+        "year": rng.integers(1970, 2020, n).astype(float),
+    })
+    return LoadedSource(table=table, report=LoadReport(source="my-films", path=None, rows_read=n))
+
+
+register_source(SourceSpec(
+    name="my-films", description="a user's films", load=load, needs_path=False,
+    columns=("movie_id", "title", "overview", "genres", "vote_count", "vote_average",
+             "runtime", "year"),
+))
+'''
+
+
+def test_a_plugin_source_serves_tasks_by_their_columns(tmp_path: Path) -> None:
+    from moviebench.datasets import SOURCES
+    from moviebench.prepare import prepare
+    from moviebench.tasks import TASKS
+
+    sources = dict(SOURCES._items)
+    file = tmp_path / "loose_source.py"
+    file.write_text(SOURCE_PLUGIN)
+    try:
+        listing = CliRunner().invoke(cli, ["--plugins", str(file), "ls"])
+        assert listing.exit_code == 0, listing.output
+        quality_row = next(line for line in listing.output.splitlines() if "tmdb-quality" in line)
+        assert "my-films" in quality_row
+        out = tmp_path / "out"
+        quality = by_model(api.run("tmdb-quality", models=["logreg"], out=out, source="my-films"))
+        assert quality["logreg"].status == "ok", quality["logreg"].error
+        genre = by_model(
+            api.run("overview-genre", models=["tfidf-logreg"], out=out, source="my-films")
+        )
+        assert genre["tfidf-logreg"].status == "ok", genre["tfidf-logreg"].error
+        assert genre["tfidf-logreg"].source == "my-films"
+        notes = prepare(TASKS.get("tmdb-quality"), RunOptions(source="my-films")).data.notes
+        assert any("TMDB's, because source my-films declares none" in n for n in notes)
+        with pytest.raises(BenchError, match="does not serve task tagline-title"):
+            prepare(TASKS.get("tagline-title"), RunOptions(source="my-films"))
+    finally:
+        SOURCES._items.clear()
+        SOURCES._items.update(sources)

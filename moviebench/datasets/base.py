@@ -106,6 +106,9 @@ class SourceSpec:
     load: Callable[[Path | None], LoadedSource]
     needs_path: bool  # False for bundled defaults
     path_hint: str = ""  # what --data should point at
+    # The canonical columns its table has: it serves every task whose TaskSpec.columns
+    # are among them, without being named in the task's `sources`.
+    columns: tuple[str, ...] = ()
 
 
 def require_columns(frame: pd.DataFrame, required: list[str], where: str) -> None:
