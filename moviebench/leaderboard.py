@@ -93,6 +93,8 @@ class BoardRow:
             for f in dataclasses.fields(self)
             if f.name not in _MARKS or getattr(self, f.name) is not None
         }
+        if self.origin == "moviebench":  # a mark too: only a plugin or external row has one
+            del out["origin"]
         for name in ("gap", "deep_gap"):
             if name in out:
                 out[name] = out[name].to_dict()
@@ -384,13 +386,13 @@ def to_csv(boards: Board) -> str:
 
 def to_json(boards: Board) -> str:
     """Every board's rows as one JSON list, boards in order and each best first. A row is an
-    object with the keys task, source, model, family, origin (moviebench, plugin or external),
-    pretrained_weights (bool),
+    object with the keys task, source, model, family, pretrained_weights (bool),
     primary_metric, primary, primary_std, n_seeds, seeds (list of ints), metrics (name ->
     mean), fit_seconds, predict_seconds, peak_memory_mb, n_params, params_source, profile,
     epochs, truncated (bool), status, error, split_hash and vs_baseline (numbers or null),
     then only where they were measured: diff_ci ([low, high] to the row above) and tie
-    (bool), gap ({group, vs_group, vs, diff[, ci]}) and deep_gap ({vs, diff[, ci]})."""
+    (bool), gap ({group, vs_group, vs, diff[, ci]}), deep_gap ({vs, diff[, ci]}) and, for a
+    rung from outside moviebench, origin (plugin or external)."""
     return json.dumps([r.to_dict() for rows in boards.values() for r in rows], indent=2)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -80,11 +81,12 @@ def plugin_code_stamp() -> list[Any]:
     import importlib.util
 
     from moviebench import plugins
-    from moviebench.models import MODELS
 
     stamps: list[Any] = []
     modules: set[str] = set()
-    for name, cls in sorted(MODELS._items.items()):  # noqa: SLF001 - what is loaded, no import
+    models = sys.modules.get("moviebench.models")  # never imported here: it would bring torch
+    loaded = {} if models is None else models.MODELS._items  # noqa: SLF001 - what is loaded
+    for name, cls in sorted(loaded.items()):
         if not plugins.is_builtin(cls):  # e.g. a notebook's class: its defaults, its module
             stamps.append([name, cls.__module__, cls.__qualname__, repr(cls.defaults)])
             modules.add(cls.__module__)
