@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from moviebench.executors import Executor
     from moviebench.export_mlflow import ExportSummary
     from moviebench.models import Model
+    from moviebench.prepare import PreparedTask
     from moviebench.records import Record
     from moviebench.reporting import Reporter
     from moviebench.runner import RunRequest
@@ -50,13 +51,16 @@ __all__ = [
     "board",
     "check",
     "export_mlflow",
+    "export_split",
     "inspect_source",
+    "load_plugins",
     "models",
     "report",
     "run",
     "run_failure",
     "run_skips",
     "scale",
+    "score",
     "sources",
     "tasks",
     "tune",
@@ -67,6 +71,16 @@ BoardFormat = Literal["md", "csv", "json"]
 
 
 # ---- what is registered ---------------------------------------------------------------------
+
+
+def load_plugins(specs: Sequence[str] = ()) -> list[str]:
+    """Load plugin modules, `.py` files and `pkg.module:Class` models, after those named in
+    MOVIEBENCH_PLUGINS; returns every spec loaded in this process (which workers load too).
+    Installed distributions' entry points need no call: the registries read them."""
+    from moviebench import plugins
+
+    plugins.load([*plugins.from_env(), *specs])
+    return plugins.active()
 
 
 def tasks() -> list[TaskSpec]:
@@ -106,10 +120,12 @@ def _options(options: RunOptions | None, source: str | None, data: Path | str | 
 
 class Cells(TypedDict, total=False):
     """Which cells `run` and `scale` train, all optional: `models` (None: the task's whole
-    ladder; the trivial baseline always runs), `seeds` (default (0,)), `out` (the records
-    folder, default "results"), `source` and `data` (override those of `options`), `options`
-    (every data, split and budget option of `bench run`, a `RunOptions`) and `force` (rerun
-    cells that already have a finished record)."""
+    ladder; the trivial baseline always runs; `pkg.module:Class` names a model class that
+    is not registered), `seeds` (default (0,)), `out` (the records folder, default
+    "results"), `source` and `data` (override those of `options`), `options` (every data,
+    split and budget option of `bench run`, a `RunOptions`), `force` (rerun cells that
+    already have a finished record) and `plugins` (modules or `.py` files to load first,
+    see `load_plugins`)."""
 
     models: Sequence[str] | None
     seeds: Sequence[int]
@@ -118,12 +134,16 @@ class Cells(TypedDict, total=False):
     data: Path | str | None
     options: RunOptions | None
     force: bool
+    plugins: Sequence[str]
 
 
 def _request(task: str, cells: Cells, **more: Any) -> RunRequest:
+    from moviebench.plugins import resolve_model_names
     from moviebench.runner import RunRequest
 
+    load_plugins(cells.get("plugins", ()))
     models = cells.get("models")
+    models = None if models is None else resolve_model_names(list(models))
     return RunRequest(
         task=task,
         options=_options(cells.get("options"), cells.get("source"), cells.get("data")),
@@ -234,6 +254,7 @@ def tune(
     options: RunOptions | None = None,
     executor: TrialExecutor | None = None,
     reporter: Reporter | None = None,
+    plugins: Sequence[str] = (),
 ) -> dict[str, TuneResult]:
     """Tune `model` (or, with `ladder=True`, every tunable rung of the task) with Optuna on
     the validation split; returns each tuned model's `TuneResult` (best params and value,
@@ -261,6 +282,11 @@ def tune(
     check_timeout("--timeout", timeout)
     if trials is not None and trials < 1:
         raise BadRequest(f"--trials {trials}: must be at least 1")
+    from moviebench.plugins import resolve_model_names
+
+    load_plugins(plugins)
+    if model:
+        model = resolve_model_names([model])[0]
     request = TuneRequest(
         task=task,
         model=model or "",
@@ -276,6 +302,77 @@ def tune(
     )
     requests = ladder_requests(request) if ladder else [request]
     return {req.model: run_tune(req, reporter) for req in requests}
+
+
+# ---- models trained elsewhere --------------------------------------------------------------
+
+
+def _prepared(
+    task: str, source: str | None, data: Path | str | None, options: RunOptions | None
+) -> PreparedTask:
+    from moviebench.prepare import prepare
+    from moviebench.tasks import TASKS
+
+    return prepare(TASKS.get(task), _options(options, source, data))
+
+
+def export_split(
+    task: str,
+    out: Path | str,
+    *,
+    source: str | None = None,
+    data: Path | str | None = None,
+    options: RunOptions | None = None,
+    plugins: Sequence[str] = (),
+) -> Path:
+    """Write the task's split for training outside the harness (CSV at `out`): movie_id,
+    part, split_hash, the task's inputs, and labels (`label` or `label:<name>`) for train and
+    val films only. Score the result with `score`."""
+    from moviebench.external import export_split as write_split
+
+    load_plugins(plugins)
+    return write_split(_prepared(task, source, data, options), Path(out))
+
+
+def score(
+    task: str,
+    predictions: Path | str,
+    name: str,
+    *,
+    out: Path | str = "results",
+    source: str | None = None,
+    data: Path | str | None = None,
+    options: RunOptions | None = None,
+    force: bool = False,
+    plugins: Sequence[str] = (),
+    reporter: Reporter | None = None,
+) -> Record:
+    """Score a submission made on `export_split`'s file (movie_id, split_hash and `score` or
+    `score:<label>` columns for every validation and test film) as the record of an external
+    rung `name`, computed by the harness alone (multi-label thresholds from the submitted
+    validation scores). A bad submission raises DataError in one line; a file already scored
+    the same way is not scored again (unless `force`)."""
+    from moviebench.cell import Cell
+    from moviebench.executors import SerialExecutor, run_cells
+    from moviebench.external import ExternalModel, external_model, file_hash, read_submission
+    from moviebench.models import MODELS
+    from moviebench.reporting import SilentReporter
+
+    load_plugins(plugins)
+    if name in MODELS and not issubclass(MODELS.get(name), ExternalModel):
+        raise BadRequest(f"--name {name}: a registered rung has that name; choose another")
+    prep = _prepared(task, source, data, options)
+    submission = read_submission(prep, Path(predictions))
+    cls = external_model(name, submission, file_hash(Path(predictions)))
+    MODELS._items[name] = cls  # noqa: SLF001 - this process's cell reads its class by name
+    try:
+        cell = Cell(prep, name, 0, params_source="external")
+        (record,) = run_cells(
+            [cell], Path(out), SerialExecutor(), reporter or SilentReporter(), force
+        )
+    finally:
+        del MODELS._items[name]  # noqa: SLF001
+    return record
 
 
 # ---- reading records -----------------------------------------------------------------------

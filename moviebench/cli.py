@@ -26,7 +26,15 @@ err_console = Console(stderr=True)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(None, "--version", "-V", package_name="moviebench", prog_name="bench")
-def cli() -> None:
+@click.option(
+    "--plugins",
+    "plugin_specs",
+    multiple=True,
+    metavar="MODULE_OR_FILE.py",
+    help="Load this module or .py file (its register_* calls) before any command; repeatable, "
+    "also MOVIEBENCH_PLUGINS (os.pathsep-separated). --models also takes pkg.module:Class.",
+)
+def cli(plugin_specs: tuple[str, ...] = ()) -> None:
     """moviebench: benchmark movie ML tasks from trivial baselines to deep models.
 
     Every model of a task's ladder is trained on one deterministic split and scored with the
@@ -37,6 +45,9 @@ def cli() -> None:
                  bench run --task tmdb-quality
                  bench leaderboard --task tmdb-quality
     """
+    from moviebench import api
+
+    api.load_plugins(plugin_specs)
 
 
 # ---- options, each declared once ------------------------------------------------------------
@@ -727,6 +738,58 @@ def inspect_data(source: str, data_path: Path | None, min_votes: int, fmt: str) 
         click.echo(json.dumps(info, indent=2))
     else:
         print_inspection(console, info)
+
+
+@cli.group()
+def split() -> None:
+    """The harness's split, for training a model outside it (then `bench score`)."""
+
+
+@split.command(name="export")
+@task_option()
+@data_options
+@path_option("--out", "out_file", required=True, help="CSV file to write.")
+def split_export(task: str, options: RunOptions, out_file: Path) -> None:
+    """Write movie_id, part, split_hash, the task's inputs and the labels of train and val
+    films (test labels never leave the harness).
+
+    \b
+    Example:  bench split export --task tmdb-quality --out split.csv
+    """
+    from moviebench import api
+
+    path = api.export_split(task, out_file, options=options)
+    console.print(f"wrote {path}")
+
+
+@cli.command()
+@task_option()
+@path_option(
+    "--predictions",
+    required=True,
+    help="CSV: movie_id, split_hash and `score` (a number) or one `score:<label>` column "
+    "per label, for every validation and test film of `bench split export`.",
+)
+@click.option("--name", required=True, help="The entry's name on the board.")
+@records_option("Where result records go.")
+@force_option
+@data_options
+def score(
+    task: str, predictions: Path, name: str, out: Path, force: bool, options: RunOptions
+) -> None:
+    """Score predictions made outside the harness: every metric is computed here
+    (multi-label thresholds from the submitted validation scores), the record is marked
+    external and its board row gets the same intervals and ties as any rung.
+
+    \b
+    Example:  bench score --task tmdb-quality --predictions preds.csv --name my-model
+    """
+    from moviebench import api
+
+    record = api.score(task, predictions, name, out=out, force=force, options=options)
+    if record.status != "ok":
+        raise BenchError(f"{name}: {record.status}: {record.error}")
+    console.print(f"{name}: {record.primary_metric} {record.primary:.4f} -> {record.path}")
 
 
 @cli.group()

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from moviebench import plugins
 from moviebench.cell import Cell
 from moviebench.errors import BenchError
 from moviebench.models import MODELS
@@ -124,10 +125,13 @@ def _init_worker(
     queue: Any,
     parent: int,
     n_threads: int | None = None,
+    plugin_specs: list[str] | None = None,
 ) -> None:
     """Set up a worker process: dies with its parent, takes its share of the cores
-    (see moviebench.threads), and keeps the prepared tasks its cells read."""
+    (see moviebench.threads), loads the parent's plugins and keeps the prepared tasks its
+    cells read."""
     die_with_parent(parent)
+    plugins.load(plugin_specs or [])
     if n_threads is not None:
         from moviebench import threads
 
@@ -272,7 +276,7 @@ class PoolExecutor:
                         max_workers=workers,
                         mp_context=context,
                         initializer=_init_worker,
-                        initargs=(preps, out, events, os.getpid(), threads),
+                        initargs=(preps, out, events, os.getpid(), threads, plugins.active()),
                     )
                 )
                 for cell in lane:
@@ -353,10 +357,14 @@ def cell_resources(
     return {"num_cpus": 1}, None
 
 
-def compute_remote(prep: PreparedTask, light: Cell) -> tuple[Any, dict | None]:
-    """The body of a cell's Ray task: fit and score, write nothing, say where it ran."""
+def compute_remote(
+    prep: PreparedTask, light: Cell, plugin_specs: list[str] | None = None
+) -> tuple[Any, dict | None]:
+    """The body of a cell's Ray task: load the driver's plugins, fit and score, write
+    nothing, say where it ran."""
     import ray
 
+    plugins.load(plugin_specs or [])
     t0 = time.perf_counter()
     record, scores = dataclasses.replace(light, prep=prep).compute()
     context = ray.get_runtime_context()
@@ -371,12 +379,19 @@ def compute_remote(prep: PreparedTask, light: Cell) -> tuple[Any, dict | None]:
 
 
 def trial_remote(
-    prep: PreparedTask, req: TuneRequest, name: str, attrs: dict[str, Any], seed: int
+    prep: PreparedTask,
+    req: TuneRequest,
+    name: str,
+    attrs: dict[str, Any],
+    seed: int,
+    plugin_specs: list[str] | None = None,
 ) -> tuple[int, str, float | None]:
-    """The body of one trial's Ray task: join the study (its pruner included) in its storage,
-    run one trial of the same objective as a local `bench tune`, say how it ended."""
+    """The body of one trial's Ray task: load the driver's plugins, join the study (its
+    pruner included) in its storage, run one trial of the same objective as a local
+    `bench tune`, say how it ended."""
     import optuna
 
+    plugins.load(plugin_specs or [])
     from moviebench.tuning import create_or_load_study, make_objective, open_storage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -451,7 +466,7 @@ class RayExecutor:
                 if note:
                     notes.add(note)
                 ref = task.options(max_retries=self.max_retries, **resources).remote(
-                    shared[id(cell.prep)], _without_prep(cell)
+                    shared[id(cell.prep)], _without_prep(cell), plugins.active()
                 )
                 futures[ref] = (i, lock)
             reporter.plan(
@@ -506,7 +521,8 @@ class RayExecutor:
             task = ray.remote(trial_remote).options(max_retries=self.max_retries, **resources)
             shared = ray.put(prep)
             pending = [
-                task.remote(shared, remote_req, name, attrs, seed + i) for i in range(req.trials)
+                task.remote(shared, remote_req, name, attrs, seed + i, plugins.active())
+                for i in range(req.trials)
             ]
             reporter.plan(f"{req.trials} trials as Ray tasks")
             deadline = None if req.timeout is None else time.monotonic() + req.timeout

@@ -84,6 +84,8 @@ class BoardRow:
     )
     tie: bool | None = None  # that interval includes 0 (None: not measured)
     gap: Gap | None = None  # the task's declared comparison (Record.groups), on the best row
+    origin: str = "moviebench"  # "plugin": a model from outside the package (its code is
+    # in the record's identity, plugins.code_identity)
     deep_gap: Gap | None = None  # best deep minus best classical, on the best deep row
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,6 +95,8 @@ class BoardRow:
             for f in dataclasses.fields(self)
             if f.name not in _MARKS or getattr(self, f.name) is not None
         }
+        if self.origin == "moviebench":  # a mark too: only a plugin or external row has one
+            del out["origin"]
         for name in ("gap", "deep_gap"):
             if name in out:
                 out[name] = out[name].to_dict()
@@ -192,6 +196,11 @@ def _row(model: str, recs: list[Record]) -> BoardRow:
         status="ok" if ok else first.status,
         error=None if ok else first.error,
         split_hash=first.split_hash,
+        origin="external"
+        if first.family == "external"
+        else "plugin"
+        if "model_code" in first.identity
+        else "moviebench",
     )
 
 
@@ -211,6 +220,13 @@ def _fmt_params(n: int | None) -> str:
 def _weights(row: BoardRow) -> str:
     """Where a rung's starting weights come from: learned elsewhere, or nothing borrowed."""
     return "pretrained" if row.pretrained_weights else ""
+
+
+def _family(row: BoardRow) -> str:
+    """The rung's family, marked when the rung comes from outside moviebench."""
+    return (
+        row.family if row.origin in ("moviebench", "external") else f"{row.family} ({row.origin})"
+    )
 
 
 def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
@@ -243,7 +259,7 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
                 [
                     rank[i],
                     r.model,
-                    r.family,
+                    _family(r),
                     _weights(r),
                     r.status.upper(),
                     "",
@@ -269,7 +285,7 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
             [
                 rank[i],
                 name,
-                r.family,
+                _family(r),
                 _weights(r),
                 primary_cell,
                 delta,
@@ -357,6 +373,7 @@ def to_csv(boards: Board) -> str:
         "model",
         "profile",
         "family",
+        "origin",
         "pretrained_weights",
         "status",
         "primary_metric",
@@ -388,7 +405,8 @@ def to_json(boards: Board) -> str:
     mean), fit_seconds, predict_seconds, peak_memory_mb, n_params, params_source, profile,
     epochs, truncated (bool), status, error, split_hash and vs_baseline (numbers or null),
     then only where they were measured: diff_ci ([low, high] to its rank group's leader) and tie
-    (bool), gap ({group, vs_group, vs, diff[, ci]}) and deep_gap ({vs, diff[, ci]})."""
+    (bool), gap ({group, vs_group, vs, diff[, ci]}), deep_gap ({vs, diff[, ci]}) and, for a
+    rung from outside moviebench, origin (plugin or external)."""
     rows = [_finite(r.to_dict()) for rows in boards.values() for r in rows]
     return json.dumps(rows, indent=2, allow_nan=False)
 

@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -74,6 +75,51 @@ def code_stamp() -> str:
     return digest.hexdigest()
 
 
+def plugin_code_stamp() -> list[Any]:
+    """The user code a run may read, by file stamp (see `_stamp`): the files of this process's
+    --plugins and --models classes, and the modules the installed entry points name, with
+    their distributions' versions, and the defaults of the plugin models loaded here.
+    Resolved without importing anything, so an edited or upgraded plugin invalidates the
+    manifest even when it is not loaded yet."""
+    import importlib.util
+
+    from moviebench import plugins
+
+    stamps: list[Any] = []
+    modules: set[str] = set()
+    models = sys.modules.get("moviebench.models")  # never imported here: it would bring torch
+    loaded = {} if models is None else models.MODELS._items  # noqa: SLF001 - what is loaded
+    for name, cls in sorted(loaded.items()):
+        if not plugins.is_builtin(cls):  # e.g. a notebook's class: its defaults, its module
+            stamps.append([name, cls.__module__, cls.__qualname__, repr(cls.defaults)])
+            modules.add(cls.__module__)
+    for spec in plugins.active():
+        target = spec.rpartition(":")[0] if ":" in spec and not Path(spec).exists() else spec
+        if target.endswith(".py"):
+            stamps.append([target, _stamp(Path(target))])
+        else:
+            modules.add(target)
+    for group in ("moviebench.models", "moviebench.tasks", "moviebench.sources"):
+        for entry in metadata.entry_points(group=group):
+            modules.add(entry.module)
+            dist = getattr(entry, "dist", None)
+            if dist is not None:
+                stamps.append([group, entry.name, dist.metadata["Name"], dist.version])
+    for name in sorted(modules):
+        if name == "__main__":
+            continue
+        try:
+            found = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            found = None
+        origin = getattr(found, "origin", None)
+        if origin and Path(origin).is_file():
+            stamps.append([name, _stamp(Path(origin))])
+        else:
+            stamps.append([name, None])
+    return stamps
+
+
 def _versions(names: tuple[str, ...]) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     for name in names:
@@ -106,6 +152,7 @@ def request_key(req: Any, extra: dict[str, Any] | None = None) -> str | None:
             "models": req.models,
             "seeds": list(req.seeds),
             "code": code_stamp(),
+            "plugin_code": plugin_code_stamp(),
             **({"extra": extra} if extra else {}),
         }
     except OSError:

@@ -160,6 +160,9 @@ class SourceSpec:
     # Typed settings the source reads (`--set KEY=VALUE` keys it declares); `load` then takes
     # them as `load(path, settings)`. None: the source has no settings.
     settings_type: type | None = None
+    # The canonical columns its table has: it serves every task whose TaskSpec.columns
+    # are among them, without being named in the task's `sources`.
+    columns: tuple[str, ...] = ()
 
 
 def require_columns(frame: pd.DataFrame, required: list[str], where: str) -> None:

@@ -135,6 +135,12 @@ def source_thresholds(source: str, options: TaskOptions) -> tuple[float, float]:
 def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
     thresholds = source_thresholds(source, options)
     table, X, notes = metadata_rows(table, source, options, "tmdb-quality")
+    if not options.settings.thresholds and source not in THRESHOLDS:
+        notes.insert(
+            0,
+            f"thresholds {thresholds[0]}, {thresholds[1]}: TMDB's, because source {source} "
+            "declares none (--set thresholds=LOW,HIGH chooses others)",
+        )
     notes.insert(0, f"label: BAD if rating < {thresholds[0]}, AVG if < {thresholds[1]}, else GOOD")
     return TaskData(
         ids=table["movie_id"].to_numpy(),
@@ -155,6 +161,7 @@ METADATA_TASK = {
     "sources": ("ggplot2movies", "tmdb"),
     "forbidden_features": (r"vote_average", r"rating", r"r\d+", r".*vote_average.*", r"quality"),
     "settings_type": QualitySettings,
+    "columns": ("movie_id", "vote_average", "vote_count"),
 }
 
 
