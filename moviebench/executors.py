@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import multiprocessing
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -129,7 +130,11 @@ def _init_worker(
 ) -> None:
     """Set up a worker process: dies with its parent, takes its share of the cores
     (see moviebench.threads), loads the parent's plugins and keeps the prepared tasks its
-    cells read."""
+    cells read. Ctrl-C is the parent's to handle: it reaches every process of the terminal's
+    group, and a worker that took it would print its own traceback after "aborted"."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(parent)
     plugins.load(plugin_specs or [])
     if n_threads is not None:
@@ -259,6 +264,7 @@ class PoolExecutor:
         events = context.Queue()
         with ExitStack() as stack:
             futures = {}
+            pools: list[ProcessPoolExecutor] = []
             for lane, workers, threads in plan:
                 where = "this process" if workers == 0 else f"{workers} worker process(es)"
                 spare = (
@@ -279,6 +285,7 @@ class PoolExecutor:
                         initargs=(preps, out, events, os.getpid(), threads, plugins.active()),
                     )
                 )
+                pools.append(pool)
                 for cell in lane:
                     i = position[id(cell)]
                     future = pool.submit(
@@ -317,11 +324,20 @@ class PoolExecutor:
 
             collector = threading.Thread(target=collect, name="collect-workers", daemon=True)
             collector.start()
-            for cell in here:  # the networks, in this process, as in a serial run
-                record = execute_here(cell, out, reporter)
-                reporter.finished(record)
-                results[position[id(cell)]] = record
-            collector.join()
+            try:
+                for cell in here:  # the networks, in this process, as in a serial run
+                    record = execute_here(cell, out, reporter)
+                    reporter.finished(record)
+                    results[position[id(cell)]] = record
+                collector.join()
+            except KeyboardInterrupt:
+                # The workers ignore Ctrl-C (see _init_worker): end them here, or leaving
+                # the pools would wait for every fit in progress. Finished records are kept.
+                for pool in pools:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                for child in multiprocessing.active_children():
+                    child.terminate()
+                raise
         events.close()
         return [results[i] for i in range(len(cells))]
 
