@@ -122,7 +122,10 @@ class LoadedSource:
                         .map(lambda f: os.path.relpath(f, self.root) if isinstance(f, str) else f)
                         .astype(str)
                     )
-                    hashable[f"{column} content"] = self.table[column].map(content_digest)
+                    # Only where a file is named: a table without posters keeps the
+                    # fingerprint it had before file contents counted.
+                    if self.table[column].map(lambda f: isinstance(f, str) and bool(f)).any():
+                        hashable[f"{column} content"] = self.table[column].map(content_digest)
         digest = hashlib.sha256(pd.util.hash_pandas_object(hashable, index=False).values)
         if "genres" in self.table:
             digest.update("|".join(map(repr, self.table["genres"])).encode())
