@@ -75,10 +75,12 @@ def code_stamp() -> str:
     return digest.hexdigest()
 
 
-def plugin_code_stamp() -> list[Any]:
+def plugin_code_stamp(asked: Sequence[str] | None = None) -> list[Any]:
     """The user code a run may read, by file stamp (see `_stamp`): the files of this process's
     --plugins and --models classes, and the modules the installed entry points name, with
-    their distributions' versions, and the defaults of the plugin models loaded here.
+    their distributions' versions, and the defaults of the plugin models loaded here that
+    the run asks for (`asked`: model names; None: all of them). A class some other code
+    registered in this process, and the run does not use, is no part of its answer.
     Resolved without importing anything, so an edited or upgraded plugin invalidates the
     manifest even when it is not loaded yet."""
     import importlib.util
@@ -90,6 +92,8 @@ def plugin_code_stamp() -> list[Any]:
     models = sys.modules.get("moviebench.models")  # never imported here: it would bring torch
     loaded = {} if models is None else models.MODELS._items  # noqa: SLF001 - what is loaded
     for name, cls in sorted(loaded.items()):
+        if asked is not None and name not in asked:
+            continue
         if not plugins.is_builtin(cls):  # e.g. a notebook's class: its defaults, its module
             stamps.append([name, cls.__module__, cls.__qualname__, repr(cls.defaults)])
             modules.add(cls.__module__)
@@ -152,7 +156,7 @@ def request_key(req: Any, extra: dict[str, Any] | None = None) -> str | None:
             "models": req.models,
             "seeds": list(req.seeds),
             "code": code_stamp(),
-            "plugin_code": plugin_code_stamp(),
+            "plugin_code": plugin_code_stamp(req.models or []),  # a ladder names built-in rungs
             **({"extra": extra} if extra else {}),
         }
     except OSError:
