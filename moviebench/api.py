@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from moviebench.executors import Executor
     from moviebench.export_mlflow import ExportSummary
     from moviebench.models import Model
+    from moviebench.prepare import PreparedTask
     from moviebench.records import Record
     from moviebench.reporting import Reporter
     from moviebench.runner import RunRequest
@@ -50,12 +51,16 @@ __all__ = [
     "board",
     "check",
     "export_mlflow",
+    "export_split",
     "inspect_source",
+    "load_plugins",
     "models",
     "report",
     "run",
     "run_failure",
+    "run_skips",
     "scale",
+    "score",
     "sources",
     "tasks",
     "tune",
@@ -66,6 +71,16 @@ BoardFormat = Literal["md", "csv", "json"]
 
 
 # ---- what is registered ---------------------------------------------------------------------
+
+
+def load_plugins(specs: Sequence[str] = ()) -> list[str]:
+    """Load plugin modules, `.py` files and `pkg.module:Class` models, after those named in
+    MOVIEBENCH_PLUGINS; returns every spec loaded in this process (which workers load too).
+    Installed distributions' entry points need no call: the registries read them."""
+    from moviebench import plugins
+
+    plugins.load([*plugins.from_env(), *specs])
+    return plugins.active()
 
 
 def tasks() -> list[TaskSpec]:
@@ -105,10 +120,12 @@ def _options(options: RunOptions | None, source: str | None, data: Path | str | 
 
 class Cells(TypedDict, total=False):
     """Which cells `run` and `scale` train, all optional: `models` (None: the task's whole
-    ladder; the trivial baseline always runs), `seeds` (default (0,)), `out` (the records
-    folder, default "results"), `source` and `data` (override those of `options`), `options`
-    (every data, split and budget option of `bench run`, a `RunOptions`) and `force` (rerun
-    cells that already have a finished record)."""
+    ladder; the trivial baseline always runs; `pkg.module:Class` names a model class that
+    is not registered), `seeds` (default (0,)), `out` (the records folder, default
+    "results"), `source` and `data` (override those of `options`), `options` (every data,
+    split and budget option of `bench run`, a `RunOptions`), `force` (rerun cells that
+    already have a finished record) and `plugins` (modules or `.py` files to load first,
+    see `load_plugins`)."""
 
     models: Sequence[str] | None
     seeds: Sequence[int]
@@ -117,12 +134,16 @@ class Cells(TypedDict, total=False):
     data: Path | str | None
     options: RunOptions | None
     force: bool
+    plugins: Sequence[str]
 
 
 def _request(task: str, cells: Cells, **more: Any) -> RunRequest:
+    from moviebench.plugins import resolve_model_names
     from moviebench.runner import RunRequest
 
+    load_plugins(cells.get("plugins", ()))
     models = cells.get("models")
+    models = None if models is None else resolve_model_names(list(models))
     return RunRequest(
         task=task,
         options=_options(cells.get("options"), cells.get("source"), cells.get("data")),
@@ -176,14 +197,20 @@ def run(
 
 
 def run_failure(records: list[Record], models: Sequence[str] | None = None) -> str | None:
-    """Why a run's `records` hold nothing the caller asked for (one line), or None when some
-    asked-for model finished. `models` as given to `run` (None: the whole ladder)."""
-    from moviebench.runner import RunRequest, nothing_succeeded
+    """One line naming every asked-for cell of `records` that failed, or None when each
+    finished, was current or was skipped. `models` as given to `run` (None: the whole
+    ladder); the trivial baseline only counts when it is all that was asked for."""
+    from moviebench.runner import failed_cells
 
-    task = records[0].task if records else ""
-    return nothing_succeeded(
-        RunRequest(task=task, models=None if models is None else list(models)), records
-    )
+    return failed_cells(None if models is None else list(models), records)
+
+
+def run_skips(records: list[Record], models: Sequence[str] | None = None) -> str | None:
+    """One line naming the asked-for cells that were skipped (weights missing, an extra not
+    installed), or None. Skipped cells are not failures."""
+    from moviebench.runner import skipped_cells
+
+    return skipped_cells(None if models is None else list(models), records)
 
 
 def scale(
@@ -227,6 +254,7 @@ def tune(
     options: RunOptions | None = None,
     executor: TrialExecutor | None = None,
     reporter: Reporter | None = None,
+    plugins: Sequence[str] = (),
 ) -> dict[str, TuneResult]:
     """Tune `model` (or, with `ladder=True`, every tunable rung of the task) with Optuna on
     the validation split; returns each tuned model's `TuneResult` (best params and value,
@@ -246,6 +274,19 @@ def tune(
         raise BadRequest("give either a model or ladder=True")
     if ladder and study:
         raise BadRequest("a study name names one study; a ladder makes one per rung")
+    from moviebench.options import check_seed, check_timeout
+
+    check_seed("--seed", seed)
+    if sampler_seed is not None:
+        check_seed("--sampler-seed", sampler_seed)
+    check_timeout("--timeout", timeout)
+    if trials is not None and trials < 1:
+        raise BadRequest(f"--trials {trials}: must be at least 1")
+    from moviebench.plugins import resolve_model_names
+
+    load_plugins(plugins)
+    if model:
+        model = resolve_model_names([model])[0]
     request = TuneRequest(
         task=task,
         model=model or "",
@@ -261,6 +302,77 @@ def tune(
     )
     requests = ladder_requests(request) if ladder else [request]
     return {req.model: run_tune(req, reporter) for req in requests}
+
+
+# ---- models trained elsewhere --------------------------------------------------------------
+
+
+def _prepared(
+    task: str, source: str | None, data: Path | str | None, options: RunOptions | None
+) -> PreparedTask:
+    from moviebench.prepare import prepare
+    from moviebench.tasks import TASKS
+
+    return prepare(TASKS.get(task), _options(options, source, data))
+
+
+def export_split(
+    task: str,
+    out: Path | str,
+    *,
+    source: str | None = None,
+    data: Path | str | None = None,
+    options: RunOptions | None = None,
+    plugins: Sequence[str] = (),
+) -> Path:
+    """Write the task's split for training outside the harness (CSV at `out`): movie_id,
+    part, split_hash, the task's inputs, and labels (`label` or `label:<name>`) for train and
+    val films only. Score the result with `score`."""
+    from moviebench.external import export_split as write_split
+
+    load_plugins(plugins)
+    return write_split(_prepared(task, source, data, options), Path(out))
+
+
+def score(
+    task: str,
+    predictions: Path | str,
+    name: str,
+    *,
+    out: Path | str = "results",
+    source: str | None = None,
+    data: Path | str | None = None,
+    options: RunOptions | None = None,
+    force: bool = False,
+    plugins: Sequence[str] = (),
+    reporter: Reporter | None = None,
+) -> Record:
+    """Score a submission made on `export_split`'s file (movie_id, split_hash and `score` or
+    `score:<label>` columns for every validation and test film) as the record of an external
+    rung `name`, computed by the harness alone (multi-label thresholds from the submitted
+    validation scores). A bad submission raises DataError in one line; a file already scored
+    the same way is not scored again (unless `force`)."""
+    from moviebench.cell import Cell
+    from moviebench.executors import SerialExecutor, run_cells
+    from moviebench.external import ExternalModel, external_model, file_hash, read_submission
+    from moviebench.models import MODELS
+    from moviebench.reporting import SilentReporter
+
+    load_plugins(plugins)
+    if name in MODELS and not issubclass(MODELS.get(name), ExternalModel):
+        raise BadRequest(f"--name {name}: a registered rung has that name; choose another")
+    prep = _prepared(task, source, data, options)
+    submission = read_submission(prep, Path(predictions))
+    cls = external_model(name, submission, file_hash(Path(predictions)))
+    MODELS._items[name] = cls  # noqa: SLF001 - this process's cell reads its class by name
+    try:
+        cell = Cell(prep, name, 0, params_source="external")
+        (record,) = run_cells(
+            [cell], Path(out), SerialExecutor(), reporter or SilentReporter(), force
+        )
+    finally:
+        del MODELS._items[name]  # noqa: SLF001
+    return record
 
 
 # ---- reading records -----------------------------------------------------------------------
@@ -445,7 +557,9 @@ def inspect_source(source: str, data: Path | str | None = None, min_votes: int =
     """What a source reads: rows kept and dropped by reason, missing values, label balance per
     task, genres and images, as the JSON-ready dict `bench data inspect --format json` prints."""
     from moviebench.datasets.inspection import inspect_source as inspect
+    from moviebench.settings import QualitySettings, parse_settings
 
+    parse_settings(QualitySettings, {"min_votes": min_votes})  # refused before the data loads
     return inspect(source, None if data is None else Path(data), {"min_votes": min_votes})
 
 

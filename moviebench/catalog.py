@@ -33,7 +33,9 @@ def catalog_tables() -> list[Table]:
             ",".join(t.inputs),
             t.primary_metric,
             t.default_source,
-            ",".join(t.sources),
+            ",".join(
+                [*t.sources, *(s.name for s in SOURCES if s.name not in t.sources and t.serves(s))]
+            ),
             t.description,
         ]
         for t in TASKS

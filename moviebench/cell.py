@@ -28,6 +28,7 @@ except ImportError:  # Windows: no per-cell lock; two runs into one folder may b
 
 from moviebench import threads
 from moviebench.models import MODELS, Model, SkipModel
+from moviebench.plugins import code_identity
 from moviebench.prepare import PreparedTask, make_context
 from moviebench.records import (
     SCHEMA_VERSION,
@@ -111,6 +112,7 @@ class Cell:
                 "budget": self.budget(),
                 "n_train": int(len(self.train_split())),
                 **self.extractor_identity(),
+                **code_identity(MODELS.get(self.model)),
             }
         )
 

@@ -17,6 +17,7 @@ from rich.markup import escape  # messages hold [brackets]: moviebench[text], tu
 
 from moviebench.errors import BenchError, DamagedFileWarning
 from moviebench.options import DEFAULT_SPLIT_SEED, PROFILES, RunOptions
+from moviebench.settings import IMAGE_SIZES
 
 # Leaderboards are wide: when output is not a terminal (CI logs, pipes), do not wrap at 80.
 console = Console(width=None if Console().is_terminal else 200)
@@ -25,7 +26,15 @@ err_console = Console(stderr=True)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(None, "--version", "-V", package_name="moviebench", prog_name="bench")
-def cli() -> None:
+@click.option(
+    "--plugins",
+    "plugin_specs",
+    multiple=True,
+    metavar="MODULE_OR_FILE.py",
+    help="Load this module or .py file (its register_* calls) before any command; repeatable, "
+    "also MOVIEBENCH_PLUGINS (os.pathsep-separated). --models also takes pkg.module:Class.",
+)
+def cli(plugin_specs: tuple[str, ...] = ()) -> None:
     """moviebench: benchmark movie ML tasks from trivial baselines to deep models.
 
     Every model of a task's ladder is trained on one deterministic split and scored with the
@@ -36,6 +45,9 @@ def cli() -> None:
                  bench run --task tmdb-quality
                  bench leaderboard --task tmdb-quality
     """
+    from moviebench import api
+
+    api.load_plugins(plugin_specs)
 
 
 # ---- options, each declared once ------------------------------------------------------------
@@ -151,7 +163,7 @@ _DATA_OPTIONS = option_group(
     ),
     click.option(
         "--image-size",
-        type=click.IntRange(16, 1024),
+        type=click.IntRange(*IMAGE_SIZES),
         help="Image side in pixels for every image rung (same as --set image_size=N).",
     ),
     click.option(
@@ -368,6 +380,9 @@ def run(
     path = Path(first.path)
     folder = next((p.parent for p in path.parents if p.name == first.model), path.parents[1])
     console.print(f"records in {folder}/")
+    skips = api.run_skips(records, wanted)
+    if skips:
+        err_console.print(f"[yellow]note:[/] {escape(skips)}", highlight=False, soft_wrap=True)
     failure = api.run_failure(records, wanted)
     if failure:
         err_console.print(f"[red]error:[/] {escape(failure)}", highlight=False, soft_wrap=True)
@@ -742,6 +757,58 @@ def inspect_data(source: str, data_path: Path | None, min_votes: int, fmt: str) 
 
 
 @cli.group()
+def split() -> None:
+    """The harness's split, for training a model outside it (then `bench score`)."""
+
+
+@split.command(name="export")
+@task_option()
+@data_options
+@path_option("--out", "out_file", required=True, help="CSV file to write.")
+def split_export(task: str, options: RunOptions, out_file: Path) -> None:
+    """Write movie_id, part, split_hash, the task's inputs and the labels of train and val
+    films (test labels never leave the harness).
+
+    \b
+    Example:  bench split export --task tmdb-quality --out split.csv
+    """
+    from moviebench import api
+
+    path = api.export_split(task, out_file, options=options)
+    console.print(f"wrote {path}")
+
+
+@cli.command()
+@task_option()
+@path_option(
+    "--predictions",
+    required=True,
+    help="CSV: movie_id, split_hash and `score` (a number) or one `score:<label>` column "
+    "per label, for every validation and test film of `bench split export`.",
+)
+@click.option("--name", required=True, help="The entry's name on the board.")
+@records_option("Where result records go.")
+@force_option
+@data_options
+def score(
+    task: str, predictions: Path, name: str, out: Path, force: bool, options: RunOptions
+) -> None:
+    """Score predictions made outside the harness: every metric is computed here
+    (multi-label thresholds from the submitted validation scores), the record is marked
+    external and its board row gets the same intervals and ties as any rung.
+
+    \b
+    Example:  bench score --task tmdb-quality --predictions preds.csv --name my-model
+    """
+    from moviebench import api
+
+    record = api.score(task, predictions, name, out=out, force=force, options=options)
+    if record.status != "ok":
+        raise BenchError(f"{name}: {record.status}: {record.error}")
+    console.print(f"{name}: {record.primary_metric} {record.primary:.4f} -> {record.path}")
+
+
+@cli.group()
 def export() -> None:
     """Send the stored records to other tools (the records stay the source of truth).
 
@@ -827,7 +894,19 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except BenchError as exc:
         err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        sys.exit(exc.exit_code)
+    except OSError as exc:  # a write that failed (full disk, read-only folder): path and reason
+        err_console.print(
+            f"[red]error:[/] {escape(os_error_line(exc))}", highlight=False, soft_wrap=True
+        )
+        sys.exit(1)
+
+
+def os_error_line(exc: OSError) -> str:
+    """An OS error as one line: the path and the reason (no traceback)."""
+    where = exc.filename if exc.filename is not None else "a file"
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{where}: cannot write or read there ({reason}); finished records are kept"
 
 
 if __name__ == "__main__":

@@ -7,7 +7,28 @@ from collections.abc import Iterable
 
 
 class BenchError(Exception):
-    """Base class: the message alone must tell the user what went wrong and where."""
+    """Base class: the message alone must tell the user what went wrong and where.
+
+    Every subclass pickles (a worker process or Ray task raises them too): it is rebuilt
+    from its message, whatever its constructor takes."""
+
+    exit_code = 2  # a usage error: the user's request or data
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), str(self)), self.__dict__ or None)
+
+
+def _rebuild(cls: type[BenchError], message: str) -> BenchError:
+    error = Exception.__new__(cls)
+    Exception.__init__(error, message)
+    return error
+
+
+class WriteError(BenchError):
+    """A result that could not be written (full disk, read-only folder): exit 1, not a
+    usage error; the message names the path and the reason."""
+
+    exit_code = 1
 
 
 class UnknownNameError(BenchError):

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import multiprocessing
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from moviebench import plugins
 from moviebench.cell import Cell
 from moviebench.errors import BenchError
 from moviebench.models import MODELS
@@ -124,10 +126,17 @@ def _init_worker(
     queue: Any,
     parent: int,
     n_threads: int | None = None,
+    plugin_specs: list[str] | None = None,
 ) -> None:
     """Set up a worker process: dies with its parent, takes its share of the cores
-    (see moviebench.threads), and keeps the prepared tasks its cells read."""
+    (see moviebench.threads), loads the parent's plugins and keeps the prepared tasks its
+    cells read. Ctrl-C is the parent's to handle: it reaches every process of the terminal's
+    group, and a worker that took it would print its own traceback after "aborted"."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(parent)
+    plugins.load(plugin_specs or [])
     if n_threads is not None:
         from moviebench import threads
 
@@ -211,7 +220,9 @@ def lanes(cells: list[Cell], jobs: int) -> list[tuple[list[Cell], int, int]]:
     deep = [c for c in cells if MODELS.get(c.model).family == "deep"]
     rest = [c for c in cells if MODELS.get(c.model).family != "deep"]
     if not deep:
-        return [(rest, jobs, per_worker(jobs))]
+        # Never more workers than cells or cores: `--jobs 1000` on 2 cores starts 2.
+        workers = max(1, min(jobs, len(rest), cores()))
+        return [(rest, workers, per_worker(workers))]
     here = current()
     spare = cores() - here
     if not rest or spare < 1 or jobs < 2:
@@ -253,11 +264,14 @@ class PoolExecutor:
         events = context.Queue()
         with ExitStack() as stack:
             futures = {}
+            pools: list[ProcessPoolExecutor] = []
             for lane, workers, threads in plan:
                 where = "this process" if workers == 0 else f"{workers} worker process(es)"
                 spare = (
                     "" if len(plan) > 1 or workers else " (no core is spare beside the networks)"
                 )
+                if workers and workers < self.jobs and len(plan) == 1:
+                    spare += f" (--jobs {self.jobs} capped by the cells and cores)"
                 reporter.plan(
                     f"running {len(lane)} cells in {where}, {threads} thread(s) each{spare}"
                 )
@@ -268,9 +282,10 @@ class PoolExecutor:
                         max_workers=workers,
                         mp_context=context,
                         initializer=_init_worker,
-                        initargs=(preps, out, events, os.getpid(), threads),
+                        initargs=(preps, out, events, os.getpid(), threads, plugins.active()),
                     )
                 )
+                pools.append(pool)
                 for cell in lane:
                     i = position[id(cell)]
                     future = pool.submit(
@@ -309,11 +324,20 @@ class PoolExecutor:
 
             collector = threading.Thread(target=collect, name="collect-workers", daemon=True)
             collector.start()
-            for cell in here:  # the networks, in this process, as in a serial run
-                record = execute_here(cell, out, reporter)
-                reporter.finished(record)
-                results[position[id(cell)]] = record
-            collector.join()
+            try:
+                for cell in here:  # the networks, in this process, as in a serial run
+                    record = execute_here(cell, out, reporter)
+                    reporter.finished(record)
+                    results[position[id(cell)]] = record
+                collector.join()
+            except KeyboardInterrupt:
+                # The workers ignore Ctrl-C (see _init_worker): end them here, or leaving
+                # the pools would wait for every fit in progress. Finished records are kept.
+                for pool in pools:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                for child in multiprocessing.active_children():
+                    child.terminate()
+                raise
         events.close()
         return [results[i] for i in range(len(cells))]
 
@@ -349,10 +373,14 @@ def cell_resources(
     return {"num_cpus": 1}, None
 
 
-def compute_remote(prep: PreparedTask, light: Cell) -> tuple[Any, dict | None]:
-    """The body of a cell's Ray task: fit and score, write nothing, say where it ran."""
+def compute_remote(
+    prep: PreparedTask, light: Cell, plugin_specs: list[str] | None = None
+) -> tuple[Any, dict | None]:
+    """The body of a cell's Ray task: load the driver's plugins, fit and score, write
+    nothing, say where it ran."""
     import ray
 
+    plugins.load(plugin_specs or [])
     t0 = time.perf_counter()
     record, scores = dataclasses.replace(light, prep=prep).compute()
     context = ray.get_runtime_context()
@@ -367,12 +395,19 @@ def compute_remote(prep: PreparedTask, light: Cell) -> tuple[Any, dict | None]:
 
 
 def trial_remote(
-    prep: PreparedTask, req: TuneRequest, name: str, attrs: dict[str, Any], seed: int
+    prep: PreparedTask,
+    req: TuneRequest,
+    name: str,
+    attrs: dict[str, Any],
+    seed: int,
+    plugin_specs: list[str] | None = None,
 ) -> tuple[int, str, float | None]:
-    """The body of one trial's Ray task: join the study (its pruner included) in its storage,
-    run one trial of the same objective as a local `bench tune`, say how it ended."""
+    """The body of one trial's Ray task: load the driver's plugins, join the study (its
+    pruner included) in its storage, run one trial of the same objective as a local
+    `bench tune`, say how it ended."""
     import optuna
 
+    plugins.load(plugin_specs or [])
     from moviebench.tuning import create_or_load_study, make_objective, open_storage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -447,7 +482,7 @@ class RayExecutor:
                 if note:
                     notes.add(note)
                 ref = task.options(max_retries=self.max_retries, **resources).remote(
-                    shared[id(cell.prep)], _without_prep(cell)
+                    shared[id(cell.prep)], _without_prep(cell), plugins.active()
                 )
                 futures[ref] = (i, lock)
             reporter.plan(
@@ -502,7 +537,8 @@ class RayExecutor:
             task = ray.remote(trial_remote).options(max_retries=self.max_retries, **resources)
             shared = ray.put(prep)
             pending = [
-                task.remote(shared, remote_req, name, attrs, seed + i) for i in range(req.trials)
+                task.remote(shared, remote_req, name, attrs, seed + i, plugins.active())
+                for i in range(req.trials)
             ]
             reporter.plan(f"{req.trials} trials as Ray tasks")
             deadline = None if req.timeout is None else time.monotonic() + req.timeout

@@ -226,7 +226,13 @@ def export(
         raise BenchError(
             f"no records in {results}: run `bench run --task TASK --out {results}` first"
         )
-    client = MlflowClient(tracking_uri=tracking_uri)
+    try:
+        client = MlflowClient(tracking_uri=tracking_uri)
+    except Exception as exc:  # noqa: BLE001 - MLflow's own exception types vary by scheme
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BenchError(
+            f"--tracking-uri {tracking_uri}: MLflow cannot use it ({reason[:200]})"
+        ) from None
     experiment_id = _experiment(client, experiment, tracking_uri)
     existing = _existing_runs(client, experiment_id)
     summary = ExportSummary(tracking_uri, experiment_id)

@@ -13,6 +13,8 @@ import dataclasses
 import hashlib
 import io
 import json
+import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ from moviebench.metrics import get_metric, higher_is_better
 from moviebench.options import DEFAULT_SPLIT_SEED
 from moviebench.records import (
     Record,
-    as_json,
+    jsonable,
     read_bootstrap_cache,
     read_predictions,
     split_seed_of,
@@ -84,6 +86,8 @@ class BoardRow:
     )
     tie: bool | None = None  # that interval includes 0 (None: not measured)
     gap: Gap | None = None  # the task's declared comparison (Record.groups), on the best row
+    origin: str = "moviebench"  # "plugin": a model from outside the package (its code is
+    # in the record's identity, plugins.code_identity)
     deep_gap: Gap | None = None  # best deep minus best classical, on the best deep row
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,6 +97,8 @@ class BoardRow:
             for f in dataclasses.fields(self)
             if f.name not in _MARKS or getattr(self, f.name) is not None
         }
+        if self.origin == "moviebench":  # a mark too: only a plugin or external row has one
+            del out["origin"]
         for name in ("gap", "deep_gap"):
             if name in out:
                 out[name] = out[name].to_dict()
@@ -196,6 +202,11 @@ def _row(model: str, recs: list[Record]) -> BoardRow:
         status="ok" if ok else first.status,
         error=None if ok else first.error,
         split_hash=first.split_hash,
+        origin="external"
+        if first.family == "external"
+        else "plugin"
+        if "model_code" in first.identity
+        else "moviebench",
     )
 
 
@@ -215,6 +226,13 @@ def _fmt_params(n: int | None) -> str:
 def _weights(row: BoardRow) -> str:
     """Where a rung's starting weights come from: learned elsewhere, or nothing borrowed."""
     return "pretrained" if row.pretrained_weights else ""
+
+
+def _family(row: BoardRow) -> str:
+    """The rung's family, marked when the rung comes from outside moviebench."""
+    return (
+        row.family if row.origin in ("moviebench", "external") else f"{row.family} ({row.origin})"
+    )
 
 
 def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
@@ -247,7 +265,7 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
                 [
                     rank[i],
                     r.model,
-                    r.family,
+                    _family(r),
                     _weights(r),
                     r.status.upper(),
                     "",
@@ -273,7 +291,7 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
             [
                 rank[i],
                 name,
-                r.family,
+                _family(r),
                 _weights(r),
                 primary_cell,
                 delta,
@@ -315,11 +333,22 @@ def failures(rows: list[BoardRow]) -> list[str]:
     return [f"{r.model}: {r.status}: {r.error}" for r in rows if r.status != "ok"]
 
 
+# Characters markdown reads as markup (emphasis, links, tables, HTML, headings, math in some
+# renderers): a record's strings (model, error, labels) are escaped so they show as text.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}<>|#$])")
+
+
+def md_escape(text: Any) -> str:
+    """`text` with markdown's special characters backslash-escaped, on one line."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text).replace("\n", " "))
+
+
 def to_markdown(boards: Board, plots: dict[tuple[str, str], list[str]] | None = None) -> str:
     out = []
     for (task, source), rows in boards.items():
         header, body = table_rows(rows)
-        out.append(f"## {task} on {source}\n")
+        body = [[md_escape(cell) for cell in cells] for cells in body]
+        out.append(f"## {md_escape(task)} on {md_escape(source)}\n")
         out.append(
             f"Split {rows[0].split_hash}; primary metric `{rows[0].primary_metric}` on the test split. "
             "Δ baseline is the gain over the trivial baseline. "
@@ -334,7 +363,7 @@ def to_markdown(boards: Board, plots: dict[tuple[str, str], list[str]] | None = 
         for line in caveats(rows):
             out.append(f"\n**{line}.**")
         for line in failures(rows):
-            out.append(f"\n- {line}")
+            out.append(f"\n- {md_escape(line)}")
         for image in (plots or {}).get((task, source), []):
             out.append(f"\n![{image}]({image})")
         out.append("")
@@ -350,6 +379,7 @@ def to_csv(boards: Board) -> str:
         "model",
         "profile",
         "family",
+        "origin",
         "pretrained_weights",
         "status",
         "primary_metric",
@@ -381,8 +411,23 @@ def to_json(boards: Board) -> str:
     mean), fit_seconds, predict_seconds, peak_memory_mb, n_params, params_source, profile,
     epochs, truncated (bool), status, error, split_hash and vs_baseline (numbers or null),
     then only where they were measured: diff_ci ([low, high] to its rank group's leader) and tie
-    (bool), gap ({group, vs_group, vs, diff[, ci]}) and deep_gap ({vs, diff[, ci]})."""
-    return json.dumps([r.to_dict() for rows in boards.values() for r in rows], indent=2)
+    (bool), gap ({group, vs_group, vs, diff[, ci]}), deep_gap ({vs, diff[, ci]}) and, for a
+    rung from outside moviebench, origin (plugin or external)."""
+    rows = [_finite(r.to_dict()) for rows in boards.values() for r in rows]
+    return json.dumps(rows, indent=2, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every NaN or infinity as None: JSON has no NaN, so `null` it is."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # a numpy scalar
+        return _finite(value.item())
+    return value
 
 
 def render(records: list[Record], fmt: str) -> str:
@@ -419,7 +464,9 @@ def bootstrap_metric(
 def bootstrap_inputs(record: Record, preds: dict[str, np.ndarray], draws: str) -> str:
     """The identity of what a record's bootstrap values are computed from: the record's
     content, its test scores and the draws (`draws` names what fixes the weights)."""
-    digest = hashlib.sha256(json.dumps(as_json(record.to_dict()), sort_keys=True).encode())
+    # one serialisation, as `as_json` would give it back (the same text, so the same key)
+    content = json.dumps(record.to_dict(copy_values=False), sort_keys=True, default=jsonable)
+    digest = hashlib.sha256(content.encode())
     for name in ("ids", "y", "scores"):
         digest.update(np.ascontiguousarray(preds[name]).tobytes())
     digest.update(draws.encode())

@@ -6,6 +6,7 @@ built and split (each cell's identity is made of them), and every model class im
 source. After a run whose every record is finished, `remember` writes a small manifest under
 `<out>/<task>/` keyed by what the request asked for and by stamps of what could change a
 result without the request changing: the data files (size and modification time), the
+folders the load read posters or frames from (`LoadedSource.file_folders`, stat only), the
 installed packages that ship a bundled source, and moviebench's own code. A rerun whose key
 matches, and whose records and test scores are still the very files the manifest lists
 (same size and modification time), takes them as they are (`current_records`).
@@ -22,9 +23,12 @@ also by its fractions (`extra`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import sys
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -80,6 +84,55 @@ def code_stamp() -> str:
     return digest.hexdigest()
 
 
+def plugin_code_stamp(asked: Sequence[str] | None = None) -> list[Any]:
+    """The user code a run may read, by file stamp (see `_stamp`): the files of this process's
+    --plugins and --models classes, and the modules the installed entry points name, with
+    their distributions' versions, and the defaults of the plugin models loaded here that
+    the run asks for (`asked`: model names; None: all of them). A class some other code
+    registered in this process, and the run does not use, is no part of its answer.
+    Resolved without importing anything, so an edited or upgraded plugin invalidates the
+    manifest even when it is not loaded yet."""
+    import importlib.util
+
+    from moviebench import plugins
+
+    stamps: list[Any] = []
+    modules: set[str] = set()
+    models = sys.modules.get("moviebench.models")  # never imported here: it would bring torch
+    loaded = {} if models is None else models.MODELS._items  # noqa: SLF001 - what is loaded
+    for name, cls in sorted(loaded.items()):
+        if asked is not None and name not in asked:
+            continue
+        if not plugins.is_builtin(cls):  # e.g. a notebook's class: its defaults, its module
+            stamps.append([name, cls.__module__, cls.__qualname__, repr(cls.defaults)])
+            modules.add(cls.__module__)
+    for spec in plugins.active():
+        target = spec.rpartition(":")[0] if ":" in spec and not Path(spec).exists() else spec
+        if target.endswith(".py"):
+            stamps.append([target, _stamp(Path(target))])
+        else:
+            modules.add(target)
+    for group in ("moviebench.models", "moviebench.tasks", "moviebench.sources"):
+        for entry in metadata.entry_points(group=group):
+            modules.add(entry.module)
+            dist = getattr(entry, "dist", None)
+            if dist is not None:
+                stamps.append([group, entry.name, dist.metadata["Name"], dist.version])
+    for name in sorted(modules):
+        if name == "__main__":
+            continue
+        try:
+            found = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            found = None
+        origin = getattr(found, "origin", None)
+        if origin and Path(origin).is_file():
+            stamps.append([name, _stamp(Path(origin))])
+        else:
+            stamps.append([name, None])
+    return stamps
+
+
 def _versions(names: tuple[str, ...]) -> dict[str, str | None]:
     found: dict[str, str | None] = {}
     for name in names:
@@ -112,11 +165,48 @@ def request_key(req: Any, extra: dict[str, Any] | None = None) -> str | None:
             "models": req.models,
             "seeds": list(req.seeds),
             "code": code_stamp(),
+            "plugin_code": plugin_code_stamp(req.models or []),  # a ladder names built-in rungs
             **({"extra": extra} if extra else {}),
         }
     except OSError:
         return None
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# ---- the files a load read, beyond --data: posters and frames ------------------------------
+
+
+def folder_stamp(folder: Path) -> list[Any]:
+    """Name, size and modification time of each file directly in `folder` (["missing"] when
+    it is not a folder): a poster added, removed or rewritten there changes it, and no file
+    is read, only stat'ed."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return ["missing"]
+    digest = hashlib.sha256()
+    for entry in entries:
+        try:
+            if not entry.is_file():
+                continue
+            stat = entry.stat()
+        except OSError:
+            continue
+        digest.update(f"{entry.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return ["files", digest.hexdigest()]
+
+
+def inputs_stamp(folders: list[Path]) -> dict[str, list[Any]]:
+    """The stamps of the folders a load read files from (`LoadedSource.file_folders`)."""
+    return {str(Path(folder).resolve()): folder_stamp(Path(folder)) for folder in folders}
+
+
+def inputs_unchanged(stamps: Any) -> bool:
+    """Whether every folder the manifest stamped is as it was (a manifest without stamps,
+    from before they existed, is not trusted)."""
+    if not isinstance(stamps, dict):
+        return False
+    return all(folder_stamp(Path(folder)) == stamp for folder, stamp in stamps.items())
 
 
 def _file_state(path: Path) -> list[int] | None:
@@ -128,10 +218,15 @@ def _file_state(path: Path) -> list[int] | None:
 
 
 def remember(
-    req: Any, records: list[Record], kind: str = "run", extra: dict[str, Any] | None = None
+    req: Any,
+    records: list[Record],
+    kind: str = "run",
+    extra: dict[str, Any] | None = None,
+    inputs: Sequence[Path] = (),
 ) -> None:
     """Write the manifest after a run whose every cell is finished and current; otherwise
-    remove it (a failed cell must train again next time)."""
+    remove it (a failed cell must train again next time). `inputs`: the folders the load
+    read files from beyond --data (posters beside a CSV), stamped too."""
     path = manifest_path(req, kind)
     key = request_key(req, extra)
     if (
@@ -158,8 +253,20 @@ def remember(
         path.unlink(missing_ok=True)
         return
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"key": key, "records": files}, indent=1))
-    os.replace(tmp, path)  # atomic: a reader sees the old manifest or the new one
+    body = {"key": key, "inputs": inputs_stamp(list(inputs)), "records": files}
+    try:
+        tmp.write_text(json.dumps(body, indent=1))
+        os.replace(tmp, path)  # atomic: a reader sees the old manifest or the new one
+    except OSError as exc:  # e.g. a full disk: the records are kept, the shortcut is not
+        for leftover in (tmp, path):  # a stale manifest must not vouch for what follows
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
+        from moviebench.errors import WriteError
+
+        raise WriteError(
+            f"{path}: cannot write the run manifest ({exc.strerror or exc}); "
+            "the finished records are kept"
+        ) from None
 
 
 def current_records(
@@ -174,6 +281,8 @@ def current_records(
     except (OSError, ValueError):
         return None
     if not isinstance(manifest, dict) or manifest.get("key") != request_key(req, extra):
+        return None
+    if not inputs_unchanged(manifest.get("inputs")):
         return None
     records = []
     for entry in manifest.get("records") or []:

@@ -16,6 +16,41 @@ DEFAULT_SPLIT_SEED = 2
 # Training budgets every deep rung declares (models/deep/loop.py): `quick` fits two CPU cores,
 # `full` is the reports' own recipes, meant for a GPU.
 PROFILES = ("quick", "full")
+# Seeds numpy, scikit-learn and torch all accept: 0 to 2**32 - 1.
+SEED_MAX = 2**32 - 1
+# Devices a run may name; "cuda" only where torch sees a GPU.
+DEVICES = ("cpu", "cuda")
+
+
+def check_seed(flag: str, value: int) -> None:
+    """Refuse a seed numpy and scikit-learn would reject after the data loaded."""
+    from moviebench.errors import BenchError
+
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SEED_MAX:
+        raise BenchError(f"{flag} {value}: seeds must be whole numbers from 0 to {SEED_MAX}")
+
+
+def check_timeout(flag: str, value: float | None) -> None:
+    """A time limit is a positive, finite number of seconds (None: no limit)."""
+    from moviebench.errors import BenchError
+
+    if value is not None and not 0 < value < float("inf"):
+        raise BenchError(f"{flag} {value:g}: must be a positive number of seconds")
+
+
+def check_device(device: str | None) -> None:
+    """`--device cuda` on a machine without a GPU is refused before any data loads."""
+    from moviebench.errors import BenchError
+
+    if device is None:
+        return
+    if device not in DEVICES:
+        raise BenchError(f"--device {device}: choose one of {', '.join(DEVICES)}")
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise BenchError("--device cuda: no CUDA device is available here (use --device cpu)")
 
 
 @dataclass(frozen=True)
@@ -40,6 +75,8 @@ class RunOptions:
             raise BenchError(
                 f"unknown profile '{self.profile}': choose one of {', '.join(PROFILES)}"
             )
+        check_seed("--split-seed", self.split_seed)
+        check_device(self.device)
         if self.epochs is not None and self.epochs < 1:
             raise BenchError(
                 f"--epochs {self.epochs}: must be at least 1 (leave it out for each model's default)"

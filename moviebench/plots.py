@@ -19,6 +19,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: works on headless CI machines
 import matplotlib.pyplot as plt
+
+# Every label here is data (model names, genres, titles): "Money $_$ Films" is text, not math.
+matplotlib.rcParams["text.parse_math"] = False
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402

@@ -58,7 +58,9 @@ def check_source(spec: TaskSpec, source: str) -> None:
 
     if source not in SOURCES:
         raise UnknownNameError(f"source for task {spec.name}", source, spec.sources)
-    serves = [t.name for t in TASKS if source in t.sources]
+    if spec.serves(SOURCES.get(source)):
+        return
+    serves = [t.name for t in TASKS if t.serves(SOURCES.get(source))]
     raise BenchError(
         f"source '{source}' does not serve task {spec.name} (it serves: {', '.join(serves) or 'no task'}); "
         f"{spec.name} reads: {', '.join(spec.sources)}"

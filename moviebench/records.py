@@ -129,15 +129,17 @@ class Record:
             setattr(self, key, value)
         self.status = "ok"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, copy_values: bool = True) -> dict[str, Any]:
         """The record as it is written: every field but `path`, `reused` and `extra`, over
-        the unknown keys `extra` kept."""
+        the unknown keys `extra` kept. `copy_values=False` shares the values (for reading
+        only: hashing a record whose details hold an 800 x 800 confusion matrix)."""
+        same = copy.deepcopy if copy_values else (lambda value: value)
         written = {
-            f.name: copy.deepcopy(getattr(self, f.name))
+            f.name: same(getattr(self, f.name))
             for f in dataclasses.fields(self)
             if f.name not in NOT_WRITTEN
         }
-        return {**copy.deepcopy(self.extra), **written}
+        return {**same(self.extra), **written}
 
     @classmethod
     def from_dict(cls, data: Any) -> Record:
@@ -322,7 +324,7 @@ def _atomic_write(path: Path, write: Any, suffix: str) -> None:
 def write_record(path: Path, record: Record | dict[str, Any]) -> None:
     """Write a record (or its dict) as sorted, indented JSON, atomically."""
     payload = record.to_dict() if isinstance(record, Record) else record
-    text = json.dumps(payload, indent=2, sort_keys=True, default=_jsonable).encode()
+    text = json.dumps(payload, indent=2, sort_keys=True, default=jsonable).encode()
     _atomic_write(path, lambda fh: fh.write(text), ".tmp")
 
 
@@ -459,6 +461,14 @@ def ensure_writable(out: Path) -> None:
     """Fail before any data is loaded when results could not be written under `out`. A
     folder that does not exist yet is not created here (a refused run leaves nothing)."""
     out = Path(out)
+    # A name longer than the file system allows (ENAMETOOLONG) fails here, not after training.
+    limit = _name_max(out)
+    too_long = next((part for part in out.parts if len(os.fsencode(part)) > limit), None)
+    if too_long is not None:
+        raise BenchError(
+            f"--out {str(out)[:80]}...: a folder name of {len(too_long)} characters is longer "
+            f"than this file system allows ({limit})"
+        )
     existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
     if not existing.is_dir():
         where = "is a file" if existing == out else f"is under {existing}, a file"
@@ -471,6 +481,16 @@ def ensure_writable(out: Path) -> None:
             raise PermissionError(13, f"{existing} is not writable")
     except OSError as exc:
         raise BenchError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _name_max(path: Path) -> int:
+    """The longest file name the file system under `path` takes (255 where it cannot say)."""
+    for folder in (path, *path.parents):
+        try:
+            return os.pathconf(folder, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            continue
+    return 255
 
 
 STALE_TEMP_SECONDS = 600.0  # a write takes well under a second; older temp files are debris
@@ -523,10 +543,11 @@ def git_commit() -> str | None:
 def as_json(value: Any) -> Any:
     """`value` as it reads back from a record file (numpy numbers and arrays, tuples and
     paths as JSON has them), so identities compare like for like."""
-    return json.loads(json.dumps(value, sort_keys=True, default=_jsonable))
+    return json.loads(json.dumps(value, sort_keys=True, default=jsonable))
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """How a value JSON cannot hold is written (`json.dumps(default=jsonable)`)."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (np.ndarray, tuple)):

@@ -2,6 +2,9 @@
 
 Each registry fills itself by importing every module of its package the first time it is
 read, so adding a source, task or model means adding a module: nothing else is edited.
+Then it reads the entry-point group `moviebench.<kind>s` of every installed distribution:
+an entry point names a module (imported for its `register_*` calls) or the object itself
+(a model class, a task or source spec), added under its `name`.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Iterator
+from importlib import metadata
+from types import ModuleType
 from typing import Generic, TypeVar
 
-from moviebench.errors import UnknownNameError
+from moviebench.errors import BenchError, UnknownNameError
 
 T = TypeVar("T")
 
@@ -36,6 +41,31 @@ class Registry(Generic[T]):
         pkg = importlib.import_module(self.package)
         for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{self.package}."):
             importlib.import_module(info.name)
+        for entry in metadata.entry_points(group=self.group):
+            try:
+                item = entry.load()
+            except BenchError:
+                raise
+            except Exception as err:
+                raise BenchError(
+                    f"entry point '{entry.name}' of {self.group} ({entry.value}) cannot be "
+                    f"loaded: {type(err).__name__}: {err}"
+                ) from err
+            if isinstance(item, ModuleType):
+                continue
+            name = getattr(item, "name", None)
+            if not isinstance(name, str):
+                raise BenchError(
+                    f"entry point '{entry.name}' of {self.group} ({entry.value}) is neither "
+                    f"a module nor a {self.kind} with a name"
+                )
+            if self._items.get(name) is not item:
+                self.add(name, item)
+
+    @property
+    def group(self) -> str:
+        """The entry-point group plugins register into."""
+        return f"moviebench.{self.kind}s"
 
     def get(self, name: str) -> T:
         self._load()

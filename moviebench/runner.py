@@ -24,7 +24,7 @@ from moviebench.cell import Cell
 from moviebench.errors import BenchError
 from moviebench.executors import REUSED, Executor, local_executor, run_cells
 from moviebench.models import MODELS
-from moviebench.options import RunOptions
+from moviebench.options import RunOptions, check_seed
 from moviebench.prepare import PreparedTask, prepare
 from moviebench.records import Record, clean_stale_temp, ensure_writable
 from moviebench.reporting import Reporter, SilentReporter
@@ -70,8 +70,9 @@ class Ladder:
 
 
 def resolve_models(spec: TaskSpec, names: list[str] | None) -> list[str]:
-    """The models to run, validated; the trivial baseline is always included."""
-    names = list(names or spec.ladder)
+    """The models to run, validated, each once (`logreg,logreg` is one cell per seed); the
+    trivial baseline is always included."""
+    names = list(dict.fromkeys(names or spec.ladder))
     for name in names:
         cls = MODELS.get(name)
         if not cls.accepts(spec.target, spec.inputs):
@@ -88,8 +89,8 @@ def check_request(req: RunRequest) -> None:
     """Refuse seeds and model lists that would run nothing, run a cell twice, or misname a file."""
     if not req.seeds:
         raise BenchError("--seeds: no seed given (e.g. --seeds 0,1,2)")
-    if any(seed < 0 for seed in req.seeds):
-        raise BenchError(f"--seeds {','.join(map(str, req.seeds))}: seeds must be 0 or more")
+    for seed in req.seeds:
+        check_seed("--seeds", seed)
     repeated = sorted({seed for seed in req.seeds if req.seeds.count(seed) > 1})
     if repeated:
         raise BenchError(f"--seeds: seed {', '.join(map(str, repeated))} given more than once")
@@ -208,16 +209,37 @@ def run_planned(
         return unchanged
     ladder = plan(req, reporter)
     records = run_cells(cells_of(ladder), req.out, req.cell_executor(), reporter, req.force)
-    manifest.remember(req, records, kind, extra)
+    manifest.remember(req, records, kind, extra, ladder.prep.loaded.file_folders())
     return records
 
 
-def nothing_succeeded(req: RunRequest, records: list[dict[str, Any]]) -> str | None:
-    """Why the run produced nothing the user asked for, or None. The trivial baseline, which
-    always runs, only counts when it is all that was asked for."""
-    wanted = [r for r in records if req.models is None or r.model in req.models]
-    if req.models is None:
-        wanted = [r for r in wanted if r.family != "trivial"] or wanted
-    if not wanted or any(r.status == "ok" for r in wanted):
+def _wanted(models: list[str] | None, records: list[Any]) -> list[Any]:
+    """The records of the cells the user asked for: every non-baseline cell (the trivial
+    baseline, which always runs, only counts when it is all there is)."""
+    asked = [r for r in records if models is None or r.model in models]
+    return [r for r in asked if r.family != "trivial"] or asked
+
+
+def _cells(records: list[Any]) -> str:
+    return "; ".join(
+        f"{r.model} seed {r.seed}" + (f" ({r.error.splitlines()[0][:120]})" if r.error else "")
+        for r in records
+    )
+
+
+def failed_cells(models: list[str] | None, records: list[Any]) -> str | None:
+    """One line naming every asked-for cell that failed, or None: a run exits 1 when any
+    did, even when others finished (a green CI must mean every cell ran)."""
+    failed = [r for r in _wanted(models, records) if r.status == "failed"]
+    if not failed:
         return None
-    return "no model finished: " + "; ".join(f"{r.model} seed {r.seed} {r.status}" for r in wanted)
+    return f"{len(failed)} of {len(_wanted(models, records))} cell(s) failed: {_cells(failed)}"
+
+
+def skipped_cells(models: list[str] | None, records: list[Any]) -> str | None:
+    """One line naming the asked-for cells that were skipped (weights missing, an extra not
+    installed), or None: skipped is not failed, so it does not change the exit code."""
+    skipped = [r for r in _wanted(models, records) if r.status == "skipped"]
+    if not skipped:
+        return None
+    return f"{len(skipped)} cell(s) skipped, not failed: {_cells(skipped)}"

@@ -19,6 +19,10 @@ from typing import Any, Literal
 
 from moviebench.errors import BenchError, UnknownNameError
 
+# Image sides (pixels) any image setting may take, whichever way it is given (--image-size,
+# --set image_size=, --set scratch_image_size=...): 5000 px would exhaust a shared machine.
+IMAGE_SIZES = (16, 1024)
+
 
 @dataclass(frozen=True)
 class TaskSettings:
@@ -181,6 +185,9 @@ def _check_ranges(settings: TaskSettings) -> None:
             and value < 1
         ):
             raise BenchError(f"--set {f.name}={value}: must be at least 1")
+        low, high = IMAGE_SIZES
+        if f.name.endswith("image_size") and value is not None and not low <= value <= high:
+            raise BenchError(f"--set {f.name}={value}: image sides must be {low} to {high} pixels")
     min_votes = getattr(settings, "min_votes", None)
     if min_votes is not None and min_votes < 0:
         raise BenchError(f"--min-votes {min_votes}: must be 0 or more (--set min_votes)")

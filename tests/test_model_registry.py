@@ -5,19 +5,13 @@ changes them."""
 
 from __future__ import annotations
 
-import copy
-import json
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from moviebench.models import MODELS, Model, RunContext
-from moviebench.options import RunOptions
-from moviebench.prepare import prepare
 from moviebench.tasks import TASKS
-from tests.fixtures import write_ggplot2_csv
+from moviebench.testing import ModelCheckFailed, check_model, fixture_tasks
 
 # The package's rungs only: tests register throwaway models of their own.
 PACKAGE_MODELS = sorted(
@@ -70,84 +64,41 @@ def test_ladder_names_rungs_that_run_the_task_and_starts_trivial(task: Any) -> N
     assert len(set(task.ladder)) == len(task.ladder)
 
 
-class LowTrial:
-    """An Optuna trial stand-in that answers every suggestion with its low end."""
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-
-    def _low(self, name: str, low: Any, *args: Any, **kwargs: Any) -> Any:
-        self.asked.append(name)
-        return low
-
-    suggest_float = suggest_int = _low
-
-    def suggest_categorical(self, name: str, choices: list[Any]) -> Any:
-        self.asked.append(name)
-        return choices[0]
-
-
 @pytest.mark.parametrize("model", PACKAGE_MODELS, ids=ids(PACKAGE_MODELS))
 def test_params_are_the_defaults_and_the_search_space_tunes_only_params(model: type[Model]) -> None:
-    assert model().params == model.defaults
-    assert model(**model.defaults).params == model.defaults
-    assert model().fitted_ == {}
-    with pytest.raises(ValueError, match="unknown params"):
-        model(not_a_param=1)
-    trial = LowTrial()
-    sampled = model.search_space(trial)
-    assert set(sampled) <= set(model.defaults), f"{model.name} tunes params it does not have"
-    assert model(**sampled).params == {**model.defaults, **sampled}
+    check_model(model, fit=False)
 
 
 @pytest.fixture(scope="module")
-def quality(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    path = write_ggplot2_csv(Path(tmp_path_factory.mktemp("registry")) / "movies.csv")
-    return prepare(TASKS.get("tmdb-quality"), RunOptions(source="ggplot2movies", data=path))
+def fixture_preps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return fixture_tasks(tmp_path_factory.mktemp("registry"))
 
 
-@pytest.fixture(scope="module")
-def rating(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    path = write_ggplot2_csv(Path(tmp_path_factory.mktemp("registry")) / "movies.csv")
-    return prepare(TASKS.get("tmdb-rating"), RunOptions(source="ggplot2movies", data=path))
+# Cheap enough to fit in a test: tabular rungs (a deep one for one epoch) on a 400-film
+# fixture, for classes (tmdb-quality), a number (tmdb-rating) and genres from titles
+# (title-genre).
+@pytest.mark.parametrize(
+    "name",
+    sorted({*CHEAP_FITS, "mean-predictor", "ridge", "prior", "tfidf-logreg"}),
+    ids=lambda n: n,
+)
+def test_check_model_passes_on_cheap_rungs(name: str, fixture_preps: dict[str, Any]) -> None:
+    fitted = check_model(MODELS.get(name), tasks=fixture_preps)
+    assert fitted, f"{name} was fitted on no fixture task"
 
 
-def _fit_battery(cls: type[Model], prep: Any) -> np.ndarray:
-    """Fit on train, score test: params untouched, fitted_ JSON-able, every row scored."""
-    model = cls(context=RunContext(seed=0, epochs=1), **copy.deepcopy(cls.defaults))
-    asked = copy.deepcopy(model.params)
-    train, val, test = prep.part("train"), prep.part("val"), prep.part("test")
-    model.fit(train, val)
-    assert model.params == asked == cls.defaults
-    scores = model.predict_scores(test)
-    assert np.isfinite(scores).all()
-    json.dumps(model.fitted_)  # it goes into the record as it is
-    if model.history:  # a network: the loop says which epoch it kept
-        assert model.fitted_["best_epoch"] == 1 and len(model.history) == 1
-    return scores
+def test_check_model_says_why_a_fit_that_changes_params_fails(
+    fixture_preps: dict[str, Any],
+) -> None:
+    class Greedy(MODELS.get("logreg")):  # type: ignore[misc, valid-type]
+        name = "greedy-logreg"
 
+        def fit(self, train: Any, val: Any) -> None:
+            super().fit(train, val)
+            self.params["C"] = 99.0
 
-@pytest.mark.parametrize("name", CHEAP_FITS)
-def test_fit_leaves_params_alone_and_scores_every_row(name: str, quality: Any) -> None:
-    scores = _fit_battery(MODELS.get(name), quality)
-    test = quality.part("test")
-    assert scores.shape == (len(test), test.n_outputs)
-    np.testing.assert_allclose(scores.sum(axis=1), 1.0, atol=1e-5)  # class probabilities
-
-
-# Regression: the same battery; a score is one predicted rating per film, in rating units.
-CHEAP_REGRESSION_FITS = ["mean-predictor", "ridge", "random-forest", "xgboost", "lightgbm", "mlp"]
-
-
-@pytest.mark.parametrize("name", CHEAP_REGRESSION_FITS)
-def test_regression_rungs_predict_one_number_per_film(name: str, rating: Any) -> None:
-    scores = _fit_battery(MODELS.get(name), rating)
-    test = rating.part("test")
-    assert scores.shape == (len(test),)
-    y = rating.part("train").y
-    # in the rating's own units: a network's standardised outputs are read back (z-scores
-    # left as they are would average about 0, many standard deviations from the mean rating)
-    assert abs(scores.mean() - y.mean()) < y.std()
+    with pytest.raises(ModelCheckFailed, match=r"fit on tmdb-quality: changed its params"):
+        check_model(Greedy, tasks=fixture_preps)
 
 
 def test_every_target_kind_has_a_trivial_rung_and_a_task() -> None:

@@ -161,3 +161,32 @@ def test_14_two_runs_into_one_folder_train_each_cell_once(setup, tmp_path):
     assert "record blocking-test 0 ok trained here" in first_out
     assert (marks / "trained.log").read_text().count("\n") == 1  # one fit, by the first run
     assert len(list(out.rglob("blocking-test/seed-0.json"))) == 1
+
+
+def test_ctrl_c_under_jobs_stops_quietly(setup, tmp_path):
+    """Ctrl-C reaches every process of the terminal's group: the workers leave the stop to
+    the parent, which says "aborted" once, with no worker traceback after it."""
+    script, data, env = setup
+    rung = tmp_path / "blocking_rung.py"
+    rung.write_text(textwrap.dedent(RUNG))
+    marks = Path(env["MARKS"])
+    args = ["--plugins", str(rung), "run", "--task", "tmdb-quality", "--source", "ggplot2movies"]
+    args += ["--data", str(data), "--models", "blocking-test", "--seeds", "0,1", "--jobs", "2"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moviebench", *args, "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    try:
+        wait_for(lambda: len(list(marks.glob("in-fit-*"))) == 2, 90, "two workers in fit", proc)
+        os.killpg(proc.pid, signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        Path(env["RELEASE"]).touch()
+        proc.kill()
+    assert proc.returncode == 130, output
+    assert "aborted" in output and "Traceback" not in output and "KeyboardInterrupt" not in output

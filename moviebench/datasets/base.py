@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -69,6 +70,23 @@ class LoadReport:
 # source's root, so the same data spelt as another path (relative or absolute, another mount)
 # is the same data.
 FILE_COLUMNS = ("poster", "image")
+# Folders under a source's root where loaders look for posters (poster-csv, tmdb, movielens):
+# watched by the run manifest even while absent, so posters added later are seen.
+POSTER_FOLDERS = ("posters", "SampleMoviePosters")
+
+
+def content_digest(path: Any) -> str:
+    """A local file's content hash (the per-item feature store's, memoised on the file's
+    stat), or "" when there is no readable file: a poster replaced under the same name is
+    other data."""
+    if not isinstance(path, str) or not path:
+        return ""
+    from moviebench.features.store import file_digest
+
+    try:
+        return file_digest(path)
+    except OSError:
+        return ""
 
 
 @dataclass
@@ -79,7 +97,8 @@ class LoadedSource:
 
     @functools.cached_property
     def fingerprint(self) -> str:
-        """Content hash of the canonical table: identifies the data a result was made on.
+        """Content hash of the canonical table and of every file it names (each poster or
+        frame by its bytes): identifies the data a result was made on.
 
         Computed once per load: every cell's skip check and record reads it."""
         hashable = self.table.drop(columns=["genres"], errors="ignore")
@@ -103,10 +122,33 @@ class LoadedSource:
                         .map(lambda f: os.path.relpath(f, self.root) if isinstance(f, str) else f)
                         .astype(str)
                     )
+                    # Only where a file is named: a table without posters keeps the
+                    # fingerprint it had before file contents counted.
+                    if self.table[column].map(lambda f: isinstance(f, str) and bool(f)).any():
+                        hashable[f"{column} content"] = self.table[column].map(content_digest)
         digest = hashlib.sha256(pd.util.hash_pandas_object(hashable, index=False).values)
         if "genres" in self.table:
             digest.update("|".join(map(repr, self.table["genres"])).encode())
         return digest.hexdigest()[:16]
+
+    def file_folders(self) -> list[Path]:
+        """Every folder the files this source names (posters, frames) were looked for in:
+        the folders of the table's file paths, and the root's poster folders, even absent
+        ones. The run manifest stamps them, so a poster added, removed or replaced there is
+        seen without loading the data."""
+        folders: set[Path] = set()
+        for column in FILE_COLUMNS:
+            if column in self.table:
+                paths = self.table[column].dropna()
+                folders.update(
+                    Path(os.path.dirname(p)) for p in paths.unique() if isinstance(p, str)
+                )
+        if self.root is not None:
+            root = Path(self.root)
+            folders.update(root / name for name in POSTER_FOLDERS)
+            if root.is_dir():
+                folders.add(root)
+        return sorted(folders)
 
 
 @dataclass(frozen=True)
@@ -121,6 +163,9 @@ class SourceSpec:
     # Typed settings the source reads (`--set KEY=VALUE` keys it declares); `load` then takes
     # them as `load(path, settings)`. None: the source has no settings.
     settings_type: type | None = None
+    # The canonical columns its table has: it serves every task whose TaskSpec.columns
+    # are among them, without being named in the task's `sources`.
+    columns: tuple[str, ...] = ()
 
 
 def require_columns(frame: pd.DataFrame, required: list[str], where: str) -> None:

@@ -173,17 +173,29 @@ def numbers(values: pd.Series) -> pd.Series:
 
 # Canonical columns where a negative value means nothing (a budget, a count, a duration).
 NON_NEGATIVE = ("budget", "revenue", "runtime", "vote_count", "popularity")
+# Finite numbers beyond this overflow a scaler (its variance squares them: 1e308 ** 2 is inf),
+# so they are as missing as infinities. No real budget, count or rating comes near it.
+TOO_LARGE = 1e150
+
+
+def too_large(values: np.ndarray) -> np.ndarray:
+    """Where `values` are finite but too large to scale (|x| > TOO_LARGE)."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & (np.abs(values) > TOO_LARGE)
 
 
 def missing_if_not_finite(table: pd.DataFrame, report: LoadReport) -> None:
-    """Set infinite numbers (any canonical numeric column) and negative ones (NON_NEGATIVE)
+    """Set infinite or too large numbers (any canonical numeric column) and negative ones (NON_NEGATIVE)
     missing, counted as repairs: `inf` would crash some models and be scored by others."""
     for col in table.columns:
         if col == "movie_id" or not pd.api.types.is_numeric_dtype(table[col]):
             continue
         values = table[col].to_numpy(dtype=float)
+        huge = too_large(values)
+        report.repair(f"{col} too large to scale set missing", int(huge.sum()))
         infinite = np.isinf(values)
         report.repair(f"{col} infinite set missing", int(infinite.sum()))
+        infinite |= huge
         negative = (values < 0) if col in NON_NEGATIVE else np.zeros(len(values), dtype=bool)
         report.repair(f"{col} negative set missing", int(negative.sum()))
         if (infinite | negative).any():

@@ -59,7 +59,8 @@ def load(path: Path | None) -> LoadedSource:
     rows, seen = [], set()
     for line in lines:
         parts = line.split("::")
-        if len(parts) != 3 or not parts[0].strip().isdigit():
+        # isascii: '²' passes isdigit() but is no number int() reads
+        if len(parts) != 3 or not (parts[0].strip().isascii() and parts[0].strip().isdigit()):
             report.drop("malformed line (expected MovieID::Title::Genres)")
             continue
         movie_id = str(int(parts[0]))

@@ -107,6 +107,15 @@ class TaskSpec:
     settings_type: type[TaskSettings] = TaskSettings
     # Groups of rungs whose best entries the leaderboard compares, e.g. fusion vs one modality.
     compare: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The canonical columns the task reads: any registered source that declares them all
+    # (SourceSpec.columns) serves the task too, beside those named in `sources`.
+    columns: tuple[str, ...] = ()
+
+    def serves(self, source: Any) -> bool:
+        """Whether this source (a SourceSpec) can feed the task: named, or by columns."""
+        if source.name in self.sources:
+            return True
+        return bool(self.columns) and set(self.columns) <= set(getattr(source, "columns", ()))
 
     def __post_init__(self) -> None:
         """A task is scored by declared metrics only, so a wrong declaration fails here, at

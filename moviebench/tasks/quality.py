@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from moviebench.datasets.common import too_large
 from moviebench.errors import DataError
 from moviebench.settings import QualitySettings
 from moviebench.targets import MULTICLASS
@@ -92,19 +93,39 @@ def metadata_rows(
     for col in options.extra_features:
         if col not in table:
             raise DataError(f"--features {col}: source {source} has no such column")
-        features[col] = pd.to_numeric(table[col], errors="coerce")
+        features[col] = numeric_feature(table, col, source)
 
     X = pd.DataFrame(features)
-    infinite = np.isinf(X.to_numpy(dtype=float))
+    values = X.to_numpy(dtype=float)
+    infinite = np.isinf(values) | too_large(values)
     if (
         infinite.any()
     ):  # e.g. an --features column the loader does not clean: missing, like the rest
         notes.append(
-            f"{int(infinite.sum())} infinite feature values set missing "
+            f"{int(infinite.sum())} infinite or too large feature values set missing "
             f"({', '.join(X.columns[infinite.any(axis=0)])})"
         )
-        X = X.mask(np.isinf(X.astype(float)))
+        X = X.mask(infinite)
     return table, X, notes
+
+
+def numeric_feature(table: pd.DataFrame, col: str, source: str) -> pd.Series:
+    """An --features column as floats; a column of text, lists or dates is refused with its
+    type (coerced, it would be all missing, dropped by scikit-learn, yet claimed as used)."""
+    column = table[col]
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        return column.astype(float)
+    values = pd.to_numeric(column, errors="coerce")
+    present = column.notna()
+    if present.any() and values[present].notna().all():
+        return values  # numbers stored as text
+    sample = column[present & values.isna()]
+    kind = type(sample.iloc[0]).__name__ if len(sample) else str(column.dtype)
+    numeric = sorted(c for c in table.columns if pd.api.types.is_numeric_dtype(table[c]))
+    raise DataError(
+        f"--features {col}: source {source}'s column holds {kind} values "
+        f"(dtype {column.dtype}), not numbers; numeric columns: {', '.join(numeric) or 'none'}"
+    )
 
 
 def source_thresholds(source: str, options: TaskOptions) -> tuple[float, float]:
@@ -114,6 +135,12 @@ def source_thresholds(source: str, options: TaskOptions) -> tuple[float, float]:
 def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
     thresholds = source_thresholds(source, options)
     table, X, notes = metadata_rows(table, source, options, "tmdb-quality")
+    if not options.settings.thresholds and source not in THRESHOLDS:
+        notes.insert(
+            0,
+            f"thresholds {thresholds[0]}, {thresholds[1]}: TMDB's, because source {source} "
+            "declares none (--set thresholds=LOW,HIGH chooses others)",
+        )
     notes.insert(0, f"label: BAD if rating < {thresholds[0]}, AVG if < {thresholds[1]}, else GOOD")
     return TaskData(
         ids=table["movie_id"].to_numpy(),
@@ -134,6 +161,7 @@ METADATA_TASK = {
     "sources": ("ggplot2movies", "tmdb"),
     "forbidden_features": (r"vote_average", r"rating", r"r\d+", r".*vote_average.*", r"quality"),
     "settings_type": QualitySettings,
+    "columns": ("movie_id", "vote_average", "vote_count"),
 }
 
 

@@ -182,6 +182,7 @@ register_task(
         primary_metric="mAP",
         default_source="tmdb",
         sources=("tmdb",),
+        columns=("movie_id", "overview", "genres"),
         ladder=GENRE_LADDER,
         build=build_overview_genre,
         settings_type=GenreSettings,

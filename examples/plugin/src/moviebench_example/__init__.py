@@ -1,0 +1,1 @@
+"""An example moviebench plugin: `pip install -e examples/plugin`, then `bench ls`."""

@@ -1,0 +1,193 @@
+"""Checks a model author can run: `check_model(MyModel)` runs the battery that moviebench's
+own tests run on every built-in rung, in the spirit of scikit-learn's `check_estimator`.
+
+The battery:
+
+- the params contract: `params` are the defaults updated by what was asked for, unknown
+  params are refused, `fitted_` starts empty, and the search space tunes only params;
+- on a tiny generated table (no download, a few hundred films) and each task of it whose
+  target kind and inputs the model accepts (tmdb-quality: multiclass on tabular inputs;
+  tmdb-rating: regression; title-genre: multi-label on titles), `fit` never changes params,
+  `fitted_` is JSON-able, and `predict_scores` gives one finite row per film of the right
+  shape (class probabilities summing to one for multiclass);
+- determinism: two fits at one seed give the same scores.
+
+A failed check raises `ModelCheckFailed` (an AssertionError, so pytest shows it as a failed
+test) whose message names the model, the task and what went wrong.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from moviebench.models.base import Model, RunContext
+
+# The tasks a generated ggplot2-layout table serves, one per target kind it can give.
+FIXTURE_TASKS = ("tmdb-quality", "tmdb-rating", "title-genre")
+
+
+class ModelCheckFailed(AssertionError):
+    """A model that breaks the Model contract: the message says which rule and where."""
+
+
+class LowTrial:
+    """An Optuna trial stand-in that answers every suggestion with its low end (or the
+    first choice), so a search space can be read without a study."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def _low(self, name: str, low: Any, *args: Any, **kwargs: Any) -> Any:
+        self.asked.append(name)
+        return low
+
+    suggest_float = suggest_int = _low
+
+    def suggest_categorical(self, name: str, choices: list[Any]) -> Any:
+        self.asked.append(name)
+        return choices[0]
+
+
+def write_ggplot2_csv(path: Path, n: int = 400, seed: int = 0) -> Path:
+    """A CSV in the ggplot2 `movies` layout whose rating depends on votes, budget and genre.
+    Nothing in it is real data."""
+    from moviebench.datasets.ggplot2movies import GENRE_FLAGS
+
+    rng = np.random.default_rng(seed)
+    votes = np.exp(rng.uniform(2.4, 9.0, n)).astype(int)  # all above the 10-vote filter
+    budget = np.where(rng.random(n) < 0.5, np.nan, rng.lognormal(15, 1.5, n))
+    drama = rng.random(n) < 0.4
+    rating = np.clip(
+        3.3 + 0.35 * np.log1p(votes) + 1.5 * drama + rng.normal(0, 0.4, n), 1, 10
+    ).round(1)
+    frame = pd.DataFrame(
+        {
+            "title": [f"Film {i}" for i in range(n)],
+            "year": rng.integers(1950, 2005, n),
+            "length": rng.integers(70, 180, n),
+            "budget": budget,
+            "rating": rating,
+            "votes": votes,
+            **{f"r{i}": rng.random(n) * 10 for i in range(1, 11)},
+            "mpaa": rng.choice(["", "R", "PG", "PG-13"], n),
+        }
+    )
+    for genre in GENRE_FLAGS:
+        frame[genre] = (rng.random(n) < 0.2).astype(int)
+    frame["Drama"] = drama.astype(int)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def fixture_tasks(folder: Path, tasks: Iterable[str] = FIXTURE_TASKS) -> dict[str, Any]:
+    """Each fixture task prepared on a generated table under `folder` (task name ->
+    PreparedTask); prepare them once and pass them to several `check_model` calls."""
+    from moviebench.options import RunOptions
+    from moviebench.prepare import prepare
+    from moviebench.tasks import TASKS
+
+    path = write_ggplot2_csv(Path(folder) / "movies.csv")
+    options = RunOptions(source="ggplot2movies", data=path)
+    return {name: prepare(TASKS.get(name), options) for name in tasks}
+
+
+def _fail(cls: type[Model], where: str, why: str) -> None:
+    raise ModelCheckFailed(f"{cls.__name__} ('{getattr(cls, 'name', '?')}'), {where}: {why}")
+
+
+def check_params(cls: type[Model]) -> None:
+    """The params contract, without fitting anything."""
+    if cls().params != cls.defaults:
+        _fail(cls, "params", f"{cls().params} are not its defaults {cls.defaults}")
+    if cls(**copy.deepcopy(cls.defaults)).params != cls.defaults:
+        _fail(cls, "params", "asking for the defaults gives other params")
+    if cls().fitted_ != {}:
+        _fail(cls, "fitted_", "is not empty before fit")
+    try:
+        cls(not_a_param=1)
+    except ValueError:
+        pass
+    else:
+        _fail(cls, "params", "an unknown param (not_a_param=1) was accepted")
+    sampled = cls.search_space(LowTrial())
+    if not set(sampled) <= set(cls.defaults):
+        _fail(cls, "search_space", f"tunes {sorted(set(sampled) - set(cls.defaults))}, not params")
+    if cls(**sampled).params != {**cls.defaults, **sampled}:
+        _fail(cls, "search_space", "its sampled params are not what the model then holds")
+
+
+def _fit_scores(cls: type[Model], prep: Any, seed: int) -> np.ndarray:
+    task = prep.spec.name
+    model = cls(context=RunContext(seed=seed, epochs=1), **copy.deepcopy(cls.defaults))
+    asked = copy.deepcopy(model.params)
+    model.fit(prep.part("train"), prep.part("val"))
+    if model.params != asked:
+        _fail(cls, f"fit on {task}", f"changed its params from {asked} to {model.params}")
+    try:
+        json.dumps(model.fitted_)
+    except (TypeError, ValueError) as err:
+        _fail(cls, f"fit on {task}", f"fitted_ is not JSON-able ({err})")
+    test = prep.part("test")
+    scores = np.asarray(model.predict_scores(test))
+    kind = prep.spec.target.name
+    shape = (len(test),) if kind == "regression" else (len(test), test.n_outputs)
+    if scores.shape != shape:
+        _fail(cls, f"predict_scores on {task}", f"shape {scores.shape}, expected {shape}")
+    if not np.isfinite(scores).all():
+        _fail(cls, f"predict_scores on {task}", "scores are not all finite")
+    if kind == "multiclass" and not np.allclose(scores.sum(axis=1), 1.0, atol=1e-5):
+        _fail(cls, f"predict_scores on {task}", "class probabilities do not sum to one")
+    if kind == "regression":
+        # In the target's own units: a network reads its standardised outputs back (z-scores
+        # left as they are would average about 0, many standard deviations from the mean).
+        y = prep.part("train").y
+        if not abs(scores.mean() - y.mean()) < y.std():
+            _fail(cls, f"predict_scores on {task}", "predictions are not in the target's units")
+    return scores
+
+
+def check_model(
+    cls: type[Model],
+    *,
+    fit: bool = True,
+    tasks: dict[str, Any] | None = None,
+    deterministic: bool = True,
+) -> list[str]:
+    """Run the battery on a model class; returns the fixture tasks it was fitted on.
+
+    `fit=False` checks the params contract only. `tasks` are prepared fixture tasks
+    (`fixture_tasks`), made in a temporary folder when not given. A model no fixture task
+    fits (e.g. image or retrieval rungs) is checked on its params alone.
+    """
+    check_params(cls)
+    if not fit:
+        return []
+    with tempfile.TemporaryDirectory() as folder:
+        if tasks is None:
+            wanted = [t for t in FIXTURE_TASKS if _accepts(cls, t)]
+            tasks = fixture_tasks(Path(folder), wanted) if wanted else {}
+        fitted = []
+        for name, prep in tasks.items():
+            if not cls.accepts(prep.spec.target, prep.spec.inputs):
+                continue
+            scores = _fit_scores(cls, prep, seed=0)
+            if deterministic and not np.allclose(_fit_scores(cls, prep, seed=0), scores):
+                _fail(cls, f"fit on {name}", "two fits at seed 0 gave different scores")
+            fitted.append(name)
+    return fitted
+
+
+def _accepts(cls: type[Model], task: str) -> bool:
+    from moviebench.tasks import TASKS
+
+    spec = TASKS.get(task)
+    return cls.accepts(spec.target, spec.inputs)
