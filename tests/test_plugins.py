@@ -341,3 +341,15 @@ def test_a_plugin_source_serves_tasks_by_their_columns(tmp_path: Path) -> None:
     finally:
         SOURCES._items.clear()
         SOURCES._items.update(sources)
+
+
+def test_every_task_declares_the_columns_a_source_must_have() -> None:
+    """Sources by columns: a new source with these columns serves the task unnamed."""
+    from moviebench.datasets.base import SourceSpec
+    from moviebench.tasks import TASKS
+
+    for task in TASKS:
+        assert task.columns and "movie_id" in task.columns, task.name
+        stranger = SourceSpec("stranger", "", lambda p: None, needs_path=True, columns=task.columns)
+        short = SourceSpec("short", "", lambda p: None, needs_path=True, columns=task.columns[:-1])
+        assert task.serves(stranger) and not task.serves(short), task.name

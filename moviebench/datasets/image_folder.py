@@ -34,9 +34,30 @@ def load(path: Path | None) -> LoadedSource:
             f"{len(loose)} file(s) directly in {path} ignored: not inside a class folder"
         )
 
-    rows, ignored, empty = [], 0, []
+    # A folder reached twice (a class folder that is a symlink to another, a link back to
+    # itself inside one) is read once: its frames would count twice, under a class of its own.
+    seen_folders: dict[Path, str] = {}
+    aliases = []
     for folder in classes:
-        files = sorted(f for f in folder.rglob("*") if f.is_file() and not f.name.startswith("."))
+        real = folder.resolve()
+        if real in seen_folders:
+            aliases.append(f"{folder.name} (= {seen_folders[real]})")
+        else:
+            seen_folders[real] = folder.name
+    if aliases:
+        report.notes.append(
+            f"{len(aliases)} class folder(s) that are links to another one skipped: "
+            + ", ".join(aliases[:5])
+            + (" ..." if len(aliases) > 5 else "")
+        )
+    classes = [c for c in classes if seen_folders.get(c.resolve()) == c.name]
+    rows, ignored, empty, seen_files = [], 0, [], set()
+    for folder in classes:
+        files = []
+        for f in sorted(folder.rglob("*")):
+            if f.is_file() and not f.name.startswith(".") and f.resolve() not in seen_files:
+                seen_files.add(f.resolve())
+                files.append(f)
         images = [f for f in files if f.suffix.lower() in IMAGE_EXTENSIONS]
         ignored += len(files) - len(images)
         if not images:

@@ -67,6 +67,7 @@ register_task(
         primary_metric="mAP",
         default_source="movielens-1m",
         sources=("movielens-1m", "tmdb", "poster-csv"),
+        columns=("movie_id", "title", "poster", "genres"),  # the text field's default: title
         ladder=("prior", *SINGLE_MODALITY, *FUSION),
         build=build,
         forbidden_features=(r"genres?", r"genre_.*"),
