@@ -8,21 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from moviebench.cli import main
-from tests.fixtures import write_ggplot2_csv
-
-
-def bench(
-    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setattr("sys.argv", ["bench", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.fixtures import bench, write_ggplot2_csv
 
 
 @pytest.fixture

@@ -8,23 +8,9 @@ from pathlib import Path
 import pytest
 
 from moviebench import api, runner
-from moviebench.cli import main
 from moviebench.options import DEFAULT_SPLIT_SEED
 from moviebench.records import read_record, record_path
-from tests.fixtures import write_ggplot2_csv
-
-
-def bench(
-    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setattr("sys.argv", ["bench", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.fixtures import bench, write_ggplot2_csv
 
 
 @pytest.fixture
