@@ -12,7 +12,7 @@ import pytest
 
 from moviebench.datasets import load_source
 from moviebench.tasks import TASKS, TaskOptions
-from moviebench.tasks.text import clean_title, clean_titles, genre_matrix
+from moviebench.tasks.text import clean_titles, genre_matrix
 from tests.datasets_fixtures import TMDB_V11_HEADER, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +85,6 @@ def test_column_title_cleaning_matches_the_one_title_rule(title: str) -> None:
     if match:
         head, article = match.groups()
         expected = f"{article}{'' if article.endswith(chr(39)) else ' '}{head}"
-    assert clean_title(title) == expected
     assert list(clean_titles(pd.Series([title, "x (2000)"]))) == [expected, "x"]
 
 

@@ -16,7 +16,7 @@ from moviebench.tasks.text import (
     build_overview_genre,
     build_tagline_title,
     build_title_genre,
-    clean_title,
+    clean_titles,
 )
 
 
@@ -121,7 +121,7 @@ def test_missing_text_column_is_a_data_error() -> None:
     ],
 )
 def test_movielens_titles_are_cleaned(raw: str, clean: str) -> None:
-    assert clean_title(raw) == clean
+    assert list(clean_titles(pd.Series([raw]))) == [clean]
 
 
 def test_title_genre_uses_clean_titles() -> None:

@@ -122,41 +122,31 @@ def read_csv_strings(
 
 def _decoded(table: pa.Table) -> tuple[pa.Table, dict[str, list[int]], bool]:
     """Binary columns as text; the rows of each column's cells that are not UTF-8 (read as
-    Latin-1), and whether any cell holds non-ASCII text that is valid UTF-8."""
+    Latin-1, which maps every byte), and whether any cell holds non-ASCII text that is
+    valid UTF-8. A column Arrow validates is cast whole; only a failing one is read cell by
+    cell, each cell decoded once."""
     bad_cells, utf8_text = {}, False
     for i, name in enumerate(table.column_names):
         column = table.column(i)
         try:
             text = column.cast(pa.string())
         except pa.ArrowInvalid:
-            values = column.to_pylist()
-            bad_cells[name] = [j for j, v in enumerate(values) if v is not None and not _is_utf8(v)]
-            text = pa.array([_decode(v) for v in values], type=pa.string())
-            utf8_text = utf8_text or any(
-                v is not None and not v.isascii() and _is_utf8(v) for v in values
-            )
+            cells, bad = [], []
+            for row, value in enumerate(column.to_pylist()):
+                if value is None:
+                    cells.append(None)
+                    continue
+                try:
+                    cells.append(value.decode("utf-8"))
+                    utf8_text = utf8_text or not value.isascii()
+                except UnicodeDecodeError:
+                    cells.append(value.decode("latin-1"))
+                    bad.append(row)
+            bad_cells[name], text = bad, pa.array(cells, type=pa.string())
         else:
             utf8_text = utf8_text or pc.all(pc.string_is_ascii(text)).as_py() not in (True, None)
         table = table.set_column(i, name, text)
     return table, bad_cells, utf8_text
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _decode(data: bytes | None) -> str | None:
-    """One cell's text: UTF-8 where it is, else Latin-1 (which maps every byte)."""
-    if data is None:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
 
 
 def numbers(values: pd.Series) -> pd.Series:

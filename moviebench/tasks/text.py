@@ -47,13 +47,9 @@ _TRAILING_ARTICLE = re.compile(rf"^(.*), ({_ARTICLES})$")
 _ENDS_IN_ARTICLE = rf", (?:{_ARTICLES})$"
 
 
-def clean_title(title: str) -> str:
-    """Strip a trailing '(year)' and move a trailing ', The' back to the front."""
-    return str(clean_titles(pd.Series([str(title)])).iloc[0])
-
-
 def clean_titles(titles: pd.Series) -> pd.Series:
-    """`clean_title` on a whole column at once (a million titles in a second, not a minute)."""
+    """Strip a trailing '(year)' and move a trailing ', The' back to the front, on a whole
+    column at once (a million titles in a second, not a minute)."""
     # Arrow strings: the regexes run in Arrow's engine, not once per title in Python.
     arrow = pd.ArrowDtype(pa.string())
     titles = titles.astype(arrow).str.replace(_YEAR.pattern, "", regex=True).str.strip()
