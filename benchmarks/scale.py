@@ -88,6 +88,8 @@ def bench_frames(args: argparse.Namespace) -> dict[str, object]:
         sys.executable, "-m", "moviebench", "run", "--task", "frame-id",
         "--source", "video-folder", "--data", str(videos), "--out", str(out),
         "--set", f"frames_per_film={args.frames}", "--device", "cpu",
+        # films K/2 s long: 2 s blocks give each film ~K/4 blocks to deal over the parts
+        "--set", f"block_seconds={args.block_seconds:g}",
     ]  # fmt: skip
     if args.models != "all":
         command += ["--models", args.models]
@@ -118,6 +120,7 @@ def bench_frames(args: argparse.Namespace) -> dict[str, object]:
         "noop_rerun_cpu_s": round(noop_cpu, 2),
         "noop_rc": again.returncode,
         "pixel_size": args.size,
+        "block_seconds": args.block_seconds,
     }
     (work / "frames.json").write_text(json.dumps(figures, indent=1))
     return figures
@@ -139,6 +142,9 @@ def main() -> None:
     frames.add_argument("--workdir", default="/tmp/moviebench-scale")
     frames.add_argument("--size", type=int, default=32, help="pixel size the store is filled at")
     frames.add_argument("--models", default="majority,hist-logreg", help="'all': the quick ladder")
+    frames.add_argument(
+        "--block-seconds", type=float, default=2.0, help="frame-id leak-guard blocks"
+    )
     args = parser.parse_args()
     print(json.dumps(bench_frames(args), indent=1))
 

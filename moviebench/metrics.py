@@ -22,9 +22,25 @@ from functools import partial
 from typing import Any, Literal
 
 import numpy as np
-from sklearn import metrics as skm
 
 from moviebench.errors import UnknownNameError
+
+
+class _SklearnMetrics:
+    """`sklearn.metrics`, imported at the first call: importing scikit-learn (and SciPy) costs
+    seconds of CPU, which a no-op rerun or `bench data inspect` never needs."""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            from sklearn import metrics
+
+            return getattr(metrics, name)(*args, **kwargs)
+
+        call.__name__ = name
+        return call
+
+
+skm = _SklearnMetrics()
 
 # What a metric reads, made from a model's raw scores by its target kind (targets.py):
 #   scores       class probabilities, per-label scores, or predicted values (regression)

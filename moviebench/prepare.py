@@ -80,7 +80,7 @@ def prepare(spec: TaskSpec, options: RunOptions) -> PreparedTask:
         raise BenchError(
             f"task {spec.name} on source {source}: no rows left after filtering ({why_no_rows(loaded, data)})"
         )
-    split = make_split(data.split_key, options.split_seed)
+    split = make_split(data.split_key, options.split_seed, groups=data.split_group)
     data, split = spec.target.prune_labels(
         f"task {spec.name}",
         data,

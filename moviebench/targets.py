@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
-from sklearn import metrics as skm
 
 from moviebench import metrics as m
 from moviebench.errors import DataError, UnknownNameError
+from moviebench.metrics import skm
 
 if TYPE_CHECKING:  # torch is imported only where a network needs it (a no-op rerun never does)
     import torch
@@ -40,8 +40,14 @@ class TaskData(Protocol):
     notes: list[str]
     unreadable: list[str]
     split_key: np.ndarray
+    split_group: np.ndarray | None
 
     def subset(self, index: np.ndarray) -> TaskData: ...
+
+
+# Above this many classes a record keeps the most confused pairs, not the whole matrix.
+DENSE_CONFUSION_MAX_CLASSES = 30
+MOST_CONFUSED = 20
 
 
 class NetworkOutputs:
@@ -351,7 +357,21 @@ class Multiclass(TargetKind):
     def details(self, y, scores, thresholds, labels, scoring):
         k = np.asarray(scores).shape[1]
         confusion = skm.confusion_matrix(y, np.asarray(scores).argmax(axis=1), labels=range(k))
-        return {"confusion": confusion.tolist()}
+        if k <= DENSE_CONFUSION_MAX_CLASSES:
+            return {"confusion": confusion.tolist()}
+        # 800 films make a 640,000-cell matrix (megabytes per record, an unreadable plot):
+        # keep the pairs confused most often instead.
+        np.fill_diagonal(confusion, 0)
+        flat = np.argsort(confusion, axis=None, kind="stable")[::-1][:MOST_CONFUSED]
+        pairs = [np.unravel_index(i, confusion.shape) for i in flat]
+        names = list(labels) if len(labels) == k else [str(i) for i in range(k)]
+        return {
+            "most_confused": [
+                {"true": names[t], "predicted": names[p], "count": int(confusion[t, p])}
+                for t, p in pairs
+                if confusion[t, p] > 0
+            ]
+        }
 
     def check_scorable(self, where: str, data: TaskData, split: Split) -> None:
         y = np.asarray(data.y)
@@ -472,7 +492,7 @@ class Multilabel(TargetKind):
         filtered = data.subset(np.flatnonzero(labelled))
         filtered.y, filtered.labels, filtered.notes = y[labelled], labels, notes
         filtered.unreadable = data.unreadable
-        return filtered, make_split(filtered.split_key, split_seed)
+        return filtered, make_split(filtered.split_key, split_seed, groups=filtered.split_group)
 
     def label_balance(self, y, labels):
         y = np.asarray(y)

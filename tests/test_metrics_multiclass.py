@@ -32,3 +32,18 @@ def test_a_class_missing_from_the_test_split_is_still_scored():
     ev = MULTICLASS.evaluate(y, one_hot([0, 0, 1]))
     assert ev.metrics["accuracy"] == 1.0
     assert len(ev.details["confusion"]) == 3
+
+
+def test_many_classes_keep_the_most_confused_pairs_not_the_whole_matrix():
+    k = 100
+    y = np.arange(k).repeat(2)
+    pred = y.copy()
+    pred[1] = 7  # class 0 taken for class 7 once, class 5 for 9 twice
+    pred[10], pred[11] = 9, 9
+    labels = [f"film{i}" for i in range(k)]
+    ev = MULTICLASS.evaluate(y, one_hot(list(pred), k), labels=labels)
+    assert "confusion" not in ev.details
+    assert ev.details["most_confused"] == [
+        {"true": "film5", "predicted": "film9", "count": 2},
+        {"true": "film0", "predicted": "film7", "count": 1},
+    ]

@@ -42,3 +42,21 @@ def test_adding_rows_never_moves_existing_rows():
         new_members = set(new_keys[new.part(part)])
         assert old_members <= new_members
     assert old.hash != new.hash  # the hash records exactly which rows were split
+
+
+def test_grouped_split_deals_each_group_over_all_parts_and_is_local() -> None:
+    keys = np.array([f"film{i // 6}#{i % 6}" for i in range(60)])
+    groups = np.array([k.split("#")[0] for k in keys])
+    split = make_split(keys, seed=2, groups=groups)
+    for g in np.unique(groups):
+        rows = set(np.flatnonzero(groups == g))
+        assert all(rows & set(split.part(p)) for p in ("train", "val", "test")), g
+    # another film added changes nothing for the others, and a rerun is the same split
+    more = np.concatenate([keys, ["new#0", "new#1", "new#2"]])
+    again = make_split(more, seed=2, groups=np.array([k.split("#")[0] for k in more]))
+    assert np.array_equal(again.train[again.train < 60], split.train)
+    assert make_split(keys, seed=2, groups=groups).hash == split.hash
+    # a group too small for three parts keeps its plain hashed part
+    plain = make_split(np.array(["solo#0"]), seed=2)
+    alone = make_split(np.array(["solo#0"]), seed=2, groups=np.array(["solo"]))
+    assert plain.hash == alone.hash

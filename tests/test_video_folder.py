@@ -132,10 +132,31 @@ def test_leak_guard_keeps_each_time_block_in_one_part(tmp_path: Path) -> None:
     # frames without a time (image-folder) keep one key per frame
     no_time = pd.DataFrame({"movie_id": ["a", "a"], "image_id": ["a/1", "a/2"]})
     assert frame_blocks(no_time, 0.5, []) is None
-    timed = pd.DataFrame({"movie_id": ["a", "a", "a", "b"], "time": [0.1, 0.4, 0.6, 0.1]})
-    assert list(frame_blocks(timed, 0.5, [])) == ["a#0", "a#0", "a#1", "b#0"]
+    timed = pd.DataFrame({"movie_id": ["a", "a", "a", "a", "b"], "time": [0.1, 0.4, 0.6, 1.1, 0.1]})
+    notes: list[str] = []
+    assert list(frame_blocks(timed, 0.5, notes)) == ["a#0", "a#0", "a#1", "a#2", "b#0"]
+    assert any("1 films span fewer than 3 blocks" in note for note in notes)
     with pytest.raises(DataError, match="block_seconds"):
         frame_blocks(timed, 0.0, [])
+    # films all shorter than three blocks: no film could be in every part, said with a fix
+    with pytest.raises(DataError, match=r"fewer than 3 blocks.*--set block_seconds="):
+        frame_blocks(timed, 30.0, [])
+
+
+def test_every_film_has_frames_in_train_val_and_test(tmp_path: Path) -> None:
+    """Blocks are dealt film by film: no film is left with test frames and no training
+    frame, which a plain hash over 12 blocks per film would do to some film by chance."""
+    root = write_films(tmp_path / "videos", n=4, seconds=6.0)
+    options = RunOptions(
+        source="video-folder",
+        data=root,
+        settings={"frames_per_film": "30", "block_seconds": "0.5"},
+    )
+    prep = prepare(TASKS.get("frame-id"), options)
+    films = prep.data.y
+    for name in ("train", "val", "test"):
+        assert set(films[prep.split.part(name)]) == set(range(4)), name
+    assert not any("no training row" in note for note in prep.data.notes)
 
 
 def test_frame_id_end_to_end_from_videos(tmp_path: Path) -> None:

@@ -36,8 +36,8 @@ def missing_values(table: pd.DataFrame) -> dict[str, int | None]:
         if col not in table:
             out[col] = None
         elif col == "genres":
-            lists = table[col].map(lambda gs: gs if isinstance(gs, list) else [])
-            out[col] = int((lists.str.len() == 0).sum())
+            # .str.len() is the length of a list cell, NaN for a missing or malformed one
+            out[col] = int((table[col].str.len().fillna(0) == 0).sum())
         else:
             out[col] = int(table[col].isna().sum())
     return out

@@ -188,7 +188,7 @@ def load(path: Path | None) -> LoadedSource:
     )
     for col in ("production_companies", "production_countries"):
         canon = LISTS[col]
-        table[canon] = lists[col][index].map(len).to_numpy(dtype=float) if col in lists else np.nan
+        table[canon] = lists[col][index].str.len().to_numpy(dtype=float) if col in lists else np.nan
     if "imdb_id" in raw:
         table["imdb_id"] = raw["imdb_id"].to_numpy(dtype=object)
 

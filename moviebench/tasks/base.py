@@ -45,6 +45,8 @@ class TaskData:
     labels: list[str]
     target: TargetKind
     split_key: np.ndarray | None = None
+    # Keys of one group are dealt over all three parts (frame-id: a film's time blocks).
+    split_group: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
     # input files skipped as unreadable, by path
     unreadable: list[str] = field(default_factory=list)
@@ -72,6 +74,7 @@ class TaskData:
             labels=self.labels,
             target=self.target,
             split_key=self.split_key[index],
+            split_group=None if self.split_group is None else self.split_group[index],
             scoring=self.scoring,
         )
 

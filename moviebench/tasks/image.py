@@ -33,7 +33,7 @@ SPLITS = {
     "seen-films": "seen films, unseen frames: rows split by image id, so a film's frames spread over the parts "
     "(test frames of films with no training frame, if any, are counted in a note); frames with a "
     "time in their video are split by time block instead (setting block_seconds), so nearby "
-    "frames share a part",
+    "frames share a part, and each film's blocks are dealt over train, val and test",
     "unseen-films": "unseen films: rows split by movie id, all frames of a film in one part",
 }
 
@@ -129,6 +129,9 @@ def build_frame_id(table: pd.DataFrame, source: str, options: TaskOptions) -> Ta
     index = {f: i for i, f in enumerate(films)}
     image_id = table["image_id"].astype(str) if "image_id" in table else table["image"].astype(str)
     split_key = frame_blocks(table, options.settings.block_seconds, notes)
+    # Time blocks are dealt out film by film, so every film with three blocks or more is in
+    # train, val and test (a film seen in test only could not be named by any model).
+    split_group = None if split_key is None else table["movie_id"].astype(str).to_numpy()
     if split_key is None:
         split_key = image_id
     return TaskData(
@@ -139,6 +142,7 @@ def build_frame_id(table: pd.DataFrame, source: str, options: TaskOptions) -> Ta
         labels=films,
         target=MULTICLASS,
         split_key=split_key.to_numpy(),
+        split_group=split_group,
         notes=notes,
         unreadable=unreadable,
     )
@@ -156,10 +160,25 @@ def frame_blocks(table: pd.DataFrame, block_seconds: float, notes: list[str]) ->
         )
     block = np.floor(table["time"].to_numpy(dtype=np.float64) / block_seconds).astype(np.int64)
     key = table["movie_id"].astype(str) + "#" + pd.Series(block, index=table.index).astype(str)
+    blocks = key.groupby(table["movie_id"].astype(str)).nunique()
+    short = int((blocks < 3).sum())
+    if short == len(blocks):
+        longest = float(table["time"].max())
+        raise DataError(
+            f"frame-id: every film spans fewer than 3 blocks of block_seconds={block_seconds:g} "
+            f"(the longest frame time is {longest:.1f} s), so no film can be in train, val and "
+            f"test; lower it, e.g. --set block_seconds={max(longest / 10, 0.1):.2g}"
+        )
     notes.append(
         f"leak guard: frames split by {block_seconds:g} s blocks of their film "
-        f"({key.nunique()} blocks for {len(key)} frames), not frame by frame"
+        f"({key.nunique()} blocks for {len(key)} frames), not frame by frame; each film's "
+        "blocks are dealt over train, val and test"
     )
+    if short:
+        notes.append(
+            f"{short} films span fewer than 3 blocks and cannot be in every part "
+            "(lower block_seconds to spread them)"
+        )
     return key
 
 
