@@ -28,7 +28,9 @@ from moviebench.options import DEFAULT_SPLIT_SEED
 from moviebench.records import (
     Record,
     jsonable,
+    predictions_digest,
     read_bootstrap_cache,
+    read_prediction_ids,
     read_predictions,
     split_seed_of,
     write_bootstrap_cache,
@@ -461,47 +463,42 @@ def bootstrap_metric(
     )
 
 
-def bootstrap_inputs(record: Record, preds: dict[str, np.ndarray], draws: str) -> str:
+def bootstrap_inputs(record: Record, draws: str) -> str | None:
     """The identity of what a record's bootstrap values are computed from: the record's
-    content, its test scores and the draws (`draws` names what fixes the weights)."""
+    content, its stored test scores (the `.npz` file's bytes, hashed without decompressing
+    them) and the draws (`draws` names what fixes the weights). None without scores."""
+    scores = predictions_digest(Path(record.path)) if record.path else None
+    if scores is None:
+        return None
     # one serialisation, as `as_json` would give it back (the same text, so the same key)
     content = json.dumps(record.to_dict(copy_values=False), sort_keys=True, default=jsonable)
     digest = hashlib.sha256(content.encode())
-    for name in ("ids", "y", "scores"):
-        digest.update(np.ascontiguousarray(preds[name]).tobytes())
+    digest.update(scores.encode())
     digest.update(draws.encode())
     return digest.hexdigest()
 
 
-def cached_bootstrap(
-    record: Record, preds: dict[str, np.ndarray], w: np.ndarray, draws: str
-) -> np.ndarray | None:
+def cached_bootstrap(record: Record, w: np.ndarray, draws: str) -> np.ndarray | None:
     """`bootstrap_metric`, kept beside the record (`seed-0.boot.npz`): rescoring hundreds of
     resamples is most of a board's rendering time, and a rerun that trained nothing would
-    pay it again. The cache holds the identity of its inputs (`bootstrap_inputs`), so a
+    pay it again (nor does it decompress the test scores: 800 films x 6,000 frames of them
+    are megabytes). The cache holds the identity of its inputs (`bootstrap_inputs`), so a
     changed record or another resampling recomputes it, and a checksum of its values, so a
     damaged one is reported and recomputed (records.read_bootstrap_cache)."""
-    key = bootstrap_inputs(record, preds, draws)
-    path = None if record.path is None else Path(record.path)
-    if path is not None:
-        values = read_bootstrap_cache(path, key, len(w))
-        if values is not None:
-            return values
+    key = bootstrap_inputs(record, draws)
+    if key is None:
+        return None
+    path = Path(record.path)
+    values = read_bootstrap_cache(path, key, len(w))
+    if values is not None:
+        return values
+    preds = read_predictions(path)
+    if preds is None:
+        return None
     values = bootstrap_metric(record, preds, w)
-    if path is not None and values is not None:
+    if values is not None:
         write_bootstrap_cache(path, key, values)
     return values
-
-
-def _predictions(records: list[Record], ids: np.ndarray) -> list[tuple[Record, dict]] | None:
-    """Each record with its stored test predictions, or None unless all share the test ids."""
-    out = []
-    for r in records:
-        preds = read_predictions(r.path) if r.path else None
-        if preds is None or not np.array_equal(preds["ids"], ids):
-            return None
-        out.append((r, preds))
-    return out
 
 
 class _HasModel(Protocol):
@@ -527,20 +524,21 @@ def bootstrap_by_model(
         ok = [r for r in by_model[row.model] if r.status == "ok" and r.path]
         if not ok:
             continue
+        row_ids = [read_prediction_ids(r.path) for r in ok]
         if ids is None:
-            first = read_predictions(ok[0].path)
-            if first is None:
+            ids = row_ids[0]
+            if ids is None:
                 continue
-            ids = first["ids"]
             # The same resampled test rows for every model: the comparison is paired.
             weights = (
                 np.random.default_rng(seed)
                 .multinomial(len(ids), np.full(len(ids), 1 / len(ids)), size=resamples)
                 .astype(float)
             )
-        pairs = _predictions(ok, ids)
         draws = f"seed {seed}, {resamples} resamples of {len(ids)} rows"  # what fixes `weights`
-        values = [cached_bootstrap(r, p, weights, draws) for r, p in pairs or []]
+        # Paired only on the same test rows: a model scored on other ids is left out.
+        same_rows = all(r is not None and np.array_equal(r, ids) for r in row_ids)
+        values = [cached_bootstrap(r, weights, draws) for r in ok] if same_rows else []
         if values and all(v is not None for v in values):
             per_model[row.model] = np.mean(values, axis=0)
     return per_model

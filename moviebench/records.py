@@ -392,6 +392,33 @@ def read_predictions(
     return arrays
 
 
+def read_prediction_ids(record_file: Path) -> np.ndarray | None:
+    """Only the test ids of a record's stored scores (an `.npz` member is decompressed on
+    its own); None (reported) when the file is missing or damaged."""
+    path = predictions_path(Path(record_file))
+    if not path.exists():
+        damaged(path, "no stored test scores (bootstrap ties cannot be marked)")
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if not all(k in npz.files for k in PREDICTION_ARRAYS):
+                missing = [k for k in PREDICTION_ARRAYS if k not in npz.files]
+                damaged(path, f"test scores without {', '.join(missing)}")
+                return None
+            return npz["ids"]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        damaged(path, f"unreadable test scores ({type(exc).__name__}: {exc})")
+        return None
+
+
+def predictions_digest(record_file: Path) -> str | None:
+    """sha256 of a record's stored-scores file as bytes; None when it cannot be read."""
+    try:
+        return hashlib.sha256(predictions_path(Path(record_file)).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def bootstrap_cache_path(record_file: Path) -> Path:
     """Where a record's cached bootstrap values live: beside it (`seed-0.boot.npz`)."""
     return Path(record_file).with_suffix(".boot.npz")

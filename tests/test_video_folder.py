@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -197,3 +198,38 @@ def test_source_settings_are_typed_and_kept_apart_from_the_task(tmp_path: Path) 
     # the source's keys are not the task's: a typo still names the task's settings
     with pytest.raises(UnknownNameError, match="block_secs"):
         prepare(spec, RunOptions(source="video-folder", data=root, settings={"block_secs": "1"}))
+
+
+def test_a_rerun_on_videos_is_answered_by_the_manifest_until_a_video_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoded frames are derived from --data, which the manifest stamps: they are not
+    stamped again (800 films x 50 frames took seconds to stat), yet a rewritten video still
+    makes the rerun load, decode and train again."""
+    from moviebench import manifest, runner
+    from moviebench.runner import RunRequest, run
+
+    root = write_films(tmp_path / "videos", n=3, seconds=4.0)
+    calls: list[str] = []
+    real = runner.prepare
+    monkeypatch.setattr(runner, "prepare", lambda s, o: calls.append(s.name) or real(s, o))
+    options = RunOptions(
+        source="video-folder",
+        data=root,
+        settings={"frames_per_film": "20", "block_seconds": "0.5"},
+        device="cpu",
+    )
+
+    def request() -> RunRequest:
+        return RunRequest(
+            task="frame-id", options=options, models=["majority"], out=tmp_path / "out"
+        )
+
+    first = run(request())
+    stamped = json.loads(manifest.manifest_path(request()).read_text())["inputs"]
+    assert stamped == {}  # no frame folder stamped
+    again = run(request())
+    assert calls == ["frame-id"] and [r.path for r in again] == [r.path for r in first]
+    write_synthetic_video(root / "film_1.mp4", seed=99, seconds=4.0, fps=10)
+    run(request())
+    assert calls == ["frame-id", "frame-id"]

@@ -94,6 +94,9 @@ class LoadedSource:
     table: pd.DataFrame
     report: LoadReport
     root: Path | None = None  # the folder FILE_COLUMNS are under, when there are any
+    # The files the table names were written by the loader from --data (video frames in the
+    # cache): the manifest's stamp of --data covers them, so they are not stamped again.
+    files_derived: bool = False
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -136,6 +139,8 @@ class LoadedSource:
         the folders of the table's file paths, and the root's poster folders, even absent
         ones. The run manifest stamps them, so a poster added, removed or replaced there is
         seen without loading the data."""
+        if self.files_derived:
+            return []
         folders: set[Path] = set()
         for column in FILE_COLUMNS:
             if column in self.table:

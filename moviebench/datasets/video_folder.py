@@ -259,7 +259,7 @@ def load(path: Path | None, settings: VideoSettings | None = None) -> LoadedSour
     # Frames are written by this loader from decoded video: every one of them is an image.
     report.images = {"found": len(table), "missing": 0, "unreadable": 0}
     # Frame paths are fingerprinted relative to the frames cache (named by video content).
-    return LoadedSource(table=table, report=report, root=frames_root())
+    return LoadedSource(table=table, report=report, root=frames_root(), files_derived=True)
 
 
 register_source(
