@@ -91,6 +91,7 @@ class BoardRow:
     origin: str = "moviebench"  # "plugin": a model from outside the package (its code is
     # in the record's identity, plugins.code_identity)
     deep_gap: Gap | None = None  # best deep minus best classical, on the best deep row
+    capped: str | None = None  # the declared cap that bound on some seed (Record.capped)
 
     def to_dict(self) -> dict[str, Any]:
         """The row as `to_json` writes it: the marks that were not set are left out."""
@@ -107,7 +108,7 @@ class BoardRow:
         return {**out, "seeds": list(self.seeds), "metrics": dict(self.metrics)}
 
 
-_MARKS = ("diff_ci", "tie", "gap", "deep_gap")
+_MARKS = ("diff_ci", "tie", "gap", "deep_gap", "capped")
 Board = dict[tuple[str, str], list[BoardRow]]
 
 
@@ -201,6 +202,7 @@ def _row(model: str, recs: list[Record]) -> BoardRow:
         profile=first.profile,
         epochs=_mean([r.epochs_done for r in ok]),
         truncated=any(r.truncated for r in ok),
+        capped=next((r.capped for r in ok if r.capped), None),
         status="ok" if ok else first.status,
         error=None if ok else first.error,
         split_hash=first.split_hash,
@@ -285,6 +287,7 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
             + (" (baseline)" if r.family == "trivial" else "")
             + (" (tuned)" if _tuned(r) else "")
             + (" (TRUNCATED)" if r.truncated else "")
+            + (" (capped)" if r.capped else "")
         )
         epochs = "—" if r.epochs is None else f"{r.epochs:g}" + ("!" if r.truncated else "")
         primary_cell = f"{r.primary:.4f} ± {r.primary_std:.4f}"
@@ -320,6 +323,12 @@ def caveats(rows: list[BoardRow]) -> list[str]:
         lines.append(
             f"TRUNCATED: {', '.join(truncated)} stopped at the explicit --time-budget before their "
             "declared budget (epochs marked !): not comparable with rows trained to their budget"
+        )
+    capped = [f"{r.model} ({r.capped})" for r in rows if r.capped]
+    if capped:
+        lines.append(
+            f"capped: {', '.join(capped)} stopped at a declared cap (steps, rounds or training "
+            "rows) before their own stopping rule: the profile bounds their cost at this size"
         )
     learned = [r for r in rows if r.status == "ok" and r.family != "trivial"]
     tuned = [r.model for r in learned if _tuned(r)]
@@ -392,6 +401,7 @@ def to_csv(boards: Board) -> str:
         "fit_seconds",
         "epochs",
         "truncated",
+        "capped",
         "params_source",
         "predict_seconds",
         "peak_memory_mb",
@@ -413,7 +423,8 @@ def to_json(boards: Board) -> str:
     mean), fit_seconds, predict_seconds, peak_memory_mb, n_params, params_source, profile,
     epochs, truncated (bool), status, error, split_hash and vs_baseline (numbers or null),
     then only where they were measured: diff_ci ([low, high] to its rank group's leader) and tie
-    (bool), gap ({group, vs_group, vs, diff[, ci]}), deep_gap ({vs, diff[, ci]}) and, for a
+    (bool), gap ({group, vs_group, vs, diff[, ci]}), deep_gap ({vs, diff[, ci]}), capped (the
+    declared cap that ended a fit: "2,940 steps", "1,000 rounds") and, for a
     rung from outside moviebench, origin (plugin or external)."""
     rows = [_finite(r.to_dict()) for rows in boards.values() for r in rows]
     return json.dumps(rows, indent=2, allow_nan=False)

@@ -19,7 +19,7 @@ from moviebench.features.images import ImageDataset, pixels
 from moviebench.features.text import EMBED_DIM
 from moviebench.models import register_model
 from moviebench.models.classical.image import image_paths, image_size
-from moviebench.models.deep.loop import TorchModel
+from moviebench.models.deep.loop import TorchModel, quick_step_cap
 from moviebench.models.pretrained.text import minilm_features
 from moviebench.targets import MULTILABEL
 from moviebench.tasks.base import TaskData
@@ -88,6 +88,7 @@ class FusionResNet18(TorchModel):
             "epochs": 15,
             "patience": 4,
             "batch_size": 64,
+            "max_steps": quick_step_cap(15, 64),
             "image_size": None,
             "augment": True,
         },

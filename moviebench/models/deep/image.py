@@ -36,7 +36,7 @@ from moviebench.features.images import IMAGENET_MEAN, IMAGENET_STD, ImageDataset
 from moviebench.features.precision import inference, inference_precision
 from moviebench.models import SkipModel, register_model
 from moviebench.models.classical.image import image_paths, image_size
-from moviebench.models.deep.loop import TorchModel
+from moviebench.models.deep.loop import TorchModel, quick_step_cap
 from moviebench.models.pretrained.image import (
     LITE_MEAN,
     LITE_STD,
@@ -64,6 +64,7 @@ class DeepImageModel(TorchModel):
             "epochs": 20,
             "patience": 4,
             "batch_size": 64,
+            "max_steps": quick_step_cap(20, 64),
             "image_size": None,
             "augment": True,
             "amp": "bf16",
@@ -152,6 +153,7 @@ class CNN4(DeepImageModel):
             "epochs": 25,
             "patience": 5,
             "batch_size": 64,
+            "max_steps": quick_step_cap(25, 64),
             "image_size": 64,
             "augment": True,
             "amp": "bf16",
@@ -185,7 +187,7 @@ TORCHVISION = {
 # quick: BF16 autocast (AVX-512 BF16 made these epochs 1.6-2x faster here: benchmarks/README.md).
 QUICK_SCRATCH = {
     arch: {"epochs": epochs, "patience": 2, "batch_size": 64, "image_size": px, "augment": True}
-    | {"amp": "bf16"}
+    | {"amp": "bf16", "max_steps": quick_step_cap(epochs, 64)}
     for arch, epochs, px in (
         ("resnet18", 6, 64),
         ("resnet34", 3, 64),
@@ -205,6 +207,7 @@ QUICK_PRETRAINED = {
     "epochs": 6,
     "patience": 2,
     "batch_size": 32,
+    "max_steps": quick_step_cap(6, 32),
     "image_size": None,
     "augment": True,
     "amp": "bf16",
@@ -428,6 +431,7 @@ class EffNetFineTune(DeepImageModel):
             "epochs": 4,
             "patience": 2,
             "batch_size": 32,
+            "max_steps": quick_step_cap(4, 32),
             "image_size": 224,
             "augment": False,
             "train_stages": 2,
