@@ -7,10 +7,14 @@ from pathlib import Path
 from typing import Any
 
 HEADLINE_INTRO = (
-    "## Headline: how far deep models get beyond classical ones\n\n"
-    "Primary metric on the test split, mean over seeds. *Deep* counts trained networks and "
-    "frozen pretrained networks under a small head; the interval is the paired bootstrap "
-    "95% interval of the difference on the same resampled test rows.\n\n"
+    "## Headline: how far pretrained and deep models get beyond classical ones\n\n"
+    "Primary metric on the test split, mean over seeds; the best rung of each family per "
+    "board. *Pretrained* is a frozen encoder learned elsewhere under a head trained here; "
+    "*deep* is a network trained here end to end (marked when it starts from pretrained "
+    "weights). Each gap's interval is the paired bootstrap 95% interval of the difference on "
+    "the same resampled test rows; *tie* marks an interval that includes 0, the board's own "
+    "tie rule. Fit seconds and parameters are those of each family's best rung (classical / "
+    "pretrained / deep); a task's quick and full profiles are on adjacent rows.\n\n"
 )
 
 

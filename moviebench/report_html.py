@@ -266,10 +266,13 @@ def render_page(
 a rank like <b>2=</b> is a tie with the first row of that rank (the paired bootstrap 95% interval of the difference
 includes 0); failed and skipped models are kept on the board in red and grey. A model's name opens how its row
 was made (split, data, params, settings, device, commit, versions, seeds). Plot colours: {swatches}</p>
-<h2>How far deep models get beyond classical ones</h2>
-<p class=legend>Primary metric on the test split, mean over seeds; <i>deep</i> counts trained networks and
-frozen pretrained networks under a small head; the interval is the paired bootstrap 95% interval of the
-difference on the same resampled test rows.</p>
+<h2>How far pretrained and deep models get beyond classical ones</h2>
+<p class=legend>Primary metric on the test split, mean over seeds; the best rung of each family per board.
+<i>Pretrained</i> is a frozen encoder learned elsewhere under a head trained here; <i>deep</i> is a network
+trained here end to end (marked when it starts from pretrained weights). Each gap's interval is the paired
+bootstrap 95% interval of the difference on the same resampled test rows; <i>tie</i> marks an interval that
+includes 0, the board's own tie rule. Fit seconds and parameters are those of each family's best rung
+(classical / pretrained / deep); a task's quick and full profiles are on adjacent rows.</p>
 {headline}
 <nav><ul>{nav}</ul></nav></header>
 <main>
