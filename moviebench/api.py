@@ -449,6 +449,40 @@ def board(
     return Board(records)
 
 
+def summary(
+    out: Path | str = "results", *, plots: Path | str | None = None, resamples: int = 1000
+) -> Any:
+    """The answer across tasks: every board under `out` summarised per rung and per family
+    (`moviebench.summary.Summary`: boards won, average rank, mean normalised score with
+    bootstrap intervals, one sentence per family, Elo by bencheval) and the
+    critical-difference test (`.cd`). With `plots`, the critical-difference diagram and the
+    cost-versus-gain plot are written there (`.plots`).
+
+    Example::
+
+        s = api.summary("results/board")
+        print("\\n".join(s.sentences))
+        {e.name: e.mean_normalised for e in s.families}
+    """
+    from moviebench.leaderboard import aggregate_with_draws
+    from moviebench.records import load_records
+    from moviebench.summary import critical_difference, summarise
+
+    out = Path(out)
+    records = load_records(out)
+    if not records:
+        raise BenchError(f"no records in {out}: run `bench run --task TASK --out {out}` first")
+    result = summarise(records, resamples=resamples, boards=aggregate_with_draws(records))
+    if plots is not None:
+        from moviebench.plots import write_summary_plots
+
+        names, result.cd = write_summary_plots(result, Path(plots))
+        result.plots = [Path(plots) / n for n in names]
+    else:
+        result.cd = critical_difference(result)
+    return result
+
+
 @dataclass(frozen=True)
 class Report:
     """What `report` wrote: the markdown page (with `plots` PNGs beside it) and/or the HTML file."""

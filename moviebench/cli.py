@@ -715,6 +715,56 @@ def report(
         )
 
 
+@cli.command()
+@records_option()
+@plots_option("Write the critical-difference diagram and the cost-versus-gain plot here.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "md", "json"]), default="table",
+    show_default=True, help="Terminal tables, markdown, or JSON.",
+)  # fmt: skip
+def summary(out: Path, plots_dir: Path | None, fmt: str) -> None:
+    """The answer across tasks: every board in a results folder, per family and per rung.
+
+    Boards won, average rank, mean normalised score (score − trivial) / (best − trivial)
+    with bootstrap intervals over boards and test rows, one sentence per family, Elo and win
+    rate (bencheval), and a critical-difference test (Friedman + Nemenyi, autorank).
+
+    \b
+    bench summary --out results/board
+    bench summary --out results/board --plots summary-plots/
+    """
+    import json
+
+    from rich.table import Table
+
+    from moviebench import api
+    from moviebench.report import summary_markdown, summary_rows
+
+    result = api.summary(out, plots=plots_dir)
+    if fmt == "json":
+        click.echo(json.dumps({**result.to_dict(), "critical_difference": result.cd.describe()}))
+        return
+    if fmt == "md":
+        click.echo(summary_markdown(result, result.cd, [str(p) for p in result.plots]))
+        return
+    for line in result.sentences:
+        console.print(f"- {escape(line)}", highlight=False)
+    for families, title in ((True, "families"), (False, "rungs")):
+        header, body = summary_rows(result, families)
+        table = Table(title=f"{title} over {len(result.boards)} boards")
+        for col in header:
+            table.add_column(col, justify="left" if col in ("family", "name") else "right")
+        for cells in body:
+            table.add_row(*(escape(c) for c in cells))
+        console.print(table)
+    console.print(escape(result.elo_note) + ".", highlight=False)
+    for note in result.notes:
+        console.print(f"note: {escape(note)}", highlight=False)
+    console.print(f"critical difference: {escape(result.cd.describe())}", highlight=False)
+    for path in result.plots:
+        console.print(f"plot: {path}")
+
+
 @cli.group()
 def data() -> None:
     """Look at a data source before benchmarking on it.

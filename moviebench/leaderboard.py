@@ -141,6 +141,15 @@ def board_key(record: Record) -> tuple[str, str]:
 def aggregate(records: list[Record]) -> Board:
     """Group records by board (task, source and data, see `board_keys`), then by model; one
     row per model, best first."""
+    return aggregate_with_draws(records)[0]
+
+
+Draws = dict[tuple[str, str], dict[str, np.ndarray]]
+
+
+def aggregate_with_draws(records: list[Record]) -> tuple[Board, Draws]:
+    """`aggregate`, and each board's paired bootstrap draws by model (`bootstrap_by_model`):
+    what its ties and gaps were measured on, for summaries across boards to resample."""
     keys = board_keys(records)
     groups: dict[tuple[str, str, str], list[Record]] = defaultdict(list)
     for key, r in zip(keys, records):
@@ -162,12 +171,23 @@ def aggregate(records: list[Record]) -> Board:
     by_board: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for key, r in zip(keys, records):
         by_board[key].append(r)
+    draws: Draws = {}
     for key, rows in boards.items():
-        per_model = bootstrap_by_model(rows, by_board[key])
+        per_model = draws[key] = bootstrap_by_model(rows, by_board[key])
         mark_ties(rows, per_model)
         mark_group_gaps(rows, per_model, declared_groups(by_board[key]))
         mark_deep_gap(rows, per_model)
-    return dict(sorted(boards.items()))
+    order = sorted(boards)
+    return {k: boards[k] for k in order}, {k: draws[k] for k in order}
+
+
+def board_ranks(rows: list[BoardRow]) -> list[int]:
+    """Each row's rank on its board, best first: a row tied with its group's leader (`tie`)
+    shares the leader's rank."""
+    ranks: list[int] = []
+    for i, r in enumerate(rows, 1):
+        ranks.append(ranks[-1] if r.tie and ranks else i)
+    return ranks
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -255,10 +275,8 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
         "seeds",
     ]
     body = []
-    ranks: list[int] = []
     # A row tied with its group's leader shares its rank, marked "=".
-    for i, r in enumerate(rows, 1):
-        ranks.append(ranks[-1] if r.tie and ranks else i)
+    ranks = board_ranks(rows)
     rank = {i: f"{k}=" if ranks.count(k) > 1 else str(k) for i, k in enumerate(ranks, 1)}
     for i, r in enumerate(rows, 1):
         if r.status != "ok":

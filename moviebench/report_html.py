@@ -21,7 +21,7 @@ from typing import Any
 from moviebench.leaderboard import (
     HEADLINE_HEADER,
     BoardRow,
-    aggregate,
+    aggregate_with_draws,
     failures,
     gap_lines,
     headline_rows,
@@ -229,7 +229,8 @@ def render_page(
 ) -> str:
     """The whole page as a string; `images` maps each board to (file name, PNG bytes)."""
     e = html.escape
-    boards = aggregate(records)
+    boards, draws = aggregate_with_draws(records)
+    across = render_summary(records, (boards, draws))
     by_board: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for r in records:
         by_board[(r.task, r.source)].append(r)
@@ -274,6 +275,7 @@ bootstrap 95% interval of the difference on the same resampled test rows; <i>tie
 includes 0, the board's own tie rule. Fit seconds and parameters are those of each family's best rung
 (classical / pretrained / deep); a task's quick and full profiles are on adjacent rows.</p>
 {headline}
+{across}
 <nav><ul>{nav}</ul></nav></header>
 <main>
 {sections}
@@ -281,6 +283,60 @@ includes 0, the board's own tie rule. Fit seconds and parameters are those of ea
 <script>{SCRIPT}</script>
 </body></html>
 """
+
+
+def _table(header: list[str], body: list[list[str]]) -> str:
+    e = html.escape
+    return (
+        "<table class=headline><thead><tr>"
+        + "".join(f"<th>{e(h)}</th>" for h in header)
+        + "</tr></thead><tbody>"
+        + "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>" for cells in body)
+        + "</tbody></table>"
+    )
+
+
+def render_summary(records: list[Record], boards: tuple[Any, Any]) -> str:
+    """The cross-task summary (moviebench.summary): verdicts, the family and rung tables, the
+    critical-difference test and its diagram, the cost-versus-gain plot."""
+    from moviebench.plots import write_summary_plots
+    from moviebench.report import SUMMARY_INTRO, has_finished, summary_rows
+    from moviebench.summary import summarise
+
+    if not has_finished(boards[0]):
+        return ""
+    e = html.escape
+    summary = summarise(records, boards=boards)
+    with tempfile.TemporaryDirectory(prefix="moviebench-summary-") as tmp:
+        names, cd = write_summary_plots(summary, Path(tmp))
+        pngs = [(n, compact_png((Path(tmp) / n).read_bytes())) for n in names]
+    intro = SUMMARY_INTRO.split("\n\n", 1)[1].strip()
+    figures = "".join(
+        f'<figure><img alt="{e(n)}" src="data:image/png;base64,'
+        f'{base64.b64encode(data).decode()}" width="{png_size(data)[0]}" '
+        f'height="{png_size(data)[1]}"><figcaption>{e(SUMMARY_CAPTIONS.get(n, n))}</figcaption></figure>'
+        for n, data in pngs
+    )
+    notes = "".join(f"<li>{e(n)}</li>" for n in summary.notes)
+    return (
+        "<h2>Across tasks: every board summarised</h2>"
+        f"<ul class=verdicts>{''.join(f'<li>{e(s)}</li>' for s in summary.sentences)}</ul>"
+        f"<p class=legend>{e(intro)}</p>"
+        f"<h3>Families</h3>{_table(*summary_rows(summary, True))}"
+        f"<p class=legend>{e(summary.elo_note)}.</p>"
+        f"<h3>Rungs</h3>{_table(*summary_rows(summary, False))}"
+        f"{f'<ul class=legend>{notes}</ul>' if notes else ''}"
+        f"<h3>Critical difference</h3><p class=legend>{e(cd.describe())}</p>"
+        f"<div class=plots>{figures}</div>"
+    )
+
+
+SUMMARY_CAPTIONS = {
+    "summary-critical-difference.png": "Average rank of each family's best rung over the "
+    "boards (1 = best); families joined by a bar are not significantly different (Nemenyi).",
+    "summary-cost-gain.png": "Every finished rung of every board: normalised score (0 = "
+    "trivial, 1 = the board's best) against its fit seconds, log axis; colour = family.",
+}
 
 
 def compact_png(data: bytes) -> bytes:
