@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape  # messages hold [brackets]: moviebench[text], tuple[float, float]
 
 from moviebench.errors import BenchError, DamagedFileWarning
-from moviebench.options import DEFAULT_SPLIT_SEED, PROFILES, RunOptions
+from moviebench.options import DEFAULT_SPLIT_SEED, PROFILES, RunOptions, check_seed
 from moviebench.settings import IMAGE_SIZES
 
 # Leaderboards are wide: when output is not a terminal (CI logs, pipes), do not wrap at 80.
@@ -304,10 +304,19 @@ def executor_options(func: _F) -> _F:
 @models_option(
     "Comma-separated models; default: the task's whole ladder. The trivial baseline always runs."
 )
-@seeds_option("Comma-separated model seeds; the split never changes.")
+@seeds_option(
+    "Comma-separated model seeds (initialisation, sampling); the film split is set apart by "
+    "--split-seed / --split-seeds."
+)
 @records_option("Where result records go.")
 @force_option
 @data_options
+@click.option(
+    "--split-seeds",
+    help="Comma-separated split seeds: run the ladder on each of these film splits (repeated "
+    "splits; replaces --split-seed). The board shows mean ± std across split seeds and ties "
+    "from a paired test across them.",
+)
 @click.option(
     "--tuned", is_flag=True, help="Use each model's best params from its `bench tune` study."
 )
@@ -326,6 +335,7 @@ def run(
     out: Path,
     force: bool,
     options: RunOptions,
+    split_seeds: str | None = None,
     tuned: bool = False,
     storage: str | None = None,
     jobs: int = 1,
@@ -343,6 +353,7 @@ def run(
       bench run --task tmdb-quality
       bench run --task poster-genre --source movielens-1m --data ../shared/data/ml-1m \\
                 --models prior,hist-logreg,effnet-logreg --seeds 0,1,2
+      bench run --task tmdb-quality --models logreg,lightgbm --split-seeds 1,2,3
     """
     from moviebench import api
     from moviebench.display import LadderDisplay, print_leaderboards
@@ -353,6 +364,11 @@ def run(
     except BenchError as exc:
         raise click.BadParameter(str(exc), param_hint="--shard") from None
     wanted = _models(models)
+    splits = _seeds(split_seeds) if split_seeds else None
+    if splits is not None and not splits:
+        raise click.BadParameter("give at least one split seed", param_hint="--split-seeds")
+    for split_seed in splits or ():
+        check_seed("--split-seeds", split_seed)  # before anything trains, in one line
     with LadderDisplay(console) as display:
         records = api.run(
             task,
@@ -367,14 +383,17 @@ def run(
             shard=share,
             executor=runner,
             reporter=display,
+            split_seeds=splits,
         )
     if not records:
         console.print(f"shard {shard}: no cells in this share (fewer cells than shares)")
         return
     # The board of this run's data only: records made on other data live in other folders.
     first = records[0]
-    shown = api.board(out, task, first.source, first.data_fingerprint, options.split_seed)
-    print_leaderboards(console, shown.records)
+    shown = api.board(
+        out, task, first.source, first.data_fingerprint, options.split_seed, split_seeds=splits
+    )
+    print_leaderboards(console, shown.records, shown.across_splits)
     # The data folder (the model folders' parent), whatever profile or split folder the
     # records sit in below their model's.
     path = Path(first.path)

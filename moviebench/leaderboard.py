@@ -16,6 +16,7 @@ import json
 import math
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -90,6 +91,10 @@ class BoardRow:
     # in the record's identity, plugins.code_identity)
     deep_gap: Gap | None = None  # best deep minus best classical, on the best deep row
     pretrained_gap: Gap | None = None  # best pretrained minus best classical, on its best row
+    # Folded across split seeds (`aggregate(across_splits=True)`): the mean over model seeds
+    # at each split seed; with several, `primary` is their mean and `primary_std` their std.
+    split_primary: dict[int, float] = dataclasses.field(default_factory=dict)
+    tie_test: str | None = None  # what measured `diff_ci`: "splits" or "bootstrap"
 
     def to_dict(self) -> dict[str, Any]:
         """The row as `to_json` writes it: the marks that were not set are left out."""
@@ -103,60 +108,65 @@ class BoardRow:
         for name in ("gap", "deep_gap", "pretrained_gap"):
             if name in out:
                 out[name] = out[name].to_dict()
+        if not self.split_primary:
+            del out["split_primary"]
         return {**out, "seeds": list(self.seeds), "metrics": dict(self.metrics)}
 
 
-_MARKS = ("diff_ci", "tie", "gap", "deep_gap", "pretrained_gap")
+_MARKS = ("diff_ci", "tie", "gap", "deep_gap", "pretrained_gap", "tie_test")
 Board = dict[tuple[str, str], list[BoardRow]]
 
 
-def board_keys(records: list[Record]) -> list[tuple[str, str]]:
+def board_keys(records: list[Record], across_splits: bool = False) -> list[tuple[str, str]]:
     """Each record's board: `board_key` (task, source, profile and split seed), plus "@ data
     1a2b3c4d" when records of one such board were made on different data, so a board never
     mixes data, profiles or splits."""
     fingerprints: dict[tuple[str, str], set] = defaultdict(set)
     for r in records:
-        fingerprints[board_key(r)].add(r.data_fingerprint)
+        fingerprints[board_key(r, across_splits)].add(r.data_fingerprint)
     keys = []
     for r in records:
-        task, source = board_key(r)
+        task, source = board_key(r, across_splits)
         if len(fingerprints[(task, source)]) > 1:
             source = f"{source} @ data {r.data_fingerprint[:8]}"
         keys.append((task, source))
     return keys
 
 
-def board_key(record: Record) -> tuple[str, str]:
+def board_key(record: Record, across_splits: bool = False) -> tuple[str, str]:
     """The board a record belongs to: its task and source, and its training profile and split
     seed unless they are the default ones. Profiles never share a board (their networks
-    trained to different budgets), nor do split seeds (they score other test rows)."""
+    trained to different budgets), nor do split seeds (they score other test rows), unless
+    `across_splits` folds every split seed of a task into one board (mean ± std across
+    splits)."""
     profile = record.profile
     source = record.source if profile == "quick" else f"{record.source} (profile {profile})"
     split_seed = split_seed_of(record)
-    if split_seed != DEFAULT_SPLIT_SEED:
+    if split_seed != DEFAULT_SPLIT_SEED and not across_splits:
         source = f"{source} (split seed {split_seed})"
     return record.task, source
 
 
-def aggregate(records: list[Record]) -> Board:
+def aggregate(records: list[Record], across_splits: bool = False) -> Board:
     """Group records by board (task, source and data, see `board_keys`), then by model; one
-    row per model, best first."""
-    return aggregate_with_draws(records)[0]
+    row per model, best first. `across_splits` folds a task's split seeds into one board."""
+    return aggregate_with_draws(records, across_splits)[0]
 
 
 Draws = dict[tuple[str, str], dict[str, np.ndarray]]
 
 
-def aggregate_with_draws(records: list[Record]) -> tuple[Board, Draws]:
+def aggregate_with_draws(records: list[Record], across_splits: bool = False) -> tuple[Board, Draws]:
     """`aggregate`, and each board's paired bootstrap draws by model (`bootstrap_by_model`):
-    what its ties and gaps were measured on, for summaries across boards to resample."""
-    keys = board_keys(records)
+    what its ties and gaps were measured on, for summaries across boards to resample. On a
+    board folded across split seeds the draws are those of one split (`bootstrap_split`)."""
+    keys = board_keys(records, across_splits)
     groups: dict[tuple[str, str, str], list[Record]] = defaultdict(list)
     for key, r in zip(keys, records):
         groups[(*key, r.model)].append(r)
     boards: Board = defaultdict(list)
     for (task, source, model), recs in groups.items():
-        boards[(task, source)].append(_row(model, recs))
+        boards[(task, source)].append(_row(model, recs, across_splits))
     for rows in boards.values():
         primary = rows[0].primary_metric
         sign = 1 if higher_is_better(primary) else -1
@@ -173,10 +183,15 @@ def aggregate_with_draws(records: list[Record]) -> tuple[Board, Draws]:
         by_board[key].append(r)
     draws: Draws = {}
     for key, rows in boards.items():
-        per_model = draws[key] = bootstrap_by_model(rows, by_board[key])
-        mark_ties(rows, per_model)
-        mark_group_gaps(rows, per_model, declared_groups(by_board[key]))
-        mark_deep_gap(rows, per_model)
+        recs = by_board[key]
+        split = bootstrap_split(recs)
+        per_model = draws[key] = bootstrap_by_model(
+            rows, [r for r in recs if split_seed_of(r) == split]
+        )
+        interval = pair_interval(per_model, test_train_ratio(recs))
+        mark_ties(rows, per_model, interval)
+        mark_group_gaps(rows, per_model, declared_groups(recs), interval)
+        mark_deep_gap(rows, per_model, interval)
     order = sorted(boards)
     return {k: boards[k] for k in order}, {k: draws[k] for k in order}
 
@@ -195,11 +210,25 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _row(model: str, recs: list[Record]) -> BoardRow:
+def _row(model: str, recs: list[Record], across_splits: bool = False) -> BoardRow:
     ok = [r for r in recs if r.status == "ok"]
     first = recs[0]
     metric_names = list(ok[0].metrics) if ok else []
     primary = [r.primary for r in ok]
+    split_primary: dict[int, float] = {}
+    if across_splits:
+        by_split: dict[int, list[float]] = defaultdict(list)
+        for r in ok:
+            by_split[split_seed_of(r)].append(r.primary)
+        split_primary = {k: float(np.mean(v)) for k, v in sorted(by_split.items())}
+    if len(split_primary) > 1:
+        # mean of the splits' means, and their sample std: the split's variance, not the seed's
+        primary = list(split_primary.values())
+        primary_std = float(np.std(primary, ddof=1))
+    else:
+        primary_std = float(np.std(primary)) if len(primary) > 1 else 0.0 if primary else None
+    if split_primary:
+        first = next((r for r in recs if split_seed_of(r) == DEFAULT_SPLIT_SEED), first)
     return BoardRow(
         task=first.task,
         source=first.source,
@@ -208,7 +237,7 @@ def _row(model: str, recs: list[Record]) -> BoardRow:
         pretrained_weights=first.pretrained_weights,
         primary_metric=first.primary_metric,
         primary=_mean(primary),
-        primary_std=float(np.std(primary)) if len(primary) > 1 else 0.0 if primary else None,
+        primary_std=primary_std,
         n_seeds=len(ok),
         seeds=sorted(r.seed for r in ok),
         metrics={m: _mean([r.metrics.get(m) for r in ok]) for m in metric_names},
@@ -228,6 +257,7 @@ def _row(model: str, recs: list[Record]) -> BoardRow:
         else "plugin"
         if "model_code" in first.identity
         else "moviebench",
+        split_primary=split_primary if len(split_primary) > 1 else {},
     )
 
 
@@ -260,6 +290,7 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
     """Header and cells shared by the terminal and markdown renderings."""
     primary = rows[0].primary_metric
     others = [m for m in (next((r.metrics for r in rows if r.metrics), {})) if m != primary]
+    splits = any(r.split_primary for r in rows)
     header = [
         "#",
         "model",
@@ -273,6 +304,7 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
         "predict s",
         "params",
         "seeds",
+        *(["split seeds"] if splits else []),
     ]
     body = []
     # A row tied with its group's leader shares its rank, marked "=".
@@ -294,6 +326,7 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
                     "",
                     "",
                     "",
+                    *([""] if splits else []),
                 ]
             )
             continue
@@ -320,6 +353,8 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
                 _fmt(r.predict_seconds, 2),
                 _fmt_params(r.n_params),
                 str(r.n_seeds),
+                # several: the ± is the std across these split seeds (model seeds averaged)
+                *([",".join(map(str, r.split_primary)) or "one"] if splits else []),
             ]
         )
     return header, body
@@ -373,6 +408,8 @@ def to_markdown(boards: Board, plots: dict[tuple[str, str], list[str]] | None = 
             "Δ baseline is the gain over the trivial baseline. "
             "A rank marked `=` is a tie: the paired bootstrap 95% interval of the difference "
             "to the first model of that rank includes 0.\n"
+            if not any(r.split_primary for r in rows)
+            else SPLITS_NOTE.format(metric=rows[0].primary_metric)
         )
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "|".join("---" for _ in header) + "|")
@@ -387,6 +424,18 @@ def to_markdown(boards: Board, plots: dict[tuple[str, str], list[str]] | None = 
             out.append(f"\n![{image}]({image})")
         out.append("")
     return "\n".join(out)
+
+
+SPLITS_NOTE = (
+    "Primary metric `{metric}` on the test split; rows with several split seeds show the mean "
+    "± sample std across split seeds (model seeds averaged within each split), the others "
+    "mean ± std over model seeds on the default split. Δ baseline is the gain over the "
+    "trivial baseline. A rank marked `=` is a tie with the first model of that rank: where "
+    "both rows have several split seeds in common, the 95% interval of their split-level "
+    "differences by the corrected resampled t-test (Nadeau & Bengio: a paired t-test across "
+    "splits, variance widened by n_test / n_train since the splits' training sets overlap) "
+    "includes 0; otherwise the paired bootstrap interval on the default split does.\n"
+)
 
 
 def to_csv(boards: Board) -> str:
@@ -571,18 +620,68 @@ def _interval(a: np.ndarray, b: np.ndarray) -> list[float]:
     return [float(low), float(high)]
 
 
-def mark_ties(rows: list[BoardRow], per_model: dict[str, np.ndarray]) -> None:
-    """Set `tie` on each row whose paired bootstrap 95% interval of the difference to the
-    leader of its rank group (the first row of the run of tied rows above it) includes 0, and
-    `diff_ci` to that interval. A row not tied with that leader starts a new group, so ties
-    never chain through neighbours: A ≈ B and B ≈ C with A ≠ C ranks C below A."""
+Interval = Callable[[Any, Any], "tuple[list[float], str] | None"]
+
+
+def bootstrap_split(records: list[Record]) -> int:
+    """The split seed whose test rows a board's paired bootstrap resamples: the default
+    split when any record is on it, else the smallest split seed."""
+    seeds = {split_seed_of(r) for r in records}
+    return DEFAULT_SPLIT_SEED if DEFAULT_SPLIT_SEED in seeds or not seeds else min(seeds)
+
+
+def test_train_ratio(records: list[Record]) -> float:
+    """n_test / n_train of a board's records (0 when they do not say)."""
+    ratios = [r.n_test / r.n_train for r in records if r.n_test and r.n_train]
+    return float(np.mean(ratios)) if ratios else 0.0
+
+
+def split_interval(a: list[float], b: list[float], ratio: float) -> list[float]:
+    """95% interval of the mean split-level difference a − b by the corrected resampled
+    t-test (Nadeau & Bengio 2003): a paired t-test across split seeds whose variance is
+    widened by n_test / n_train, because the splits' training sets overlap."""
+    from scipy import stats
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    j = len(d)
+    half = stats.t.ppf(0.975, j - 1) * math.sqrt((1 / j + ratio) * float(np.var(d, ddof=1)))
+    return [float(d.mean() - half), float(d.mean() + half)]
+
+
+def pair_interval(per_model: dict[str, np.ndarray], ratio: float = 0.0) -> Interval:
+    """The interval of the difference between two rows, and the test that gave it: across
+    split seeds (`split_interval`) when both rows have at least two split seeds in common,
+    else the paired bootstrap of the test rows (`per_model`); None when neither can."""
+
+    def interval(a: Any, b: Any) -> tuple[list[float], str] | None:
+        sa, sb = getattr(a, "split_primary", {}), getattr(b, "split_primary", {})
+        common = sorted(set(sa) & set(sb))
+        if len(common) >= 2:
+            return split_interval([sa[k] for k in common], [sb[k] for k in common], ratio), "splits"
+        x, y = per_model.get(a.model), per_model.get(b.model)
+        return None if x is None or y is None else (_interval(x, y), "bootstrap")
+
+    return interval
+
+
+def mark_ties(
+    rows: list[BoardRow], per_model: dict[str, np.ndarray], interval: Interval | None = None
+) -> None:
+    """Set `tie` on each row whose 95% interval of the difference to the leader of its rank
+    group (the first row of the run of tied rows above it) includes 0, and `diff_ci` to that
+    interval: the paired bootstrap of the test rows, or across split seeds where both rows
+    have several (`pair_interval`). A row not tied with that leader starts a new group, so
+    ties never chain through neighbours: A ≈ B and B ≈ C with A ≠ C ranks C below A."""
+    interval = interval or pair_interval(per_model)
     leader = rows[0] if rows else None
     for row in rows[1:]:
-        a, b = per_model.get(leader.model), per_model.get(row.model)
-        if a is None or b is None:
+        measured = interval(leader, row)
+        if measured is None:
             leader = row
             continue
-        row.diff_ci = _interval(a, b)
+        row.diff_ci, test = measured
+        if hasattr(row, "tie_test"):
+            row.tie_test = test
         row.tie = bool(row.diff_ci[0] <= 0 <= row.diff_ci[1])
         if not row.tie:
             leader = row
@@ -598,7 +697,10 @@ def declared_groups(records: list[Record]) -> list[tuple[str, list[str]]]:
 
 
 def mark_group_gaps(
-    rows: list[BoardRow], per_model: dict[str, np.ndarray], groups: list[tuple[str, list[str]]]
+    rows: list[BoardRow],
+    per_model: dict[str, np.ndarray],
+    groups: list[tuple[str, list[str]]],
+    interval: Interval | None = None,
 ) -> None:
     """For a task that declares model groups to compare (`groups`, e.g. fusion against
     single modality), set `gap` on the best row of the first group: its difference to the
@@ -616,9 +718,8 @@ def mark_group_gaps(
     a, b = best(models_a), best(models_b)
     if a is None or b is None:
         return
-    ci = None
-    if a.model in per_model and b.model in per_model:
-        ci = _interval(per_model[a.model], per_model[b.model])
+    measured = (interval or pair_interval(per_model))(a, b)
+    ci = None if measured is None else measured[0]
     a.gap = Gap(vs=b.model, diff=a.primary - b.primary, ci=ci, group=name_a, vs_group=name_b)
 
 
@@ -642,7 +743,9 @@ def best_of_family(rows: list[BoardRow], family: str) -> BoardRow | None:
     return _best(rows, (family,))
 
 
-def mark_deep_gap(rows: list[BoardRow], per_model: dict[str, np.ndarray]) -> None:
+def mark_deep_gap(
+    rows: list[BoardRow], per_model: dict[str, np.ndarray], interval: Interval | None = None
+) -> None:
     """Set `deep_gap` on the best deep row and `pretrained_gap` on the best pretrained row:
     each one's difference to the best classical row, with the paired bootstrap 95% interval
     when both have stored test scores (the same draws as the board's ties)."""
@@ -653,9 +756,8 @@ def mark_deep_gap(rows: list[BoardRow], per_model: dict[str, np.ndarray]) -> Non
         best = _best(rows, (family,))
         if best is None:
             continue
-        ci = None
-        if best.model in per_model and classical.model in per_model:
-            ci = _interval(per_model[best.model], per_model[classical.model])
+        measured = (interval or pair_interval(per_model))(best, classical)
+        ci = None if measured is None else measured[0]
         setattr(best, attr, Gap(vs=classical.model, diff=best.primary - classical.primary, ci=ci))
 
 

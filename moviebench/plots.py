@@ -323,16 +323,16 @@ def plot_scaling(points: list[Record], path: Path, metric: str, title: str) -> P
 
 
 def write_plots(
-    records: list[Record], out_dir: Path, link_prefix: str = ""
+    records: list[Record], out_dir: Path, link_prefix: str = "", across_splits: bool = False
 ) -> dict[tuple[str, str], list[str]]:
     """Every plot for every (task, source) in `records`; returns image links per board.
 
     Links are `link_prefix` + file name, so markdown written elsewhere can point into `out_dir`.
     """
     out_dir = Path(out_dir)
-    boards = aggregate(records)
+    boards = aggregate(records, across_splits)
     by_board: dict[tuple[str, str], list[Record]] = defaultdict(list)
-    for key, r in zip(board_keys(records), records):
+    for key, r in zip(board_keys(records, across_splits), records):
         by_board[key].append(r)
     links: dict[tuple[str, str], list[str]] = {}
     for (task, source), rows in boards.items():

@@ -28,8 +28,9 @@ def write_markdown_report(
     from moviebench.summary import summarise
 
     folder = Path(folder)
-    links = write_plots(records, folder / "plots", link_prefix="plots/")
-    boards, draws = aggregate_with_draws(records)
+    # A task's split seeds share one board (mean ± std across splits)
+    links = write_plots(records, folder / "plots", link_prefix="plots/", across_splits=True)
+    boards, draws = aggregate_with_draws(records, across_splits=True)
     across, images = "", []
     if has_finished(boards):  # a folder of failed records has nothing to summarise
         summary = summarise(records, boards=(boards, draws))

@@ -22,6 +22,7 @@ from moviebench.leaderboard import (
     HEADLINE_HEADER,
     BoardRow,
     aggregate_with_draws,
+    board_keys,
     failures,
     gap_lines,
     headline_rows,
@@ -229,11 +230,12 @@ def render_page(
 ) -> str:
     """The whole page as a string; `images` maps each board to (file name, PNG bytes)."""
     e = html.escape
-    boards, draws = aggregate_with_draws(records)
+    # A task's split seeds share one board (mean ± std across splits)
+    boards, draws = aggregate_with_draws(records, across_splits=True)
     across = render_summary(records, (boards, draws))
     by_board: dict[tuple[str, str], list[Record]] = defaultdict(list)
-    for r in records:
-        by_board[(r.task, r.source)].append(r)
+    for key, r in zip(board_keys(records, across_splits=True), records):
+        by_board[key].append(r)
     nav = "".join(
         f'<li><a href="#{e(slug(f"{t}-{s}"))}">{e(t)} on {e(s)}</a> ({len(rows)} models)</li>'
         for (t, s), rows in boards.items()
@@ -354,7 +356,7 @@ def board_images(records: list[Record]) -> dict[tuple[str, str], list[tuple[str,
     """Every plot of plots.write_plots, read back as compact PNG bytes (drawn in a temporary
     folder)."""
     with tempfile.TemporaryDirectory(prefix="moviebench-plots-") as tmp:
-        links = write_plots(records, Path(tmp))
+        links = write_plots(records, Path(tmp), across_splits=True)
         return {
             key: [(name, compact_png((Path(tmp) / name).read_bytes())) for name in names]
             for key, names in links.items()

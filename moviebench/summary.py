@@ -127,8 +127,15 @@ def _board_data(key: tuple[str, str], rows: list[BoardRow], per_model: dict) -> 
     ranks = board_ranks(rows)[: len(done)]  # finished rows come first on a board
     sign = 1 if higher_is_better(done[0].primary_metric) else -1
     n_draws = max((len(v) for v in per_model.values()), default=1)
+    # A row folded across split seeds has draws on one split only: they are centred on the
+    # row's mean across splits, so they carry that split's test-row noise around it.
     cols = [
-        per_model[r.model] if r.model in per_model else np.full(n_draws, r.primary) for r in done
+        per_model[r.model] - np.mean(per_model[r.model]) + r.primary
+        if r.model in per_model and r.split_primary
+        else per_model[r.model]
+        if r.model in per_model
+        else np.full(n_draws, r.primary)
+        for r in done
     ]
     trivial = next((i for i, r in enumerate(done) if r.family == "trivial"), None)
     return _BoardData(board_name(key), done, ranks, sign, sign * np.stack(cols, axis=1), trivial)
@@ -162,7 +169,15 @@ def _competition_ranks(ranks: list[int]) -> list[int]:
 
 def _compare(b: _BoardData, a: int, c: int) -> int:
     """+1 when column `a` beats column `c` (the paired 95% interval excludes 0), -1 when it
-    trails, 0 for a tie: the board's own rule (leaderboard.mark_ties)."""
+    trails, 0 for a tie: the board's own rule (leaderboard.mark_ties). A pretrained or deep
+    row's interval to the best classical one is the headline's (`Gap.ci`: across split seeds
+    where the board has several, else the paired bootstrap)."""
+    row = b.rows[a]
+    gap = row.deep_gap if row.family == "deep" else row.pretrained_gap
+    if gap is not None and gap.vs == b.rows[c].model and gap.ci is not None:
+        low, high = (b.sign * x for x in gap.ci)
+        low, high = min(low, high), max(low, high)
+        return 1 if low > 0 else -1 if high < 0 else 0
     diff = b.draws[:, a] - b.draws[:, c]
     low, high = np.nanpercentile(diff, [2.5, 97.5])
     if low == high:  # no draws: the point difference decides
@@ -177,7 +192,7 @@ def summarise(
     boards: tuple[Board, Draws] | None = None,
 ) -> Summary:
     """The summary of every board the records make (see the module's docstring)."""
-    board, draws = boards if boards is not None else aggregate_with_draws(records)
+    board, draws = boards if boards is not None else aggregate_with_draws(records, True)
     data = [
         _board_data(key, rows, draws.get(key, {}))
         for key, rows in board.items()
