@@ -421,7 +421,7 @@ class Board:
         """PNG plots and `folder/leaderboard.md` embedding them; the page and the plot count."""
         from moviebench.report import write_leaderboard_page
 
-        return write_leaderboard_page(self.records, Path(folder))
+        return write_leaderboard_page(self.records, Path(folder), self.across_splits)
 
 
 def board(

@@ -436,8 +436,12 @@ def list_all() -> None:
     "--split-seed",
     default=DEFAULT_SPLIT_SEED,
     show_default=True,
-    help="Show the records of this film split (`bench run --split-seed`); splits never share a "
-    "board.",
+    help="Show the records of this film split (`bench run --split-seed`) on their own board.",
+)
+@click.option(
+    "--split-seeds",
+    help="Comma-separated split seeds folded into one board per task (`bench run "
+    "--split-seeds`): mean ± std across splits, ties by the paired test across them.",
 )
 @plots_option("Write PNG plots and a leaderboard.md embedding them into this folder.")
 def leaderboard(
@@ -446,6 +450,7 @@ def leaderboard(
     out: Path,
     fmt: str,
     split_seed: int = DEFAULT_SPLIT_SEED,
+    split_seeds: str | None = None,
     plots_dir: Path | None = None,
 ) -> None:
     """Render leaderboards from stored records alone (no training).
@@ -458,9 +463,10 @@ def leaderboard(
     from moviebench import api
     from moviebench.display import print_leaderboards
 
-    board = api.board(out, task, source, split_seed=split_seed)
+    splits = _seeds(split_seeds) if split_seeds else None
+    board = api.board(out, task, source, split_seed=split_seed, split_seeds=splits)
     if fmt == "table":
-        print_leaderboards(console, board.records)
+        print_leaderboards(console, board.records, board.across_splits)
     else:
         click.echo(board.render(fmt))
     if plots_dir:

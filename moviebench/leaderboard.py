@@ -480,7 +480,9 @@ def to_json(boards: Board) -> str:
     epochs, truncated (bool), status, error, split_hash and vs_baseline (numbers or null),
     then only where they were measured: diff_ci ([low, high] to its rank group's leader) and tie
     (bool), gap ({group, vs_group, vs, diff[, ci]}), deep_gap and pretrained_gap ({vs, diff[,
-    ci]}: the best deep or pretrained row against the best classical one) and, for a
+    ci]}: the best deep or pretrained row against the best classical one), tie_test
+    ("splits" or "bootstrap": what measured diff_ci), split_primary (split seed -> mean over
+    model seeds, on a board folded across several split seeds) and, for a
     rung from outside moviebench, origin (plugin or external)."""
     rows = [_finite(r.to_dict()) for rows in boards.values() for r in rows]
     return json.dumps(rows, indent=2, allow_nan=False)

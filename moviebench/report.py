@@ -50,14 +50,17 @@ def write_markdown_report(
     return page, sum(map(len, links.values())) + len(images)
 
 
-def write_leaderboard_page(records: list[dict[str, Any]], folder: Path) -> tuple[Path, int]:
+def write_leaderboard_page(
+    records: list[dict[str, Any]], folder: Path, across_splits: bool = False
+) -> tuple[Path, int]:
     """PNG plots and `folder/leaderboard.md` embedding them; returns the page and the plot count."""
     from moviebench.leaderboard import aggregate, to_markdown
     from moviebench.plots import write_plots
 
-    links = write_plots(records, folder)
+    links = write_plots(records, folder, across_splits=across_splits)
     page = Path(folder) / "leaderboard.md"
-    page.write_text("# moviebench leaderboard\n\n" + to_markdown(aggregate(records), links))
+    boards = aggregate(records, across_splits)
+    page.write_text("# moviebench leaderboard\n\n" + to_markdown(boards, links))
     return page, sum(map(len, links.values()))
 
 
