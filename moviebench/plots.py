@@ -371,6 +371,7 @@ def plot_cd_diagram(cd: Any, path: Path) -> Path | None:
     fig.suptitle(
         f"Critical difference over {len(cd.boards)} boards ({cd.test}, p = {cd.pvalue:.3g})",
         fontsize=9,
+        y=1.12,  # above autorank's own "CD" bar
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI, bbox_inches="tight")  # autorank's axes refuse tight_layout
@@ -386,18 +387,24 @@ def plot_cost_gain(
     shown = [p for p in points if p[4] is not None and p[4] > 0 and p[2] != "trivial"]
     if not shown:
         return None
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
     fig, ax = plt.subplots(figsize=(8, 5))
     for family, color in FAMILY_COLORS.items():
         mine = [p for p in shown if p[2] == family]
         if mine:
             ax.scatter(
-                [p[4] for p in mine], [p[3] for p in mine], color=color, label=family,
-                alpha=0.8, edgecolors="white", linewidths=0.5,
+                [max(p[4], 1e-3) for p in mine], [p[3] for p in mine], color=color,
+                label=family, alpha=0.8, edgecolors="white", linewidths=0.5,
             )  # fmt: skip
     ax.set_xscale("log")
+    # plain tick labels: the package turns mathtext off, so matplotlib's 10^k would show raw
+    ax.xaxis.set_major_locator(LogLocator(base=10))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     ax.axhline(0, color=FAMILY_COLORS["trivial"], lw=0.8, ls="--")
     ax.axhline(1, color="#555", lw=0.5, ls=":")
-    ax.set_xlabel("fit seconds (log)")
+    ax.set_xlabel("fit seconds (log; under 1 ms drawn at 0.001)")
     ax.set_ylabel("normalised score: 0 = trivial, 1 = board's best")
     boards = len({p[0] for p in shown})
     ax.set_title(f"Cost against gain: {len(shown)} rungs on {boards} boards", fontsize=10)
