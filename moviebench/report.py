@@ -143,14 +143,14 @@ def summary_markdown(summary: Any, cd: Any, images: list[str], prefix: str = "")
     out += ["", f"{len(summary.boards)} boards: {', '.join(summary.boards)}.", ""]
     out += ["### Families", "", *table(True), "", f"{summary.elo_note}.", ""]
     out += ["### Rungs", "", *table(False), ""]
-    missing = [e for e in summary.rungs if e.missing and len(e.boards) > 1]
-    if missing:
-        out.append(
-            "Rungs on some boards only: "
-            + "; ".join(f"{e.name} absent from {', '.join(e.missing)}" for e in missing)
-            + ". (Each task has its own ladder: a rung on one board only is not listed.)"
-        )
-        out.append("")
+    partial = sum(1 for e in summary.rungs if e.missing)
+    if partial:
+        out += [
+            f"{partial} of {len(summary.rungs)} rungs are on some boards only (each task has "
+            "its own ladder): each is averaged over the boards it is on (*boards*), never "
+            "counted as losing where it did not run.",
+            "",
+        ]
     out += [f"- {note}" for note in summary.notes]
     out += ["### Critical difference", "", f"{cd.describe()}", ""]
     out += [f"![{name}]({prefix}{name})\n" for name in images]
