@@ -12,7 +12,8 @@ HEADLINE_INTRO = (
     "board. *Pretrained* is a frozen encoder learned elsewhere under a head trained here; "
     "*deep* is a network trained here end to end (marked when it starts from pretrained "
     "weights). Each gap's interval is the paired bootstrap 95% interval of the difference on "
-    "the same resampled test rows; *tie* marks an interval that includes 0, the board's own "
+    "the same resampled test rows (where both rungs ran on several split seeds, the corrected "
+    "paired t interval across splits); *tie* marks an interval that includes 0, the board's own "
     "tie rule. Fit seconds and parameters are those of each family's best rung (classical / "
     "pretrained / deep); a task's quick and full profiles are on adjacent rows.\n\n"
 )

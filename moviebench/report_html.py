@@ -273,7 +273,8 @@ was made (split, data, params, settings, device, commit, versions, seeds). Plot 
 <p class=legend>Primary metric on the test split, mean over seeds; the best rung of each family per board.
 <i>Pretrained</i> is a frozen encoder learned elsewhere under a head trained here; <i>deep</i> is a network
 trained here end to end (marked when it starts from pretrained weights). Each gap's interval is the paired
-bootstrap 95% interval of the difference on the same resampled test rows; <i>tie</i> marks an interval that
+bootstrap 95% interval of the difference on the same resampled test rows (where both rungs ran on several split
+seeds, the corrected paired t interval across splits); <i>tie</i> marks an interval that
 includes 0, the board's own tie rule. Fit seconds and parameters are those of each family's best rung
 (classical / pretrained / deep); a task's quick and full profiles are on adjacent rows.</p>
 {headline}

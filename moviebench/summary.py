@@ -373,7 +373,7 @@ def family_elo(families: list[Entry], scores: dict[str, dict[str, float]]) -> st
     names, kept = complete_block(scores)
     if len(names) < 2:
         return (
-            f"Elo / win rate: fewer than {CD_MIN_BOARDS} boards share two families; "
+            f"Elo / win rate: no two families share {CD_MIN_BOARDS} or more boards; "
             "bencheval needs every method on every task"
         )
     complete = {b: {f: scores[b][f] for f in names} for b in kept}
@@ -486,9 +486,9 @@ def critical_difference(summary: Summary, alpha: float = 0.05) -> CriticalDiffer
     none = CriticalDifference(families, boards, "", None, None, {})
     if len(families) < 2:
         none.test = (
-            f"no critical-difference test: fewer than {CD_MIN_BOARDS} of the {len(scores)} "
-            "boards have any two families in common; the Friedman test (autorank) needs at "
-            f"least {CD_MIN_BOARDS} boards"
+            f"no critical-difference test: no two families share {CD_MIN_BOARDS} or more of "
+            f"the {len(scores)} boards, and the Friedman test (autorank) needs at least "
+            f"{CD_MIN_BOARDS} boards"
         )
         return none
     import contextlib
