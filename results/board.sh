@@ -3,12 +3,15 @@
 #
 #   results/board.sh board [TASK...]
 #                              every task the shared data serves, every rung, quick profile;
-#                              rungs cheap enough get seeds 0,1,2, the rest seed 0.
+#                              rungs cheap enough get model seeds 0,1,2 on split seeds 1,2,3
+#                              (the board shows their std across splits), the rest model
+#                              seed 0 on the default split (seed 2).
 #                              Records in results/board/, then results/README.md and
 #                              results/index.html from them (bench report). Naming tasks
 #                              runs only those (and writes no report).
 #   results/board.sh baseline OUT
-#                              only the cheap rungs, seed 0, into OUT: what CI reruns and
+#                              only the cheap rungs, model seed 0, default split only, into
+#                              OUT: what CI reruns and
 #                              `bench check --baseline results/baseline --out OUT` compares.
 #
 # $BENCH is the command (default `bench`; e.g. BENCH="python -m moviebench" in a checkout).
@@ -46,8 +49,8 @@ wanted() {  # TASK: true when no task filter was given or TASK is in it
   return 1
 }
 
-run_entry() {  # OUT SEEDS TASK SOURCE DATA MODELS
-  local out="$1" seeds="$2" task="$3" source="$4" path="$5" models="$6"
+run_entry() {  # OUT SEEDS TASK SOURCE DATA MODELS [SPLIT_SEEDS]
+  local out="$1" seeds="$2" task="$3" source="$4" path="$5" models="$6" splits="${7:-}"
   local data_args=()
   if [[ "$path" != "-" ]]; then
     if [[ ! -e "$path" ]]; then
@@ -58,9 +61,11 @@ run_entry() {  # OUT SEEDS TASK SOURCE DATA MODELS
   fi
   local model_args=()
   [[ "$models" != "ladder" ]] && model_args=(--models "$models")
-  echo "== bench run --task $task --source $source ${model_args[*]} --seeds $seeds" >&2
+  local split_args=()
+  [[ -n "$splits" ]] && split_args=(--split-seeds "$splits")
+  echo "== bench run --task $task --source $source ${model_args[*]} --seeds $seeds ${split_args[*]}" >&2
   "${bench[@]}" run --task "$task" --source "$source" "${data_args[@]}" "${model_args[@]}" \
-    --seeds "$seeds" --out "$out"
+    --seeds "$seeds" "${split_args[@]}" --out "$out"
 }
 
 case "$mode" in
@@ -70,7 +75,7 @@ case "$mode" in
     for entry in "${entries[@]}"; do
       read -r task source path cheap <<<"$entry"
       wanted "$task" || continue
-      run_entry "$out" 0,1,2 "$task" "$source" "$path" "$cheap"
+      run_entry "$out" 0,1,2 "$task" "$source" "$path" "$cheap" 1,2,3
     done
     for entry in "${entries[@]}"; do
       read -r task source path cheap <<<"$entry"
