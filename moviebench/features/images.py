@@ -201,9 +201,18 @@ def augment_batch(images: torch.Tensor, generator: torch.Generator | None) -> to
 def apply_augmentation(images: torch.Tensor, draws: torch.Tensor) -> torch.Tensor:
     """`AUGMENTATION` with each sample's draws (`augment_params`) in one resampling pass: crop,
     flip and rotation compose into one sampling grid for `grid_sample`; brightness is a
-    per-sample factor; corners the rotation uncovers are black, as torchvision fills them."""
+    per-sample factor; corners the rotation uncovers are black, as torchvision fills them.
+    `images` are floats in [0, 1]."""
+    return augment_pixels(images, draws, top=1.0)
+
+
+def augment_pixels(images: torch.Tensor, draws: torch.Tensor, top: float) -> torch.Tensor:
+    """`apply_augmentation` for float images whose white is `top`; returns values in [0, 1].
+    The grid is built by broadcasting rows and columns (cheaper than `affine_grid` on a CPU);
+    brightness, fill and the scaling to [0, 1] are one per-pixel factor."""
     b, _, h, w = images.shape
-    r = draws.to(images.device, images.dtype)
+    dtype, device = images.dtype, images.device
+    r = draws.to(device, dtype)
     scale = CROP_SCALE[0] + (CROP_SCALE[1] - CROP_SCALE[0]) * r[:, 0]
     low, high = math.log(CROP_RATIO[0]), math.log(CROP_RATIO[1])
     ratio = torch.exp(low + (high - low) * r[:, 1])
@@ -213,28 +222,30 @@ def apply_augmentation(images: torch.Tensor, draws: torch.Tensor) -> torch.Tenso
     ch = torch.sqrt(scale / ratio).clamp(max=1.0)
     cx = (1 - cw) * (2 * r[:, 2] - 1)
     cy = (1 - ch) * (2 * r[:, 3] - 1)
-    sign = torch.where(r[:, 4] < 0.5, -1.0, 1.0).to(r.dtype)
+    sign = torch.where(r[:, 4] < 0.5, -1.0, 1.0).to(dtype)
     bright = 1 - BRIGHTNESS + 2 * BRIGHTNESS * r[:, 5]
     angle = torch.deg2rad(ROTATION * (2 * r[:, 6] - 1))
-    # Rotation about the centre, in pixel units (a non-square image rotates rigidly): output
-    # point p -> q in the crop's frame; q outside [-1, 1] is the black fill.
-    cos, sin, zero = torch.cos(angle), torch.sin(angle), torch.zeros_like(angle)
+    # Output pixel centres p = (x, y); the rotation about the centre, in pixel units (a
+    # non-square image turns rigidly), takes p to q in the crop's frame, and q outside
+    # [-1, 1] is the black fill; the crop (flipped or not) takes q into the image.
+    xs = ((torch.arange(w, device=device, dtype=dtype) * 2 + 1) / w - 1).view(1, 1, w)
+    ys = ((torch.arange(h, device=device, dtype=dtype) * 2 + 1) / h - 1).view(1, h, 1)
+    cos, sin = torch.cos(angle).view(b, 1, 1), torch.sin(angle).view(b, 1, 1)
     aspect = w / h
-    rotate = torch.stack(
-        [
-            torch.stack([cos, -sin / aspect, zero], 1),
-            torch.stack([sin * aspect, cos, zero], 1),
-        ],
-        1,
-    )
-    q = nn.functional.affine_grid(rotate, [b, 3, h, w], align_corners=False)
-    inside = (q.abs() <= 1).all(-1).unsqueeze(1)
-    stretch = torch.stack([cw * sign, ch], 1)[:, None, None, :]
-    shift = torch.stack([cx, cy], 1)[:, None, None, :]
+    ax, bx = cos, -sin / aspect  # q = (ax x + bx y, ay x + by y)
+    ay, by = sin * aspect, cos
+    sx, sy = (cw * sign).view(b, 1, 1), ch.view(b, 1, 1)
+    grid = torch.empty((b, h, w, 2), device=device, dtype=dtype)
+    # Each coordinate is a row term plus a column term: one full-size operation apiece.
+    torch.add(sx * ax * xs, sx * bx * ys + cx.view(b, 1, 1), out=grid[..., 0])
+    torch.add(sy * ay * xs, sy * by * ys + cy.view(b, 1, 1), out=grid[..., 1])
     out = nn.functional.grid_sample(
-        images, q * stretch + shift, mode="bilinear", padding_mode="border", align_corners=False
+        images, grid, mode="bilinear", padding_mode="border", align_corners=False
     )
-    return (out * bright[:, None, None, None]).clamp_(0, 1) * inside
+    # 1 where q is inside the crop's frame, 0 in the corners the rotation uncovers.
+    factor = torch.add(ax * xs, bx * ys).abs_().le_(1)
+    factor.mul_(torch.add(ay * xs, by * ys).abs_().le_(1)).mul_((bright / top).view(b, 1, 1))
+    return out.mul_(factor.unsqueeze(1)).clamp_(0, 1)
 
 
 class ImageDataset(TensorBatches):
@@ -255,8 +266,11 @@ class ImageDataset(TensorBatches):
         std: Sequence[float] = IMAGENET_STD,
         extra: Sequence[torch.Tensor] = (),
     ) -> None:
-        # NHWC storage viewed as NCHW: channels-last memory, as the networks read it.
-        pixels_nchw = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+        # NCHW, contiguous: the batched resampling and normalising run fastest on it (the
+        # loop makes the network's input channels-last).
+        pixels_nchw = (
+            torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
+        )
         super().__init__(pixels_nchw, *extra, y)
         self.y = y
         self.augment = bool(augment)
@@ -266,8 +280,11 @@ class ImageDataset(TensorBatches):
     def transform(
         self, parts: list[torch.Tensor], training: bool, generator: torch.Generator | None
     ) -> list[torch.Tensor]:
-        images = parts[0].float().div_(255)
-        if training and self.augment:
-            images = augment_batch(images, generator)
+        images = parts[0].float()
         mean, std = self.mean.to(images.device), self.std.to(images.device)
-        return [(images - mean) / std, *parts[1:]]
+        if training and self.augment:
+            images = augment_pixels(images, augment_params(len(images), generator), top=255.0)
+            images = images.sub_(mean).div_(std)
+        else:
+            images = images.mul_(1 / 255).sub_(mean).div_(std)
+        return [images, *parts[1:]]
