@@ -4,7 +4,8 @@ template of a rung whose network it trains.
 AdamW (optionally with a warm-up and per-group learning rates), ReduceLROnPlateau on the
 validation score, gradient clipping, early stopping on the task's primary metric with the best
 epoch restored, per-epoch history (learning curves), and on CUDA mixed precision, channels-last
-and pinned-memory loading.
+and pinned-memory loading. Tensor-backed splits (features/batches.py) are fed as index slices
+of device tensors, augmented there in batches.
 
 How long a network trains is declared, never measured: each rung states its budget (epoch cap,
 patience, batch size, resolution or sequence length) per profile in `TorchModel.budgets`, and
@@ -22,7 +23,7 @@ import dataclasses
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -32,6 +33,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from moviebench.features import precision
+from moviebench.features.batches import TensorBatches, as_batches
 from moviebench.models.base import Model, RunContext
 from moviebench.options import CAP_ROWS, PROFILES
 from moviebench.targets import NetworkOutputs, TargetKind, target_kind
@@ -123,6 +125,62 @@ def _to_device(batch: Any, device: str, channels_last: bool) -> list[torch.Tenso
     return out
 
 
+class _TensorLoader:
+    """A DataLoader's place for tensor-backed data (`features/batches.py`): each pass is index
+    slices of the split's device tensors, shuffled (and, for training, augmented) from the
+    loop's generator; no per-item collation."""
+
+    def __init__(
+        self,
+        data: TensorBatches,
+        batch_size: int,
+        device: str,
+        generator: torch.Generator | None,
+    ) -> None:
+        self.data, self.batch_size, self.device, self.generator = (
+            data,
+            batch_size,
+            device,
+            generator,
+        )
+
+    def __len__(self) -> int:
+        return self.data.n_batches(self.batch_size)
+
+    def __iter__(self) -> Iterator[list[torch.Tensor]]:
+        training = self.generator is not None
+        return self.data.batches(
+            self.batch_size,
+            self.device,
+            shuffle=training,
+            generator=self.generator,
+            training=training,
+        )
+
+
+def _loader(
+    data: Dataset,
+    batch_size: int,
+    device: str,
+    config: TrainConfig,
+    generator: torch.Generator | None = None,
+) -> Iterable[Any]:
+    """Batches of `data`: a training pass when given the shuffling `generator`, else in order.
+    Tensor-backed data (TensorBatches, TensorDataset) is sliced on the device; any other
+    dataset goes through a DataLoader, item by item."""
+    tensors = as_batches(data)
+    if tensors is not None:
+        return _TensorLoader(tensors, batch_size, device, generator)
+    return DataLoader(
+        data,
+        batch_size=batch_size,
+        shuffle=generator is not None,
+        generator=generator,
+        num_workers=config.num_workers,
+        pin_memory=device == "cuda",
+    )
+
+
 def predict(
     module: nn.Module,
     data: Dataset,
@@ -133,13 +191,7 @@ def predict(
     """Scores for every row of `data`, read from the network's outputs as the target kind
     says (`outputs`); its items are (inputs..., y) like the training set."""
     device = context.device
-    loader = DataLoader(
-        data,
-        batch_size=config.batch_size * 2,
-        shuffle=False,
-        num_workers=config.num_workers,
-        pin_memory=device == "cuda",
-    )
+    loader = _loader(data, config.batch_size * 2, device, config)
     module.eval()
     chunks = []
     with torch.no_grad(), _autocast(device, config):
@@ -192,15 +244,7 @@ def train(
     )
     scaler = torch.amp.GradScaler("cuda", enabled=effective_amp(config.amp, device) == "fp16")
     generator = torch.Generator().manual_seed(context.seed)
-    loader = DataLoader(
-        train_data,
-        batch_size=config.batch_size,
-        shuffle=True,
-        generator=generator,
-        num_workers=config.num_workers,
-        pin_memory=device == "cuda",
-        drop_last=False,
-    )
+    loader = _loader(train_data, config.batch_size, device, config, generator=generator)
     if predict_fn is None:
 
         def predict_fn(data: Dataset) -> np.ndarray:
