@@ -165,7 +165,7 @@ def slope(sizes: list[int], seconds: list[float]) -> float | None:
     if len(pairs) < 2:
         return None
     x, y = np.log([p[0] for p in pairs]), np.log([p[1] for p in pairs])
-    return round(float(np.polyfit(x, y, 1)[0]), 2)
+    return round(float(np.polyfit(x, y, 1)[0]), 2) + 0.0  # + 0.0: no "-0.0"
 
 
 def bench_tmdb(args: argparse.Namespace) -> dict[str, object]:
