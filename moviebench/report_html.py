@@ -200,7 +200,9 @@ def render_board(
         f"<code>{e(str(rows[0].primary_metric))}</code> on the test split; {len(rows)} models, "
         f"{len(records)} records.</p>",
         *(
-            [f"<p class=legend>{e(SPLITS_NOTE.format(metric=rows[0].primary_metric))}</p>"]
+            [
+                f"<p class=legend>{e(SPLITS_NOTE.format(metric=rows[0].primary_metric).replace('`', ''))}</p>"
+            ]
             if any(r.split_primary for r in rows)
             else []
         ),
