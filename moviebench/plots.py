@@ -160,6 +160,7 @@ def pareto_figure(rows: list[BoardRow]) -> Any:
     fx, fy = zip(*[points[i] for i in front])
     ax.step(fx, fy, where="post", color="black", lw=1, ls="--", label="Pareto front")
     ax.set_xscale("log")
+    _plain_log_ticks(ax)
     ax.margins(x=0.15, y=0.15)  # room for the labels of the extreme points inside the axes
     ax.set_xlabel("fit seconds (log)")
     ax.set_ylabel(f"test {metric}")
@@ -355,6 +356,16 @@ def write_plots(
     return links
 
 
+def _plain_log_ticks(ax: Any) -> None:
+    """Plain tick labels on a log x axis: the package turns mathtext off, so matplotlib's
+    default 10^k labels would show as raw `$\\mathdefault{10^{1}}$`."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+
+
 def plot_cd_diagram(cd: Any, path: Path) -> Path | None:
     """autorank's critical-difference diagram of the families' ranks over boards, or None
     when no test ran (`summary.critical_difference` says why)."""
@@ -387,8 +398,6 @@ def plot_cost_gain(
     shown = [p for p in points if p[4] is not None and p[4] > 0 and p[2] != "trivial"]
     if not shown:
         return None
-    from matplotlib.ticker import FuncFormatter, LogLocator
-
     fig, ax = plt.subplots(figsize=(8, 5))
     for family, color in FAMILY_COLORS.items():
         mine = [p for p in shown if p[2] == family]
@@ -398,10 +407,7 @@ def plot_cost_gain(
                 label=family, alpha=0.8, edgecolors="white", linewidths=0.5,
             )  # fmt: skip
     ax.set_xscale("log")
-    # plain tick labels: the package turns mathtext off, so matplotlib's 10^k would show raw
-    ax.xaxis.set_major_locator(LogLocator(base=10))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    _plain_log_ticks(ax)
     ax.axhline(0, color=FAMILY_COLORS["trivial"], lw=0.8, ls="--")
     ax.axhline(1, color="#555", lw=0.5, ls=":")
     ax.set_xlabel("fit seconds (log; under 1 ms drawn at 0.001)")

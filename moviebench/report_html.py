@@ -20,6 +20,7 @@ from typing import Any
 
 from moviebench.leaderboard import (
     HEADLINE_HEADER,
+    SPLITS_NOTE,
     BoardRow,
     aggregate_with_draws,
     board_keys,
@@ -198,6 +199,13 @@ def render_board(
         f"<p class=meta>Split <code>{e(str(rows[0].split_hash))}</code>; primary metric "
         f"<code>{e(str(rows[0].primary_metric))}</code> on the test split; {len(rows)} models, "
         f"{len(records)} records.</p>",
+        *(
+            [
+                f"<p class=legend>{e(SPLITS_NOTE.format(metric=rows[0].primary_metric).replace('`', ''))}</p>"
+            ]
+            if any(r.split_primary for r in rows)
+            else []
+        ),
         f'<div class=scroll><table class=board data-board="{e(f"{task}/{source}")}">'
         f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(lines)}</tbody></table></div>",
     ]
@@ -313,7 +321,7 @@ def render_summary(records: list[Record], boards: tuple[Any, Any]) -> str:
     with tempfile.TemporaryDirectory(prefix="moviebench-summary-") as tmp:
         names, cd = write_summary_plots(summary, Path(tmp))
         pngs = [(n, compact_png((Path(tmp) / n).read_bytes())) for n in names]
-    intro = SUMMARY_INTRO.split("\n\n", 1)[1].strip()
+    intro = SUMMARY_INTRO.split("\n\n", 1)[1].strip().replace("*", "")  # markdown emphasis
     figures = "".join(
         f'<figure><img alt="{e(n)}" src="data:image/png;base64,'
         f'{base64.b64encode(data).decode()}" width="{png_size(data)[0]}" '
