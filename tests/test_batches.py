@@ -123,3 +123,42 @@ def test_image_training_is_deterministic_per_seed() -> None:
 
     assert fit(0) == fit(0)
     assert fit(0) != fit(1)
+
+
+class ItemByItem(torch.utils.data.Dataset):
+    """Not tensors to the loop: it goes through a DataLoader, item by item."""
+
+    def __init__(self, *tensors: torch.Tensor) -> None:
+        self.tensors = tensors
+
+    def __len__(self) -> int:
+        return len(self.tensors[0])
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
+        return tuple(t[i] for t in self.tensors)
+
+
+def test_sliced_training_equals_the_dataloaders_exactly() -> None:
+    # A tabular network with dropout trained on tensors (sliced) and item by item (a
+    # DataLoader): the same batches and the same random streams, so the same history.
+    rng = np.random.default_rng(0)
+    X = torch.tensor(rng.normal(size=(90, 5)), dtype=torch.float32)
+    y = torch.tensor(rng.integers(0, 3, 90))
+
+    def fit(wrap: type) -> list[dict[str, float]]:
+        torch.manual_seed(0)
+        network = torch.nn.Sequential(
+            torch.nn.Linear(5, 16), torch.nn.Dropout(0.5), torch.nn.Linear(16, 3)
+        )
+        history = train(
+            network,
+            wrap(X[:70], y[:70]),
+            wrap(X[70:], y[70:]),
+            y[70:].numpy(),
+            "multiclass",
+            RunContext(seed=4),
+            TrainConfig(epochs=3, batch_size=16, amp="off"),
+        )
+        return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
+
+    assert fit(TensorDataset) == fit(ItemByItem)

@@ -149,6 +149,11 @@ class _TensorLoader:
 
     def __iter__(self) -> Iterator[list[torch.Tensor]]:
         training = self.generator is not None
+        if not training:
+            # An unshuffled DataLoader still draws its base seed from the global generator at
+            # each pass; drawing it too keeps dropout's stream, and so text and tabular
+            # records, what they were with the DataLoader.
+            torch.empty((), dtype=torch.int64).random_()
         return self.data.batches(
             self.batch_size,
             self.device,
