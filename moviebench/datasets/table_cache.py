@@ -109,7 +109,9 @@ def write(loaded: LoadedSource, path: Path, data: Path) -> None:
     meta = {
         "columns": {c: [_kind(table[c]), str(table[c].dtype)] for c in table.columns},
         "report": report,
-        "fingerprint": loaded.fingerprint,
+        # Only when a run already computed it: hashing a million rows costs `bench data
+        # inspect` more than its parse, and a hit computes it lazily from the same table.
+        "fingerprint": loaded.__dict__.get("fingerprint"),
         # The root relative to the data file, so the entry serves any spelling of its path.
         "root": None if loaded.root is None else os.path.relpath(loaded.root, data.parent),
         "report_path": report["path"] == str(data),
@@ -143,7 +145,13 @@ def read(path: Path, data: Path) -> LoadedSource:
         if kind == "arrow":
             values = pd.Series(pd.arrays.ArrowExtensionArray(column))
         elif kind == "lists":
-            values = pd.Series(column.to_pylist(), dtype=object)
+            # Rows with the same list share one object again, as the loader's parse left them
+            # (genre_matrix reads each distinct object once).
+            shared: dict[tuple, list] = {}
+            values = pd.Series(
+                [v if v is None else shared.setdefault(tuple(v), v) for v in column.to_pylist()],
+                dtype=object,
+            )
         else:
             values = pa.table({name: column}).to_pandas()[name]
         if str(values.dtype) != dtype:
@@ -161,7 +169,8 @@ def read(path: Path, data: Path) -> LoadedSource:
     )
     root = None if meta["root"] is None else Path(os.path.normpath(data.parent / meta["root"]))
     loaded = LoadedSource(table=table, report=report, root=root)
-    loaded.__dict__["fingerprint"] = meta["fingerprint"]  # of this very table
+    if meta["fingerprint"] is not None:
+        loaded.__dict__["fingerprint"] = meta["fingerprint"]  # of this very table
     return loaded
 
 
