@@ -659,6 +659,23 @@ def split_interval(a: list[float], b: list[float], ratio: float) -> list[float]:
     return [float(d.mean() - half), float(d.mean() + half)]
 
 
+def paired_diff(a: Any, b: Any) -> float:
+    """The difference a − b that `pair_interval` measures: the mean over the split seeds both
+    rows ran on where there are two or more, else on the default split where both have it
+    (the paired bootstrap's split), else their primaries. A rung on three splits against one
+    on the default split only is compared on that split, not mean against single value."""
+    sa, sb = getattr(a, "split_primary", {}) or {}, getattr(b, "split_primary", {}) or {}
+    common = sorted(set(sa) & set(sb))
+    if len(common) >= 2:
+        return float(np.mean([sa[k] - sb[k] for k in common]))
+    # A row on one split keeps no split_primary: its primary is that split's value.
+    on_a = sa.get(DEFAULT_SPLIT_SEED, a.primary if not sa else None)
+    on_b = sb.get(DEFAULT_SPLIT_SEED, b.primary if not sb else None)
+    if on_a is not None and on_b is not None:
+        return float(on_a - on_b)
+    return float(a.primary - b.primary)
+
+
 def pair_interval(per_model: dict[str, np.ndarray], ratio: float = 0.0) -> Interval:
     """The interval of the difference between two rows, and the test that gave it: across
     split seeds (`split_interval`) when both rows have at least two split seeds in common,
@@ -731,7 +748,7 @@ def mark_group_gaps(
         return
     measured = (interval or pair_interval(per_model))(a, b)
     ci = None if measured is None else measured[0]
-    a.gap = Gap(vs=b.model, diff=a.primary - b.primary, ci=ci, group=name_a, vs_group=name_b)
+    a.gap = Gap(vs=b.model, diff=paired_diff(a, b), ci=ci, group=name_a, vs_group=name_b)
 
 
 # The question the benchmark answers: how far representations learned elsewhere (frozen
@@ -769,7 +786,7 @@ def mark_deep_gap(
             continue
         measured = (interval or pair_interval(per_model))(best, classical)
         ci = None if measured is None else measured[0]
-        setattr(best, attr, Gap(vs=classical.model, diff=best.primary - classical.primary, ci=ci))
+        setattr(best, attr, Gap(vs=classical.model, diff=paired_diff(best, classical), ci=ci))
 
 
 HEADLINE_HEADER = (

@@ -64,3 +64,17 @@ def test_the_split_interval_is_a_paired_t_interval_widened_for_overlap() -> None
     assert (low > 0) == (t.pvalue < 0.05)
     wide = split_interval(a, b, ratio=0.5)  # Nadeau & Bengio: wider when training sets overlap
     assert wide[0] < low and wide[1] > high
+
+
+def test_a_gap_between_a_folded_row_and_a_one_split_row_is_taken_on_the_default_split():
+    """The estimate is what the interval measures: on the split both rows share, not a mean
+    over three splits against one split's value."""
+    from types import SimpleNamespace
+
+    from moviebench.leaderboard import paired_diff
+
+    folded = SimpleNamespace(primary=0.50, split_primary={1: 0.40, 2: 0.55, 3: 0.55})
+    single = SimpleNamespace(primary=0.60, split_primary={})
+    assert paired_diff(single, folded) == pytest.approx(0.05)
+    other = SimpleNamespace(primary=0.45, split_primary={1: 0.30, 2: 0.50, 3: 0.55})
+    assert paired_diff(folded, other) == pytest.approx(0.05)  # mean over the common splits
