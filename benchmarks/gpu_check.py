@@ -7,7 +7,9 @@ Measures, in FP32 and in mixed precision, through the package's own code paths:
 (a) EfficientNet-Lite0 features at 224 px (`lite0_features`, and the network alone on
 tensors already on the device), (b) MiniLM-architecture encoding of 128-token texts,
 (c) one training epoch of each deep rung family through the real loop (benchmarks/
-workloads.py), and (d) the dense matmul peak at 8192² they are shares of. Weights are random
+workloads.py; the image families at their full budget, 224 px, with `--families`), with the
+share of an image epoch spent waiting for input (against the same network on ready tensors),
+and (d) the dense matmul peak at 8192² they are shares of. Weights are random
 (the ImageNet and MiniLM weight packages may be missing): speed does not depend on them.
 
 Needs torch, torchvision, timm, transformers, scikit-learn, numpy; imports no optional
@@ -70,6 +72,10 @@ FULL = Sizes(
         "resnet18": 8192,
         "resnet18-224": 2048,
         "fusion-resnet18": 4096,
+        "cnn4-224": 8192,
+        "resnet50-224": 2048,
+        "vgg16-224": 1024,
+        "fusion-resnet18-224": 2048,
     },
 )
 SMOKE = Sizes(
@@ -89,11 +95,18 @@ SMOKE = Sizes(
         "resnet18": 32,
         "resnet18-224": 8,
         "fusion-resnet18": 32,
+        "cnn4-224": 8,
+        "resnet50-224": 8,
+        "vgg16-224": 4,
+        "fusion-resnet18-224": 8,
     },
 )
-# These image families also run on ready tensors (no per-item augmentation on the CPU), in
-# the last precision, to tell the loop's data path from the network's compute.
-TENSOR_ROWS = ("resnet18", "resnet18-224")
+# The families trained by default (the full-budget ones are opt-in: --families).
+DEFAULT_FAMILIES = "mlp,cnn-lstm,text-lstm,cnn4,resnet18,resnet18-224,fusion-resnet18"
+# These image families also run on ready tensors (already augmented and normalised, on the
+# device), in the last precision, to tell the loop's data path from the network's compute:
+# the epoch's input-wait share is 1 - (ready tensors) / (the rung's data path).
+TENSOR_ROWS = ("cnn4", "resnet18", "resnet18-224", "cnn4-224", "resnet50-224", "vgg16-224")
 
 
 def log(message: str) -> None:
@@ -391,6 +404,7 @@ def epochs(
 ) -> None:
     """Each family in each of the loop's precisions, and the TENSOR_ROWS once more on ready
     tensors; a row that fails is logged and listed in meta, and the others still run."""
+    timed: dict[tuple[str, str], float] = {}  # (family, loader) -> seconds, the last precision
     for family, n in sizes.epochs.items():
         variants = [(mode, "rung") for mode in modes]
         if family in TENSOR_ROWS:
@@ -408,6 +422,11 @@ def epochs(
                 log(f"{family} [{precision}] FAILED: {type(exc).__name__}: {exc}")
                 report.meta.setdefault("failed_rows", []).append(f"{family} {precision} {loader}")
                 continue
+            timed[(family, loader)] = seconds
+            if loader == "tensors" and (family, "rung") in timed:
+                share = max(0.0, 1 - seconds / timed[(family, "rung")])
+                report.meta.setdefault("input_wait_share", {})[family] = round(share, 3)
+                log(f"{family} [{precision}]: input wait {share:.0%} of the epoch")
             size = f" {case.image_size} px" if case.image_size else ""
             data = ", ready tensors" if loader == "tensors" else ""
             report.row(
@@ -437,7 +456,9 @@ def main(argv: list[str] | None = None) -> int:
         "--sections", default="peak,lite0,minilm,epoch", help="comma-separated subset to run"
     )
     parser.add_argument(
-        "--families", default=",".join(FULL.epochs), help="comma-separated deep families to train"
+        "--families",
+        default=DEFAULT_FAMILIES,
+        help=f"comma-separated deep families to train, of {', '.join(FULL.epochs)}",
     )
     parser.add_argument("--train-bf16", action="store_true", help="also train under BF16 autocast")
     parser.add_argument("--max-seconds", type=float, default=200.0, help="start nothing after this")

@@ -1,4 +1,20 @@
-"""Scale benchmark, frames part: F films x K frames of synthetic videos through frame-id.
+"""Scale benchmark: TMDB tables of N rows (`tmdb`) and F films x K frames of synthetic
+videos through frame-id (`frames`).
+
+`tmdb`: for each N (default 10^4, 10^5, 10^6) a CSV of N distinct films in the v11 layout
+(benchmarks/scale_tmdb.py, under `--workdir`, never committed), then, each in its own
+process in a fresh cache, with its wall time, CPU time and peak RSS (os.wait4):
+
+- load: `bench data inspect --source tmdb` (the parse, and the Parquet table cache written);
+- ladder: `bench run --task tmdb-quality --source tmdb` with the default quick ladder (its load
+  reads the cached table), with each rung's fit seconds from its record and what capped it.
+
+Then the log-log slope of each stage over N (1: linear; 0: flat, e.g. a network at its step
+cap). Prints a markdown table and writes `<workdir>/tmdb.json`.
+
+    PYTHONPATH=. nice -n 5 python benchmarks/scale.py tmdb --rows 10000,100000,1000000
+
+`frames`: F films x K frames of synthetic videos through frame-id.
 
 Generates F distinct films (each its own colours and moving texture, never copies) as small
 MPEG-4 videos with PyAV under `--workdir` (never committed), then measures, each stage in a
@@ -126,6 +142,117 @@ def bench_frames(args: argparse.Namespace) -> dict[str, object]:
     return figures
 
 
+def _measured(command: list[str], env: dict[str, str], log: Path) -> dict[str, float]:
+    """Run `command` to its end (output to `log`): its wall, CPU (user + system) seconds and
+    peak RSS, of that process alone (os.wait4), not of everything else on the machine."""
+    with log.open("w") as out:
+        t0 = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - t0
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}), see {log}")
+    return {
+        "wall_s": round(wall, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+    }
+
+
+def slope(sizes: list[int], seconds: list[float]) -> float | None:
+    """The log-log slope of cost over size (least squares), None with fewer than 2 sizes."""
+    import numpy as np
+
+    pairs = [(n, s) for n, s in zip(sizes, seconds) if s and s > 0]
+    if len(pairs) < 2:
+        return None
+    x, y = np.log([p[0] for p in pairs]), np.log([p[1] for p in pairs])
+    return round(float(np.polyfit(x, y, 1)[0]), 2) + 0.0  # + 0.0: no "-0.0"
+
+
+def bench_tmdb(args: argparse.Namespace) -> dict[str, object]:
+    import shutil
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import scale_tmdb
+
+    from moviebench.records import load_records
+    from moviebench.tasks import TASKS
+
+    work = Path(args.workdir).resolve()
+    models = args.models or ",".join(TASKS.get("tmdb-quality").ladder)
+    sizes, runs = [int(n) for n in args.rows.split(",")], []
+    for n in sizes:
+        csv = work / f"tmdb-{n}" / "TMDB_movie_dataset_v11.csv"
+        if not csv.exists():  # generated once per size (and seed), kept across runs
+            scale_tmdb.write(csv, n, rated_share=args.rated_share)
+        cache, out = work / f"cache-{n}", work / f"out-{n}"
+        for folder in (cache, out):
+            shutil.rmtree(folder, ignore_errors=True)
+        env = {**os.environ, "MOVIEBENCH_CACHE": str(cache)}
+        bench = [sys.executable, "-m", "moviebench"]
+        data = ["--source", "tmdb", "--data", str(csv)]
+        load = _measured([*bench, "data", "inspect", *data], env, work / f"inspect-{n}.log")
+        ladder = _measured(
+            [*bench, "run", "--task", "tmdb-quality", *data, "--models", models, "--out", str(out)],
+            env,
+            work / f"ladder-{n}.log",
+        )
+        rungs = {
+            r.model: {
+                "fit_s": round(r.fit_seconds or 0.0, 1),
+                "n_train": r.n_train,
+                "capped": r.capped,
+                "stopped_by": r.stopped_by,
+                "status": r.status,
+            }
+            for r in load_records(out)
+        }
+        runs.append({"rows": n, "load": load, "ladder": ladder, "rungs": rungs})
+        print(f"{n:,} rows: load {load}, ladder {ladder}", file=sys.stderr)
+        (work / "tmdb-runs.json").write_text(json.dumps(runs, indent=1))  # so far
+    stages = {
+        "load wall": [r["load"]["wall_s"] for r in runs],
+        "load cpu": [r["load"]["cpu_s"] for r in runs],
+        "ladder wall": [r["ladder"]["wall_s"] for r in runs],
+        "ladder cpu": [r["ladder"]["cpu_s"] for r in runs],
+        **{
+            f"fit {m}": [r["rungs"].get(m, {}).get("fit_s") for r in runs]
+            for m in models.split(",")
+        },
+    }
+    figures = {
+        "rows": sizes,
+        "models": models,
+        "runs": runs,
+        "slopes": {stage: slope(sizes, values) for stage, values in stages.items()},
+    }
+    (work / "tmdb.json").write_text(json.dumps(figures, indent=1))
+    print(markdown(figures, stages))
+    return figures
+
+
+def markdown(figures: dict[str, object], stages: dict[str, list]) -> str:
+    """The benchmarks/README.md table: one row per stage, one column per size, the slope."""
+    runs = figures["runs"]
+    head = ["stage", *(f"{r['rows']:,} rows" for r in runs), "log-log slope"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for stage, values in stages.items():
+        cells = ["—" if v is None else f"{v:g}" for v in values]
+        lines.append(f"| {stage} (s) | " + " | ".join(cells) + f" | {figures['slopes'][stage]} |")
+    peak = [f"{r['load']['peak_rss_mb']:,} / {r['ladder']['peak_rss_mb']:,}" for r in runs]
+    lines.append("| peak RSS, load / ladder (MB) | " + " | ".join(peak) + " | |")
+    train = [str(next(iter(r["rungs"].values()), {}).get("n_train", "—")) for r in runs]
+    lines.append("| training rows | " + " | ".join(train) + " | |")
+    capped = [
+        ", ".join(f"{m}: {v['capped']}" for m, v in r["rungs"].items() if v["capped"]) or "none"
+        for r in runs
+    ]
+    lines.append("| caps that bound | " + " | ".join(capped) + " | |")
+    return "\n".join(lines)
+
+
 def _child_cpu() -> float:
     import resource
 
@@ -145,8 +272,16 @@ def main() -> None:
     frames.add_argument(
         "--block-seconds", type=float, default=2.0, help="frame-id leak-guard blocks"
     )
+    tmdb = sub.add_parser("tmdb", help="TMDB CSVs of N rows through tmdb-quality's ladder")
+    tmdb.add_argument("--rows", default="10000,100000,1000000", help="sizes, comma-separated")
+    tmdb.add_argument("--rated-share", type=float, default=0.9, help="films with votes")
+    tmdb.add_argument("--workdir", default="/tmp/moviebench-scale")
+    tmdb.add_argument("--models", default="", help="default: tmdb-quality's whole ladder")
     args = parser.parse_args()
-    print(json.dumps(bench_frames(args), indent=1))
+    if args.part == "tmdb":
+        bench_tmdb(args)
+    else:
+        print(json.dumps(bench_frames(args), indent=1))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ through the real loop: shared by `test_throughput.py` (pytest-benchmark) and `gp
 Each case builds its network with the rung's own `build_network`, its loop settings with the
 rung's own `train_config()` (declared budget: batch size, channels-last) and its dataset with
 the class the rung feeds the loop (`TensorDataset`, `ImageDataset` with the rung's
-augmentation, `PosterTextDataset`). Only the values are random: throughput does not depend
+augmentation, `PosterTextDataset`: tensors sliced on the device, features/batches.py). Only the values are random: throughput does not depend
 on them. Nothing here imports an optional package (lightgbm, optuna, weights packages...),
 so a bare GPU machine with torch, torchvision and scikit-learn runs it.
 """
@@ -34,6 +34,11 @@ FAMILIES = {
     "resnet18": ("resnet18", "quick", "image"),
     "resnet18-224": ("resnet18", "full", "image"),
     "fusion-resnet18": ("fusion-resnet18", "quick", "fusion"),
+    # Each image family at its full budget (224 px, augmented): what the full board trains.
+    "cnn4-224": ("cnn4", "full", "image"),
+    "resnet50-224": ("resnet50", "full", "image"),
+    "vgg16-224": ("vgg16", "full", "image"),
+    "fusion-resnet18-224": ("fusion-resnet18", "full", "fusion"),
 }
 N_FEATURES = 32  # tabular columns (the TMDB tabular tasks have a few dozen after imputation)
 N_CLASSES = 3  # tabular tasks: multiclass
@@ -163,7 +168,8 @@ def make_case(
             ]
             inputs = [torch.zeros(1, 3, image_size, image_size)]
             if loader == "tensors":
-                ready = torch.stack([datasets[1][i % len(datasets[1])][0] for i in range(n)])
+                (plain, _), *_ = datasets[1].batches(len(datasets[1]), "cpu")
+                ready = plain[torch.arange(n) % len(plain)]
                 datasets[0] = TensorDataset(ready, torch.as_tensor(y[:n]))
         network = rung.build_network(shape)  # type: ignore[arg-type]
 

@@ -164,6 +164,7 @@ def run(
     shard: tuple[int, int] | None = None,
     executor: Executor | None = None,
     reporter: Reporter | None = None,
+    split_seeds: Sequence[int] | None = None,
     **cells: Unpack[Cells],
 ) -> list[Record]:
     """Train and score a task's ladder (or `models`, the trivial baseline always added) and
@@ -175,14 +176,28 @@ def run(
     study (in `storage`); `jobs` runs cells in that many processes; `shard=(i, n)` runs share
     i of n; `executor` runs the cells (default: serial, or a process pool with `jobs`; e.g.
     `executors.RayExecutor`); `reporter` hears progress (`reporting.Reporter`: the rich
-    `display.LadderDisplay`, `reporting.TextReporter`; default silent).
+    `display.LadderDisplay`, `reporting.TextReporter`; default silent). `split_seeds` runs
+    the whole request once per split seed (repeated splits; the options' `split_seed` is
+    replaced), records in that order.
 
     Example::
 
         records = api.run("tmdb-quality", models=["majority", "logreg"], seeds=[0, 1])
         [(r.model, r.seed, r.status, r.primary) for r in records]
+        api.run("tmdb-quality", models=["logreg"], split_seeds=[1, 2, 3])  # repeated splits
     """
     from moviebench.runner import run as run_ladder
+
+    if split_seeds:
+        base = cells.get("options") or RunOptions()
+        out: list[Record] = []
+        for split_seed in split_seeds:
+            one = {**cells, "options": dataclasses.replace(base, split_seed=split_seed)}
+            out += run(
+                task, tuned=tuned, storage=storage, jobs=jobs, shard=shard, executor=executor,
+                reporter=reporter, **one,
+            )  # fmt: skip
+        return out
 
     request = _request(
         task,
@@ -383,14 +398,15 @@ class Board:
     `leaderboard.aggregate` builds them (computed on first use: the paired bootstrap of ties
     reads every record's test scores)."""
 
-    def __init__(self, records: list[Record]) -> None:
+    def __init__(self, records: list[Record], across_splits: bool = False) -> None:
         self.records = records
+        self.across_splits = across_splits  # one board per task over its split seeds
 
     @functools.cached_property
     def boards(self) -> dict[tuple[str, str], list[Any]]:
         from moviebench.leaderboard import aggregate
 
-        return aggregate(self.records)
+        return aggregate(self.records, self.across_splits)
 
     def render(self, fmt: BoardFormat | str) -> str:
         """The boards as markdown (`md`), CSV or JSON text: what `bench leaderboard --format` prints."""
@@ -405,7 +421,7 @@ class Board:
         """PNG plots and `folder/leaderboard.md` embedding them; the page and the plot count."""
         from moviebench.report import write_leaderboard_page
 
-        return write_leaderboard_page(self.records, Path(folder))
+        return write_leaderboard_page(self.records, Path(folder), self.across_splits)
 
 
 def board(
@@ -414,11 +430,13 @@ def board(
     source: str | None = None,
     data_fingerprint: str | None = None,
     split_seed: int | None = DEFAULT_SPLIT_SEED,
+    split_seeds: Sequence[int] | None = None,
 ) -> Board:
     """The leaderboards of the records stored under `out`, optionally of one task, one source
     and one data fingerprint (no training), at one split seed: the default split unless
-    another is asked for (None: every split, each on its own board). Raises `BenchError`
-    when no record matches.
+    another is asked for (None: every split, each on its own board). `split_seeds` takes
+    those split seeds instead, folded into one board per task (mean ± std across splits, ties
+    from the split-level test). Raises `BenchError` when no record matches.
 
     Example::
 
@@ -437,7 +455,11 @@ def board(
         for r in load_records(Path(out), task)
         if (not source or r.source == source)
         and (not data_fingerprint or r.data_fingerprint == data_fingerprint)
-        and (split_seed is None or split_seed_of(r) == split_seed)
+        and (
+            split_seed_of(r) in split_seeds
+            if split_seeds
+            else split_seed is None or split_seed_of(r) == split_seed
+        )
     ]
     if not records:
         at = "" if split_seed in (None, DEFAULT_SPLIT_SEED) else f" at split seed {split_seed}"
@@ -446,7 +468,42 @@ def board(
             f"no records for {task or 'any task'}{at} in {out}: "
             f"run `bench run --task {task or 'TASK'}{flag}` first"
         )
-    return Board(records)
+    return Board(records, across_splits=bool(split_seeds))
+
+
+def summary(
+    out: Path | str = "results", *, plots: Path | str | None = None, resamples: int = 1000
+) -> Any:
+    """The answer across tasks: every board under `out` summarised per rung and per family
+    (`moviebench.summary.Summary`: boards won, average rank, mean normalised score with
+    bootstrap intervals, one sentence per family, Elo by bencheval) and the
+    critical-difference test (`.cd`). With `plots`, the critical-difference diagram and the
+    cost-versus-gain plot are written there (`.plots`).
+
+    Example::
+
+        s = api.summary("results/board")
+        print("\\n".join(s.sentences))
+        {e.name: e.mean_normalised for e in s.families}
+    """
+    from moviebench.leaderboard import aggregate_with_draws
+    from moviebench.records import load_records
+    from moviebench.summary import critical_difference, summarise
+
+    out = Path(out)
+    records = load_records(out)
+    if not records:
+        raise BenchError(f"no records in {out}: run `bench run --task TASK --out {out}` first")
+    boards = aggregate_with_draws(records, across_splits=True)  # split seeds: one board
+    result = summarise(records, resamples=resamples, boards=boards)
+    if plots is not None:
+        from moviebench.plots import write_summary_plots
+
+        names, result.cd = write_summary_plots(result, Path(plots))
+        result.plots = [Path(plots) / n for n in names]
+    else:
+        result.cd = critical_difference(result)
+    return result
 
 
 @dataclass(frozen=True)

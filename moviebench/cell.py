@@ -368,6 +368,8 @@ def fit_and_score(
         "fitted": fitted,
         "truncated": bool(fitted.get("truncated", False)),
         "epochs_done": fitted.get("epochs_done"),
+        "stopped_by": fitted.get("stopped_by"),
+        "capped": fitted.get("capped"),
     }
     return result, {"ids": test.ids, "y": test.y, "scores": s_test}
 

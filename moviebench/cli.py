@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape  # messages hold [brackets]: moviebench[text], tuple[float, float]
 
 from moviebench.errors import BenchError, DamagedFileWarning
-from moviebench.options import DEFAULT_SPLIT_SEED, PROFILES, RunOptions
+from moviebench.options import DEFAULT_SPLIT_SEED, PROFILES, RunOptions, check_seed
 from moviebench.settings import IMAGE_SIZES
 
 # Leaderboards are wide: when output is not a terminal (CI logs, pipes), do not wrap at 80.
@@ -304,10 +304,19 @@ def executor_options(func: _F) -> _F:
 @models_option(
     "Comma-separated models; default: the task's whole ladder. The trivial baseline always runs."
 )
-@seeds_option("Comma-separated model seeds; the split never changes.")
+@seeds_option(
+    "Comma-separated model seeds (initialisation, sampling); the film split is set apart by "
+    "--split-seed / --split-seeds."
+)
 @records_option("Where result records go.")
 @force_option
 @data_options
+@click.option(
+    "--split-seeds",
+    help="Comma-separated split seeds: run the ladder on each of these film splits (repeated "
+    "splits; replaces --split-seed). The board shows mean ± std across split seeds and ties "
+    "from a paired test across them.",
+)
 @click.option(
     "--tuned", is_flag=True, help="Use each model's best params from its `bench tune` study."
 )
@@ -326,6 +335,7 @@ def run(
     out: Path,
     force: bool,
     options: RunOptions,
+    split_seeds: str | None = None,
     tuned: bool = False,
     storage: str | None = None,
     jobs: int = 1,
@@ -343,6 +353,7 @@ def run(
       bench run --task tmdb-quality
       bench run --task poster-genre --source movielens-1m --data ../shared/data/ml-1m \\
                 --models prior,hist-logreg,effnet-logreg --seeds 0,1,2
+      bench run --task tmdb-quality --models logreg,lightgbm --split-seeds 1,2,3
     """
     from moviebench import api
     from moviebench.display import LadderDisplay, print_leaderboards
@@ -353,6 +364,11 @@ def run(
     except BenchError as exc:
         raise click.BadParameter(str(exc), param_hint="--shard") from None
     wanted = _models(models)
+    splits = _seeds(split_seeds) if split_seeds else None
+    if splits is not None and not splits:
+        raise click.BadParameter("give at least one split seed", param_hint="--split-seeds")
+    for split_seed in splits or ():
+        check_seed("--split-seeds", split_seed)  # before anything trains, in one line
     with LadderDisplay(console) as display:
         records = api.run(
             task,
@@ -367,14 +383,17 @@ def run(
             shard=share,
             executor=runner,
             reporter=display,
+            split_seeds=splits,
         )
     if not records:
         console.print(f"shard {shard}: no cells in this share (fewer cells than shares)")
         return
     # The board of this run's data only: records made on other data live in other folders.
     first = records[0]
-    shown = api.board(out, task, first.source, first.data_fingerprint, options.split_seed)
-    print_leaderboards(console, shown.records)
+    shown = api.board(
+        out, task, first.source, first.data_fingerprint, options.split_seed, split_seeds=splits
+    )
+    print_leaderboards(console, shown.records, shown.across_splits)
     # The data folder (the model folders' parent), whatever profile or split folder the
     # records sit in below their model's.
     path = Path(first.path)
@@ -417,8 +436,12 @@ def list_all() -> None:
     "--split-seed",
     default=DEFAULT_SPLIT_SEED,
     show_default=True,
-    help="Show the records of this film split (`bench run --split-seed`); splits never share a "
-    "board.",
+    help="Show the records of this film split (`bench run --split-seed`) on their own board.",
+)
+@click.option(
+    "--split-seeds",
+    help="Comma-separated split seeds folded into one board per task (`bench run "
+    "--split-seeds`): mean ± std across splits, ties by the paired test across them.",
 )
 @plots_option("Write PNG plots and a leaderboard.md embedding them into this folder.")
 def leaderboard(
@@ -427,6 +450,7 @@ def leaderboard(
     out: Path,
     fmt: str,
     split_seed: int = DEFAULT_SPLIT_SEED,
+    split_seeds: str | None = None,
     plots_dir: Path | None = None,
 ) -> None:
     """Render leaderboards from stored records alone (no training).
@@ -439,9 +463,10 @@ def leaderboard(
     from moviebench import api
     from moviebench.display import print_leaderboards
 
-    board = api.board(out, task, source, split_seed=split_seed)
+    splits = _seeds(split_seeds) if split_seeds else None
+    board = api.board(out, task, source, split_seed=split_seed, split_seeds=splits)
     if fmt == "table":
-        print_leaderboards(console, board.records)
+        print_leaderboards(console, board.records, board.across_splits)
     else:
         click.echo(board.render(fmt))
     if plots_dir:
@@ -713,6 +738,56 @@ def report(
             f"report written to {written.markdown} with {written.plots} plots in "
             f"{written.markdown.parent / 'plots'}"
         )
+
+
+@cli.command()
+@records_option()
+@plots_option("Write the critical-difference diagram and the cost-versus-gain plot here.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "md", "json"]), default="table",
+    show_default=True, help="Terminal tables, markdown, or JSON.",
+)  # fmt: skip
+def summary(out: Path, plots_dir: Path | None, fmt: str) -> None:
+    """The answer across tasks: every board in a results folder, per family and per rung.
+
+    Boards won, average rank, mean normalised score (score − trivial) / (best − trivial)
+    with bootstrap intervals over boards and test rows, one sentence per family, Elo and win
+    rate (bencheval), and a critical-difference test (Friedman + Nemenyi, autorank).
+
+    \b
+    bench summary --out results/board
+    bench summary --out results/board --plots summary-plots/
+    """
+    import json
+
+    from rich.table import Table
+
+    from moviebench import api
+    from moviebench.report import summary_markdown, summary_rows
+
+    result = api.summary(out, plots=plots_dir)
+    if fmt == "json":
+        click.echo(json.dumps({**result.to_dict(), "critical_difference": result.cd.describe()}))
+        return
+    if fmt == "md":
+        click.echo(summary_markdown(result, result.cd, [str(p) for p in result.plots]))
+        return
+    for line in result.sentences:
+        console.print(f"- {escape(line)}", highlight=False)
+    for families, title in ((True, "families"), (False, "rungs")):
+        header, body = summary_rows(result, families)
+        table = Table(title=f"{title} over {len(result.boards)} boards")
+        for col in header:
+            table.add_column(col, justify="left" if col in ("family", "name") else "right")
+        for cells in body:
+            table.add_row(*(escape(c) for c in cells))
+        console.print(table)
+    console.print(escape(result.elo_note) + ".", highlight=False)
+    for note in result.notes:
+        console.print(f"note: {escape(note)}", highlight=False)
+    console.print(f"critical difference: {escape(result.cd.describe())}", highlight=False)
+    for path in result.plots:
+        console.print(f"plot: {path}")
 
 
 @cli.group()

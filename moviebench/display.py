@@ -167,12 +167,19 @@ class LadderDisplay(Reporter):
             self.console.print(f"  [red]{record.status}[/] {name}: {escape(outcome_text(record))}")
 
 
-def print_leaderboards(console: Console, records: list[Record]) -> None:
-    for (task, source), rows in aggregate(records).items():
+def print_leaderboards(
+    console: Console, records: list[Record], across_splits: bool = False
+) -> None:
+    for (task, source), rows in aggregate(records, across_splits).items():
         header, body = table_rows(rows)
-        table = Table(
-            title=f"{task} on {source} — test split {rows[0].split_hash}", title_justify="left"
+        splits = sorted({k for r in rows for k in r.split_primary})
+        title = (
+            f"{task} on {source} — test split {rows[0].split_hash}"
+            if not splits
+            else f"{task} on {source} — split seeds {','.join(map(str, splits))}: mean ± std "
+            "across splits, ties by the corrected paired t-test across splits"
         )
+        table = Table(title=title, title_justify="left")
         for i, col in enumerate(header):
             table.add_column(col, justify="left" if i in (1, 2, 3) else "right")
         for cells in body:

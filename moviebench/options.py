@@ -16,6 +16,10 @@ DEFAULT_SPLIT_SEED = 2
 # Training budgets every deep rung declares (models/deep/loop.py): `quick` fits two CPU cores,
 # `full` is the reports' own recipes, meant for a GPU.
 PROFILES = ("quick", "full")
+# Declared caps never bind up to this many training rows (every committed board is below it):
+# the quick networks' step caps and the classical rungs' row caps (models/caps.py) are set
+# from it, so the cost of a quick ladder stops growing with the split beyond it.
+CAP_ROWS = 50_000
 # Seeds numpy, scikit-learn and torch all accept: 0 to 2**32 - 1.
 SEED_MAX = 2**32 - 1
 # Devices a run may name; "cuda" only where torch sees a GPU.

@@ -160,6 +160,7 @@ def pareto_figure(rows: list[BoardRow]) -> Any:
     fx, fy = zip(*[points[i] for i in front])
     ax.step(fx, fy, where="post", color="black", lw=1, ls="--", label="Pareto front")
     ax.set_xscale("log")
+    _plain_log_ticks(ax)
     ax.margins(x=0.15, y=0.15)  # room for the labels of the extreme points inside the axes
     ax.set_xlabel("fit seconds (log)")
     ax.set_ylabel(f"test {metric}")
@@ -323,16 +324,16 @@ def plot_scaling(points: list[Record], path: Path, metric: str, title: str) -> P
 
 
 def write_plots(
-    records: list[Record], out_dir: Path, link_prefix: str = ""
+    records: list[Record], out_dir: Path, link_prefix: str = "", across_splits: bool = False
 ) -> dict[tuple[str, str], list[str]]:
     """Every plot for every (task, source) in `records`; returns image links per board.
 
     Links are `link_prefix` + file name, so markdown written elsewhere can point into `out_dir`.
     """
     out_dir = Path(out_dir)
-    boards = aggregate(records)
+    boards = aggregate(records, across_splits)
     by_board: dict[tuple[str, str], list[Record]] = defaultdict(list)
-    for key, r in zip(board_keys(records), records):
+    for key, r in zip(board_keys(records, across_splits), records):
         by_board[key].append(r)
     links: dict[tuple[str, str], list[str]] = {}
     for (task, source), rows in boards.items():
@@ -353,3 +354,81 @@ def write_plots(
         made.append(plot_learning_curves(recs, out_dir / f"{stem}-learning-curves.png"))
         links[(task, source)] = [link_prefix + p.name for p in made if p is not None]
     return links
+
+
+def _plain_log_ticks(ax: Any) -> None:
+    """Plain tick labels on a log x axis: the package turns mathtext off, so matplotlib's
+    default 10^k labels would show as raw `$\\mathdefault{10^{1}}$`."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+
+
+def plot_cd_diagram(cd: Any, path: Path) -> Path | None:
+    """autorank's critical-difference diagram of the families' ranks over boards, or None
+    when no test ran (`summary.critical_difference` says why)."""
+    if cd.result is None or cd.cd is None:
+        return None
+    import contextlib
+    import io
+
+    from autorank import plot_stats
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        ax = plot_stats(cd.result)
+    fig = ax.figure
+    fig.suptitle(
+        f"Critical difference over {len(cd.boards)} boards ({cd.test}, p = {cd.pvalue:.3g})",
+        fontsize=9,
+        y=1.12,  # above autorank's own "CD" bar
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")  # autorank's axes refuse tight_layout
+    plt.close(fig)
+    return path
+
+
+def plot_cost_gain(
+    points: list[tuple[str, str, str, float, float | None]], path: Path
+) -> Path | None:
+    """Normalised gain ((score − trivial) / (best − trivial)) against fit seconds on a log
+    axis, every finished rung of every board, one colour per family."""
+    shown = [p for p in points if p[4] is not None and p[4] > 0 and p[2] != "trivial"]
+    if not shown:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for family, color in FAMILY_COLORS.items():
+        mine = [p for p in shown if p[2] == family]
+        if mine:
+            ax.scatter(
+                [max(p[4], 1e-3) for p in mine], [p[3] for p in mine], color=color,
+                label=family, alpha=0.8, edgecolors="white", linewidths=0.5,
+            )  # fmt: skip
+    ax.set_xscale("log")
+    _plain_log_ticks(ax)
+    ax.axhline(0, color=FAMILY_COLORS["trivial"], lw=0.8, ls="--")
+    ax.axhline(1, color="#555", lw=0.5, ls=":")
+    ax.set_xlabel("fit seconds (log; under 1 ms drawn at 0.001)")
+    ax.set_ylabel("normalised score: 0 = trivial, 1 = board's best")
+    boards = len({p[0] for p in shown})
+    ax.set_title(f"Cost against gain: {len(shown)} rungs on {boards} boards", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def write_summary_plots(summary: Any, folder: Path) -> tuple[list[str], Any]:
+    """The critical-difference diagram and the cost-versus-gain plot into `folder`; their file
+    names and the critical-difference result."""
+    from moviebench.summary import critical_difference
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    cd = critical_difference(summary)
+    written = [
+        plot_cd_diagram(cd, folder / "summary-critical-difference.png"),
+        plot_cost_gain(summary.points, folder / "summary-cost-gain.png"),
+    ]
+    return [p.name for p in written if p is not None], cd

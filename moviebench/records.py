@@ -93,6 +93,8 @@ class Record:
     threads: int | None = None  # CPU threads the cell used (moviebench.threads)
     truncated: bool = False  # an explicit --time-budget stopped training early
     epochs_done: int | None = None  # epochs a network trained
+    stopped_by: str | None = None  # what ended a network's training (loop.STOPPED_BY)
+    capped: str | None = None  # the declared cap that bound ("2,940 steps"), None where none did
     status: str = "running"  # ok, failed or skipped once written
     error: str | None = None
     traceback: str | None = None

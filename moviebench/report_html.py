@@ -20,8 +20,10 @@ from typing import Any
 
 from moviebench.leaderboard import (
     HEADLINE_HEADER,
+    SPLITS_NOTE,
     BoardRow,
-    aggregate,
+    aggregate_with_draws,
+    board_keys,
     failures,
     gap_lines,
     headline_rows,
@@ -197,6 +199,13 @@ def render_board(
         f"<p class=meta>Split <code>{e(str(rows[0].split_hash))}</code>; primary metric "
         f"<code>{e(str(rows[0].primary_metric))}</code> on the test split; {len(rows)} models, "
         f"{len(records)} records.</p>",
+        *(
+            [
+                f"<p class=legend>{e(SPLITS_NOTE.format(metric=rows[0].primary_metric).replace('`', ''))}</p>"
+            ]
+            if any(r.split_primary for r in rows)
+            else []
+        ),
         f'<div class=scroll><table class=board data-board="{e(f"{task}/{source}")}">'
         f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(lines)}</tbody></table></div>",
     ]
@@ -229,10 +238,12 @@ def render_page(
 ) -> str:
     """The whole page as a string; `images` maps each board to (file name, PNG bytes)."""
     e = html.escape
-    boards = aggregate(records)
+    # A task's split seeds share one board (mean ± std across splits)
+    boards, draws = aggregate_with_draws(records, across_splits=True)
+    across = render_summary(records, (boards, draws))
     by_board: dict[tuple[str, str], list[Record]] = defaultdict(list)
-    for r in records:
-        by_board[(r.task, r.source)].append(r)
+    for key, r in zip(board_keys(records, across_splits=True), records):
+        by_board[key].append(r)
     nav = "".join(
         f'<li><a href="#{e(slug(f"{t}-{s}"))}">{e(t)} on {e(s)}</a> ({len(rows)} models)</li>'
         for (t, s), rows in boards.items()
@@ -266,11 +277,16 @@ def render_page(
 a rank like <b>2=</b> is a tie with the first row of that rank (the paired bootstrap 95% interval of the difference
 includes 0); failed and skipped models are kept on the board in red and grey. A model's name opens how its row
 was made (split, data, params, settings, device, commit, versions, seeds). Plot colours: {swatches}</p>
-<h2>How far deep models get beyond classical ones</h2>
-<p class=legend>Primary metric on the test split, mean over seeds; <i>deep</i> counts trained networks and
-frozen pretrained networks under a small head; the interval is the paired bootstrap 95% interval of the
-difference on the same resampled test rows.</p>
+<h2>How far pretrained and deep models get beyond classical ones</h2>
+<p class=legend>Primary metric on the test split, mean over seeds; the best rung of each family per board.
+<i>Pretrained</i> is a frozen encoder learned elsewhere under a head trained here; <i>deep</i> is a network
+trained here end to end (marked when it starts from pretrained weights). Each gap's interval is the paired
+bootstrap 95% interval of the difference on the same resampled test rows (where both rungs ran on several split
+seeds, the corrected paired t interval across splits); <i>tie</i> marks an interval that
+includes 0, the board's own tie rule. Fit seconds and parameters are those of each family's best rung
+(classical / pretrained / deep); a task's quick and full profiles are on adjacent rows.</p>
 {headline}
+{across}
 <nav><ul>{nav}</ul></nav></header>
 <main>
 {sections}
@@ -278,6 +294,60 @@ difference on the same resampled test rows.</p>
 <script>{SCRIPT}</script>
 </body></html>
 """
+
+
+def _table(header: list[str], body: list[list[str]]) -> str:
+    e = html.escape
+    return (
+        "<table class=headline><thead><tr>"
+        + "".join(f"<th>{e(h)}</th>" for h in header)
+        + "</tr></thead><tbody>"
+        + "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>" for cells in body)
+        + "</tbody></table>"
+    )
+
+
+def render_summary(records: list[Record], boards: tuple[Any, Any]) -> str:
+    """The cross-task summary (moviebench.summary): verdicts, the family and rung tables, the
+    critical-difference test and its diagram, the cost-versus-gain plot."""
+    from moviebench.plots import write_summary_plots
+    from moviebench.report import SUMMARY_INTRO, has_finished, summary_rows
+    from moviebench.summary import summarise
+
+    if not has_finished(boards[0]):
+        return ""
+    e = html.escape
+    summary = summarise(records, boards=boards)
+    with tempfile.TemporaryDirectory(prefix="moviebench-summary-") as tmp:
+        names, cd = write_summary_plots(summary, Path(tmp))
+        pngs = [(n, compact_png((Path(tmp) / n).read_bytes())) for n in names]
+    intro = SUMMARY_INTRO.split("\n\n", 1)[1].strip().replace("*", "")  # markdown emphasis
+    figures = "".join(
+        f'<figure><img alt="{e(n)}" src="data:image/png;base64,'
+        f'{base64.b64encode(data).decode()}" width="{png_size(data)[0]}" '
+        f'height="{png_size(data)[1]}"><figcaption>{e(SUMMARY_CAPTIONS.get(n, n))}</figcaption></figure>'
+        for n, data in pngs
+    )
+    notes = "".join(f"<li>{e(n)}</li>" for n in summary.notes)
+    return (
+        "<h2>Across tasks: every board summarised</h2>"
+        f"<ul class=verdicts>{''.join(f'<li>{e(s)}</li>' for s in summary.sentences)}</ul>"
+        f"<p class=legend>{e(intro)}</p>"
+        f"<h3>Families</h3>{_table(*summary_rows(summary, True))}"
+        f"<p class=legend>{e(summary.elo_note)}.</p>"
+        f"<h3>Rungs</h3>{_table(*summary_rows(summary, False))}"
+        f"{f'<ul class=legend>{notes}</ul>' if notes else ''}"
+        f"<h3>Critical difference</h3><p class=legend>{e(cd.describe())}</p>"
+        f"<div class=plots>{figures}</div>"
+    )
+
+
+SUMMARY_CAPTIONS = {
+    "summary-critical-difference.png": "Average rank of each family's best rung over the "
+    "boards (1 = best); families joined by a bar are not significantly different (Nemenyi).",
+    "summary-cost-gain.png": "Every finished rung of every board: normalised score (0 = "
+    "trivial, 1 = the board's best) against its fit seconds, log axis; colour = family.",
+}
 
 
 def compact_png(data: bytes) -> bytes:
@@ -295,7 +365,7 @@ def board_images(records: list[Record]) -> dict[tuple[str, str], list[tuple[str,
     """Every plot of plots.write_plots, read back as compact PNG bytes (drawn in a temporary
     folder)."""
     with tempfile.TemporaryDirectory(prefix="moviebench-plots-") as tmp:
-        links = write_plots(records, Path(tmp))
+        links = write_plots(records, Path(tmp), across_splits=True)
         return {
             key: [(name, compact_png((Path(tmp) / name).read_bytes())) for name in names]
             for key, names in links.items()

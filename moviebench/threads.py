@@ -5,6 +5,12 @@ max(1, cores // N), so N cells side by side use the machine once, not N times ov
 seconds stay comparable between rungs and between serial and parallel runs. torch, the BLAS
 and OpenMP pools (through threadpoolctl), scikit-learn's n_jobs, LightGBM's num_threads and
 XGBoost's n_jobs all read `current()`; every record stores it.
+
+OpenMP threads wait passively (`use_passive_wait`, called when moviebench is imported, before
+torch loads OpenMP): a waiting thread that spins holds its core, and on a shared machine two
+processes' spinning threads starve each other. A quick cnn4 fit on ML-1M (3 epochs) took 140 s
+alone and 470 s beside a second one with OpenMP's default wait, 63 s and 108 s with passive
+waiting (benchmarks/README.md). It changes no result, only who holds a core while waiting.
 """
 
 from __future__ import annotations
@@ -14,6 +20,12 @@ from typing import Any
 
 _THREADS: int | None = None  # set by use(); None: what torch was left with (all cores by default)
 _LIMITS: Any = None  # the threadpoolctl limiter, kept alive for the worker's lifetime
+
+
+def use_passive_wait() -> None:
+    """OMP_WAIT_POLICY=PASSIVE unless the user set a policy: read once, when OpenMP starts (so
+    it must run before torch is imported; worker processes inherit it)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def cores() -> int:

@@ -34,6 +34,8 @@ def test_smoke_run_writes_table_and_json(tmp_path: Path) -> None:
     assert mlp["n"] == 512 and mlp["rate"] > 0 and 0 < mlp["share"] < 1.5
     assert mlp["peak_key"] == "fp32" and data["peaks_tflops"]["fp32"] > 0
     assert data["meta"]["failed_sections"] == [] and "failed_rows" not in data["meta"]
+    # cnn4 also ran on ready tensors: the share of its epoch spent waiting for input.
+    assert 0 <= data["meta"]["input_wait_share"]["cnn4"] < 1
 
     table = (tmp_path / "gpu_check.md").read_text()
     assert "| epoch | cnn4 64 px, batch 64 | fp32 | 64 | 32 |" in table

@@ -101,19 +101,24 @@ def test_pixels_refuse_an_unreadable_file_with_its_path(tmp_path: Path) -> None:
 def test_augmentation_only_in_training_datasets() -> None:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
-    y = np.eye(4, dtype=np.float32)
-    evaluation = ImageDataset(images, torch.as_tensor(y, dtype=torch.float32), augment=False)
+    y = torch.as_tensor(np.eye(4, dtype=np.float32))
+    evaluation = ImageDataset(images, y, augment=False)
     a, b = evaluation[1][0], evaluation[1][0]
     assert torch.equal(a, b)
     # Evaluation items are the plain normalised pixels: no crop, flip, jitter or rotation.
     plain = (
-        torch.from_numpy(images[1]).permute(2, 0, 1).float() / 255
-        - torch.tensor(evaluation.normalize.transforms[1].mean)[:, None, None]
-    ) / torch.tensor(evaluation.normalize.transforms[1].std)[:, None, None]
+        torch.from_numpy(images[1]).permute(2, 0, 1).float() / 255 - evaluation.mean[0]
+    ) / evaluation.std[0]
     assert torch.allclose(a, plain, atol=1e-5)
-    training = ImageDataset(images, torch.as_tensor(y, dtype=torch.float32), augment=True)
-    torch.manual_seed(0)
-    draws = [training[1][0] for _ in range(4)]
+    # Even asked for a training pass, an evaluation dataset does not augment.
+    (batch, _), *_ = evaluation.batches(4, "cpu", training=True, generator=torch.Generator())
+    assert torch.allclose(batch[1], plain, atol=1e-5)
+    training = ImageDataset(images, y, augment=True)
+    generator = torch.Generator().manual_seed(0)
+    draws = [
+        next(iter(training.batches(4, "cpu", training=True, generator=generator)))[0][1]
+        for _ in range(4)
+    ]
     assert any(not torch.equal(draws[0], d) for d in draws[1:])
     assert draws[0].shape == a.shape
 

@@ -287,7 +287,9 @@ def test_board_json_keeps_its_shape(tmp_path: Path) -> None:
         "peak_memory_mb", "n_params", "params_source", "profile", "epochs", "truncated",
         "status", "error", "split_hash", "vs_baseline",
     ]  # fmt: skip
-    assert [list(r)[-2:] for r in rows[1:]] == [["diff_ci", "tie"], ["diff_ci", "tie"]]
+    # a measured row says what measured it (tie_test: the bootstrap here, one split)
+    assert [list(r)[-3:] for r in rows[1:]] == [["diff_ci", "tie", "tie_test"]] * 2
+    assert {r["tie_test"] for r in rows[1:]} == {"bootstrap"}
 
 
 # ---- one path layout --------------------------------------------------------------------------

@@ -209,11 +209,15 @@ def test_report_renders_in_a_real_browser(results: Path, tmp_path: Path) -> None
     assert table["by_model_desc"] == sorted(table["rows"], reverse=True)
     assert set(table["by_seeds"][-2:]) == {"broken", "needs-weights"}
 
-    # Every plot is embedded and decoded: primary, Pareto, confusion matrix (no deep rung here).
+    # Every plot is embedded and decoded: primary, Pareto, confusion matrix (no deep rung
+    # here), and the summary's cost-versus-gain plot (one board: no critical-difference test).
     stem = "tmdb-quality-ggplot2movies"
-    assert sorted(i["alt"] for i in found["images"]) == [
-        f"{stem}-{kind}.png" for kind in ("confusion", "pareto", "primary")
-    ]
+    assert sorted(i["alt"] for i in found["images"]) == sorted(
+        [
+            *(f"{stem}-{kind}.png" for kind in ("confusion", "pareto", "primary")),
+            "summary-cost-gain.png",
+        ]
+    )
     for image in found["images"]:
         assert (
             image["complete"] and image["width"] > 0 and image["height"] > 0 and image["shown"] > 0

@@ -163,3 +163,12 @@ def test_specs() -> None:
     assert TASKS.get("overview-genre").ladder[0] == "prior"
     assert TASKS.get("tagline-title").primary_metric == "mrr"
     assert TASKS.get("tagline-title").ladder[0] == "random-rank"
+
+
+def test_genre_matrix_of_lists_of_one_length():
+    """Lists of one length must stay cells (not become a 2-D array of names)."""
+    from moviebench.tasks.text import genre_matrix
+
+    assert genre_matrix([["Drama"]])[0] == ["Drama"]
+    labels, y = genre_matrix([["Drama", "War"], ["War", "Drama"]])
+    assert labels == ["Drama", "War"] and y.tolist() == [[1, 1], [1, 1]]

@@ -32,7 +32,10 @@ def load_source(
     """Load a registered source, checking that --data was given when it is needed.
 
     `settings`: raw `--set` pairs; the keys the source declares are typed and passed to it,
-    the rest are a task's concern."""
+    the rest are a task's concern. A table read from a file before, unchanged, comes from
+    the Parquet cache (datasets/table_cache.py) instead of being parsed again."""
+    from moviebench.datasets.table_cache import cached_load
+
     spec = SOURCES.get(name)
     if path is None and spec.needs_path:
         raise DataError(f"source '{name}' needs --data: {spec.path_hint or 'a path to its files'}")
@@ -41,14 +44,14 @@ def load_source(
         if not path.exists():
             raise DataError(f"--data {path}: no such file or folder")
     if spec.settings_type is None:
-        return spec.load(path)
+        return cached_load(name, path, None, lambda: spec.load(path))
     from moviebench.settings import parse_settings
 
     known = source_setting_names(name)
     typed = parse_settings(
         spec.settings_type, {k: v for k, v in (settings or {}).items() if k in known}
     )
-    return spec.load(path, typed)
+    return cached_load(name, path, typed, lambda: spec.load(path, typed))
 
 
 __all__ = [

@@ -4,11 +4,13 @@ A task first asks which files are readable (`check_images`): a 0-byte, truncated
 non-image file is skipped and reported by path, never a crash. Models then ask for the
 pixels of their rows at their resolution (`pixels`): each file is decoded once per
 (file content, resolution) and read from the per-item store afterwards, whatever list it is in.
-Augmentation is a torchvision transform applied to training batches only (`ImageDataset`).
+A split's pixels are one uint8 tensor; batches are normalised, and for training augmented
+per sample, on the device (`ImageDataset`, `augment_batch`).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Sequence
@@ -18,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageFile, UnidentifiedImageError
-from torch.utils.data import Dataset
-from torchvision.transforms import v2
+from torch import nn
 
 from moviebench import progress
 from moviebench.errors import DataError
+from moviebench.features.batches import TensorBatches
 from moviebench.features.cache import cache_key, fingerprint_strings
 from moviebench.features.image_files import readable_flags
 from moviebench.features.store import cached_items, file_digest
@@ -172,24 +174,87 @@ def pixels_key(paths: Sequence[str], size: int) -> str:
     )
 
 
-def train_augmentation(size: int) -> v2.Transform:
-    """Zoom / crop, brightness, small rotation and horizontal flip, for training batches only."""
-    return v2.Compose(
-        [
-            v2.RandomResizedCrop(size, scale=(0.75, 1.0), ratio=(0.9, 1.1), antialias=True),
-            v2.RandomHorizontalFlip(),
-            v2.ColorJitter(brightness=0.2),
-            v2.RandomRotation(10),
-        ]
+# The training augmentation, drawn per sample (features/images.augment_batch): a random
+# resized crop (area 75-100%, aspect 0.9-1.1), a horizontal flip (p 1/2), brightness x 0.8-1.2
+# and a rotation of up to 10 degrees (corners black). Named in the image rungs' budgets, so a
+# record says which augmentation trained it and records of another one are stale.
+AUGMENTATION = "crop-flip-brightness-rotate/batched"
+CROP_SCALE = (0.75, 1.0)
+CROP_RATIO = (0.9, 1.1)
+BRIGHTNESS = 0.2
+ROTATION = 10.0
+
+
+def augment_params(n: int, generator: torch.Generator | None) -> torch.Tensor:
+    """Per-sample augmentation draws (n, 7), uniform in [0, 1), on the CPU from `generator`
+    (so a seed gives the same stream on any device): crop area, aspect, crop x, crop y, flip,
+    brightness, angle."""
+    return torch.rand(n, 7, generator=generator)
+
+
+def augment_batch(images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Augment float images (B, 3, H, W, values in [0, 1]) with per-sample draws from
+    `generator`, on the images' device (`apply_augmentation`)."""
+    return apply_augmentation(images, augment_params(len(images), generator))
+
+
+def apply_augmentation(images: torch.Tensor, draws: torch.Tensor) -> torch.Tensor:
+    """`AUGMENTATION` with each sample's draws (`augment_params`) in one resampling pass: crop,
+    flip and rotation compose into one sampling grid for `grid_sample`; brightness is a
+    per-sample factor; corners the rotation uncovers are black, as torchvision fills them.
+    `images` are floats in [0, 1]."""
+    return augment_pixels(images, draws, top=1.0)
+
+
+def augment_pixels(images: torch.Tensor, draws: torch.Tensor, top: float) -> torch.Tensor:
+    """`apply_augmentation` for float images whose white is `top`; returns values in [0, 1].
+    The grid is built by broadcasting rows and columns (cheaper than `affine_grid` on a CPU);
+    brightness, fill and the scaling to [0, 1] are one per-pixel factor."""
+    b, _, h, w = images.shape
+    dtype, device = images.dtype, images.device
+    r = draws.to(device, dtype)
+    scale = CROP_SCALE[0] + (CROP_SCALE[1] - CROP_SCALE[0]) * r[:, 0]
+    low, high = math.log(CROP_RATIO[0]), math.log(CROP_RATIO[1])
+    ratio = torch.exp(low + (high - low) * r[:, 1])
+    # The crop's half-extent and centre, in grid_sample's [-1, 1] coordinates of the image
+    # (a side over the whole image is clamped to it, where torchvision would draw again).
+    cw = torch.sqrt(scale * ratio).clamp(max=1.0)
+    ch = torch.sqrt(scale / ratio).clamp(max=1.0)
+    cx = (1 - cw) * (2 * r[:, 2] - 1)
+    cy = (1 - ch) * (2 * r[:, 3] - 1)
+    sign = torch.where(r[:, 4] < 0.5, -1.0, 1.0).to(dtype)
+    bright = 1 - BRIGHTNESS + 2 * BRIGHTNESS * r[:, 5]
+    angle = torch.deg2rad(ROTATION * (2 * r[:, 6] - 1))
+    # Output pixel centres p = (x, y); the rotation about the centre, in pixel units (a
+    # non-square image turns rigidly), takes p to q in the crop's frame, and q outside
+    # [-1, 1] is the black fill; the crop (flipped or not) takes q into the image.
+    xs = ((torch.arange(w, device=device, dtype=dtype) * 2 + 1) / w - 1).view(1, 1, w)
+    ys = ((torch.arange(h, device=device, dtype=dtype) * 2 + 1) / h - 1).view(1, h, 1)
+    cos, sin = torch.cos(angle).view(b, 1, 1), torch.sin(angle).view(b, 1, 1)
+    aspect = w / h
+    ax, bx = cos, -sin / aspect  # q = (ax x + bx y, ay x + by y)
+    ay, by = sin * aspect, cos
+    sx, sy = (cw * sign).view(b, 1, 1), ch.view(b, 1, 1)
+    grid = torch.empty((b, h, w, 2), device=device, dtype=dtype)
+    # Each coordinate is a row term plus a column term: one full-size operation apiece.
+    torch.add(sx * ax * xs, sx * bx * ys + cx.view(b, 1, 1), out=grid[..., 0])
+    torch.add(sy * ay * xs, sy * by * ys + cy.view(b, 1, 1), out=grid[..., 1])
+    out = nn.functional.grid_sample(
+        images, grid, mode="bilinear", padding_mode="border", align_corners=False
     )
+    # 1 where q is inside the crop's frame, 0 in the corners the rotation uncovers.
+    factor = torch.add(ax * xs, bx * ys).abs_().le_(1)
+    factor.mul_(torch.add(ay * xs, by * ys).abs_().le_(1)).mul_((bright / top).view(b, 1, 1))
+    return out.mul_(factor.unsqueeze(1)).clamp_(0, 1)
 
 
-class ImageDataset(Dataset):
-    """Items (image tensor, y). With `augment`, each read draws a fresh random transform.
-    `y` is what the network trains on, already a tensor (`TorchModel.target_tensor`).
+class ImageDataset(TensorBatches):
+    """A split's images as one uint8 tensor (n, 3, H, W), optional `extra` tensors after them
+    (the fusion rung's text vectors), and the targets `y` (`TorchModel.target_tensor`).
 
-    Evaluation datasets are built with augment=False: they return the same normalised tensor
-    on every read.
+    Batches are normalised floats on the device; a training pass (`augment` and
+    `training=True`) augments them there first, per sample (`augment_batch`). Evaluation
+    passes take the same path without augmentation.
     """
 
     def __init__(
@@ -199,21 +264,27 @@ class ImageDataset(Dataset):
         augment: bool = False,
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
+        extra: Sequence[torch.Tensor] = (),
     ) -> None:
-        self.images = torch.from_numpy(np.ascontiguousarray(images)).permute(
-            0, 3, 1, 2
-        )  # uint8 NCHW
-        self.y = y
-        self.augment = train_augmentation(images.shape[1]) if augment else None
-        self.normalize = v2.Compose(
-            [v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(mean), list(std))]
+        # NCHW, contiguous: the batched resampling and normalising run fastest on it (the
+        # loop makes the network's input channels-last).
+        pixels_nchw = (
+            torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
         )
+        super().__init__(pixels_nchw, *extra, y)
+        self.y = y
+        self.augment = bool(augment)
+        self.mean = torch.tensor(list(mean), dtype=torch.float32).view(1, 3, 1, 1)
+        self.std = torch.tensor(list(std), dtype=torch.float32).view(1, 3, 1, 1)
 
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = self.images[i]
-        if self.augment is not None:
-            image = self.augment(image)
-        return self.normalize(image), self.y[i]
+    def transform(
+        self, parts: list[torch.Tensor], training: bool, generator: torch.Generator | None
+    ) -> list[torch.Tensor]:
+        images = parts[0].float()
+        mean, std = self.mean.to(images.device), self.std.to(images.device)
+        if training and self.augment:
+            images = augment_pixels(images, augment_params(len(images), generator), top=255.0)
+            images = images.sub_(mean).div_(std)
+        else:
+            images = images.mul_(1 / 255).sub_(mean).div_(std)
+        return [images, *parts[1:]]

@@ -157,17 +157,15 @@ def lite0_features(
     dataset = ImageDataset(
         images, torch.zeros(len(images)), augment=False, mean=LITE_MEAN, std=LITE_STD
     )
-    chunks = []
+    chunks, done = [], 0
     with inference(device, precision):
-        for start in range(0, len(dataset), batch_size):
-            batch = torch.stack(
-                [dataset[i][0] for i in range(start, min(start + batch_size, len(dataset)))]
-            )
-            batch = batch.to(device).contiguous(memory_format=torch.channels_last)
+        for batch, _ in dataset.batches(batch_size, device):  # index slices, normalised on device
+            batch = batch.contiguous(memory_format=torch.channels_last)
             pooled = network.forward_head(network.forward_features(batch), pre_logits=True)
             chunks.append(pooled.float().cpu().numpy())
+            done += len(batch)
             if progress:
-                progress(label, min(start + batch_size, len(dataset)), len(dataset))
+                progress(label, done, len(dataset))
     return (
         np.concatenate(chunks) if chunks else np.zeros((0, network.num_features), dtype=np.float32)
     )

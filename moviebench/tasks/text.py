@@ -117,7 +117,10 @@ def build_genre_task(
 def genre_matrix(genres: pd.Series | list, dtype: type = np.int64) -> tuple[list[str], np.ndarray]:
     """Every genre that occurs (sorted) and the films x genres 0/1 matrix. A cell that is not
     a list (NaN, a malformed cell) has no genre; blank names are ignored."""
-    values = np.asarray(genres if isinstance(genres, pd.Series) else list(genres), dtype=object)
+    cells = list(genres)
+    values = np.empty(len(cells), dtype=object)  # 1-D even when every list has one length
+    for i, cell in enumerate(cells):
+        values[i] = cell
     # Sources share one list object between the rows of a repeated cell (a million TMDB rows
     # hold a few thousand distinct genre lists): each distinct object is read once.
     rows = pd.factorize(np.fromiter(map(id, values), dtype=np.int64, count=len(values)))[0]

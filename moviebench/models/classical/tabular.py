@@ -1,6 +1,10 @@
 """Classical models on tabular features: logistic regression (ridge for a number), random
 forest, XGBoost, LightGBM. Each rung offers a `classifier()` and, where it can estimate a
-number, a `regressor()`; the task's target kind picks and wraps one (moviebench.targets)."""
+number, a `regressor()`; the task's target kind picks and wraps one (moviebench.targets).
+
+The tree rungs declare caps (models/caps.py): each tree sees at most `max_tree_rows` training
+rows (a forest's bootstrap, a booster's row sample), and boosting stops at `n_estimators`
+rounds. Neither binds up to 50,000 training rows; the record's `capped` says when one did."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from sklearn.preprocessing import StandardScaler
 
 from moviebench import threads
 from moviebench.models import Model, register_model
+from moviebench.models.caps import CAP_ROWS, capped_share, join_caps
 from moviebench.targets import CLASSIFICATION, REGRESSION, TargetKind
 from moviebench.tasks.base import TaskData
 
@@ -111,8 +116,13 @@ def linear_params(estimator: Any) -> int:
 @register_model
 class RandomForest(SklearnTabular):
     name = "random-forest"
-    summary = "random forest, 300 trees"
-    defaults = {"n_estimators": 300, "max_depth": 16, "min_samples_leaf": 2}
+    summary = "random forest, 300 trees, each bootstrapped from at most 50,000 rows"
+    defaults = {
+        "n_estimators": 300,
+        "max_depth": 16,
+        "min_samples_leaf": 2,
+        "max_tree_rows": CAP_ROWS,  # a tree's bootstrap sample; the default draws every row
+    }
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
@@ -122,15 +132,29 @@ class RandomForest(SklearnTabular):
             "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 20, log=True),
         }
 
-    def classifier(self) -> Any:
-        return RandomForestClassifier(
-            **self.params, n_jobs=threads.current(), random_state=self.context.seed
+    def fit(self, train: TaskData, val: TaskData) -> None:
+        cap = self.params["max_tree_rows"]
+        # None (sklearn's default: n rows per bootstrap) where the cap does not bind, so the
+        # forest is the very same one below it.
+        self.max_samples_ = cap if cap and len(train.y) > cap else None
+        if self.max_samples_:
+            self.fitted_["capped"] = f"{cap:,} rows per tree (of {len(train.y):,})"
+        super().fit(train, val)
+
+    def _forest(self, cls: Any) -> Any:
+        params = {k: v for k, v in self.params.items() if k != "max_tree_rows"}
+        return cls(
+            **params,
+            max_samples=getattr(self, "max_samples_", None),
+            n_jobs=threads.current(),
+            random_state=self.context.seed,
         )
 
+    def classifier(self) -> Any:
+        return self._forest(RandomForestClassifier)
+
     def regressor(self) -> Any:
-        return RandomForestRegressor(
-            **self.params, n_jobs=threads.current(), random_state=self.context.seed
-        )
+        return self._forest(RandomForestRegressor)
 
     def n_params(self) -> int:
         est = self.pipeline_[-1]
@@ -147,11 +171,37 @@ class BoostedTrees(SklearnTabular):
         return Pipeline([("model", target.estimator(self))])
 
     def fit(self, train: TaskData, val: TaskData) -> None:
+        # Each round's trees see at most max_tree_rows rows: the row share, lowered where the
+        # split is large (unchanged, so the same booster, where the cap does not bind).
+        self.subsample_ = capped_share(
+            self.params["subsample"], len(train.y), self.params["max_tree_rows"]
+        )
         self.pipeline_ = self.make_pipeline(train.target)
         model = self.pipeline_[-1]
         # One-vs-rest fits one booster per label: no single validation set to stop on.
         stop = self.early_stopping_args(val) if train.target.early_stopping() else {}
         model.fit(train.tabular(), train.y, **stop)
+        caps = []
+        if self.subsample_ != self.params["subsample"]:
+            caps.append(f"{self.params['max_tree_rows']:,} rows per tree (of {len(train.y):,})")
+        rounds = self.rounds()
+        if rounds is not None:
+            best, trained = rounds
+            self.fitted_["best_round"] = best
+            if trained >= self.params["n_estimators"]:  # early stopping never triggered
+                caps.append(f"{self.params['n_estimators']:,} rounds")
+        if caps:
+            self.fitted_["capped"] = join_caps(caps)
+
+    def booster_params(self) -> dict[str, Any]:
+        """The params the library's estimator takes: the capped row share for `subsample`."""
+        params = {k: v for k, v in self.params.items() if k != "max_tree_rows"}
+        return {**params, "subsample": getattr(self, "subsample_", params["subsample"])}
+
+    def rounds(self) -> tuple[int, int] | None:
+        """The booster's best round (what predictions use) and the rounds it trained; None
+        for one-vs-rest, which fits a booster per label."""
+        raise NotImplementedError
 
 
 @register_model
@@ -165,6 +215,7 @@ class XGBoost(BoostedTrees):
         "subsample": 0.8,
         "colsample_bytree": 0.8,
         "min_child_weight": 1.0,
+        "max_tree_rows": int(0.8 * CAP_ROWS),  # the row sample's size, at most
     }
 
     @staticmethod
@@ -179,7 +230,7 @@ class XGBoost(BoostedTrees):
 
     def _booster(self, cls: Any) -> Any:
         return cls(
-            **self.params,
+            **self.booster_params(),
             n_jobs=threads.current(),
             random_state=self.context.seed,
             early_stopping_rounds=50,
@@ -200,6 +251,14 @@ class XGBoost(BoostedTrees):
     def early_stopping_args(self, val: TaskData) -> dict[str, Any]:
         return {"eval_set": [(val.tabular(), val.y)], "verbose": False}
 
+    def rounds(self) -> tuple[int, int] | None:
+        model = self.pipeline_[-1]
+        if hasattr(model, "estimators_"):
+            return None
+        trained = int(model.get_booster().num_boosted_rounds())
+        best = getattr(model, "best_iteration", None)  # 0-based; None without early stopping
+        return (trained if best is None else int(best) + 1), trained
+
     def n_params(self) -> int:
         booster = self.pipeline_[-1]
         boosters = [e.get_booster() for e in getattr(booster, "estimators_", [booster])]
@@ -218,6 +277,7 @@ class LightGBM(BoostedTrees):
         "subsample": 0.8,
         "colsample_bytree": 0.8,
         "reg_lambda": 0.0,
+        "max_tree_rows": int(0.8 * CAP_ROWS),  # the row sample's size, at most
     }
 
     @staticmethod
@@ -233,7 +293,7 @@ class LightGBM(BoostedTrees):
 
     def _booster(self, cls: Any) -> Any:
         return cls(
-            **self.params,
+            **self.booster_params(),
             subsample_freq=1,
             n_jobs=threads.current(),
             random_state=self.context.seed,
@@ -252,6 +312,13 @@ class LightGBM(BoostedTrees):
 
     def early_stopping_args(self, val: TaskData) -> dict[str, Any]:
         return lightgbm_early_stopping(val.tabular(), val.y, rounds=50)
+
+    def rounds(self) -> tuple[int, int] | None:
+        model = self.pipeline_[-1]
+        if hasattr(model, "estimators_"):
+            return None
+        trained = int(model.booster_.current_iteration())
+        return int(model.best_iteration_ or trained), trained
 
     def n_params(self) -> int:
         model = self.pipeline_[-1]

@@ -13,13 +13,12 @@ import numpy as np
 import torch
 import torchvision
 from torch import nn
-from torch.utils.data import Dataset
 
-from moviebench.features.images import ImageDataset, pixels
+from moviebench.features.images import AUGMENTATION, ImageDataset, pixels
 from moviebench.features.text import EMBED_DIM
 from moviebench.models import register_model
 from moviebench.models.classical.image import image_paths, image_size
-from moviebench.models.deep.loop import TorchModel
+from moviebench.models.deep.loop import TorchModel, quick_step_cap
 from moviebench.models.pretrained.text import minilm_features
 from moviebench.targets import MULTILABEL
 from moviebench.tasks.base import TaskData
@@ -53,21 +52,15 @@ class PosterTextNet(nn.Module):
         return self.head(torch.cat([self.image(image), self.text(text)], dim=1))
 
 
-class PosterTextDataset(Dataset):
-    """Items (poster tensor, text vector, y); poster augmentation for training only."""
+class PosterTextDataset(ImageDataset):
+    """Batches (poster tensor, text vector, y); poster augmentation for training only."""
 
     def __init__(
         self, images: np.ndarray, text: np.ndarray, y: torch.Tensor, augment: bool
     ) -> None:
-        self.images = ImageDataset(images, y, augment=augment)
-        self.text = torch.tensor(text, dtype=torch.float32)
-
-    def __len__(self) -> int:
-        return len(self.text)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        image, y = self.images[i]
-        return image, self.text[i], y
+        super().__init__(
+            images, y, augment=augment, extra=[torch.tensor(text, dtype=torch.float32)]
+        )
 
 
 @register_model
@@ -88,10 +81,17 @@ class FusionResNet18(TorchModel):
             "epochs": 15,
             "patience": 4,
             "batch_size": 64,
+            "max_steps": quick_step_cap(15, 64),
             "image_size": None,
-            "augment": True,
+            "augment": AUGMENTATION,
         },
-        "full": {"epochs": 30, "patience": 5, "batch_size": 64, "image_size": 224, "augment": True},
+        "full": {
+            "epochs": 30,
+            "patience": 5,
+            "batch_size": 64,
+            "image_size": 224,
+            "augment": AUGMENTATION,
+        },
     }
 
     @staticmethod

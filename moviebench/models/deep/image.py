@@ -31,12 +31,20 @@ import torchvision
 from torch import nn
 from torch.utils.data import Dataset
 
+from moviebench.features.batches import TensorBatches
 from moviebench.features.cache import cache_key, cached_array
-from moviebench.features.images import IMAGENET_MEAN, IMAGENET_STD, ImageDataset, pixels, pixels_key
+from moviebench.features.images import (
+    AUGMENTATION,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ImageDataset,
+    pixels,
+    pixels_key,
+)
 from moviebench.features.precision import inference, inference_precision
 from moviebench.models import SkipModel, register_model
 from moviebench.models.classical.image import image_paths, image_size
-from moviebench.models.deep.loop import TorchModel
+from moviebench.models.deep.loop import TorchModel, quick_step_cap
 from moviebench.models.pretrained.image import (
     LITE_MEAN,
     LITE_STD,
@@ -48,7 +56,8 @@ from moviebench.tasks.base import TaskData
 
 
 class DeepImageModel(TorchModel):
-    """Pixels from the image cache, torchvision augmentation on train only, the shared loop."""
+    """Pixels from the image cache as one uint8 tensor, batched augmentation on train only
+    (features/images.augment_batch), the shared loop."""
 
     family = "deep"
     inputs = frozenset({"image"})
@@ -64,8 +73,9 @@ class DeepImageModel(TorchModel):
             "epochs": 20,
             "patience": 4,
             "batch_size": 64,
+            "max_steps": quick_step_cap(20, 64),
             "image_size": None,
-            "augment": True,
+            "augment": AUGMENTATION,
             "amp": "bf16",
         },
         "full": {
@@ -73,7 +83,7 @@ class DeepImageModel(TorchModel):
             "patience": 10,
             "batch_size": 64,
             "image_size": 224,
-            "augment": True,
+            "augment": AUGMENTATION,
         },
     }
 
@@ -152,8 +162,9 @@ class CNN4(DeepImageModel):
             "epochs": 25,
             "patience": 5,
             "batch_size": 64,
+            "max_steps": quick_step_cap(25, 64),
             "image_size": 64,
-            "augment": True,
+            "augment": AUGMENTATION,
             "amp": "bf16",
         },
         "full": {
@@ -161,7 +172,7 @@ class CNN4(DeepImageModel):
             "patience": 20,
             "batch_size": 100,
             "image_size": 224,
-            "augment": True,
+            "augment": AUGMENTATION,
         },
     }
 
@@ -184,8 +195,14 @@ TORCHVISION = {
 # VGG16's epoch costs most at any size: its 120M-parameter dense top is the same at 32 px.
 # quick: BF16 autocast (AVX-512 BF16 made these epochs 1.6-2x faster here: benchmarks/README.md).
 QUICK_SCRATCH = {
-    arch: {"epochs": epochs, "patience": 2, "batch_size": 64, "image_size": px, "augment": True}
-    | {"amp": "bf16"}
+    arch: {
+        "epochs": epochs,
+        "patience": 2,
+        "batch_size": 64,
+        "image_size": px,
+        "augment": AUGMENTATION,
+    }
+    | {"amp": "bf16", "max_steps": quick_step_cap(epochs, 64)}
     for arch, epochs, px in (
         ("resnet18", 6, 64),
         ("resnet34", 3, 64),
@@ -199,14 +216,15 @@ FULL_TORCHVISION = {
     "patience": 8,
     "batch_size": 64,
     "image_size": 224,
-    "augment": True,
+    "augment": AUGMENTATION,
 }
 QUICK_PRETRAINED = {
     "epochs": 6,
     "patience": 2,
     "batch_size": 32,
+    "max_steps": quick_step_cap(6, 32),
     "image_size": None,
-    "augment": True,
+    "augment": AUGMENTATION,
     "amp": "bf16",
 }
 
@@ -381,21 +399,26 @@ class Lite0Classifier(nn.Module):
         return self.head(self.dropout(self.top(x if self.from_trunk else self.trunk(x))))
 
 
-class TrunkDataset(Dataset):
-    """Items (frozen-trunk output, y); for training, each read takes the mirrored poster's
-    output with probability 1/2 (horizontal flip, computed once like the rest)."""
+class TrunkDataset(TensorBatches):
+    """Batches (frozen-trunk output, y); for training, each sample takes the mirrored poster's
+    output with probability 1/2 (horizontal flip, computed once like the rest), drawn per
+    sample from the loop's generator."""
 
     def __init__(self, plain: np.ndarray, mirrored: np.ndarray | None, y: torch.Tensor) -> None:
-        self.plain = torch.from_numpy(plain)
-        self.mirrored = None if mirrored is None else torch.from_numpy(mirrored)
+        stored = [torch.from_numpy(plain)]
+        if mirrored is not None:
+            stored.append(torch.from_numpy(mirrored))
+        super().__init__(*stored, y)
         self.y = y
 
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        flip = self.mirrored is not None and bool(torch.randint(2, ()).item())  # seeded by the loop
-        return (self.mirrored if flip else self.plain)[i].float(), self.y[i]
+    def transform(
+        self, parts: list[torch.Tensor], training: bool, generator: torch.Generator | None
+    ) -> list[torch.Tensor]:
+        plain, y = parts[0].float(), parts[-1]
+        if training and len(parts) == 3:
+            flip = torch.rand(len(y), generator=generator).to(plain.device) < 0.5
+            plain = torch.where(flip[:, None, None, None], parts[1].float(), plain)
+        return [plain, y]
 
 
 @register_model
@@ -428,6 +451,7 @@ class EffNetFineTune(DeepImageModel):
             "epochs": 4,
             "patience": 2,
             "batch_size": 32,
+            "max_steps": quick_step_cap(4, 32),
             "image_size": 224,
             "augment": False,
             "train_stages": 2,
@@ -437,7 +461,7 @@ class EffNetFineTune(DeepImageModel):
             "patience": 5,
             "batch_size": 32,
             "image_size": 224,
-            "augment": True,
+            "augment": AUGMENTATION,
             "train_stages": "all",
         },
     }
@@ -524,20 +548,16 @@ class EffNetFineTune(DeepImageModel):
                 mean=self.mean,
                 std=self.std,
             )
-            chunks = []
+            chunks, done = [], 0
             with inference(device, precision):
-                for start in range(0, len(images), TRUNK_BATCH):
-                    batch = torch.stack(
-                        [images[i][0] for i in range(start, min(start + TRUNK_BATCH, len(images)))]
-                    )
-                    batch = (batch.flip(3) if mirror else batch).to(
-                        device, memory_format=torch.channels_last
+                for batch, _ in images.batches(TRUNK_BATCH, device):
+                    batch = (batch.flip(3) if mirror else batch).contiguous(
+                        memory_format=torch.channels_last
                     )
                     chunks.append(trunk.trunk(batch).half().cpu().numpy())
+                    done += len(batch)
                     if self.context.progress:
-                        self.context.progress(
-                            f"{self.name}: frozen stages", start + len(batch), len(images)
-                        )
+                        self.context.progress(f"{self.name}: frozen stages", done, len(images))
             return np.concatenate(chunks)
 
         return cached_array("effnet-lite0-trunk", key, compute)

@@ -4,21 +4,26 @@ template of a rung whose network it trains.
 AdamW (optionally with a warm-up and per-group learning rates), ReduceLROnPlateau on the
 validation score, gradient clipping, early stopping on the task's primary metric with the best
 epoch restored, per-epoch history (learning curves), and on CUDA mixed precision, channels-last
-and pinned-memory loading.
+and pinned-memory loading. Tensor-backed splits (features/batches.py) are fed as index slices
+of device tensors, augmented there in batches.
 
 How long a network trains is declared, never measured: each rung states its budget (epoch cap,
 patience, batch size, resolution or sequence length) per profile in `TorchModel.budgets`, and
-the record stores the resolved budget. The wall clock decides nothing unless the user gives
-`--time-budget`; a run that cap cuts short is marked `truncated` in its record.
+the record stores the resolved budget. The quick profile also caps optimizer steps
+(`max_steps`, see `quick_step_cap`), so its cost stops growing with the training split. The
+wall clock decides nothing unless the user gives `--time-budget`; a run that cap cuts short is
+marked `truncated` in its record. What ended training is recorded as `stopped_by`: "epochs",
+"early_stopping", "step_cap" or "time_budget".
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -28,14 +33,26 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from moviebench.features import precision
+from moviebench.features.batches import TensorBatches, as_batches
 from moviebench.models.base import Model, RunContext
-from moviebench.options import PROFILES
+from moviebench.options import CAP_ROWS, PROFILES
 from moviebench.targets import NetworkOutputs, TargetKind, target_kind
 from moviebench.tasks.base import TaskData
 
 # The loop's clock: it only timestamps the history, unless an explicit --time-budget is given.
 # (A test replaces it with a very slow clock and checks that nothing changes.)
 clock = time.perf_counter
+
+
+STOPPED_BY = ("epochs", "early_stopping", "step_cap", "time_budget")
+
+
+def quick_step_cap(epochs: int, batch_size: int, rows: int = CAP_ROWS) -> int:
+    """The optimizer steps `epochs` epochs take over `rows` training rows at `batch_size`
+    (the last batch of an epoch may be short): a quick budget's `max_steps`. A split up to
+    `rows` (every committed board: at most ~33k) trains exactly as uncapped; a larger one
+    stops at the same number of steps whatever its size."""
+    return epochs * math.ceil(rows / batch_size)
 
 
 def pick_device() -> str:
@@ -56,6 +73,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     patience: int = 6  # epochs without a better validation score before stopping
+    max_steps: int | None = None  # optimizer steps, over all epochs; None: no cap
     warmup_epochs: float = 0.0  # the learning rate rises linearly from lr / 10 over these epochs
     grad_clip: float = 1.0
     channels_last: bool = False  # for image models (faster convolutions on CUDA and on CPU)
@@ -107,6 +125,67 @@ def _to_device(batch: Any, device: str, channels_last: bool) -> list[torch.Tenso
     return out
 
 
+class _TensorLoader:
+    """A DataLoader's place for tensor-backed data (`features/batches.py`): each pass is index
+    slices of the split's device tensors, shuffled (and, for training, augmented) from the
+    loop's generator; no per-item collation."""
+
+    def __init__(
+        self,
+        data: TensorBatches,
+        batch_size: int,
+        device: str,
+        generator: torch.Generator | None,
+    ) -> None:
+        self.data, self.batch_size, self.device, self.generator = (
+            data,
+            batch_size,
+            device,
+            generator,
+        )
+
+    def __len__(self) -> int:
+        return self.data.n_batches(self.batch_size)
+
+    def __iter__(self) -> Iterator[list[torch.Tensor]]:
+        training = self.generator is not None
+        if not training:
+            # An unshuffled DataLoader still draws its base seed from the global generator at
+            # each pass; drawing it too keeps dropout's stream, and so text and tabular
+            # records, what they were with the DataLoader.
+            torch.empty((), dtype=torch.int64).random_()
+        return self.data.batches(
+            self.batch_size,
+            self.device,
+            shuffle=training,
+            generator=self.generator,
+            training=training,
+        )
+
+
+def _loader(
+    data: Dataset,
+    batch_size: int,
+    device: str,
+    config: TrainConfig,
+    generator: torch.Generator | None = None,
+) -> Iterable[Any]:
+    """Batches of `data`: a training pass when given the shuffling `generator`, else in order.
+    Tensor-backed data (TensorBatches, TensorDataset) is sliced on the device; any other
+    dataset goes through a DataLoader, item by item."""
+    tensors = as_batches(data)
+    if tensors is not None:
+        return _TensorLoader(tensors, batch_size, device, generator)
+    return DataLoader(
+        data,
+        batch_size=batch_size,
+        shuffle=generator is not None,
+        generator=generator,
+        num_workers=config.num_workers,
+        pin_memory=device == "cuda",
+    )
+
+
 def predict(
     module: nn.Module,
     data: Dataset,
@@ -117,13 +196,7 @@ def predict(
     """Scores for every row of `data`, read from the network's outputs as the target kind
     says (`outputs`); its items are (inputs..., y) like the training set."""
     device = context.device
-    loader = DataLoader(
-        data,
-        batch_size=config.batch_size * 2,
-        shuffle=False,
-        num_workers=config.num_workers,
-        pin_memory=device == "cuda",
-    )
+    loader = _loader(data, config.batch_size * 2, device, config)
     module.eval()
     chunks = []
     with torch.no_grad(), _autocast(device, config):
@@ -152,7 +225,9 @@ def train(
     The epoch cap, patience and time budget are the config's alone: `TorchModel.train_config`
     is where a run's --epochs and --time-budget meet a rung's declared budget. When an explicit
     time budget stops training before the epoch cap or early stopping would have, the last
-    history entry carries `truncated: 1`.
+    history entry carries `truncated: 1`; when `config.max_steps` does, `step_cap: 1` (the
+    epoch it cut short is validated, and may be the one kept). Every entry counts the
+    optimizer steps taken so far (`steps`); `stopped_by(history)` reads what ended training.
     """
     seed_everything(context.seed)
     device = context.device
@@ -174,15 +249,7 @@ def train(
     )
     scaler = torch.amp.GradScaler("cuda", enabled=effective_amp(config.amp, device) == "fp16")
     generator = torch.Generator().manual_seed(context.seed)
-    loader = DataLoader(
-        train_data,
-        batch_size=config.batch_size,
-        shuffle=True,
-        generator=generator,
-        num_workers=config.num_workers,
-        pin_memory=device == "cuda",
-        drop_last=False,
-    )
+    loader = _loader(train_data, config.batch_size, device, config, generator=generator)
     if predict_fn is None:
 
         def predict_fn(data: Dataset) -> np.ndarray:
@@ -195,17 +262,20 @@ def train(
     def out_of_time() -> bool:  # only ever true under an explicit --time-budget
         return budget is not None and clock() - started > budget
 
-    best_score, best_state, stale = -np.inf, None, 0
+    best_score, best_state, stale, steps = -np.inf, None, 0, 0
+    max_steps = config.max_steps
     history: list[dict[str, float]] = []
     if config.score_initial:
         validation = _validate(predict_fn(val_data), y_val, kind, context)
         best_score = validation["val_score"]
         best_state = copy.deepcopy({k: v.detach().cpu() for k, v in module.state_dict().items()})
-        history.append({"epoch": 0, **validation, "lr": config.lr, "seconds": clock() - started})
+        history.append(
+            {"epoch": 0, **validation, "lr": config.lr, "seconds": clock() - started, "steps": 0}
+        )
 
     for epoch in range(1, epochs + 1):
         module.train()
-        total, count, cut = 0.0, 0, False
+        total, count, cut, capped, batches = 0.0, 0, False, False, 0
         for batch in loader:
             if count and out_of_time():
                 cut = True  # slow models (large images on CPU) stop mid-epoch rather than overrun the cap
@@ -222,6 +292,12 @@ def train(
             scaler.update()
             total += float(loss.detach()) * len(y)
             count += len(y)
+            steps += 1
+            batches += 1
+            if max_steps is not None and steps >= max_steps:
+                # The cap ended training only if it cut the epochs short.
+                capped = epoch < epochs or batches < len(loader)
+                break
 
         validation = _validate(predict_fn(val_data), y_val, kind, context)
         score = validation["val_score"]
@@ -234,6 +310,7 @@ def train(
                 **validation,
                 "lr": optimizer.param_groups[0]["lr"],
                 "seconds": clock() - started,
+                "steps": steps,
             }
         )
         if context.progress:
@@ -253,7 +330,13 @@ def train(
             )
             break
         if stale >= config.patience:
+            history[-1]["early_stopping"] = 1.0
             break
+        if capped:
+            history[-1]["step_cap"] = 1.0
+            break
+        if max_steps is not None and steps >= max_steps:
+            break  # the cap fell on the last step of the last epoch: the epochs ended it
 
     if best_state is not None:
         module.load_state_dict(best_state)
@@ -302,6 +385,22 @@ def _validate(
     return out
 
 
+def stopped_by(history: list[dict[str, float]]) -> str | None:
+    """What ended training (one of STOPPED_BY), read from the loop's last history entry;
+    None for a fit that trained no epoch."""
+    if not history:
+        return None
+    last = history[-1]
+    for flag, name in (
+        ("truncated", "time_budget"),
+        ("early_stopping", "early_stopping"),
+        ("step_cap", "step_cap"),
+    ):
+        if last.get(flag):
+            return name
+    return "epochs"
+
+
 def best_epoch(history: list[dict[str, float]]) -> int | None:
     """The epoch whose weights the loop kept: the first with the best validation score."""
     if not history:
@@ -315,6 +414,8 @@ def describe_budget(budget: dict[str, Any]) -> str:
         f"≤{budget['epochs']} epochs (patience {budget['patience']})",
         f"batch {budget['batch_size']}",
     ]
+    if budget.get("max_steps"):
+        parts.insert(1, f"≤{budget['max_steps']:,} steps")
     if "image_size" in budget:
         parts.append(f"{budget['image_size']} px" if budget["image_size"] else "task's px")
     if "max_len" in budget:
@@ -331,6 +432,7 @@ def describe_budget(budget: dict[str, Any]) -> str:
         "profile",
         "epochs",
         "patience",
+        "max_steps",
         "batch_size",
         "image_size",
         "max_len",
@@ -478,6 +580,10 @@ class TorchModel(Model):
         self.fitted_["best_epoch"] = best_epoch(self.history)
         self.fitted_["epochs_done"] = max((int(h["epoch"]) for h in self.history), default=0)
         self.fitted_["truncated"] = bool(self.history and self.history[-1].get("truncated"))
+        self.fitted_["stopped_by"] = stopped_by(self.history)
+        self.fitted_["steps"] = int(self.history[-1].get("steps", 0)) if self.history else 0
+        if self.fitted_["stopped_by"] == "step_cap":
+            self.fitted_["capped"] = f"{self.fitted_['steps']:,} steps"
 
     def scores(self, data: Dataset) -> np.ndarray:
         """The network's scores over a dataset; the loop also validates with this."""

@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from moviebench.models import register_model
-from moviebench.models.deep.loop import TorchModel, network_search_space
+from moviebench.models.deep.loop import TorchModel, network_search_space, quick_step_cap
 from moviebench.targets import CLASSIFICATION, REGRESSION
 from moviebench.tasks.base import TaskData
 
@@ -27,7 +27,12 @@ class TorchTabular(TorchModel):
     # quick: large batches, few epochs, for two CPU cores; full: report 000's schedule (batch 64,
     # up to 100 epochs, early stopping after 15 without a better validation score).
     budgets = {
-        "quick": {"epochs": 30, "patience": 5, "batch_size": 512},
+        "quick": {
+            "epochs": 30,
+            "patience": 5,
+            "batch_size": 512,
+            "max_steps": quick_step_cap(30, 512),
+        },
         "full": {"epochs": 100, "patience": 15, "batch_size": 64},
     }
 
@@ -107,7 +112,12 @@ class CNNLSTM(TorchTabular):
     summary = "report 000: 3 Conv1d blocks, 2-layer LSTM (256), FC 128"
     # An epoch costs about four times the MLP's: the quick cap keeps the default run short.
     budgets = {
-        "quick": {"epochs": 12, "patience": 3, "batch_size": 512},
+        "quick": {
+            "epochs": 12,
+            "patience": 3,
+            "batch_size": 512,
+            "max_steps": quick_step_cap(12, 512),
+        },
         "full": {"epochs": 100, "patience": 15, "batch_size": 64},
     }
 

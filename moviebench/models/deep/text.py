@@ -28,7 +28,7 @@ from torch.utils.data import TensorDataset
 
 from moviebench.models import register_model
 from moviebench.models.classical.text import class_weight_scheme, positive_weights, texts_of
-from moviebench.models.deep.loop import TorchModel, network_search_space
+from moviebench.models.deep.loop import TorchModel, network_search_space, quick_step_cap
 from moviebench.tasks.base import TaskData
 
 PAD, UNK = 0, 1
@@ -75,7 +75,13 @@ class Tokenized(TorchText):
     # quick: sequences cut at 80 tokens (most overviews are shorter; a recurrent epoch on CPU
     # costs in proportion to the length); full: report 001's longer sequences and schedule.
     budgets = {
-        "quick": {"epochs": 12, "patience": 3, "batch_size": 128, "max_len": 80},
+        "quick": {
+            "epochs": 12,
+            "patience": 3,
+            "batch_size": 128,
+            "max_steps": quick_step_cap(12, 128),
+            "max_len": 80,
+        },
         "full": {"epochs": 50, "patience": 10, "batch_size": 64, "max_len": 200},
     }
 

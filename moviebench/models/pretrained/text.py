@@ -25,7 +25,7 @@ from moviebench.models.classical.text import (
     query_texts,
     texts_of,
 )
-from moviebench.models.deep.loop import TorchModel
+from moviebench.models.deep.loop import TorchModel, quick_step_cap
 from moviebench.models.deep.text import TorchText
 from moviebench.tasks.base import TaskData
 
@@ -71,7 +71,12 @@ class MiniLMMLP(TorchText):
     summary = "cached all-MiniLM-L6-v2 embeddings + MLP (256 hidden, dropout)"
     defaults = {**TorchText.defaults, "hidden": 256}
     budgets = {
-        "quick": {"epochs": 60, "patience": 6, "batch_size": 128},
+        "quick": {
+            "epochs": 60,
+            "patience": 6,
+            "batch_size": 128,
+            "max_steps": quick_step_cap(60, 128),
+        },
         "full": {"epochs": 200, "patience": 20, "batch_size": 64},
     }
 
@@ -157,7 +162,12 @@ class MiniLMProjection(TorchModel, RetrievalModel):
     defaults = {"lr": 1e-3, "weight_decay": 1e-2}
     # In-batch negatives: the batch size is part of the task's difficulty, so both profiles keep it.
     budgets = {
-        "quick": {"epochs": 40, "patience": 5, "batch_size": 128},
+        "quick": {
+            "epochs": 40,
+            "patience": 5,
+            "batch_size": 128,
+            "max_steps": quick_step_cap(40, 128),
+        },
         "full": {"epochs": 100, "patience": 10, "batch_size": 128},
     }
 

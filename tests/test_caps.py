@@ -1,0 +1,142 @@
+"""Declared caps that bound work at any size: networks' step caps, tree rungs' row and round
+caps. A cap that binds stops at exactly its value and the record says so; one that does not
+bind changes no score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from moviebench.leaderboard import aggregate, caveats, table_rows
+from moviebench.models import MODELS
+from moviebench.models.caps import capped_share, subsample_rows
+from moviebench.models.deep import loop
+from moviebench.options import CAP_ROWS, RunOptions
+from moviebench.prepare import make_context, prepare
+from moviebench.records import Record, load_records
+from moviebench.runner import RunRequest, run
+from moviebench.tasks import TASKS
+from tests.fixtures import write_ggplot2_csv
+
+MLP = MODELS.get("mlp")
+
+
+@pytest.fixture(scope="module")
+def tiny_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_ggplot2_csv(tmp_path_factory.mktemp("caps") / "movies.csv", n=300)
+
+
+def mlp_run(csv: Path, out: Path, monkeypatch: pytest.MonkeyPatch, **budget: Any) -> Record:
+    """One mlp cell on tmdb-quality whose quick budget is `budget` (batches of 16, so an
+    epoch is several steps, and a patience no epoch count reaches)."""
+    quick = {"epochs": 4, "patience": 100, "batch_size": 16, **budget}
+    monkeypatch.setattr(MLP, "budgets", {**MLP.budgets, "quick": quick})
+    opts = RunOptions(source="ggplot2movies", data=csv)
+    records = run(RunRequest(task="tmdb-quality", options=opts, models=["mlp"], out=out))
+    (record,) = [r for r in records if r.model == "mlp"]  # the trivial rung always runs too
+    assert record.status == "ok", record.error
+    return record
+
+
+def test_a_binding_step_cap_stops_at_exactly_its_steps_and_says_so(
+    tiny_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = mlp_run(tiny_csv, tmp_path / "out", monkeypatch, max_steps=20)
+    per_epoch = -(-record.n_train // 16)
+    assert per_epoch < 20 < 4 * per_epoch  # the cap falls inside an epoch
+    assert record.stopped_by == "step_cap" and record.capped == "20 steps"
+    assert record.fitted["steps"] == 20 and record.history[-1]["steps"] == 20
+    assert record.epochs_done == -(-20 // per_epoch)  # the cut epoch is validated and counted
+    assert record.budget["max_steps"] == 20 and record.identity["budget"]["max_steps"] == 20
+    # The board marks the row and says why.
+    rows = next(iter(aggregate(load_records(tmp_path / "out")).values()))
+    _, body = table_rows(rows)
+    assert any(cells[1] == "mlp (capped)" for cells in body)
+    assert any(line.startswith("capped: mlp (20 steps)") for line in caveats(rows))
+
+
+def test_a_cap_that_does_not_bind_changes_no_score(
+    tiny_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    free = mlp_run(tiny_csv, tmp_path / "free", monkeypatch)
+    # Exactly the steps of the epochs: the epochs end training, not the cap.
+    exact = loop.quick_step_cap(4, 16, rows=free.n_train)
+    for cap in (exact, 10**6):
+        capped = mlp_run(tiny_csv, tmp_path / f"cap-{cap}", monkeypatch, max_steps=cap)
+        assert capped.metrics == free.metrics and capped.history[-1]["steps"] == exact
+        assert capped.stopped_by == free.stopped_by == "epochs" and capped.capped is None
+        assert capped.identity != free.identity  # the cap is part of what made the result
+    early = mlp_run(tiny_csv, tmp_path / "early", monkeypatch, epochs=50, patience=1)
+    assert early.stopped_by == "early_stopping" and early.epochs_done < 50
+
+
+def test_every_quick_budget_caps_steps_beyond_the_cap_rows_and_full_is_uncapped() -> None:
+    networks = [m for m in MODELS if issubclass(m, loop.TorchModel)]
+    assert networks
+    for model in networks:
+        quick, full = model.budgets["quick"], model.budgets["full"]
+        assert quick["max_steps"] == loop.quick_step_cap(quick["epochs"], quick["batch_size"])
+        assert "max_steps" not in full, model.name
+        assert model().train_config().max_steps == quick["max_steps"]
+    # The baseline's largest training split (32,807 rows) trains every epoch under the cap.
+    mlp = MLP.budgets["quick"]
+    assert mlp["max_steps"] >= mlp["epochs"] * -(-CAP_ROWS // mlp["batch_size"])
+    assert "≤2,940 steps" in loop.describe_budget(MLP.resolve_budget("quick", {}))
+
+
+def test_row_caps_leave_small_splits_alone_and_bound_large_ones() -> None:
+    assert capped_share(0.8, 50_000, 40_000) == 0.8
+    assert capped_share(0.8, 640_000, 40_000) == pytest.approx(40_000 / 640_000)
+    assert capped_share(0.8, 640_000, None) == 0.8
+    assert subsample_rows(100, 100, seed=0) is None
+    rows = subsample_rows(1000, 100, seed=3)
+    assert rows is not None and len(np.unique(rows)) == 100 and np.all(np.diff(rows) > 0)
+    assert np.array_equal(rows, subsample_rows(1000, 100, seed=3))  # seeded
+
+
+def fit_tree_rung(csv: Path, name: str, **params: Any) -> tuple[Any, np.ndarray]:
+    prep = prepare(TASKS.get("tmdb-quality"), RunOptions(source="ggplot2movies", data=csv))
+    cls = MODELS.get(name)
+    model = cls(context=make_context(prep, seed=0), **{**cls.defaults, **params})
+    model.fit(prep.part("train"), prep.part("val"))
+    return model, model.predict_scores(prep.part("test"))
+
+
+@pytest.mark.parametrize("name", ["random-forest", "lightgbm", "xgboost"])
+def test_tree_row_caps_bind_only_above_their_rows(tiny_csv: Path, name: str) -> None:
+    small = {"n_estimators": 20} if name == "random-forest" else {"n_estimators": 30}
+    default, scores = fit_tree_rung(tiny_csv, name, **small)
+    uncapped, free_scores = fit_tree_rung(tiny_csv, name, **small, max_tree_rows=0)
+    assert "capped" not in default.fitted_ or "rows" not in default.fitted_["capped"]
+    assert np.array_equal(scores, free_scores)  # a cap that does not bind changes nothing
+    capped, capped_scores = fit_tree_rung(tiny_csv, name, **small, max_tree_rows=50)
+    assert "50 rows per tree" in capped.fitted_["capped"]
+    assert not np.array_equal(scores, capped_scores)
+
+
+def test_boosting_records_its_rounds_and_when_the_round_cap_bound(tiny_csv: Path) -> None:
+    model, _ = fit_tree_rung(tiny_csv, "lightgbm", n_estimators=3, learning_rate=0.001)
+    assert model.fitted_["capped"] == "3 rounds" and model.fitted_["best_round"] <= 3
+
+
+def test_an_svm_trains_on_a_seeded_subsample_beyond_its_cap(
+    tiny_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moviebench.models.classical import image
+
+    seen: list[np.ndarray] = []
+    monkeypatch.setattr(
+        image.FeatureClassifier, "fit", lambda self, train, val: seen.append(train.ids)
+    )
+    prep = prepare(TASKS.get("tmdb-quality"), RunOptions(source="ggplot2movies", data=tiny_csv))
+    train = prep.part("train")
+    svm = MODELS.get("hist-svm")
+    assert svm.defaults["max_train_rows"] == 20_000
+    for cap in (50, 50, len(train.y)):
+        model = svm(context=make_context(prep, seed=0), max_train_rows=cap)
+        model.fit(train, prep.part("val"))
+    assert len(seen[0]) == 50 and np.array_equal(seen[0], seen[1])  # seeded
+    assert set(seen[0]) <= set(train.ids) and np.array_equal(seen[2], train.ids)
