@@ -373,9 +373,10 @@ PREDICTION_ARRAYS = ("ids", "y", "scores")
 
 
 def read_predictions(
-    record_file: Path, report_missing: bool = True
+    record_file: Path, report_missing: bool = True, members: tuple[str, ...] | None = None
 ) -> dict[str, np.ndarray] | None:
-    """A record's stored test scores; None (reported) when the file is missing or damaged."""
+    """A record's stored test scores (all arrays, or only `members`: each `.npz` member is
+    decompressed on its own); None (reported) when the file is missing or damaged."""
     path = predictions_path(Path(record_file))
     if not path.exists():
         if report_missing:
@@ -383,34 +384,20 @@ def read_predictions(
         return None
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+            missing = [k for k in PREDICTION_ARRAYS if k not in npz.files]
+            if missing:
+                damaged(path, f"test scores without {', '.join(missing)}")
+                return None
+            return {k: npz[k] for k in (npz.files if members is None else members)}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         damaged(path, f"unreadable test scores ({type(exc).__name__}: {exc})")
         return None
-    missing = [k for k in PREDICTION_ARRAYS if k not in arrays]
-    if missing:
-        damaged(path, f"test scores without {', '.join(missing)}")
-        return None
-    return arrays
 
 
 def read_prediction_ids(record_file: Path) -> np.ndarray | None:
-    """Only the test ids of a record's stored scores (an `.npz` member is decompressed on
-    its own); None (reported) when the file is missing or damaged."""
-    path = predictions_path(Path(record_file))
-    if not path.exists():
-        damaged(path, "no stored test scores (bootstrap ties cannot be marked)")
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not all(k in npz.files for k in PREDICTION_ARRAYS):
-                missing = [k for k in PREDICTION_ARRAYS if k not in npz.files]
-                damaged(path, f"test scores without {', '.join(missing)}")
-                return None
-            return npz["ids"]
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        damaged(path, f"unreadable test scores ({type(exc).__name__}: {exc})")
-        return None
+    """Only the test ids of a record's stored scores (the scores stay compressed)."""
+    arrays = read_predictions(record_file, members=("ids",))
+    return None if arrays is None else arrays["ids"]
 
 
 def predictions_digest(record_file: Path) -> str | None:
