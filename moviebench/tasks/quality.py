@@ -75,7 +75,12 @@ def metadata_rows(
     votes = pd.to_numeric(table["vote_count"], errors="coerce").fillna(0)
     keep = (votes >= min_votes) & table["vote_average"].notna()
     notes = [f"left out {int((~keep).sum())} films with fewer than {min_votes} votes"]
-    table = table[keep].reset_index(drop=True)
+    # Only the columns the features read: a million films' overviews copied for nothing
+    # would be most of the task's memory.
+    needed = {"movie_id", "vote_average", "vote_count", "mpaa", "genres", *options.extra_features}
+    for needs, _ in NUMERIC_FEATURES.values():
+        needed.update(needs)
+    table = table.loc[keep, [c for c in table.columns if c in needed]].reset_index(drop=True)
 
     features = {}
     for name, (needs, make) in NUMERIC_FEATURES.items():
