@@ -533,3 +533,24 @@ def test_10_a_superscript_movielens_id_is_a_malformed_line(tmp_path):
     loaded = load_source("movielens-1m", folder)
     assert loaded.table["movie_id"].tolist() == ["1", "2"]
     assert loaded.report.dropped["malformed line (expected MovieID::Title::Genres)"] == 1
+
+
+def test_6_a_refused_feature_names_every_numeric_column_of_the_rated_films():
+    """The task keeps only the columns it reads when it drops unrated films; the refusal
+    must still offer every numeric column of the source, not just those."""
+    from moviebench.settings import QualitySettings
+    from moviebench.tasks import TaskOptions
+    from moviebench.tasks.quality import metadata_rows
+
+    table = pd.DataFrame(
+        {
+            "movie_id": ["1", "2", "3"],
+            "vote_average": [6.0, 7.0, 5.0],
+            "vote_count": [50.0, 80.0, 90.0],
+            "box_office": [1.0, 2.0, 3.0],
+            "keywords": [["a"], ["b"], ["c"]],
+        }
+    )
+    options = TaskOptions(settings=QualitySettings(), extra_features=("keywords",))
+    with pytest.raises(BenchError, match=r"numeric columns: box_office, vote_average"):
+        metadata_rows(table, "tmdb", options, "tmdb-quality")

@@ -75,12 +75,14 @@ def metadata_rows(
     votes = pd.to_numeric(table["vote_count"], errors="coerce").fillna(0)
     keep = (votes >= min_votes) & table["vote_average"].notna()
     notes = [f"left out {int((~keep).sum())} films with fewer than {min_votes} votes"]
-    # Only the columns the features read: a million films' overviews copied for nothing
-    # would be most of the task's memory.
+    # Text columns only where a feature reads them: a million films' overviews copied for
+    # nothing would be most of the task's memory. Numeric columns stay (they are cheap, and
+    # a refused --features names them as the choices).
     needed = {"movie_id", "vote_average", "vote_count", "mpaa", "genres", *options.extra_features}
     for needs, _ in NUMERIC_FEATURES.values():
         needed.update(needs)
-    table = table.loc[keep, [c for c in table.columns if c in needed]].reset_index(drop=True)
+    columns = [c for c in table.columns if c in needed or pd.api.types.is_numeric_dtype(table[c])]
+    table = table.loc[keep, columns].reset_index(drop=True)
 
     features = {}
     for name, (needs, make) in NUMERIC_FEATURES.items():
