@@ -36,11 +36,22 @@ def missing_values(table: pd.DataFrame) -> dict[str, int | None]:
         if col not in table:
             out[col] = None
         elif col == "genres":
-            # .str.len() is the length of a list cell, NaN for a missing or malformed one
-            out[col] = int((table[col].str.len().fillna(0) == 0).sum())
+            out[col] = int((genre_counts(table[col])[1] == 0).sum())
         else:
             out[col] = int(table[col].isna().sum())
     return out
+
+
+def genre_counts(genres: pd.Series) -> tuple[dict[str, int], np.ndarray]:
+    """Films per genre (most first) and genres per film. Read through `genre_matrix`, which
+    parses each distinct list once: a million rows share a few thousand genre lists, so this
+    is not a million-list explode. A missing or malformed cell has no genre."""
+    from moviebench.tasks.text import genre_matrix
+
+    labels, y = genre_matrix(genres, dtype=np.int8)
+    per_genre = y.sum(axis=0, dtype=np.int64)
+    counts = {g: int(n) for g, n in zip(labels, per_genre) if n}
+    return dict(Counter(counts).most_common()), y.sum(axis=1, dtype=np.int64)
 
 
 def task_balances(
@@ -94,11 +105,7 @@ def inspect_source(
     loaded = load_source(source, path)
     seconds = time.perf_counter() - t0
     table, report = loaded.table, loaded.report
-    genres = (
-        Counter(table["genres"].explode().dropna().value_counts().to_dict())
-        if "genres" in table
-        else None
-    )
+    genres = genre_counts(table["genres"])[0] if "genres" in table else None
     return {
         "source": source,
         "path": report.path,
@@ -111,7 +118,7 @@ def inspect_source(
         "columns": list(table.columns),
         "missing": missing_values(table),
         "tasks": task_balances(source, table, settings),
-        "genres": dict(genres.most_common()) if genres is not None else None,
+        "genres": genres,
         "images": dict(report.images),
         "unreadable_images": list(report.unreadable_images),
     }

@@ -7,6 +7,8 @@ from it, is never a feature.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -84,35 +86,44 @@ def metadata_rows(
     columns = [c for c in table.columns if c in needed or pd.api.types.is_numeric_dtype(table[c])]
     table = table.loc[keep, columns].reset_index(drop=True)
 
-    features = {}
+    # Each feature is written into one float64 matrix as it is made, and checked there column
+    # by column: a dict of Series, the frame built from it and a full copy to check would
+    # each hold the whole matrix again (640 MiB more than the table at a million films).
+    makers: dict[str, Callable[[], object]] = {}
     for name, (needs, make) in NUMERIC_FEATURES.items():
         if all(c in table for c in needs):
-            values = make(table)
-            if values.notna().any():
-                features[name] = values.astype(float)
+            makers[name] = lambda make=make: make(table)
     if "mpaa" in table:
         for rating in sorted(table["mpaa"].dropna().unique()):
-            features[f"mpaa_{rating}"] = (table["mpaa"] == rating).astype(float)
+            makers[f"mpaa_{rating}"] = lambda rating=rating: (table["mpaa"] == rating).astype(float)
     if "genres" in table:
         vocab, onehot = genre_matrix(table["genres"], dtype=np.int8)
         for j, genre in enumerate(vocab):
-            features[f"genre_{genre}"] = pd.Series(onehot[:, j], dtype=float)
+            makers[f"genre_{genre}"] = lambda j=j: onehot[:, j]
     for col in options.extra_features:
         if col not in table:
             raise DataError(f"--features {col}: source {source} has no such column")
-        features[col] = numeric_feature(table, col, source)
+        makers[col] = lambda col=col: numeric_feature(table, col, source)
 
-    X = pd.DataFrame(features)
-    values = X.to_numpy(dtype=float)
-    infinite = np.isinf(values) | too_large(values)
-    if (
-        infinite.any()
-    ):  # e.g. an --features column the loader does not clean: missing, like the rest
+    values = np.empty((len(table), len(makers)), dtype=float, order="F")
+    names: list[str] = []
+    bad: dict[str, int] = {}
+    for name, make in makers.items():
+        column = np.asarray(make(), dtype=float)
+        if name in NUMERIC_FEATURES and np.isnan(column).all():
+            continue  # a feature the source has no values for is not offered
+        infinite = np.isinf(column) | too_large(column)
+        if infinite.any():  # e.g. an --features column the loader does not clean: missing
+            bad[name] = int(infinite.sum())
+            column[infinite] = np.nan
+        values[:, len(names)] = column
+        names.append(name)
+    X = pd.DataFrame(values[:, : len(names)], columns=names, copy=False)
+    if bad:
         notes.append(
-            f"{int(infinite.sum())} infinite or too large feature values set missing "
-            f"({', '.join(X.columns[infinite.any(axis=0)])})"
+            f"{sum(bad.values())} infinite or too large feature values set missing "
+            f"({', '.join(bad)})"
         )
-        X = X.mask(infinite)
     return table, X, notes
 
 

@@ -105,7 +105,9 @@ def build_genre_task(
     labels, y = [g for g, p in zip(labels, present) if p], y[:, present].astype(np.int64)
     return TaskData(
         ids=table["movie_id"].astype(str).to_numpy()[keep],
-        X=pd.DataFrame({text_column: texts[keep].to_numpy()}),
+        # Arrow strings, not a NumPy array of Python str: a million overviews in a tenth of
+        # the memory (models read them through `texts_of`, which makes the str list).
+        X=pd.DataFrame({text_column: texts[keep].reset_index(drop=True)}),
         columns={"text": [text_column]},
         y=y,
         labels=labels,
@@ -117,10 +119,13 @@ def build_genre_task(
 def genre_matrix(genres: pd.Series | list, dtype: type = np.int64) -> tuple[list[str], np.ndarray]:
     """Every genre that occurs (sorted) and the films x genres 0/1 matrix. A cell that is not
     a list (NaN, a malformed cell) has no genre; blank names are ignored."""
-    cells = list(genres)
-    values = np.empty(len(cells), dtype=object)  # 1-D even when every list has one length
-    for i, cell in enumerate(cells):
-        values[i] = cell
+    if isinstance(genres, pd.Series) and genres.dtype == object:
+        values = genres.to_numpy()  # the column's own 1-D object array: no per-row copy
+    else:
+        cells = list(genres)
+        values = np.empty(len(cells), dtype=object)  # 1-D even when every list has one length
+        for i, cell in enumerate(cells):
+            values[i] = cell
     # Sources share one list object between the rows of a repeated cell (a million TMDB rows
     # hold a few thousand distinct genre lists): each distinct object is read once.
     rows = pd.factorize(np.fromiter(map(id, values), dtype=np.int64, count=len(values)))[0]
@@ -165,7 +170,12 @@ def build_tagline_title(table: pd.DataFrame, source: str, options: TaskOptions) 
     if repeated.any():
         notes.append(f"dropped {int(repeated.sum())} films whose title repeats another film's")
     keep &= ~repeated
-    X = pd.DataFrame({"tagline": tagline[keep].to_numpy(), "title": title[keep].to_numpy()})
+    X = pd.DataFrame(
+        {
+            "tagline": tagline[keep].reset_index(drop=True),
+            "title": title[keep].reset_index(drop=True),
+        }
+    )
     notes.append("query: a test film's tagline; candidates: every test film's title")
     return TaskData(
         ids=table["movie_id"].astype(str).to_numpy()[keep.to_numpy()],
