@@ -107,9 +107,10 @@ def _drop(frame: pd.DataFrame, bad: pd.Series, reason: str, report: LoadReport) 
     return frame[~bad]
 
 
-def _parse_lists(cells: pd.Series, encoding: str) -> pd.Series:
-    """Names per cell, None where the cell is malformed. Each distinct cell is parsed once
-    and rows share its list: on a million-row file the same genre lists repeat endlessly."""
+def _parse_lists(cells: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series]:
+    """Names per cell, None where the cell is malformed, and how many (NaN where malformed).
+    Each distinct cell is parsed and counted once and rows share its list: on a million-row
+    file the same genre lists repeat endlessly."""
     codes, uniques = pd.factorize(cells)
     parsed = np.empty(len(uniques) + 1, dtype=object)
     for j, cell in enumerate(uniques):
@@ -118,7 +119,11 @@ def _parse_lists(cells: pd.Series, encoding: str) -> pd.Series:
         except MalformedCell:
             parsed[j] = None
     parsed[-1] = []  # a missing cell (code -1): no names
-    return pd.Series(parsed[codes], index=cells.index, dtype=object)
+    lengths = np.array([np.nan if p is None else len(p) for p in parsed], dtype=float)
+    return (
+        pd.Series(parsed[codes], index=cells.index, dtype=object),
+        pd.Series(lengths[codes], index=cells.index),
+    )
 
 
 def load(path: Path | None) -> LoadedSource:
@@ -146,11 +151,11 @@ def load(path: Path | None) -> LoadedSource:
         values = numbers(raw[col])
         raw = _drop(raw, values.isna() & raw[col].notna(), f"non-numeric {col}", report)
         parsed_numbers[col] = values[raw.index]
-    lists = {}
+    lists, lengths = {}, {}
     for col in LISTS:
         if col not in raw:
             continue
-        parsed = _parse_lists(raw[col], layout.list_encoding)
+        parsed, lengths[col] = _parse_lists(raw[col], layout.list_encoding)
         lists[col] = parsed
         raw = _drop(raw, parsed.isna(), f"malformed {col} cell", report)
 
@@ -188,7 +193,7 @@ def load(path: Path | None) -> LoadedSource:
     )
     for col in ("production_companies", "production_countries"):
         canon = LISTS[col]
-        table[canon] = lists[col][index].str.len().to_numpy(dtype=float) if col in lists else np.nan
+        table[canon] = lengths[col][index].to_numpy(dtype=float) if col in lists else np.nan
     if "imdb_id" in raw:
         table["imdb_id"] = raw["imdb_id"].to_numpy(dtype=object)
 
