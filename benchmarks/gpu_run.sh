@@ -16,6 +16,12 @@
 #              text and tabular networks ~1 min, poster-genre ~5 min (vgg16 and resnet50 the
 #              bulk), multimodal-genre ~1 min, the classical rungs on CPU ~2 min. If it overruns,
 #              run it as two calls: `board poster-genre`, then `board` with the other tasks.
+# 4. frames    (not in the default steps: run it alone, `gpu_run.sh OUT frames`, in a second
+#              call) benchmarks/scale.py frames at 800 films x 50 frames with the whole
+#              frame-id quick ladder (issue 23's last figure; on the 2-core CPU it would take
+#              hours: 28k training frames, 12 rungs). Expected: ~1 min to write and decode the
+#              videos on 16 cores, the ladder ~5 min (five scratch networks at 32-64 px, the
+#              EfficientNet features of 40k frames, 800-class linear heads on the CPU).
 #
 # Writes OUT/pipeline.txt, OUT/gpu_check/gpu_check.{md,json}, OUT/board.log; the records go to
 # results/board/ (commit them, then `bench report --out results/board --to results --html
@@ -70,5 +76,17 @@ if step board; then
   else
     results/board.sh full 2>&1 | tee "$out/board.log"
   fi
+fi
+if step frames; then
+  echo "== scale.py frames, whole quick ladder ($((SECONDS - started)) s)" >&2
+  if [[ $dry -eq 1 ]]; then
+    python benchmarks/scale.py frames --films 6 --frames 12 --workdir "$out/scale" \
+      --models majority,hist-logreg,cnn4 2>&1 | tee "$out/frames.log"
+  else
+    python benchmarks/scale.py frames --films 800 --frames 50 --workdir "$out/scale" \
+      --models all --device cuda 2>&1 | tee "$out/frames.log"
+  fi
+  cp "$out/scale/frames.json" "$out/frames.json"
+  rm -rf "$out/scale"  # the videos and cache are regenerated on demand; only figures come back
 fi
 echo "== done in $((SECONDS - started)) s" >&2

@@ -103,7 +103,7 @@ def bench_frames(args: argparse.Namespace) -> dict[str, object]:
     command = [
         sys.executable, "-m", "moviebench", "run", "--task", "frame-id",
         "--source", "video-folder", "--data", str(videos), "--out", str(out),
-        "--set", f"frames_per_film={args.frames}", "--device", "cpu",
+        "--set", f"frames_per_film={args.frames}", "--device", args.device,
         # films K/2 s long: 2 s blocks give each film ~K/4 blocks to deal over the parts
         "--set", f"block_seconds={args.block_seconds:g}",
     ]  # fmt: skip
@@ -118,6 +118,12 @@ def bench_frames(args: argparse.Namespace) -> dict[str, object]:
     t0, cpu0 = time.perf_counter(), _child_cpu()
     again = subprocess.run(command, env=env, capture_output=True, text=True)
     noop, noop_cpu = time.perf_counter() - t0, _child_cpu() - cpu0
+    from moviebench.records import load_records
+
+    rungs = {
+        r.model: {"fit_s": round(r.fit_seconds or 0.0, 1), "status": r.status}
+        for r in load_records(out)
+    }
     figures = {
         "films": args.films,
         "frames_per_film": args.frames,
@@ -132,6 +138,8 @@ def bench_frames(args: argparse.Namespace) -> dict[str, object]:
         "reload_s": round(reload, 2),
         "ladder_models": args.models,
         "ladder_s": round(ladder, 1),
+        "rungs": rungs,
+        "device": args.device,
         "noop_rerun_s": round(noop, 2),
         "noop_rerun_cpu_s": round(noop_cpu, 2),
         "noop_rc": again.returncode,
@@ -272,6 +280,7 @@ def main() -> None:
     frames.add_argument(
         "--block-seconds", type=float, default=2.0, help="frame-id leak-guard blocks"
     )
+    frames.add_argument("--device", default="cpu", help="the ladder's device: cpu or cuda")
     tmdb = sub.add_parser("tmdb", help="TMDB CSVs of N rows through tmdb-quality's ladder")
     tmdb.add_argument("--rows", default="10000,100000,1000000", help="sizes, comma-separated")
     tmdb.add_argument("--rated-share", type=float, default=0.9, help="films with votes")
