@@ -54,7 +54,13 @@ def _save(fig: plt.Figure, path: Path) -> Path:
 
 
 def plot_primary(rows: list[BoardRow], path: Path) -> Path:
-    """Bar per model: mean primary metric over seeds, error bar = std over seeds."""
+    """Bar per model: mean primary metric, error bar = its std (across split seeds for a row
+    folded over several, else over model seeds)."""
+    return _save(primary_figure(rows), path)
+
+
+def primary_figure(rows: list[BoardRow]) -> plt.Figure:
+    """`plot_primary`'s figure, unsaved (tests read its labels)."""
     rows = [r for r in rows if r.primary is not None]
     metric = rows[0].primary_metric
     fig, ax = plt.subplots(figsize=(max(5.0, 0.8 * len(rows) + 2), 3.8))
@@ -66,18 +72,33 @@ def plot_primary(rows: list[BoardRow], path: Path) -> Path:
         capsize=4,
         color=[FAMILY_COLORS.get(r.family, "#555") for r in rows],
     )
+    # A row folded over several split seeds shows their std (n = splits), the others the std
+    # over model seeds on the default split: the tick label and title say which is which.
+    folded = [len(r.split_primary) > 1 for r in rows]
     ax.set_xticks(
-        x, [f"{r.model}\n(n={r.n_seeds})" for r in rows], rotation=30, ha="right", fontsize=8
+        x,
+        [
+            f"{r.model}\n({len(r.split_primary)} splits)" if f else f"{r.model}\n(n={r.n_seeds})"
+            for r, f in zip(rows, folded)
+        ],
+        rotation=30,
+        ha="right",
+        fontsize=8,
     )
     ax.set_ylabel(f"test {metric}")
-    ax.set_title(f"{rows[0].task} on {rows[0].source}: {metric}, mean ± std over seeds", fontsize=9)
+    spread = (
+        "std across split seeds where a row has splits, else over model seeds"
+        if any(folded)
+        else "std over model seeds"
+    )
+    ax.set_title(f"{rows[0].task} on {rows[0].source}: {metric}, mean ± {spread}", fontsize=9)
     # Patches, not empty bars: an empty bar container loses its colour in the legend.
     present = [f for f in FAMILY_COLORS if any(r.family == f for r in rows)]
     ax.legend(
         handles=[Patch(color=FAMILY_COLORS[f], label=f) for f in present], fontsize=7, loc="best"
     )
     ax.grid(axis="y", alpha=0.3)
-    return _save(fig, path)
+    return fig
 
 
 def pareto_front(points: list[tuple[float, float]], maximise: bool = True) -> list[int]:

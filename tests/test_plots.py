@@ -193,3 +193,24 @@ def test_pareto_labels_do_not_overlap_on_a_crowded_board() -> None:
     ]
     plt.close(fig)
     assert overlapping == []
+
+
+def test_primary_plot_says_which_std_its_error_bars_are() -> None:
+    """A row folded over split seeds is labelled with its splits and the title names both
+    spreads; a board of model seeds only says model seeds."""
+    import matplotlib.pyplot as plt
+
+    from moviebench.plots import primary_figure
+
+    def row(model: str, splits: dict[int, float]) -> SimpleNamespace:
+        return SimpleNamespace(model=model, family="classical", primary=0.5, primary_std=0.01,
+                               primary_metric="mAP", task="poster-genre", source="ml-1m",
+                               n_seeds=3, split_primary=splits)  # fmt: skip
+
+    folded = primary_figure([row("a", {1: 0.5, 2: 0.5, 3: 0.5}), row("b", {})])
+    ticks = [t.get_text() for t in folded.axes[0].get_xticklabels()]
+    assert ticks == ["a\n(3 splits)", "b\n(n=3)"]
+    assert "across split seeds" in folded.axes[0].get_title()
+    plain = primary_figure([row("b", {})])
+    assert plain.axes[0].get_title().endswith("mean ± std over model seeds")
+    plt.close("all")
