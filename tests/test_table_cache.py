@@ -43,10 +43,10 @@ def test_a_second_load_reads_the_cache_and_equals_the_parse(
     assert STATS["table:hit"] == 1
     assert_same(parsed, cached)
     # The first load's fingerprint was computed lazily (by assert_same, after the write), so
-    # the entry holds none and a hit hashes its own table: the same fingerprint.
+    # the entry holds none; computing it left it beside the entry, and a later hit reads it
+    # there instead of hashing its table again: the same fingerprint.
     fresh = load_source(source, csv)
-    assert "fingerprint" not in fresh.__dict__
-    assert fresh.fingerprint == parsed.fingerprint
+    assert fresh.__dict__.get("fingerprint") == parsed.fingerprint
     # Another spelling of the same file is the same entry, its report naming this spelling.
     monkeypatch.chdir(tmp_path)
     relative = load_source(source, Path(csv.name))
@@ -104,3 +104,21 @@ def test_the_cache_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("MOVIEBENCH_TABLE_CACHE", "0")
     load_source("tmdb", tmdb_5000(tmp_path / "tmdb_5000_movies.csv"))
     assert entries() == []
+
+
+def test_a_remembered_fingerprint_is_used_only_when_it_fits(tmp_path: Path) -> None:
+    """A hit takes the fingerprint a run computed on the same entry; a damaged one, or one
+    written for another number of rows, is ignored and the table hashed again."""
+    csv = tmdb_5000(tmp_path / "tmdb_5000_movies.csv")
+    parsed = load_source("tmdb", csv)
+    (entry,) = entries()
+    remembered = entry.with_suffix(".fingerprint")
+    assert not remembered.exists()
+    expected = parsed.fingerprint  # computed now: written beside the entry
+    assert remembered.read_text().split() == [str(len(parsed.table)), expected]
+    for damage in ("garbage", f"{len(parsed.table) + 1} {expected}", "7 0123456789abcdeg"):
+        remembered.write_text(damage)
+        hit = load_source("tmdb", csv)
+        assert "fingerprint" not in hit.__dict__
+        assert hit.fingerprint == expected  # hashed again, and remembered again
+        assert remembered.read_text().split() == [str(len(parsed.table)), expected]

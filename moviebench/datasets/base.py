@@ -97,6 +97,10 @@ class LoadedSource:
     # The files the table names were written by the loader from --data (video frames in the
     # cache): the manifest's stamp of --data covers them, so they are not stamped again.
     files_derived: bool = False
+    # Where the table cache keeps this table's fingerprint once it is computed (a path, so a
+    # LoadedSource still pickles): the next hit on the same entry reads it instead of
+    # hashing a million rows again. None: not from or into the cache.
+    fingerprint_file: Path | None = field(default=None, repr=False, compare=False)
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -132,7 +136,12 @@ class LoadedSource:
         digest = hashlib.sha256(pd.util.hash_pandas_object(hashable, index=False).values)
         if "genres" in self.table:
             digest.update("|".join(map(repr, self.table["genres"])).encode())
-        return digest.hexdigest()[:16]
+        fingerprint = digest.hexdigest()[:16]
+        if self.fingerprint_file is not None:
+            from moviebench.datasets.table_cache import remember_fingerprint
+
+            remember_fingerprint(self.fingerprint_file, len(self.table), fingerprint)
+        return fingerprint
 
     def file_folders(self) -> list[Path]:
         """Every folder the files this source names (posters, frames) were looked for in:

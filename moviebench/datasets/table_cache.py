@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -73,6 +74,34 @@ def cache_key(source: str, path: Path, settings: Any = None) -> str | None:
 
 def entry_path(key: str, root: Path | None = None) -> Path:
     return (root or cache_root()) / "tables" / f"{key}.parquet"
+
+
+def fingerprint_path(entry: Path) -> Path:
+    """Beside the entry: its table's fingerprint, written the first time a run computes it."""
+    return entry.with_suffix(".fingerprint")
+
+
+def remember_fingerprint(path: Path, rows: int, fingerprint: str) -> None:
+    """Store `fingerprint` of a table of `rows` rows at `path`, atomically; a cache that
+    cannot be written only costs the next load the hash."""
+    try:
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(f"{rows} {fingerprint}\n")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def remembered_fingerprint(path: Path, rows: int) -> str | None:
+    """The fingerprint stored at `path` for a table of `rows` rows; None when there is none,
+    it is damaged, or it was written for another number of rows."""
+    try:
+        stored_rows, fingerprint = path.read_text().split()
+    except (OSError, ValueError):
+        return None
+    if stored_rows != str(rows) or not re.fullmatch(r"[0-9a-f]{16}", fingerprint):
+        return None
+    return fingerprint
 
 
 def cacheable(loaded: LoadedSource) -> bool:
@@ -171,8 +200,11 @@ def read(path: Path, data: Path) -> LoadedSource:
     )
     root = None if meta["root"] is None else Path(os.path.normpath(data.parent / meta["root"]))
     loaded = LoadedSource(table=table, report=report, root=root)
-    if meta["fingerprint"] is not None:
-        loaded.__dict__["fingerprint"] = meta["fingerprint"]  # of this very table
+    fingerprint = meta["fingerprint"] or remembered_fingerprint(fingerprint_path(path), len(table))
+    if fingerprint is not None:
+        loaded.__dict__["fingerprint"] = fingerprint  # of this very table
+    else:
+        loaded.fingerprint_file = fingerprint_path(path)
     return loaded
 
 
@@ -207,6 +239,8 @@ def cached_load(
     if cacheable(loaded):  # stored before this load's own notes, which are not the table's
         try:
             write(loaded, entry, path)
+            if "fingerprint" not in loaded.__dict__:
+                loaded.fingerprint_file = fingerprint_path(entry)
         except Exception as exc:  # noqa: BLE001 - an unwritable cache costs the next load its parse
             loaded.report.notes.append(
                 f"table cache not written to {entry.parent} ({type(exc).__name__}: {exc})"
