@@ -140,3 +140,27 @@ def test_an_svm_trains_on_a_seeded_subsample_beyond_its_cap(
         model.fit(train, prep.part("val"))
     assert len(seen[0]) == 50 and np.array_equal(seen[0], seen[1])  # seeded
     assert set(seen[0]) <= set(train.ids) and np.array_equal(seen[2], train.ids)
+
+
+def test_an_svm_over_too_many_classes_is_skipped_saying_why() -> None:
+    """frame-id at 800 films: one-vs-one over 800 classes would not fit in memory, so the
+    rung is skipped with the reason; up to max_classes it fits as before."""
+    import pandas as pd
+
+    from moviebench.models import RunContext, SkipModel
+    from moviebench.targets import MULTICLASS
+    from moviebench.tasks.base import TaskData
+
+    def frames(films: int) -> TaskData:
+        n = 2 * films
+        return TaskData(
+            ids=np.array([str(i) for i in range(n)]), X=pd.DataFrame({"image": [""] * n}),
+            columns={"image": ["image"]}, y=np.arange(n) % films,
+            labels=[f"film{i}" for i in range(films)], target=MULTICLASS, notes=[],
+        )  # fmt: skip
+
+    svm = MODELS.get("hist-svm")
+    with pytest.raises(SkipModel, match=r"800 classes: .* 319,600 binary SVMs"):
+        svm(context=RunContext(settings={})).fit(frames(800), frames(800))
+    with pytest.raises(SkipModel, match="max_classes=5"):
+        svm(context=RunContext(settings={}), max_classes=5).fit(frames(6), frames(6))
