@@ -89,6 +89,17 @@ def content_digest(path: Any) -> str:
         return ""
 
 
+def remember_fingerprint(path: Path, rows: int, fingerprint: str) -> None:
+    """Store `fingerprint` of a table (read back by table_cache.remembered_fingerprint) of `rows` rows at `path`, atomically; a cache that
+    cannot be written only costs the next load the hash."""
+    try:
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(f"{rows} {fingerprint}\n")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
 @dataclass
 class LoadedSource:
     table: pd.DataFrame
@@ -138,8 +149,6 @@ class LoadedSource:
             digest.update("|".join(map(repr, self.table["genres"])).encode())
         fingerprint = digest.hexdigest()[:16]
         if self.fingerprint_file is not None:
-            from moviebench.datasets.table_cache import remember_fingerprint
-
             remember_fingerprint(self.fingerprint_file, len(self.table), fingerprint)
         return fingerprint
 

@@ -81,17 +81,6 @@ def fingerprint_path(entry: Path) -> Path:
     return entry.with_suffix(".fingerprint")
 
 
-def remember_fingerprint(path: Path, rows: int, fingerprint: str) -> None:
-    """Store `fingerprint` of a table of `rows` rows at `path`, atomically; a cache that
-    cannot be written only costs the next load the hash."""
-    try:
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(f"{rows} {fingerprint}\n")
-        os.replace(tmp, path)
-    except OSError:
-        pass
-
-
 def remembered_fingerprint(path: Path, rows: int) -> str | None:
     """The fingerprint stored at `path` for a table of `rows` rows; None when there is none,
     it is damaged, or it was written for another number of rows."""
