@@ -142,7 +142,9 @@ def test_an_svm_trains_on_a_seeded_subsample_beyond_its_cap(
     assert set(seen[0]) <= set(train.ids) and np.array_equal(seen[2], train.ids)
 
 
-def test_an_svm_over_too_many_classes_is_skipped_saying_why() -> None:
+def test_an_svm_over_too_many_classes_is_skipped_saying_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """frame-id at 800 films: one-vs-one over 800 classes would not fit in memory, so the
     rung is skipped with the reason; up to max_classes it fits as before."""
     import pandas as pd
@@ -164,3 +166,11 @@ def test_an_svm_over_too_many_classes_is_skipped_saying_why() -> None:
         svm(context=RunContext(settings={})).fit(frames(800), frames(800))
     with pytest.raises(SkipModel, match="max_classes=5"):
         svm(context=RunContext(settings={}), max_classes=5).fit(frames(6), frames(6))
+    from moviebench.models.classical import image
+
+    fitted: list[int] = []
+    monkeypatch.setattr(
+        image.FeatureClassifier, "fit", lambda self, train, val: fitted.append(len(train.labels))
+    )
+    svm(context=RunContext(settings={}), max_classes=5).fit(frames(5), frames(5))
+    assert fitted == [5]  # at the cap: fitted, not skipped

@@ -86,3 +86,27 @@ def test_a_constant_rating_cannot_be_scored(tmp_path: Path) -> None:
     frame.to_csv(path, index=False)
     with pytest.raises(DataError, match="every training row has the target 6"):
         prepare(TASKS.get("tmdb-rating"), RunOptions(data=path))
+
+
+def test_infinite_extra_features_are_set_missing_and_the_table_is_left_alone() -> None:
+    """An --features column the loader does not clean: its infinite and too-large values are
+    missing in X, counted in a note, and the caller's table keeps its values."""
+    from moviebench.tasks.quality import metadata_rows
+
+    table = pd.DataFrame(
+        {
+            "movie_id": ["1", "2", "3", "4"],
+            "vote_average": [5.0, 6.0, 7.0, 8.0],
+            "vote_count": [20.0, 30.0, 40.0, 50.0],
+            "runtime": [90.0, 100.0, 110.0, 120.0],
+            "score": [1.0, np.inf, 1e200, 2.0],
+        }
+    )
+    before = table.copy()
+    options = TaskOptions(extra_features=("score",), settings=QualitySettings())
+    _, X, notes = metadata_rows(table, "ggplot2movies", options, "tmdb-rating")
+    assert list(X.columns) == ["runtime", "log_votes", "score"]
+    assert X["score"].isna().tolist() == [False, True, True, False]
+    assert X["runtime"].tolist() == [90.0, 100.0, 110.0, 120.0]
+    assert any("2 infinite or too large feature values set missing (score)" in n for n in notes)
+    pd.testing.assert_frame_equal(table, before)

@@ -116,7 +116,11 @@ def test_a_remembered_fingerprint_is_used_only_when_it_fits(tmp_path: Path) -> N
     assert not remembered.exists()
     expected = parsed.fingerprint  # computed now: written beside the entry
     assert remembered.read_text().split() == [str(len(parsed.table)), expected]
-    for damage in ("garbage", f"{len(parsed.table) + 1} {expected}", "7 0123456789abcdeg"):
+    for damage in (
+        "garbage",
+        f"{len(parsed.table) + 1} {expected}",
+        f"{len(parsed.table)} 0123456789abcdeg",
+    ):
         remembered.write_text(damage)
         hit = load_source("tmdb", csv)
         assert "fingerprint" not in hit.__dict__

@@ -90,8 +90,9 @@ def content_digest(path: Any) -> str:
 
 
 def remember_fingerprint(path: Path, rows: int, fingerprint: str) -> None:
-    """Store `fingerprint` of a table (read back by table_cache.remembered_fingerprint) of `rows` rows at `path`, atomically; a cache that
-    cannot be written only costs the next load the hash."""
+    """Store `fingerprint` of a table of `rows` rows at `path`, atomically, for
+    `table_cache.remembered_fingerprint`; a cache that cannot be written only costs the next
+    load the hash."""
     try:
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_text(f"{rows} {fingerprint}\n")

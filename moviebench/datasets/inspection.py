@@ -26,17 +26,22 @@ MANY_LABELS = 20  # above this, a task's balance is summarised instead of listed
 SHOW_PATHS = 20
 
 
-def missing_values(table: pd.DataFrame) -> dict[str, int | None]:
+def missing_values(
+    table: pd.DataFrame, genres_per_film: np.ndarray | None = None
+) -> dict[str, int | None]:
     """Missing cells per canonical column; None when the source has no such column.
 
-    An empty genre list counts as missing: the film has no label for genre tasks.
+    An empty genre list counts as missing: the film has no label for genre tasks
+    (`genres_per_film`: `genre_counts`' second half, when the caller has it already).
     """
     out: dict[str, int | None] = {}
     for col in CANONICAL_COLUMNS:
         if col not in table:
             out[col] = None
         elif col == "genres":
-            out[col] = int((genre_counts(table[col])[1] == 0).sum())
+            if genres_per_film is None:
+                genres_per_film = genre_counts(table[col])[1]
+            out[col] = int((genres_per_film == 0).sum())
         else:
             out[col] = int(table[col].isna().sum())
     return out
@@ -105,7 +110,7 @@ def inspect_source(
     loaded = load_source(source, path)
     seconds = time.perf_counter() - t0
     table, report = loaded.table, loaded.report
-    genres = genre_counts(table["genres"])[0] if "genres" in table else None
+    genres, per_film = genre_counts(table["genres"]) if "genres" in table else (None, None)
     return {
         "source": source,
         "path": report.path,
@@ -116,7 +121,7 @@ def inspect_source(
         "repaired": dict(report.repaired),
         "notes": list(report.notes),
         "columns": list(table.columns),
-        "missing": missing_values(table),
+        "missing": missing_values(table, per_film),
         "tasks": task_balances(source, table, settings),
         "genres": genres,
         "images": dict(report.images),

@@ -98,8 +98,7 @@ def cacheable(loaded: LoadedSource) -> bool:
     table = loaded.table
     for column in FILE_COLUMNS:
         # Vectorised: a million rows of None (no posters) must not cost a Python call each.
-        names = table[column].dropna() if column in table else None
-        if names is not None and len(names) and (names.astype(str).str.len() > 0).any():
+        if column in table and (table[column].dropna().astype(str).str.len() > 0).any():
             return False
     return True
 

@@ -112,11 +112,11 @@ def metadata_rows(
         column = np.asarray(make(), dtype=float)
         if name in NUMERIC_FEATURES and np.isnan(column).all():
             continue  # a feature the source has no values for is not offered
+        values[:, len(names)] = column  # a copy: the table's own column is never written
         infinite = np.isinf(column) | too_large(column)
         if infinite.any():  # e.g. an --features column the loader does not clean: missing
             bad[name] = int(infinite.sum())
-            column[infinite] = np.nan
-        values[:, len(names)] = column
+            values[infinite, len(names)] = np.nan
         names.append(name)
     X = pd.DataFrame(values[:, : len(names)], columns=names, copy=False)
     if bad:
