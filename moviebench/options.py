@@ -20,6 +20,11 @@ PROFILES = ("quick", "full")
 # the quick networks' step caps and the classical rungs' row caps (models/caps.py) are set
 # from it, so the cost of a quick ladder stops growing with the split beyond it.
 CAP_ROWS = 50_000
+# An image costs a network ~100x what a table row does, so image rungs' quick caps are set
+# from a smaller count: about twice the committed poster board's training split (2,248). The
+# quick poster ladder on 2 cores (~23 min) then costs at most ~2x that at any size; without
+# it, 28k frames or 45k posters would train for hours (benchmarks/README.md, frame-id).
+IMAGE_CAP_ROWS = 4_096
 # Seeds numpy, scikit-learn and torch all accept: 0 to 2**32 - 1.
 SEED_MAX = 2**32 - 1
 # Devices a run may name; "cuda" only where torch sees a GPU.

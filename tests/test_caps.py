@@ -14,7 +14,7 @@ from moviebench.leaderboard import aggregate, caveats, table_rows
 from moviebench.models import MODELS
 from moviebench.models.caps import capped_share, subsample_rows
 from moviebench.models.deep import loop
-from moviebench.options import CAP_ROWS, RunOptions
+from moviebench.options import CAP_ROWS, IMAGE_CAP_ROWS, RunOptions
 from moviebench.prepare import make_context, prepare
 from moviebench.records import Record, load_records
 from moviebench.runner import RunRequest, run
@@ -78,13 +78,63 @@ def test_every_quick_budget_caps_steps_beyond_the_cap_rows_and_full_is_uncapped(
     assert networks
     for model in networks:
         quick, full = model.budgets["quick"], model.budgets["full"]
-        assert quick["max_steps"] == loop.quick_step_cap(quick["epochs"], quick["batch_size"])
+        # An image costs ~100x a table row: image rungs' caps bind from IMAGE_CAP_ROWS images.
+        rows = IMAGE_CAP_ROWS if "image" in model.inputs else CAP_ROWS
+        assert quick["max_steps"] == loop.quick_step_cap(
+            quick["epochs"], quick["batch_size"], rows
+        ), model.name
+        assert quick.get("max_train_rows", rows) == rows, model.name
+        assert "max_train_rows" not in full, model.name
         assert "max_steps" not in full, model.name
         assert model().train_config().max_steps == quick["max_steps"]
     # The baseline's largest training split (32,807 rows) trains every epoch under the cap.
     mlp = MLP.budgets["quick"]
     assert mlp["max_steps"] >= mlp["epochs"] * -(-CAP_ROWS // mlp["batch_size"])
     assert "≤2,940 steps" in loop.describe_budget(MLP.resolve_budget("quick", {}))
+
+
+def test_a_training_row_cap_fits_a_network_on_a_seeded_subsample_and_says_so(
+    tiny_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`max_train_rows` (effnet-finetune's quick budget): the loop trains on that many rows,
+    so 4 epochs of batches of 16 over 100 rows are 4 x 7 steps."""
+    record = mlp_run(tiny_csv, tmp_path / "rows", monkeypatch, max_train_rows=100)
+    assert record.n_train > 100
+    assert record.capped == f"100 training rows (of {record.n_train:,})"
+    assert record.fitted["steps"] == 4 * 7 and record.stopped_by == "epochs"
+    assert record.identity["budget"]["max_train_rows"] == 100
+    again = mlp_run(tiny_csv, tmp_path / "again", monkeypatch, max_train_rows=100)
+    assert again.metrics == record.metrics  # the subsample is seeded
+    both = mlp_run(tiny_csv, tmp_path / "both", monkeypatch, max_train_rows=100, max_steps=10)
+    assert both.capped == f"100 training rows (of {both.n_train:,}); 10 steps"
+    assert "≤100 training rows" in loop.describe_budget(both.budget)
+
+
+def test_the_pretrained_probes_cap_their_training_images_under_quick_only(
+    tiny_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Featurising is a probe's cost: quick fits on at most max_train_rows images, full on all."""
+    from moviebench.models.classical import image
+
+    seen: list[np.ndarray] = []
+    monkeypatch.setattr(
+        image.FeatureClassifier, "fit", lambda self, train, val: seen.append(train.ids)
+    )
+    prep = prepare(TASKS.get("tmdb-quality"), RunOptions(source="ggplot2movies", data=tiny_csv))
+    train = prep.part("train")
+    for name in ("effnet-logreg", "effnet2-logreg", "effnet-concat-logreg"):
+        probe = MODELS.get(name)
+        assert probe.defaults["max_train_rows"] == IMAGE_CAP_ROWS
+        seen.clear()
+        for profile in ("quick", "quick", "full"):
+            context = make_context(prep, seed=0)
+            context.profile = profile
+            model = probe(context=context, max_train_rows=50)
+            model.fit(train, prep.part("val"))
+            if profile == "quick":
+                assert model.fitted_["capped"] == f"50 training rows (of {len(train.y):,})"
+        assert len(seen[0]) == 50 and np.array_equal(seen[0], seen[1])  # seeded
+        assert np.array_equal(seen[2], train.ids)  # full: every training image
 
 
 def test_row_caps_leave_small_splits_alone_and_bound_large_ones() -> None:

@@ -20,6 +20,7 @@ from moviebench.models import register_model
 from moviebench.models.classical.image import image_paths, image_size
 from moviebench.models.deep.loop import TorchModel, quick_step_cap
 from moviebench.models.pretrained.text import minilm_features
+from moviebench.options import IMAGE_CAP_ROWS
 from moviebench.targets import MULTILABEL
 from moviebench.tasks.base import TaskData
 
@@ -81,7 +82,7 @@ class FusionResNet18(TorchModel):
             "epochs": 15,
             "patience": 4,
             "batch_size": 64,
-            "max_steps": quick_step_cap(15, 64),
+            "max_steps": quick_step_cap(15, 64, IMAGE_CAP_ROWS),
             "image_size": None,
             "augment": AUGMENTATION,
         },

@@ -52,6 +52,7 @@ from moviebench.models.pretrained.image import (
     lite0_weights_for,
     load_efficientnet_lite0,
 )
+from moviebench.options import IMAGE_CAP_ROWS
 from moviebench.tasks.base import TaskData
 
 
@@ -73,7 +74,7 @@ class DeepImageModel(TorchModel):
             "epochs": 20,
             "patience": 4,
             "batch_size": 64,
-            "max_steps": quick_step_cap(20, 64),
+            "max_steps": quick_step_cap(20, 64, IMAGE_CAP_ROWS),
             "image_size": None,
             "augment": AUGMENTATION,
             "amp": "bf16",
@@ -162,7 +163,7 @@ class CNN4(DeepImageModel):
             "epochs": 25,
             "patience": 5,
             "batch_size": 64,
-            "max_steps": quick_step_cap(25, 64),
+            "max_steps": quick_step_cap(25, 64, IMAGE_CAP_ROWS),
             "image_size": 64,
             "augment": AUGMENTATION,
             "amp": "bf16",
@@ -202,7 +203,7 @@ QUICK_SCRATCH = {
         "image_size": px,
         "augment": AUGMENTATION,
     }
-    | {"amp": "bf16", "max_steps": quick_step_cap(epochs, 64)}
+    | {"amp": "bf16", "max_steps": quick_step_cap(epochs, 64, IMAGE_CAP_ROWS)}
     for arch, epochs, px in (
         ("resnet18", 6, 64),
         ("resnet34", 3, 64),
@@ -222,7 +223,7 @@ QUICK_PRETRAINED = {
     "epochs": 6,
     "patience": 2,
     "batch_size": 32,
-    "max_steps": quick_step_cap(6, 32),
+    "max_steps": quick_step_cap(6, 32, IMAGE_CAP_ROWS),
     "image_size": None,
     "augment": AUGMENTATION,
     "amp": "bf16",
@@ -451,7 +452,9 @@ class EffNetFineTune(DeepImageModel):
             "epochs": 4,
             "patience": 2,
             "batch_size": 32,
-            "max_steps": quick_step_cap(4, 32),
+            "max_steps": quick_step_cap(4, 32, IMAGE_CAP_ROWS),
+            # The frozen-stage pass costs per training image before the first step.
+            "max_train_rows": IMAGE_CAP_ROWS,
             "image_size": 224,
             "augment": False,
             "train_stages": 2,

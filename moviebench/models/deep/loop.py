@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader, Dataset
 from moviebench.features import precision
 from moviebench.features.batches import TensorBatches, as_batches
 from moviebench.models.base import Model, RunContext
+from moviebench.models.caps import join_caps, subsample_rows
 from moviebench.options import CAP_ROWS, PROFILES
 from moviebench.targets import NetworkOutputs, TargetKind, target_kind
 from moviebench.tasks.base import TaskData
@@ -50,8 +51,8 @@ STOPPED_BY = ("epochs", "early_stopping", "step_cap", "time_budget")
 def quick_step_cap(epochs: int, batch_size: int, rows: int = CAP_ROWS) -> int:
     """The optimizer steps `epochs` epochs take over `rows` training rows at `batch_size`
     (the last batch of an epoch may be short): a quick budget's `max_steps`. A split up to
-    `rows` (every committed board: at most ~33k) trains exactly as uncapped; a larger one
-    stops at the same number of steps whatever its size."""
+    `rows` (every committed board: at most ~33k; image rungs pass `IMAGE_CAP_ROWS`) trains
+    exactly as uncapped; a larger one stops at the same number of steps whatever its size."""
     return epochs * math.ceil(rows / batch_size)
 
 
@@ -416,6 +417,8 @@ def describe_budget(budget: dict[str, Any]) -> str:
     ]
     if budget.get("max_steps"):
         parts.insert(1, f"≤{budget['max_steps']:,} steps")
+    if budget.get("max_train_rows"):
+        parts.insert(1, f"≤{budget['max_train_rows']:,} training rows")
     if "image_size" in budget:
         parts.append(f"{budget['image_size']} px" if budget["image_size"] else "task's px")
     if "max_len" in budget:
@@ -433,6 +436,7 @@ def describe_budget(budget: dict[str, Any]) -> str:
         "epochs",
         "patience",
         "max_steps",
+        "max_train_rows",
         "batch_size",
         "image_size",
         "max_len",
@@ -558,6 +562,15 @@ class TorchModel(Model):
         )
 
     def fit(self, train_data: TaskData, val: TaskData) -> None:
+        # A budget's `max_train_rows` bounds what a rung computes per training row before its
+        # first step (effnet-finetune's frozen-stage pass): a seeded subsample, recorded.
+        caps = []
+        rows = subsample_rows(
+            len(train_data.y), self.budget().get("max_train_rows"), self.context.seed
+        )
+        if rows is not None:
+            caps.append(f"{len(rows):,} training rows (of {len(train_data.y):,})")
+            train_data = train_data.subset(rows)
         self.outputs_ = self.network_outputs(train_data)
         self.prepare(train_data)
         torch.manual_seed(self.context.seed)
@@ -583,7 +596,9 @@ class TorchModel(Model):
         self.fitted_["stopped_by"] = stopped_by(self.history)
         self.fitted_["steps"] = int(self.history[-1].get("steps", 0)) if self.history else 0
         if self.fitted_["stopped_by"] == "step_cap":
-            self.fitted_["capped"] = f"{self.fitted_['steps']:,} steps"
+            caps.append(f"{self.fitted_['steps']:,} steps")
+        if caps:
+            self.fitted_["capped"] = join_caps(caps)
 
     def scores(self, data: Dataset) -> np.ndarray:
         """The network's scores over a dataset; the loop also validates with this."""
