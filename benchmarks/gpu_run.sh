@@ -18,8 +18,8 @@
 #              run it as two calls: `board poster-genre`, then `board` with the other tasks.
 # 4. frames    (not in the default steps: run it alone, `gpu_run.sh OUT frames`, in a second
 #              call) benchmarks/scale.py frames at 800 films x 50 frames with the whole
-#              frame-id quick ladder (issue 23's last figure; on the 2-core CPU it would take
-#              hours: 28k training frames, 12 rungs). Expected: ~1 min to write and decode the
+#              frame-id quick ladder (28k training frames, 12 rungs; 74 min on the 2-core
+#              CPU, benchmarks/README.md). Expected: ~1 min to write and decode the
 #              videos on 16 cores, the ladder ~5 min (five scratch networks at 32-64 px, the
 #              EfficientNet features of 40k frames, 800-class linear heads on the CPU).
 #

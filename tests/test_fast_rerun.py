@@ -181,3 +181,55 @@ def test_a_record_of_an_older_layout_beside_the_current_one_counts_once(tiny_csv
     shutil.copy(path, legacy)
     logreg = [r for r in load_records(out, "tmdb-quality") if r.model == "logreg"]
     assert len(logreg) == 1 and logreg[0].primary == current.primary
+
+
+def test_a_skipped_rung_keeps_the_noop_rerun_until_what_it_lacked_could_be_there(
+    tmp_path, prepares, monkeypatch
+):
+    """resnet18-pretrained without torchvision's checkpoint is skipped: a rerun with nothing
+    changed is still answered by the manifest (a ladder with a skipped rung took the slow path
+    every time: 13 s at 800 films), and a file dropped into the checkpoint folder sends the
+    next run down the normal path, where the rung is tried again."""
+    from tests.test_image_tasks import write_frames
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    options = RunOptions(
+        source="image-folder",
+        data=write_frames(tmp_path / "frames"),
+        settings={"image_size": 16},
+        device="cpu",
+    )
+
+    def again() -> list:
+        models = ["majority", "resnet18-pretrained"]
+        req = RunRequest(task="frame-id", options=options, models=models, out=tmp_path / "out")
+        return [(r.model, r.status) for r in run(req)]
+
+    first = again()
+    assert first == [("majority", "ok"), ("resnet18-pretrained", "skipped")]
+    assert again() == first and prepares == ["frame-id"]  # not loaded again
+    checkpoints = tmp_path / "torch" / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (checkpoints / "resnet18-f37072fd.pth").write_bytes(b"not a state dict")
+    assert again() == first and prepares == ["frame-id"] * 2  # tried again: still no weights
+
+
+def test_a_plugin_rungs_skip_leaves_no_manifest(tiny_csv, tmp_path):
+    """A plugin's reason to skip is unknown to the manifest: its cell is tried every time."""
+    from moviebench.models import MODELS, Model, SkipModel, register_model
+
+    class SkipsHere(Model):
+        name = "test-skips-here"
+        family = "classical"
+        inputs = frozenset({"tabular"})
+        targets = frozenset({"multiclass"})
+
+        def fit(self, train, val):
+            raise SkipModel("needs something this machine lacks")
+
+    if SkipsHere.name not in MODELS:
+        register_model(SkipsHere)
+    req = request(tiny_csv, tmp_path / "out")
+    req.models = ["test-skips-here"]
+    assert {r.model: r.status for r in run(req)}["test-skips-here"] == "skipped"
+    assert not manifest.manifest_path(req).exists()
