@@ -110,17 +110,26 @@ def test_a_training_row_cap_fits_a_network_on_a_seeded_subsample_and_says_so(
     assert "≤100 training rows" in loop.describe_budget(both.budget)
 
 
-def test_the_pretrained_probes_cap_their_training_images_under_quick_only(
-    tiny_csv: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Featurising is a probe's cost: quick fits on at most max_train_rows images, full on all."""
+def rows_each_classifier_fits_on(
+    csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, list[np.ndarray]]:
+    """tmdb-quality prepared on `csv`, and the ids of the training rows each image-feature
+    classifier is then fitted on (the scikit-learn fit itself replaced by a note of them)."""
     from moviebench.models.classical import image
 
     seen: list[np.ndarray] = []
     monkeypatch.setattr(
         image.FeatureClassifier, "fit", lambda self, train, val: seen.append(train.ids)
     )
-    prep = prepare(TASKS.get("tmdb-quality"), RunOptions(source="ggplot2movies", data=tiny_csv))
+    prep = prepare(TASKS.get("tmdb-quality"), RunOptions(source="ggplot2movies", data=csv))
+    return prep, seen
+
+
+def test_the_pretrained_probes_cap_their_training_images_under_quick_only(
+    tiny_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Featurising is a probe's cost: quick fits on at most max_train_rows images, full on all."""
+    prep, seen = rows_each_classifier_fits_on(tiny_csv, monkeypatch)
     train = prep.part("train")
     for name in ("effnet-logreg", "effnet2-logreg", "effnet-concat-logreg"):
         probe = MODELS.get(name)
@@ -175,13 +184,7 @@ def test_boosting_records_its_rounds_and_when_the_round_cap_bound(tiny_csv: Path
 def test_an_svm_trains_on_a_seeded_subsample_beyond_its_cap(
     tiny_csv: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from moviebench.models.classical import image
-
-    seen: list[np.ndarray] = []
-    monkeypatch.setattr(
-        image.FeatureClassifier, "fit", lambda self, train, val: seen.append(train.ids)
-    )
-    prep = prepare(TASKS.get("tmdb-quality"), RunOptions(source="ggplot2movies", data=tiny_csv))
+    prep, seen = rows_each_classifier_fits_on(tiny_csv, monkeypatch)
     train = prep.part("train")
     svm = MODELS.get("hist-svm")
     assert svm.defaults["max_train_rows"] == 20_000

@@ -9,11 +9,16 @@ so. Networks cap their optimizer steps instead (models/deep/loop.py, `max_steps`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from moviebench.options import CAP_ROWS
 
-__all__ = ["CAP_ROWS", "capped_share", "join_caps", "subsample_rows"]
+if TYPE_CHECKING:
+    from moviebench.tasks.base import TaskData
+
+__all__ = ["CAP_ROWS", "cap_training_rows", "capped_share", "join_caps", "subsample_rows"]
 
 
 def capped_share(share: float, n_rows: int, max_rows: int | None) -> float:
@@ -31,6 +36,17 @@ def subsample_rows(n_rows: int, max_rows: int | None, seed: int) -> np.ndarray |
         return None
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(n_rows, size=max_rows, replace=False))
+
+
+def cap_training_rows(
+    train: TaskData, max_rows: int | None, seed: int
+) -> tuple[TaskData, str | None]:
+    """`train` itself, or a seeded subsample of at most `max_rows` of its rows with the line
+    the record's `capped` gets ("4,096 training rows (of 27,724)"); None where it does not bind."""
+    rows = subsample_rows(len(train.y), max_rows, seed)
+    if rows is None:
+        return train, None
+    return train.subset(rows), f"{len(rows):,} training rows (of {len(train.y):,})"
 
 
 def join_caps(caps: list[str]) -> str | None:

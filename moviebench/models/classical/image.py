@@ -22,7 +22,7 @@ from moviebench.errors import SkipModel
 from moviebench.features.cache import cache_key, cached_array
 from moviebench.features.images import pixels, pixels_key
 from moviebench.models import Model, register_model
-from moviebench.models.caps import subsample_rows
+from moviebench.models.caps import cap_training_rows
 from moviebench.tasks.base import TaskData
 
 
@@ -137,10 +137,9 @@ class HistSVM(_HistogramModel):
                 f"(at most max_classes={self.params['max_classes']}; hist-logreg reads the same "
                 "histograms)"
             )
-        rows = subsample_rows(len(train.y), self.params["max_train_rows"], self.context.seed)
-        if rows is not None:
-            self.fitted_["capped"] = f"{len(rows):,} training rows (of {len(train.y):,})"
-            train = train.subset(rows)
+        train, cap = cap_training_rows(train, self.params["max_train_rows"], self.context.seed)
+        if cap:
+            self.fitted_["capped"] = cap
         super().fit(train, val)
 
     @staticmethod

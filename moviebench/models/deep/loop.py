@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader, Dataset
 from moviebench.features import precision
 from moviebench.features.batches import TensorBatches, as_batches
 from moviebench.models.base import Model, RunContext
-from moviebench.models.caps import join_caps, subsample_rows
+from moviebench.models.caps import cap_training_rows, join_caps
 from moviebench.options import CAP_ROWS, PROFILES
 from moviebench.targets import NetworkOutputs, TargetKind, target_kind
 from moviebench.tasks.base import TaskData
@@ -564,13 +564,10 @@ class TorchModel(Model):
     def fit(self, train_data: TaskData, val: TaskData) -> None:
         # A budget's `max_train_rows` bounds what a rung computes per training row before its
         # first step (effnet-finetune's frozen-stage pass): a seeded subsample, recorded.
-        caps = []
-        rows = subsample_rows(
-            len(train_data.y), self.budget().get("max_train_rows"), self.context.seed
+        train_data, rows_cap = cap_training_rows(
+            train_data, self.budget().get("max_train_rows"), self.context.seed
         )
-        if rows is not None:
-            caps.append(f"{len(rows):,} training rows (of {len(train_data.y):,})")
-            train_data = train_data.subset(rows)
+        caps = [rows_cap] if rows_cap else []
         self.outputs_ = self.network_outputs(train_data)
         self.prepare(train_data)
         torch.manual_seed(self.context.seed)

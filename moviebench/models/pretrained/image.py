@@ -32,7 +32,7 @@ from moviebench.features.pretrained_image import (  # noqa: F401 - the loaders' 
     packaged_weights,
 )
 from moviebench.models import RunContext, SkipModel, register_model
-from moviebench.models.caps import subsample_rows
+from moviebench.models.caps import cap_training_rows
 from moviebench.models.classical.image import FeatureClassifier, image_paths, image_size
 from moviebench.options import IMAGE_CAP_ROWS
 from moviebench.tasks.base import TaskData
@@ -86,11 +86,12 @@ class EffNetLogReg(FeatureClassifier):
         return {"C": trial.suggest_float("C", 1e-3, 1.0, log=True)}
 
     def fit(self, train: TaskData, val: TaskData) -> None:
-        cap = self.params["max_train_rows"] if self.context.profile == "quick" else None
-        rows = subsample_rows(len(train.y), cap, self.context.seed)
-        if rows is not None:
-            self.fitted_["capped"] = f"{len(rows):,} training rows (of {len(train.y):,})"
-            train = train.subset(rows)
+        quick = self.context.profile == "quick"
+        train, cap = cap_training_rows(
+            train, self.params["max_train_rows"] if quick else None, self.context.seed
+        )
+        if cap:
+            self.fitted_["capped"] = cap
         super().fit(train, val)
 
     def classifier(self) -> Any:
