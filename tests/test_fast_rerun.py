@@ -189,10 +189,16 @@ def test_a_skipped_rung_keeps_the_noop_rerun_until_what_it_lacked_could_be_there
     """resnet18-pretrained without torchvision's checkpoint is skipped: a rerun with nothing
     changed is still answered by the manifest (a ladder with a skipped rung took the slow path
     every time: 13 s at 800 films), and a file dropped into the checkpoint folder sends the
-    next run down the normal path, where the rung is tried again."""
+    next run down the normal path, where the rung is tried again; so does installing an
+    optional package (one more is named here, installed later on a path of its own)."""
+    import importlib
+
+    from moviebench import errors
     from tests.test_image_tasks import write_frames
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setitem(errors.OPTIONAL_PACKAGES, "moviebench_test_weights", "image")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
     options = RunOptions(
         source="image-folder",
         data=write_frames(tmp_path / "frames"),
@@ -212,6 +218,11 @@ def test_a_skipped_rung_keeps_the_noop_rerun_until_what_it_lacked_could_be_there
     checkpoints.mkdir(parents=True)
     (checkpoints / "resnet18-f37072fd.pth").write_bytes(b"not a state dict")
     assert again() == first and prepares == ["frame-id"] * 2  # tried again: still no weights
+    assert again() == first and prepares == ["frame-id"] * 2
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "moviebench_test_weights.py").write_text("")
+    importlib.invalidate_caches()  # as a new process would find it
+    assert again() == first and prepares == ["frame-id"] * 3
 
 
 def test_a_plugin_rungs_skip_leaves_no_manifest(tiny_csv, tmp_path):
