@@ -379,14 +379,11 @@ def score(
     prep = _prepared(task, source, data, options)
     submission = read_submission(prep, Path(predictions))
     cls = external_model(name, submission, file_hash(Path(predictions)))
-    MODELS._items[name] = cls  # noqa: SLF001 - this process's cell reads its class by name
-    try:
+    with MODELS.lent(name, cls):  # this process's cell reads its class by name
         cell = Cell(prep, name, 0, params_source="external")
         (record,) = run_cells(
             [cell], Path(out), SerialExecutor(), reporter or SilentReporter(), force
         )
-    finally:
-        del MODELS._items[name]  # noqa: SLF001
     return record
 
 

@@ -27,7 +27,6 @@ except ImportError:  # Windows: no per-cell lock; two runs into one folder may b
     fcntl = None  # type: ignore[assignment]
 
 from moviebench import threads
-from moviebench.errors import OPTIONAL_PACKAGES
 from moviebench.models import MODELS, Model, SkipModel
 from moviebench.plugins import code_identity
 from moviebench.prepare import PreparedTask, make_context
@@ -35,6 +34,7 @@ from moviebench.records import (
     SCHEMA_VERSION,
     Record,
     as_json,
+    package_versions,
     read_predictions,
     read_record,
     record_path,
@@ -221,6 +221,7 @@ class Cell:
             budget=self.budget(),
             threads=threads.current(),
             groups=self.groups(),
+            versions=package_versions(tuple(cls.versioned_packages)),
         )
 
     def execute(self, out: Path, progress: Progress | None = None) -> Record:
@@ -250,7 +251,9 @@ class Cell:
         except Exception as exc:  # noqa: BLE001 - a failing model must not stop the ladder
             if record is None:  # the provenance itself could not be built
                 record = self.bare_record()
-            record.status, record.error = failure(exc)
+            known = self.model in MODELS  # a cell of an unknown rung: no packages declared
+            optional = MODELS.get(self.model).optional_packages if known else {}
+            record.status, record.error = failure(exc, optional)
             if record.status == "failed":
                 record.traceback = traceback.format_exc()
         return record, scores if record.status == "ok" else None
@@ -300,21 +303,23 @@ class Cell:
         return written
 
 
-def missing_extra(exc: ModuleNotFoundError) -> str | None:
-    """The skip reason for a missing optional package, or None for any other missing module."""
+def missing_extra(exc: ModuleNotFoundError, optional: dict[str, str]) -> str | None:
+    """The skip reason for a missing package of the rung's `optional` ones
+    (Model.optional_packages: import name -> extra), or None for any other missing module."""
     name = (exc.name or "").split(".")[0]
-    extra = OPTIONAL_PACKAGES.get(name)
+    extra = optional.get(name)
     if extra is None:
         return None
     return f"needs {name}, which is not installed: pip install 'moviebench[{extra}]'"
 
 
-def failure(exc: Exception) -> tuple[str, str]:
+def failure(exc: Exception, optional: dict[str, str] | None = None) -> tuple[str, str]:
     """A cell's status and error for what it raised: a rung that cannot run here (no
-    weights, a missing optional package) is skipped, anything else failed."""
+    weights, a package of its `optional` ones missing) is skipped, anything else failed."""
     if isinstance(exc, SkipModel):
         return "skipped", str(exc)
-    extra = missing_extra(exc) if isinstance(exc, ModuleNotFoundError) else None
+    missing = isinstance(exc, ModuleNotFoundError)
+    extra = missing_extra(exc, optional or {}) if missing else None
     if extra is not None:
         return "skipped", extra
     return "failed", f"{type(exc).__name__}: {exc}"

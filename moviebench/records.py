@@ -41,16 +41,9 @@ import numpy as np
 from moviebench.errors import BenchError, DamagedFileWarning
 from moviebench.options import DEFAULT_SPLIT_SEED
 
-VERSIONED_PACKAGES = (
-    "moviebench",
-    "numpy",
-    "pandas",
-    "scikit-learn",
-    "torch",
-    "xgboost",
-    "lightgbm",
-    "optuna",
-)
+# The packages whose versions every record keeps; a rung adds its own
+# (Model.versioned_packages, e.g. lightgbm), so a new rung edits no table here.
+CORE_PACKAGES = ("moviebench", "numpy", "pandas", "scikit-learn", "torch", "optuna")
 
 # 1: the first layout, which carried no version. 2: `schema_version` and `groups`.
 SCHEMA_VERSION = 2
@@ -529,10 +522,12 @@ def clean_stale_temp(root: Path, older_than: float = STALE_TEMP_SECONDS) -> list
     return removed
 
 
-@functools.lru_cache(maxsize=1)
-def package_versions() -> dict[str, str]:
+@functools.cache
+def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Installed versions of the core packages and of `extra` (a rung's own); a package
+    that is not installed is left out."""
     versions = {}
-    for name in VERSIONED_PACKAGES:
+    for name in (*CORE_PACKAGES, *extra):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

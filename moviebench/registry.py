@@ -9,6 +9,7 @@ an entry point names a module (imported for its `register_*` calls) or the objec
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
 from collections.abc import Iterator
@@ -84,3 +85,20 @@ class Registry(Generic[T]):
     def __contains__(self, name: str) -> bool:
         self._load()
         return name in self._items
+
+    def registered(self) -> dict[str, T]:
+        """What is registered so far, without importing the package's modules: e.g. the run
+        manifest, which must not import torch, reads the model classes a run loaded."""
+        return dict(self._items)
+
+    @contextlib.contextmanager
+    def lent(self, name: str, item: T) -> Iterator[T]:
+        """`item` registered under `name` for the block only (api.score's external rung,
+        which this process's cell reads by name); a taken name is refused as in `add`."""
+        self._load()
+        self.add(name, item)
+        try:
+            yield item
+        finally:
+            if self._items.get(name) is item:
+                del self._items[name]

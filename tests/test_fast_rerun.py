@@ -190,14 +190,16 @@ def test_a_skipped_rung_keeps_the_noop_rerun_until_what_it_lacked_could_be_there
     changed is still answered by the manifest (a ladder with a skipped rung took the slow path
     every time: 13 s at 800 films), and a file dropped into the checkpoint folder sends the
     next run down the normal path, where the rung is tried again; so does installing an
-    optional package (one more is named here, installed later on a path of its own)."""
+    optional package the rung declares (Model.optional_packages: one more is declared here,
+    installed later on a path of its own)."""
     import importlib
 
-    from moviebench import errors
+    from moviebench.models import MODELS
     from tests.test_image_tasks import write_frames
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setitem(errors.OPTIONAL_PACKAGES, "moviebench_test_weights", "image")
+    rung = MODELS.get("resnet18-pretrained")
+    monkeypatch.setattr(rung, "optional_packages", {"moviebench_test_weights": "image"})
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     options = RunOptions(
         source="image-folder",

@@ -127,3 +127,22 @@ def test_loop_budget_comes_from_the_profile_unless_the_run_sets_one(model: type[
     assert own.lr == model.defaults["lr"]
     run = model(context=RunContext(epochs=2, time_budget=5.0)).train_config()
     assert (run.epochs, run.time_budget) == (2, 5.0)
+
+
+def test_rungs_declare_their_optional_and_versioned_packages() -> None:
+    """A rung names the extra that installs each optional package it imports (the skip's
+    install hint) and the packages whose versions its records keep: no central table."""
+    import tomllib
+    from pathlib import Path
+
+    from moviebench.records import CORE_PACKAGES, package_versions
+
+    pyproject = Path(__file__).parents[1] / "pyproject.toml"
+    extras = set(tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"])
+    for model in PACKAGE_MODELS:
+        assert set(model.optional_packages.values()) <= extras, model.name
+        assert not set(model.versioned_packages) & set(CORE_PACKAGES), model.name
+    assert MODELS.get("minilm-logreg").optional_packages["sentence_transformers"] == "text"
+    assert "lightgbm" in MODELS.get("lightgbm").versioned_packages
+    assert "lightgbm" in package_versions(("lightgbm",))
+    assert "lightgbm" not in package_versions()  # only the rungs that use it keep it

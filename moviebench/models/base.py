@@ -73,6 +73,13 @@ class Model:
     # Reads what a frozen extractor (EfficientNet, MiniLM) computed at the machine's inference
     # precision (features/precision.py): that precision is then part of the result's identity.
     extractor_precision: ClassVar[bool] = False
+    # Packages of an optional extra this rung imports, by import name -> the extra that installs
+    # it: where one is missing the cell is skipped with `pip install 'moviebench[EXTRA]'`, not
+    # failed (cell.failure), and the run manifest stamps them while it vouches for the skip.
+    optional_packages: ClassVar[dict[str, str]] = {}
+    # Distribution names whose installed versions this rung's records keep, beside the core
+    # ones every record keeps (records.CORE_PACKAGES).
+    versioned_packages: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, context: RunContext | None = None, **params: Any) -> None:
         known = set(self.defaults) | self.budget_keys()

@@ -207,6 +207,7 @@ class BoostedTrees(SklearnTabular):
 @register_model
 class XGBoost(BoostedTrees):
     name = "xgboost"
+    versioned_packages = ("xgboost",)
     summary = "XGBoost, early-stopped on the validation loss (log-loss, or squared error)"
     defaults = {
         "n_estimators": 1000,
@@ -268,6 +269,7 @@ class XGBoost(BoostedTrees):
 @register_model
 class LightGBM(BoostedTrees):
     name = "lightgbm"
+    versioned_packages = ("lightgbm",)
     summary = "LightGBM, early-stopped on the validation loss (log-loss, or squared error)"
     defaults = {
         "n_estimators": 1000,

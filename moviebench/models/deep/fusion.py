@@ -15,7 +15,7 @@ import torchvision
 from torch import nn
 
 from moviebench.features.images import AUGMENTATION, ImageDataset, pixels
-from moviebench.features.text import EMBED_DIM
+from moviebench.features.text import EMBED_DIM, MINILM_PACKAGES, MINILM_VERSIONS
 from moviebench.models import register_model
 from moviebench.models.classical.image import image_paths, image_size
 from moviebench.models.deep.loop import TorchModel, quick_step_cap
@@ -68,6 +68,8 @@ class PosterTextDataset(ImageDataset):
 class FusionResNet18(TorchModel):
     name = "fusion-resnet18"
     extractor_precision = True
+    optional_packages = MINILM_PACKAGES
+    versioned_packages = MINILM_VERSIONS
     family = "deep"
     inputs = frozenset({"image", "text"})
     targets = frozenset({MULTILABEL})

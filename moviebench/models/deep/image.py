@@ -42,6 +42,7 @@ from moviebench.features.images import (
     pixels_key,
 )
 from moviebench.features.precision import inference, inference_precision
+from moviebench.features.pretrained_image import EFFNET_PACKAGES, EFFNET_VERSIONS
 from moviebench.models import SkipModel, register_model
 from moviebench.models.classical.image import image_paths, image_size
 from moviebench.models.deep.loop import TorchModel, quick_step_cap
@@ -426,6 +427,8 @@ class TrunkDataset(TensorBatches):
 class EffNetFineTune(DeepImageModel):
     name = "effnet-finetune"
     extractor_precision = True
+    optional_packages = EFFNET_PACKAGES
+    versioned_packages = EFFNET_VERSIONS
     pretrained_weights = True
     takes_weights = True
     mean, std = LITE_MEAN, LITE_STD

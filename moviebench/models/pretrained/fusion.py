@@ -22,6 +22,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from moviebench import threads
+from moviebench.features.pretrained_image import EFFNET_PACKAGES, EFFNET_VERSIONS
+from moviebench.features.text import MINILM_PACKAGES, MINILM_VERSIONS
 from moviebench.metrics import get_metric
 from moviebench.models import Model, register_model
 from moviebench.models.classical.image import HistLogReg
@@ -55,6 +57,8 @@ class _Fusion(Model):
     extractor_precision = True
     pretrained_weights = True  # EfficientNet poster features, MiniLM text embeddings
     takes_weights = True  # --weights: an EfficientNet-Lite0 state dict for the poster features
+    optional_packages = {**EFFNET_PACKAGES, **MINILM_PACKAGES}
+    versioned_packages = (*EFFNET_VERSIONS, *MINILM_VERSIONS)
     inputs = frozenset({"image", "text"})
     targets = frozenset({MULTILABEL})
     summary = ""
@@ -103,6 +107,7 @@ class EarlyFusionLogReg(_Fusion):
 @register_model
 class EarlyFusionLightGBM(_Fusion):
     name = "early-fusion-lgbm"
+    versioned_packages = (*_Fusion.versioned_packages, "lightgbm")
     summary = "MiniLM text embeddings + EfficientNet poster features, LightGBM per genre"
     defaults = {
         "learning_rate": 0.05,

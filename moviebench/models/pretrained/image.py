@@ -17,6 +17,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from moviebench.features.pretrained_image import (  # noqa: F401 - the loaders' names other rungs import
+    EFFNET_PACKAGES,
+    EFFNET_VERSIONS,
     LITE0_VARIANT,
     LITE2_VARIANT,
     LITE_MEAN,
@@ -70,6 +72,8 @@ def lite_size(context: RunContext, variant: LiteVariant) -> int:
 class EffNetLogReg(FeatureClassifier):
     name = "effnet-logreg"
     extractor_precision = True
+    optional_packages = EFFNET_PACKAGES
+    versioned_packages = EFFNET_VERSIONS
     family = "pretrained"
     pretrained_weights = True
     takes_weights = True

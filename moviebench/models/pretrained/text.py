@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from moviebench.features.text import EMBED_DIM, embed_texts
+from moviebench.features.text import EMBED_DIM, MINILM_PACKAGES, MINILM_VERSIONS, embed_texts
 from moviebench.models import Model, register_model
 from moviebench.models.classical.text import (
     RetrievalModel,
@@ -46,6 +46,8 @@ def minilm_features(model: Model, data: TaskData, texts: list[str] | None = None
 class MiniLMLogReg(SklearnText):
     name = "minilm-logreg"
     extractor_precision = True
+    optional_packages = MINILM_PACKAGES
+    versioned_packages = MINILM_VERSIONS
     family = "pretrained"
     pretrained_weights = True
     summary = "frozen all-MiniLM-L6-v2 sentence embeddings (cached) + logistic regression"
@@ -66,6 +68,8 @@ class MiniLMLogReg(SklearnText):
 class MiniLMMLP(TorchText):
     name = "minilm-mlp"
     extractor_precision = True
+    optional_packages = MINILM_PACKAGES
+    versioned_packages = MINILM_VERSIONS
     family = "pretrained"
     pretrained_weights = True
     summary = "cached all-MiniLM-L6-v2 embeddings + MLP (256 hidden, dropout)"
@@ -101,6 +105,8 @@ class MiniLMMLP(TorchText):
 class MiniLMCosine(RetrievalModel):
     name = "minilm-cosine"
     extractor_precision = True
+    optional_packages = MINILM_PACKAGES
+    versioned_packages = MINILM_VERSIONS
     family = "pretrained"
     pretrained_weights = True
     summary = "cosine of frozen all-MiniLM-L6-v2 embeddings; nothing trained"
@@ -156,6 +162,8 @@ class MiniLMProjection(TorchModel, RetrievalModel):
 
     name = "minilm-projection"
     extractor_precision = True
+    optional_packages = MINILM_PACKAGES
+    versioned_packages = MINILM_VERSIONS
     family = "pretrained"
     pretrained_weights = True
     summary = "linear projections of MiniLM embeddings trained on (tagline, title) pairs, InfoNCE"
