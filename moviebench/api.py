@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from moviebench.records import Record
     from moviebench.reporting import Reporter
     from moviebench.runner import RunRequest
+    from moviebench.suites import Suite, SuiteItem
     from moviebench.tasks import TaskSpec
     from moviebench.tuning import TrialExecutor, TuneResult
 
@@ -58,6 +59,7 @@ __all__ = [
     "report",
     "run",
     "run_failure",
+    "run_suite",
     "run_skips",
     "scale",
     "score",
@@ -124,8 +126,11 @@ class Cells(TypedDict, total=False):
     is not registered), `seeds` (default (0,)), `out` (the records folder, default
     "results"), `source` and `data` (override those of `options`), `options` (every data,
     split and budget option of `bench run`, a `RunOptions`), `force` (rerun cells that
-    already have a finished record) and `plugins` (modules or `.py` files to load first,
-    see `load_plugins`)."""
+    already have a finished record), `plugins` (modules or `.py` files to load first,
+    see `load_plugins`) and `params` (over some models' defaults, e.g. `{"lightgbm":
+    {"num_leaves": 63}}`, checked against each model's declared params before anything
+    runs; `params_origin` is what the records' params_source names as their origin, default
+    "api")."""
 
     models: Sequence[str] | None
     seeds: Sequence[int]
@@ -135,13 +140,17 @@ class Cells(TypedDict, total=False):
     options: RunOptions | None
     force: bool
     plugins: Sequence[str]
+    params: Mapping[str, Mapping[str, Any]] | None
+    params_origin: str
 
 
 def _request(task: str, cells: Cells, **more: Any) -> RunRequest:
+    from moviebench import params
     from moviebench.plugins import resolve_model_names
     from moviebench.runner import RunRequest
 
     load_plugins(cells.get("plugins", ()))
+    given = params.check(cells.get("params") or {}, flag="params")  # before anything runs
     models = cells.get("models")
     models = None if models is None else resolve_model_names(list(models))
     return RunRequest(
@@ -151,6 +160,8 @@ def _request(task: str, cells: Cells, **more: Any) -> RunRequest:
         seeds=list(cells.get("seeds", (0,))),
         out=Path(cells.get("out", "results")),
         force=cells.get("force", False),
+        params=given,
+        params_origin=cells.get("params_origin", "api"),
         **more,
     )
 
@@ -209,6 +220,53 @@ def run(
         executor=executor,
     )
     return run_ladder(request, reporter)
+
+
+def run_suite(
+    path: Path | str,
+    *,
+    out: Path | str | None = None,
+    tasks: Sequence[str] | None = None,
+    force: bool = False,
+    jobs: int = 1,
+    shard: tuple[int, int] | None = None,
+    executor: Executor | None = None,
+    reporter: Reporter | None = None,
+) -> list[Record]:
+    """Run the suite file `path` (moviebench.suites: boards x rungs x seeds x split seeds x
+    profile x params), each of its runs as `run` would, in the file's order; `tasks` keeps
+    only those boards, `out` overrides the file's records folder (default "results"), and
+    `jobs`, `shard` and `executor` apply to every run (each run's share I of N). Boards whose
+    data is missing are left out (`load_suite(path).skipped` says which)."""
+    suite = load_suite(path, tasks)
+    records: list[Record] = []
+    for item in suite.items:
+        records += run(
+            item.task, force=force, jobs=jobs, shard=shard, executor=executor,
+            reporter=reporter, **suite_cells(suite, item, out),
+        )  # fmt: skip
+    return records
+
+
+def load_suite(path: Path | str, tasks: Sequence[str] | None = None) -> Suite:
+    """The suite file `path` as the runs it makes (`Suite.items`), checked before any data
+    is loaded; a bad file or key raises a one-line SuiteError naming both."""
+    from moviebench.suites import load
+
+    return load(path, tasks)
+
+
+def suite_cells(suite: Suite, item: SuiteItem, out: Path | str | None = None) -> dict[str, Any]:
+    """The keyword arguments of `run` for one item of a suite (besides its task)."""
+    return {
+        "models": item.models,
+        "seeds": item.seeds,
+        "out": Path(out or suite.out or "results"),
+        "options": item.options(),
+        "params": item.params,
+        "params_origin": "suite",
+        "split_seeds": item.split_seeds,
+    }
 
 
 def run_failure(records: list[Record], models: Sequence[str] | None = None) -> str | None:

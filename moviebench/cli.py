@@ -228,6 +228,23 @@ def data_options(func: _F) -> _F:
     return _DATA_OPTIONS(wrapper)
 
 
+param_option = click.option(
+    "--param",
+    "param_pairs",
+    multiple=True,
+    metavar="MODEL.KEY=VALUE",
+    help="A model param over its default, repeatable: e.g. lightgbm.num_leaves=63 (typed by the "
+    "default; JSON for lists). Records and the board show it; see a model's params in `bench ls`.",
+)
+
+
+def _params(pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """--param pairs, typed and checked against each model's declared params."""
+    from moviebench import params
+
+    return params.check(params.parse_pairs(pairs))
+
+
 jobs_option = click.option(
     "--jobs",
     default=1,
@@ -300,7 +317,19 @@ def executor_options(func: _F) -> _F:
 
 
 @cli.command()
-@task_option()
+@task_option(
+    required=False,
+    help="Task name (see `bench ls`); with --suite, only the suite's boards of these tasks "
+    "(comma-separated).",
+)
+@click.option(
+    "--suite",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Run a suite file (TOML: boards x rungs x seeds x split seeds x profile x params; "
+    "e.g. results/suites/baseline.toml) instead of one task; --out, --force, --jobs and "
+    "--shard apply to each of its runs.",
+)
+@param_option
 @models_option(
     "Comma-separated models; default: the task's whole ladder. The trivial baseline always runs."
 )
@@ -329,7 +358,9 @@ def executor_options(func: _F) -> _F:
 )
 @executor_options
 def run(
-    task: str,
+    task: str | None,
+    suite: Path | None,
+    param_pairs: tuple[str, ...],
     models: str | None,
     seeds: str,
     out: Path,
@@ -354,6 +385,8 @@ def run(
       bench run --task poster-genre --source movielens-1m --data ../shared/data/ml-1m \\
                 --models prior,hist-logreg,effnet-logreg --seeds 0,1,2
       bench run --task tmdb-quality --models logreg,lightgbm --split-seeds 1,2,3
+      bench run --task tmdb-quality --models lightgbm --param lightgbm.num_leaves=63
+      bench run --suite results/suites/baseline.toml --out /tmp/baseline
     """
     from moviebench import api
     from moviebench.display import LadderDisplay, print_leaderboards
@@ -363,6 +396,23 @@ def run(
         share = parse_shard(shard) if shard is not None else None
     except BenchError as exc:
         raise click.BadParameter(str(exc), param_hint="--shard") from None
+    if suite is not None:
+        ctx = click.get_current_context()
+        given = [
+            f"--{name.replace('_', '-')}"
+            for name in ("models", "seeds", "split_seeds", "tuned", "param_pairs", "storage")
+            if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+        ]
+        if given or options != RunOptions():
+            what = ", ".join(given) or "data options"
+            raise click.UsageError(
+                f"--suite: the suite file says the runs; {what} not taken with it"
+            )
+        _run_suite(suite, _csv_list(task), out, force, jobs, share, runner)
+        return
+    if task is None:
+        raise click.UsageError("give --task NAME (see `bench ls`) or --suite FILE")
+    given_params = _params(param_pairs)
     wanted = _models(models)
     splits = _seeds(split_seeds) if split_seeds else None
     if splits is not None and not splits:
@@ -384,6 +434,8 @@ def run(
             executor=runner,
             reporter=display,
             split_seeds=splits,
+            params=given_params,
+            params_origin="cli",
         )
     if not records:
         console.print(f"shard {shard}: no cells in this share (fewer cells than shares)")
@@ -403,6 +455,46 @@ def run(
     if skips:
         err_console.print(f"[yellow]note:[/] {escape(skips)}", highlight=False, soft_wrap=True)
     failure = api.run_failure(records, wanted)
+    if failure:
+        err_console.print(f"[red]error:[/] {escape(failure)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+
+
+def _run_suite(
+    path: Path,
+    tasks: list[str] | None,
+    out: Path,
+    force: bool,
+    jobs: int,
+    share: tuple[int, int] | None,
+    runner: Any | None,
+) -> None:
+    """`bench run --suite`: each run of the file in turn, its command line on stderr, then
+    one line for what failed or was skipped; exit 1 when a cell failed."""
+    from moviebench import api
+    from moviebench.display import LadderDisplay
+
+    suite = api.load_suite(path, tasks)
+    chosen = (
+        out
+        if click.get_current_context().get_parameter_source("out") == ParameterSource.COMMANDLINE
+        else None
+    )
+    for note in suite.skipped:
+        err_console.print(escape(note), highlight=False, soft_wrap=True)
+    records = []
+    for item in suite.items:
+        err_console.print(f"== {escape(item.command())}", highlight=False, soft_wrap=True)
+        with LadderDisplay(console) as display:
+            records += api.run(
+                item.task, force=force, jobs=jobs, shard=share, executor=runner,
+                reporter=display, **api.suite_cells(suite, item, chosen),
+            )  # fmt: skip
+    console.print(f"suite {path}: {len(suite.items)} run(s), {len(records)} cell(s)")
+    skips = api.run_skips(records)
+    if skips:
+        err_console.print(f"[yellow]note:[/] {escape(skips)}", highlight=False, soft_wrap=True)
+    failure = api.run_failure(records)
     if failure:
         err_console.print(f"[red]error:[/] {escape(failure)}", highlight=False, soft_wrap=True)
         sys.exit(1)
@@ -641,6 +733,7 @@ def check(baseline: Path, out: Path, tolerance: float, task: str | None, update:
 @plots_option("Where the PNG goes; default <out>/scaling.")
 @force_option
 @jobs_option
+@param_option
 @data_options
 def scale(
     task: str,
@@ -652,6 +745,7 @@ def scale(
     force: bool,
     options: RunOptions,
     jobs: int = 1,
+    param_pairs: tuple[str, ...] = (),
 ) -> None:
     """Train each rung on nested shares of the training split (same val and test) and plot it.
 
@@ -676,6 +770,8 @@ def scale(
             plots=plots_dir,
             jobs=jobs,
             reporter=display,
+            params=_params(param_pairs),
+            params_origin="cli",
         )
     header, body = scaling_table(records)
     table = Table(

@@ -26,6 +26,7 @@ import numpy as np
 from moviebench.errors import UnknownNameError
 from moviebench.metrics import get_metric, higher_is_better
 from moviebench.options import DEFAULT_SPLIT_SEED
+from moviebench.params import given as given_params
 from moviebench.records import (
     Record,
     jsonable,
@@ -338,6 +339,7 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
             r.model
             + (" (baseline)" if r.family == "trivial" else "")
             + (" (tuned)" if _tuned(r) else "")
+            + (f" ({given_params(r.params_source)})" if given_params(r.params_source) else "")
             + (" (TRUNCATED)" if r.truncated else "")
             + (" (capped)" if r.capped else "")
         )

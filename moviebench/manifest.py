@@ -214,6 +214,8 @@ def request_key(req: RunRequest, extra: dict[str, Any] | None = None) -> str | N
             "options": options.identity(),
             "device": options.device,
             "models": req.models,
+            "params": req.params,
+            "params_origin": req.params_origin if req.params else None,
             "seeds": list(req.seeds),
             "code": code_stamp(),
             "plugin_code": plugin_code_stamp(req.models or []),  # a ladder names built-in rungs

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from moviebench import manifest
+from moviebench import params as given_params
 from moviebench.cell import Cell
 from moviebench.errors import BenchError
 from moviebench.executors import REUSED, Executor, local_executor, run_cells
@@ -44,6 +45,10 @@ class RunRequest:
     jobs: int = 1  # cells run in this many separate processes
     shard: tuple[int, int] | None = None  # (I, N): run only share I of N (see `shard_cells`)
     executor: Executor | None = None  # None: this machine (serial or --jobs), else e.g. Ray
+    # Params over some models' defaults (moviebench.params): {model: {key: value}}, and where
+    # they came from (cli, api, suite), which the records' params_source names.
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    params_origin: str = "api"
 
     def cell_executor(self) -> Executor:
         """The executor this request's cells run on."""
@@ -96,6 +101,21 @@ def check_request(req: RunRequest) -> None:
         raise BenchError(f"--seeds: seed {', '.join(map(str, repeated))} given more than once")
     if req.models is not None and not req.models:
         raise BenchError("--models: no model given (leave it out to run the task's whole ladder)")
+    req.params = given_params.check(req.params)
+    if req.params and req.tuned:
+        raise BenchError(
+            "--param with --tuned: tuned params come from the study; give one or the other"
+        )
+
+
+def check_params_models(spec: TaskSpec, models: list[str], params: dict[str, Any]) -> None:
+    """Every model given params must be one this run trains."""
+    for model, given in params.items():
+        if model not in models:
+            raise BenchError(
+                f"--param {model}.{next(iter(given))}: {model} is not a model of this "
+                f"{spec.name} run ({', '.join(models)})"
+            )
 
 
 def check_weights(
@@ -135,10 +155,19 @@ def plan(req: RunRequest, reporter: Reporter | None = None) -> Ladder:
     check_request(req)
     spec = TASKS.get(req.task)
     models = resolve_models(spec, req.models)
+    check_params_models(spec, models, req.params)
     check_weights(spec, models, req.models, req.options.weights)
     prep = prepare(spec, req.options)
     reporter.prepared(prep)
-    ladder = Ladder(prep, models)
+    ladder = Ladder(
+        prep,
+        models,
+        params={model: dict(given) for model, given in req.params.items()},
+        params_source={
+            model: given_params.source(req.params_origin, given)
+            for model, given in req.params.items()
+        },
+    )
     if req.tuned:
         from moviebench.tuning import tuned_params
 
@@ -200,6 +229,7 @@ def run_planned(
     """Plan the request and run the cells `cells_of` makes of its ladder on the request's
     executor, unless the manifest of this `kind` (and `extra`) vouches that nothing changed."""
     reporter = reporter or SilentReporter()
+    req.params = given_params.check(req.params)  # before the manifest keys on them
     ensure_writable(req.out)  # before any data is loaded or model trained
     clean_stale_temp(manifest.manifest_path(req, kind).parent)  # debris a crash left
     unchanged = manifest.current_records(req, kind, extra)  # no data loaded, no model imported

@@ -132,8 +132,9 @@ def test_loop_budget_comes_from_the_profile_unless_the_run_sets_one(model: type[
 def test_rungs_declare_their_optional_and_versioned_packages() -> None:
     """A rung names the extra that installs each optional package it imports (the skip's
     install hint) and the packages whose versions its records keep: no central table."""
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     from moviebench.records import CORE_PACKAGES, package_versions
 
