@@ -152,6 +152,20 @@ def _names(path: Path, where: str, value: Any) -> list[str]:
     return list(value)
 
 
+def _check_rung(path: Path, where: str, name: str, task: str) -> None:
+    """A rung a run names must exist and run the board's task (before anything trains)."""
+    from moviebench.models import MODELS
+    from moviebench.tasks import TASKS
+
+    spec = TASKS.get(task)
+    try:
+        accepts = MODELS.get(name).accepts(spec.target, spec.inputs)
+    except BenchError as exc:
+        raise _fail(path, where, str(exc)) from None
+    if not accepts:
+        raise _fail(path, where, f"model '{name}' cannot run task {task}")
+
+
 def load(path: Path | str, tasks: Sequence[str] | None = None) -> Suite:
     """The suite in `path` as the runs it makes, in order (boards of `tasks` only, when
     given); the names it holds are checked here, before any data is loaded."""
@@ -249,6 +263,8 @@ def _run_items(
         else:
             names = board[models] if isinstance(models, str) else models
             names = [m for m in names if m not in exclude]
+        for name in names or ():
+            _check_rung(path, f"{where}.models", name, task)
         present = set(names or ladder) | {TASKS.get(task).baseline}
         item = SuiteItem(
             task=task,

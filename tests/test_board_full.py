@@ -1,5 +1,6 @@
-"""`results/board.sh full --smoke`: the full-profile recipes of every task with networks run
-(tiny epochs and images), so they cannot rot before a GPU runs them for real."""
+"""`results/board.sh full --smoke` (results/suites/full-smoke.toml): the full-profile recipes
+of every task with networks run (tiny epochs and images), so they cannot rot before a GPU
+runs them for real."""
 
 from __future__ import annotations
 
