@@ -21,6 +21,7 @@ of that name, or a list of rungs. Layout (results/suites/*.toml are the committe
     [[run]]                            # in file order; boards in theirs
     models = "cheap"                   # "ladder", a board's list name, or a list of rungs
     exclude = ["cnn-lstm"]             # optional
+    also = ["catboost"]                # optional: more rungs, on each board whose task they run
     seeds = [0, 1, 2]                  # model seeds (default [0])
     split_seeds = [1, 3]               # default: the default split
     tasks = ["tmdb-quality"]           # optional: only these boards' tasks
@@ -52,7 +53,7 @@ except ModuleNotFoundError:  # Python 3.10
 TOP_KEYS = {"out", "include", "data", "board", "run"}
 BOARD_KEYS = {"task", "source", "data"}  # any other key: a named list of rungs
 RUN_KEYS = {"models", "exclude", "seeds", "split_seeds", "tasks", "profile", "epochs", "settings"}
-RUN_KEYS |= {"params"}
+RUN_KEYS |= {"params", "also"}
 _VAR = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
 
 
@@ -152,14 +153,21 @@ def _names(path: Path, where: str, value: Any) -> list[str]:
     return list(value)
 
 
-def _check_rung(path: Path, where: str, name: str, task: str) -> None:
-    """A rung a run names must exist and run the board's task (before anything trains)."""
+def _runs(name: str, task: str) -> bool:
     from moviebench.models import MODELS
     from moviebench.tasks import TASKS
 
     spec = TASKS.get(task)
+    return MODELS.get(name).accepts(spec.target, spec.inputs)
+
+
+def _check_rung(path: Path, where: str, name: str, task: str | None) -> None:
+    """A rung a run names must exist and run the board's task (any task: None), before
+    anything trains."""
+    from moviebench.models import MODELS
+
     try:
-        accepts = MODELS.get(name).accepts(spec.target, spec.inputs)
+        accepts = MODELS.get(name) is not None and (task is None or _runs(name, task))
     except BenchError as exc:
         raise _fail(path, where, str(exc)) from None
     if not accepts:
@@ -232,6 +240,9 @@ def _run_items(
     if not isinstance(models, str):
         models = _names(path, f"{where}.models", models)
     exclude = set(_names(path, f"{where}.exclude", run.get("exclude", [])))
+    also = _names(path, f"{where}.also", run.get("also", []))
+    for name in also:
+        _check_rung(path, f"{where}.also", name, None)
     seeds = _ints(path, f"{where}.seeds", run.get("seeds", [0]))
     split_seeds = run.get("split_seeds")
     split_seeds = None if split_seeds is None else _ints(path, f"{where}.split_seeds", split_seeds)
@@ -263,6 +274,9 @@ def _run_items(
         else:
             names = board[models] if isinstance(models, str) else models
             names = [m for m in names if m not in exclude]
+        more = [m for m in also if m not in (names or ladder) and _runs(m, task)]
+        if more:
+            names = [*(names or ladder), *more]
         for name in names or ():
             _check_rung(path, f"{where}.models", name, task)
         present = set(names or ladder) | {TASKS.get(task).baseline}

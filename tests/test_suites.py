@@ -187,3 +187,28 @@ def test_suites_name_rungs_the_tasks_run(all_data: Path) -> None:
 def test_run_suite_refuses_a_task_it_does_not_hold(all_data: Path) -> None:
     with pytest.raises(BenchError, match="no board of task frame-id"):
         load(SUITES / "baseline.toml", tasks=["frame-id"])
+
+
+def test_also_adds_a_rung_to_every_board_whose_task_it_runs(tmp_path: Path) -> None:
+    """How a new rung joins the board: one name in board.toml's `also`."""
+    from moviebench.models import MODELS, Model, register_model
+
+    class NewRung(Model):  # a rung in no task's ladder, for classes from metadata
+        name = "test-suite-new-rung"
+        family = "classical"
+        inputs = frozenset({"tabular"})
+        targets = frozenset({"multiclass"})
+
+    if NewRung.name not in MODELS:
+        register_model(NewRung)
+    csv = write_ggplot2_csv(tmp_path / "movies.csv")
+    body = GOOD.replace("CSV", str(csv)).replace('models = "cheap"', 'models = "ladder"')
+    body = body.replace(
+        'data = "csv", ', 'data = "csv" },\n  { task = "title-genre", source = "ggplot2movies", '
+    )
+    suite = load(write_suite(tmp_path, body + f'also = ["{NewRung.name}"]\n'))
+    by_task = {i.task: i.models for i in suite.items}
+    assert by_task["tmdb-quality"] == [*TASKS.get("tmdb-quality").ladder, NewRung.name]
+    assert by_task["title-genre"] is None  # it cannot run titles: that board keeps its ladder
+    with pytest.raises(SuiteError, match=r"run 1\.also: unknown model 'nope'"):
+        load(write_suite(tmp_path, body + 'also = ["nope"]\n'))
