@@ -234,7 +234,8 @@ param_option = click.option(
     multiple=True,
     metavar="MODEL.KEY=VALUE",
     help="A model param over its default, repeatable: e.g. lightgbm.num_leaves=63 (typed by the "
-    "default; JSON for lists). Records and the board show it; see a model's params in `bench ls`.",
+    "default; JSON for lists; an unknown key's error lists the model's params). Records and the "
+    "board show it.",
 )
 
 
