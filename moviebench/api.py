@@ -613,8 +613,9 @@ def update_baseline(
 def inspect_source(source: str, data: Path | str | None = None, min_votes: int = 10) -> dict:
     """What a source reads: rows kept and dropped by reason, missing values, label balance per
     task, genres and images, as the JSON-ready dict `bench data inspect --format json` prints."""
-    from moviebench.datasets.inspection import inspect_source as inspect
-    from moviebench.settings import QualitySettings, parse_settings
+    from moviebench.inspection import inspect_source as inspect
+    from moviebench.settings import parse_settings
+    from moviebench.tasks.quality import QualitySettings
 
     parse_settings(QualitySettings, {"min_votes": min_votes})  # refused before the data loads
     return inspect(source, None if data is None else Path(data), {"min_votes": min_votes})

@@ -23,7 +23,7 @@ def catalog_tables() -> list[Table]:
     """Tasks, sources, models, task settings and training budgets, in that order."""
     from moviebench.datasets import SOURCES
     from moviebench.models import MODELS
-    from moviebench.models.deep.loop import describe_budget
+    from moviebench.models.loop import describe_budget
     from moviebench.tasks import TASKS
 
     tasks = [

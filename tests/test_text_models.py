@@ -12,7 +12,7 @@ import pytest
 from moviebench.features import cache
 from moviebench.features.text import embed_texts
 from moviebench.models import MODELS, RunContext
-from moviebench.models.deep.loop import TorchModel
+from moviebench.models.loop import TorchModel
 from moviebench.targets import MULTILABEL, RETRIEVAL, target_kind
 from moviebench.tasks import TASKS, TaskData
 

@@ -100,7 +100,7 @@ class Model:
         time_budget: float | None = None,
         device: str | None = None,
     ) -> dict[str, Any] | None:
-        """The training budget a fit runs under on `device` (networks: models/deep/loop.py);
+        """The training budget a fit runs under on `device` (networks: models/loop.py);
         None: no loop."""
         return None
 
