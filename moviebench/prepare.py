@@ -158,7 +158,7 @@ def make_context(prep: PreparedTask, seed: int, **extra: Any) -> Any:
         val_score=lambda y, s: spec.target.validation_score(
             spec.primary_metric, y, s, prep.data.scoring
         ),
-        settings=prep.settings.as_dict(),
+        settings=prep.settings,
         **extra,
     )
 
