@@ -71,8 +71,12 @@ class TaskSettings:
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            for bound in _bounds(_hints(type(self))[f.name]):
-                bound.check(f.name, getattr(self, f.name))
+            tp, value = _hints(type(self))[f.name], getattr(self, f.name)
+            for bound in _bounds(tp):
+                bound.check(f.name, value)
+            choices = _choices(tp)
+            if choices is not None and value not in choices:
+                raise BenchError(f"--set {f.name}={value!r}: expected {_type_name(tp)}")
         self.check()
 
     def check(self) -> None:
@@ -94,6 +98,19 @@ def _bounds(tp: Any) -> list[Range]:
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         return [b for arg in typing.get_args(tp) for b in _bounds(arg)]
     return []
+
+
+def _choices(tp: Any) -> tuple[Any, ...] | None:
+    """The values a Literal field (or `Literal[...] | None`) may hold; None for other types."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Annotated:
+        return _choices(args[0])
+    if origin is Literal:
+        return args
+    if origin in (typing.Union, types.UnionType):
+        parts = [(None,) if a is type(None) else _choices(a) for a in args]
+        return None if any(p is None for p in parts) else tuple(v for p in parts for v in p)
+    return None
 
 
 def settings_of(settings: Any, cls: type[S]) -> S:

@@ -187,7 +187,7 @@ def test_lite2_rungs_load_their_own_weights_and_concatenate_with_lite0(
         network.conv_stem.weight, next(iter(torch.load(lite2, weights_only=True).values()))
     )
     data = image_data(tmp_path)
-    settings = {"image_size": 32}
+    settings = ImageSettings(image_size=32)
     misses = cache.STATS["effnet-lite2:miss"]
     lite2_only = MODELS.get("effnet2-logreg")(context=RunContext(weights=lite2, settings=settings))
     features2 = lite2_only.features(data)

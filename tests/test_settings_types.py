@@ -33,6 +33,8 @@ def test_bounds_come_from_the_types() -> None:
         PluginSettings(trees=-1)  # made directly, checked all the same
     with pytest.raises(BenchError, match="expected int"):
         parse_settings(PluginSettings, {"trees": "many"})
+    with pytest.raises(BenchError, match="class_weight='heavy': expected 'none' | 'largest'"):
+        GenreSettings(class_weight="heavy")  # a Literal's choices, made directly too
 
 
 def test_a_class_checks_what_spans_its_fields() -> None:
