@@ -17,7 +17,6 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from moviebench.leaderboard import Board
-    from moviebench.summary import Summary
 
 # What the HTML board shows of each row (the frame has everything).
 BOARD_COLUMNS = {
@@ -76,7 +75,7 @@ def board_html(boards: Board) -> str:
     return "\n".join(parts) or "<p>no boards</p>"
 
 
-def summary_frame(summary: Summary) -> pd.DataFrame:
+def summary_frame(summary: Any) -> pd.DataFrame:  # a summary.Summary (which imports this)
     """One row per family, then per rung: boards won, average rank, mean normalised score and
     its interval, fit seconds, parameters (Elo and win rate for families)."""
     rows = [
@@ -87,7 +86,7 @@ def summary_frame(summary: Summary) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summary_html(summary: Summary) -> str:
+def summary_html(summary: Any) -> str:
     frame = summary_frame(summary)
     shown = frame[[c for c in SUMMARY_COLUMNS if c in frame.columns]].map(_interval)
     sentences = "".join(f"<li>{html.escape(s)}</li>" for s in summary.sentences)

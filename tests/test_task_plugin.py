@@ -171,3 +171,15 @@ def test_the_revenue_is_refused_as_a_feature(task_file: Path, tmp_path: Path) ->
     options = RunOptions(source="tmdb", data=films, features=("revenue",))
     with pytest.raises(LeakageError, match="feature 'revenue' is derived from the target"):
         prepare(TASKS.get("revenue-tercile"), options)
+
+
+def test_data_inspect_shows_the_learned_labels(task_file: Path, tmp_path: Path) -> None:
+    """`bench data inspect` learns the labels as a run does, on the default split's training
+    films: three classes, not a count per revenue value."""
+    plugins.load([str(task_file)])
+    films = write_films(tmp_path / "tmdb_5000_movies.csv")
+    report = api.inspect_source("tmdb", films)
+    (entry,) = [t for t in report["tasks"] if t["task"] == "revenue-tercile"]
+    balance = dict(entry["balance"])
+    assert list(balance) == ["LOW", "MID", "HIGH"] and sum(balance.values()) == 192
+    assert min(balance.values()) > 192 // 4
