@@ -96,7 +96,7 @@ def peak() -> dict[str, float]:
 @pytest.fixture(scope="session")
 def epoch_device() -> str:
     """Where the epoch benchmarks train: the loop's own choice (CUDA when there is one)."""
-    from moviebench.models.deep.loop import pick_device
+    from moviebench.models.loop import pick_device
 
     return pick_device()
 

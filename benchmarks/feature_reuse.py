@@ -52,7 +52,7 @@ def main() -> None:
             if kind == "pixels":
                 pixels(paths, size)
             elif kind == "hist":
-                MODELS.get("hist-logreg")(context=RunContext(settings={})).features(prep.data)
+                MODELS.get("hist-logreg")(context=RunContext()).features(prep.data)
             else:
                 variant = {"lite0": LITE0_VARIANT, "lite2": LITE2_VARIANT}[kind]
                 effnet_features(paths, size, packaged_weights(variant), variant=variant)

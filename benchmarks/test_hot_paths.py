@@ -14,11 +14,10 @@ import pandas as pd
 import pytest
 
 from moviebench.features.cache import cache_key, cached_array
-from moviebench.settings import QualitySettings
 from moviebench.splits import make_split
 from moviebench.targets import MULTICLASS, MULTILABEL
 from moviebench.tasks import TaskOptions
-from moviebench.tasks.quality import build
+from moviebench.tasks.quality import QualitySettings, build
 
 RNG = np.random.default_rng(0)
 N = 50_000

@@ -23,7 +23,7 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
 from moviebench.models import MODELS, RunContext
-from moviebench.models.deep.loop import TorchModel, TrainConfig, train
+from moviebench.models.loop import TorchModel, TrainConfig, train
 
 # The families, with the rung that stands for each: name -> (rung, profile, input kind).
 FAMILIES = {

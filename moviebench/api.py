@@ -124,8 +124,8 @@ def _options(options: RunOptions | None, source: str | None, data: Path | str | 
 
 class Cells(TypedDict, total=False):
     """Which cells `run` and `scale` train, all optional: `models` (None: the task's whole
-    ladder; the trivial baseline always runs; `pkg.module:Class` names a model class that
-    is not registered), `seeds` (default (0,)), `out` (the records folder, default
+    ladder; the trivial baseline always runs; names, `pkg.module:Class` strings or Model
+    classes, a class nobody registered being registered under its `name`), `seeds` (default (0,)), `out` (the records folder, default
     "results"), `source` and `data` (override those of `options`), `options` (every data,
     split and budget option of `bench run`, a `RunOptions`), `force` (rerun cells that
     already have a finished record), `plugins` (modules or `.py` files to load first,
@@ -134,7 +134,7 @@ class Cells(TypedDict, total=False):
     runs; `params_origin` is what the records' params_source names as their origin, default
     "api")."""
 
-    models: Sequence[str] | None
+    models: Sequence[str | type[Model]] | None
     seeds: Sequence[int]
     out: Path | str
     source: str | None
@@ -146,6 +146,50 @@ class Cells(TypedDict, total=False):
     params_origin: str
 
 
+def _model_name(model: str | type[Model]) -> str:
+    """A model given by name, or by class: a class nobody registered is registered under its
+    `name`, through its module when that module can be imported again (so worker processes
+    and the cell's code identity see it as they see a `--models pkg.module:Class`)."""
+    import sys
+
+    from moviebench.models import MODELS, Model, register_model
+    from moviebench.plugins import model_class
+
+    if not isinstance(model, type):
+        return model
+    what = f"models=[{model.__qualname__}]"
+    if not issubclass(model, Model) or not isinstance(getattr(model, "name", None), str):
+        raise BadRequest(f"{what}: a model class subclasses moviebench's Model and has a `name`")
+    if model.name in MODELS and MODELS.get(model.name) is model:
+        return model.name
+    module = sys.modules.get(model.__module__)
+    found: Any = module
+    for part in model.__qualname__.split("."):
+        found = getattr(found, part, None)
+    try:
+        if found is model and model.__module__ != "__main__":
+            return model_class(f"{model.__module__}:{model.__qualname__}").name
+        register_model(model)  # a notebook's class: this process only
+    except ValueError as err:  # the name is another class's
+        raise BadRequest(f"{what}: {err}") from None
+    return model.name
+
+
+def _importable(name: str) -> bool:
+    """Whether a worker process can find this registered model: built in, from a plugin
+    or an importable module; not a class defined in a notebook or a function."""
+    import sys
+
+    from moviebench.models import MODELS
+
+    cls = MODELS.get(name)
+    return (
+        cls.__module__ != "__main__"
+        and "<locals>" not in cls.__qualname__
+        and (cls.__module__ in sys.modules)
+    )
+
+
 def _request(task: str, cells: Cells, **more: Any) -> RunRequest:
     from moviebench import params
     from moviebench.plugins import resolve_model_names
@@ -154,7 +198,9 @@ def _request(task: str, cells: Cells, **more: Any) -> RunRequest:
     load_plugins(cells.get("plugins", ()))
     given = params.check(cells.get("params") or {}, flag="params")  # before anything runs
     models = cells.get("models")
-    models = None if models is None else resolve_model_names(list(models))
+    if isinstance(models, (str, type)):
+        models = [models]
+    models = None if models is None else resolve_model_names([_model_name(m) for m in models])
     return RunRequest(
         task=task,
         options=_options(cells.get("options"), cells.get("source"), cells.get("data")),
@@ -201,27 +247,47 @@ def run(
     """
     from moviebench.runner import run as run_ladder
 
-    if split_seeds:
-        base = cells.get("options") or RunOptions()
-        out: list[Record] = []
-        for split_seed in split_seeds:
-            one = {**cells, "options": dataclasses.replace(base, split_seed=split_seed)}
-            out += run(
-                task, tuned=tuned, storage=storage, jobs=jobs, shard=shard, executor=executor,
-                reporter=reporter, **one,
-            )  # fmt: skip
-        return out
+    # Every request is made and checked before the first cell trains: a bad split seed, model,
+    # seed or weights file is refused in one line, not after the splits before it ran.
+    base = cells.get("options") or RunOptions()
+    if split_seeds is not None and not split_seeds:
+        raise BadRequest("split_seeds: give at least one split seed (or leave it out)")
+    requests = [
+        _request(
+            task,
+            {**cells, "options": dataclasses.replace(base, split_seed=split_seed)},
+            tuned=tuned,
+            tuning_storage=storage,
+            jobs=jobs,
+            shard=shard,
+            executor=executor,
+        )
+        for split_seed in split_seeds or [base.split_seed]
+    ]
+    _check_request(requests[0])
+    out: list[Record] = []
+    for request in requests:
+        out += run_ladder(request, reporter)
+    return out
 
-    request = _request(
-        task,
-        cells,
-        tuned=tuned,
-        tuning_storage=storage,
-        jobs=jobs,
-        shard=shard,
-        executor=executor,
-    )
-    return run_ladder(request, reporter)
+
+def _check_request(request: RunRequest) -> None:
+    """What runner.plan checks before loading data (seeds, models, --weights), and that a
+    model defined in a notebook is not sent to worker processes that cannot import it."""
+    from moviebench.runner import check_request, check_weights, resolve_models
+    from moviebench.tasks import TASKS
+
+    check_request(request)
+    spec = TASKS.get(request.task)
+    models = resolve_models(spec, request.models)
+    check_weights(spec, models, request.models, request.options.weights)
+    if request.jobs > 1 or request.executor is not None:
+        local = [m for m in models if not _importable(m)]
+        if local:
+            raise BadRequest(
+                f"models {', '.join(local)}: defined in a notebook or a function, so worker "
+                "processes cannot import them; run with jobs=1 or move the class to a module"
+            )
 
 
 def run_suite(
@@ -474,6 +540,18 @@ class Board:
             raise BadRequest(f"unknown board format '{fmt}': choose one of md, csv, json")
         return renderers[fmt](self.boards)
 
+    def to_frame(self) -> Any:
+        """A pandas DataFrame, one row per rung and board: `render("json")` row for row,
+        nested objects flattened (`metrics.macro_f1`), plus each row's `rank` (frames.py)."""
+        from moviebench.frames import board_frame
+
+        return board_frame(self.boards)
+
+    def _repr_html_(self) -> str:  # Jupyter renders a board left as a cell's last line
+        from moviebench.frames import board_html
+
+        return board_html(self.boards)
+
     def write_plots(self, folder: Path | str) -> tuple[Path, int]:
         """PNG plots and `folder/leaderboard.md` embedding them; the page and the plot count."""
         from moviebench.report import write_leaderboard_page
@@ -670,8 +748,9 @@ def update_baseline(
 def inspect_source(source: str, data: Path | str | None = None, min_votes: int = 10) -> dict:
     """What a source reads: rows kept and dropped by reason, missing values, label balance per
     task, genres and images, as the JSON-ready dict `bench data inspect --format json` prints."""
-    from moviebench.datasets.inspection import inspect_source as inspect
-    from moviebench.settings import QualitySettings, parse_settings
+    from moviebench.inspection import inspect_source as inspect
+    from moviebench.settings import parse_settings
+    from moviebench.tasks.quality import QualitySettings
 
     parse_settings(QualitySettings, {"min_votes": min_votes})  # refused before the data loads
     return inspect(source, None if data is None else Path(data), {"min_votes": min_votes})

@@ -345,7 +345,7 @@ def fit_and_score(
         labels=prep.data.labels,
         y_val=val.y,
         s_val=s_val,
-        settings=model.context.settings,
+        settings=prep.settings.as_dict(),
         metrics=prep.spec.metrics,
         scoring=prep.data.scoring,
     )

@@ -919,7 +919,7 @@ def inspect_data(source: str, data_path: Path | None, min_votes: int, fmt: str) 
     import json
 
     from moviebench import api
-    from moviebench.datasets.inspection import print_inspection
+    from moviebench.inspection import print_inspection
 
     info = api.inspect_source(source, data_path, min_votes)
     if fmt == "json":

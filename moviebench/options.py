@@ -13,7 +13,7 @@ from typing import Any
 # The default split seed. Every task shares it, so a film is in the same part on every task
 # that uses it; 2 is the seed the first published tmdb-quality boards were made with.
 DEFAULT_SPLIT_SEED = 2
-# Training budgets every deep rung declares (models/deep/loop.py): `quick` fits two CPU cores,
+# Training budgets every deep rung declares (models/loop.py): `quick` fits two CPU cores,
 # `full` is the reports' own recipes, meant for a GPU.
 PROFILES = ("quick", "full")
 # Declared caps never bind up to this many training rows (every committed board is below it):

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from moviebench.datasets import LoadedSource, load_source, source_setting_names
 from moviebench.errors import BenchError, DataError, UnknownNameError
 from moviebench.options import RunOptions
@@ -81,6 +83,8 @@ def prepare(spec: TaskSpec, options: RunOptions) -> PreparedTask:
             f"task {spec.name} on source {source}: no rows left after filtering ({why_no_rows(loaded, data)})"
         )
     split = make_split(data.split_key, options.split_seed, groups=data.split_group)
+    if spec.learn_labels is not None:
+        data = learn_labels(spec, data, split, settings)
     data, split = spec.target.prune_labels(
         f"task {spec.name}",
         data,
@@ -90,6 +94,18 @@ def prepare(spec: TaskSpec, options: RunOptions) -> PreparedTask:
     )
     data = check_scorable(spec, source, data, split)
     return PreparedTask(spec, source, loaded, data, split, options, settings)
+
+
+def learn_labels(spec: TaskSpec, data: TaskData, split: Split, settings: TaskSettings) -> TaskData:
+    """The task's labels learned on the training split alone; the rows must stay the same,
+    since the split was made on them."""
+    learned = spec.learn_labels(data, split.train, settings)
+    if not isinstance(learned, TaskData) or not np.array_equal(learned.ids, data.ids):
+        raise BenchError(
+            f"task {spec.name}: learn_labels must return the same rows as a TaskData "
+            "(leave rows out in build, before the split)"
+        )
+    return learned
 
 
 def why_no_rows(loaded: LoadedSource, data: TaskData) -> str:
@@ -142,7 +158,7 @@ def make_context(prep: PreparedTask, seed: int, **extra: Any) -> Any:
         val_score=lambda y, s: spec.target.validation_score(
             spec.primary_metric, y, s, prep.data.scoring
         ),
-        settings=prep.settings.as_dict(),
+        settings=prep.settings,
         **extra,
     )
 

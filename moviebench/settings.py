@@ -1,93 +1,128 @@
 """Typed task settings: what `--set KEY=VALUE` may change, with types and defaults.
 
-Each task declares one frozen dataclass of settings. `parse_settings` turns the user's raw
+Each task declares one frozen dataclass of settings beside its task (a `TaskSettings`
+subclass: tasks/quality.py's `QualitySettings`...). `parse_settings` turns the user's raw
 `--set` strings into that dataclass: an unknown key gets the closest known names back, a
 boolean must be spelled as one (`true`/`false`), and a value of the wrong type is refused
-with the key and the type it expects. Models read the resolved settings as a plain dict
-(`RunContext.settings`), and every record stores them.
+with the key and the type it expects. A field's bounds are part of its type
+(`Annotated[int, Range(1)]`), checked whenever settings are made; nothing is read from a
+field's name. Models read the resolved settings object (`RunContext.settings`, through
+`settings_of`), and every record stores them as a dict.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from moviebench.errors import BenchError, UnknownNameError
 
 # Image sides (pixels) any image setting may take, whichever way it is given (--image-size,
 # --set image_size=, --set scratch_image_size=...): 5000 px would exhaust a shared machine.
 IMAGE_SIZES = (16, 1024)
+S = TypeVar("S", bound="TaskSettings")
+
+
+@dataclass(frozen=True)
+class Range:
+    """A bound a setting's value must keep, declared in its type:
+    `min_label_count: Annotated[int, Range(1)] = 20`. `message` (formatted with `key` and
+    `value`) replaces the default line where a bound has a name users know better."""
+
+    low: float | None = None
+    high: float | None = None
+    message: str = ""
+
+    def check(self, key: str, value: Any) -> None:
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            return
+        if (self.low is None or value >= self.low) and (self.high is None or value <= self.high):
+            return
+        if self.message:
+            raise BenchError(self.message.format(key=key, value=value))
+        if self.high is None:
+            raise BenchError(f"--set {key}={value}: must be at least {self.low}")
+        raise BenchError(f"--set {key}={value}: must be {self.low} to {self.high}")
+
+
+# The typed settings most tasks share.
+AtLeastOne = Annotated[int, Range(1)]
+ImageSide = Annotated[
+    int,
+    Range(
+        *IMAGE_SIZES,
+        message="--set {key}={value}: image sides must be "
+        f"{IMAGE_SIZES[0]} to {IMAGE_SIZES[1]} pixels",
+    ),
+]
 
 
 @dataclass(frozen=True)
 class TaskSettings:
-    """Settings every task has (none yet); tasks extend it."""
+    """Settings every task has (none); each task declares a subclass beside its task, whose
+    field types (with their `Range`s) are all the checking it gets. A subclass may add
+    `check()` for what spans fields (tmdb-quality's thresholds)."""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            tp, value = _hints(type(self))[f.name], getattr(self, f.name)
+            for bound in _bounds(tp):
+                bound.check(f.name, value)
+            choices = _choices(tp)
+            if choices is not None and value not in choices:
+                raise BenchError(f"--set {f.name}={value!r}: expected {_type_name(tp)}")
+        self.check()
+
+    def check(self) -> None:
+        """What the field types cannot say alone; raise BenchError."""
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-@dataclass(frozen=True)
-class QualitySettings(TaskSettings):
-    """tmdb-quality and tmdb-rating: which films count, and where BAD / AVG / GOOD are cut."""
-
-    # Films with fewer votes are left out: their average rating is noise (--min-votes N).
-    min_votes: int = 10
-    # (BAD below the first, GOOD at or above the second); None: the source's own pair.
-    thresholds: tuple[float, float] | None = None
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls, include_extras=True)
 
 
-ClassWeight = Literal["none", "largest", "balanced"]
+def _bounds(tp: Any) -> list[Range]:
+    """The Ranges in a field's type, also inside `X | None`."""
+    if typing.get_origin(tp) is Annotated:
+        return [m for m in tp.__metadata__ if isinstance(m, Range)]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return [b for arg in typing.get_args(tp) for b in _bounds(arg)]
+    return []
 
 
-@dataclass(frozen=True)
-class GenreSettings(TaskSettings):
-    # A genre with fewer training films than this is left out as a label (counted on train only).
-    min_label_count: int = 20
-    per_label_threshold: bool = False  # one decision threshold per genre, chosen on validation
-    map_k: int = 3
-    class_weight: ClassWeight = "none"  # report 001's W_i = n_largest / n_i is "largest"
+def _choices(tp: Any) -> tuple[Any, ...] | None:
+    """The values a Literal field (or `Literal[...] | None`) may hold; None for other types."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Annotated:
+        return _choices(args[0])
+    if origin is Literal:
+        return args
+    if origin in (typing.Union, types.UnionType):
+        parts = [(None,) if a is type(None) else _choices(a) for a in args]
+        return None if any(p is None for p in parts) else tuple(v for p in parts for v in p)
+    return None
 
 
-@dataclass(frozen=True)
-class ImageSettings(TaskSettings):
-    image_size: int | None = None  # overrides both defaults below when given (--image-size)
-    scratch_image_size: int = 64  # networks trained from scratch on CPU
-    pretrained_image_size: int = 224  # ImageNet encoders see what they were trained on
-
-
-@dataclass(frozen=True)
-class PosterGenreSettings(ImageSettings, GenreSettings):
-    min_label_count: int = 10
-
-
-@dataclass(frozen=True)
-class MultimodalSettings(PosterGenreSettings):
-    text_field: str | None = None  # default: the title on MovieLens, the overview on TMDB
-
-
-@dataclass(frozen=True)
-class FrameSettings(ImageSettings):
-    scratch_image_size: int = 32  # report 000 trains at 32x32
-    split: Literal["seen-films", "unseen-films"] = "seen-films"
-    min_frames_per_film: int = 3  # a film needs a frame in each of train, val and test
-    # Nearby frames are leaky: frames with a time (video-folder) are split by blocks of this
-    # many seconds of their film, so frames of one shot or moment share a part.
-    block_seconds: float = 30.0
-
-
-@dataclass(frozen=True)
-class RetrievalSettings(TaskSettings):
-    pass
+def settings_of(settings: Any, cls: type[S]) -> S:
+    """`settings` when they are a `cls` (the task declares those fields), else `cls`'s
+    defaults: how a model reads the settings it understands without restating defaults."""
+    return settings if isinstance(settings, cls) else cls()
 
 
 def _type_name(tp: Any) -> str:
     origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Annotated:
+        return _type_name(args[0])
     if origin is Literal:
         return " | ".join(repr(a) for a in args)
     if origin in (typing.Union, types.UnionType):
@@ -104,6 +139,8 @@ def _type_name(tp: Any) -> str:
 def _coerce(key: str, raw: Any, tp: Any) -> Any:
     """`raw` (a string from the command line, or an already-typed value) as type `tp`."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Annotated:  # the bounds are checked on the whole settings object
+        return _coerce(key, raw, args[0])
     expected = f"--set {key}={raw!r}: expected {_type_name(tp)}"
     if origin in (typing.Union, types.UnionType):
         if raw is None or (isinstance(raw, str) and raw.lower() in ("none", "null")):
@@ -161,7 +198,7 @@ def _coerce(key: str, raw: Any, tp: Any) -> Any:
 
 def parse_settings(cls: type[TaskSettings], raw: Mapping[str, Any], task: str = "") -> TaskSettings:
     """The typed settings of a task from `--set` pairs (strings) or typed values."""
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     values = {}
     for key, value in raw.items():
@@ -171,29 +208,7 @@ def parse_settings(cls: type[TaskSettings], raw: Mapping[str, Any], task: str = 
                 raise BenchError(f"unknown {where} '{key}': this task has no settings")
             raise UnknownNameError(where, key, sorted(known))
         values[key] = _coerce(key, value, hints[key])
-    settings = cls(**values)
-    _check_ranges(settings)
-    return settings
-
-
-def _check_ranges(settings: TaskSettings) -> None:
-    for f in dataclasses.fields(settings):
-        value = getattr(settings, f.name)
-        if (
-            f.name.endswith(("_size", "_count", "_k", "_per_film"))
-            and isinstance(value, int)
-            and value < 1
-        ):
-            raise BenchError(f"--set {f.name}={value}: must be at least 1")
-        low, high = IMAGE_SIZES
-        if f.name.endswith("image_size") and value is not None and not low <= value <= high:
-            raise BenchError(f"--set {f.name}={value}: image sides must be {low} to {high} pixels")
-    min_votes = getattr(settings, "min_votes", None)
-    if min_votes is not None and min_votes < 0:
-        raise BenchError(f"--min-votes {min_votes}: must be 0 or more (--set min_votes)")
-    thresholds = getattr(settings, "thresholds", None)
-    if thresholds is not None and not thresholds[0] < thresholds[1]:
-        raise BenchError(f"--set thresholds={thresholds}: the first must be below the second")
+    return cls(**values)  # each field's bounds and the class's check() run here
 
 
 def parse_pairs(values: tuple[str, ...] | list[str]) -> dict[str, str]:

@@ -94,6 +94,17 @@ class Summary:
     cd: Any = None  # a CriticalDifference, once `critical_difference` ran (api.summary)
     plots: list[Any] = field(default_factory=list)  # the figures api.summary wrote
 
+    def to_frame(self) -> Any:
+        """Families, then rungs, as a pandas DataFrame (moviebench.frames)."""
+        from moviebench.frames import summary_frame
+
+        return summary_frame(self)
+
+    def _repr_html_(self) -> str:  # Jupyter renders a summary left as a cell's last line
+        from moviebench.frames import summary_html
+
+        return summary_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "boards": self.boards,

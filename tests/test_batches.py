@@ -16,7 +16,7 @@ from moviebench.features.images import (
     augment_batch,
 )
 from moviebench.models.base import RunContext
-from moviebench.models.deep.loop import TrainConfig, train
+from moviebench.models.loop import TrainConfig, train
 
 # Draws that leave an image as it is: whole-image crop (area 1, aspect 1), no flip (>= 1/2),
 # brightness x1, angle 0.

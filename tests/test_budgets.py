@@ -14,12 +14,12 @@ from moviebench import threads
 from moviebench.check import compare, save_baseline
 from moviebench.errors import BenchError
 from moviebench.leaderboard import aggregate, caveats, table_rows
-from moviebench.models import MODELS, RunContext
-from moviebench.models.deep import loop
+from moviebench.models import MODELS, RunContext, loop
 from moviebench.options import PROFILES, RunOptions
 from moviebench.records import load_records
 from moviebench.runner import RunRequest, run
 from moviebench.targets import RETRIEVAL
+from moviebench.tasks.image import ImageSettings
 from tests.fixtures import write_ggplot2_csv
 
 NETWORKS = sorted(
@@ -82,7 +82,7 @@ def test_budget_resolves_profile_then_params_then_the_run() -> None:
 
 def test_no_default_training_path_reads_the_wall_clock() -> None:
     """Grep-able: the loop's only clock is `loop.clock`, and no rung sets a time budget."""
-    models = Path(loop.__file__).parents[1]
+    models = Path(loop.__file__).parent  # moviebench/models
     for path in models.rglob("*.py"):
         text = path.read_text()
         assert not re.search(r"time_budget\W+\d", text) and "time.time(" not in text, path
@@ -287,7 +287,7 @@ def test_full_recipe_builds_and_trains_one_epoch(
         weights = tmp_path / "resnet18.pth"
         torch.save(torchvision.models.resnet18(weights=None).state_dict(), weights)
     # VGG16's step at 224 px costs ~20 s on one CPU thread: it trains at 64 px (--image-size) here.
-    settings = {"image_size": 64} if model.name == "vgg16" else {}
+    settings = ImageSettings(image_size=64 if model.name == "vgg16" else None)
     context = RunContext(profile="full", epochs=1, weights=weights, settings=settings)
     network = model(context=context)
     network.fit(data, data)
@@ -295,7 +295,7 @@ def test_full_recipe_builds_and_trains_one_epoch(
     assert not network.fitted_["truncated"]
     if "image" in model.inputs:
         assert network.budget()["image_size"] == 224  # report 002 / 003's resolution
-        assert network.fitted_["image_size"] == settings.get("image_size", 224)
+        assert network.fitted_["image_size"] == (settings.image_size or 224)
     scores = network.predict_scores(data)
     assert len(scores) == len(data) and torch.isfinite(torch.as_tensor(scores)).all()
 

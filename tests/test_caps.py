@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 from moviebench.leaderboard import aggregate, caveats, table_rows
-from moviebench.models import MODELS
+from moviebench.models import MODELS, loop
 from moviebench.models.caps import capped_share, subsample_rows
-from moviebench.models.deep import loop
 from moviebench.options import CAP_ROWS, IMAGE_CAP_ROWS, RunOptions
 from moviebench.prepare import make_context, prepare
 from moviebench.records import Record, load_records
@@ -216,14 +215,14 @@ def test_an_svm_over_too_many_classes_is_skipped_saying_why(
 
     svm = MODELS.get("hist-svm")
     with pytest.raises(SkipModel, match=r"800 classes: .* 319,600 binary SVMs"):
-        svm(context=RunContext(settings={})).fit(frames(800), frames(800))
+        svm(context=RunContext()).fit(frames(800), frames(800))
     with pytest.raises(SkipModel, match="max_classes=5"):
-        svm(context=RunContext(settings={}), max_classes=5).fit(frames(6), frames(6))
+        svm(context=RunContext(), max_classes=5).fit(frames(6), frames(6))
     from moviebench.models.classical import image
 
     fitted: list[int] = []
     monkeypatch.setattr(
         image.FeatureClassifier, "fit", lambda self, train, val: fitted.append(len(train.labels))
     )
-    svm(context=RunContext(settings={}), max_classes=5).fit(frames(5), frames(5))
+    svm(context=RunContext(), max_classes=5).fit(frames(5), frames(5))
     assert fitted == [5]  # at the cap: fitted, not skipped

@@ -13,11 +13,10 @@ from moviebench.options import DEFAULT_SPLIT_SEED, RunOptions
 from moviebench.prepare import prepare
 from moviebench.runner import RunRequest
 from moviebench.scaling import run_scaling
-from moviebench.settings import PosterGenreSettings
 from moviebench.splits import make_split
 from moviebench.targets import MULTILABEL
 from moviebench.tasks import TASKS, TaskOptions
-from moviebench.tasks.image import build_poster_genre
+from moviebench.tasks.image import PosterGenreSettings, build_poster_genre
 from tests.fixtures import write_ggplot2_csv
 from tests.test_fusion import write_movielens
 

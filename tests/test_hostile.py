@@ -224,7 +224,7 @@ def test_6_a_text_feature_column_is_refused_with_its_type(capsys, monkeypatch, c
 
 
 def test_6_a_list_feature_column_is_refused():
-    from moviebench.tasks.quality import numeric_feature
+    from moviebench.tasks.metadata import numeric_feature
 
     table = pd.DataFrame({"genres": [["Drama"], ["Comedy", "Drama"]], "year": [1990, 2000]})
     with pytest.raises(BenchError, match=r"holds list values .* numeric columns: year"):
@@ -232,7 +232,7 @@ def test_6_a_list_feature_column_is_refused():
 
 
 def test_6_numbers_stored_as_text_are_a_numeric_feature():
-    from moviebench.tasks.quality import numeric_feature
+    from moviebench.tasks.metadata import numeric_feature
 
     table = pd.DataFrame({"x": ["1.5", "2", None]})
     assert numeric_feature(table, "x", "tmdb").tolist()[:2] == [1.5, 2.0]
@@ -538,9 +538,8 @@ def test_10_a_superscript_movielens_id_is_a_malformed_line(tmp_path):
 def test_6_a_refused_feature_names_every_numeric_column_of_the_rated_films():
     """The task keeps only the columns it reads when it drops unrated films; the refusal
     must still offer every numeric column of the source, not just those."""
-    from moviebench.settings import QualitySettings
     from moviebench.tasks import TaskOptions
-    from moviebench.tasks.quality import metadata_rows
+    from moviebench.tasks.quality import QualitySettings, metadata_rows
 
     table = pd.DataFrame(
         {

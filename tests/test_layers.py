@@ -65,3 +65,44 @@ def test_module_imports_have_no_cycle() -> None:
 def test_a_cycle_is_caught() -> None:
     with pytest.raises(graphlib.CycleError):
         graphlib.TopologicalSorter({"a": {"b"}, "b": {"a"}}).prepare()
+
+
+# ---- subpackages: folders point one way ---------------------------------------------------
+# Each folder with an __init__.py is one node (models/ and models/deep/ apart); the package's
+# top-level modules are not a folder and are left out (prepare.py, the seam, reads both sides).
+SUBPACKAGES = sorted(
+    name for name, path in MODULES.items() if path.name == "__init__.py" and "." in name
+)
+
+
+def subpackage_of(module: str) -> str | None:
+    inside = [p for p in SUBPACKAGES if module == p or module.startswith(p + ".")]
+    return max(inside, key=len) if inside else None
+
+
+def subpackage_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {p: set() for p in SUBPACKAGES}
+    for name, targets in GRAPH.items():
+        here = subpackage_of(name)
+        for target in targets:
+            there = subpackage_of(target)
+            if here and there and here != there:
+                graph[here].add(there)
+    return graph
+
+
+def test_the_subpackage_graph_sees_known_arrows() -> None:
+    graph = subpackage_graph()
+    assert "moviebench.models.deep" in SUBPACKAGES
+    assert "moviebench.models" in graph["moviebench.models.deep"]  # deep rungs subclass Model
+    assert "moviebench.datasets" in graph["moviebench.tasks"]
+
+
+def test_subpackages_have_no_cycle() -> None:
+    """datasets -> tasks -> models and deep/ -> pretrained/ -> classical/, never back: a folder
+    that imports one importing it back (inspection once read tasks from datasets/; pretrained/
+    once took its torch base from deep/) cannot be read, tested or moved on its own."""
+    try:
+        graphlib.TopologicalSorter(subpackage_graph()).prepare()
+    except graphlib.CycleError as exc:
+        pytest.fail("subpackage cycle: " + " -> ".join(exc.args[1]))

@@ -14,7 +14,7 @@ from torch.utils.data import TensorDataset
 from moviebench.features import precision
 from moviebench.models import RunContext
 from moviebench.models.deep.image import CNN4
-from moviebench.models.deep.loop import TrainConfig, effective_amp, train
+from moviebench.models.loop import TrainConfig, effective_amp, train
 
 
 def _fit(amp: str) -> list[torch.Tensor]:

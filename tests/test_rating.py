@@ -15,10 +15,9 @@ from moviebench.errors import BenchError, DataError
 from moviebench.options import RunOptions
 from moviebench.prepare import prepare
 from moviebench.runner import RunRequest, run
-from moviebench.settings import QualitySettings
 from moviebench.targets import REGRESSION
 from moviebench.tasks import TASKS, TaskOptions, check_no_leakage
-from moviebench.tasks.quality import THRESHOLDS
+from moviebench.tasks.quality import THRESHOLDS, QualitySettings
 from tests.fixtures import write_ggplot2_csv
 
 

@@ -12,9 +12,10 @@ import pytest
 from moviebench.features import cache
 from moviebench.features.text import embed_texts
 from moviebench.models import MODELS, RunContext
-from moviebench.models.deep.loop import TorchModel
+from moviebench.models.loop import TorchModel
 from moviebench.targets import MULTILABEL, RETRIEVAL, target_kind
 from moviebench.tasks import TASKS, TaskData
+from moviebench.tasks.text import GenreSettings
 
 WORDS = {
     "Action": ["gun", "chase", "explosion", "fight", "cop", "mission"],
@@ -72,7 +73,7 @@ def context(target: Any, **settings: object) -> RunContext:
     return RunContext(
         seed=0,
         epochs=3,
-        settings=dict(settings),
+        settings=GenreSettings(**settings),
         val_score=lambda y, s: kind.validation_score(primary, y, s),
     )
 

@@ -8,11 +8,11 @@ import pytest
 
 from moviebench.errors import DataError
 from moviebench.options import DEFAULT_SPLIT_SEED
-from moviebench.settings import GenreSettings
 from moviebench.splits import make_split
 from moviebench.targets import MULTILABEL, RETRIEVAL
 from moviebench.tasks import TASKS, TaskData, TaskOptions
 from moviebench.tasks.text import (
+    GenreSettings,
     build_overview_genre,
     build_tagline_title,
     build_title_genre,

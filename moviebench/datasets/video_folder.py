@@ -34,7 +34,7 @@ import pandas as pd
 from moviebench.datasets import register_source
 from moviebench.datasets.base import LoadedSource, LoadReport, SourceSpec
 from moviebench.errors import DataError
-from moviebench.settings import TaskSettings
+from moviebench.settings import AtLeastOne, TaskSettings
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg")
 DEFAULT_FRAMES_PER_FILM = 50
@@ -48,9 +48,9 @@ SEEK_GAP_SECONDS = 10.0
 class VideoSettings(TaskSettings):
     """How frames are sampled from each video (`--set KEY=VALUE`, read by the source)."""
 
-    frames_per_film: int | None = None  # K evenly spaced frames per film
+    frames_per_film: AtLeastOne | None = None  # K evenly spaced frames per film
     frame_rate: float | None = None  # or frames per second of video
-    frame_size: int = 320  # longer side of a stored frame, in pixels (never upscaled)
+    frame_size: AtLeastOne = 320  # longer side of a stored frame, in pixels (never upscaled)
 
 
 def sample_times(duration: float, settings: VideoSettings) -> np.ndarray:

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from moviebench.errors import SkipModel as SkipModel  # re-exported for models.SkipModel
+from moviebench.settings import TaskSettings
 from moviebench.targets import CLASSIFICATION, TargetKind, target_kind
 from moviebench.tasks.base import TaskData
 
@@ -47,7 +48,8 @@ class RunContext:
     on_epoch: Callable[[int, float], None] | None = None
     # Progress display for long loops: called with (description, completed, total).
     progress: Callable[[str, int, int], None] | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
+    # The task's typed settings (a TaskSettings subclass); read with settings.settings_of.
+    settings: TaskSettings = field(default_factory=TaskSettings)
 
 
 class Model:
@@ -107,7 +109,7 @@ class Model:
         time_budget: float | None = None,
         device: str | None = None,
     ) -> dict[str, Any] | None:
-        """The training budget a fit runs under on `device` (networks: models/deep/loop.py);
+        """The training budget a fit runs under on `device` (networks: models/loop.py);
         None: no loop."""
         return None
 

@@ -4,7 +4,7 @@ A cap is a default param, so it is in the cell's identity, and it is chosen so t
 binds up to `CAP_ROWS` training rows (every committed board is below that): there the rung
 fits exactly as it would uncapped. Above it, the rung's cost stops growing with the split,
 and what bound is recorded (`fitted_["capped"]`, the record's `capped`), so a board can say
-so. Networks cap their optimizer steps instead (models/deep/loop.py, `max_steps`).
+so. Networks cap their optimizer steps instead (models/loop.py, `max_steps`).
 """
 
 from __future__ import annotations

@@ -113,6 +113,11 @@ class TaskSpec:
     # The canonical columns the task reads: any registered source that declares them all
     # (SourceSpec.columns) serves the task too, beside those named in `sources`.
     columns: tuple[str, ...] = ()
+    # Labels learned from the training split, after the split is made (prepare.py calls it):
+    # `learn_labels(data, train, settings)` gets every row and the training rows' indices and
+    # returns the same rows with their final `y` and `labels` (e.g. revenue terciles whose
+    # edges are the training films' quantiles). Never reads validation or test targets.
+    learn_labels: Callable[[TaskData, np.ndarray, TaskSettings], TaskData] | None = None
 
     def serves(self, source: Any) -> bool:
         """Whether this source (a SourceSpec) can feed the task: named, or by columns."""

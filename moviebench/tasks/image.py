@@ -6,14 +6,46 @@ out and listed by path in the task's notes and in every record of the run.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
 from moviebench.errors import DataError
-from moviebench.settings import FrameSettings, PosterGenreSettings
+from moviebench.settings import AtLeastOne, ImageSide, TaskSettings
 from moviebench.targets import MULTICLASS, MULTILABEL
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
-from moviebench.tasks.text import genre_matrix
+from moviebench.tasks.text import GenreSettings, genre_matrix
+
+
+@dataclass(frozen=True)
+class ImageSettings(TaskSettings):
+    image_size: ImageSide | None = None  # overrides both defaults below when given (--image-size)
+    scratch_image_size: ImageSide = 64  # networks trained from scratch on CPU
+    pretrained_image_size: ImageSide = 224  # ImageNet encoders see what they were trained on
+
+    def image_side(self, pretrained: bool) -> int:
+        """The side images are resized to for a rung trained from scratch or from weights."""
+        if self.image_size:
+            return self.image_size
+        return self.pretrained_image_size if pretrained else self.scratch_image_size
+
+
+@dataclass(frozen=True)
+class PosterGenreSettings(ImageSettings, GenreSettings):
+    min_label_count: AtLeastOne = 10
+
+
+@dataclass(frozen=True)
+class FrameSettings(ImageSettings):
+    scratch_image_size: ImageSide = 32  # report 000 trains at 32x32
+    split: Literal["seen-films", "unseen-films"] = "seen-films"
+    min_frames_per_film: AtLeastOne = 3  # a film needs a frame in each of train, val and test
+    # Nearby frames are leaky: frames with a time (video-folder) are split by blocks of this
+    # many seconds of their film, so frames of one shot or moment share a part.
+    block_seconds: float = 30.0
+
 
 IMAGE_LADDER = (
     "hist-logreg",

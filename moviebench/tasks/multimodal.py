@@ -8,13 +8,20 @@ the same films and the same split, since fusion only counts where it beats them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
-from moviebench.settings import MultimodalSettings
 from moviebench.targets import MULTILABEL
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
-from moviebench.tasks.image import _readable
+from moviebench.tasks.image import PosterGenreSettings, _readable
 from moviebench.tasks.text import GENRE_METRICS, build_genre_task
+
+
+@dataclass(frozen=True)
+class MultimodalSettings(PosterGenreSettings):
+    text_field: str | None = None  # default: the title on MovieLens, the overview on TMDB
+
 
 TEXT_FIELD = {"movielens-1m": "title", "tmdb": "overview", "poster-csv": "title"}
 SINGLE_MODALITY = (

@@ -7,17 +7,17 @@ from it, is never a feature.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
 
-from moviebench.datasets.common import too_large
-from moviebench.errors import DataError
-from moviebench.settings import QualitySettings
+from moviebench.errors import BenchError
+from moviebench.settings import Range, TaskSettings
 from moviebench.targets import MULTICLASS
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
-from moviebench.tasks.text import genre_matrix
+from moviebench.tasks.metadata import Metadata
 
 CLASSES = ["BAD", "AVG", "GOOD"]
 
@@ -31,33 +31,28 @@ THRESHOLDS = {
 }
 
 
-# Each derived feature and the canonical columns it needs. A source that lacks a column
-# simply does not offer that feature.
-def _log1p(col: str):
-    return lambda t: np.log1p(pd.to_numeric(t[col], errors="coerce").where(lambda s: s > 0))
+@dataclass(frozen=True)
+class QualitySettings(TaskSettings):
+    """tmdb-quality and tmdb-rating: which films count, and where BAD / AVG / GOOD are cut."""
+
+    # Films with fewer votes are left out: their average rating is noise (--min-votes N).
+    min_votes: Annotated[
+        int, Range(0, message="--min-votes {value}: must be 0 or more (--set min_votes)")
+    ] = 10
+    # (BAD below the first, GOOD at or above the second); None: the source's own pair.
+    thresholds: tuple[float, float] | None = None
+
+    def check(self) -> None:
+        if self.thresholds is not None and not self.thresholds[0] < self.thresholds[1]:
+            raise BenchError(
+                f"--set thresholds={self.thresholds}: the first must be below the second"
+            )
 
 
-NUMERIC_FEATURES = {
-    "year": (["year"], lambda t: pd.to_numeric(t["year"], errors="coerce")),
-    "month": (["month"], lambda t: pd.to_numeric(t["month"], errors="coerce")),
-    "runtime": (
-        ["runtime"],
-        lambda t: pd.to_numeric(t["runtime"], errors="coerce").where(lambda s: s > 0),
-    ),
-    "log_budget": (["budget"], _log1p("budget")),
-    "log_revenue": (["revenue"], _log1p("revenue")),
-    "log_votes": (
-        ["vote_count"],
-        lambda t: np.log1p(pd.to_numeric(t["vote_count"], errors="coerce")),
-    ),
-    "popularity": (["popularity"], lambda t: pd.to_numeric(t["popularity"], errors="coerce")),
-    "english": (
-        ["language"],
-        lambda t: (t["language"] == "en").astype(float).where(t["language"].notna()),
-    ),
-    "n_companies": (["n_companies"], lambda t: pd.to_numeric(t["n_companies"], errors="coerce")),
-    "n_countries": (["n_countries"], lambda t: pd.to_numeric(t["n_countries"], errors="coerce")),
-}
+# The rated films and every metadata feature but the rating: what tmdb-quality and
+# tmdb-rating read (the rating is no feature: it is not among Metadata's, and the tasks'
+# forbidden patterns refuse it as a --features column).
+RATED = Metadata(require=("vote_average",))
 
 
 def quality_labels(rating: pd.Series, thresholds: tuple[float, float]) -> np.ndarray:
@@ -69,81 +64,8 @@ def metadata_rows(
     table: pd.DataFrame, source: str, options: TaskOptions, task: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """The rated films with enough votes, their metadata features and the notes on both:
-    what tmdb-quality and tmdb-rating share. The rating is never among the features."""
-    for col in ("movie_id", "vote_average", "vote_count"):
-        if col not in table:
-            raise DataError(f"source {source}: {task} needs column '{col}'")
-    min_votes = options.settings.min_votes
-    votes = pd.to_numeric(table["vote_count"], errors="coerce").fillna(0)
-    keep = (votes >= min_votes) & table["vote_average"].notna()
-    notes = [f"left out {int((~keep).sum())} films with fewer than {min_votes} votes"]
-    # Text columns only where a feature reads them: a million films' overviews copied for
-    # nothing would be most of the task's memory. Numeric columns stay (they are cheap, and
-    # a refused --features names them as the choices).
-    needed = {"movie_id", "vote_average", "vote_count", "mpaa", "genres", *options.extra_features}
-    for needs, _ in NUMERIC_FEATURES.values():
-        needed.update(needs)
-    columns = [c for c in table.columns if c in needed or pd.api.types.is_numeric_dtype(table[c])]
-    table = table.loc[keep, columns].reset_index(drop=True)
-
-    # Each feature is written into one float64 matrix as it is made, and checked there column
-    # by column: a dict of Series, the frame built from it and a full copy to check would
-    # each hold the whole matrix again (640 MiB more than the table at a million films).
-    makers: dict[str, Callable[[], object]] = {}
-    for name, (needs, make) in NUMERIC_FEATURES.items():
-        if all(c in table for c in needs):
-            makers[name] = lambda make=make: make(table)
-    if "mpaa" in table:
-        for rating in sorted(table["mpaa"].dropna().unique()):
-            makers[f"mpaa_{rating}"] = lambda rating=rating: (table["mpaa"] == rating).astype(float)
-    if "genres" in table:
-        vocab, onehot = genre_matrix(table["genres"], dtype=np.int8)
-        for j, genre in enumerate(vocab):
-            makers[f"genre_{genre}"] = lambda j=j: onehot[:, j]
-    for col in options.extra_features:
-        if col not in table:
-            raise DataError(f"--features {col}: source {source} has no such column")
-        makers[col] = lambda col=col: numeric_feature(table, col, source)
-
-    values = np.empty((len(table), len(makers)), dtype=float, order="F")
-    names: list[str] = []
-    bad: dict[str, int] = {}
-    for name, make in makers.items():
-        column = np.asarray(make(), dtype=float)
-        if name in NUMERIC_FEATURES and np.isnan(column).all():
-            continue  # a feature the source has no values for is not offered
-        values[:, len(names)] = column  # a copy: the table's own column is never written
-        infinite = np.isinf(column) | too_large(column)
-        if infinite.any():  # e.g. an --features column the loader does not clean: missing
-            bad[name] = int(infinite.sum())
-            values[infinite, len(names)] = np.nan
-        names.append(name)
-    X = pd.DataFrame(values[:, : len(names)], columns=names, copy=False)
-    if bad:
-        notes.append(
-            f"{sum(bad.values())} infinite or too large feature values set missing "
-            f"({', '.join(bad)})"
-        )
-    return table, X, notes
-
-
-def numeric_feature(table: pd.DataFrame, col: str, source: str) -> pd.Series:
-    """An --features column as floats; a column of text, lists or dates is refused with its
-    type (coerced, it would be all missing, dropped by scikit-learn, yet claimed as used)."""
-    column = table[col]
-    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-        return column.astype(float)
-    values = pd.to_numeric(column, errors="coerce")
-    present = column.notna()
-    if present.any() and values[present].notna().all():
-        return values  # numbers stored as text
-    sample = column[present & values.isna()]
-    kind = type(sample.iloc[0]).__name__ if len(sample) else str(column.dtype)
-    numeric = sorted(c for c in table.columns if pd.api.types.is_numeric_dtype(table[c]))
-    raise DataError(
-        f"--features {col}: source {source}'s column holds {kind} values "
-        f"(dtype {column.dtype}), not numbers; numeric columns: {', '.join(numeric) or 'none'}"
-    )
+    what tmdb-quality and tmdb-rating share."""
+    return RATED.rows(table, source, options, task, min_votes=options.settings.min_votes)
 
 
 def source_thresholds(source: str, options: TaskOptions) -> tuple[float, float]:

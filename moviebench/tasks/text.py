@@ -10,15 +10,34 @@ the task notes.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from moviebench.errors import DataError
-from moviebench.settings import GenreSettings, RetrievalSettings
+from moviebench.settings import AtLeastOne, TaskSettings
 from moviebench.targets import MULTILABEL, RETRIEVAL
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
+
+ClassWeight = Literal["none", "largest", "balanced"]
+
+
+@dataclass(frozen=True)
+class GenreSettings(TaskSettings):
+    # A genre with fewer training films than this is left out as a label (counted on train only).
+    min_label_count: AtLeastOne = 20
+    per_label_threshold: bool = False  # one decision threshold per genre, chosen on validation
+    map_k: AtLeastOne = 3
+    class_weight: ClassWeight = "none"  # report 001's W_i = n_largest / n_i is "largest"
+
+
+@dataclass(frozen=True)
+class RetrievalSettings(TaskSettings):
+    pass
+
 
 GENRE_METRICS = (
     "mAP",

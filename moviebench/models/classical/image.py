@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -23,18 +22,20 @@ from moviebench.features.cache import cache_key, cached_array
 from moviebench.features.images import pixels, pixels_key
 from moviebench.models import Model, register_model
 from moviebench.models.caps import cap_training_rows
+from moviebench.settings import TaskSettings, settings_of
 from moviebench.tasks.base import TaskData
+from moviebench.tasks.image import ImageSettings
 
 
-def image_size(settings: Mapping[str, Any], pretrained: bool, declared: int | None = None) -> int:
+def image_size(settings: TaskSettings, pretrained: bool, declared: int | None = None) -> int:
     """The resolution a rung reads: --image-size if given, else the size its training budget
     declares (networks), else the task's default for its kind."""
-    if settings.get("image_size"):
-        return int(settings["image_size"])
+    images = settings_of(settings, ImageSettings)
+    if images.image_size:
+        return images.image_size
     if declared:
         return int(declared)
-    key = "pretrained_image_size" if pretrained else "scratch_image_size"
-    return int(settings.get(key, 224 if pretrained else 64))
+    return images.image_side(pretrained)
 
 
 def image_paths(data: TaskData) -> list[str]:

@@ -20,14 +20,12 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
-from moviebench.errors import BenchError
 from moviebench.models import Model, register_model
 from moviebench.models.classical.tabular import linear_params
+from moviebench.settings import TaskSettings, settings_of
 from moviebench.targets import RETRIEVAL
 from moviebench.tasks.base import TaskData
-
-CLASS_WEIGHTS = ("none", "balanced", "largest")
-
+from moviebench.tasks.text import GenreSettings
 
 # ---- shared helpers ------------------------------------------------------------------------
 
@@ -47,13 +45,10 @@ def candidate_texts(data: TaskData) -> list[str]:
     return data.X[col].fillna("").astype(str).tolist()
 
 
-def class_weight_scheme(settings: dict[str, Any]) -> str:
-    scheme = str(settings.get("class_weight") or "none").lower()
-    if scheme not in CLASS_WEIGHTS:
-        raise BenchError(
-            f"setting class_weight={scheme!r}: expected one of {', '.join(CLASS_WEIGHTS)}"
-        )
-    return scheme
+def class_weight_scheme(settings: TaskSettings) -> str:
+    """The genre tasks' class_weight setting (typed there: none, largest or balanced); "none"
+    on a task without it."""
+    return settings_of(settings, GenreSettings).class_weight
 
 
 def positive_weights(y: np.ndarray, scheme: str) -> np.ndarray | None:

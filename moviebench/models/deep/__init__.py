@@ -1,2 +1,2 @@
 """Deep rungs: networks trained here end to end, from scratch or fine-tuned, all by the one
-loop in `deep/loop.py`."""
+loop in `models/loop.py`."""

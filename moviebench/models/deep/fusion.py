@@ -18,7 +18,7 @@ from moviebench.features.images import AUGMENTATION, ImageDataset, pixels
 from moviebench.features.text import EMBED_DIM, MINILM_PACKAGES, MINILM_VERSIONS
 from moviebench.models import register_model
 from moviebench.models.classical.image import image_paths, image_size
-from moviebench.models.deep.loop import TorchModel, quick_step_cap
+from moviebench.models.loop import TorchModel, quick_step_cap
 from moviebench.models.pretrained.text import minilm_features
 from moviebench.options import IMAGE_CAP_ROWS
 from moviebench.targets import MULTILABEL

@@ -1,4 +1,4 @@
-"""Deep image rungs, all trained end to end by the shared loop (models/deep/loop.py).
+"""Deep image rungs, all trained end to end by the shared loop (models/loop.py).
 
 - `cnn4`: report 001's CNN: four conv blocks (16/32/64/128 filters, batch norm, max-pool,
   dropout), then dense layers.
@@ -45,7 +45,7 @@ from moviebench.features.precision import inference, inference_precision
 from moviebench.features.pretrained_image import EFFNET_PACKAGES, EFFNET_VERSIONS
 from moviebench.models import SkipModel, register_model
 from moviebench.models.classical.image import image_paths, image_size
-from moviebench.models.deep.loop import TorchModel, quick_step_cap
+from moviebench.models.loop import TorchModel, quick_step_cap
 from moviebench.models.pretrained.image import (
     LITE_MEAN,
     LITE_STD,

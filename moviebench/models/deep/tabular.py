@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from moviebench.models import register_model
-from moviebench.models.deep.loop import TorchModel, network_search_space, quick_step_cap
+from moviebench.models.loop import TorchModel, network_search_space, quick_step_cap
 from moviebench.targets import CLASSIFICATION, REGRESSION
 from moviebench.tasks.base import TaskData
 

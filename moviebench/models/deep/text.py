@@ -1,4 +1,4 @@
-"""Deep text rungs, trained from scratch with the shared loop (models/deep/loop.py).
+"""Deep text rungs, trained from scratch with the shared loop (models/loop.py).
 
 - `text-lstm`: an LSTM over word embeddings, max-pooled over time.
 - `cnn-bilstm`: report 001's CNN-LSTM: Conv1d with 64 filters, max-pool, a bidirectional
@@ -17,45 +17,19 @@ sequence length): `quick` for two CPU cores, `full` for a GPU.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 from sklearn.feature_extraction.text import CountVectorizer
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-from torch.utils.data import TensorDataset
 
 from moviebench.models import register_model
-from moviebench.models.classical.text import class_weight_scheme, positive_weights, texts_of
-from moviebench.models.deep.loop import TorchModel, network_search_space, quick_step_cap
+from moviebench.models.classical.text import texts_of
+from moviebench.models.loop import quick_step_cap
+from moviebench.models.pretrained.text import TorchText
 from moviebench.tasks.base import TaskData
 
 PAD, UNK = 0, 1
-
-
-class TorchText(TorchModel):
-    """Texts as tensors, optional per-genre class weights in the loss.
-
-    `minilm-mlp` (models/pretrained/text.py) shares this with the rungs below.
-    """
-
-    family = "deep"
-    inputs = frozenset({"text"})
-    defaults: dict[str, Any] = {"lr": 2e-3, "weight_decay": 1e-4, "dropout": 0.3}
-
-    search_space = staticmethod(network_search_space)
-
-    def inputs_of(self, data: TaskData) -> list[torch.Tensor]:
-        raise NotImplementedError
-
-    def dataset(self, data: TaskData, training: bool = False) -> TensorDataset:
-        return TensorDataset(*self.inputs_of(data), self.target_tensor(data))
-
-    def output_options(self, train: TaskData) -> dict[str, Any]:
-        # Per-genre positive weights under the class_weight setting (only a multi-label
-        # kind reads them).
-        return {"pos_weight": positive_weights(train.y, class_weight_scheme(self.context.settings))}
 
 
 class Tokenized(TorchText):

@@ -37,7 +37,9 @@ from moviebench.models import RunContext, SkipModel, register_model
 from moviebench.models.caps import cap_training_rows
 from moviebench.models.classical.image import FeatureClassifier, image_paths, image_size
 from moviebench.options import IMAGE_CAP_ROWS
+from moviebench.settings import settings_of
 from moviebench.tasks.base import TaskData
+from moviebench.tasks.image import ImageSettings
 
 
 def lite_weights_for(context: RunContext, variant: LiteVariant, given: bool = True) -> Path:
@@ -61,8 +63,9 @@ def lite0_weights_for(context: RunContext) -> Path:
 def lite_size(context: RunContext, variant: LiteVariant) -> int:
     """--image-size when given, else the resolution the variant was trained at (Lite0 224,
     which is also the task's pretrained default; Lite2 260)."""
-    if context.settings.get("image_size"):
-        return int(context.settings["image_size"])
+    asked = settings_of(context.settings, ImageSettings).image_size
+    if asked:
+        return asked
     if variant is LITE0_VARIANT:
         return image_size(context.settings, pretrained=True)
     return variant.native_size

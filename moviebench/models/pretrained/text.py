@@ -22,11 +22,12 @@ from moviebench.models.classical.text import (
     RetrievalModel,
     SklearnText,
     candidate_texts,
+    class_weight_scheme,
+    positive_weights,
     query_texts,
     texts_of,
 )
-from moviebench.models.deep.loop import TorchModel, quick_step_cap
-from moviebench.models.deep.text import TorchText
+from moviebench.models.loop import TorchModel, network_search_space, quick_step_cap
 from moviebench.tasks.base import TaskData
 
 
@@ -37,6 +38,31 @@ def minilm_features(model: Model, data: TaskData, texts: list[str] | None = None
         device=model.context.device,
         progress=model.context.progress,
     )
+
+
+class TorchText(TorchModel):
+    """Texts as tensors, optional per-genre class weights in the loss.
+
+    Shared by `minilm-mlp` and deep/text.py's rungs: it sits here, below deep/ (which
+    imports pretrained/, never the other way).
+    """
+
+    family = "deep"
+    inputs = frozenset({"text"})
+    defaults: dict[str, Any] = {"lr": 2e-3, "weight_decay": 1e-4, "dropout": 0.3}
+
+    search_space = staticmethod(network_search_space)
+
+    def inputs_of(self, data: TaskData) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    def dataset(self, data: TaskData, training: bool = False) -> TensorDataset:
+        return TensorDataset(*self.inputs_of(data), self.target_tensor(data))
+
+    def output_options(self, train: TaskData) -> dict[str, Any]:
+        # Per-genre positive weights under the class_weight setting (only a multi-label
+        # kind reads them).
+        return {"pos_weight": positive_weights(train.y, class_weight_scheme(self.context.settings))}
 
 
 # ---- genre rungs ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from moviebench.models import Model
-from moviebench.models.deep.loop import TorchModel
+from moviebench.models.loop import TorchModel
 from moviebench.targets import MULTICLASS
 from moviebench.tasks.base import TaskData
 

@@ -2,7 +2,8 @@
 
 The report is built as plain data (so tests and `--format json` read it) and rendered with
 rich separately. Tasks are found through the task registry: every task whose spec lists
-the source is built, so tasks added later show up without touching this module.
+the source is built, so tasks added later show up without touching this module. It reads
+both datasets and tasks, so it sits above both (neither imports it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from rich.table import Table
 from moviebench.datasets import SOURCES, load_source
 from moviebench.datasets.base import CANONICAL_COLUMNS
 from moviebench.errors import BenchError
+from moviebench.options import DEFAULT_SPLIT_SEED
+from moviebench.settings import parse_settings
+from moviebench.splits import make_split
+from moviebench.tasks import TASKS, TaskOptions
+from moviebench.tasks.text import genre_matrix
 
 MANY_LABELS = 20  # above this, a task's balance is summarised instead of listed in full
 SHOW_PATHS = 20
@@ -51,8 +57,6 @@ def genre_counts(genres: pd.Series) -> tuple[dict[str, int], np.ndarray]:
     """Films per genre (most first) and genres per film. Read through `genre_matrix`, which
     parses each distinct list once: a million rows share a few thousand genre lists, so this
     is not a million-list explode. A missing or malformed cell has no genre."""
-    from moviebench.tasks.text import genre_matrix
-
     labels, y = genre_matrix(genres, dtype=np.int8)
     per_genre = y.sum(axis=0, dtype=np.int64)
     counts = {g: int(n) for g, n in zip(labels, per_genre) if n}
@@ -63,10 +67,8 @@ def task_balances(
     source: str, table: pd.DataFrame, settings: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
     """Each task this source serves, built with its default settings under `settings`
-    (e.g. `{"min_votes": 5}`; a key a task has no setting for is not its concern)."""
-    from moviebench.settings import parse_settings
-    from moviebench.tasks import TASKS, TaskOptions
-
+    (e.g. `{"min_votes": 5}`; a key a task has no setting for is not its concern). A task
+    that learns its labels on training rows learns them on the default split's."""
     out = []
     for spec in TASKS:
         if source not in spec.sources:
@@ -85,6 +87,9 @@ def task_balances(
                 spec.name,
             )
             data = spec.build(table, source, TaskOptions(settings=typed))
+            if spec.learn_labels is not None:
+                train = make_split(data.split_key, DEFAULT_SPLIT_SEED, groups=data.split_group)
+                data = spec.learn_labels(data, train.train, typed)
         except BenchError as exc:  # a task this source cannot serve as loaded: say why
             entry["error"] = str(exc)
             out.append(entry)
