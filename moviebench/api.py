@@ -264,7 +264,11 @@ def run(
         )
         for split_seed in split_seeds or [base.split_seed]
     ]
-    _check_request(requests[0])
+    first = requests[0]
+    if len(requests) > 1 or first.jobs > 1 or first.executor is not None:
+        # One request is checked by the runner before any data loads, after its manifest had
+        # the chance to answer a no-op rerun without importing a model (or torch).
+        _check_request(first)
     out: list[Record] = []
     for request in requests:
         out += run_ladder(request, reporter)

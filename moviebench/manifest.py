@@ -39,7 +39,7 @@ from moviebench.records import Record, read_record
 
 if TYPE_CHECKING:
     from moviebench.models import Model
-    from moviebench.runner import RunRequest
+    from moviebench.run_request import RunRequest
 
 MANIFEST = ".run-manifest.json"
 SCALE_MANIFEST = ".scale-manifest.json"

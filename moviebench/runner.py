@@ -23,36 +23,14 @@ from moviebench import manifest
 from moviebench import params as given_params
 from moviebench.cell import Cell
 from moviebench.errors import BenchError
-from moviebench.executors import REUSED, Executor, local_executor, run_cells
+from moviebench.executors import REUSED, run_cells
 from moviebench.models import MODELS
-from moviebench.options import RunOptions, check_seed
+from moviebench.options import check_seed
 from moviebench.prepare import PreparedTask, prepare
 from moviebench.records import Record, clean_stale_temp, ensure_writable
 from moviebench.reporting import Reporter, SilentReporter
+from moviebench.run_request import RunRequest
 from moviebench.tasks import TASKS, TaskSpec
-
-
-@dataclass
-class RunRequest:
-    task: str
-    options: RunOptions = field(default_factory=RunOptions)
-    models: list[str] | None = None  # None: the task's whole ladder
-    seeds: list[int] = field(default_factory=lambda: [0])
-    out: Path = Path("results")
-    force: bool = False
-    tuned: bool = False  # take each model's best params from its Optuna study (moviebench.tuning)
-    tuning_storage: str | None = None  # default: the journal file under `out`
-    jobs: int = 1  # cells run in this many separate processes
-    shard: tuple[int, int] | None = None  # (I, N): run only share I of N (see `shard_cells`)
-    executor: Executor | None = None  # None: this machine (serial or --jobs), else e.g. Ray
-    # Params over some models' defaults (moviebench.params): {model: {key: value}}, and where
-    # they came from (cli, api, suite), which the records' params_source names.
-    params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    params_origin: str = "api"
-
-    def cell_executor(self) -> Executor:
-        """The executor this request's cells run on."""
-        return self.executor if self.executor is not None else local_executor(self.jobs)
 
 
 @dataclass
