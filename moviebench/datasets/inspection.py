@@ -69,7 +69,7 @@ def task_balances(
 
     out = []
     for spec in TASKS:
-        if source not in spec.sources:
+        if not spec.serves(SOURCES.get(source)):  # named, or by its columns (mmimdb)
             continue
         entry: dict[str, Any] = {
             "task": spec.name,

@@ -16,7 +16,12 @@ from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
 from moviebench.tasks.image import _readable
 from moviebench.tasks.text import GENRE_METRICS, build_genre_task
 
-TEXT_FIELD = {"movielens-1m": "title", "tmdb": "overview", "poster-csv": "title"}
+TEXT_FIELD = {
+    "movielens-1m": "title",
+    "tmdb": "overview",
+    "poster-csv": "title",
+    "mmimdb": "overview",  # the plot, as the MM-IMDb papers read it
+}
 SINGLE_MODALITY = (
     "tfidf-logreg",
     "tfidf-char-svm",
