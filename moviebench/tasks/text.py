@@ -126,26 +126,25 @@ def build_genre_task(
     _require(table, ["movie_id", text_column, "genres"], task, source)
     notes: list[str] = []
 
-    labels, y = genre_matrix(table["genres"], dtype=np.int8)  # int8 until rows are kept
+    labelled = genre_matrix(table["genres"], dtype=np.int8)[1].any(axis=1)
     if clean:
         texts = clean_titles(_texts(table, text_column))
         keep = (texts.str.len() > 0).to_numpy().copy()
         kept_texts = None
     else:  # stripped and filtered a slice at a time: no second whole copy of a long column
-        kept_texts, keep = _kept_texts(table[text_column], y.sum(axis=1) > 0)
+        kept_texts, keep = _kept_texts(table[text_column], labelled)
     if (~keep).any():
         notes.append(f"dropped {int((~keep).sum())} films with an empty {text_column}")
-    no_genre = keep & (y.sum(axis=1) == 0)
+    no_genre = keep & ~labelled
     if no_genre.any():
         notes.append(f"dropped {int(no_genre.sum())} films without a genre")
     keep &= ~no_genre
     if kept_texts is None:
         kept_texts = texts[keep].reset_index(drop=True)
     ids = str_ids(table["movie_id"], keep)
-    y = y[keep]
-    present = y.sum(axis=0, dtype=np.int64) > 0  # genres only dropped films had go too
-    labels, y = [g for g, p in zip(labels, present) if p], y[:, present]
-    y = y.astype(np.int64)  # widened last, once the int8 copies are gone
+    # The kept films' genres only (a genre only dropped films had goes too), built at their
+    # final width: no int8 copy beside the int64 matrix.
+    labels, y = genre_matrix(table["genres"][keep], dtype=np.int64)
     return TaskData(
         ids=ids,
         # Arrow strings, not a NumPy array of Python str: a million overviews in a tenth of
