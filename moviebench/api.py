@@ -190,6 +190,10 @@ def run(
 
     if split_seeds:
         base = cells.get("options") or RunOptions()
+        if base.split != "hash":  # a published split has no seed to repeat it with
+            raise BenchError(
+                f"--split-seeds repeats the hash split; --split {base.split} is one split"
+            )
         out: list[Record] = []
         for split_seed in split_seeds:
             one = {**cells, "options": dataclasses.replace(base, split_seed=split_seed)}

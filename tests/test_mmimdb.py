@@ -143,3 +143,14 @@ def test_the_whole_quick_ladder_runs_on_the_official_split(mmimdb: Path, tmp_pat
     assert all(p.model in section for p in PUBLISHED)
     assert "Arevalo et al. 2017" in section and "Kiela et al. 2019" in section
     assert "Published numbers on the same split" in render_page(records, {})
+
+
+def test_repeated_splits_are_refused_on_the_official_split(mmimdb: Path) -> None:
+    from moviebench import api
+
+    with pytest.raises(BenchError, match="--split official is one split"):
+        api.run(
+            "overview-genre",
+            options=RunOptions(source="mmimdb", data=mmimdb, split="official"),
+            split_seeds=[1, 2],
+        )
