@@ -14,6 +14,14 @@ cap). Prints a markdown table and writes `<workdir>/tmdb.json`.
 
     PYTHONPATH=. nice -n 5 python benchmarks/scale.py tmdb --rows 10000,100000,1000000
 
+`--resample ../shared/data/tmdb-5000/tmdb_5000_movies.csv` writes the second kind of file:
+TMDB 5000's own rows resampled into the v11 layout (real overview, tagline and keyword
+lengths, ~670 MB at 10^6 rows; scale_tmdb.resampled).
+
+`mmimdb`: a generated MM-IMDb folder of N films (JSON files, tiny JPEGs, split.json), and
+`bench data inspect --source mmimdb` on it twice in one fresh cache (parse, then the cached
+table): `python benchmarks/scale.py mmimdb --films 25959`.
+
 `frames`: F films x K frames of synthetic videos through frame-id.
 
 Generates F distinct films (each its own colours and moving texture, never copies) as small
@@ -192,9 +200,10 @@ def bench_tmdb(args: argparse.Namespace) -> dict[str, object]:
     models = args.models or ",".join(TASKS.get("tmdb-quality").ladder)
     sizes, runs = [int(n) for n in args.rows.split(",")], []
     for n in sizes:
-        csv = work / f"tmdb-{n}" / "TMDB_movie_dataset_v11.csv"
+        kind = "real" if args.resample else "tmdb"
+        csv = work / f"{kind}-{n}" / "TMDB_movie_dataset_v11.csv"
         if not csv.exists():  # generated once per size (and seed), kept across runs
-            scale_tmdb.write(csv, n, rated_share=args.rated_share)
+            scale_tmdb.write(csv, n, rated_share=args.rated_share, resample=args.resample)
         cache, out = work / f"cache-{n}", work / f"out-{n}"
         for folder in (cache, out):
             shutil.rmtree(folder, ignore_errors=True)
@@ -261,6 +270,34 @@ def markdown(figures: dict[str, object], stages: dict[str, list]) -> str:
     return "\n".join(lines)
 
 
+def bench_mmimdb(args: argparse.Namespace) -> dict[str, object]:
+    """A generated MM-IMDb folder of N films (tests' write_mmimdb: JSON files, tiny JPEGs,
+    split.json), then `bench data inspect --source mmimdb` twice in one fresh cache: the
+    first parses every JSON file and checks every poster, the second reads the cached table
+    (posters looked up and checked again, their verdicts memoised)."""
+    import shutil
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.datasets_fixtures import write_mmimdb
+
+    work = Path(args.workdir).resolve()
+    folder = work / f"mmimdb-{args.films}"
+    t0 = time.perf_counter()
+    if not (folder / "split.json").exists():
+        write_mmimdb(folder, args.films)
+    generated = round(time.perf_counter() - t0, 1)
+    cache = work / "cache-mmimdb"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = {**os.environ, "MOVIEBENCH_CACHE": str(cache)}
+    inspect = [sys.executable, "-m", "moviebench", "data", "inspect", "--source", "mmimdb"]
+    inspect += ["--data", str(folder)]
+    first = _measured(inspect, env, work / "mmimdb-first.log")
+    second = _measured(inspect, env, work / "mmimdb-second.log")
+    figures = {"films": args.films, "generate_s": generated, "first": first, "second": second}
+    (work / "mmimdb.json").write_text(json.dumps(figures, indent=1))
+    return figures
+
+
 def _child_cpu() -> float:
     import resource
 
@@ -286,8 +323,18 @@ def main() -> None:
     tmdb.add_argument("--rated-share", type=float, default=0.9, help="films with votes")
     tmdb.add_argument("--workdir", default="/tmp/moviebench-scale")
     tmdb.add_argument("--models", default="", help="default: tmdb-quality's whole ladder")
+    tmdb.add_argument(
+        "--resample",
+        type=Path,
+        help="tmdb_5000_movies.csv: resample its rows (real text lengths) instead of synthetic films",
+    )
+    mm = sub.add_parser("mmimdb", help="a generated MM-IMDb folder: first and cached load")
+    mm.add_argument("--films", type=int, default=25_959)
+    mm.add_argument("--workdir", default="/tmp/moviebench-scale")
     args = parser.parse_args()
-    if args.part == "tmdb":
+    if args.part == "mmimdb":
+        print(json.dumps(bench_mmimdb(args), indent=1))
+    elif args.part == "tmdb":
         bench_tmdb(args)
     else:
         print(json.dumps(bench_frames(args), indent=1))

@@ -250,6 +250,8 @@ def run(
     # Every request is made and checked before the first cell trains: a bad split seed, model,
     # seed or weights file is refused in one line, not after the splits before it ran.
     base = cells.get("options") or RunOptions()
+    if split_seeds and base.split != "hash":  # a published split has no seed to repeat it with
+        raise BenchError(f"--split-seeds repeats the hash split; --split {base.split} is one split")
     if split_seeds is not None and not split_seeds:
         raise BadRequest("split_seeds: give at least one split seed (or leave it out)")
     requests = [

@@ -71,6 +71,7 @@ class Cell:
             train_fraction=self.train_fraction,
             profile=prep.options.profile,
             split_seed=prep.options.split_seed,
+            split=prep.options.split,
         )
 
     def resolved_params(self) -> dict[str, Any]:

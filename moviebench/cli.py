@@ -173,6 +173,15 @@ _DATA_OPTIONS = option_group(
         help="Seed of the film split, shared by every task (change it for repeated-split studies).",
     ),
     click.option(
+        "--split",
+        type=click.Choice(["hash", "official"]),
+        default="hash",
+        show_default=True,
+        help="hash: the harness's split of each film (every source); official: the source's "
+        "own published split, where it has one (mmimdb's split.json, dev as validation). "
+        "Stored in every record; boards never mix splits.",
+    ),
+    click.option(
         "--profile",
         type=click.Choice(PROFILES),
         default="quick",
@@ -200,7 +209,7 @@ _DATA_OPTIONS = option_group(
     ),
 )
 _DATA_NAMES = (
-    "source data features settings image_size split_seed profile epochs time_budget weights device"
+    "source data features settings image_size split_seed split profile epochs time_budget weights device"
 ).split()
 
 

@@ -34,6 +34,7 @@ from moviebench.records import (
     read_bootstrap_cache,
     read_prediction_ids,
     read_predictions,
+    split_of,
     split_seed_of,
     write_bootstrap_cache,
 )
@@ -146,7 +147,9 @@ def board_key(record: Record, across_splits: bool = False) -> tuple[str, str]:
     profile = record.profile
     source = record.source if profile == "quick" else f"{record.source} (profile {profile})"
     split_seed = split_seed_of(record)
-    if split_seed != DEFAULT_SPLIT_SEED and not across_splits:
+    if split_of(record) != "hash":  # the source's own split: never on a hash split's board
+        source = f"{source} (split {split_of(record)})"
+    elif split_seed != DEFAULT_SPLIT_SEED and not across_splits:
         source = f"{source} (split seed {split_seed})"
     return record.task, source
 

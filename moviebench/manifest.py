@@ -53,7 +53,9 @@ def manifest_path(req: RunRequest, kind: str = "run") -> Path:
     name), so runs at two split seeds into one `--out` each keep their no-op rerun."""
     name = SCALE_MANIFEST if kind == "scale" else MANIFEST
     split_seed = req.options.split_seed
-    if split_seed != DEFAULT_SPLIT_SEED:
+    if req.options.split != "hash":  # the source's own split: its own manifest
+        name = name.replace(".json", f"-split-{req.options.split}.json")
+    elif split_seed != DEFAULT_SPLIT_SEED:
         name = name.replace(".json", f"-split-{split_seed}.json")
     if kind == "scale":
         return Path(req.out) / "scaling" / req.task / name

@@ -74,6 +74,7 @@ class RunOptions:
     weights: Path | None = None  # pretrained weights for rungs that take them
     device: str | None = None  # None: CUDA when available
     profile: str = "quick"  # which declared training budget deep rungs use (PROFILES)
+    split: str = "hash"  # splits.SPLIT_KINDS: the hash of each film, or the source's own split
 
     def __post_init__(self) -> None:
         """Refuse values with no meaning, with one line naming the flag. (Leave --epochs and
@@ -85,6 +86,10 @@ class RunOptions:
                 f"unknown profile '{self.profile}': choose one of {', '.join(PROFILES)}"
             )
         check_seed("--split-seed", self.split_seed)
+        from moviebench.splits import SPLIT_KINDS
+
+        if self.split not in SPLIT_KINDS:
+            raise BenchError(f"--split {self.split}: choose one of {', '.join(SPLIT_KINDS)}")
         check_device(self.device)
         if self.epochs is not None and self.epochs < 1:
             raise BenchError(
@@ -106,6 +111,8 @@ class RunOptions:
             "time_budget": self.time_budget,
             "profile": self.profile,
             "weights": _file_identity(self.weights),
+            # Only when not the hash split, so every record made before stays current.
+            **({"split": self.split} if self.split != "hash" else {}),
         }
 
 

@@ -7,6 +7,7 @@ tuning, scaling), so neither imports the other: `prepare` loads, builds, splits 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from moviebench.datasets import LoadedSource, load_source, source_setting_names
 from moviebench.errors import BenchError, DataError, UnknownNameError
 from moviebench.options import RunOptions
 from moviebench.settings import TaskSettings, parse_settings
-from moviebench.splits import Split, make_split
+from moviebench.splits import OFFICIAL_COLUMN, Split, make_split, official_split
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, check_no_leakage
 
 
@@ -41,7 +42,16 @@ def resolve_settings(spec: TaskSpec, options: RunOptions) -> TaskSettings:
     are the source's, read by `load_source`."""
     source_keys = source_setting_names(options.source or spec.default_source)
     raw = {k: v for k, v in options.settings.items() if k not in source_keys}
-    return parse_settings(spec.settings_type, raw, spec.name)
+    settings = parse_settings(spec.settings_type, raw, spec.name)
+    if (
+        options.split == "official"
+        and hasattr(settings, "min_label_count")
+        and "min_label_count" not in raw
+    ):
+        # The literature's protocol: every label of the published split is scored; only a
+        # label with no training positive (nothing to learn from) is left out.
+        settings = dataclasses.replace(settings, min_label_count=1)
+    return settings
 
 
 # A part with fewer rows than this gives a score that one row moves by a third: the run
@@ -82,7 +92,7 @@ def prepare(spec: TaskSpec, options: RunOptions) -> PreparedTask:
         raise BenchError(
             f"task {spec.name} on source {source}: no rows left after filtering ({why_no_rows(loaded, data)})"
         )
-    split = make_split(data.split_key, options.split_seed, groups=data.split_group)
+    split = split_rows(data, loaded, options)
     if spec.learn_labels is not None:
         data = learn_labels(spec, data, split, settings)
     data, split = spec.target.prune_labels(
@@ -92,6 +102,8 @@ def prepare(spec: TaskSpec, options: RunOptions) -> PreparedTask:
         getattr(settings, "min_label_count", 1),
         options.split_seed,
     )
+    if options.split == "official":  # pruning re-splits by hash: the source's parts again
+        split = split_rows(data, loaded, options)
     data = check_scorable(spec, source, data, split)
     return PreparedTask(spec, source, loaded, data, split, options, settings)
 
@@ -106,6 +118,19 @@ def learn_labels(spec: TaskSpec, data: TaskData, split: Split, settings: TaskSet
             "(leave rows out in build, before the split)"
         )
     return learned
+
+
+def split_rows(data: TaskData, loaded: LoadedSource, options: RunOptions) -> Split:
+    """The rows' split: by hash of each film's key (default), or the source's own parts."""
+    if options.split != "official":
+        return make_split(data.split_key, options.split_seed, groups=data.split_group)
+    table = loaded.table
+    if OFFICIAL_COLUMN not in table:
+        raise BenchError(
+            f"--split official: source '{loaded.report.source}' declares no split of its own "
+            "(mmimdb does); leave --split out for the hash split"
+        )
+    return official_split(data.split_key, table.set_index("movie_id")[OFFICIAL_COLUMN])
 
 
 def why_no_rows(loaded: LoadedSource, data: TaskData) -> str:

@@ -252,6 +252,7 @@ def record_path(
     train_fraction: float | None = None,
     profile: str = "quick",
     split_seed: int = DEFAULT_SPLIT_SEED,
+    split: str = "hash",
 ) -> Path:
     """Where a cell's record goes: one folder per data fingerprint, so a run on other data
     never overwrites (or sits on one board with) this one. Without a fingerprint: the
@@ -261,7 +262,8 @@ def record_path(
     leaderboard reads it; a profile other than "quick" gets a `profile-<name>` folder beside
     the quick records, so a full run never overwrites a quick one; a split seed other than
     the default gets a `split-<n>` folder (inside the profile's), so runs at two split seeds
-    live side by side. The default profile and split keep the layout they always had."""
+    live side by side; a source's own split (`split="official"`) gets `split-official`.
+    The default profile and split keep the layout they always had."""
     root = Path(out) / "scaling" if train_fraction is not None else Path(out)
     root = root / task / source
     if data_fingerprint:
@@ -269,7 +271,9 @@ def record_path(
     root = root / model
     if profile != "quick":
         root = root / f"profile-{profile}"
-    if split_seed != DEFAULT_SPLIT_SEED:
+    if split != "hash":
+        root = root / f"split-{split}"
+    elif split_seed != DEFAULT_SPLIT_SEED:
         root = root / f"split-{split_seed}"
     name = (
         f"seed-{seed}.json"
@@ -284,6 +288,13 @@ def split_seed_of(record: Record) -> int:
     (the first layouts, a trimmed baseline entry) was made at the default split."""
     seed = record.options.get("split_seed")
     return seed if isinstance(seed, int) and not isinstance(seed, bool) else DEFAULT_SPLIT_SEED
+
+
+def split_of(record: Record) -> str:
+    """How a record's rows were split: "hash" (the default; records that do not say) or
+    "official" (the source's own split, `--split official`)."""
+    split = record.options.get("split")
+    return split if isinstance(split, str) else "hash"
 
 
 def predictions_path(record_file: Path) -> Path:

@@ -31,6 +31,7 @@ from moviebench.leaderboard import (
 )
 from moviebench.plots import FAMILY_COLORS, slug, write_plots
 from moviebench.records import Record
+from moviebench.report import is_published_board, published_rows
 
 # What each plot of plots.write_plots shows, by the end of its file name.
 CAPTIONS = {
@@ -213,6 +214,14 @@ def render_board(
     fails = failures(rows)
     if fails:
         parts.append("<ul class=failures>" + "".join(f"<li>{e(f)}</li>" for f in fails) + "</ul>")
+    if is_published_board(key):  # MM-IMDb's own split: the literature's numbers beside ours
+        header, body = published_rows(rows)
+        parts.append(
+            "<h3>Published numbers on the same split</h3><p class=legend>Test scores on "
+            "MM-IMDb's official split (23 genres, thresholds from dev) as published; the papers' "
+            "models are not rerun here. Below them, this board's best row by each metric.</p>"
+            + _table(header, body)
+        )
     parts.append(f"<div class=provenance><h3>How each row was made</h3>{''.join(details)}</div>")
     if images:
         figures = []

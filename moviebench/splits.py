@@ -14,6 +14,12 @@ import numpy as np
 import pandas as pd
 
 PARTS = ("train", "val", "test")
+# How rows are split (`--split`): by the harness's hash of each key (the default, every
+# source), or by the source's own published split, where it declares one (a column of
+# OFFICIAL_COLUMN in its table; mmimdb's split.json, with `dev` as val).
+SPLIT_KINDS = ("hash", "official")
+DEFAULT_SPLIT = "hash"
+OFFICIAL_COLUMN = "official_split"
 
 
 def hash_unit(keys: np.ndarray, seed: int) -> np.ndarray:
@@ -88,3 +94,30 @@ def _dealt_within_groups(
     key_part = pd.Series(np.where(n >= 3, dealt, -1), index=distinct["key"].to_numpy())
     chosen = key_part.reindex(keys).to_numpy()
     return np.where(chosen >= 0, chosen, part)
+
+
+def official_split(keys: np.ndarray, parts: pd.Series) -> Split:
+    """The source's own split: each key's part read from `parts` (key -> train/val/test,
+    the table's OFFICIAL_COLUMN by film). The hash is made as make_split's is, over the
+    same `key=part` pairs, so it names exactly which keys went where."""
+    from moviebench.errors import DataError
+
+    keys = np.asarray(keys).astype(str)
+    names = pd.Series(parts.to_numpy(dtype=object), index=parts.index.astype(str))
+    names = names[~names.index.duplicated()].reindex(keys).to_numpy(dtype=object)
+    unknown = sorted({str(p) for p in names if p not in PARTS})
+    if unknown:
+        raise DataError(
+            f"--split official: {sum(p not in PARTS for p in names)} rows have no official "
+            f"part (found {', '.join(unknown[:3])}; parts are {', '.join(PARTS)})"
+        )
+    part = np.array([PARTS.index(p) for p in names], dtype=np.int64)
+    digest = hashlib.sha256()
+    for i in np.argsort(keys, kind="stable"):
+        digest.update(f"{keys[i]}={part[i]};".encode())
+    return Split(
+        train=np.flatnonzero(part == 0),
+        val=np.flatnonzero(part == 1),
+        test=np.flatnonzero(part == 2),
+        hash=digest.hexdigest()[:16],
+    )

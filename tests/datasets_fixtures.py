@@ -134,3 +134,70 @@ def write_images(
     for name in truncated:
         data = jpeg_bytes((80, 120), seed=99)
         (folder / name).write_bytes(data[: len(data) // 2])
+
+
+# MM-IMDb miniature: a few of the published genres, each with its own plot word and poster
+# colour, so every rung has something to learn.
+MMIMDB_GENRES = {
+    "Drama": ("tears", (40, 60, 160)),
+    "Comedy": ("laugh", (230, 200, 40)),
+    "Horror": ("blood", (120, 0, 0)),
+    "War": ("battle", (60, 90, 40)),
+}
+
+
+def write_mmimdb(
+    folder: Path,
+    films: int = 60,
+    seed: int = 0,
+    *,
+    missing_poster: int = 1,
+    damaged_json: int = 1,
+    damaged_poster: int = 1,
+    listed_without_file: int = 1,
+    poster_size: tuple[int, int] = (16, 24),
+) -> Path:
+    """MM-IMDb's published layout: split.json (train/dev/test lists of ids) and
+    dataset/<id>.json + dataset/<id>.jpeg, with the first `missing_poster` films lacking a
+    poster, the next `damaged_json` ones a malformed JSON file, the next `damaged_poster` ones
+    a JPEG cut in half, and `listed_without_file` ids in split.json with no file at all. Parts: 60% train, 20% dev, 20% test, by id order."""
+    rng = np.random.default_rng(seed)
+    films_dir = folder / "dataset"
+    films_dir.mkdir(parents=True, exist_ok=True)
+    names = list(MMIMDB_GENRES)
+    ids = [f"{1000000 + i:07d}" for i in range(films)]
+    for i, film in enumerate(ids):
+        genres = [g for g in names if rng.random() < 0.35] or [names[i % len(names)]]
+        words = [MMIMDB_GENRES[g][0] for g in genres]
+        plot = " ".join(words + list(rng.choice(["night", "city", "man", "home"], 4)))
+        record = {
+            "title": f"Film {i}",
+            "year": 1950 + i % 60,
+            "genres": genres + (["News"] if i % 17 == 5 else []),  # outside the 23: removed
+            "plot": [plot, f"A second, longer plot of film {i}: {plot}"][: 1 + i % 2],
+            "rating": 6.5,
+            "imdb_id": f"tt{film}",
+        }
+        path = films_dir / f"{film}.json"
+        if missing_poster <= i < missing_poster + damaged_json:
+            path.write_text('{"title": "cut off', encoding="utf-8")
+        else:
+            path.write_text(json.dumps(record), encoding="utf-8")
+        if i >= missing_poster:
+            colour = np.mean([MMIMDB_GENRES[g][1] for g in genres], axis=0)
+            shape = (poster_size[1], poster_size[0], 3)
+            pixels = np.clip(colour + rng.normal(0, 25, shape), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(films_dir / f"{film}.jpeg", "JPEG")
+        bad_poster = missing_poster + damaged_json
+        if bad_poster <= i < bad_poster + damaged_poster:
+            data = (films_dir / f"{film}.jpeg").read_bytes()
+            (films_dir / f"{film}.jpeg").write_bytes(data[: len(data) // 2])
+    ghosts = [f"{9000000 + i:07d}" for i in range(listed_without_file)]
+    n_train, n_dev = int(films * 0.6), int(films * 0.2)
+    split = {
+        "train": ids[:n_train] + ghosts,
+        "dev": ids[n_train : n_train + n_dev],
+        "test": ids[n_train + n_dev :],
+    }
+    (folder / "split.json").write_text(json.dumps(split), encoding="utf-8")
+    return folder

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,11 +41,20 @@ def read_text(path: Path, report: LoadReport) -> str:
 
 def _memory_pool() -> pa.MemoryPool:
     """jemalloc where this pyarrow has it: it hands a big file's parse buffers back to the
-    system (a million-row read peaked at 1.30 GB RSS with it, 1.57 GB with mimalloc)."""
+    system (a million-row read peaked at 1.30 GB RSS with it, 1.57 GB with mimalloc).
+
+    It is made the process's default pool, so compute kernels' results (trims, casts, the
+    parse's intermediate buffers) live there too, and its pages are returned as soon as they
+    are freed (decay 0): without both, a million real-length TMDB rows left ~420 MB of freed
+    buffers resident after the load, which every task built on top of (1.74 GB peak for
+    `bench data inspect`, against 1.1 GB; benchmarks/README.md)."""
     try:
-        return pa.jemalloc_memory_pool()
+        pool = pa.jemalloc_memory_pool()
+        pa.jemalloc_set_decay_ms(0)
     except NotImplementedError:
         return pa.default_memory_pool()
+    pa.set_memory_pool(pool)
+    return pool
 
 
 _POOL = _memory_pool()
@@ -147,6 +157,56 @@ def _decoded(table: pa.Table) -> tuple[pa.Table, dict[str, list[int]], bool]:
             utf8_text = utf8_text or pc.all(pc.string_is_ascii(text)).as_py() not in (True, None)
         table = table.set_column(i, name, text)
     return table, bad_cells, utf8_text
+
+
+def _libc() -> Any:
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
+# glibc raises its mmap threshold each time a large block is freed (up to 32 MB), after which
+# blocks that size come from the heap and stay resident once freed: a million-row table's
+# columns and a task's per-row arrays then pile up (~50 MB on the 10^6-row TMDB file). A
+# fixed threshold keeps every block over 1 MiB its own mapping, returned when freed.
+M_MMAP_THRESHOLD = -3
+if _LIBC is not None and hasattr(_LIBC, "mallopt"):
+    _LIBC.mallopt(M_MMAP_THRESHOLD, 1 << 20)
+
+
+def release_freed_heap() -> None:
+    """Hand the C heap's freed pages back to the system (glibc's malloc_trim; nothing
+    elsewhere). A parse's Python temporaries (a million date strings, list cells) leave
+    ~120 MB of freed heap that glibc keeps resident and every task built after it pays for."""
+    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)
+
+
+def distinct_cells(cells: pd.Series) -> tuple[np.ndarray, list]:
+    """pd.factorize of a column of strings: each row's code (-1 where missing) and the
+    distinct cells in order of first appearance. Arrow-backed text is hashed in Arrow, never
+    turned into a million Python strings (a long text column cost ~100 MB of heap the
+    process kept after the parse)."""
+    if isinstance(cells.dtype, pd.ArrowDtype) and pa.types.is_string(cells.dtype.pyarrow_dtype):
+        values = cells.array._pa_array
+        uniques = pc.unique(values).drop_null()
+        codes = pc.fill_null(pc.index_in(values, value_set=uniques), -1)
+        return codes.to_numpy().astype(np.intp), uniques.to_pylist()
+    codes, uniques = pd.factorize(cells)
+    return codes, list(uniques)
+
+
+def as_str(values: pd.Series) -> Any:
+    """Arrow-backed text as the array of pandas' `str` dtype (missing as NaN) that assigning
+    its object array makes, without a Python string per cell."""
+    if isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_string(values.dtype.pyarrow_dtype):
+        return pd.array(values.array._pa_array.cast(pa.large_string()), dtype="str")
+    return values.to_numpy(dtype=object)
 
 
 def numbers(values: pd.Series) -> pd.Series:

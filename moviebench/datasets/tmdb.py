@@ -28,11 +28,14 @@ from moviebench.datasets import register_source
 from moviebench.datasets.base import LoadedSource, LoadReport, SourceSpec, require_columns
 from moviebench.datasets.common import (
     MalformedCell,
+    as_str,
     csv_header,
+    distinct_cells,
     missing_if_not_finite,
     numbers,
     parse_list_cell,
     read_csv_strings,
+    release_freed_heap,
 )
 from moviebench.datasets.images import poster_paths, with_checked_images
 from moviebench.errors import DataError
@@ -111,7 +114,7 @@ def _parse_lists(cells: pd.Series, encoding: str) -> tuple[pd.Series, pd.Series]
     """Names per cell, None where the cell is malformed, and how many (NaN where malformed).
     Each distinct cell is parsed and counted once and rows share its list: on a million-row
     file the same genre lists repeat endlessly."""
-    codes, uniques = pd.factorize(cells)
+    codes, uniques = distinct_cells(cells)
     parsed = np.empty(len(uniques) + 1, dtype=object)
     for j, cell in enumerate(uniques):
         try:
@@ -195,12 +198,14 @@ def load(path: Path | None) -> LoadedSource:
         canon = LISTS[col]
         table[canon] = lengths[col][index].to_numpy(dtype=float) if col in lists else np.nan
     if "imdb_id" in raw:
-        table["imdb_id"] = raw["imdb_id"].to_numpy(dtype=object)
+        table["imdb_id"] = as_str(raw["imdb_id"])
 
     posters = csv.parent / "posters"
     # Posters are optional here: without a folder the report counts no images at all.
     table["poster"] = poster_paths(table["movie_id"], posters if posters.is_dir() else None)
     loaded = LoadedSource(table=table, report=report, root=csv.parent)
+    del raw, lists, lengths, parsed_numbers
+    release_freed_heap()
     return with_checked_images(loaded, "poster") if posters.is_dir() else loaded
 
 

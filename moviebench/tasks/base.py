@@ -55,7 +55,7 @@ class TaskData:
 
     def __post_init__(self) -> None:
         self.target = target_kind(self.target)  # a kind's name is taken too
-        self.ids = np.asarray(self.ids).astype(str)
+        self.ids = np.asarray(self.ids).astype(str, copy=False)  # no copy of str ids
         if self.split_key is None:
             self.split_key = self.ids
         self.X = self.X.reset_index(drop=True)

@@ -23,7 +23,12 @@ class MultimodalSettings(PosterGenreSettings):
     text_field: str | None = None  # default: the title on MovieLens, the overview on TMDB
 
 
-TEXT_FIELD = {"movielens-1m": "title", "tmdb": "overview", "poster-csv": "title"}
+TEXT_FIELD = {
+    "movielens-1m": "title",
+    "tmdb": "overview",
+    "poster-csv": "title",
+    "mmimdb": "overview",  # the plot, as the MM-IMDb papers read it
+}
 SINGLE_MODALITY = (
     "tfidf-logreg",
     "tfidf-char-svm",

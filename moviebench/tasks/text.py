@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from moviebench.errors import DataError
 from moviebench.settings import AtLeastOne, TaskSettings
@@ -86,6 +87,42 @@ def _texts(table: pd.DataFrame, column: str) -> pd.Series:
     return table[column].astype("string").fillna("").str.strip().astype(str)
 
 
+# Rows per slice when a long text column is stripped and filtered: the task's copy grows a
+# slice at a time beside the table's column (a million overviews are ~300 MB each).
+TEXT_SLICE = 1 << 16
+
+
+def _kept_texts(values: pd.Series, labelled: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """`_texts(column)` of the rows with text that are `labelled`, and which rows have text;
+    the same strings as `_texts` then a row filter, with no whole-column copy between."""
+    strings = values.array._pa_array if isinstance(values.dtype, pd.ArrowDtype) else None
+    if strings is None or not pa.types.is_string(strings.type):
+        strings = values.astype("string").array._pa_array
+    has_text, kept = [], []
+    for start in range(0, len(strings), TEXT_SLICE):
+        part = pc.utf8_trim_whitespace(pc.fill_null(strings.slice(start, TEXT_SLICE), ""))
+        nonempty = pc.greater(pc.utf8_length(part), 0).to_numpy()
+        has_text.append(nonempty)
+        rows = pa.array(nonempty & labelled[start : start + TEXT_SLICE])
+        kept.extend(part.filter(rows).cast(pa.large_string()).chunks)
+    texts = pa.chunked_array(kept, type=pa.large_string())
+    keep = np.concatenate(has_text) if has_text else np.zeros(0, dtype=bool)
+    return pd.Series(pd.arrays.ArrowStringArray(texts)).astype(str), keep
+
+
+def str_ids(values: pd.Series, keep: np.ndarray) -> np.ndarray:
+    """`values.astype(str).to_numpy()[keep]` as TaskData holds ids (a NumPy str array), a
+    slice at a time: a million ids as Python strings at once cost ~60 MB beside the rows."""
+    parts = [
+        values.iloc[start : start + TEXT_SLICE]
+        .astype(str)
+        .to_numpy()[keep[start : start + TEXT_SLICE]]
+        .astype(str)
+        for start in range(0, len(values), TEXT_SLICE)
+    ]
+    return np.concatenate(parts) if parts else np.array([], dtype=str)
+
+
 def _require(table: pd.DataFrame, columns: list[str], task: str, source: str) -> None:
     missing = [c for c in columns if c not in table]
     if missing:
@@ -108,25 +145,30 @@ def build_genre_task(
     _require(table, ["movie_id", text_column, "genres"], task, source)
     notes: list[str] = []
 
-    texts = _texts(table, text_column)
+    labelled = genre_matrix(table["genres"], dtype=np.int8)[1].any(axis=1)
     if clean:
-        texts = clean_titles(texts)
-    keep = (texts.str.len() > 0).to_numpy().copy()
+        texts = clean_titles(_texts(table, text_column))
+        keep = (texts.str.len() > 0).to_numpy().copy()
+        kept_texts = None
+    else:  # stripped and filtered a slice at a time: no second whole copy of a long column
+        kept_texts, keep = _kept_texts(table[text_column], labelled)
     if (~keep).any():
         notes.append(f"dropped {int((~keep).sum())} films with an empty {text_column}")
-    labels, y = genre_matrix(table["genres"], dtype=np.int8)  # int8 until rows are kept
-    no_genre = keep & (y.sum(axis=1) == 0)
+    no_genre = keep & ~labelled
     if no_genre.any():
         notes.append(f"dropped {int(no_genre.sum())} films without a genre")
     keep &= ~no_genre
-    y = y[keep]
-    present = y.sum(axis=0, dtype=np.int64) > 0  # genres only dropped films had go too
-    labels, y = [g for g, p in zip(labels, present) if p], y[:, present].astype(np.int64)
+    if kept_texts is None:
+        kept_texts = texts[keep].reset_index(drop=True)
+    ids = str_ids(table["movie_id"], keep)
+    # The kept films' genres only (a genre only dropped films had goes too), built at their
+    # final width: no int8 copy beside the int64 matrix.
+    labels, y = genre_matrix(table["genres"][keep], dtype=np.int64)
     return TaskData(
-        ids=table["movie_id"].astype(str).to_numpy()[keep],
+        ids=ids,
         # Arrow strings, not a NumPy array of Python str: a million overviews in a tenth of
         # the memory (models read them through `texts_of`, which makes the str list).
-        X=pd.DataFrame({text_column: texts[keep].reset_index(drop=True)}),
+        X=pd.DataFrame({text_column: kept_texts}),
         columns={"text": [text_column]},
         y=y,
         labels=labels,
@@ -148,7 +190,10 @@ def genre_matrix(genres: pd.Series | list, dtype: type = np.int64) -> tuple[list
     # Sources share one list object between the rows of a repeated cell (a million TMDB rows
     # hold a few thousand distinct genre lists): each distinct object is read once.
     rows = pd.factorize(np.fromiter(map(id, values), dtype=np.int64, count=len(values)))[0]
-    first = np.unique(rows, return_index=True)[1]  # codes count up in order of first row
+    # Codes count up in order of first row: each code's first row, by one reversed scatter
+    # (the last write wins), not a sort of a million codes.
+    first = np.empty(rows.max() + 1 if len(rows) else 0, dtype=np.intp)
+    first[rows[::-1]] = np.arange(len(rows) - 1, -1, -1)
     cells = pd.Series(values[first], dtype=object)
     is_list = np.fromiter(
         (isinstance(v, (list, tuple, np.ndarray)) for v in cells), dtype=bool, count=len(cells)
