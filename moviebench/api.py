@@ -408,13 +408,17 @@ class Board:
 
         return aggregate(self.records, self.across_splits)
 
-    def render(self, fmt: BoardFormat | str) -> str:
-        """The boards as markdown (`md`), CSV or JSON text: what `bench leaderboard --format` prints."""
+    def render(self, fmt: BoardFormat | str, columns: Sequence[str] | None = None) -> str:
+        """The boards as markdown (`md`), CSV or JSON text: what `bench leaderboard --format`
+        prints. `columns` picks the markdown table's columns (`leaderboard.pick_columns`:
+        names, "default", "all"); without it markdown shows them all."""
         from moviebench.leaderboard import to_csv, to_json, to_markdown
 
         renderers = {"md": to_markdown, "csv": to_csv, "json": to_json}
         if fmt not in renderers:
             raise BadRequest(f"unknown board format '{fmt}': choose one of md, csv, json")
+        if fmt == "md":
+            return to_markdown(self.boards, columns=list(columns) if columns else None)
         return renderers[fmt](self.boards)
 
     def write_plots(self, folder: Path | str) -> tuple[Path, int]:
@@ -608,6 +612,21 @@ def update_baseline(
     if not current:
         raise BenchError(f"no records in {out} to save as a baseline")
     return save_baseline(current, Path(baseline)), len(current)
+
+
+def forget(
+    task: str,
+    models: Sequence[str] | None = None,
+    *,
+    out: Path | str = "results",
+    failed: bool = False,
+    source: str | None = None,
+) -> list[Record]:
+    """Remove records (with their test scores and bootstrap caches) of `task` under `out`:
+    those of `models`, and with `failed` only the unfinished ones; returns what was removed."""
+    from moviebench.records import forget as forget_records
+
+    return forget_records(Path(out), task, list(models or []), failed=failed, source=source)
 
 
 def inspect_source(source: str, data: Path | str | None = None, min_votes: int = 10) -> dict:

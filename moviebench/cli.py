@@ -4,6 +4,7 @@ No logic of its own lives here; each option is declared once (option groups belo
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -20,7 +21,8 @@ from moviebench.options import DEFAULT_SPLIT_SEED, PROFILES, RunOptions, check_s
 from moviebench.settings import IMAGE_SIZES
 
 # Leaderboards are wide: when output is not a terminal (CI logs, pipes), do not wrap at 80.
-console = Console(width=None if Console().is_terminal else 200)
+# A pipe gets wide lines (200) unless COLUMNS says otherwise; boards fit the width given.
+console = Console(width=None if Console().is_terminal or os.environ.get("COLUMNS") else 200)
 err_console = Console(stderr=True)
 
 
@@ -115,6 +117,26 @@ def storage_option(help: str) -> Callable[[_F], _F]:
 
 def plots_option(help: str) -> Callable[[_F], _F]:
     return path_option("--plots", "plots_dir", help=help)
+
+
+def board_columns_options(func: _F) -> _F:
+    """--columns / --wide: which board columns to show (`leaderboard.pick_columns`), passed
+    on as `columns` (None: the compact board that fits the terminal)."""
+
+    @click.option(
+        "--columns",
+        "board_columns",
+        help="Comma-separated board columns: rank, model, family, weights, primary, delta, a "
+        "metric's name, fit, epochs, predict, params, seeds, splits; 'default' (the compact "
+        "board) and 'all' expand.",
+    )
+    @click.option("--wide", is_flag=True, help="Show every board column (--columns all).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, board_columns: str | None, wide: bool, **kwargs: Any) -> Any:
+        columns = ["all"] if wide else _csv_list(board_columns)
+        return func(*args, columns=columns, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 force_option = click.option(
@@ -328,6 +350,7 @@ def executor_options(func: _F) -> _F:
     "every share must get the same --models and --seeds.",
 )
 @executor_options
+@board_columns_options
 def run(
     task: str,
     models: str | None,
@@ -341,6 +364,7 @@ def run(
     jobs: int = 1,
     shard: str | None = None,
     runner: Any | None = None,
+    columns: list[str] | None = None,
 ) -> None:
     """Train and score a task's ladder of models, then print its leaderboard.
 
@@ -393,7 +417,7 @@ def run(
     shown = api.board(
         out, task, first.source, first.data_fingerprint, options.split_seed, split_seeds=splits
     )
-    print_leaderboards(console, shown.records, shown.across_splits)
+    print_leaderboards(console, shown.records, shown.across_splits, columns)
     # The data folder (the model folders' parent), whatever profile or split folder the
     # records sit in below their model's.
     path = Path(first.path)
@@ -444,6 +468,7 @@ def list_all() -> None:
     "--split-seeds`): mean ± std across splits, ties by the paired test across them.",
 )
 @plots_option("Write PNG plots and a leaderboard.md embedding them into this folder.")
+@board_columns_options
 def leaderboard(
     task: str | None,
     source: str | None,
@@ -452,6 +477,7 @@ def leaderboard(
     split_seed: int = DEFAULT_SPLIT_SEED,
     split_seeds: str | None = None,
     plots_dir: Path | None = None,
+    columns: list[str] | None = None,
 ) -> None:
     """Render leaderboards from stored records alone (no training).
 
@@ -466,9 +492,9 @@ def leaderboard(
     splits = _seeds(split_seeds) if split_seeds else None
     board = api.board(out, task, source, split_seed=split_seed, split_seeds=splits)
     if fmt == "table":
-        print_leaderboards(console, board.records, board.across_splits)
+        print_leaderboards(console, board.records, board.across_splits, columns)
     else:
-        click.echo(board.render(fmt))
+        click.echo(board.render(fmt, columns))
     if plots_dir:
         page, n_plots = board.write_plots(plots_dir)
         err_console.print(f"plots and markdown written to {page} ({n_plots} PNGs)")
@@ -839,18 +865,57 @@ def split() -> None:
 @split.command(name="export")
 @task_option()
 @data_options
-@path_option("--out", "out_file", required=True, help="CSV file to write.")
-def split_export(task: str, options: RunOptions, out_file: Path) -> None:
+@path_option("--to", "to_file", help="CSV file to write.")
+@path_option("--out", "out_file", hidden=True, help="Deprecated: --to.")
+def split_export(
+    task: str, options: RunOptions, to_file: Path | None, out_file: Path | None = None
+) -> None:
     """Write movie_id, part, split_hash, the task's inputs and the labels of train and val
     films (test labels never leave the harness).
 
     \b
-    Example:  bench split export --task tmdb-quality --out split.csv
+    Example:  bench split export --task tmdb-quality --to split.csv
     """
     from moviebench import api
 
-    path = api.export_split(task, out_file, options=options)
+    if out_file is not None:
+        # `--out` is the records folder in every other command: the file is `--to`.
+        err_console.print("[yellow]warning:[/] --out FILE is deprecated here; use --to FILE")
+        if to_file is not None and to_file != out_file:
+            raise click.UsageError("give the file once: --to FILE")
+        to_file = out_file
+    if to_file is None:
+        raise click.UsageError("Missing option '--to': the CSV file to write")
+    path = api.export_split(task, to_file, options=options)
     console.print(f"wrote {path}")
+
+
+@cli.command()
+@task_option()
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    help="A model whose records go (repeatable, or comma-separated).",
+)
+@click.option("--failed", is_flag=True, help="Only records that did not finish (failed, skipped).")
+@click.option("--source", help="Only this source.")
+@records_option("The records folder.")
+def forget(task: str, models: tuple[str, ...], failed: bool, source: str | None, out: Path) -> None:
+    """Remove records (and their test scores) from --out: a model's, or the failed ones.
+
+    \b
+    Examples:
+      bench forget --task tmdb-quality --failed
+      bench forget --task tmdb-quality --model ridge-classifier
+    """
+    from moviebench import api
+
+    names = [m for spec in models for m in _csv_list(spec) or []]
+    removed = api.forget(task, names, out=out, failed=failed, source=source)
+    for r in removed:
+        console.print(f"removed {r.model} seed {r.seed} ({r.status}): {r.path}", highlight=False)
+    console.print(f"{len(removed)} record(s) removed from {out}/{task}", highlight=False)
 
 
 @cli.command()

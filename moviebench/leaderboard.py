@@ -290,78 +290,139 @@ def _family(row: BoardRow) -> str:
     )
 
 
-def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
-    """Header and cells shared by the terminal and markdown renderings."""
+# The columns a board can show, by the name `--columns` takes, in their order on the board;
+# a secondary metric is named by itself. "default" is the compact set that fits 100 columns
+# (`default_columns`), "all" every column (`--wide`).
+COLUMNS = ("rank", "model", "family", "weights", "primary", "delta", "fit", "epochs", "predict",
+           "params", "seeds", "splits")  # fmt: skip
+SECONDARY_SHOWN = 2  # secondary metrics on the default board
+
+
+def secondary_metrics(rows: list[BoardRow]) -> list[str]:
+    """A board's metrics other than its primary one, in the records' order."""
     primary = rows[0].primary_metric
-    others = [m for m in (next((r.metrics for r in rows if r.metrics), {})) if m != primary]
-    splits = any(r.split_primary for r in rows)
-    header = [
-        "#",
-        "model",
-        "family",
-        "weights",
-        f"{primary} (mean ± std)",
-        "Δ baseline",
-        *others,
-        "fit s",
-        "epochs",
-        "predict s",
-        "params",
-        "seeds",
-        *(["split seeds"] if splits else []),
-    ]
-    body = []
+    return [m for m in (next((r.metrics for r in rows if r.metrics), {})) if m != primary]
+
+
+def all_columns(rows: list[BoardRow]) -> list[str]:
+    """Every column of a board (`--wide`): the weights column only where some rung starts
+    from pretrained weights, the split seeds only on a board folded across splits."""
+    cols = [c for c in COLUMNS if c not in ("weights", "splits")]
+    if any(r.pretrained_weights for r in rows):
+        cols.insert(cols.index("primary"), "weights")
+    if any(r.split_primary for r in rows):
+        cols.append("splits")
+    at = cols.index("fit")
+    return cols[:at] + secondary_metrics(rows) + cols[at:]
+
+
+def default_columns(rows: list[BoardRow]) -> list[str]:
+    """The compact board: rank, model, family, primary (± std), Δ baseline, the first
+    secondary metrics and fit seconds, plus where it applies the weights column."""
+    cols = ["rank", "model", "family", "primary", "delta"]
+    if any(r.pretrained_weights for r in rows):
+        cols.insert(3, "weights")
+    return [*cols, *secondary_metrics(rows)[:SECONDARY_SHOWN], "fit"]
+
+
+def pick_columns(rows: list[BoardRow], asked: list[str] | None) -> list[str]:
+    """The columns `--columns` names, in the board's order: "default" and "all" expand,
+    "primary" or the primary metric's name is the primary column; an unknown name gets
+    one line listing the board's columns."""
+    if not asked:
+        return default_columns(rows)
+    known = all_columns(rows)
+    primary = rows[0].primary_metric
+    wanted: set[str] = set()
+    for name in asked:
+        name = "primary" if name == primary else name
+        if name == "default":
+            wanted |= set(default_columns(rows))
+        elif name == "all":
+            wanted |= set(known)
+        elif name in known or name in COLUMNS:
+            wanted.add(name)
+        else:
+            raise UnknownNameError("board column", name, ["default", "all", *known])
+    order = {c: i for i, c in enumerate([*COLUMNS[:6], *secondary_metrics(rows), *COLUMNS[6:]])}
+    return sorted(wanted, key=order.__getitem__)
+
+
+def row_label(row: BoardRow) -> str:
+    """A row's model cell: the model, and the marks a reader must see beside its name."""
+    return (
+        row.model
+        + (" (baseline)" if row.family == "trivial" else "")
+        + (" (tuned)" if _tuned(row) else "")
+        + (" (TRUNCATED)" if row.truncated else "")
+        + (" (capped)" if row.capped else "")
+    )
+
+
+def _header(rows: list[BoardRow], column: str) -> str:
+    primary = rows[0].primary_metric
+    several = any(r.n_seeds > 1 or r.split_primary for r in rows)
+    names = {
+        "rank": "#",
+        "model": "model",
+        "family": "family",
+        "weights": "weights",
+        "primary": f"{primary} (mean ± std)" if several else primary,
+        "delta": "Δ baseline",
+        "fit": "fit s",
+        "epochs": "epochs",
+        "predict": "predict s",
+        "params": "params",
+        "seeds": "seeds",
+        "splits": "split seeds",
+    }
+    return names.get(column, column)
+
+
+def _cell(r: BoardRow, column: str, rank: str) -> str:
+    if column == "rank":
+        return rank
+    if column == "family":
+        return _family(r)
+    if column == "weights":
+        return _weights(r)
+    if r.status != "ok":
+        return {"model": r.model, "primary": r.status.upper()}.get(column, "")
+    if column == "model":
+        return row_label(r)
+    if column == "primary":
+        # the std only where there is one: over several seeds, or across split seeds
+        several = r.n_seeds > 1 or len(r.split_primary) > 1
+        return f"{r.primary:.4f} ± {r.primary_std:.4f}" if several else f"{r.primary:.4f}"
+    if column == "delta":
+        return "" if r.family == "trivial" or r.vs_baseline is None else f"{r.vs_baseline:+.4f}"
+    if column == "fit":
+        return _fmt(r.fit_seconds, 2)
+    if column == "epochs":
+        return "—" if r.epochs is None else f"{r.epochs:g}" + ("!" if r.truncated else "")
+    if column == "predict":
+        return _fmt(r.predict_seconds, 2)
+    if column == "params":
+        return _fmt_params(r.n_params)
+    if column == "seeds":
+        return str(r.n_seeds)
+    if column == "splits":
+        # several: the ± is the std across these split seeds (model seeds averaged)
+        return ",".join(map(str, r.split_primary)) or "one"
+    return _fmt(r.metrics.get(column))
+
+
+def table_rows(
+    rows: list[BoardRow], columns: list[str] | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """Header and cells shared by the terminal, markdown and HTML renderings: `columns`
+    (names from `COLUMNS` and the metrics; `pick_columns`), by default every column."""
+    columns = all_columns(rows) if columns is None else columns
     # A row tied with its group's leader shares its rank, marked "=".
     ranks = board_ranks(rows)
     rank = {i: f"{k}=" if ranks.count(k) > 1 else str(k) for i, k in enumerate(ranks, 1)}
-    for i, r in enumerate(rows, 1):
-        if r.status != "ok":
-            body.append(
-                [
-                    rank[i],
-                    r.model,
-                    _family(r),
-                    _weights(r),
-                    r.status.upper(),
-                    "",
-                    *[""] * len(others),
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    *([""] if splits else []),
-                ]
-            )
-            continue
-        name = (
-            r.model
-            + (" (baseline)" if r.family == "trivial" else "")
-            + (" (tuned)" if _tuned(r) else "")
-            + (" (TRUNCATED)" if r.truncated else "")
-            + (" (capped)" if r.capped else "")
-        )
-        epochs = "—" if r.epochs is None else f"{r.epochs:g}" + ("!" if r.truncated else "")
-        primary_cell = f"{r.primary:.4f} ± {r.primary_std:.4f}"
-        delta = "" if r.family == "trivial" or r.vs_baseline is None else f"{r.vs_baseline:+.4f}"
-        body.append(
-            [
-                rank[i],
-                name,
-                _family(r),
-                _weights(r),
-                primary_cell,
-                delta,
-                *[_fmt(r.metrics.get(m)) for m in others],
-                _fmt(r.fit_seconds, 2),
-                epochs,
-                _fmt(r.predict_seconds, 2),
-                _fmt_params(r.n_params),
-                str(r.n_seeds),
-                # several: the ± is the std across these split seeds (model seeds averaged)
-                *([",".join(map(str, r.split_primary)) or "one"] if splits else []),
-            ]
-        )
+    header = [_header(rows, c) for c in columns]
+    body = [[_cell(r, c, rank[i]) for c in columns] for i, r in enumerate(rows, 1)]
     return header, body
 
 
@@ -408,10 +469,16 @@ def md_escape(text: Any) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text).replace("\n", " "))
 
 
-def to_markdown(boards: Board, plots: dict[tuple[str, str], list[str]] | None = None) -> str:
+def to_markdown(
+    boards: Board,
+    plots: dict[tuple[str, str], list[str]] | None = None,
+    columns: list[str] | None = None,
+) -> str:
+    """Each board as a markdown section; `columns` as `pick_columns` reads them (default:
+    every column)."""
     out = []
     for (task, source), rows in boards.items():
-        header, body = table_rows(rows)
+        header, body = table_rows(rows, pick_columns(rows, columns) if columns else None)
         body = [[md_escape(cell) for cell in cells] for cells in body]
         out.append(f"## {md_escape(task)} on {md_escape(source)}\n")
         out.append(

@@ -569,3 +569,36 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (np.ndarray, tuple)):
         return list(value)
     return str(value)  # a Path, an enum member: what it says
+
+
+def forget(
+    out: Path,
+    task: str,
+    models: list[str] | None = None,
+    *,
+    failed: bool = False,
+    source: str | None = None,
+) -> list[Record]:
+    """Remove records from `out`: every record of `task` (and `source`) whose model is in
+    `models` and, with `failed`, only those that did not finish (failed or skipped). Each
+    goes with its test scores and bootstrap cache, and the task's run manifests go too, so
+    the next run looks at every cell again instead of answering from a manifest that lists
+    a removed record. Returns the removed records."""
+    if not models and not failed:
+        raise BenchError("bench forget: name --model(s) or give --failed (or both)")
+    removed = []
+    for record in load_records(out, task):
+        if source is not None and record.source != source:
+            continue
+        if models and record.model not in models:
+            continue
+        if failed and record.status == "ok":
+            continue
+        path = Path(record.path)
+        for file in (path, predictions_path(path), bootstrap_cache_path(path)):
+            file.unlink(missing_ok=True)
+        removed.append(record)
+    if removed:
+        for manifest in (Path(out) / task).glob(".*manifest*.json"):
+            manifest.unlink(missing_ok=True)
+    return removed

@@ -137,7 +137,8 @@ def render_board(
     """One <section>: the sortable table, the comparison sentences, failures and plots."""
     task, source = key
     header, body = table_rows(rows)
-    primary_col = 3  # "#", model, family, then the primary metric (see table_rows)
+    metric = rows[0].primary_metric  # its column, with or without "(mean ± std)"
+    primary_col = next(j for j, h in enumerate(header) if h.split(" (")[0] == metric)
     by_model: dict[str, list[Record]] = defaultdict(list)
     for r in records:
         by_model[r.model].append(r)
