@@ -270,12 +270,15 @@ def tune(
     executor: TrialExecutor | None = None,
     reporter: Reporter | None = None,
     plugins: Sequence[str] = (),
+    fresh: bool = False,
 ) -> dict[str, TuneResult]:
     """Tune `model` (or, with `ladder=True`, every tunable rung of the task) with Optuna on
     the validation split; returns each tuned model's `TuneResult` (best params and value,
     trial counts) by model name.
-    Trials default to 20 unless `timeout` is given. `run(..., tuned=True)` then uses the best
-    params.
+    Trials default to 20 unless `timeout` is given; each study gets exactly `trials` new
+    ones, the first the model's defaults unless the study already ran them. `fresh` deletes
+    a study's earlier trials first; otherwise the new trials join them. `run(..., tuned=True)`
+    then uses the best params.
 
     Example::
 
@@ -313,6 +316,7 @@ def tune(
         out=Path(out),
         seed=seed,
         sampler_seed=sampler_seed,
+        fresh=fresh,
         executor=executor,
     )
     requests = ladder_requests(request) if ladder else [request]
@@ -580,9 +584,11 @@ def check(
     *,
     tolerance: float = 0.01,
     task: str | None = None,
+    present_only: bool = False,
 ) -> CheckResult:
     """Compare the records under `out` with a baseline folder: a primary metric that dropped
     by more than `tolerance`, or a baseline entry without a finished current record, fails.
+    `present_only` checks only the baseline entries that have a record in `out`.
 
     Example::
 
@@ -597,7 +603,9 @@ def check(
         raise BadRequest(f"tolerance {tolerance:g}: must be 0 or more")
     current = load_records(Path(out), task)
     base = [r for r in load_baseline(Path(baseline)) if not task or r.task == task]
-    return CheckResult(findings=compare(base, current, tolerance), tolerance=tolerance)
+    return CheckResult(
+        findings=compare(base, current, tolerance, present_only=present_only), tolerance=tolerance
+    )
 
 
 def update_baseline(

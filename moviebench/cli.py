@@ -531,6 +531,12 @@ def leaderboard(
     type=int,
     help="TPE sampler seed; default: the study's trial count (give workers started together distinct seeds).",
 )
+@click.option(
+    "--fresh/--continue",
+    default=False,
+    help="Start each study afresh (its earlier trials deleted) or add --trials new trials to "
+    "it  [default: --continue].",
+)
 @data_options
 @executor_options
 def tune(
@@ -546,6 +552,7 @@ def tune(
     options: RunOptions,
     ladder: bool = False,
     runner: Any | None = None,
+    fresh: bool = False,
 ) -> None:
     """Tune one model (or, with --ladder, every tunable rung) with Optuna on the VALIDATION split
     (the test split is never read).
@@ -582,17 +589,25 @@ def tune(
             options=options,
             executor=runner,
             reporter=display,
+            fresh=fresh,
         )
     for result in results.values():
         console.print(
-            f"study [bold]{result.study}[/] ({result.storage}): {result.n_complete} complete, {result.n_pruned} pruned, "
-            f"{result.n_failed} failed; {result.seconds:.0f}s in this process"
+            f"study [bold]{result.study}[/] ({result.storage}): {result.n_new} new trials; "
+            f"{result.n_complete} complete, {result.n_pruned} pruned, "
+            f"{result.n_failed} failed in the study; {result.seconds:.0f}s in this process"
         )
         console.print(
             f"best validation {result.primary_metric}: [bold]{result.best_value:.4f}[/] (trial {result.best_trial})"
+            + (
+                f"; defaults {result.defaults_value:.4f}"
+                if result.defaults_value is not None
+                else ""
+            )
         )
         console.print(f"best params: {result.best_params}")
     console.print(
+        "the tuned rows go beside the default ones (`<model>/tuned/` records); "
         f"train with them: bench run --task {task} --models {','.join(results)} --tuned (with the same data options)"
         + (f" --storage '{storage}'" if storage else "")
         + (f" --out {out}" if str(out) != "results" else "")
@@ -615,7 +630,20 @@ def tune(
     is_flag=True,
     help="Write the current records as the baseline bundle instead of checking.",
 )
-def check(baseline: Path, out: Path, tolerance: float, task: str | None, update: bool) -> None:
+@click.option(
+    "--present-only",
+    is_flag=True,
+    help="Check only the baseline entries that have a record in --out (a baseline covers "
+    "several runs).",
+)
+def check(
+    baseline: Path,
+    out: Path,
+    tolerance: float,
+    task: str | None,
+    update: bool,
+    present_only: bool = False,
+) -> None:
     """Fail (exit 1) when a primary metric dropped by more than --tolerance against a baseline.
 
     Entries match on task, source, model and split hash; a baseline entry without a finished
@@ -632,7 +660,9 @@ def check(baseline: Path, out: Path, tolerance: float, task: str | None, update:
         target, n_records = api.update_baseline(baseline, out, task=task)
         console.print(f"baseline of {n_records} records written to {target}")
         return
-    result = api.check(baseline, out, tolerance=tolerance, task=task)
+    from moviebench.check import absent_note
+
+    result = api.check(baseline, out, tolerance=tolerance, task=task, present_only=present_only)
     style = {
         "ok": "green",
         "improved": "green",
@@ -643,10 +673,15 @@ def check(baseline: Path, out: Path, tolerance: float, task: str | None, update:
     }
     for f in result.findings:
         console.print(f"[{style[f.kind]}]{f.kind.upper():10}[/] {f.message}", highlight=False)
+    note = absent_note(result.findings, out)
+    if note:
+        err_console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     if not result.passed:
+        named = [f"{f.kind} {'/'.join(f.key[:3])}" for f in result.failures if not f.absent]
+        absent = sum(f.absent for f in result.failures)
         err_console.print(
             f"[red]check failed[/]: {len(result.failures)} of {len(result.findings)} entries: "
-            + "; ".join(f"{f.kind} {'/'.join(f.key[:3])}" for f in result.failures),
+            + "; ".join(named + ([f"{absent} without a record (see the note)"] if absent else [])),
             highlight=False,
         )
         sys.exit(1)

@@ -34,6 +34,7 @@ from moviebench.records import (
     read_prediction_ids,
     read_predictions,
     split_seed_of,
+    variant_of,
     write_bootstrap_cache,
 )
 from moviebench.targets import target_kind
@@ -98,6 +99,12 @@ class BoardRow:
     # at each split seed; with several, `primary` is their mean and `primary_std` their std.
     split_primary: dict[int, float] = dataclasses.field(default_factory=dict)
     tie_test: str | None = None  # what measured `diff_ci`: "splits" or "bootstrap"
+    variant: str | None = None  # records.variant: "tuned" rows sit beside the default ones
+
+    @property
+    def key(self) -> str:
+        """The row's name on its board, unique there: the model, and its variant if any."""
+        return row_key(self.model, self.variant)
 
     def to_dict(self) -> dict[str, Any]:
         """The row as `to_json` writes it: the marks that were not set are left out."""
@@ -116,7 +123,19 @@ class BoardRow:
         return {**out, "seeds": list(self.seeds), "metrics": dict(self.metrics)}
 
 
-_MARKS = ("diff_ci", "tie", "gap", "deep_gap", "pretrained_gap", "tie_test", "capped")
+_MARKS = ("diff_ci", "tie", "gap", "deep_gap", "pretrained_gap", "tie_test", "capped", "variant")
+
+
+def row_key(model: str, variant: str | None) -> str:
+    """A board row's unique name: `lightgbm`, `lightgbm (tuned)`."""
+    return f"{model} ({variant})" if variant else model
+
+
+def record_key(record: Record) -> str:
+    """The board row a record belongs to (`row_key` of its model and variant)."""
+    return row_key(record.model, variant_of(record))
+
+
 Board = dict[tuple[str, str], list[BoardRow]]
 
 
@@ -166,10 +185,10 @@ def aggregate_with_draws(records: list[Record], across_splits: bool = False) -> 
     keys = board_keys(records, across_splits)
     groups: dict[tuple[str, str, str], list[Record]] = defaultdict(list)
     for key, r in zip(keys, records):
-        groups[(*key, r.model)].append(r)
+        groups[(*key, record_key(r))].append(r)
     boards: Board = defaultdict(list)
-    for (task, source, model), recs in groups.items():
-        boards[(task, source)].append(_row(model, recs, across_splits))
+    for (task, source, _), recs in groups.items():
+        boards[(task, source)].append(_row(recs[0].model, recs, across_splits))
     for rows in boards.values():
         primary = rows[0].primary_metric
         sign = 1 if higher_is_better(primary) else -1
@@ -262,6 +281,7 @@ def _row(model: str, recs: list[Record], across_splits: bool = False) -> BoardRo
         if "model_code" in first.identity
         else "moviebench",
         split_primary=split_primary if len(split_primary) > 1 else {},
+        variant=variant_of(first),
     )
 
 
@@ -353,7 +373,7 @@ def row_label(row: BoardRow) -> str:
     return (
         row.model
         + (" (baseline)" if row.family == "trivial" else "")
-        + (" (tuned)" if _tuned(row) else "")
+        + (f" ({row.variant})" if row.variant else "")
         + (" (TRUNCATED)" if row.truncated else "")
         + (" (capped)" if row.capped else "")
     )
@@ -665,12 +685,12 @@ def bootstrap_by_model(
     without stored test predictions are absent."""
     by_model: dict[str, list[Record]] = defaultdict(list)
     for r in records:
-        by_model[r.model].append(r)
+        by_model[record_key(r)].append(r)
     per_model: dict[str, np.ndarray] = {}
     ids: np.ndarray | None = None
     weights = np.zeros((0, 0))
     for row in rows:
-        ok = [r for r in by_model[row.model] if r.status == "ok" and r.path]
+        ok = [r for r in by_model[_key(row)] if r.status == "ok" and r.path]
         if not ok:
             continue
         row_ids = [read_prediction_ids(r.path) for r in ok]
@@ -689,8 +709,13 @@ def bootstrap_by_model(
         same_rows = all(r is not None and np.array_equal(r, ids) for r in row_ids)
         values = [cached_bootstrap(r, weights, draws) for r in ok] if same_rows else []
         if values and all(v is not None for v in values):
-            per_model[row.model] = np.mean(values, axis=0)
+            per_model[_key(row)] = np.mean(values, axis=0)
     return per_model
+
+
+def _key(row: Any) -> str:
+    """A row's key in the per-model draws: `BoardRow.key`, or the model of a bare row."""
+    return getattr(row, "key", row.model)
 
 
 def _interval(a: np.ndarray, b: np.ndarray) -> list[float]:
@@ -753,7 +778,7 @@ def pair_interval(per_model: dict[str, np.ndarray], ratio: float = 0.0) -> Inter
         common = sorted(set(sa) & set(sb))
         if len(common) >= 2:
             return split_interval([sa[k] for k in common], [sb[k] for k in common], ratio), "splits"
-        x, y = per_model.get(a.model), per_model.get(b.model)
+        x, y = per_model.get(_key(a)), per_model.get(_key(b))
         return None if x is None or y is None else (_interval(x, y), "bootstrap")
 
     return interval

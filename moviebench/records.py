@@ -259,10 +259,14 @@ def record_path(
     train_fraction: float | None = None,
     profile: str = "quick",
     split_seed: int = DEFAULT_SPLIT_SEED,
+    variant: str | None = None,
 ) -> Path:
     """Where a cell's record goes: one folder per data fingerprint, so a run on other data
     never overwrites (or sits on one board with) this one. Without a fingerprint: the
     folder layout of records written before data folders existed.
+
+    A `variant` (`variant()`: "tuned" for params from a study) is a folder of its own under
+    the model's, `<model>/tuned/`, so a tuned record sits beside the default one.
 
     A `bench scale` point (`train_fraction`) goes under `<out>/scaling/`, named so no
     leaderboard reads it; a profile other than "quick" gets a `profile-<name>` folder beside
@@ -274,6 +278,8 @@ def record_path(
     if data_fingerprint:
         root = root / data_fingerprint[:DATA_DIGITS]
     root = root / model
+    if variant:
+        root = root / variant
     if profile != "quick":
         root = root / f"profile-{profile}"
     if split_seed != DEFAULT_SPLIT_SEED:
@@ -284,6 +290,19 @@ def record_path(
         else f"frac-{train_fraction:g}-seed-{seed}.json"
     )
     return root / name
+
+
+def variant(params_source: str | None) -> str | None:
+    """Which params made a cell, as a name for its folder and board row: None for the
+    model's defaults, "tuned" for the best params of its `bench tune` study. The one place
+    that decides it (record paths, board rows, `load_records`); user-given params can name
+    theirs here too (e.g. `params-<hash of the params>`)."""
+    return "tuned" if str(params_source or "").startswith("tuned") else None
+
+
+def variant_of(record: Record) -> str | None:
+    """The variant a stored record was made as (`variant`)."""
+    return variant(record.params_source)
 
 
 def split_seed_of(record: Record) -> int:
@@ -466,7 +485,10 @@ def load_records(out: Path, task: str | None = None) -> list[Record]:
         # One record per cell: a folder that also holds records of an older layout (before
         # data folders) must not count a seed twice; the most recently written one stands.
         r = record
-        cell = (r.task, r.source, r.data_fingerprint, r.profile, r.model, r.seed, r.split_hash)
+        cell = (
+            r.task, r.source, r.data_fingerprint, r.profile, r.model, variant_of(r), r.seed,
+            r.split_hash,
+        )  # fmt: skip
         kept = by_cell.get(cell)
         if kept is None or record.created >= kept.created:
             by_cell[cell] = record

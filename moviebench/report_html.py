@@ -27,6 +27,7 @@ from moviebench.leaderboard import (
     failures,
     gap_lines,
     headline_rows,
+    record_key,
     table_rows,
 )
 from moviebench.plots import FAMILY_COLORS, slug, write_plots
@@ -141,7 +142,7 @@ def render_board(
     primary_col = next(j for j, h in enumerate(header) if h.split(" (")[0] == metric)
     by_model: dict[str, list[Record]] = defaultdict(list)
     for r in records:
-        by_model[r.model].append(r)
+        by_model[record_key(r)].append(r)
     e = html.escape
     numeric = {
         j for j in range(len(header)) if any(sort_key(cells[j]) is not None for cells in body)
@@ -165,8 +166,8 @@ def render_board(
             classes.append("tie")
         if row.status != "ok":
             classes.append(f"status-{slug(row.status)}")
-        anchor = slug(f"prov-{task}-{source}-{row.model}")
-        details.append(_details(anchor, row, by_model[row.model]))
+        anchor = slug(f"prov-{task}-{source}-{row.key}")
+        details.append(_details(anchor, row, by_model[row.key]))
         tds = []
         for j, cell in enumerate(cells):
             attrs = []
