@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from moviebench.export_mlflow import ExportSummary
     from moviebench.models import Model
     from moviebench.prepare import PreparedTask
+    from moviebench.plan import PlannedCell
     from moviebench.records import Record
     from moviebench.reporting import Reporter
     from moviebench.runner import RunRequest
@@ -209,6 +210,22 @@ def run(
         executor=executor,
     )
     return run_ladder(request, reporter)
+
+
+def plan(
+    task: str,
+    *,
+    tuned: bool = False,
+    shard: tuple[int, int] | None = None,
+    **cells: Unpack[Cells],
+) -> list[PlannedCell]:
+    """What `run` with the same arguments would do, without loading data or training: each
+    cell with its action (run, reuse, recheck, or the status of its last unfinished record),
+    its declared training budget and an estimate of its seconds from finished records on
+    this machine (`moviebench.plan`)."""
+    from moviebench.plan import plan_cells
+
+    return plan_cells(_request(task, cells, tuned=tuned, shard=shard))
 
 
 def run_failure(records: list[Record], models: Sequence[str] | None = None) -> str | None:

@@ -3,6 +3,7 @@ No logic of its own lives here; each option is declared once (option groups belo
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
@@ -351,6 +352,13 @@ def executor_options(func: _F) -> _F:
 )
 @executor_options
 @board_columns_options
+@click.option(
+    "--plan",
+    "show_plan",
+    is_flag=True,
+    help="List the cells that would run, be reused, skip or fail, each with its declared "
+    "budget and an estimate of its time from finished records on this machine; train nothing.",
+)
 def run(
     task: str,
     models: str | None,
@@ -365,6 +373,7 @@ def run(
     shard: str | None = None,
     runner: Any | None = None,
     columns: list[str] | None = None,
+    show_plan: bool = False,
 ) -> None:
     """Train and score a task's ladder of models, then print its leaderboard.
 
@@ -393,6 +402,20 @@ def run(
         raise click.BadParameter("give at least one split seed", param_hint="--split-seeds")
     for split_seed in splits or ():
         check_seed("--split-seeds", split_seed)  # before anything trains, in one line
+    if show_plan:
+        for split_seed in splits or [options.split_seed]:
+            planned = api.plan(
+                task,
+                models=wanted,
+                seeds=_seeds(seeds),
+                out=out,
+                options=dataclasses.replace(options, split_seed=split_seed),
+                force=force,
+                tuned=tuned,
+                shard=share,
+            )
+            print_plan(planned, task, split_seed if splits else None)
+        return
     with LadderDisplay(console) as display:
         records = api.run(
             task,
@@ -430,6 +453,35 @@ def run(
     if failure:
         err_console.print(f"[red]error:[/] {escape(failure)}", highlight=False, soft_wrap=True)
         sys.exit(1)
+
+
+def print_plan(planned: list[Any], task: str, split_seed: int | None) -> None:
+    """`bench run --plan`: one row per cell, then the estimated total."""
+    from rich.table import Table
+
+    from moviebench.plan import total_estimate
+
+    title = f"plan: {task}" + (f", split seed {split_seed}" if split_seed is not None else "")
+    table = Table(title=title, title_justify="left")
+    notes = any(c.note for c in planned)
+    for name in ("model", "seed", "family", "action", "budget", "est. s", "note")[: 6 + notes]:
+        table.add_column(name, justify="right" if name in ("seed", "est. s") else "left")
+    for c in planned:
+        estimate = "—" if c.estimate is None else f"{c.estimate:,.1f}"
+        cells = [c.model, str(c.seed), c.family, c.action, c.budget, estimate, c.note]
+        table.add_row(*cells[: 6 + notes])
+    console.print(table)
+    seconds, unknown = total_estimate(planned)
+    console.print(
+        f"estimated {seconds / 60:,.1f} min for the cells that would train (at most: a "
+        "'recheck' cell has a record, reused if nothing that made it changed)"
+        + (
+            f"; {unknown} without an estimate (no finished record on this machine)"
+            if unknown
+            else ""
+        ),
+        highlight=False,
+    )
 
 
 @cli.command(name="ls")

@@ -34,6 +34,7 @@ from moviebench.leaderboard import (
 )
 from moviebench.records import Record
 from moviebench.reporting import (
+    Eta,
     Reporter,
     label_of,
     outcome_text,
@@ -88,6 +89,10 @@ class LadderDisplay(Reporter):
         self.inner: Any = None
         # `--jobs` reports from two threads: networks here, the workers' cells via a collector.
         self._lock = threading.RLock()
+        # A pipe or log gets no bars: progress lines with an ETA instead (`Eta`).
+        self.eta = None if console.is_terminal else Eta()
+        if self.eta is not None and total:
+            self.eta.to_run(total)
         # Data steps deep below (image checks, decoding) report here while the run is shown.
         self._listening = data_progress.listening(self.progress)
 
@@ -132,6 +137,8 @@ class LadderDisplay(Reporter):
 
     @_locked
     def to_run(self, cells: int) -> None:
+        if self.eta is not None:
+            self.eta.to_run(cells)
         if self.ladder is None:
             self.ladder = self.bars.add_task("ladder", total=cells)
         else:
@@ -173,6 +180,9 @@ class LadderDisplay(Reporter):
             self.console.print(f"  [green]done[/] {name}: {escape(outcome_text(record))}")
         else:
             self.console.print(f"  [red]{record.status}[/] {name}: {escape(outcome_text(record))}")
+        line = self.eta.finished() if self.eta is not None else None
+        if line:
+            self.console.print(f"  {line}", highlight=False)
 
 
 def print_leaderboards(

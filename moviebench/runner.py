@@ -25,6 +25,7 @@ from moviebench.errors import BenchError
 from moviebench.executors import REUSED, Executor, local_executor, run_cells
 from moviebench.models import MODELS
 from moviebench.options import RunOptions, check_seed
+from moviebench.plan import remember_timings
 from moviebench.prepare import PreparedTask, prepare
 from moviebench.records import Record, clean_stale_temp, ensure_writable
 from moviebench.reporting import Reporter, SilentReporter
@@ -210,6 +211,7 @@ def run_planned(
     ladder = plan(req, reporter)
     records = run_cells(cells_of(ladder), req.out, req.cell_executor(), reporter, req.force)
     manifest.remember(req, records, kind, extra, ladder.prep.loaded.file_folders())
+    remember_timings(records)  # for `bench run --plan`'s estimates on this machine
     return records
 
 
