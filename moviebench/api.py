@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from moviebench.executors import Executor
     from moviebench.export_mlflow import ExportSummary
     from moviebench.models import Model
-    from moviebench.prepare import PreparedTask
     from moviebench.plan import PlannedCell
+    from moviebench.prepare import PreparedTask
     from moviebench.records import Record
     from moviebench.reporting import Reporter
     from moviebench.runner import RunRequest
@@ -53,9 +53,11 @@ __all__ = [
     "check",
     "export_mlflow",
     "export_split",
+    "forget",
     "inspect_source",
     "load_plugins",
     "models",
+    "plan",
     "report",
     "run",
     "run_failure",

@@ -4,7 +4,7 @@ Each cell of the request is listed with what would happen to it (run, reuse, or 
 last record says: failed or skipped), its declared training budget under the run's profile,
 and an estimate of its seconds on this machine: the median fit + predict seconds of the
 finished records of the same task, source and model in `--out`, else of this machine's
-earlier runs (`timings.jsonl` under the cache, written as cells finish). Nothing is loaded
+earlier runs (`timings.py`: written as cells finish). Nothing is loaded
 or trained: the data is not read (the run manifest's stamps say whether the whole run is
 current), so the plan answers in the time the model registry takes to import.
 """
@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from moviebench.records import Record, load_records
-
-TIMINGS = "timings.jsonl"  # under the cache root: one line per finished cell on this machine
+from moviebench.timings import timings_path
 
 
 @dataclass
@@ -35,40 +34,6 @@ class PlannedCell:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def timings_path() -> Path:
-    from moviebench.features.cache import cache_root
-
-    return cache_root() / TIMINGS
-
-
-def remember_timings(records: list[Record]) -> None:
-    """Append the seconds of the cells that trained now (not reused) to this machine's
-    timing file, for later plans. Best effort: a cache that cannot be written is skipped."""
-    lines = [
-        json.dumps(
-            {
-                "task": r.task,
-                "source": r.source,
-                "model": r.model,
-                "profile": r.profile,
-                "seconds": (r.fit_seconds or 0.0) + (r.predict_seconds or 0.0),
-                "n_train": r.n_train,
-            }
-        )
-        for r in records
-        if r.status == "ok" and not r.reused and r.fit_seconds is not None
-    ]
-    if not lines:
-        return
-    try:
-        path = timings_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write("".join(line + "\n" for line in lines))
-    except OSError:
-        pass
 
 
 def _timed(task: str, source: str, profile: str, out: Path) -> dict[str, list[float]]:

@@ -25,11 +25,11 @@ from moviebench.errors import BenchError
 from moviebench.executors import REUSED, Executor, local_executor, run_cells
 from moviebench.models import MODELS
 from moviebench.options import RunOptions, check_seed
-from moviebench.plan import remember_timings
 from moviebench.prepare import PreparedTask, prepare
 from moviebench.records import Record, clean_stale_temp, ensure_writable
 from moviebench.reporting import Reporter, SilentReporter
 from moviebench.tasks import TASKS, TaskSpec
+from moviebench.timings import remember_timings
 
 
 @dataclass

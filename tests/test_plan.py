@@ -11,9 +11,10 @@ from click.testing import CliRunner
 
 from moviebench import api
 from moviebench.cli import cli
-from moviebench.plan import remember_timings, timings_path, total_estimate
+from moviebench.plan import total_estimate
 from moviebench.records import load_records
 from moviebench.reporting import Eta
+from moviebench.timings import remember_timings, timings_path
 
 SAMPLE = Path(__file__).resolve().parents[1] / "results" / "sample"
 
