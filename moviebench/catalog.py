@@ -50,7 +50,7 @@ def catalog_tables() -> list[Table]:
             m.family,
             ",".join(sorted(m.inputs)) or "—",
             ",".join(sorted(map(str, m.targets))),
-            m.summary,
+            model_description(m),
         ]
         for m in MODELS
     ]
@@ -80,3 +80,13 @@ def catalog_tables() -> list[Table]:
             budgets,
         ),
     ]
+
+
+def model_description(cls: type) -> str:
+    """A rung's line in `bench ls`: its `summary`, else the first line of its own class
+    docstring (a plugin author writes a docstring more often than a summary)."""
+    summary = getattr(cls, "summary", "") or ""
+    if summary:
+        return summary
+    doc = cls.__dict__.get("__doc__") or ""
+    return doc.strip().split("\n\n")[0].replace("\n", " ").strip()

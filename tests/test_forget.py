@@ -95,3 +95,24 @@ def test_split_export_to_and_deprecated_out(tmp_path: Path) -> None:
         assert target.exists()
         target.unlink()
     assert "deprecated" in result.output
+
+
+def test_bench_ls_describes_a_plugin_by_its_docstring() -> None:
+    from moviebench.catalog import model_description
+    from moviebench.models import MODELS, Model
+
+    class Documented(Model):
+        """Extra trees on the metadata.
+
+        More detail that bench ls leaves out."""
+
+    class Summarised(Documented):
+        summary = "its own summary"
+
+    class Bare(Model):
+        pass
+
+    assert model_description(Documented) == "Extra trees on the metadata."
+    assert model_description(Summarised) == "its own summary"
+    assert model_description(Bare) == ""
+    assert model_description(MODELS.get("logreg")) == MODELS.get("logreg").summary
