@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from moviebench.executors import Executor
     from moviebench.export_mlflow import ExportSummary
     from moviebench.models import Model
+    from moviebench.plan import PlannedCell
     from moviebench.prepare import PreparedTask
     from moviebench.records import Record
     from moviebench.reporting import Reporter
@@ -53,10 +54,12 @@ __all__ = [
     "check",
     "export_mlflow",
     "export_split",
+    "forget",
     "inspect_source",
     "load_plugins",
     "load_suite",
     "models",
+    "plan",
     "report",
     "run",
     "run_failure",
@@ -343,6 +346,22 @@ def suite_cells(suite: Suite, item: SuiteItem, out: Path | str | None = None) ->
     }
 
 
+def plan(
+    task: str,
+    *,
+    tuned: bool = False,
+    shard: tuple[int, int] | None = None,
+    **cells: Unpack[Cells],
+) -> list[PlannedCell]:
+    """What `run` with the same arguments would do, without loading data or training: each
+    cell with its action (run, reuse, recheck, or the status of its last unfinished record),
+    its declared training budget and an estimate of its seconds from finished records on
+    this machine (`moviebench.plan`)."""
+    from moviebench.plan import plan_cells
+
+    return plan_cells(_request(task, cells, tuned=tuned, shard=shard))
+
+
 def run_failure(records: list[Record], models: Sequence[str] | None = None) -> str | None:
     """One line naming every asked-for cell of `records` that failed, or None when each
     finished, was current or was skipped. `models` as given to `run` (None: the whole
@@ -402,12 +421,15 @@ def tune(
     executor: TrialExecutor | None = None,
     reporter: Reporter | None = None,
     plugins: Sequence[str] = (),
+    fresh: bool = False,
 ) -> dict[str, TuneResult]:
     """Tune `model` (or, with `ladder=True`, every tunable rung of the task) with Optuna on
     the validation split; returns each tuned model's `TuneResult` (best params and value,
     trial counts) by model name.
-    Trials default to 20 unless `timeout` is given. `run(..., tuned=True)` then uses the best
-    params.
+    Trials default to 20 unless `timeout` is given; each study gets exactly `trials` new
+    ones, the first the model's defaults unless the study already ran them. `fresh` deletes
+    a study's earlier trials first; otherwise the new trials join them. `run(..., tuned=True)`
+    then uses the best params.
 
     Example::
 
@@ -445,6 +467,7 @@ def tune(
         out=Path(out),
         seed=seed,
         sampler_seed=sampler_seed,
+        fresh=fresh,
         executor=executor,
     )
     requests = ladder_requests(request) if ladder else [request]
@@ -537,13 +560,17 @@ class Board:
 
         return aggregate(self.records, self.across_splits)
 
-    def render(self, fmt: BoardFormat | str) -> str:
-        """The boards as markdown (`md`), CSV or JSON text: what `bench leaderboard --format` prints."""
+    def render(self, fmt: BoardFormat | str, columns: Sequence[str] | None = None) -> str:
+        """The boards as markdown (`md`), CSV or JSON text: what `bench leaderboard --format`
+        prints. `columns` picks the markdown table's columns (`leaderboard.pick_columns`:
+        names, "default", "all"); without it markdown shows them all."""
         from moviebench.leaderboard import to_csv, to_json, to_markdown
 
         renderers = {"md": to_markdown, "csv": to_csv, "json": to_json}
         if fmt not in renderers:
             raise BadRequest(f"unknown board format '{fmt}': choose one of md, csv, json")
+        if fmt == "md":
+            return to_markdown(self.boards, columns=list(columns) if columns else None)
         return renderers[fmt](self.boards)
 
     def to_frame(self) -> Any:
@@ -717,9 +744,11 @@ def check(
     *,
     tolerance: float = 0.01,
     task: str | None = None,
+    present_only: bool = False,
 ) -> CheckResult:
     """Compare the records under `out` with a baseline folder: a primary metric that dropped
     by more than `tolerance`, or a baseline entry without a finished current record, fails.
+    `present_only` checks only the baseline entries that have a record in `out`.
 
     Example::
 
@@ -734,7 +763,9 @@ def check(
         raise BadRequest(f"tolerance {tolerance:g}: must be 0 or more")
     current = load_records(Path(out), task)
     base = [r for r in load_baseline(Path(baseline)) if not task or r.task == task]
-    return CheckResult(findings=compare(base, current, tolerance), tolerance=tolerance)
+    return CheckResult(
+        findings=compare(base, current, tolerance, present_only=present_only), tolerance=tolerance
+    )
 
 
 def update_baseline(
@@ -749,6 +780,21 @@ def update_baseline(
     if not current:
         raise BenchError(f"no records in {out} to save as a baseline")
     return save_baseline(current, Path(baseline)), len(current)
+
+
+def forget(
+    task: str,
+    models: Sequence[str] | None = None,
+    *,
+    out: Path | str = "results",
+    failed: bool = False,
+    source: str | None = None,
+) -> list[Record]:
+    """Remove records (with their test scores and bootstrap caches) of `task` under `out`:
+    those of `models`, and with `failed` only the unfinished ones; returns what was removed."""
+    from moviebench.records import forget as forget_records
+
+    return forget_records(Path(out), task, list(models or []), failed=failed, source=source)
 
 
 def inspect_source(source: str, data: Path | str | None = None, min_votes: int = 10) -> dict:

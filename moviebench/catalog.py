@@ -129,7 +129,7 @@ def live_model_entries() -> list[dict[str, Any]]:
             "family": m.family,
             "inputs": ",".join(sorted(m.inputs)),
             "targets": ",".join(sorted(map(str, m.targets))),
-            "summary": m.summary,
+            "summary": model_description(m),
             "budgets": [describe_budget(m.resolve_budget(p, m.defaults)) for p in PROFILES]
             if m.budget_keys()
             else [],
@@ -144,3 +144,13 @@ def code_stamp() -> str:
     for path in sorted(PACKAGE.rglob("*.py")):
         digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:20]
+
+
+def model_description(cls: type) -> str:
+    """A rung's line in `bench ls`: its `summary`, else the first line of its own class
+    docstring (a plugin author writes a docstring more often than a summary)."""
+    summary = getattr(cls, "summary", "") or ""
+    if summary:
+        return summary
+    doc = cls.__dict__.get("__doc__") or ""
+    return doc.strip().split("\n\n")[0].replace("\n", " ").strip()

@@ -38,6 +38,7 @@ from moviebench.records import (
     read_predictions,
     read_record,
     record_path,
+    variant,
     write_predictions,
     write_record,
 )
@@ -72,7 +73,13 @@ class Cell:
             profile=prep.options.profile,
             split_seed=prep.options.split_seed,
             split=prep.options.split,
+            variant=self.variant,
         )
+
+    @property
+    def variant(self) -> str | None:
+        """Tuned (or other non-default) params: a record path and board row of their own."""
+        return variant(self.params_source)
 
     def resolved_params(self) -> dict[str, Any]:
         """The params the model will run with: its current defaults under the given ones, so a

@@ -23,7 +23,7 @@ import numpy as np
 
 from moviebench.errors import BenchError
 from moviebench.metrics import higher_is_better
-from moviebench.records import Record, RecordError, load_records
+from moviebench.records import Record, RecordError, load_records, variant_of
 
 Key = tuple[str, str, str, str, str]  # task, source, model, split hash, profile
 BUNDLE_FIELDS = (
@@ -64,6 +64,7 @@ class Finding:
     baseline: float | None
     current: float | None
     message: str
+    absent: bool = False  # missing because no current record exists at all (not a failed run)
 
     @property
     def fails(self) -> bool:
@@ -100,7 +101,9 @@ def summarise(records: list[Record]) -> dict[Key, dict[str, Any]]:
     """Per key: the primary metric's mean over finished seeds (None when none finished)."""
     groups: dict[Key, list[Record]] = defaultdict(list)
     for r in records:
-        groups[(r.task, r.source, r.model, r.split_hash or "?", r.profile)].append(r)
+        # a tuned record is its own entry, as it is its own board row
+        model = f"{r.model} ({variant_of(r)})" if variant_of(r) else r.model
+        groups[(r.task, r.source, model, r.split_hash or "?", r.profile)].append(r)
     out = {}
     for key, recs in groups.items():
         ok = [r for r in recs if r.status == "ok" and r.primary is not None]
@@ -121,8 +124,14 @@ def truncated_records(records: list[Record]) -> list[Record]:
 
 
 def compare(
-    baseline: list[Record], current: list[Record], tolerance: float = 0.01
+    baseline: list[Record],
+    current: list[Record],
+    tolerance: float = 0.01,
+    present_only: bool = False,
 ) -> list[Finding]:
+    """The findings of each baseline entry against the current records (and the current
+    entries the baseline lacks). `present_only` leaves out the baseline entries that have
+    no current record at all: a check of one run against a baseline that covers several."""
     if not tolerance >= 0:
         raise BenchError(f"--tolerance {tolerance}: must be 0 or more (it is the allowed drop)")
     base, cur = summarise(baseline), summarise(current)
@@ -138,6 +147,8 @@ def compare(
             + ("" if key[4] == "quick" else f", profile {key[4]}")
             + ")"
         )
+        if c is None and present_only:
+            continue
         if c is None:
             moved = [k for k in cur if k[:3] == key[:3]]
             hint = (
@@ -145,7 +156,13 @@ def compare(
             )
             findings.append(
                 Finding(
-                    "missing", key, metric, b["primary"], None, f"{name}: no current record{hint}"
+                    "missing",
+                    key,
+                    metric,
+                    b["primary"],
+                    None,
+                    f"{name}: no current record{hint}",
+                    absent=True,
                 )
             )
             continue
@@ -228,3 +245,17 @@ def save_baseline(records: list[Record], path: Path, name: str = "baseline") -> 
     target = path / f"{name}.json"
     target.write_text(json.dumps(trimmed, indent=1, sort_keys=True) + "\n")
     return target
+
+
+def absent_note(findings: list[Finding], out: Path | str) -> str | None:
+    """One line for the baseline entries that have no record at all in `out`: a baseline
+    covers more than one run, so say how to produce them or to check only what is there."""
+    absent = [f for f in findings if f.absent]
+    if not absent:
+        return None
+    n = sum(1 for f in findings if f.kind != "new")
+    return (
+        f"{len(absent)} of {n} baseline entries have no record in {out}; run "
+        f"`results/board.sh baseline {out}` to produce them, or check only what is present "
+        "with --present-only"
+    )

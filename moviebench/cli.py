@@ -3,7 +3,9 @@ No logic of its own lives here; each option is declared once (option groups belo
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -20,7 +22,8 @@ from moviebench.options import DEFAULT_SPLIT_SEED, PROFILES, RunOptions, check_s
 from moviebench.settings import IMAGE_SIZES
 
 # Leaderboards are wide: when output is not a terminal (CI logs, pipes), do not wrap at 80.
-console = Console(width=None if Console().is_terminal else 200)
+# A pipe gets wide lines (200) unless COLUMNS says otherwise; boards fit the width given.
+console = Console(width=None if Console().is_terminal or os.environ.get("COLUMNS") else 200)
 err_console = Console(stderr=True)
 
 
@@ -115,6 +118,26 @@ def storage_option(help: str) -> Callable[[_F], _F]:
 
 def plots_option(help: str) -> Callable[[_F], _F]:
     return path_option("--plots", "plots_dir", help=help)
+
+
+def board_columns_options(func: _F) -> _F:
+    """--columns / --wide: which board columns to show (`leaderboard.pick_columns`), passed
+    on as `columns` (None: the compact board that fits the terminal)."""
+
+    @click.option(
+        "--columns",
+        "board_columns",
+        help="Comma-separated board columns: rank, model, family, weights, primary, delta, a "
+        "metric's name, fit, epochs, predict, params, seeds, splits; 'default' (the compact "
+        "board) and 'all' expand.",
+    )
+    @click.option("--wide", is_flag=True, help="Show every board column (--columns all).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, board_columns: str | None, wide: bool, **kwargs: Any) -> Any:
+        columns = ["all"] if wide else _csv_list(board_columns)
+        return func(*args, columns=columns, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 force_option = click.option(
@@ -367,6 +390,14 @@ def executor_options(func: _F) -> _F:
     "every share must get the same --models and --seeds.",
 )
 @executor_options
+@board_columns_options
+@click.option(
+    "--plan",
+    "show_plan",
+    is_flag=True,
+    help="List the cells that would run, be reused, skip or fail, each with its declared "
+    "budget and an estimate of its time from finished records on this machine; train nothing.",
+)
 def run(
     task: str | None,
     suite: Path | None,
@@ -382,6 +413,8 @@ def run(
     jobs: int = 1,
     shard: str | None = None,
     runner: Any | None = None,
+    columns: list[str] | None = None,
+    show_plan: bool = False,
 ) -> None:
     """Train and score a task's ladder of models, then print its leaderboard.
 
@@ -429,6 +462,20 @@ def run(
         raise click.BadParameter("give at least one split seed", param_hint="--split-seeds")
     for split_seed in splits or ():
         check_seed("--split-seeds", split_seed)  # before anything trains, in one line
+    if show_plan:
+        for split_seed in splits or [options.split_seed]:
+            planned = api.plan(
+                task,
+                models=wanted,
+                seeds=_seeds(seeds),
+                out=out,
+                options=dataclasses.replace(options, split_seed=split_seed),
+                force=force,
+                tuned=tuned,
+                shard=share,
+            )
+            print_plan(planned, task, split_seed if splits else None)
+        return
     with LadderDisplay(console) as display:
         records = api.run(
             task,
@@ -455,7 +502,7 @@ def run(
     shown = api.board(
         out, task, first.source, first.data_fingerprint, options.split_seed, split_seeds=splits
     )
-    print_leaderboards(console, shown.records, shown.across_splits)
+    print_leaderboards(console, shown.records, shown.across_splits, columns)
     # The data folder (the model folders' parent), whatever profile or split folder the
     # records sit in below their model's.
     path = Path(first.path)
@@ -510,6 +557,35 @@ def _run_suite(
         sys.exit(1)
 
 
+def print_plan(planned: list[Any], task: str, split_seed: int | None) -> None:
+    """`bench run --plan`: one row per cell, then the estimated total."""
+    from rich.table import Table
+
+    from moviebench.plan import total_estimate
+
+    title = f"plan: {task}" + (f", split seed {split_seed}" if split_seed is not None else "")
+    table = Table(title=title, title_justify="left")
+    notes = any(c.note for c in planned)
+    for name in ("model", "seed", "family", "action", "budget", "est. s", "note")[: 6 + notes]:
+        table.add_column(name, justify="right" if name in ("seed", "est. s") else "left")
+    for c in planned:
+        estimate = "—" if c.estimate is None else f"{c.estimate:,.1f}"
+        cells = [c.model, str(c.seed), c.family, c.action, c.budget, estimate, c.note]
+        table.add_row(*cells[: 6 + notes])
+    console.print(table)
+    seconds, unknown = total_estimate(planned)
+    console.print(
+        f"estimated {seconds / 60:,.1f} min for the cells that would train (at most: a "
+        "'recheck' cell has a record, reused if nothing that made it changed)"
+        + (
+            f"; {unknown} without an estimate (no finished record on this machine)"
+            if unknown
+            else ""
+        ),
+        highlight=False,
+    )
+
+
 @cli.command(name="ls")
 def list_all() -> None:
     """List the tasks, sources, models and each task's settings.
@@ -546,6 +622,7 @@ def list_all() -> None:
     "--split-seeds`): mean ± std across splits, ties by the paired test across them.",
 )
 @plots_option("Write PNG plots and a leaderboard.md embedding them into this folder.")
+@board_columns_options
 def leaderboard(
     task: str | None,
     source: str | None,
@@ -554,6 +631,7 @@ def leaderboard(
     split_seed: int = DEFAULT_SPLIT_SEED,
     split_seeds: str | None = None,
     plots_dir: Path | None = None,
+    columns: list[str] | None = None,
 ) -> None:
     """Render leaderboards from stored records alone (no training).
 
@@ -568,9 +646,9 @@ def leaderboard(
     splits = _seeds(split_seeds) if split_seeds else None
     board = api.board(out, task, source, split_seed=split_seed, split_seeds=splits)
     if fmt == "table":
-        print_leaderboards(console, board.records, board.across_splits)
+        print_leaderboards(console, board.records, board.across_splits, columns)
     else:
-        click.echo(board.render(fmt))
+        click.echo(board.render(fmt, columns))
     if plots_dir:
         page, n_plots = board.write_plots(plots_dir)
         err_console.print(f"plots and markdown written to {page} ({n_plots} PNGs)")
@@ -607,6 +685,12 @@ def leaderboard(
     type=int,
     help="TPE sampler seed; default: the study's trial count (give workers started together distinct seeds).",
 )
+@click.option(
+    "--fresh/--continue",
+    default=False,
+    help="Start each study afresh (its earlier trials deleted) or add --trials new trials to "
+    "it  [default: --continue].",
+)
 @data_options
 @executor_options
 def tune(
@@ -622,6 +706,7 @@ def tune(
     options: RunOptions,
     ladder: bool = False,
     runner: Any | None = None,
+    fresh: bool = False,
 ) -> None:
     """Tune one model (or, with --ladder, every tunable rung) with Optuna on the VALIDATION split
     (the test split is never read).
@@ -658,17 +743,25 @@ def tune(
             options=options,
             executor=runner,
             reporter=display,
+            fresh=fresh,
         )
     for result in results.values():
         console.print(
-            f"study [bold]{result.study}[/] ({result.storage}): {result.n_complete} complete, {result.n_pruned} pruned, "
-            f"{result.n_failed} failed; {result.seconds:.0f}s in this process"
+            f"study [bold]{result.study}[/] ({result.storage}): {result.n_new} new trials; "
+            f"{result.n_complete} complete, {result.n_pruned} pruned, "
+            f"{result.n_failed} failed in the study; {result.seconds:.0f}s in this process"
         )
         console.print(
             f"best validation {result.primary_metric}: [bold]{result.best_value:.4f}[/] (trial {result.best_trial})"
+            + (
+                f"; defaults {result.defaults_value:.4f}"
+                if result.defaults_value is not None
+                else ""
+            )
         )
         console.print(f"best params: {result.best_params}")
     console.print(
+        "the tuned rows go beside the default ones (`<model>/tuned/` records); "
         f"train with them: bench run --task {task} --models {','.join(results)} --tuned (with the same data options)"
         + (f" --storage '{storage}'" if storage else "")
         + (f" --out {out}" if str(out) != "results" else "")
@@ -691,7 +784,20 @@ def tune(
     is_flag=True,
     help="Write the current records as the baseline bundle instead of checking.",
 )
-def check(baseline: Path, out: Path, tolerance: float, task: str | None, update: bool) -> None:
+@click.option(
+    "--present-only",
+    is_flag=True,
+    help="Check only the baseline entries that have a record in --out (a baseline covers "
+    "several runs).",
+)
+def check(
+    baseline: Path,
+    out: Path,
+    tolerance: float,
+    task: str | None,
+    update: bool,
+    present_only: bool = False,
+) -> None:
     """Fail (exit 1) when a primary metric dropped by more than --tolerance against a baseline.
 
     Entries match on task, source, model and split hash; a baseline entry without a finished
@@ -708,7 +814,9 @@ def check(baseline: Path, out: Path, tolerance: float, task: str | None, update:
         target, n_records = api.update_baseline(baseline, out, task=task)
         console.print(f"baseline of {n_records} records written to {target}")
         return
-    result = api.check(baseline, out, tolerance=tolerance, task=task)
+    from moviebench.check import absent_note
+
+    result = api.check(baseline, out, tolerance=tolerance, task=task, present_only=present_only)
     style = {
         "ok": "green",
         "improved": "green",
@@ -719,10 +827,15 @@ def check(baseline: Path, out: Path, tolerance: float, task: str | None, update:
     }
     for f in result.findings:
         console.print(f"[{style[f.kind]}]{f.kind.upper():10}[/] {f.message}", highlight=False)
+    note = absent_note(result.findings, out)
+    if note:
+        err_console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
     if not result.passed:
+        named = [f"{f.kind} {'/'.join(f.key[:3])}" for f in result.failures if not f.absent]
+        absent = sum(f.absent for f in result.failures)
         err_console.print(
             f"[red]check failed[/]: {len(result.failures)} of {len(result.findings)} entries: "
-            + "; ".join(f"{f.kind} {'/'.join(f.key[:3])}" for f in result.failures),
+            + "; ".join(named + ([f"{absent} without a record (see the note)"] if absent else [])),
             highlight=False,
         )
         sys.exit(1)
@@ -945,18 +1058,57 @@ def split() -> None:
 @split.command(name="export")
 @task_option()
 @data_options
-@path_option("--out", "out_file", required=True, help="CSV file to write.")
-def split_export(task: str, options: RunOptions, out_file: Path) -> None:
+@path_option("--to", "to_file", help="CSV file to write.")
+@path_option("--out", "out_file", hidden=True, help="Deprecated: --to.")
+def split_export(
+    task: str, options: RunOptions, to_file: Path | None, out_file: Path | None = None
+) -> None:
     """Write movie_id, part, split_hash, the task's inputs and the labels of train and val
     films (test labels never leave the harness).
 
     \b
-    Example:  bench split export --task tmdb-quality --out split.csv
+    Example:  bench split export --task tmdb-quality --to split.csv
     """
     from moviebench import api
 
-    path = api.export_split(task, out_file, options=options)
+    if out_file is not None:
+        # `--out` is the records folder in every other command: the file is `--to`.
+        err_console.print("[yellow]warning:[/] --out FILE is deprecated here; use --to FILE")
+        if to_file is not None and to_file != out_file:
+            raise click.UsageError("give the file once: --to FILE")
+        to_file = out_file
+    if to_file is None:
+        raise click.UsageError("Missing option '--to': the CSV file to write")
+    path = api.export_split(task, to_file, options=options)
     console.print(f"wrote {path}")
+
+
+@cli.command()
+@task_option()
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    help="A model whose records go (repeatable, or comma-separated).",
+)
+@click.option("--failed", is_flag=True, help="Only records that did not finish (failed, skipped).")
+@click.option("--source", help="Only this source.")
+@records_option("The records folder.")
+def forget(task: str, models: tuple[str, ...], failed: bool, source: str | None, out: Path) -> None:
+    """Remove records (and their test scores) from --out: a model's, or the failed ones.
+
+    \b
+    Examples:
+      bench forget --task tmdb-quality --failed
+      bench forget --task tmdb-quality --model ridge-classifier
+    """
+    from moviebench import api
+
+    names = [m for spec in models for m in _csv_list(spec) or []]
+    removed = api.forget(task, names, out=out, failed=failed, source=source)
+    for r in removed:
+        console.print(f"removed {r.model} seed {r.seed} ({r.status}): {r.path}", highlight=False)
+    console.print(f"{len(removed)} record(s) removed from {out}/{task}", highlight=False)
 
 
 @cli.command()

@@ -23,9 +23,18 @@ from rich.table import Table
 from rich.text import Text
 
 from moviebench import progress as data_progress
-from moviebench.leaderboard import aggregate, caveats, failures, gap_lines, table_rows
+from moviebench.leaderboard import (
+    aggregate,
+    caveats,
+    failures,
+    gap_lines,
+    pick_columns,
+    secondary_metrics,
+    table_rows,
+)
 from moviebench.records import Record
 from moviebench.reporting import (
+    Eta,
     Reporter,
     label_of,
     outcome_text,
@@ -80,6 +89,10 @@ class LadderDisplay(Reporter):
         self.inner: Any = None
         # `--jobs` reports from two threads: networks here, the workers' cells via a collector.
         self._lock = threading.RLock()
+        # A pipe or log gets no bars: progress lines with an ETA instead (`Eta`).
+        self.eta = None if console.is_terminal else Eta()
+        if self.eta is not None and total:
+            self.eta.to_run(total)
         # Data steps deep below (image checks, decoding) report here while the run is shown.
         self._listening = data_progress.listening(self.progress)
 
@@ -124,6 +137,8 @@ class LadderDisplay(Reporter):
 
     @_locked
     def to_run(self, cells: int) -> None:
+        if self.eta is not None:
+            self.eta.to_run(cells)
         if self.ladder is None:
             self.ladder = self.bars.add_task("ladder", total=cells)
         else:
@@ -165,13 +180,22 @@ class LadderDisplay(Reporter):
             self.console.print(f"  [green]done[/] {name}: {escape(outcome_text(record))}")
         else:
             self.console.print(f"  [red]{record.status}[/] {name}: {escape(outcome_text(record))}")
+        line = self.eta.finished() if self.eta is not None else None
+        if line:
+            self.console.print(f"  {line}", highlight=False)
 
 
 def print_leaderboards(
-    console: Console, records: list[Record], across_splits: bool = False
+    console: Console,
+    records: list[Record],
+    across_splits: bool = False,
+    columns: list[str] | None = None,
 ) -> None:
+    """Each board as a table. Without `columns` the compact board (`default_columns`), its
+    secondary metrics dropped from the right until it fits the console's width; a row never
+    wraps and a cell is never cut: a table wider than the console (columns asked for, or a
+    pipe's nominal width) is printed at its own width."""
     for (task, source), rows in aggregate(records, across_splits).items():
-        header, body = table_rows(rows)
         splits = sorted({k for r in rows for k in r.split_primary})
         title = (
             f"{task} on {source} — test split {rows[0].split_hash}"
@@ -179,15 +203,45 @@ def print_leaderboards(
             else f"{task} on {source} — split seeds {','.join(map(str, splits))}: mean ± std "
             "across splits, ties by the corrected paired t-test across splits"
         )
-        table = Table(title=title, title_justify="left")
-        for i, col in enumerate(header):
-            table.add_column(col, justify="left" if i in (1, 2, 3) else "right")
-        for cells in body:
-            table.add_row(*cells, style="dim" if "(baseline)" in cells[1] else None)
-        console.print(table)
+        chosen = pick_columns(rows, columns)
+        table = _table(rows, chosen, title)
+        if not columns:
+            # dropped in this order: the last secondary metric first, fit seconds last
+            optional = ["fit", *[c for c in chosen if c in secondary_metrics(rows)]]
+            while optional and _width(console, table) > console.width:
+                chosen = [c for c in chosen if c != optional[-1]]
+                optional.pop()
+                table = _table(rows, chosen, title)
+        natural = _width(console, table)
+        if natural <= console.width:
+            console.print(table)
+        else:  # wider than the console: at its own width, so no row wraps inside the table
+            Console(
+                file=console.file,
+                width=natural,
+                force_terminal=console.is_terminal,
+                color_system=console.color_system,  # type: ignore[arg-type]
+            ).print(table)
         for line in gap_lines(rows):
             console.print(line)
         for line in caveats(rows):
             console.print(f"[bold yellow]{line}[/]", highlight=False)
         for line in failures(rows):
             console.print(f"[red]{escape(line)}[/]")
+
+
+def _table(rows: list[Any], columns: list[str], title: str) -> Table:
+    header, body = table_rows(rows, columns)
+    table = Table(title=title, title_justify="left")
+    for name, col in zip(columns, header):
+        left = name in ("model", "family", "weights")
+        table.add_column(col, justify="left" if left else "right", no_wrap=True)
+    for r, cells in zip(rows, body):
+        table.add_row(*cells, style="dim" if r.family == "trivial" else None)
+    return table
+
+
+def _width(console: Console, table: Table) -> int:
+    """The table's natural width: what it needs with no cell cut or wrapped."""
+    table.expand = False
+    return console.measure(table, options=console.options.update(width=10_000)).maximum

@@ -5,7 +5,8 @@ Per (task, source):
 - the primary metric against fit seconds on a log axis, with the Pareto front marked;
 - multiclass: the confusion matrix of the best model;
 - multi-label: a per-label AP heatmap across models;
-- deep models: learning curves (train and validation loss per epoch) from record history.
+- deep models: learning curves (train and validation loss per epoch, and the validation
+  score that picks the best epoch) from record history.
 """
 
 from __future__ import annotations
@@ -160,10 +161,20 @@ def label_points(ax: Any, labels: list[str], points: list[tuple[float, float]]) 
     return texts
 
 
+def unknown_cost(row: BoardRow) -> bool:
+    """A row whose fit time is not known: an entry trained elsewhere (`bench score`) records
+    no real fit seconds, so it has no place on a cost axis."""
+    origin = getattr(row, "origin", "moviebench")
+    return "external" in (origin, row.family) or row.fit_seconds is None
+
+
 def pareto_figure(rows: list[BoardRow]) -> Any:
     """Primary metric against fit seconds (log axis) with the Pareto front and one label per
-    point, placed so that no two labels overlap (where the axes leave room)."""
-    rows = [r for r in rows if r.primary is not None and r.fit_seconds is not None]
+    point, placed so that no two labels overlap (where the axes leave room). Rows whose fit
+    time is unknown (`unknown_cost`) are left off, named in a note under the axes."""
+    scored = [r for r in rows if r.primary is not None]
+    left_off = [r.model for r in scored if unknown_cost(r)]
+    rows = [r for r in scored if not unknown_cost(r)]
     metric = rows[0].primary_metric
     # A trivial baseline fits in microseconds; clamp so the log axis stays readable.
     points = [(max(r.fit_seconds, 1e-3), r.primary) for r in rows]
@@ -181,19 +192,24 @@ def pareto_figure(rows: list[BoardRow]) -> Any:
     fx, fy = zip(*[points[i] for i in front])
     ax.step(fx, fy, where="post", color="black", lw=1, ls="--", label="Pareto front")
     ax.set_xscale("log")
-    _plain_log_ticks(ax)
     ax.margins(x=0.15, y=0.15)  # room for the labels of the extreme points inside the axes
+    _plain_log_ticks(ax)
     ax.set_xlabel("fit seconds (log)")
     ax.set_ylabel(f"test {metric}")
     ax.set_title(f"{rows[0].task}: {metric} vs training cost", fontsize=9)
-    for family, color in FAMILY_COLORS.items():
-        if any(r.family == family for r in rows):
-            ax.plot([], [], "o", color=color, label=family)
+    for family in dict.fromkeys([*FAMILY_COLORS, *(r.family for r in rows)]):
+        if any(r.family == family for r in rows):  # every colour drawn is in the legend
+            ax.plot([], [], "o", color=FAMILY_COLORS.get(family, "#555"), label=family)
     ax.legend(fontsize=7, loc="best")  # "best" keeps clear of the points; labels keep clear of it
     ax.grid(alpha=0.3, which="both")
     # best first: the models people look for get the first pick of spots
     order = sorted(range(len(rows)), key=lambda i: -points[i][1])
     label_points(ax, [rows[i].model for i in order], [points[i] for i in order])
+    if left_off:  # under the axis label, so it never covers a tick or a point
+        ax.set_xlabel(
+            "fit seconds (log)\nnot shown (fit time unknown, trained elsewhere): "
+            + ", ".join(left_off)
+        )
     return fig
 
 
@@ -297,7 +313,19 @@ def plot_learning_curves(records: list[Record], path: Path) -> Path | None:
             curves[r.model] = r
     if not curves:
         return None
-    fig, axes = plt.subplots(1, len(curves), figsize=(4 * len(curves), 3.4), squeeze=False)
+    return _save(learning_curves_figure(curves), path)
+
+
+def best_epoch_index(history: list[dict[str, float]]) -> int:
+    """The epoch whose weights the loop kept: the first with the best validation score (the
+    metric that chooses it, not the loss; loop.best_epoch)."""
+    return max(range(len(history)), key=lambda i: history[i].get("val_score", -np.inf))
+
+
+def learning_curves_figure(curves: dict[str, Record]) -> Any:
+    """Per model: train and validation loss (left axis) and, on the right axis, the
+    validation score that chooses the best epoch, with that epoch marked on it."""
+    fig, axes = plt.subplots(1, len(curves), figsize=(5.4 * len(curves), 3.6), squeeze=False)
     for ax, (model, r) in zip(axes[0], curves.items()):
         history = r.history
         epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
@@ -305,14 +333,25 @@ def plot_learning_curves(records: list[Record], path: Path) -> Path | None:
             values = [h.get(key) for h in history]
             if any(v is not None for v in values):
                 ax.plot(epochs, values, style, marker=".", label=key.replace("_", " "))
-        best = max(range(len(history)), key=lambda i: history[i].get("val_score", -np.inf))
+        best = best_epoch_index(history)
         ax.axvline(epochs[best], color="grey", lw=0.8, ls=":", label="best val epoch")
+        scores = [h.get("val_score") for h in history]
+        if any(v is not None for v in scores):
+            right = ax.twinx()
+            name = f"val {r.primary_metric}"
+            right.plot(epochs, scores, "-", color="#2ca02c", marker=".", label=name)
+            right.plot([epochs[best]], [scores[best]], "*", color="#2ca02c", ms=12, label="best")
+            right.set_ylabel(f"{name} (chooses the epoch)", fontsize=8)
+            lines = ax.get_legend_handles_labels()
+            extra = right.get_legend_handles_labels()
+            ax.legend(lines[0] + extra[0], lines[1] + extra[1], fontsize=7)
+        else:
+            ax.legend(fontsize=7)
         ax.set_title(f"{model} (seed {r.seed})", fontsize=9)
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
-        ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return fig
 
 
 def plot_scaling(points: list[Record], path: Path, metric: str, title: str) -> Path:
@@ -382,9 +421,22 @@ def _plain_log_ticks(ax: Any) -> None:
     default 10^k labels would show as raw `$\\mathdefault{10^{1}}$`."""
     from matplotlib.ticker import FuncFormatter, LogLocator
 
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    # Decades only when the axis spans several (1, 2, 5 there ran labels together:
+    # "0.00020.0050.01"), and at most a handful of labels; seconds read as "1 ms", "10 s".
+    low, high = (max(v, 1e-9) for v in ax.get_xlim())
+    subs = (1.0, 2.0, 5.0) if np.log10(high / low) < 2 else (1.0,)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs, numticks=8))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: seconds_label(v)))
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+
+
+def seconds_label(value: float) -> str:
+    """A tick of a seconds axis: 1 ms, 10 ms, 0.1 s, 1 s, 10 s, 2 min."""
+    if value < 0.1:
+        return f"{value * 1000:g} ms"
+    if value < 120:
+        return f"{value:g} s"
+    return f"{value / 60:g} min"
 
 
 def plot_cd_diagram(cd: Any, path: Path) -> Path | None:

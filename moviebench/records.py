@@ -253,10 +253,14 @@ def record_path(
     profile: str = "quick",
     split_seed: int = DEFAULT_SPLIT_SEED,
     split: str = "hash",
+    variant: str | None = None,
 ) -> Path:
     """Where a cell's record goes: one folder per data fingerprint, so a run on other data
     never overwrites (or sits on one board with) this one. Without a fingerprint: the
     folder layout of records written before data folders existed.
+
+    A `variant` (`variant()`: "tuned" for params from a study) is a folder of its own under
+    the model's, `<model>/tuned/`, so a tuned record sits beside the default one.
 
     A `bench scale` point (`train_fraction`) goes under `<out>/scaling/`, named so no
     leaderboard reads it; a profile other than "quick" gets a `profile-<name>` folder beside
@@ -269,6 +273,8 @@ def record_path(
     if data_fingerprint:
         root = root / data_fingerprint[:DATA_DIGITS]
     root = root / model
+    if variant:
+        root = root / variant_folder(variant)
     if profile != "quick":
         root = root / f"profile-{profile}"
     if split != "hash":
@@ -281,6 +287,30 @@ def record_path(
         else f"frac-{train_fraction:g}-seed-{seed}.json"
     )
     return root / name
+
+
+def variant(params_source: str | None) -> str | None:
+    """Which params made a cell, as a name for its folder and board row: None for the
+    model's defaults, "tuned" for the best params of its `bench tune` study. The one place
+    that decides it (record paths, board rows, `load_records`); user-given params can name
+    params given on the command line, a suite or the API are their own variant, named by
+    them (`num_leaves=63`)."""
+    from moviebench.params import given
+
+    return "tuned" if str(params_source or "").startswith("tuned") else given(params_source)
+
+
+def variant_folder(variant: str) -> str:
+    """A variant's folder under its model: "tuned", or `params-<hash>` for given params (their
+    text may hold any character, and the folder must not)."""
+    if variant == "tuned":
+        return variant
+    return "params-" + hashlib.sha256(variant.encode()).hexdigest()[:8]
+
+
+def variant_of(record: Record) -> str | None:
+    """The variant a stored record was made as (`variant`)."""
+    return variant(record.params_source)
 
 
 def split_seed_of(record: Record) -> int:
@@ -470,7 +500,10 @@ def load_records(out: Path, task: str | None = None) -> list[Record]:
         # One record per cell: a folder that also holds records of an older layout (before
         # data folders) must not count a seed twice; the most recently written one stands.
         r = record
-        cell = (r.task, r.source, r.data_fingerprint, r.profile, r.model, r.seed, r.split_hash)
+        cell = (
+            r.task, r.source, r.data_fingerprint, r.profile, r.model, variant_of(r), r.seed,
+            r.split_hash,
+        )  # fmt: skip
         kept = by_cell.get(cell)
         if kept is None or record.created >= kept.created:
             by_cell[cell] = record
@@ -575,3 +608,36 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (np.ndarray, tuple)):
         return list(value)
     return str(value)  # a Path, an enum member: what it says
+
+
+def forget(
+    out: Path,
+    task: str,
+    models: list[str] | None = None,
+    *,
+    failed: bool = False,
+    source: str | None = None,
+) -> list[Record]:
+    """Remove records from `out`: every record of `task` (and `source`) whose model is in
+    `models` and, with `failed`, only those that did not finish (failed or skipped). Each
+    goes with its test scores and bootstrap cache, and the task's run manifests go too, so
+    the next run looks at every cell again instead of answering from a manifest that lists
+    a removed record. Returns the removed records."""
+    if not models and not failed:
+        raise BenchError("bench forget: name --model(s) or give --failed (or both)")
+    removed = []
+    for record in load_records(out, task):
+        if source is not None and record.source != source:
+            continue
+        if models and record.model not in models:
+            continue
+        if failed and record.status == "ok":
+            continue
+        path = Path(record.path)
+        for file in (path, predictions_path(path), bootstrap_cache_path(path)):
+            file.unlink(missing_ok=True)
+        removed.append(record)
+    if removed:
+        for manifest in (Path(out) / task).glob(".*manifest*.json"):
+            manifest.unlink(missing_ok=True)
+    return removed

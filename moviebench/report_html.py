@@ -27,6 +27,7 @@ from moviebench.leaderboard import (
     failures,
     gap_lines,
     headline_rows,
+    record_key,
     table_rows,
 )
 from moviebench.plots import FAMILY_COLORS, slug, write_plots
@@ -138,10 +139,11 @@ def render_board(
     """One <section>: the sortable table, the comparison sentences, failures and plots."""
     task, source = key
     header, body = table_rows(rows)
-    primary_col = 3  # "#", model, family, then the primary metric (see table_rows)
+    metric = rows[0].primary_metric  # its column, with or without "(mean ± std)"
+    primary_col = next(j for j, h in enumerate(header) if h.split(" (")[0] == metric)
     by_model: dict[str, list[Record]] = defaultdict(list)
     for r in records:
-        by_model[r.model].append(r)
+        by_model[record_key(r)].append(r)
     e = html.escape
     numeric = {
         j for j in range(len(header)) if any(sort_key(cells[j]) is not None for cells in body)
@@ -165,8 +167,8 @@ def render_board(
             classes.append("tie")
         if row.status != "ok":
             classes.append(f"status-{slug(row.status)}")
-        anchor = slug(f"prov-{task}-{source}-{row.model}")
-        details.append(_details(anchor, row, by_model[row.model]))
+        anchor = slug(f"prov-{task}-{source}-{row.key}")
+        details.append(_details(anchor, row, by_model[row.key]))
         tds = []
         for j, cell in enumerate(cells):
             attrs = []

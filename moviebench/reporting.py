@@ -11,6 +11,7 @@ workers' events in one), so an implementation that keeps state guards it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -82,6 +83,52 @@ def outcome_text(record: Record) -> str:
     return str(record.error)
 
 
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}m{seconds:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+class Eta:
+    """Progress of a run's cells for a log or a pipe, where no bar is drawn: a line with the
+    cells done, the time spent and an estimate of the time left (the mean seconds per cell
+    so far, times the cells left), at most one per `step` of the cells or per `every`
+    seconds, whichever comes first, and one for the last cell."""
+
+    def __init__(
+        self, step: float = 0.1, every: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.step, self.every, self.clock = step, every, clock
+        self.total = 0
+        self.done = 0
+        self.start = self.last = clock()
+        self.shown = 0.0  # the share of cells at the last line
+
+    def to_run(self, cells: int) -> None:
+        self.total, self.done = cells, 0
+        self.start = self.last = self.clock()
+        self.shown = 0.0
+
+    def finished(self) -> str | None:
+        """The line to show after one more cell, or None when none is due."""
+        if not self.total:
+            return None
+        self.done += 1
+        now, share = self.clock(), self.done / self.total
+        if share < 1 and share - self.shown < self.step and now - self.last < self.every:
+            return None
+        self.last, self.shown = now, share
+        elapsed = now - self.start
+        left = elapsed / self.done * (self.total - self.done)
+        eta = "done" if self.done >= self.total else f"about {_duration(left)} left"
+        return (
+            f"progress: {self.done}/{self.total} cells ({share:.0%}), "
+            f"{_duration(elapsed)} elapsed, {eta}"
+        )
+
+
 class SilentReporter(Reporter):
     """Drops every event: for tests and for callers that only want the records."""
 
@@ -93,6 +140,7 @@ class TextReporter(SilentReporter):
     def __init__(self, write: Callable[[str], None] = print) -> None:
         self._write = write
         self._lock = threading.Lock()
+        self.eta = Eta()
 
     def _line(self, text: str) -> None:
         with self._lock:
@@ -121,9 +169,15 @@ class TextReporter(SilentReporter):
     def waiting(self, cell: Cell) -> None:
         self._line(f"  {waiting_text(cell)}")
 
+    def to_run(self, cells: int) -> None:
+        self.eta.to_run(cells)
+
     def finished(self, record: Record) -> None:
         word = "done" if record.status == "ok" else record.status
         self._line(f"  {word} {record_label(record)}: {outcome_text(record)}")
+        line = self.eta.finished()
+        if line:
+            self._line(f"  {line}")
 
     def message(self, text: str) -> None:
         self._line(f"  {text}")

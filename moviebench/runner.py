@@ -31,6 +31,7 @@ from moviebench.records import Record, clean_stale_temp, ensure_writable
 from moviebench.reporting import Reporter, SilentReporter
 from moviebench.run_request import RunRequest
 from moviebench.tasks import TASKS, TaskSpec
+from moviebench.timings import remember_timings
 
 
 @dataclass
@@ -218,6 +219,7 @@ def run_planned(
     ladder = plan(req, reporter)
     records = run_cells(cells_of(ladder), req.out, req.cell_executor(), reporter, req.force)
     manifest.remember(req, records, kind, extra, ladder.prep.loaded.file_folders())
+    remember_timings(records)  # for `bench run --plan`'s estimates on this machine
     return records
 
 

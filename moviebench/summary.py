@@ -141,10 +141,10 @@ def _board_data(key: tuple[str, str], rows: list[BoardRow], per_model: dict) -> 
     # A row folded across split seeds has draws on one split only: they are centred on the
     # row's mean across splits, so they carry that split's test-row noise around it.
     cols = [
-        per_model[r.model] - np.mean(per_model[r.model]) + r.primary
-        if r.model in per_model and r.split_primary
-        else per_model[r.model]
-        if r.model in per_model
+        per_model[r.key] - np.mean(per_model[r.key]) + r.primary
+        if r.key in per_model and r.split_primary
+        else per_model[r.key]
+        if r.key in per_model
         else np.full(n_draws, r.primary)
         for r in done
     ]

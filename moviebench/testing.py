@@ -100,8 +100,51 @@ def fixture_tasks(folder: Path, tasks: Iterable[str] = FIXTURE_TASKS) -> dict[st
     return {name: prepare(TASKS.get(name), options) for name in tasks}
 
 
-def _fail(cls: type[Model], where: str, why: str) -> None:
-    raise ModelCheckFailed(f"{cls.__name__} ('{getattr(cls, 'name', '?')}'), {where}: {why}")
+def _fail(cls: type[Model], where: str, why: str, fix: str | None = None) -> None:
+    fix = f" Fix: {fix}" if fix else ""
+    raise ModelCheckFailed(f"{cls.__name__} ('{getattr(cls, 'name', '?')}'), {where}: {why}.{fix}")
+
+
+# What usually fixes an exception a model raised on the fixture: (words in the message, fix).
+_FIXES = (
+    (
+        "nan",
+        "tabular inputs hold NaN (e.g. unknown budgets); impute them in fit, e.g. "
+        "make_pipeline(SimpleImputer(strategy='median', add_indicator=True), StandardScaler(), "
+        "estimator), or subclass moviebench.models.classical.tabular.SklearnTabular, which does",
+    ),
+    (
+        "shape",
+        "predict_scores must return one row per film: (n,) for regression, else (n, n_outputs)",
+    ),
+)
+
+
+def _raised(cls: type[Model], where: str, err: Exception) -> None:
+    """An exception from the model's own code, as one paragraph: the check, the error, the
+    line of the model's code it came from, and the likely fix (no traceback to read)."""
+    import traceback
+
+    frames = traceback.extract_tb(err.__traceback__)
+    own = [f for f in frames if f.filename == _module_file(cls)]
+    at = (own or frames[-1:] or [None])[-1]
+    line = f" (at {Path(at.filename).name}:{at.lineno}, in {at.name})" if at else ""
+    message = (str(err).strip().splitlines() or [""])[0][:200].rstrip(".")
+    fix = next((f for word, f in _FIXES if word in message.lower()), None)
+    fix = fix or "make fit and predict_scores run on this fixture task, then rerun check_model"
+    try:
+        _fail(cls, where, f"raised {type(err).__name__}: {message}{line}", fix)
+    except ModelCheckFailed as failed:
+        raise failed from None  # the paragraph says it all; the traceback is the model's own
+
+
+def _module_file(cls: type[Model]) -> str:
+    import inspect
+
+    try:
+        return str(inspect.getsourcefile(cls))
+    except TypeError:
+        return ""
 
 
 def check_params(cls: type[Model]) -> None:
@@ -179,11 +222,22 @@ def check_model(
         for name, prep in tasks.items():
             if not cls.accepts(prep.spec.target, prep.spec.inputs):
                 continue
-            scores = _fit_scores(cls, prep, seed=0)
-            if deterministic and not np.allclose(_fit_scores(cls, prep, seed=0), scores):
+            scores = _checked_fit(cls, prep)
+            if deterministic and not np.allclose(_checked_fit(cls, prep), scores):
                 _fail(cls, f"fit on {name}", "two fits at seed 0 gave different scores")
             fitted.append(name)
     return fitted
+
+
+def _checked_fit(cls: type[Model], prep: Any) -> np.ndarray:
+    """`_fit_scores`, with an exception from the model's code reported as one paragraph."""
+    try:
+        return _fit_scores(cls, prep, seed=0)
+    except ModelCheckFailed:
+        raise
+    except Exception as err:  # noqa: BLE001 - whatever the model raised is the finding
+        _raised(cls, f"fit/predict_scores on {prep.spec.name}", err)
+        raise  # unreachable: _raised always raises
 
 
 def _accepts(cls: type[Model], task: str) -> bool:

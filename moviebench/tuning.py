@@ -136,6 +136,7 @@ class TuneRequest:
     seed: int = 0  # the model's seed in every trial
     sampler_seed: int | None = None  # None: the number of trials already in the study
     executor: TrialExecutor | None = None  # None: trials in this process; else e.g. Ray
+    fresh: bool = False  # delete the study's earlier trials first (else `trials` more are added)
 
 
 @dataclass
@@ -150,6 +151,8 @@ class TuneResult:
     n_pruned: int
     n_failed: int
     seconds: float
+    n_new: int = 0  # trials this call ran (the study may hold earlier ones)
+    defaults_value: float | None = None  # the default params' validation score in the study
 
 
 def make_objective(prep: PreparedTask, req: TuneRequest) -> Callable[[optuna.Trial], float]:
@@ -165,7 +168,9 @@ def make_objective(prep: PreparedTask, req: TuneRequest) -> Callable[[optuna.Tri
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at epoch {epoch} (val {score:.4f})")
 
-        cell = Cell(prep, req.model, req.seed, params=cls.search_space(trial))
+        # The enqueued first trial (`enqueue_defaults`) runs the model's defaults as they are.
+        params = {} if trial.user_attrs.get(DEFAULTS_ATTR) else cls.search_space(trial)
+        cell = Cell(prep, req.model, req.seed, params=params)
         model = cell.make_model(on_epoch=on_epoch)
         t0 = time.perf_counter()
         try:
@@ -184,6 +189,19 @@ def make_objective(prep: PreparedTask, req: TuneRequest) -> Callable[[optuna.Tri
         return float(value)
 
     return objective
+
+
+DEFAULTS_ATTR = "defaults"  # user attr of the trial that runs the model's default params
+
+
+def enqueue_defaults(study: optuna.Study) -> bool:
+    """Make the model's default params the study's next trial unless a trial already ran or
+    waits with them: the best trial is then never worse on validation than the defaults.
+    Returns whether it was enqueued."""
+    if any(t.user_attrs.get(DEFAULTS_ATTR) for t in study.get_trials(deepcopy=False)):
+        return False
+    study.enqueue_trial({}, user_attrs={DEFAULTS_ATTR: True})
+    return True
 
 
 def create_or_load_study(
@@ -250,11 +268,13 @@ def tune(req: TuneRequest, reporter: Reporter | None = None) -> TuneResult:
         "options": prep.options.identity(),
         "objective": f"validation {spec.primary_metric} (higher is better)",
     }
+    if req.fresh and name in optuna.study.get_all_study_names(storage):
+        optuna.delete_study(study_name=name, storage=storage)
     study = create_or_load_study(name, storage, attrs)
+    before = len(study.get_trials(deepcopy=False))
+    enqueue_defaults(study)
     # A fresh study is reproducible (seed 0); a worker joining later draws a different stream.
-    seed = (
-        req.sampler_seed if req.sampler_seed is not None else len(study.get_trials(deepcopy=False))
-    )
+    seed = req.sampler_seed if req.sampler_seed is not None else before
     study.sampler = optuna.samplers.TPESampler(seed=seed)
 
     objective = make_objective(prep, req)
@@ -282,6 +302,11 @@ def tune(req: TuneRequest, reporter: Reporter | None = None) -> TuneResult:
             + (f"; first error: {errors[0]}" if errors else "")
         )
     best = study.best_trial
+    defaults = [
+        t.value
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if t.user_attrs.get(DEFAULTS_ATTR)
+    ]
     return TuneResult(
         study=name,
         storage=label,
@@ -293,6 +318,8 @@ def tune(req: TuneRequest, reporter: Reporter | None = None) -> TuneResult:
         n_pruned=pruned,
         n_failed=failed,
         seconds=time.perf_counter() - started,
+        n_new=len(study.get_trials(deepcopy=False)) - before,
+        defaults_value=defaults[0] if defaults else None,
     )
 
 

@@ -91,3 +91,23 @@ def test_lower_is_better_metric_direction() -> None:
         compare(base, _typed([_record("logreg", 0.4) | {"primary_metric": "log_loss"}]))[0].kind
         == "improved"
     )
+
+
+def test_check_says_how_many_baseline_entries_have_no_record_and_present_only() -> None:
+    """A baseline covers several runs: the entries without any record in --out are counted
+    in one note, and --present-only checks only what is there."""
+    from pathlib import Path
+
+    from moviebench import api
+    from moviebench.check import absent_note
+
+    root = Path(__file__).resolve().parents[1] / "results"
+    full = api.check(root / "baseline", out=root / "sample")
+    absent = [f for f in full.findings if f.absent]
+    assert absent and not full.passed
+    note = absent_note(full.findings, root / "sample")
+    assert note.startswith(f"{len(absent)} of ") and "have no record in" in note
+    assert "--present-only" in note and "results/board.sh baseline" in note
+    present = api.check(root / "baseline", out=root / "sample", present_only=True)
+    assert present.passed and not any(f.absent for f in present.findings)
+    assert {f.key[2] for f in present.findings if f.kind == "ok"} >= {"lightgbm", "mlp"}

@@ -6,6 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from PIL import Image
 
@@ -107,6 +108,8 @@ def test_pareto_front() -> None:
     assert pareto_front(points) == [0, 1, 3]
 
 
+# Its records have no test scores on purpose: the board warns that ties cannot be marked.
+@pytest.mark.filterwarnings("ignore::moviebench.errors.DamagedFileWarning")
 def test_leaderboard_plots_and_report_embed_pngs(tmp_path: Path) -> None:
     out = tmp_path / "results"
     for r in _records("quality", "multiclass", "macro_f1"):
@@ -214,3 +217,85 @@ def test_primary_plot_says_which_std_its_error_bars_are() -> None:
     plain = primary_figure([row("b", {})])
     assert plain.axes[0].get_title().endswith("mean ± std over model seeds")
     plt.close("all")
+
+
+# ---- the figures' data: readable ticks, the Pareto set, external rows, the best epoch ------
+
+SAMPLE = Path(__file__).resolve().parents[1] / "results" / "sample"
+
+
+def _sample_rows(external: bool = False):
+    import dataclasses
+
+    from moviebench.records import load_records
+
+    (rows,) = aggregate(load_records(SAMPLE, "tmdb-quality")).values()
+    if external:
+        # trained elsewhere: no real fit time, and the best score on the board
+        best = max(r.primary for r in rows if r.primary is not None)
+        rows = [
+            dataclasses.replace(
+                rows[0], model="my-model", family="external", origin="external",
+                primary=best + 0.01, fit_seconds=0.0,
+            ),
+            *rows,
+        ]  # fmt: skip
+    return rows
+
+
+def test_pareto_ticks_are_readable_and_external_rows_left_off_with_a_note() -> None:
+    from moviebench.plots import pareto_figure, pareto_front
+
+    rows = _sample_rows(external=True)
+    fig = pareto_figure(rows)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    low, high = ax.get_xlim()
+    ticks = [t for t in ax.get_xticklabels() if low <= t.get_position()[0] <= high]
+    labels = [t.get_text() for t in ticks]
+    assert labels and all(label.endswith((" ms", " s", " min")) for label in labels), labels
+    assert len(labels) <= 8
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ticks if t.get_text()]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    # the external entry is not a point, not on the front, and the note names it
+    shown = [r for r in rows if r.family != "external"]
+    points = [(max(r.fit_seconds, 1e-3), r.primary) for r in shown]
+    (front_line,) = [line for line in ax.get_lines() if line.get_label() == "Pareto front"]
+    expected = [points[i] for i in pareto_front(points)]
+    assert list(zip(front_line.get_xdata(), front_line.get_ydata())) == expected
+    assert "my-model" not in [t.get_text() for t in ax.texts]
+    assert "fit time unknown, trained elsewhere): my-model" in ax.get_xlabel()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"trivial", "classical", "deep"} <= set(legend)
+
+
+def test_pareto_legend_names_every_colour_drawn() -> None:
+    import dataclasses
+
+    from moviebench.plots import pareto_figure
+
+    rows = _sample_rows()
+    rows = [dataclasses.replace(rows[0], model="odd", family="someday"), *rows]
+    legend = [t.get_text() for t in pareto_figure(rows).axes[0].get_legend().get_texts()]
+    assert "someday" in legend
+
+
+def test_learning_curves_draw_the_score_that_picks_the_best_epoch() -> None:
+    from moviebench.plots import learning_curves_figure
+    from moviebench.records import load_records
+
+    (mlp,) = [r for r in load_records(SAMPLE, "tmdb-quality") if r.model == "mlp"]
+    fig = learning_curves_figure({"mlp": mlp})
+    ax, right = fig.axes
+    scores = [h["val_score"] for h in mlp.history]
+    best = int(np.argmax(scores))  # the first best: the loop's rule
+    epochs = [h["epoch"] for h in mlp.history]
+    (curve,) = [line for line in right.get_lines() if line.get_label() == "val macro_f1"]
+    assert list(curve.get_ydata()) == scores
+    (star,) = [line for line in right.get_lines() if line.get_label() == "best"]
+    assert list(star.get_xdata()) == [epochs[best]]
+    (marker,) = [line for line in ax.get_lines() if line.get_label() == "best val epoch"]
+    assert list(marker.get_xdata())[0] == epochs[best]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "val macro_f1" in legend and "val loss" in legend

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -189,6 +190,38 @@ def test_run_tuned_uses_best_params(movies: Path, tmp_path: Path) -> None:
     # No study for random-forest: defaults, and the record says why; the baseline has nothing to tune.
     assert by_model["random-forest"].params_source.startswith("defaults (no tuned study")
     assert by_model["majority"].params_source == "defaults"
+    # The tuned record has its own folder, beside the default one, and its own board row.
+    assert Path(logreg.path).parent.name == "tuned"
+    assert Path(by_model["random-forest"].path).parent.name == "random-forest"
+    default = run(
+        RunRequest(task="tmdb-quality", options=RunOptions(data=movies), models=["logreg"], out=out)
+    )
+    assert Path(default[-1].path).parent.name == "logreg"
+    assert default[-1].params_source == "defaults"
+    from moviebench.leaderboard import aggregate, row_label
+    from moviebench.records import load_records
+
+    (rows,) = aggregate(load_records(out, "tmdb-quality")).values()
+    assert {"logreg", "logreg (tuned)"} <= {row_label(r) for r in rows}
+    assert Path(logreg.path).exists()  # the default run left the tuned record alone
+
+
+def test_tune_runs_defaults_first_and_exactly_n_new_trials(movies: Path, tmp_path: Path) -> None:
+    from moviebench.tuning import DEFAULTS_ATTR
+
+    req = TuneRequest(
+        task="tmdb-quality", model="logreg", options=RunOptions(data=movies), trials=2, out=tmp_path
+    )
+    first = tune(req)
+    study = optuna.load_study(study_name=first.study, storage=open_storage(None, tmp_path))
+    assert study.trials[0].user_attrs.get(DEFAULTS_ATTR)
+    assert study.trials[0].user_attrs["model_params"] == LogReg.defaults
+    assert first.defaults_value == study.trials[0].value <= first.best_value
+    assert first.n_new == 2
+    more = tune(req)  # continues: 2 new trials, the defaults not run again
+    assert more.n_new == 2 and more.n_complete == 4
+    fresh = tune(dataclasses.replace(req, fresh=True))
+    assert fresh.n_new == 2 and fresh.n_complete == 2 and fresh.defaults_value is not None
 
 
 def test_deep_model_reports_epochs_to_the_pruner(movies: Path, tmp_path: Path) -> None:
@@ -206,7 +239,7 @@ def test_deep_model_reports_epochs_to_the_pruner(movies: Path, tmp_path: Path) -
     )
     for trial in study.trials:
         assert sorted(trial.intermediate_values) == [1, 2, 3]
-    assert result.best_params["lr"] == study.best_trial.params["lr"]
+    assert result.best_params["lr"] == study.best_trial.user_attrs["model_params"]["lr"]
 
 
 def test_nothing_to_tune_is_a_clear_error(movies: Path) -> None:
