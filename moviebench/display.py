@@ -97,10 +97,11 @@ class LadderDisplay(Reporter):
         report = prep.loaded.report
         dropped = ", ".join(f"{n} {why}" for why, n in report.dropped.items()) or "none"
         self.console.print(
-            f"[bold]{prep.spec.name}[/] on [bold]{prep.source}[/]: {report.rows_read} rows read, dropped: {dropped}"
+            f"[bold]{escape(prep.spec.name)}[/] on [bold]{escape(prep.source)}[/]: "
+            f"{report.rows_read} rows read, dropped: {escape(dropped)}"
         )
         for note in prep.data.notes:
-            self.console.print(f"  {note}")
+            self.console.print(f"  {escape(note)}")
         s = prep.split
         self.console.print(
             f"  {len(prep.data)} rows -> train {len(s.train)} / val {len(s.val)} / test {len(s.test)} (split {s.hash})"
@@ -179,15 +180,17 @@ def print_leaderboards(
             else f"{task} on {source} — split seeds {','.join(map(str, splits))}: mean ± std "
             "across splits, ties by the corrected paired t-test across splits"
         )
-        table = Table(title=title, title_justify="left")
+        table = Table(title=escape(title), title_justify="left")
         for i, col in enumerate(header):
             table.add_column(col, justify="left" if i in (1, 2, 3) else "right")
         for cells in body:
-            table.add_row(*cells, style="dim" if "(baseline)" in cells[1] else None)
+            table.add_row(
+                *(escape(c) for c in cells), style="dim" if "(baseline)" in cells[1] else None
+            )
         console.print(table)
         for line in gap_lines(rows):
-            console.print(line)
+            console.print(escape(line))
         for line in caveats(rows):
-            console.print(f"[bold yellow]{line}[/]", highlight=False)
+            console.print(f"[bold yellow]{escape(line)}[/]", highlight=False)
         for line in failures(rows):
             console.print(f"[red]{escape(line)}[/]")

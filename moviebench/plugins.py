@@ -47,32 +47,59 @@ def active() -> list[str]:
     return list(_ACTIVE)
 
 
+def _file_module_name(path: Path) -> str:
+    return f"moviebench_plugin_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]}"
+
+
 def _import_file(path: Path) -> ModuleType:
-    name = f"moviebench_plugin_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]}"
+    name = _file_module_name(path)
     if name in sys.modules:
         return sys.modules[name]
+    _builtins_first()
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise PluginError(f"--plugins {path}: not a Python file")
+    # Its folder is importable (after everything else), so `import helpers` beside it works.
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.append(folder)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
+        code = closure_hashes(path, name)  # before it runs: what it is about to run
         spec.loader.exec_module(module)
     except BenchError:
+        del sys.modules[name]
         raise
     except Exception as err:
         del sys.modules[name]
         raise PluginError(f"--plugins {path}: {type(err).__name__}: {err}") from err
+    _IMPORTED[name] = code
     return module
 
 
 def _import_module(name: str, what: str) -> ModuleType:
+    _builtins_first()
     try:
-        return importlib.import_module(name)
+        module = importlib.import_module(name)
     except BenchError:
         raise
     except Exception as err:
         raise PluginError(f"{what}: cannot import '{name}': {type(err).__name__}: {err}") from err
+    note_imported(name)
+    return module
+
+
+def _builtins_first() -> None:
+    """Every built-in task, source and model registered before a plugin's: a plugin that
+    takes a built-in name is then refused in one line (registry.add), and never makes the
+    built-in's own registration fail later."""
+    from moviebench.datasets import SOURCES
+    from moviebench.models import MODELS
+    from moviebench.tasks import TASKS
+
+    for registry in (SOURCES, TASKS, MODELS):
+        registry.names()
 
 
 def model_class(spec: str) -> type:
@@ -98,10 +125,10 @@ def model_class(spec: str) -> type:
         raise PluginError(f"--models {spec}: {attr} is not a moviebench Model subclass")
     if not isinstance(getattr(cls, "name", None), str) or not cls.name:
         raise PluginError(f"--models {spec}: {attr} has no `name`")
-    if cls.name not in MODELS._items:  # noqa: SLF001 - registering without loading everything
-        MODELS.add(cls.name, cls)
-    elif MODELS._items[cls.name] is not cls:  # noqa: SLF001
-        raise PluginError(f"--models {spec}: model '{cls.name}' is already registered")
+    try:
+        MODELS.add(cls.name, cls)  # a no-op for the class already there, or its redefinition
+    except BenchError as err:
+        raise PluginError(f"--models {spec}: {err}") from None
     _remember(spec)
     return cls
 
@@ -128,7 +155,9 @@ def _remember(spec: str) -> None:
 
 
 def load(specs: Iterable[str]) -> None:
-    """Load every spec (see load_one); loading one twice does nothing."""
+    """Load every spec (see load_one); loading one twice does nothing, but user code edited
+    since it was imported in this process is imported again first (`refresh`)."""
+    refresh()
     for spec in specs:
         load_one(spec)
 
@@ -156,17 +185,24 @@ def distribution_of(module: ModuleType) -> tuple[str, str] | None:
 
 
 def code_identity(cls: type) -> dict[str, Any]:
-    """What makes a model outside moviebench itself: its class's qualified name, a hash of its
-    defining module's source and its distribution's version. Empty for built-in rungs, whose
-    code the manifest's package stamp covers and whose committed records would otherwise
-    all read as stale."""
+    """What makes a model outside moviebench itself: its class's qualified name, the hash of
+    its defining module's source and of each module of the user's own it imports (its
+    import closure, `import_closure`) as they were when imported, i.e. the code that runs,
+    and its distribution's version. Empty for built-in rungs, whose code the manifest's
+    package stamp covers and whose committed records would otherwise all read as stale."""
     if is_builtin(cls):
         return {}
     module = sys.modules.get(cls.__module__)
-    source_hash = None
+    source_hash, helpers = None, {}
     file = getattr(module, "__file__", None)
-    if file and Path(file).is_file():  # the file as it is now, not as it was imported
-        source_hash = hashlib.sha256(Path(file).read_bytes()).hexdigest()
+    code = note_imported(cls.__module__)
+    if code:
+        own = str(Path(file).resolve()) if file else None
+        source_hash = code.get(own) if own else None
+        root = _root(Path(own), cls.__module__) if own else None
+        helpers = {
+            _relative(Path(f), root): digest for f, digest in sorted(code.items()) if f != own
+        }
     elif module is not None:
         try:
             source_hash = hashlib.sha256(inspect.getsource(module).encode()).hexdigest()
@@ -177,13 +213,226 @@ def code_identity(cls: type) -> dict[str, Any]:
         "model_code": {
             "class": f"{cls.__module__}.{cls.__qualname__}",
             "source_hash": source_hash,
+            **({"imports": helpers} if helpers else {}),
             "distribution": None if dist is None else {"name": dist[0], "version": dist[1]},
         }
     }
 
 
+def _relative(file: Path, root: Path | None) -> str:
+    try:
+        return file.relative_to(root).as_posix() if root else str(file)
+    except ValueError:
+        return str(file)
+
+
+# ---- the code a plugin runs: its import closure in the user's tree ------------------------
+
+# module name -> {file: sha256} of its import closure as it was when the module was imported
+_IMPORTED: dict[str, dict[str, str]] = {}
+_PARSED: dict[tuple[str, int, int], list[tuple[str, int, list[str]]]] = {}
+
+
+def _excluded_folders() -> list[Path]:
+    """Where no user code lives: the standard library, installed packages, moviebench."""
+    import site
+    import sysconfig
+
+    paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths |= set(site.getsitepackages()) | {site.getusersitepackages()}
+    paths.add(str(Path(__file__).parent))
+    return [Path(p).resolve() for p in paths if p]
+
+
+def _under(file: Path, folder: Path) -> bool:
+    return file == folder or folder in file.parents
+
+
+def _root(file: Path, module_name: str) -> Path:
+    """The user's tree a module belongs to: a plugin file's folder, or the folder holding a
+    module's top-level package."""
+    if module_name.startswith("moviebench_plugin_") or module_name == "__main__":
+        return file.parent
+    depth = module_name.count(".") + (1 if file.name == "__init__.py" else 0)
+    root = file.parent
+    for _ in range(depth):
+        root = root.parent
+    return root
+
+
+def _imports(file: Path) -> list[tuple[str, int, list[str]]]:
+    """(module, level, names) of each import statement of a file, memoised on its stat."""
+    import ast
+
+    stat = file.stat()
+    memo = (str(file), stat.st_size, stat.st_mtime_ns)
+    if memo not in _PARSED:
+        found = []
+        try:
+            tree = ast.parse(file.read_bytes(), filename=str(file))
+        except (SyntaxError, ValueError):
+            tree = None  # its import reports it; its own hash still counts
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.Import):
+                found += [(alias.name, 0, []) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                found.append((node.module or "", node.level, [a.name for a in node.names]))
+        _PARSED[memo] = found
+    return _PARSED[memo]
+
+
+def _find(dotted: str, bases: list[Path]) -> list[Path]:
+    """The files importing `dotted` executes (each package's __init__ on the way), found
+    in the first base folder that has it, without importing anything."""
+    parts = [p for p in dotted.split(".") if p]
+    for base in bases:
+        files, folder = [], base
+        for i, part in enumerate(parts):
+            package, module = folder / part / "__init__.py", folder / f"{part}.py"
+            if package.is_file():
+                files.append(package)
+                folder = folder / part
+            elif module.is_file() and i == len(parts) - 1:
+                files.append(module)
+            else:
+                files = []
+                break
+        if files:
+            return files
+    return []
+
+
+def import_closure(file: Path, module_name: str) -> list[Path]:
+    """`file` and every module of the user's own it imports, directly or through others:
+    the files under its tree (`_root`) that are not the standard library, an installed
+    package or moviebench. Found by reading the import statements (nothing is imported), so
+    a driver and its workers agree."""
+    file = file.resolve()
+    root = _root(file, module_name)
+    excluded = _excluded_folders()
+    if any(_under(file, e) for e in excluded):
+        return [file]  # an installed package: its distribution's version stamps the rest
+    search = [Path(p or ".").resolve() for p in sys.path] + [root]
+    seen: dict[Path, None] = {}
+    todo = [file]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen[current] = None
+        for name, level, names in _imports(current):
+            if level:
+                base = current.parent
+                for _ in range(level - 1):
+                    base = base.parent
+                bases = [base]
+            else:
+                bases = search
+            wanted = [name] if name else []
+            wanted += [f"{name}.{n}" if name else n for n in names if n != "*"]
+            for dotted in wanted:
+                for found in _find(dotted, bases):
+                    found = found.resolve()
+                    if _under(found, root) and not any(_under(found, e) for e in excluded):
+                        todo.append(found)
+    return list(seen)
+
+
+def closure_hashes(file: Path, module_name: str) -> dict[str, str]:
+    """{file: sha256 of its bytes} over the import closure of a module's file."""
+    return {
+        str(f): hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in import_closure(file, module_name)
+        if f.is_file()
+    }
+
+
+def note_imported(module_name: str) -> dict[str, str] | None:
+    """Remember the code of a user module as it is now, just imported (once: a later call
+    keeps the first answer, which is the code that runs until `refresh`)."""
+    module = sys.modules.get(module_name)
+    file = getattr(module, "__file__", None)
+    if not file or not Path(file).is_file() or module_name.startswith("moviebench."):
+        return None
+    if str(Path(file).resolve()) in _IMPORTED.get(module_name, {}):  # the same module's
+        return _IMPORTED[module_name]
+    _IMPORTED[module_name] = closure_hashes(Path(file), module_name)
+    return _IMPORTED[module_name]
+
+
+def refresh() -> list[str]:
+    """Import again every user module whose code (itself or a module of the user's it
+    imports) changed on disk since this process imported it, helpers first, and register
+    its classes again: a notebook calling api.run after an edit runs the edited code, and
+    its records are filed under the hash of that code. A module that no longer imports
+    refuses the run in one line. Returns the modules imported again."""
+    changed = []
+    for name, code in list(_IMPORTED.items()):
+        module = sys.modules.get(name)
+        file = getattr(module, "__file__", None)
+        if module is None or not file:
+            continue
+        try:
+            now = closure_hashes(Path(file), name)
+        except OSError:
+            continue  # a file gone: the run reports what it cannot find
+        if now != code:
+            changed.append((name, Path(file), code, now))
+    reloaded = []
+    for name, file, code, now in changed:
+        module_files = {
+            str(Path(f).resolve()): n
+            for n, m in list(sys.modules.items())
+            if (f := getattr(m, "__file__", None)) and not n.startswith("moviebench.")
+        }
+        helpers = [
+            module_files[f]
+            for f in now
+            if f != str(file.resolve()) and f in module_files and code.get(f) != now[f]
+        ]
+        try:
+            for helper in helpers:
+                if helper not in reloaded:
+                    importlib.reload(sys.modules[helper])
+                    reloaded.append(helper)
+            _IMPORTED.pop(name, None)
+            if name.startswith("moviebench_plugin_"):
+                del sys.modules[name]
+                _import_file(file)
+            else:
+                importlib.reload(sys.modules[name])
+                note_imported(name)
+        except BenchError:
+            raise
+        except Exception as err:
+            raise PluginError(
+                f"{file}: changed since it was imported and no longer imports "
+                f"({type(err).__name__}: {err}); fix it, or restart to run the old code"
+            ) from None
+        reloaded.append(name)
+    if reloaded:
+        _register_again(set(reloaded))
+    return reloaded
+
+
+def _register_again(modules: set[str]) -> None:
+    """Point the model registry at the re-imported classes (an entry point names the class
+    itself, so nothing in its module registers it again)."""
+    models = sys.modules.get("moviebench.models")
+    if models is None:
+        return
+    for name, item in list(models.MODELS._items.items()):  # noqa: SLF001 - in place
+        if item.__module__ in modules:
+            new: Any = sys.modules.get(item.__module__)
+            for part in item.__qualname__.split("."):
+                new = getattr(new, part, None)
+            if isinstance(new, type) and new is not item:
+                models.MODELS._items[name] = new  # noqa: SLF001
+
+
 def code_files(model_classes: Iterable[type]) -> list[Path]:
-    """The source files defining the non-built-in models: what the no-op manifest stamps."""
+    """The source files of the non-built-in models and of the user modules they import:
+    what the no-op manifest stamps."""
     files: set[Path] = set()
     for cls in model_classes:
         if is_builtin(cls):
@@ -191,5 +440,5 @@ def code_files(model_classes: Iterable[type]) -> list[Path]:
         module = sys.modules.get(cls.__module__)
         file = getattr(module, "__file__", None)
         if file:
-            files.add(Path(file))
+            files.update(import_closure(Path(file), cls.__module__))
     return sorted(files)

@@ -7,6 +7,7 @@ tuning, scaling), so neither imports the other: `prepare` loads, builds, splits 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +74,7 @@ def prepare(spec: TaskSpec, options: RunOptions) -> PreparedTask:
     check_source(spec, source)
     settings = resolve_settings(spec, options)
     loaded = load_source(source, options.data, options.settings)
+    check_features(loaded, options.features, source)
     task_options = TaskOptions(extra_features=options.features, settings=settings)
     data = spec.build(loaded.table, source, task_options)
     check_no_leakage(spec, data)
@@ -90,6 +92,17 @@ def prepare(spec: TaskSpec, options: RunOptions) -> PreparedTask:
     )
     data = check_scorable(spec, source, data, split)
     return PreparedTask(spec, source, loaded, data, split, options, settings)
+
+
+def check_features(loaded: LoadedSource, features: Sequence[str], source: str) -> None:
+    """Each --features column holds values in the data: a canonical column the file does not
+    have is all missing, and would silently become an empty feature."""
+    for col in features:
+        if col in loaded.table and loaded.table[col].isna().all():
+            raise DataError(
+                f"--features {col}: the data of source {source} has no value in column "
+                f"'{col}' (the file lacks it, or every cell is empty)"
+            )
 
 
 def why_no_rows(loaded: LoadedSource, data: TaskData) -> str:
