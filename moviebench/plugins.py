@@ -390,24 +390,28 @@ def refresh() -> list[str]:
             for f in now
             if f != str(file.resolve()) and f in module_files and code.get(f) != now[f]
         ]
+        old_module = sys.modules[name]
         try:
             for helper in helpers:
                 if helper not in reloaded:
                     importlib.reload(sys.modules[helper])
                     reloaded.append(helper)
-            _IMPORTED.pop(name, None)
             if name.startswith("moviebench_plugin_"):
                 del sys.modules[name]
                 _import_file(file)
             else:
-                importlib.reload(sys.modules[name])
+                importlib.reload(old_module)
+                _IMPORTED.pop(name, None)
                 note_imported(name)
-        except BenchError:
-            raise
         except Exception as err:
+            # The old code stays loaded and recorded as what it was: the next run refuses
+            # again until the file imports.
+            sys.modules[name], _IMPORTED[name] = old_module, code
+            reason = str(err) if isinstance(err, PluginError) else f"{type(err).__name__}: {err}"
             raise PluginError(
                 f"{file}: changed since it was imported and no longer imports "
-                f"({type(err).__name__}: {err}); fix it, or restart to run the old code"
+                f"({reason.rpartition(': ')[2] if isinstance(err, PluginError) else reason}); "
+                "fix it, or restart to run the old code"
             ) from None
         reloaded.append(name)
     if reloaded:
