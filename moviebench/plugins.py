@@ -28,6 +28,13 @@ from types import ModuleType
 from typing import Any
 
 from moviebench.errors import BenchError
+from moviebench.usercode import (  # noqa: F401 - a plugin's code identity, used here and by manifest
+    IMPORTED,
+    _root,
+    closure_hashes,
+    import_closure,
+    note_imported,
+)
 
 ENV = "MOVIEBENCH_PLUGINS"
 _ACTIVE: list[str] = []
@@ -74,7 +81,7 @@ def _import_file(path: Path) -> ModuleType:
     except Exception as err:
         del sys.modules[name]
         raise PluginError(f"--plugins {path}: {type(err).__name__}: {err}") from err
-    _IMPORTED[name] = code
+    IMPORTED[name] = code
     return module
 
 
@@ -226,138 +233,7 @@ def _relative(file: Path, root: Path | None) -> str:
         return str(file)
 
 
-# ---- the code a plugin runs: its import closure in the user's tree ------------------------
-
-# module name -> {file: sha256} of its import closure as it was when the module was imported
-_IMPORTED: dict[str, dict[str, str]] = {}
-_PARSED: dict[tuple[str, int, int], list[tuple[str, int, list[str]]]] = {}
-
-
-def _excluded_folders() -> list[Path]:
-    """Where no user code lives: the standard library, installed packages, moviebench."""
-    import site
-    import sysconfig
-
-    paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-    paths |= set(site.getsitepackages()) | {site.getusersitepackages()}
-    paths.add(str(Path(__file__).parent))
-    return [Path(p).resolve() for p in paths if p]
-
-
-def _under(file: Path, folder: Path) -> bool:
-    return file == folder or folder in file.parents
-
-
-def _root(file: Path, module_name: str) -> Path:
-    """The user's tree a module belongs to: a plugin file's folder, or the folder holding a
-    module's top-level package."""
-    if module_name.startswith("moviebench_plugin_") or module_name == "__main__":
-        return file.parent
-    depth = module_name.count(".") + (1 if file.name == "__init__.py" else 0)
-    root = file.parent
-    for _ in range(depth):
-        root = root.parent
-    return root
-
-
-def _imports(file: Path) -> list[tuple[str, int, list[str]]]:
-    """(module, level, names) of each import statement of a file, memoised on its stat."""
-    import ast
-
-    stat = file.stat()
-    memo = (str(file), stat.st_size, stat.st_mtime_ns)
-    if memo not in _PARSED:
-        found = []
-        try:
-            tree = ast.parse(file.read_bytes(), filename=str(file))
-        except (SyntaxError, ValueError):
-            tree = None  # its import reports it; its own hash still counts
-        for node in ast.walk(tree) if tree is not None else ():
-            if isinstance(node, ast.Import):
-                found += [(alias.name, 0, []) for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                found.append((node.module or "", node.level, [a.name for a in node.names]))
-        _PARSED[memo] = found
-    return _PARSED[memo]
-
-
-def _find(dotted: str, bases: list[Path]) -> list[Path]:
-    """The files importing `dotted` executes (each package's __init__ on the way), found
-    in the first base folder that has it, without importing anything."""
-    parts = [p for p in dotted.split(".") if p]
-    for base in bases:
-        files, folder = [], base
-        for i, part in enumerate(parts):
-            package, module = folder / part / "__init__.py", folder / f"{part}.py"
-            if package.is_file():
-                files.append(package)
-                folder = folder / part
-            elif module.is_file() and i == len(parts) - 1:
-                files.append(module)
-            else:
-                files = []
-                break
-        if files:
-            return files
-    return []
-
-
-def import_closure(file: Path, module_name: str) -> list[Path]:
-    """`file` and every module of the user's own it imports, directly or through others:
-    the files under its tree (`_root`) that are not the standard library, an installed
-    package or moviebench. Found by reading the import statements (nothing is imported), so
-    a driver and its workers agree."""
-    file = file.resolve()
-    root = _root(file, module_name)
-    excluded = _excluded_folders()
-    if any(_under(file, e) for e in excluded):
-        return [file]  # an installed package: its distribution's version stamps the rest
-    search = [Path(p or ".").resolve() for p in sys.path] + [root]
-    seen: dict[Path, None] = {}
-    todo = [file]
-    while todo:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen[current] = None
-        for name, level, names in _imports(current):
-            if level:
-                base = current.parent
-                for _ in range(level - 1):
-                    base = base.parent
-                bases = [base]
-            else:
-                bases = search
-            wanted = [name] if name else []
-            wanted += [f"{name}.{n}" if name else n for n in names if n != "*"]
-            for dotted in wanted:
-                for found in _find(dotted, bases):
-                    found = found.resolve()
-                    if _under(found, root) and not any(_under(found, e) for e in excluded):
-                        todo.append(found)
-    return list(seen)
-
-
-def closure_hashes(file: Path, module_name: str) -> dict[str, str]:
-    """{file: sha256 of its bytes} over the import closure of a module's file."""
-    return {
-        str(f): hashlib.sha256(f.read_bytes()).hexdigest()
-        for f in import_closure(file, module_name)
-        if f.is_file()
-    }
-
-
-def note_imported(module_name: str) -> dict[str, str] | None:
-    """Remember the code of a user module as it is now, just imported (once: a later call
-    keeps the first answer, which is the code that runs until `refresh`)."""
-    module = sys.modules.get(module_name)
-    file = getattr(module, "__file__", None)
-    if not file or not Path(file).is_file() or module_name.startswith("moviebench."):
-        return None
-    if str(Path(file).resolve()) in _IMPORTED.get(module_name, {}):  # the same module's
-        return _IMPORTED[module_name]
-    _IMPORTED[module_name] = closure_hashes(Path(file), module_name)
-    return _IMPORTED[module_name]
+# ---- re-importing what changed (the closures themselves: usercode.py) --------------------
 
 
 def refresh() -> list[str]:
@@ -367,7 +243,7 @@ def refresh() -> list[str]:
     its records are filed under the hash of that code. A module that no longer imports
     refuses the run in one line. Returns the modules imported again."""
     changed = []
-    for name, code in list(_IMPORTED.items()):
+    for name, code in list(IMPORTED.items()):
         module = sys.modules.get(name)
         file = getattr(module, "__file__", None)
         if module is None or not file:
@@ -401,12 +277,12 @@ def refresh() -> list[str]:
                 _import_file(file)
             else:
                 importlib.reload(old_module)
-                _IMPORTED.pop(name, None)
+                IMPORTED.pop(name, None)
                 note_imported(name)
         except Exception as err:
             # The old code stays loaded and recorded as what it was: the next run refuses
             # again until the file imports.
-            sys.modules[name], _IMPORTED[name] = old_module, code
+            sys.modules[name], IMPORTED[name] = old_module, code
             reason = str(err) if isinstance(err, PluginError) else f"{type(err).__name__}: {err}"
             raise PluginError(
                 f"{file}: changed since it was imported and no longer imports "

@@ -73,7 +73,7 @@ class Registry(Generic[T]):
         with self._lock:
             if self._outside(item):
                 self._load()  # built-ins first, so a plugin's clash with one is seen now
-                from moviebench.plugins import note_imported
+                from moviebench.usercode import note_imported
 
                 note_imported(item.__module__)  # the code that runs: see plugins.refresh
             if self.kind == "model":

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from moviebench import api, plugins
+from moviebench import api, plugins, usercode
 from moviebench.cli import cli
 from moviebench.errors import BadRequest, BenchError, DataError
 from moviebench.models import MODELS, Model, register_model
@@ -67,14 +67,14 @@ def _clean_registry() -> Iterator[None]:
     MODELS.names()
     items, loaded = dict(MODELS._items), MODELS._loaded
     modules, path = set(sys.modules), list(sys.path)
-    active, imported = list(plugins._ACTIVE), dict(plugins._IMPORTED)
+    active, imported = list(plugins._ACTIVE), dict(usercode.IMPORTED)
     yield
     MODELS._items.clear()
     MODELS._items.update(items)
     MODELS._loaded = loaded
     plugins._ACTIVE[:] = active
-    plugins._IMPORTED.clear()
-    plugins._IMPORTED.update(imported)
+    usercode.IMPORTED.clear()
+    usercode.IMPORTED.update(imported)
     sys.path[:] = path
     for name in set(sys.modules) - modules:
         if name.startswith(("moviebench_plugin_", "bat_")):
