@@ -125,6 +125,18 @@ def test_a_helper_module_is_part_of_the_plugins_code_identity(movies: Path, tmp_
     assert list(record.identity["model_code"]["imports"]) == ["bat_helper_a.py"]
 
 
+def test_a_plugin_with_a_helper_under_two_jobs_matches_a_serial_run(
+    movies: Path, tmp_path: Path
+) -> None:
+    """Workers import the plugin (and its helper, from the plugin's folder) themselves: the
+    same code identity and metrics as in this process."""
+    plugin, _ = plugin_with_helper(tmp_path, "j")
+    serial = run(movies, tmp_path / "serial", ["bat-j"], plugins=[str(plugin)])["bat-j"]
+    pooled = run(movies, tmp_path / "pool", ["bat-j"], plugins=[str(plugin)], jobs=2)["bat-j"]
+    assert pooled.status == "ok", pooled.error
+    assert pooled.identity == serial.identity and pooled.metrics == serial.metrics
+
+
 def test_editing_a_helper_module_makes_the_plugins_record_stale(
     movies: Path, tmp_path: Path
 ) -> None:
