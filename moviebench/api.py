@@ -77,9 +77,53 @@ __all__ = [
 BoardFormat = Literal["md", "csv", "json"]
 
 
+# ---- keyword checks ------------------------------------------------------------------------
+
+
+def checked(fn: Any) -> Any:
+    """Refuse what Python would let through silently: a keyword that is not an argument
+    (`seed=[7]` for `seeds=`: `**cells` takes any name) gets BadRequest with the closest
+    names, and a string where a list is expected (`models="majority,logreg"` would be split
+    into characters) gets BadRequest with the list spelled out."""
+    import difflib
+    import inspect
+
+    signature = inspect.signature(fn)
+    params = signature.parameters
+    takes_cells = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        hints = {
+            **(Cells.__annotations__ if takes_cells else {}),
+            **{n: p.annotation for n, p in params.items() if p.kind is not p.VAR_KEYWORD},
+        }
+        for name in kwargs:
+            if name not in hints:
+                close = difflib.get_close_matches(name, hints, n=2, cutoff=0.5)
+                hint = (
+                    f"did you mean {' or '.join(f'{c}=' for c in close)}?"
+                    if close
+                    else (f"it takes {', '.join(f'{h}=' for h in hints)}")
+                )
+                raise BadRequest(f"api.{fn.__name__}: no keyword {name}=; {hint}")
+        given = {**dict(zip(params, args)), **kwargs}
+        for name, value in given.items():
+            if isinstance(value, str) and "Sequence[" in str(hints.get(name, "")):
+                items = [v.strip() for v in value.split(",") if v.strip()]
+                raise BadRequest(
+                    f"api.{fn.__name__}: {name}= takes a list, not the string {value!r}: "
+                    f"write {name}={items!r}"
+                )
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
 # ---- what is registered ---------------------------------------------------------------------
 
 
+@checked
 def load_plugins(specs: Sequence[str] = ()) -> list[str]:
     """Load plugin modules, `.py` files and `pkg.module:Class` models, after those named in
     MOVIEBENCH_PLUGINS; returns every spec loaded in this process (which workers load too).
@@ -217,6 +261,7 @@ def _request(task: str, cells: Cells, **more: Any) -> RunRequest:
     )
 
 
+@checked
 def run(
     task: str,
     *,
@@ -379,6 +424,7 @@ def run_skips(records: list[Record], models: Sequence[str] | None = None) -> str
     return skipped_cells(None if models is None else list(models), records)
 
 
+@checked
 def scale(
     task: str,
     *,
@@ -403,6 +449,7 @@ def scale(
     return run_scale(request, list(fractions), None if plots is None else Path(plots), reporter)
 
 
+@checked
 def tune(
     task: str,
     *,
@@ -486,6 +533,7 @@ def _prepared(
     return prepare(TASKS.get(task), _options(options, source, data))
 
 
+@checked
 def export_split(
     task: str,
     out: Path | str,
@@ -504,6 +552,7 @@ def export_split(
     return write_split(_prepared(task, source, data, options), Path(out))
 
 
+@checked
 def score(
     task: str,
     predictions: Path | str,
@@ -524,10 +573,19 @@ def score(
     the same way is not scored again (unless `force`)."""
     from moviebench.cell import Cell
     from moviebench.executors import SerialExecutor, run_cells
-    from moviebench.external import ExternalModel, external_model, file_hash, read_submission
+    from moviebench.external import (
+        ExternalModel,
+        check_submission_path,
+        external_model,
+        file_hash,
+        read_submission,
+    )
     from moviebench.models import MODELS
+    from moviebench.registry import check_rung_name
     from moviebench.reporting import SilentReporter
 
+    check_rung_name(name, "--name")  # it names the records' folder, like any rung
+    check_submission_path(predictions)
     load_plugins(plugins)
     if name in MODELS and not issubclass(MODELS.get(name), ExternalModel):
         raise BadRequest(f"--name {name}: a registered rung has that name; choose another")
@@ -592,6 +650,7 @@ class Board:
         return write_leaderboard_page(self.records, Path(folder), self.across_splits)
 
 
+@checked
 def board(
     out: Path | str = "results",
     task: str | None = None,
@@ -639,6 +698,7 @@ def board(
     return Board(records, across_splits=bool(split_seeds))
 
 
+@checked
 def summary(
     out: Path | str = "results", *, plots: Path | str | None = None, resamples: int = 1000
 ) -> Any:
@@ -687,6 +747,7 @@ class Report:
         return [p for p in (self.markdown, self.html) if p is not None]
 
 
+@checked
 def report(
     out: Path | str = "results", *, to: Path | str | None = None, html: Path | str | None = None
 ) -> Report:
@@ -738,6 +799,7 @@ class CheckResult:
         return not self.failures
 
 
+@checked
 def check(
     baseline: Path | str,
     out: Path | str = "results",
@@ -768,6 +830,7 @@ def check(
     )
 
 
+@checked
 def update_baseline(
     baseline: Path | str, out: Path | str = "results", *, task: str | None = None
 ) -> tuple[Path, int]:
@@ -782,6 +845,7 @@ def update_baseline(
     return save_baseline(current, Path(baseline)), len(current)
 
 
+@checked
 def forget(
     task: str,
     models: Sequence[str] | None = None,
@@ -797,6 +861,7 @@ def forget(
     return forget_records(Path(out), task, list(models or []), failed=failed, source=source)
 
 
+@checked
 def inspect_source(source: str, data: Path | str | None = None, min_votes: int = 10) -> dict:
     """What a source reads: rows kept and dropped by reason, missing values, label balance per
     task, genres and images, as the JSON-ready dict `bench data inspect --format json` prints."""
@@ -808,6 +873,7 @@ def inspect_source(source: str, data: Path | str | None = None, min_votes: int =
     return inspect(source, None if data is None else Path(data), {"min_votes": min_votes})
 
 
+@checked
 def export_mlflow(
     out: Path | str = "results",
     tracking_uri: str = "sqlite:///mlflow.db",

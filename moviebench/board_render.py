@@ -245,9 +245,9 @@ def to_markdown(
         out.append("|" + "|".join("---" for _ in header) + "|")
         out.extend("| " + " | ".join(cells) + " |" for cells in body)
         for line in gap_lines(rows):
-            out.append(f"\n{line[0].upper()}{line[1:]}.")
+            out.append(f"\n{md_escape(line[0].upper() + line[1:])}.")
         for line in caveats(rows):
-            out.append(f"\n**{line}.**")
+            out.append(f"\n**{md_escape(line)}.**")
         for line in failures(rows):
             out.append(f"\n- {md_escape(line)}")
         for image in (plots or {}).get((task, source), []):
@@ -398,7 +398,7 @@ def headline_rows(boards: Board) -> list[list[str]]:
 def headline_markdown(boards: Board) -> str:
     """The headline rows as a markdown table."""
     lines = ["| " + " | ".join(HEADLINE_HEADER) + " |", "|" + "---|" * len(HEADLINE_HEADER)]
-    lines += ["| " + " | ".join(cells) + " |" for cells in headline_rows(boards)]
+    lines += ["| " + " | ".join(map(md_escape, cells)) + " |" for cells in headline_rows(boards)]
     return "\n".join(lines) + "\n"
 
 

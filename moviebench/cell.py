@@ -251,12 +251,15 @@ class Cell:
         record: Record | None = None
         scores = None
         try:
-            record = self.record()
-            model = self.make_model(progress=progress)
-            record.device = model.context.device
-            result, scores = fit_and_score(model, self.prep, self.train_split())
-            record.finish(**result)
+            with interrupts_seen() as seen:
+                record = self.record()
+                model = self.make_model(progress=progress)
+                record.device = model.context.device
+                result, scores = fit_and_score(model, self.prep, self.train_split())
+                record.finish(**result)
         except Exception as exc:  # noqa: BLE001 - a failing model must not stop the ladder
+            if seen or interrupted(exc):  # Ctrl-C that a native library turned into its error
+                raise KeyboardInterrupt from exc
             if record is None:  # the provenance itself could not be built
                 record = self.bare_record()
             known = self.model in MODELS  # a cell of an unknown rung: no packages declared
@@ -319,6 +322,43 @@ def missing_extra(exc: ModuleNotFoundError, optional: dict[str, str]) -> str | N
     if extra is None:
         return None
     return f"needs {name}, which is not installed: pip install 'moviebench[{extra}]'"
+
+
+@contextlib.contextmanager
+def interrupts_seen() -> Iterator[list[int]]:
+    """A list that gets an entry for each Ctrl-C (SIGINT) while the block runs. A library
+    fitting in native code (XGBoost, LightGBM) may catch the KeyboardInterrupt and raise its
+    own error instead: the cell then reads as an abort, not as a failed rung. Only the main
+    thread can install a handler; elsewhere (workers ignore SIGINT) the list stays empty."""
+    import signal
+
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        seen.append(signum)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Whether an error is a KeyboardInterrupt wrapped by a library (its cause or context)."""
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def failure(exc: Exception, optional: dict[str, str] | None = None) -> tuple[str, str]:

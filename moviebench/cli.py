@@ -23,8 +23,11 @@ from moviebench.settings import IMAGE_SIZES
 
 # Leaderboards are wide: when output is not a terminal (CI logs, pipes), do not wrap at 80.
 # A pipe gets wide lines (200) unless COLUMNS says otherwise; boards fit the width given.
-console = Console(width=None if Console().is_terminal or os.environ.get("COLUMNS") else 200)
-err_console = Console(stderr=True)
+# No emoji codes: user text such as `file.py:x:` must print as typed (markup is escaped).
+console = Console(
+    width=None if Console().is_terminal or os.environ.get("COLUMNS") else 200, emoji=False
+)
+err_console = Console(stderr=True, emoji=False)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -507,7 +510,7 @@ def run(
     # records sit in below their model's.
     path = Path(first.path)
     folder = next((p.parent for p in path.parents if p.name == first.model), path.parents[1])
-    console.print(f"records in {folder}/")
+    console.print(f"records in {escape(str(folder))}/", highlight=False)
     skips = api.run_skips(records, wanted)
     if skips:
         err_console.print(f"[yellow]note:[/] {escape(skips)}", highlight=False, soft_wrap=True)
@@ -651,7 +654,7 @@ def leaderboard(
         click.echo(board.render(fmt, columns))
     if plots_dir:
         page, n_plots = board.write_plots(plots_dir)
-        err_console.print(f"plots and markdown written to {page} ({n_plots} PNGs)")
+        err_console.print(f"plots and markdown written to {escape(str(page))} ({n_plots} PNGs)")
 
 
 @cli.command()
@@ -747,7 +750,7 @@ def tune(
         )
     for result in results.values():
         console.print(
-            f"study [bold]{result.study}[/] ({result.storage}): {result.n_new} new trials; "
+            f"study [bold]{escape(result.study)}[/] ({escape(str(result.storage))}): {result.n_new} new trials; "
             f"{result.n_complete} complete, {result.n_pruned} pruned, "
             f"{result.n_failed} failed in the study; {result.seconds:.0f}s in this process"
         )
@@ -759,7 +762,7 @@ def tune(
                 else ""
             )
         )
-        console.print(f"best params: {result.best_params}")
+        console.print(f"best params: {escape(str(result.best_params))}", highlight=False)
     console.print(
         "the tuned rows go beside the default ones (`<model>/tuned/` records); "
         f"train with them: bench run --task {task} --models {','.join(results)} --tuned (with the same data options)"
@@ -812,7 +815,7 @@ def check(
 
     if update:
         target, n_records = api.update_baseline(baseline, out, task=task)
-        console.print(f"baseline of {n_records} records written to {target}")
+        console.print(f"baseline of {n_records} records written to {escape(str(target))}")
         return
     from moviebench.check import absent_note
 
@@ -826,7 +829,9 @@ def check(
         "truncated": "red",
     }
     for f in result.findings:
-        console.print(f"[{style[f.kind]}]{f.kind.upper():10}[/] {f.message}", highlight=False)
+        console.print(
+            f"[{style[f.kind]}]{f.kind.upper():10}[/] {escape(f.message)}", highlight=False
+        )
     note = absent_note(result.findings, out)
     if note:
         err_console.print(f"[yellow]note:[/] {escape(note)}", highlight=False, soft_wrap=True)
@@ -835,11 +840,15 @@ def check(
         absent = sum(f.absent for f in result.failures)
         err_console.print(
             f"[red]check failed[/]: {len(result.failures)} of {len(result.findings)} entries: "
-            + "; ".join(named + ([f"{absent} without a record (see the note)"] if absent else [])),
+            + escape(
+                "; ".join(named + ([f"{absent} without a record (see the note)"] if absent else []))
+            ),
             highlight=False,
         )
         sys.exit(1)
-    console.print(f"check passed: {len(result.findings)} entries within {tolerance} of {baseline}")
+    console.print(
+        f"check passed: {len(result.findings)} entries within {tolerance} of {escape(str(baseline))}"
+    )
 
 
 @cli.command()
@@ -903,9 +912,9 @@ def scale(
     for col in header:
         table.add_column(col, justify="left" if col == "model" else "right")
     for cells in body:
-        table.add_row(*cells)
+        table.add_row(*(escape(c) for c in cells))
     console.print(table)
-    console.print(f"plot: {png}")
+    console.print(f"plot: {escape(str(png))}")
 
 
 @cli.command()
@@ -949,13 +958,13 @@ def report(
     written = api.report(out, to=to, html=html_file)
     if written.html is not None:
         console.print(
-            f"HTML report written to {written.html} "
+            f"HTML report written to {escape(str(written.html))} "
             f"({written.html.stat().st_size / 1e6:.1f} MB, self-contained)"
         )
     if written.markdown is not None:
         console.print(
-            f"report written to {written.markdown} with {written.plots} plots in "
-            f"{written.markdown.parent / 'plots'}"
+            f"report written to {escape(str(written.markdown))} with {written.plots} plots in "
+            f"{escape(str(written.markdown.parent / 'plots'))}"
         )
 
 
@@ -1006,7 +1015,7 @@ def summary(out: Path, plots_dir: Path | None, fmt: str) -> None:
         console.print(f"note: {escape(note)}", highlight=False)
     console.print(f"critical difference: {escape(result.cd.describe())}", highlight=False)
     for path in result.plots:
-        console.print(f"plot: {path}")
+        console.print(f"plot: {escape(str(path))}")
 
 
 @cli.group()
@@ -1080,7 +1089,7 @@ def split_export(
     if to_file is None:
         raise click.UsageError("Missing option '--to': the CSV file to write")
     path = api.export_split(task, to_file, options=options)
-    console.print(f"wrote {path}")
+    console.print(f"wrote {escape(str(path))}")
 
 
 @cli.command()
@@ -1138,7 +1147,10 @@ def score(
     record = api.score(task, predictions, name, out=out, force=force, options=options)
     if record.status != "ok":
         raise BenchError(f"{name}: {record.status}: {record.error}")
-    console.print(f"{name}: {record.primary_metric} {record.primary:.4f} -> {record.path}")
+    console.print(
+        f"{escape(name)}: {record.primary_metric} {record.primary:.4f} -> {escape(str(record.path))}",
+        highlight=False,
+    )
 
 
 @cli.group()
@@ -1181,10 +1193,10 @@ def export_mlflow(out: Path, results: Path | None, tracking_uri: str, experiment
 
     summary = api.export_mlflow(out if results is None else results, tracking_uri, experiment)
     console.print(
-        f"MLflow experiment '{experiment}' at {tracking_uri}: {len(summary.created)} runs created, "
+        f"MLflow experiment '{escape(experiment)}' at {escape(tracking_uri)}: {len(summary.created)} runs created, "
         f"{len(summary.replaced)} replaced, {len(summary.unchanged)} unchanged"
     )
-    console.print(f"browse: mlflow ui --backend-store-uri {tracking_uri}", highlight=False)
+    console.print(f"browse: mlflow ui --backend-store-uri {escape(tracking_uri)}", highlight=False)
 
 
 def _show_warning(

@@ -110,10 +110,11 @@ class LadderDisplay(Reporter):
         report = prep.loaded.report
         dropped = ", ".join(f"{n} {why}" for why, n in report.dropped.items()) or "none"
         self.console.print(
-            f"[bold]{prep.spec.name}[/] on [bold]{prep.source}[/]: {report.rows_read} rows read, dropped: {dropped}"
+            f"[bold]{escape(prep.spec.name)}[/] on [bold]{escape(prep.source)}[/]: "
+            f"{report.rows_read} rows read, dropped: {escape(dropped)}"
         )
         for note in prep.data.notes:
-            self.console.print(f"  {note}")
+            self.console.print(f"  {escape(note)}")
         s = prep.split
         self.console.print(
             f"  {len(prep.data)} rows -> train {len(s.train)} / val {len(s.val)} / test {len(s.test)} (split {s.hash})"
@@ -223,21 +224,21 @@ def print_leaderboards(
                 color_system=console.color_system,  # type: ignore[arg-type]
             ).print(table)
         for line in gap_lines(rows):
-            console.print(line)
+            console.print(escape(line))
         for line in caveats(rows):
-            console.print(f"[bold yellow]{line}[/]", highlight=False)
+            console.print(f"[bold yellow]{escape(line)}[/]", highlight=False)
         for line in failures(rows):
             console.print(f"[red]{escape(line)}[/]")
 
 
 def _table(rows: list[Any], columns: list[str], title: str) -> Table:
     header, body = table_rows(rows, columns)
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")  # user text: no markup read
     for name, col in zip(columns, header):
         left = name in ("model", "family", "weights")
         table.add_column(col, justify="left" if left else "right", no_wrap=True)
     for r, cells in zip(rows, body):
-        table.add_row(*cells, style="dim" if r.family == "trivial" else None)
+        table.add_row(*map(escape, cells), style="dim" if r.family == "trivial" else None)
     return table
 
 

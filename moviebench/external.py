@@ -86,6 +86,16 @@ def export_split(prep: PreparedTask, out: Path) -> Path:
     return out
 
 
+def check_submission_path(path: Path | str) -> Path:
+    """The submission file, or one line: a folder or a missing path is no submission."""
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"--predictions {path}: a folder, not a CSV file of predictions")
+    if not path.is_file():
+        raise DataError(f"--predictions {path}: no such file")
+    return path
+
+
 def read_submission(prep: PreparedTask, path: Path) -> pd.DataFrame:
     """The submission's scores indexed by movie id, or a DataError saying what is wrong."""
     _check_exportable(prep)

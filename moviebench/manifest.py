@@ -112,7 +112,9 @@ def plugin_code_stamp(asked: Sequence[str] | None = None) -> list[Any]:
     for spec in plugins.active():
         target = spec.rpartition(":")[0] if ":" in spec and not Path(spec).exists() else spec
         if target.endswith(".py"):
-            stamps.append([target, _stamp(Path(target))])
+            stamps.append(
+                [target, _closure_stamp(Path(target), plugins._file_module_name(Path(target)))]
+            )
         else:
             modules.add(target)
     for group in ("moviebench.models", "moviebench.tasks", "moviebench.sources"):
@@ -121,7 +123,7 @@ def plugin_code_stamp(asked: Sequence[str] | None = None) -> list[Any]:
             dist = getattr(entry, "dist", None)
             if dist is not None:
                 stamps.append([group, entry.name, dist.metadata["Name"], dist.version])
-    stamps += [[name, _module_stamp(name)] for name in sorted(modules) if name != "__main__"]
+    stamps += [[name, _plugin_module_stamp(name)] for name in sorted(modules) if name != "__main__"]
     return stamps
 
 
@@ -136,6 +138,29 @@ def _module_stamp(name: str) -> list[Any] | None:
         found = None
     origin = getattr(found, "origin", None)
     return _stamp(Path(origin)) if origin and Path(origin).is_file() else None
+
+
+def _plugin_module_stamp(name: str) -> list[Any] | None:
+    """`_module_stamp` over a user module's import closure (its helpers too)."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        found = None
+    origin = getattr(found, "origin", None)
+    return _closure_stamp(Path(origin), name) if origin and Path(origin).is_file() else None
+
+
+def _closure_stamp(file: Path, module_name: str) -> list[Any]:
+    """The stamp of a user module's file and of every module of the user's it imports
+    (plugins.import_closure): an edited helper is a changed plugin too."""
+    from moviebench import plugins
+
+    files = plugins.import_closure(file, module_name) if file.is_file() else [file]
+    if files == [file.resolve()]:
+        return _stamp(file)  # a module alone: the stamp it always had
+    return [[str(f), _stamp(f)] for f in sorted(files)]
 
 
 def _versions(names: tuple[str, ...]) -> dict[str, str | None]:

@@ -8,6 +8,7 @@ tuning, scaling), so neither imports the other: `prepare` loads, builds, splits 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,7 @@ def prepare(spec: TaskSpec, options: RunOptions) -> PreparedTask:
     check_source(spec, source)
     settings = resolve_settings(spec, options)
     loaded = load_source(source, options.data, options.settings)
+    check_features(loaded, options.features, source)
     task_options = TaskOptions(extra_features=options.features, settings=settings)
     data = spec.build(loaded.table, source, task_options)
     check_no_leakage(spec, data)
@@ -131,6 +133,17 @@ def split_rows(data: TaskData, loaded: LoadedSource, options: RunOptions) -> Spl
             "(mmimdb does); leave --split out for the hash split"
         )
     return official_split(data.split_key, table.set_index("movie_id")[OFFICIAL_COLUMN])
+
+
+def check_features(loaded: LoadedSource, features: Sequence[str], source: str) -> None:
+    """Each --features column holds values in the data: a canonical column the file does not
+    have is all missing, and would silently become an empty feature."""
+    for col in features:
+        if col in loaded.table and loaded.table[col].isna().all():
+            raise DataError(
+                f"--features {col}: the data of source {source} has no value in column "
+                f"'{col}' (the file lacks it, or every cell is empty)"
+            )
 
 
 def why_no_rows(loaded: LoadedSource, data: TaskData) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import pkgutil
+import re
+import threading
 from collections.abc import Iterator
 from importlib import metadata
 from types import ModuleType
@@ -21,6 +23,34 @@ from moviebench.errors import BenchError, UnknownNameError
 
 T = TypeVar("T")
 
+# What a rung may be called: it names a folder of records, so no separator, no "." or "..",
+# nothing empty, and nothing a shell or a markdown table reads as syntax.
+RUNG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+
+
+class RegistrationError(BenchError):
+    """A name that cannot be registered: taken by another class, or not a valid name."""
+
+
+def check_rung_name(name: object, what: str = "model name") -> str:
+    """`name` if it can name a rung (and its records folder); else one line saying why."""
+    if not isinstance(name, str) or not RUNG_NAME.fullmatch(name):
+        raise RegistrationError(
+            f"{what} {name!r}: a rung name is letters, digits and . _ + - (at most 100, "
+            "starting with a letter or digit)"
+        )
+    return name
+
+
+def _redefinition(old: object, new: object) -> bool:
+    """The same class defined again in the same place: a notebook cell run twice, or a
+    plugin file re-imported after an edit. The newer definition replaces the older."""
+    return (
+        isinstance(old, type)
+        and isinstance(new, type)
+        and (old.__module__, old.__qualname__) == (new.__module__, new.__qualname__)
+    )
+
 
 class Registry(Generic[T]):
     def __init__(self, kind: str, package: str) -> None:
@@ -28,17 +58,53 @@ class Registry(Generic[T]):
         self.package = package
         self._items: dict[str, T] = {}
         self._loaded = False
+        # Two threads may read a registry at once (api.run from a thread pool): one loads,
+        # the other waits until every module is imported, never sees half a registry.
+        self._lock = threading.RLock()
+        self._loading = False
+
+    def _outside(self, item: object) -> bool:
+        """A class from outside this registry's package (a plugin's, a notebook's)."""
+        module = getattr(item, "__module__", "") if isinstance(item, type) else ""
+        return bool(module) and not (
+            module == self.package or module.startswith(f"{self.package}.")
+        )
 
     def add(self, name: str, item: T) -> T:
-        if name in self._items and self._items[name] is not item:
-            raise ValueError(f"{self.kind} '{name}' is registered twice")
-        self._items[name] = item
-        return item
+        with self._lock:
+            if self._outside(item):
+                self._load()  # built-ins first, so a plugin's clash with one is seen now
+                from moviebench.usercode import note_imported
+
+                note_imported(item.__module__)  # the code that runs: see plugins.refresh
+            if self.kind == "model":
+                check_rung_name(name)
+            old = self._items.get(name)
+            if old is not None and old is not item and not _redefinition(old, item):
+                where = getattr(item, "__module__", None)
+                raise RegistrationError(
+                    f"{self.kind} '{name}'"
+                    + (f" (from {where})" if where else "")
+                    + f" is already registered by {getattr(old, '__module__', 'another')}; "
+                    "choose another name"
+                )
+            self._items[name] = item
+            return item
 
     def _load(self) -> None:
         if self._loaded:
             return
-        self._loaded = True
+        with self._lock:
+            if self._loaded or self._loading:  # done, or this thread is importing them now
+                return
+            self._loading = True
+            try:
+                self._import_all()
+                self._loaded = True
+            finally:
+                self._loading = False
+
+    def _import_all(self) -> None:
         pkg = importlib.import_module(self.package)
         for info in pkgutil.walk_packages(pkg.__path__, prefix=f"{self.package}."):
             importlib.import_module(info.name)

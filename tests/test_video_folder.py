@@ -233,3 +233,27 @@ def test_a_rerun_on_videos_is_answered_by_the_manifest_until_a_video_changes(
     write_synthetic_video(root / "film_1.mp4", seed=99, seconds=4.0, fps=10)
     run(request())
     assert calls == ["frame-id", "frame-id"]
+
+
+@pytest.mark.parametrize("damage", ["remove", "truncate", "add"])
+def test_a_damaged_frame_folder_is_decoded_again_and_the_fingerprint_stays(
+    tmp_path: Path, damage: str
+) -> None:
+    """A frame folder is checked against the content hashes written with it, not trusted by
+    its name: a frame missing, cut short or added is decoded again with a note, and the
+    data's fingerprint does not move (no video changed)."""
+    root = write_films(tmp_path / "videos", n=2)
+    loaded = load_source("video-folder", root, {"frames_per_film": "4"})
+    frame = Path(loaded.table["image"].iloc[1])
+    if damage == "remove":
+        frame.unlink()
+    elif damage == "truncate":
+        frame.write_bytes(frame.read_bytes()[:50])
+    else:
+        (frame.parent / "000000001.png").write_bytes(frame.read_bytes())
+    again = load_source("video-folder", root, {"frames_per_film": "4"})
+    assert len(again.table) == len(loaded.table) == 8
+    assert again.fingerprint == loaded.fingerprint
+    assert any("damaged" in note and "film_0.mp4" in note for note in again.report.notes)
+    clean = load_source("video-folder", root, {"frames_per_film": "4"})
+    assert not any("damaged" in note for note in clean.report.notes)

@@ -89,13 +89,20 @@ def content_digest(path: Any) -> str:
         return ""
 
 
+def fingerprint_seal(entry: str, rows: int, fingerprint: str) -> str:
+    """A checksum of a remembered fingerprint, its row count and the cache entry it belongs
+    to: one changed digit, or a file copied from another entry, no longer matches."""
+    return hashlib.sha256(f"{entry}\0{rows}\0{fingerprint}".encode()).hexdigest()[:16]
+
+
 def remember_fingerprint(path: Path, rows: int, fingerprint: str) -> None:
-    """Store `fingerprint` of a table of `rows` rows at `path`, atomically, for
+    """Store `fingerprint` of a table of `rows` rows at `path` with its seal, atomically, for
     `table_cache.remembered_fingerprint`; a cache that cannot be written only costs the next
     load the hash."""
     try:
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(f"{rows} {fingerprint}\n")
+        seal = fingerprint_seal(path.stem, rows, fingerprint)
+        tmp.write_text(f"{rows} {fingerprint} {seal}\n")
         os.replace(tmp, path)
     except OSError:
         pass

@@ -7,9 +7,11 @@ in their `LoadReport`.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,7 @@ def read_csv_strings(
     header = csv_header(path)
     names = [c for c in header if usecols is None or usecols(c)]
     skipped = 0
+    block_size: int | None = None  # Arrow's default (1 MB) until a cell is larger
 
     def count_bad_line(row: pacsv.InvalidRow) -> str:
         nonlocal skipped
@@ -86,6 +89,7 @@ def read_csv_strings(
         return pacsv.read_csv(
             path,
             memory_pool=_POOL,
+            read_options=pacsv.ReadOptions(block_size=block_size) if block_size else None,
             parse_options=pacsv.ParseOptions(
                 newlines_in_values=True, invalid_row_handler=count_bad_line
             ),
@@ -97,16 +101,30 @@ def read_csv_strings(
             ),
         )
 
-    bad_cells: dict[str, list[int]] = {}
-    utf8_text = True
-    try:
+    def read_text_or_bytes() -> tuple[pa.Table, dict[str, list[int]], bool]:
         try:
-            table = read(pa.string())  # a UTF-8 file: read once, validated by Arrow
+            return read(pa.string()), {}, True  # a UTF-8 file: read once, validated by Arrow
         except pa.ArrowInvalid as exc:
             if "UTF8" not in str(exc):
                 raise
             # Not all UTF-8: bytes, decoded per column and, where a column needs it, per cell.
-            table, bad_cells, utf8_text = _decoded(read(pa.binary()))
+            return _decoded(read(pa.binary()))
+
+    try:
+        # Arrow cannot show a binary line to the bad-line handler (it fails decoding it and
+        # prints a traceback of its own): the parse error below is the one line to show.
+        with _quiet_unraisable():
+            while True:
+                try:
+                    table, bad_cells, utf8_text = read_text_or_bytes()
+                    break
+                except pa.ArrowInvalid as exc:
+                    # One cell longer than a block (a 10 MB overview): bigger blocks, then
+                    # the whole file as one block.
+                    size = path.stat().st_size + 1
+                    if "straddl" not in str(exc) or (block_size or 0) >= size:
+                        raise
+                    block_size = min(max(16 * (block_size or 1 << 20), 1 << 24), size)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
         raise DataError(
             f"{path}: not a readable CSV file ({str(exc).strip().splitlines()[0]})"
@@ -128,6 +146,33 @@ def read_csv_strings(
     report.rows_read = len(frame) + skipped
     report.drop("malformed line (wrong number of fields)", skipped)
     return frame
+
+
+@contextlib.contextmanager
+def _quiet_unraisable() -> Iterator[None]:
+    previous = sys.unraisablehook
+    sys.unraisablehook = lambda _: None
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
+# A compressed or binary file named .csv: refused by its first bytes, in one line.
+_MAGIC = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", b"BZh": "bzip2", b"\xfd7zXZ": "xz"}
+
+
+def _refuse_binary(path: Path) -> None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return  # the read below reports it
+    for magic, kind in _MAGIC.items():
+        if head.startswith(magic):
+            raise DataError(f"{path}: a {kind} file, not a CSV (decompress it first)")
+    if b"\0" in head:
+        raise DataError(f"{path}: binary data, not a CSV text file")
 
 
 def _decoded(table: pa.Table) -> tuple[pa.Table, dict[str, list[int]], bool]:
@@ -254,6 +299,7 @@ def missing_if_not_finite(table: pd.DataFrame, report: LoadReport) -> None:
 
 def csv_header(path: Path) -> list[str]:
     """The column names of a CSV file, without reading its rows."""
+    _refuse_binary(path)
     for encoding in ENCODINGS:
         try:
             return list(pd.read_csv(path, nrows=0, encoding=encoding).columns)

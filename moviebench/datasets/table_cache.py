@@ -30,11 +30,17 @@ from typing import Any
 
 import pandas as pd
 
-from moviebench.datasets.base import FILE_COLUMNS, POSTER_FOLDERS, LoadedSource, LoadReport
+from moviebench.datasets.base import (
+    FILE_COLUMNS,
+    POSTER_FOLDERS,
+    LoadedSource,
+    LoadReport,
+    fingerprint_seal,
+)
 from moviebench.features.cache import STATS, cache_root
 from moviebench.records import umask_mode
 
-FORMAT = 1  # bump when what is stored changes
+FORMAT = 2  # bump when what is stored changes
 _DATASETS = Path(__file__).parent
 
 
@@ -83,14 +89,23 @@ def fingerprint_path(entry: Path) -> Path:
 
 def remembered_fingerprint(path: Path, rows: int) -> str | None:
     """The fingerprint stored at `path` for a table of `rows` rows; None when there is none,
-    it is damaged, or it was written for another number of rows."""
+    it was written for another number of rows, or its seal does not match its content (a
+    changed digit would file unchanged data under a foreign fingerprint)."""
     try:
-        stored_rows, fingerprint = path.read_text().split()
+        stored_rows, fingerprint, seal = path.read_text().split()
     except (OSError, ValueError):
         return None
-    if stored_rows != str(rows) or not re.fullmatch(r"[0-9a-f]{16}", fingerprint):
+    if stored_rows != str(rows) or not _sealed(path.stem, rows, fingerprint, seal):
         return None
     return fingerprint
+
+
+def _sealed(entry: str, rows: int, fingerprint: Any, seal: Any) -> bool:
+    return (
+        isinstance(fingerprint, str)
+        and re.fullmatch(r"[0-9a-f]{16}", fingerprint) is not None
+        and seal == fingerprint_seal(entry, rows, fingerprint)
+    )
 
 
 def cacheable(loaded: LoadedSource) -> bool:
@@ -130,7 +145,10 @@ def write(loaded: LoadedSource, path: Path, data: Path) -> None:
         "report": report,
         # Only when a run already computed it: hashing a million rows costs `bench data
         # inspect` more than its parse, and a hit computes it lazily from the same table.
-        "fingerprint": loaded.__dict__.get("fingerprint"),
+        "fingerprint": (fingerprint := loaded.__dict__.get("fingerprint")),
+        "fingerprint_seal": None
+        if fingerprint is None
+        else fingerprint_seal(path.stem, len(table), fingerprint),
         # The root relative to the data file, so the entry serves any spelling of its path.
         "root": None if loaded.root is None else os.path.relpath(loaded.root, data.parent),
         "report_path": report["path"] == str(data),
@@ -188,7 +206,18 @@ def read(path: Path, data: Path) -> LoadedSource:
     )
     root = None if meta["root"] is None else Path(os.path.normpath(data.parent / meta["root"]))
     loaded = LoadedSource(table=table, report=report, root=root)
-    fingerprint = meta["fingerprint"] or remembered_fingerprint(fingerprint_path(path), len(table))
+    fingerprint = meta["fingerprint"]
+    if fingerprint is not None and not _sealed(
+        path.stem, len(table), fingerprint, meta.get("fingerprint_seal")
+    ):
+        raise ValueError("its stored fingerprint does not match its seal")
+    remembered = fingerprint_path(path)
+    if fingerprint is None and remembered.exists():
+        fingerprint = remembered_fingerprint(remembered, len(table))
+        if fingerprint is None:  # damaged: hashed again (and remembered again) when read
+            report.notes.append(
+                f"table cache fingerprint {remembered} damaged; the table is hashed again"
+            )
     if fingerprint is not None:
         loaded.__dict__["fingerprint"] = fingerprint  # of this very table
     else:

@@ -12,8 +12,9 @@ Each target time takes the first decoded frame at or after it (seeking ahead whe
 target is far away; the frame chosen is the same as decoding every frame). The frames are
 written once as PNG files under `<cache root>/frames/<video content hash>-<sampling>/`,
 so a rerun on the same videos decodes nothing: a video's content hash is remembered by its
-path, size, modification time and inode (features/store.py), and a complete frame folder
-is found by name. One row per frame: `movie_id`, `title`, `image` (the frame file),
+path, size, modification time and inode (features/store.py), and a frame folder is found by
+name and used once its frames match the content hashes written beside them (frames.json);
+a damaged one is decoded again, with a note. One row per frame: `movie_id`, `title`, `image` (the frame file),
 `image_id` (`<video>@<seconds>`), `time` (seconds into the video) and `video_digest`, so the
 data fingerprint changes when a video's content does. A file that does not decode as a
 video stops the load with one line naming it.
@@ -21,6 +22,8 @@ video stops the load with one line naming it.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import os
 import shutil
@@ -181,19 +184,48 @@ def video_digests(paths: list[Path]) -> list[str]:
     return [bytes(row).hex() for row in rows]
 
 
-def extract(path: Path, digest: str, settings: VideoSettings) -> Path:
-    """The folder of this video's sampled frames, decoded and written once."""
+FRAME_LIST = "frames.json"  # inside a frame folder: each frame's name and content hash
+
+
+def _frame_list(folder: Path) -> dict[str, str]:
+    from moviebench.features.store import file_digest
+
+    return {f.name: file_digest(f) for f in sorted(folder.glob("*.png"))}
+
+
+def frames_intact(folder: Path) -> bool:
+    """Whether a frame folder holds exactly the frames it was written with, byte for byte
+    (content hashes memoised on each file's stat, so checking an intact folder reads
+    nothing twice): a folder is not trusted by its name alone."""
+    try:
+        written = json.loads((folder / FRAME_LIST).read_text())
+        return isinstance(written, dict) and written == _frame_list(folder)
+    except (OSError, ValueError):
+        return False
+
+
+def extract(path: Path, digest: str, settings: VideoSettings, notes: list[str]) -> Path:
+    """The folder of this video's sampled frames, decoded and written once. A damaged
+    folder (a frame missing, added or changed) is decoded again, with a note: the frames
+    come out the same, so the data's fingerprint does not move."""
     from PIL import Image
 
     folder = frames_root() / f"{digest}-{_sampling_key(settings)}"
     if folder.is_dir():
-        return folder
+        if frames_intact(folder):
+            return folder
+        notes.append(f"frame cache {folder} damaged: {path.name} decoded again")
+        aside = folder.with_name(f"{folder.name}.{os.getpid()}.damaged")
+        with contextlib.suppress(OSError):
+            os.replace(folder, aside)
+        shutil.rmtree(aside, ignore_errors=True)
     tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         for t, array in decode_frames(path, settings):
             Image.fromarray(array).save(tmp / f"{round(t * 1000):09d}.png", compress_level=1)
+        (tmp / FRAME_LIST).write_text(json.dumps(_frame_list(tmp)))
         try:
             os.replace(tmp, folder)  # complete or absent: a killed run leaves only a .tmp
         except OSError:
@@ -233,7 +265,7 @@ def load(path: Path | None, settings: VideoSettings | None = None) -> LoadedSour
     from moviebench import progress
 
     for n, ((film, video), digest) in enumerate(zip(videos, digests), 1):
-        folder = extract(video, digest, settings)
+        folder = extract(video, digest, settings, report.notes)
         rel = video.relative_to(path).as_posix()
         for frame in sorted(folder.iterdir()):
             if frame.suffix != ".png":

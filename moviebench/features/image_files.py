@@ -40,7 +40,11 @@ def readable_flags(paths: Sequence[str]) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     stamps = []
     for p in paths:
-        st = os.stat(p)
+        try:
+            st = os.stat(p)
+        except OSError:  # e.g. a symlink to itself: no image, counted unreadable below
+            stamps.append(f"{os.path.abspath(p)}|unreadable")
+            continue
         stamps.append(f"{os.path.abspath(p)}|{st.st_size}|{st.st_mtime_ns}")
     key = cache_key(files=fingerprint_strings(stamps), check="pillow-draft-load-v1")
 
