@@ -213,8 +213,15 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
+def _scored(primary: float | None) -> bool:
+    return primary is not None and bool(np.isfinite(primary))
+
+
 def _row(model: str, recs: list[Record], across_splits: bool = False) -> BoardRow:
-    ok = [r for r in recs if r.status == "ok"]
+    # A primary metric that is not a number never ranks, never wins: such a record is
+    # shown as failed, never averaged in.
+    ok = [r for r in recs if r.status == "ok" and _scored(r.primary)]
+    unscored = [r for r in recs if r.status == "ok" and not _scored(r.primary)]
     first = recs[0]
     metric_names = list(ok[0].metrics) if ok else []
     primary = [r.primary for r in ok]
@@ -253,8 +260,12 @@ def _row(model: str, recs: list[Record], across_splits: bool = False) -> BoardRo
         epochs=_mean([r.epochs_done for r in ok]),
         truncated=any(r.truncated for r in ok),
         capped=next((r.capped for r in ok if r.capped), None),
-        status="ok" if ok else first.status,
-        error=None if ok else first.error,
+        status="ok" if ok else "failed" if unscored else first.status,
+        error=None
+        if ok
+        else f"{first.primary_metric} is {unscored[0].primary}"
+        if unscored
+        else first.error,
         split_hash=first.split_hash,
         origin="external"
         if first.family == "external"
@@ -603,7 +614,7 @@ def bootstrap_by_model(
     ids: np.ndarray | None = None
     weights = np.zeros((0, 0))
     for row in rows:
-        ok = [r for r in by_model[row.model] if r.status == "ok" and r.path]
+        ok = [r for r in by_model[row.model] if r.status == "ok" and r.path and _scored(r.primary)]
         if not ok:
             continue
         row_ids = [read_prediction_ids(r.path) for r in ok]
