@@ -213,11 +213,22 @@ def run_planned(
     return records
 
 
-def _asked(models: list[str] | None) -> dict[str, str]:
-    """Registered name -> the name as the user typed it (`file.py:Class` -> its rung's name)."""
+def _asked(models: list[Any] | None) -> dict[str, str]:
+    """Registered name -> the rung as the user named it (`file.py:Class` -> its rung's name;
+    a class given to the API -> its name). The run has loaded each already."""
     from moviebench.plugins import resolve_model_names
 
-    return dict(zip(resolve_model_names(models) or [], models or []))
+    asked = {}
+    for typed in models or []:
+        if not isinstance(typed, str):
+            asked[typed.name] = typed.name
+            continue
+        try:
+            (name,) = resolve_model_names([typed])
+        except BenchError:  # not loadable now: only its records' names can match
+            name = typed
+        asked[name] = typed
+    return asked
 
 
 def _wanted(models: list[str] | None, records: list[Any]) -> list[Any]:
