@@ -214,7 +214,8 @@ def run(
 def run_failure(records: list[Record], models: Sequence[str] | None = None) -> str | None:
     """One line naming every asked-for cell of `records` that failed, or None when each
     finished, was current or was skipped. `models` as given to `run` (None: the whole
-    ladder); the trivial baseline only counts when it is all that was asked for."""
+    ladder), matched by registered name whatever their family; the baseline every run adds
+    counts when it was named, and failed rungs are named as given."""
     from moviebench.runner import failed_cells
 
     return failed_cells(None if models is None else list(models), records)
