@@ -667,7 +667,7 @@ class Multilabel(TargetKind):
     def submission_scores(self, values, declared, ids):
         declared = _declared("multi-label", declared, self.SCORE_KINDS)
         if declared == "logits":
-            return 1 / (1 + np.exp(-values))
+            return 0.5 * (1 + np.tanh(values / 2))  # the sigmoid, without overflow
         if declared == "raw":  # thresholds are chosen on the validation scores, whatever the scale
             return values
         bad = ((values < 0) | (values > 1)).any(axis=1)
