@@ -410,7 +410,8 @@ def plan(
 def run_failure(records: list[Record], models: Sequence[str] | None = None) -> str | None:
     """One line naming every asked-for cell of `records` that failed, or None when each
     finished, was current or was skipped. `models` as given to `run` (None: the whole
-    ladder); the trivial baseline only counts when it is all that was asked for."""
+    ladder), matched by registered name whatever their family; the baseline every run adds
+    counts when it was named, and failed rungs are named as given."""
     from moviebench.runner import failed_cells
 
     return failed_cells(None if models is None else list(models), records)
@@ -565,12 +566,15 @@ def score(
     force: bool = False,
     plugins: Sequence[str] = (),
     reporter: Reporter | None = None,
+    scores: str | None = None,
 ) -> Record:
     """Score a submission made on `export_split`'s file (movie_id, split_hash and `score` or
     `score:<label>` columns for every validation and test film) as the record of an external
     rung `name`, computed by the harness alone (multi-label thresholds from the submitted
-    validation scores). A bad submission raises DataError in one line; a file already scored
-    the same way is not scored again (unless `force`)."""
+    validation scores). `scores` declares what the columns hold: "probabilities" (the
+    default for classification; checked, never clipped), "logits" or "raw". A bad submission
+    raises DataError in one line; a file already scored the same way is not scored again
+    (unless `force`)."""
     from moviebench.cell import Cell
     from moviebench.executors import SerialExecutor, run_cells
     from moviebench.external import (
@@ -590,8 +594,11 @@ def score(
     if name in MODELS and not issubclass(MODELS.get(name), ExternalModel):
         raise BadRequest(f"--name {name}: a registered rung has that name; choose another")
     prep = _prepared(task, source, data, options)
-    submission = read_submission(prep, Path(predictions))
-    cls = external_model(name, submission, file_hash(Path(predictions)))
+    submission = read_submission(prep, Path(predictions), scores)
+    default = prep.spec.target.SCORE_KINDS[0]
+    cls = external_model(
+        name, submission, file_hash(Path(predictions)), None if scores == default else scores
+    )
     with MODELS.lent(name, cls):  # this process's cell reads its class by name
         cell = Cell(prep, name, 0, params_source="external")
         (record,) = run_cells(

@@ -8,6 +8,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from moviebench.records import (
     Record,
     variant_of,
@@ -120,3 +122,8 @@ def board_ranks(rows: list[BoardRow]) -> list[int]:
     for i, r in enumerate(rows, 1):
         ranks.append(ranks[-1] if r.tie and ranks else i)
     return ranks
+
+
+def scored(primary: float | None) -> bool:
+    """Whether a primary metric is a number a board can rank."""
+    return primary is not None and bool(np.isfinite(primary))

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from moviebench.board_rows import BoardRow, Gap, record_key
+from moviebench.board_rows import BoardRow, Gap, record_key, scored
 from moviebench.errors import UnknownNameError
 from moviebench.metrics import get_metric, higher_is_better
 from moviebench.options import DEFAULT_SPLIT_SEED
@@ -114,7 +114,7 @@ def bootstrap_by_model(
     ids: np.ndarray | None = None
     weights = np.zeros((0, 0))
     for row in rows:
-        ok = [r for r in by_model[_key(row)] if r.status == "ok" and r.path]
+        ok = [r for r in by_model[_key(row)] if r.status == "ok" and r.path and scored(r.primary)]
         if not ok:
             continue
         row_ids = [read_prediction_ids(r.path) for r in ok]

@@ -373,20 +373,40 @@ def failure(exc: Exception, optional: dict[str, str] | None = None) -> tuple[str
     return "failed", f"{type(exc).__name__}: {exc}"
 
 
+class ScoreError(Exception):
+    """Scores a model returned that do not fit the task (shape, numbers, finite), or a
+    primary metric that is not a number: the cell is a failed record saying why."""
+
+
+def checked_scores(scores: Any, part: TaskData, name: str) -> Any:
+    """`scores` if they are the part's scores as its target kind lays them out, else ScoreError."""
+    problem = part.target.scores_problem(scores, len(part), part.n_outputs)
+    if problem:
+        raise ScoreError(f"predict_scores on the {name} split: {problem}")
+    return scores
+
+
 def fit_and_score(
     model: Model, prep: PreparedTask, train_rows: np.ndarray
 ) -> tuple[dict[str, Any], dict]:
     """Fit on train (with val for early stopping), score val and test, compute the task's
-    metrics. Multi-label thresholds come from the validation scores alone."""
-    train, val, test = prep.data.subset(train_rows), prep.part("val"), prep.part("test")
+    metrics. Multi-label thresholds come from the validation scores alone.
+
+    The model sees inputs only where it is scored: `predict_scores` gets the validation and
+    test splits without labels (`TaskData.without_labels`), and every part it is handed is
+    a copy of its own, so nothing it edits reaches the labels scored here or another rung."""
+    train, fit_val = prep.data.subset(train_rows), prep.part("val")
+    val, test = prep.part("val"), prep.part("test")  # what the model is scored against
+    val_inputs, test_inputs = val.without_labels("validation"), test.without_labels("test")
     with PeakMemory() as memory:
         t0 = time.perf_counter()
-        model.fit(train, val)
+        model.fit(train, fit_val)
         fit_seconds = time.perf_counter() - t0
         t0 = time.perf_counter()
-        s_val = model.predict_scores(val)
-        s_test = model.predict_scores(test)
+        s_val = model.predict_scores(val_inputs)
+        s_test = model.predict_scores(test_inputs)
         predict_seconds = time.perf_counter() - t0
+    s_val, s_test = checked_scores(s_val, val, "validation"), checked_scores(s_test, test, "test")
     evaluation = prep.spec.target.evaluate(
         test.y,
         s_test,
@@ -397,11 +417,14 @@ def fit_and_score(
         metrics=prep.spec.metrics,
         scoring=prep.data.scoring,
     )
+    primary = evaluation.metrics[prep.spec.primary_metric]
+    if not np.isfinite(primary):  # never a ranked number on a board
+        raise ScoreError(f"the primary metric {prep.spec.primary_metric} is {primary}")
     fitted = dict(getattr(model, "fitted_", {}) or {})
     result = {
         "metrics": evaluation.metrics,
         "details": evaluation.details,
-        "primary": evaluation.metrics[prep.spec.primary_metric],
+        "primary": primary,
         "fit_seconds": fit_seconds,
         "predict_seconds": predict_seconds,
         "peak_memory_mb": memory.peak_mb,

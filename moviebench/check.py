@@ -1,7 +1,9 @@
 """`bench check`: compare current records with a baseline and fail on regressions.
 
-Entries are matched on (task, source, model, split hash) and compared on the primary metric,
-averaged over the seeds each side has. A drop beyond the tolerance is a regression; a baseline
+Entries are matched like with like: the same task, source, model, split hash, profile, data
+version (fingerprint) and params (their source, and the params themselves where the baseline
+keeps them), and compared on the primary metric, averaged over the seeds each side has. Two
+data versions in one folder are two entries, never averaged into a number no run produced. A drop beyond the tolerance is a regression; a baseline
 entry with no current counterpart (or one that did not finish) is flagged as missing. Both
 make the check fail. Entries only the current side has are listed as new and do not fail.
 
@@ -23,10 +25,12 @@ import numpy as np
 
 from moviebench.errors import BenchError
 from moviebench.metrics import higher_is_better
-from moviebench.records import Record, RecordError, load_records, variant_of
+from moviebench.records import Record, RecordError, load_records
 
-Key = tuple[str, str, str, str, str]  # task, source, model, split hash, profile
+# task, source, model, split hash, profile, data fingerprint, params source, params (JSON)
+Key = tuple[str, str, str, str, str, str, str, str]
 BUNDLE_FIELDS = (
+    "params",
     "task",
     "source",
     "model",
@@ -97,25 +101,70 @@ def load_baseline(path: Path) -> list[Record]:
     return records
 
 
+def entry_key(r: Record) -> Key:
+    """What makes two records the same entry (a bundle written before params were kept
+    holds only their source: its params part is empty)."""
+    params = json.dumps(r.params, sort_keys=True, default=str) if r.params else ""
+    return (
+        r.task,
+        r.source,
+        r.model,
+        r.split_hash or "?",
+        r.profile,
+        r.data_fingerprint or "",
+        r.params_source,
+        params,
+    )
+
+
+def matches(base: Key, current: Key) -> bool:
+    """Whether a current record is the baseline entry's like: everything equal, where the
+    baseline entry records it (an entry without a fingerprint or params matches any)."""
+    return (
+        base[:5] == current[:5]
+        and base[6] == current[6]
+        and base[5] in ("", current[5])
+        and base[7] in ("", current[7])
+    )
+
+
+def _summary(recs: list[Record]) -> dict[str, Any]:
+    """The primary metric's mean over finished seeds (None when none finished)."""
+    ok = [r for r in recs if r.status == "ok" and r.primary is not None]
+    return {
+        "metric": recs[0].primary_metric or "?",
+        "primary": float(np.mean([r.primary for r in ok])) if ok else None,
+        "seeds": sorted(r.seed for r in ok),
+        "status": "ok" if ok else recs[0].status,
+        "error": None if ok else recs[0].error,
+        "truncated": any(r.truncated for r in ok),
+    }
+
+
 def summarise(records: list[Record]) -> dict[Key, dict[str, Any]]:
-    """Per key: the primary metric's mean over finished seeds (None when none finished)."""
+    """Per entry (`entry_key`): the primary metric's mean over finished seeds."""
     groups: dict[Key, list[Record]] = defaultdict(list)
     for r in records:
-        # a tuned record is its own entry, as it is its own board row
-        model = f"{r.model} ({variant_of(r)})" if variant_of(r) else r.model
-        groups[(r.task, r.source, model, r.split_hash or "?", r.profile)].append(r)
-    out = {}
-    for key, recs in groups.items():
-        ok = [r for r in recs if r.status == "ok" and r.primary is not None]
-        out[key] = {
-            "metric": recs[0].primary_metric or "?",
-            "primary": float(np.mean([r.primary for r in ok])) if ok else None,
-            "seeds": sorted(r.seed for r in ok),
-            "status": "ok" if ok else recs[0].status,
-            "error": None if ok else recs[0].error,
-            "truncated": any(r.truncated for r in ok),
-        }
-    return out
+        groups[entry_key(r)].append(r)
+    return {key: _summary(recs) for key, recs in groups.items()}
+
+
+def _unlike(base: Key, current: list[Key]) -> str:
+    """Why no current record matches a baseline entry: the first thing the nearest differ in."""
+    same = [k for k in current if k[:3] == base[:3]]
+    if not same:
+        return ""
+    for i, what in (
+        (3, "split"),
+        (4, "profile"),
+        (5, "data version"),
+        (6, "params source"),
+        (7, "params"),
+    ):
+        if base[i] and all(k[i] != base[i] for k in same):
+            shown = sorted({k[i] for k in same})
+            return f"; current records use {what} {', '.join(shown)} (the baseline's: {base[i]})"
+    return ""
 
 
 def truncated_records(records: list[Record]) -> list[Record]:
@@ -134,13 +183,19 @@ def compare(
     no current record at all: a check of one run against a baseline that covers several."""
     if not tolerance >= 0:
         raise BenchError(f"--tolerance {tolerance}: must be 0 or more (it is the allowed drop)")
-    base, cur = summarise(baseline), summarise(current)
+    base = summarise(baseline)
+    by_key: dict[Key, list[Record]] = defaultdict(list)
+    for r in current:
+        by_key[entry_key(r)].append(r)
+    matched: set[Key] = set()
     findings = []
     for key, b in sorted(base.items()):
         metric = b["metric"]
+        like = [k for k in by_key if matches(key, k)]
+        matched.update(like)
         if b["primary"] is None:
             continue  # a baseline entry that never finished sets no bar
-        c = cur.get(key)
+        c = _summary([r for k in like for r in by_key[k]]) if like else None
         name = (
             "/".join(key[:3])
             + f" (split {key[3]}"
@@ -150,10 +205,7 @@ def compare(
         if c is None and present_only:
             continue
         if c is None:
-            moved = [k for k in cur if k[:3] == key[:3]]
-            hint = (
-                f"; current records use split {moved[0][3]}, profile {moved[0][4]}" if moved else ""
-            )
+            hint = _unlike(key, list(by_key))
             findings.append(
                 Finding(
                     "missing",
@@ -211,8 +263,9 @@ def compare(
         kind = "regression" if delta < -tolerance else "improved" if delta > tolerance else "ok"
         findings.append(Finding(kind, key, metric, b["primary"], c["primary"], text))
     tasks = {k[0] for k in base}
-    for key, c in sorted(cur.items()):
-        if key not in base and key[0] in tasks:
+    for key, recs in sorted(by_key.items()):
+        c = _summary(recs)
+        if key not in matched and key[0] in tasks:
             findings.append(
                 Finding(
                     "new",

@@ -1129,11 +1129,26 @@ def forget(task: str, models: tuple[str, ...], failed: bool, source: str | None,
     "per label, for every validation and test film of `bench split export`.",
 )
 @click.option("--name", required=True, help="The entry's name on the board.")
+@click.option(
+    "--scores",
+    "score_kind",
+    type=click.Choice(["probabilities", "logits", "raw"]),
+    default=None,
+    help="What the score columns hold: probabilities (the default: each multiclass row "
+    "non-negative and summing to 1, multi-label scores in [0, 1]; anything else is refused), "
+    "logits (softmax / sigmoid applied here) or raw scores (ranked as they are).",
+)
 @records_option("Where result records go.")
 @force_option
 @data_options
 def score(
-    task: str, predictions: Path, name: str, out: Path, force: bool, options: RunOptions
+    task: str,
+    predictions: Path,
+    name: str,
+    score_kind: str | None,
+    out: Path,
+    force: bool,
+    options: RunOptions,
 ) -> None:
     """Score predictions made outside the harness: every metric is computed here
     (multi-label thresholds from the submitted validation scores), the record is marked
@@ -1144,7 +1159,9 @@ def score(
     """
     from moviebench import api
 
-    record = api.score(task, predictions, name, out=out, force=force, options=options)
+    record = api.score(
+        task, predictions, name, out=out, force=force, options=options, scores=score_kind
+    )
     if record.status != "ok":
         raise BenchError(f"{name}: {record.status}: {record.error}")
     console.print(

@@ -53,6 +53,12 @@ class DataError(BenchError):
     """Input data that cannot be read: missing file, missing columns, unreadable layout."""
 
 
+class LabelsHidden(AttributeError):
+    """A model read the labels of a split it is scoring: `predict_scores` gets inputs only
+    (tasks.base.Unlabelled). An AttributeError, so the view simply has no `y` to
+    `hasattr`/`getattr`; the cell that ran the model records it as failed."""
+
+
 class SkipModel(Exception):
     """Raised by a rung that cannot run here (e.g. no pretrained weights): recorded as skipped.
 

@@ -8,8 +8,10 @@ alone sets multi-label thresholds, and the board gives it the same intervals and
 identity holds the submission file's hash.
 
 Submission layout (CSV): `movie_id`, `split_hash` (the export's), and the scores: `score`
-for a regression, else one `score:<label>` column per label (class probabilities or
-per-genre scores).
+for a regression, else one `score:<label>` column per label. Scores are probabilities
+unless declared otherwise (`--scores logits` or `raw`): a multiclass row must be
+non-negative and sum to 1 (within TargetKind.PROBABILITY_TOLERANCE), a multi-label score lie
+in [0, 1]; a file that is neither is refused in one line, never clipped into shape.
 """
 
 from __future__ import annotations
@@ -24,27 +26,24 @@ import pandas as pd
 from moviebench.errors import BadRequest, DataError
 from moviebench.models.base import Model
 from moviebench.prepare import PreparedTask
-from moviebench.targets import CLASSIFICATION, REGRESSION
+from moviebench.targets import CLASSIFICATION, REGRESSION, TargetKind
 from moviebench.tasks.base import TaskData
 
 SCORED_PARTS = ("val", "test")
 
 
 def label_columns(prep: PreparedTask) -> list[str]:
-    """The label columns of an export (and score columns of a submission, `score` first)."""
-    if prep.spec.target.name == "regression":
-        return ["label"]
-    return [f"label:{name}" for name in prep.data.labels]
+    """The label columns of an export (`label`, or `label:<name>` per label)."""
+    return prep.spec.target.export_columns("label", prep.data.labels)
 
 
 def score_columns(prep: PreparedTask) -> list[str]:
-    if prep.spec.target.name == "regression":
-        return ["score"]
-    return [f"score:{name}" for name in prep.data.labels]
+    """A submission's score columns (`score`, or `score:<name>` per label)."""
+    return prep.spec.target.export_columns("score", prep.data.labels)
 
 
 def _check_exportable(prep: PreparedTask) -> None:
-    if prep.spec.target.name not in ("multiclass", "multilabel", "regression"):
+    if not prep.spec.target.exportable:
         raise BadRequest(
             f"task {prep.spec.name}: {prep.spec.target.name} tasks cannot be exported "
             "(only multiclass, multi-label and regression)"
@@ -63,19 +62,8 @@ def split_frame(prep: PreparedTask) -> pd.DataFrame:
     inputs = [c for cols in data.columns.values() for c in cols]
     frame = pd.concat([frame, data.X[inputs].reset_index(drop=True)], axis=1)
     shown = part != "test"
-    kind = prep.spec.target.name
-    if kind == "regression":
-        frame["label"] = np.where(shown, data.y.astype(float), np.nan)
-    elif kind == "multiclass":
-        for i, name in enumerate(data.labels):
-            frame[f"label:{name}"] = pd.array(
-                np.where(shown, (data.y == i).astype(int), 0), dtype="Int64"
-            )
-            frame.loc[~shown, f"label:{name}"] = pd.NA
-    else:
-        for i, name in enumerate(data.labels):
-            frame[f"label:{name}"] = pd.array(data.y[:, i].astype(int), dtype="Int64")
-            frame.loc[~shown, f"label:{name}"] = pd.NA
+    for column, values in prep.spec.target.export_labels(data.y, shown, data.labels).items():
+        frame[column] = values
     return frame
 
 
@@ -96,9 +84,15 @@ def check_submission_path(path: Path | str) -> Path:
     return path
 
 
-def read_submission(prep: PreparedTask, path: Path) -> pd.DataFrame:
-    """The submission's scores indexed by movie id, or a DataError saying what is wrong."""
+def read_submission(prep: PreparedTask, path: Path, scores: str | None = None) -> pd.DataFrame:
+    """The submission's scores indexed by movie id, read as `scores` declares them
+    (probabilities, logits or raw; None: the task's kind's default), or a DataError saying
+    what is wrong. Probabilities are checked (non-negative rows summing to 1, or each in
+    [0, 1] for multi-label), never clipped or renormalised into shape."""
     _check_exportable(prep)
+    kind = prep.spec.target
+    if scores is not None and scores not in TargetKind.SCORE_KINDS:
+        raise BadRequest(f"--scores {scores}: choose one of {', '.join(TargetKind.SCORE_KINDS)}")
     path = Path(path)
     try:
         frame = pd.read_csv(path, dtype={"movie_id": str, "split_hash": str})
@@ -130,7 +124,7 @@ def read_submission(prep: PreparedTask, path: Path) -> pd.DataFrame:
     if frame["movie_id"].duplicated().any():
         first = frame.loc[frame["movie_id"].duplicated(), "movie_id"].iloc[0]
         raise DataError(f"{where}: movie id {first} is given more than once")
-    if prep.spec.target.name == "multilabel" and not got & ids["val"]:
+    if kind.needs_validation_scores() and not got & ids["val"]:
         raise DataError(
             f"{where}: a multi-label submission needs validation scores: the decision "
             "thresholds are chosen on them"
@@ -153,7 +147,12 @@ def read_submission(prep: PreparedTask, path: Path) -> pd.DataFrame:
             f"{where}: {int(bad.sum())} score(s) are NaN, infinite or not numbers "
             f"(first: movie {frame['movie_id'].iloc[row]}, line {row + 2})"
         )
-    return pd.DataFrame(values, index=frame["movie_id"].to_numpy(), columns=wanted)
+    movie_ids = frame["movie_id"].to_numpy()
+    try:
+        values = kind.submission_scores(values, scores, movie_ids)
+    except ValueError as err:
+        raise DataError(f"{where}: {err}") from None
+    return pd.DataFrame(values, index=movie_ids).rename_axis("movie_id")
 
 
 def file_hash(path: Path) -> str:
@@ -174,13 +173,19 @@ class ExternalModel(Model):
 
     def predict_scores(self, data: TaskData) -> np.ndarray:
         scores = self.submission.loc[data.ids].to_numpy(float)
-        return scores[:, 0] if data.target.name == "regression" else scores
+        return scores.reshape(len(data)) if scores.shape[1:] == (1,) else scores
 
 
-def external_model(name: str, submission: pd.DataFrame, digest: str) -> type[Model]:
-    """A model class named `name` whose only param is the submission's hash (its identity)."""
+def external_model(
+    name: str, submission: pd.DataFrame, digest: str, scores: str | None = None
+) -> type[Model]:
+    """A model class named `name` whose params are the submission's hash and how its scores
+    were declared (`--scores`): its identity."""
+    defaults: dict[str, Any] = {"predictions_sha256": digest}
+    if scores is not None:  # the default declaration keeps older records' identity
+        defaults["scores"] = scores
     return type(
         "External",
         (ExternalModel,),
-        {"name": name, "defaults": {"predictions_sha256": digest}, "submission": submission},
+        {"name": name, "defaults": defaults, "submission": submission},
     )

@@ -50,6 +50,7 @@ from moviebench.board_rows import (
     board_ranks,
     record_key,
     row_key,
+    scored,
 )
 from moviebench.board_stats import (
     BOOTSTRAP_RESAMPLES,
@@ -220,7 +221,10 @@ def _mean(values: list[float | None]) -> float | None:
 
 
 def _row(model: str, recs: list[Record], across_splits: bool = False) -> BoardRow:
-    ok = [r for r in recs if r.status == "ok"]
+    # A primary metric that is not a number never ranks, never wins: such a record is
+    # shown as failed, never averaged in.
+    ok = [r for r in recs if r.status == "ok" and scored(r.primary)]
+    unscored = [r for r in recs if r.status == "ok" and not scored(r.primary)]
     first = recs[0]
     metric_names = list(ok[0].metrics) if ok else []
     primary = [r.primary for r in ok]
@@ -259,8 +263,12 @@ def _row(model: str, recs: list[Record], across_splits: bool = False) -> BoardRo
         epochs=_mean([r.epochs_done for r in ok]),
         truncated=any(r.truncated for r in ok),
         capped=next((r.capped for r in ok if r.capped), None),
-        status="ok" if ok else first.status,
-        error=None if ok else first.error,
+        status="ok" if ok else "failed" if unscored else first.status,
+        error=None
+        if ok
+        else f"{first.primary_metric} is {unscored[0].primary}"
+        if unscored
+        else first.error,
         split_hash=first.split_hash,
         origin="external"
         if first.family == "external"

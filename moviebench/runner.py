@@ -223,27 +223,52 @@ def run_planned(
     return records
 
 
+def _asked(models: list[Any] | None) -> dict[str, str]:
+    """Registered name -> the rung as the user named it (`file.py:Class` -> its rung's name;
+    a class given to the API -> its name). The run has loaded each already."""
+    from moviebench.plugins import resolve_model_names
+
+    asked = {}
+    for typed in models or []:
+        if not isinstance(typed, str):
+            asked[typed.name] = typed.name
+            continue
+        try:
+            (name,) = resolve_model_names([typed])
+        except BenchError:  # not loadable now: only its records' names can match
+            name = typed
+        asked[name] = typed
+    return asked
+
+
 def _wanted(models: list[str] | None, records: list[Any]) -> list[Any]:
-    """The records of the cells the user asked for: every non-baseline cell (the trivial
-    baseline, which always runs, only counts when it is all there is)."""
-    asked = [r for r in records if models is None or r.model in models]
-    return [r for r in asked if r.family != "trivial"] or asked
+    """The records of the cells the user asked for, by registered name, whatever their
+    family: the whole ladder when no model was named; else the named rungs (the task's
+    baseline, added to every run, counts only when named, or when it is all there is)."""
+    if models is None:
+        return list(records)
+    asked = _asked(models)
+    return [r for r in records if r.model in asked] or list(records)
 
 
-def _cells(records: list[Any]) -> str:
+def _cells(records: list[Any], models: list[str] | None = None) -> str:
+    typed = _asked(models) if models else {}
     return "; ".join(
-        f"{r.model} seed {r.seed}" + (f" ({r.error.splitlines()[0][:120]})" if r.error else "")
+        f"{typed.get(r.model, r.model)} seed {r.seed}"
+        + (f" ({r.error.splitlines()[0][:120]})" if r.error else "")
         for r in records
     )
 
 
 def failed_cells(models: list[str] | None, records: list[Any]) -> str | None:
-    """One line naming every asked-for cell that failed, or None: a run exits 1 when any
-    did, even when others finished (a green CI must mean every cell ran)."""
-    failed = [r for r in _wanted(models, records) if r.status == "failed"]
+    """One line naming every asked-for cell that failed (as the user named its rung), or
+    None: a run exits 1 when any did, even when others finished (a green CI must mean every
+    cell ran)."""
+    wanted = _wanted(models, records)
+    failed = [r for r in wanted if r.status == "failed"]
     if not failed:
         return None
-    return f"{len(failed)} of {len(_wanted(models, records))} cell(s) failed: {_cells(failed)}"
+    return f"{len(failed)} of {len(wanted)} cell(s) failed: {_cells(failed, models)}"
 
 
 def skipped_cells(models: list[str] | None, records: list[Any]) -> str | None:
@@ -252,4 +277,4 @@ def skipped_cells(models: list[str] | None, records: list[Any]) -> str | None:
     skipped = [r for r in _wanted(models, records) if r.status == "skipped"]
     if not skipped:
         return None
-    return f"{len(skipped)} cell(s) skipped, not failed: {_cells(skipped)}"
+    return f"{len(skipped)} cell(s) skipped, not failed: {_cells(skipped, models)}"

@@ -126,6 +126,27 @@ class _Standardised(NetworkOutputs):
         return outputs.reshape(-1) * self.scale + self.mean
 
 
+def _shown_ints(column: np.ndarray, shown: np.ndarray) -> Any:
+    """0/1 labels as nullable integers, missing where not `shown`."""
+    import pandas as pd
+
+    out = pd.array(np.asarray(column).astype(int), dtype="Int64")
+    out[~np.asarray(shown)] = pd.NA
+    return out
+
+
+def _declared(kind: str, declared: str | None, allowed: tuple[str, ...]) -> str:
+    declared = declared or allowed[0]
+    if declared not in allowed:
+        raise ValueError(f"--scores {declared}: {kind} scores are read as {' or '.join(allowed)}")
+    return declared
+
+
+def _softmax(values: np.ndarray) -> np.ndarray:
+    out = np.exp(values - values.max(axis=1, keepdims=True))
+    return out / out.sum(axis=1, keepdims=True)
+
+
 class TargetKind:
     """The evaluator of one kind of target. Subclasses fill in what differs."""
 
@@ -291,6 +312,79 @@ class TargetKind:
         truth, x = self.metric_arrays(metric.needs, y, scores, thresholds, scoring)
         return m.resampled(metric, truth, x, weights)
 
+    # ---- scores a model or a submission hands in -----------------------------------------
+
+    def score_shape(self, n_rows: int, n_outputs: int) -> tuple[int, ...]:
+        """The shape of a split's scores: one row per film, one column per label."""
+        return (n_rows, n_outputs)
+
+    def shape_problem(self, shape: tuple[int, ...], n_rows: int, n_outputs: int) -> str | None:
+        """Why scores of `shape` cannot be a split's of `n_rows` rows, or None."""
+        wanted = self.score_shape(n_rows, n_outputs)
+        if tuple(shape) == wanted:
+            return None
+        return f"shape {tuple(shape)}, expected {wanted} ({self.shape_words})"
+
+    shape_words: ClassVar[str] = "one row per film, one column per label"
+
+    def scores_problem(self, scores: Any, n_rows: int, n_outputs: int) -> str | None:
+        """Why `scores` are not a split's scores (shape, numbers, finite), or None: what the
+        harness checks before it computes a metric."""
+        try:
+            values = np.asarray(scores, dtype=float)
+        except (TypeError, ValueError) as err:
+            return f"not an array of numbers ({err})"
+        problem = self.shape_problem(values.shape, n_rows, n_outputs)
+        if problem:
+            return problem
+        bad = ~np.isfinite(values)
+        if bad.any():
+            return f"{int(bad.sum())} of {values.size} scores are NaN or infinite"
+        return None
+
+    def contract_problem(self, scores: np.ndarray, y_train: np.ndarray) -> str | None:
+        """What the model contract asks of this kind's scores beyond their shape (check_model):
+        None where nothing more is asked."""
+        return None
+
+    # What a submission's scores may be declared as (`bench score --scores`); the first is
+    # the default. Each kind says how it reads them (`submission_scores`).
+    SCORE_KINDS: ClassVar[tuple[str, ...]] = ("probabilities", "logits", "raw")
+    # How far a row of submitted class probabilities may sum from 1 (rounding in a CSV).
+    PROBABILITY_TOLERANCE: ClassVar[float] = 1e-3
+    # Whether a task of this kind can be exported for training elsewhere (`bench split export`).
+    exportable: ClassVar[bool] = True
+
+    def export_columns(self, prefix: str, labels: Sequence[str]) -> list[str]:
+        """An export's label columns (`label:<name>`) or a submission's score columns."""
+        return [f"{prefix}:{name}" for name in labels]
+
+    def export_labels(
+        self, y: np.ndarray, shown: np.ndarray, labels: Sequence[str]
+    ) -> dict[str, Any]:
+        """The export's label columns, empty where `shown` is False (test films)."""
+        y = np.asarray(y)
+        return {
+            column: _shown_ints(y[:, j], shown)
+            for j, column in enumerate(self.export_columns("label", labels))
+        }
+
+    def submission_scores(
+        self, values: np.ndarray, declared: str | None, ids: np.ndarray
+    ) -> np.ndarray:
+        """A submission's score columns (finite numbers, one row per film, `ids` its movie
+        ids) as the kind's scores, read as `declared` (None: the kind's default, the first of
+        SCORE_KINDS); ValueError saying why not, in one line."""
+        raise ValueError(f"{self.name} tasks take no submissions")
+
+    def needs_validation_scores(self) -> bool:
+        """Whether scoring needs the validation scores (thresholds chosen on them)."""
+        return self.needs_thresholds("predictions")
+
+    def classes_per_fit(self, n_outputs: int) -> int:
+        """How many classes one estimator of a scikit-learn rung separates (one-vs-one cost)."""
+        return n_outputs
+
     # ---- data ----------------------------------------------------------------------------
 
     def check_scorable(self, where: str, data: TaskData, split: Split) -> None:
@@ -419,6 +513,36 @@ class Multiclass(TargetKind):
     def val_loss(self, scores, y):
         return m.get_metric("log_loss").fn(y, scores)
 
+    def contract_problem(self, scores, y_train):
+        scores = np.asarray(scores, dtype=float)
+        if (scores < 0).any() or not np.allclose(scores.sum(axis=1), 1.0, atol=1e-5):
+            return "class probabilities do not sum to one"
+        return None
+
+    def export_labels(self, y, shown, labels):
+        one_hot = np.asarray(y)[:, None] == np.arange(len(labels))[None, :]
+        return super().export_labels(one_hot, shown, labels)
+
+    def submission_scores(self, values, declared, ids):
+        declared = _declared("multiclass", declared, self.SCORE_KINDS)
+        if declared != "probabilities":
+            # Logits, or margins of any scale: their softmax ranks the classes the same way
+            # (what the harness does with a margin classifier's scores, `estimator_scores`).
+            return _softmax(values)
+        sums = values.sum(axis=1)
+        bad = (values < 0).any(axis=1) | ~np.isclose(
+            sums, 1.0, rtol=0, atol=self.PROBABILITY_TOLERANCE
+        )
+        if bad.any():
+            i = int(np.argmax(bad))
+            why = "has a negative score" if (values[i] < 0).any() else f"sums to {sums[i]:.6g}"
+            raise ValueError(
+                f"{int(bad.sum())} row(s) are not class probabilities (first: movie {ids[i]} "
+                f"{why}; each row must be non-negative and sum to 1 within "
+                f"{self.PROBABILITY_TOLERANCE:g}); declare other scores with --scores logits or raw"
+            )
+        return values
+
 
 class Multilabel(TargetKind):
     name = "multilabel"
@@ -537,12 +661,35 @@ class Multilabel(TargetKind):
             np.asarray(y).ravel().astype(int), np.column_stack([1 - p, p])
         )
 
+    def classes_per_fit(self, n_outputs):
+        return 2  # one-vs-rest: each label is its own binary fit
+
+    def submission_scores(self, values, declared, ids):
+        declared = _declared("multi-label", declared, self.SCORE_KINDS)
+        if declared == "logits":
+            return 0.5 * (1 + np.tanh(values / 2))  # the sigmoid, without overflow
+        if declared == "raw":  # thresholds are chosen on the validation scores, whatever the scale
+            return values
+        bad = ((values < 0) | (values > 1)).any(axis=1)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(
+                f"{int(bad.sum())} row(s) are not per-label probabilities (first: movie {ids[i]} "
+                "has a score outside [0, 1]); declare other scores with --scores logits or raw"
+            )
+        return values
+
 
 class Retrieval(TargetKind):
     """Query i's right candidate is candidate i of a query x candidate similarity matrix."""
 
     name = "retrieval"
     baseline = "random-rank"
+    shape_words = "one row per query film, one column per candidate film"
+    exportable = False
+
+    def score_shape(self, n_rows, n_outputs):
+        return (n_rows, n_rows)
 
     def metric_arrays(self, needs, y, scores, thresholds=None, scoring=None):
         # The truth is positional (query i matches candidate i), whatever y holds.
@@ -573,6 +720,36 @@ class Regression(TargetKind):
 
     name = "regression"
     baseline = "mean-predictor"
+    shape_words = "one value per film"
+    # A submission's values are read as they are.
+    SCORE_KINDS = ("raw",)
+
+    def score_shape(self, n_rows, n_outputs):
+        return (n_rows,)
+
+    def shape_problem(self, shape, n_rows, n_outputs):
+        # A column of values, (n, 1), is read as the same values (metric_arrays reshapes).
+        return (
+            None if tuple(shape) == (n_rows, 1) else super().shape_problem(shape, n_rows, n_outputs)
+        )
+
+    def contract_problem(self, scores, y_train):
+        # In the target's own units: a network reads its standardised outputs back (z-scores
+        # left as they are would average about 0, many standard deviations from the mean).
+        y = np.asarray(y_train, dtype=float)
+        if not abs(np.mean(scores) - y.mean()) < y.std():
+            return "predictions are not in the target's units"
+        return None
+
+    def export_columns(self, prefix, labels):
+        return [prefix]
+
+    def export_labels(self, y, shown, labels):
+        return {"label": np.where(shown, np.asarray(y, dtype=float), np.nan)}
+
+    def submission_scores(self, values, declared, ids):
+        _declared("regression", declared, self.SCORE_KINDS)
+        return values[:, 0]
 
     def metric_arrays(self, needs, y, scores, thresholds=None, scoring=None):
         y, values = np.asarray(y, dtype=float), np.asarray(scores, dtype=float).reshape(len(y))

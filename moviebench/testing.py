@@ -9,7 +9,9 @@ The battery:
   target kind and inputs the model accepts (tmdb-quality: multiclass on tabular inputs;
   tmdb-rating: regression; title-genre: multi-label on titles), `fit` never changes params,
   `fitted_` is JSON-able, and `predict_scores` gives one finite row per film of the right
-  shape (class probabilities summing to one for multiclass);
+  shape (class probabilities summing to one for multiclass); `predict_scores` is given the
+  test split without labels, as in a run (a model that reads them fails), and neither `fit`
+  nor `predict_scores` may edit the data it is given in place;
 - determinism: two fits at one seed give the same scores.
 
 A failed check raises `ModelCheckFailed` (an AssertionError, so pytest shows it as a failed
@@ -168,34 +170,67 @@ def check_params(cls: type[Model]) -> None:
         _fail(cls, "search_space", "its sampled params are not what the model then holds")
 
 
+def _snapshot(data: Any) -> tuple[Any, ...]:
+    """What a model is handed, as plain values: to tell whether it edited them in place."""
+    y = data.y.copy() if data.labelled else None
+    columns = {k: list(v) for k, v in data.columns.items()}
+    return (
+        data.ids.copy(),
+        data.X.copy(),
+        y,
+        list(data.labels),
+        columns,
+        copy.deepcopy(data.scoring),
+    )
+
+
+def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    ids, X, y, labels, columns, scoring = a
+    return (
+        np.array_equal(ids, b[0])
+        and X.equals(b[1])
+        and (y is None or np.array_equal(y, b[2]))
+        and (labels, columns, scoring) == b[3:]
+    )
+
+
 def _fit_scores(cls: type[Model], prep: Any, seed: int) -> np.ndarray:
+    from moviebench.errors import LabelsHidden
+
     task = prep.spec.name
     model = cls(context=RunContext(seed=seed, epochs=1), **copy.deepcopy(cls.defaults))
     asked = copy.deepcopy(model.params)
-    model.fit(prep.part("train"), prep.part("val"))
+    train, val = prep.part("train"), prep.part("val")
+    given = _snapshot(train), _snapshot(val)
+    model.fit(train, val)
     if model.params != asked:
         _fail(cls, f"fit on {task}", f"changed its params from {asked} to {model.params}")
+    if not (_same(_snapshot(train), given[0]) and _same(_snapshot(val), given[1])):
+        _fail(cls, f"fit on {task}", "edited the data it was given in place (copy it first)")
     try:
         json.dumps(model.fitted_)
     except (TypeError, ValueError) as err:
         _fail(cls, f"fit on {task}", f"fitted_ is not JSON-able ({err})")
-    test = prep.part("test")
-    scores = np.asarray(model.predict_scores(test))
-    kind = prep.spec.target.name
-    shape = (len(test),) if kind == "regression" else (len(test), test.n_outputs)
-    if scores.shape != shape:
-        _fail(cls, f"predict_scores on {task}", f"shape {scores.shape}, expected {shape}")
-    if not np.isfinite(scores).all():
-        _fail(cls, f"predict_scores on {task}", "scores are not all finite")
-    if kind == "multiclass" and not np.allclose(scores.sum(axis=1), 1.0, atol=1e-5):
-        _fail(cls, f"predict_scores on {task}", "class probabilities do not sum to one")
-    if kind == "regression":
-        # In the target's own units: a network reads its standardised outputs back (z-scores
-        # left as they are would average about 0, many standard deviations from the mean).
-        y = prep.part("train").y
-        if not abs(scores.mean() - y.mean()) < y.std():
-            _fail(cls, f"predict_scores on {task}", "predictions are not in the target's units")
-    return scores
+    test = prep.part("test").without_labels("test")  # as the harness hands it over
+    before = _snapshot(test)
+    try:
+        scores = model.predict_scores(test)
+    except LabelsHidden:
+        _fail(
+            cls, f"predict_scores on {task}", "read the test labels (data.y): it gets inputs only"
+        )
+    if not _same(_snapshot(test), before):
+        _fail(cls, f"predict_scores on {task}", "edited the data it was given in place")
+    kind = prep.spec.target
+    problem = kind.scores_problem(scores, len(test), test.n_outputs)
+    if problem is None and np.shape(scores) != kind.score_shape(len(test), test.n_outputs):
+        problem = (
+            f"shape {np.shape(scores)}, expected {kind.score_shape(len(test), test.n_outputs)}"
+        )
+    problem = problem or kind.contract_problem(np.asarray(scores), prep.part("train").y)
+    if problem:
+        _fail(cls, f"predict_scores on {task}", problem)
+    return np.asarray(scores)
 
 
 def check_model(

@@ -158,7 +158,6 @@ class TuneResult:
 def make_objective(prep: PreparedTask, req: TuneRequest) -> Callable[[optuna.Trial], float]:
     """Fit on train with the trial's params; return the primary metric on validation."""
     cls = MODELS.get(req.model)
-    train, val = validation_parts(prep)  # the test part is never taken out of `prep`
     spec = prep.spec
 
     def objective(trial: optuna.Trial) -> float:
@@ -172,10 +171,14 @@ def make_objective(prep: PreparedTask, req: TuneRequest) -> Callable[[optuna.Tri
         params = {} if trial.user_attrs.get(DEFAULTS_ATTR) else cls.search_space(trial)
         cell = Cell(prep, req.model, req.seed, params=params)
         model = cell.make_model(on_epoch=on_epoch)
+        # Each trial gets parts of its own (the test part is never taken out of `prep`): a
+        # model that edits its data in place cannot change the next trial's.
+        train, val = validation_parts(prep)
         t0 = time.perf_counter()
         try:
             model.fit(train, val)
-            scores = model.predict_scores(val)
+            val = prep.part("val")  # fresh labels to score against
+            scores = model.predict_scores(val.without_labels("validation"))
         except optuna.TrialPruned:
             raise
         except Exception as exc:

@@ -45,7 +45,7 @@ def test_3_one_failed_cell_exits_1_even_with_the_baseline_named(capsys, monkeypa
     )
     assert code == 1
     assert one_line_error(err) == (
-        "error: 1 of 2 cell(s) failed: logreg seed 1 (RuntimeError: boom)"
+        "error: 1 of 4 cell(s) failed: logreg seed 1 (RuntimeError: boom)"
     )
 
 

@@ -106,3 +106,77 @@ def test_subpackages_have_no_cycle() -> None:
         graphlib.TopologicalSorter(subpackage_graph()).prepare()
     except graphlib.CycleError as exc:
         pytest.fail("subpackage cycle: " + " -> ".join(exc.args[1]))
+
+
+# ---- the target-kind rule: what differs by kind lives in targets.py ---------------------------
+
+KIND_NAMES = {"multiclass", "multilabel", "retrieval", "regression"}
+KIND_OBJECTS = {"MULTICLASS", "MULTILABEL", "RETRIEVAL", "REGRESSION"}
+
+
+def _names_a_kind(node: ast.AST) -> bool:
+    """A kind's name as a string, a kind object by its constant, or a collection of them."""
+    if isinstance(node, ast.Constant):
+        return node.value in KIND_NAMES
+    if isinstance(node, ast.Name):
+        return node.id in KIND_OBJECTS
+    if isinstance(node, ast.Attribute):
+        return node.attr in KIND_OBJECTS
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        # ("regression", "missing") lists a check's findings, not target kinds
+        return bool(node.elts) and all(_names_a_kind(e) for e in node.elts)
+    return False
+
+
+def kind_comparisons(source: str) -> list[int]:
+    """Lines that compare with a kind (`kind.name == "multilabel"`, `kind is REGRESSION`,
+    `name in ("multiclass", ...)`, `match` cases on a kind's name)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare) and any(
+            _names_a_kind(side) for side in (node.left, *node.comparators)
+        ):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.MatchValue) and _names_a_kind(node.value):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_no_code_outside_targets_asks_which_kind_it_has() -> None:
+    # targets.py's kind objects own what differs by kind (docs/architecture.md); elsewhere
+    # the code calls the kind. A comparison with a kind's name or object is a branch that
+    # belongs in a method of TargetKind.
+    found = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}"
+        for name, path in sorted(MODULES.items())
+        if name != "moviebench.targets"
+        for line in kind_comparisons(path.read_text())
+    ]
+    assert not found, "kind branches outside targets.py: " + ", ".join(found)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'if data.target.name == "multilabel": pass',
+        'shape = () if kind != "regression" else (1,)',
+        'ok = prep.spec.target.name not in ("multiclass", "multilabel")',
+        "if kind is MULTILABEL: pass",
+        "if target == targets.REGRESSION: pass",
+        'match kind.name:\n    case "retrieval":\n        pass',
+    ],
+)
+def test_a_kind_branch_is_caught(code: str) -> None:
+    assert kind_comparisons(code)  # the guard sees each form
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'TaskSpec(name="t", target="multilabel")',  # declaring a task's kind is no branch
+        'fails = finding.kind in ("regression", "missing", "truncated")',
+        "if spec.target.needs_validation_scores(): pass",
+    ],
+)
+def test_what_is_not_a_kind_branch(code: str) -> None:
+    assert not kind_comparisons(code)

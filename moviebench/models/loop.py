@@ -536,7 +536,11 @@ class TorchModel(Model):
         return {}
 
     def target_tensor(self, data: TaskData) -> torch.Tensor:
-        """A split's targets as the network trains on them (class ids, label rows, z-scores)."""
+        """A split's targets as the network trains on them (class ids, label rows, z-scores).
+        A split being scored has no labels (`predict_scores` gets inputs only): its items
+        carry a placeholder in the target's place, which `predict` never reads."""
+        if not data.labelled:
+            return torch.zeros(len(data))
         return self.outputs_.targets(data.y)
 
     def loss(self, train: TaskData) -> nn.Module | None:

@@ -6,15 +6,16 @@ which task it runs: everything it needs is in `TaskSpec` and `TaskData`.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
-from moviebench.errors import LeakageError
+from moviebench.errors import LabelsHidden, LeakageError
 from moviebench.settings import TaskSettings
 from moviebench.targets import TargetKind, target_kind
 
@@ -65,18 +66,33 @@ class TaskData:
     def __len__(self) -> int:
         return len(self.ids)
 
+    # Whether `y` can be read: False for the evaluation view `predict_scores` gets.
+    labelled: ClassVar[bool] = True
+
     def subset(self, index: np.ndarray) -> TaskData:
-        return TaskData(
-            ids=self.ids[index],
-            X=self.X.iloc[index],
-            columns=self.columns,
-            y=self.y[index],
-            labels=self.labels,
-            target=self.target,
-            split_key=self.split_key[index],
-            split_group=None if self.split_group is None else self.split_group[index],
-            scoring=self.scoring,
-        )
+        """These rows as a TaskData of their own: nothing in it is shared with this one (the
+        containers are copied too), so a model that edits its data in place changes its own
+        copy, never the rows another rung is handed."""
+        return TaskData(**self._inputs(index), y=self.y[index])
+
+    def _inputs(self, index: np.ndarray) -> dict[str, Any]:
+        """Every field but `y` for these rows, copied."""
+        index = np.asarray(index)
+        return {
+            "ids": self.ids[index],
+            "X": self.X.iloc[index],  # a take: new arrays
+            "columns": {kind: list(cols) for kind, cols in self.columns.items()},
+            "labels": list(self.labels),
+            "target": self.target,
+            "split_key": self.split_key[index],
+            "split_group": None if self.split_group is None else self.split_group[index],
+            "scoring": copy.deepcopy(self.scoring),
+        }
+
+    def without_labels(self, part: str) -> TaskData:
+        """This split as `predict_scores` sees it: a copy of the inputs with no `y` (reading
+        it raises LabelsHidden, naming `part`)."""
+        return Unlabelled(part, **self._inputs(np.arange(len(self))))
 
     @property
     def n_outputs(self) -> int:
@@ -88,6 +104,38 @@ class TaskData:
     def text(self) -> pd.Series:
         (col,) = self.columns["text"]
         return self.X[col].fillna("").astype(str)
+
+
+class Unlabelled(TaskData):
+    """An evaluation split's inputs, without its labels: what `predict_scores` is given.
+
+    Every TaskData method that reads inputs works on it; `y` raises LabelsHidden, and
+    `subset` gives another unlabelled view. The labels are not stored here at all, so there
+    is nothing to find by looking around the object."""
+
+    labelled = False
+
+    def __init__(self, part: str, **inputs: Any) -> None:  # not the dataclass init: no y
+        for name, value in inputs.items():
+            object.__setattr__(self, name, value)
+        self.X = self.X.reset_index(drop=True)  # as TaskData's own rows are
+        self.notes, self.unreadable, self.part = [], [], part
+
+    @property
+    def y(self) -> np.ndarray:  # type: ignore[override]
+        raise LabelsHidden(
+            f"the {self.part} split's labels are not given to predict_scores: a model scores "
+            "inputs only (its labels reach fit for the training and validation splits)"
+        )
+
+    def subset(self, index: np.ndarray) -> TaskData:
+        return Unlabelled(self.part, **self._inputs(index))
+
+    def __repr__(self) -> str:
+        return f"Unlabelled({self.part!r}, {len(self)} rows, target {self.target})"
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
 
 @dataclass(frozen=True)

@@ -130,8 +130,9 @@ class HistSVM(_HistogramModel):
     }
 
     def fit(self, train: TaskData, val: TaskData) -> None:
-        classes = len(train.labels)
-        if train.target.name == "multiclass" and classes > self.params["max_classes"]:
+        # One-vs-rest labels are binary fits; a multiclass fit separates every class at once.
+        classes = train.target.classes_per_fit(len(train.labels))
+        if classes > self.params["max_classes"]:
             pairs = classes * (classes - 1) // 2
             raise SkipModel(
                 f"{classes} classes: a one-vs-one SVM would fit {pairs:,} binary SVMs "
