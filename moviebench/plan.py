@@ -61,25 +61,20 @@ def _timed(task: str, source: str, profile: str, out: Path) -> dict[str, list[fl
 def plan_cells(req: Any) -> list[PlannedCell]:
     """The cells `bench run` would make of `req` (a runner.RunRequest), without loading data."""
     from moviebench import manifest
-    from moviebench.models import MODELS
-    from moviebench.models.deep.loop import describe_budget
-    from moviebench.runner import check_request, resolve_models, shard_cells
+    from moviebench.runner import check_request, shard_cells
     from moviebench.tasks import TASKS
 
     check_request(req)
     spec = TASKS.get(req.task)
-    models = resolve_models(spec, req.models)
+    lines = _model_lines(spec, req)
     source = req.options.source or spec.default_source
     profile = req.options.profile
     current = None if req.force else manifest.current_records(req, "run")
     timed = _timed(spec.name, source, profile, req.out)
     last = _last_records(req.out, spec.name, source, profile, req.options.split_seed)
     cells = []
-    for model, seed in shard_cells([(m, s) for m in models for s in req.seeds], req.shard):
-        cls = MODELS.get(model)
-        budget = cls.resolve_budget(
-            profile, cls.defaults, req.options.epochs, req.options.time_budget
-        )
+    for model, seed in shard_cells([(m, s) for m in lines for s in req.seeds], req.shard):
+        family, budget = lines[model]
         previous = last.get((model, seed))
         if current is not None:
             action, note = "reuse", "the run manifest vouches nothing changed"
@@ -95,14 +90,57 @@ def plan_cells(req: Any) -> list[PlannedCell]:
             PlannedCell(
                 model=model,
                 seed=seed,
-                family=cls.family,
+                family=family,
                 action=action,
-                budget=describe_budget(budget) if budget else "—",
+                budget=budget or "—",
                 estimate=statistics.median(times) if times else None,
                 note=note,
             )
         )
     return cells
+
+
+def _model_lines(spec: Any, req: Any) -> dict[str, tuple[str, str]]:
+    """Each model of the request, in run order: its family and its described budget. From
+    the catalog's snapshot of the rungs (`bench ls`'s: no torch imported, so a plan prints in
+    a second) when every model is a built-in at its declared budget; else from the classes."""
+    from moviebench import catalog
+    from moviebench.options import PROFILES
+    from moviebench.targets import target_kind
+
+    names = list(dict.fromkeys(req.models or spec.ladder))
+    if spec.baseline not in names:
+        names.insert(0, spec.baseline)
+    overridden = req.options.epochs is not None or req.options.time_budget is not None
+    entries = {} if overridden else {e["name"]: e for e in catalog.model_entries()}
+    if all(name in entries for name in names):
+        kind, inputs = target_kind(spec.target), set(spec.inputs)
+        if all(
+            kind in {target_kind(t) for t in entries[n]["targets"].split(",")}
+            and set(filter(None, entries[n]["inputs"].split(","))) <= inputs
+            for n in names
+        ):
+            at = PROFILES.index(req.options.profile)
+            return {
+                n: (
+                    entries[n]["family"],
+                    entries[n]["budgets"][at] if entries[n]["budgets"] else "",
+                )
+                for n in names
+            }
+    # a plugin, an override or a model the task cannot run: the classes say (and refuse)
+    from moviebench.models import MODELS
+    from moviebench.models.loop import describe_budget
+    from moviebench.runner import resolve_models
+
+    lines = {}
+    for name in resolve_models(spec, req.models):
+        cls = MODELS.get(name)
+        budget = cls.resolve_budget(
+            req.options.profile, cls.defaults, req.options.epochs, req.options.time_budget
+        )
+        lines[name] = (cls.family, describe_budget(budget) if budget else "")
+    return lines
 
 
 def _last_records(
