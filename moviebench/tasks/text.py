@@ -25,6 +25,7 @@ GENRE_METRICS = (
     "micro_f1",
     "macro_f1",
     "samples_f1",
+    "weighted_f1",
     "map@3",
     "hamming_loss",
     "subset_accuracy",
@@ -37,6 +38,7 @@ GENRE_LADDER = (
     "minilm-mlp",
     "text-lstm",
     "cnn-bilstm",
+    "minilm-finetune",
 )
 RETRIEVAL_LADDER = ("random-rank", "tfidf-cosine", "minilm-cosine", "minilm-projection")
 
