@@ -98,6 +98,8 @@ class BoardRow:
     # at each split seed; with several, `primary` is their mean and `primary_std` their std.
     split_primary: dict[int, float] = dataclasses.field(default_factory=dict)
     tie_test: str | None = None  # what measured `diff_ci`: "splits" or "bootstrap"
+    # TabArena's cost unit: training seconds per 1,000 training rows (mean over seeds).
+    fit_seconds_per_1k: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The row as `to_json` writes it: the marks that were not set are left out."""
@@ -245,6 +247,7 @@ def _row(model: str, recs: list[Record], across_splits: bool = False) -> BoardRo
         seeds=sorted(r.seed for r in ok),
         metrics={m: _mean([r.metrics.get(m) for r in ok]) for m in metric_names},
         fit_seconds=_mean([r.fit_seconds for r in ok]),
+        fit_seconds_per_1k=_mean([per_1k_rows(r.fit_seconds, r.n_train) for r in ok]),
         predict_seconds=_mean([r.predict_seconds for r in ok]),
         peak_memory_mb=_mean([r.peak_memory_mb for r in ok]),
         n_params=ok[0].n_params if ok else None,
@@ -304,6 +307,7 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
         "Δ baseline",
         *others,
         "fit s",
+        "s / 1k rows",
         "epochs",
         "predict s",
         "params",
@@ -325,6 +329,7 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
                     r.status.upper(),
                     "",
                     *[""] * len(others),
+                    "",
                     "",
                     "",
                     "",
@@ -354,6 +359,7 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
                 delta,
                 *[_fmt(r.metrics.get(m)) for m in others],
                 _fmt(r.fit_seconds, 2),
+                _fmt(r.fit_seconds_per_1k, 3),
                 epochs,
                 _fmt(r.predict_seconds, 2),
                 _fmt_params(r.n_params),
@@ -363,6 +369,13 @@ def table_rows(rows: list[BoardRow]) -> tuple[list[str], list[list[str]]]:
             ]
         )
     return header, body
+
+
+def per_1k_rows(seconds: float | None, n_train: int | None) -> float | None:
+    """Seconds per 1,000 training rows (TabArena's cost unit); None without both."""
+    if seconds is None or not n_train:
+        return None
+    return seconds * 1000 / n_train
 
 
 def _tuned(row: BoardRow) -> bool:
@@ -467,6 +480,7 @@ def to_csv(boards: Board) -> str:
         "vs_baseline",
         *metric_names,
         "fit_seconds",
+        "fit_seconds_per_1k",
         "epochs",
         "truncated",
         "capped",
@@ -488,7 +502,8 @@ def to_json(boards: Board) -> str:
     """Every board's rows as one JSON list, boards in order and each best first. A row is an
     object with the keys task, source, model, family, pretrained_weights (bool),
     primary_metric, primary, primary_std, n_seeds, seeds (list of ints), metrics (name ->
-    mean), fit_seconds, predict_seconds, peak_memory_mb, n_params, params_source, profile,
+    mean), fit_seconds, fit_seconds_per_1k (training seconds per 1,000 training rows,
+    TabArena's unit), predict_seconds, peak_memory_mb, n_params, params_source, profile,
     epochs, truncated (bool), status, error, split_hash and vs_baseline (numbers or null),
     then only where they were measured: diff_ci ([low, high] to its rank group's leader) and tie
     (bool), gap ({group, vs_group, vs, diff[, ci]}), deep_gap and pretrained_gap ({vs, diff[,
@@ -792,7 +807,7 @@ def mark_deep_gap(
 HEADLINE_HEADER = (
     "task", "source", "profile", "metric", "trivial", "best classical", "best pretrained",
     "best deep", "pretrained − classical [95% CI]", "deep − classical [95% CI]",
-    "fit s (c / p / d)", "params (c / p / d)",
+    "fit s (c / p / d)", "s / 1k rows (c / p / d)", "params (c / p / d)",
 )  # fmt: skip
 
 
@@ -845,6 +860,7 @@ def headline_rows(boards: Board) -> list[list[str]]:
                 gap_cell(best["pretrained"].pretrained_gap if best["pretrained"] else None),
                 gap_cell(best["deep"].deep_gap if best["deep"] else None),
                 " / ".join("—" if r is None else _fmt(r.fit_seconds, 2) for r in learned),
+                " / ".join("—" if r is None else _fmt(r.fit_seconds_per_1k, 3) for r in learned),
                 " / ".join("—" if r is None else _fmt_params(r.n_params) for r in learned),
             ]
         )

@@ -24,7 +24,18 @@ FOLDER_FAMILY = {
     "deep": "deep",
 }
 # Cheap enough to fit in a test: tabular rungs (a deep one for one epoch) on a 400-film fixture.
-CHEAP_FITS = ["majority", "logreg", "random-forest", "xgboost", "lightgbm", "mlp"]
+CHEAP_FITS = [
+    "majority",
+    "logreg",
+    "random-forest",
+    "xgboost",
+    "lightgbm",
+    "catboost",
+    "mlp",
+    "realmlp",
+    "tabm",
+    "minilm-finetune",
+]
 
 
 def ids(models: list[type[Model]]) -> list[str]:

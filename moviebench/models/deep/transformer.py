@@ -141,7 +141,9 @@ class MiniLMFineTune(TorchText):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from transformers import AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # its weight-loading bar would cut through the display
         self.path_ = minilm_path()
         self.tokenizer_ = AutoTokenizer.from_pretrained(str(self.path_))
 
