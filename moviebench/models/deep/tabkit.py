@@ -120,11 +120,11 @@ class RealMLP(TabkitModel):
     name = "realmlp"
     summary = "RealMLP-TD (pytabkit): TabArena's tuned-default MLP, its preprocessing included"
     # full: RealMLP-TD's own schedule (256 epochs at batch 256, the best epoch on validation).
-    # quick: two CPU cores; up to 16 epochs at batch 256 and at most 196 steps, taken as whole
-    # epochs (its schedules scale to the epochs it is given): a TMDB 5000 split trains 16
+    # quick: two CPU cores; up to 16 epochs at batch 256 and at most 256 steps, taken as whole
+    # epochs (its schedules scale to the epochs it is given): a TMDB 5000 split trains all 16
     # epochs, the bundled 33k films one (the record says it was capped).
     budgets = {
-        "quick": {"epochs": 16, "patience": 16, "batch_size": 256, "max_steps": 196},
+        "quick": {"epochs": 16, "patience": 16, "batch_size": 256, "max_steps": 256},
         "full": {"epochs": 256, "patience": 256, "batch_size": 256},
     }
 
@@ -185,14 +185,15 @@ class TabM(TabkitModel):
     # full: TabM-D's own (32 members, blocks of 512, batch 256, early stopping after 16
     # epochs without a better validation score; its epoch cap is a formality). quick: two CPU
     # cores, where a TabM-D epoch over 33k films takes minutes: 8 members of width 256 (a
-    # sixteenth of the compute per row), up to 16 epochs and at most 147 steps as whole
-    # epochs, declared here and so in every quick record.
+    # sixteenth of the compute per row), up to 16 epochs and at most 256 steps as whole
+    # epochs (TMDB 5000: all 16; the bundled 33k films: one), declared here and so in every
+    # quick record.
     budgets = {
         "quick": {
             "epochs": 16,
             "patience": 16,
             "batch_size": 256,
-            "max_steps": 147,
+            "max_steps": 256,
             "tabm_k": 8,
             "d_block": 256,
         },
