@@ -45,7 +45,7 @@ def _family(row: BoardRow) -> str:
 # The columns a board can show, by the name `--columns` takes, in their order on the board;
 # a secondary metric is named by itself. "default" is the compact set that fits 100 columns
 # (`default_columns`), "all" every column (`--wide`).
-COLUMNS = ("rank", "model", "family", "weights", "primary", "delta", "fit", "epochs", "predict",
+COLUMNS = ("rank", "model", "family", "weights", "primary", "delta", "fit", "per1k", "epochs", "predict",
            "params", "seeds", "splits")  # fmt: skip
 SECONDARY_SHOWN = 2  # secondary metrics on the default board
 
@@ -122,6 +122,7 @@ def _header(rows: list[BoardRow], column: str) -> str:
         "primary": f"{primary} (mean ± std)" if several else primary,
         "delta": "Δ baseline",
         "fit": "fit s",
+        "per1k": "s / 1k rows",
         "epochs": "epochs",
         "predict": "predict s",
         "params": "params",
@@ -150,6 +151,8 @@ def _cell(r: BoardRow, column: str, rank: str) -> str:
         return "" if r.family == "trivial" or r.vs_baseline is None else f"{r.vs_baseline:+.4f}"
     if column == "fit":
         return _fmt(r.fit_seconds, 2)
+    if column == "per1k":
+        return _fmt(r.fit_seconds_per_1k, 3)
     if column == "epochs":
         return "—" if r.epochs is None else f"{r.epochs:g}" + ("!" if r.truncated else "")
     if column == "predict":
@@ -286,6 +289,7 @@ def to_csv(boards: Board) -> str:
         "vs_baseline",
         *metric_names,
         "fit_seconds",
+        "fit_seconds_per_1k",
         "epochs",
         "truncated",
         "capped",
@@ -307,7 +311,8 @@ def to_json(boards: Board) -> str:
     """Every board's rows as one JSON list, boards in order and each best first. A row is an
     object with the keys task, source, model, family, pretrained_weights (bool),
     primary_metric, primary, primary_std, n_seeds, seeds (list of ints), metrics (name ->
-    mean), fit_seconds, predict_seconds, peak_memory_mb, n_params, params_source, profile,
+    mean), fit_seconds, fit_seconds_per_1k (training seconds per 1,000 training rows,
+    TabArena's unit), predict_seconds, peak_memory_mb, n_params, params_source, profile,
     epochs, truncated (bool), status, error, split_hash and vs_baseline (numbers or null),
     then only where they were measured: diff_ci ([low, high] to its rank group's leader) and tie
     (bool), gap ({group, vs_group, vs, diff[, ci]}), deep_gap and pretrained_gap ({vs, diff[,
@@ -336,7 +341,7 @@ def _finite(value: Any) -> Any:
 HEADLINE_HEADER = (
     "task", "source", "profile", "metric", "trivial", "best classical", "best pretrained",
     "best deep", "pretrained − classical [95% CI]", "deep − classical [95% CI]",
-    "fit s (c / p / d)", "params (c / p / d)",
+    "fit s (c / p / d)", "s / 1k rows (c / p / d)", "params (c / p / d)",
 )  # fmt: skip
 
 
@@ -389,6 +394,7 @@ def headline_rows(boards: Board) -> list[list[str]]:
                 gap_cell(best["pretrained"].pretrained_gap if best["pretrained"] else None),
                 gap_cell(best["deep"].deep_gap if best["deep"] else None),
                 " / ".join("—" if r is None else _fmt(r.fit_seconds, 2) for r in learned),
+                " / ".join("—" if r is None else _fmt(r.fit_seconds_per_1k, 3) for r in learned),
                 " / ".join("—" if r is None else _fmt_params(r.n_params) for r in learned),
             ]
         )

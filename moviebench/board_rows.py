@@ -76,6 +76,8 @@ class BoardRow:
     split_primary: dict[int, float] = dataclasses.field(default_factory=dict)
     tie_test: str | None = None  # what measured `diff_ci`: "splits" or "bootstrap"
     variant: str | None = None  # records.variant: "tuned" rows sit beside the default ones
+    # TabArena's cost unit: training seconds per 1,000 training rows (mean over seeds).
+    fit_seconds_per_1k: float | None = None
 
     @property
     def key(self) -> str:
@@ -122,6 +124,13 @@ def board_ranks(rows: list[BoardRow]) -> list[int]:
     for i, r in enumerate(rows, 1):
         ranks.append(ranks[-1] if r.tie and ranks else i)
     return ranks
+
+
+def per_1k_rows(seconds: float | None, n_train: int | None) -> float | None:
+    """Seconds per 1,000 training rows (TabArena's cost unit); None without both."""
+    if seconds is None or not n_train:
+        return None
+    return seconds * 1000 / n_train
 
 
 def scored(primary: float | None) -> bool:

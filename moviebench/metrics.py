@@ -204,6 +204,14 @@ METRICS: dict[str, Metric] = _declare(
         ML,
         "predictions",
     ),
+    # MM-IMDb's headline metric: per-label F1 weighted by each label's test positives.
+    Metric(
+        "weighted_f1",
+        partial(skm.f1_score, average="weighted", zero_division=0),
+        True,
+        ML,
+        "predictions",
+    ),
     Metric("mAP", mean_average_precision, True, ML, "scores"),
     Metric("hamming_loss", skm.hamming_loss, False, ML, "predictions"),
     Metric("subset_accuracy", skm.accuracy_score, True, ML, "predictions"),

@@ -156,7 +156,7 @@ SUMMARY_INTRO = (
 
 SUMMARY_HEADER = (
     "name", "family", "boards", "won", "avg rank [95% CI]", "normalised [95% CI]",
-    "fit s (median)", "params (median)",
+    "fit s (median)", "s / 1k rows (median)", "params (median)",
 )  # fmt: skip
 
 
@@ -188,6 +188,7 @@ def summary_rows(summary: Any, families: bool) -> tuple[list[str], list[list[str
             _ci(e.mean_rank, e.rank_ci),
             _ci(e.mean_normalised, e.normalised_ci),
             "—" if e.fit_seconds is None else f"{e.fit_seconds:.2f}",
+            "—" if e.fit_seconds_per_1k is None else f"{e.fit_seconds_per_1k:.3f}",
             "—" if e.n_params is None else _fmt_params(int(e.n_params)),
         ]
         if families:

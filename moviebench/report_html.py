@@ -47,6 +47,7 @@ HEADER_TITLES = {
     "#": "Rank by the primary metric. 2= : tied with the first row of that rank (paired bootstrap 95% interval of the difference includes 0).",
     "Δ baseline": "Gain in the primary metric over the trivial baseline on the same split.",
     "fit s": "Seconds to fit, mean over seeds.",
+    "s / 1k rows": "Seconds to fit per 1,000 training rows (TabArena's cost unit), mean over seeds.",
     "predict s": "Seconds to score the test split, mean over seeds.",
     "params": "Number of learned parameters.",
     "seeds": "Seeds with a finished record.",

@@ -59,6 +59,7 @@ class Entry:
     elo: float | None = None  # families only, from bencheval (see `family_elo`)
     elo_ci: list[float] | None = None
     winrate: float | None = None
+    fit_seconds_per_1k: float | None = None  # median over its boards, TabArena's cost unit
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -245,6 +246,7 @@ def summarise(
         on = [b.name for b, p in _on_boards(data, pts)]
         normalised = [n for _, n, _ in pts if n is not None]
         fits = [r.fit_seconds for _, _, r in pts if r.fit_seconds is not None]
+        per_1k = [r.fit_seconds_per_1k for _, _, r in pts if r.fit_seconds_per_1k is not None]
         params = [r.n_params for _, _, r in pts if r.n_params is not None]
         return Entry(
             name=name,
@@ -258,6 +260,7 @@ def summarise(
             normalised_ci=ci.get(name, {}).get("norm") if normalised else None,
             fit_seconds=float(np.median(fits)) if fits else None,
             n_params=float(np.median(params)) if params else None,
+            fit_seconds_per_1k=float(np.median(per_1k)) if per_1k else None,
         )
 
     rungs = [entry(m, pts, rung_ci, pts[0][2].family) for m, pts in rung_points.items()]

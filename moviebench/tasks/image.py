@@ -225,6 +225,7 @@ register_task(
             "micro_f1",
             "macro_f1",
             "samples_f1",
+            "weighted_f1",
             "hamming_loss",
             "subset_accuracy",
             "map@3",

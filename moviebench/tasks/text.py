@@ -45,6 +45,7 @@ GENRE_METRICS = (
     "micro_f1",
     "macro_f1",
     "samples_f1",
+    "weighted_f1",
     "map@3",
     "hamming_loss",
     "subset_accuracy",
@@ -57,6 +58,7 @@ GENRE_LADDER = (
     "minilm-mlp",
     "text-lstm",
     "cnn-bilstm",
+    "minilm-finetune",
 )
 RETRIEVAL_LADDER = ("random-rank", "tfidf-cosine", "minilm-cosine", "minilm-projection")
 

@@ -1,5 +1,5 @@
 """Classical models on tabular features: logistic regression (ridge for a number), random
-forest, XGBoost, LightGBM. Each rung offers a `classifier()` and, where it can estimate a
+forest, XGBoost, LightGBM, CatBoost. Each rung offers a `classifier()` and, where it can estimate a
 number, a `regressor()`; the task's target kind picks and wraps one (moviebench.targets).
 
 The tree rungs declare caps (models/caps.py): each tree sees at most `max_tree_rows` training
@@ -179,7 +179,7 @@ class BoostedTrees(SklearnTabular):
         self.pipeline_ = self.make_pipeline(train.target)
         model = self.pipeline_[-1]
         # One-vs-rest fits one booster per label: no single validation set to stop on.
-        stop = self.early_stopping_args(val) if train.target.early_stopping() else {}
+        stop = self.early_stopping_args(val) if self.stops_early(train.target) else {}
         model.fit(train.tabular(), train.y, **stop)
         caps = []
         if self.subsample_ != self.params["subsample"]:
@@ -192,6 +192,10 @@ class BoostedTrees(SklearnTabular):
                 caps.append(f"{self.params['n_estimators']:,} rounds")
         if caps:
             self.fitted_["capped"] = join_caps(caps)
+
+    def stops_early(self, target: TargetKind) -> bool:
+        """Whether one fit answers the kind, so it can early-stop on validation."""
+        return target.early_stopping()
 
     def booster_params(self) -> dict[str, Any]:
         """The params the library's estimator takes: the capped row share for `subsample`."""
@@ -326,3 +330,82 @@ class LightGBM(BoostedTrees):
         model = self.pipeline_[-1]
         models = getattr(model, "estimators_", [model])
         return int(sum(m.booster_.trees_to_dataframe().shape[0] for m in models))
+
+
+@register_model
+class CatBoost(BoostedTrees):
+    """CatBoost's symmetric trees. Genres are one booster over every label (MultiLogloss, not
+    one-vs-rest), so every target kind early-stops on validation."""
+
+    name = "catboost"
+    summary = "CatBoost, early-stopped on the validation loss (one MultiLogloss booster for labels)"
+    # TabArena's defaults (AutoGluon's CatBoost: learning rate 0.05, depth 6, l2 3), Bernoulli
+    # row sampling so `subsample` is a row share that `max_tree_rows` can cap.
+    defaults = {
+        "n_estimators": 1000,
+        "learning_rate": 0.05,
+        "depth": 6,
+        "l2_leaf_reg": 3.0,
+        "subsample": 0.8,
+        "colsample_bylevel": 1.0,
+        "max_tree_rows": int(0.8 * CAP_ROWS),  # the row sample's size, at most
+    }
+    optional_packages = {"catboost": "tabular"}
+    versioned_packages = ("catboost",)
+
+    @staticmethod
+    def search_space(trial: Any) -> dict[str, Any]:
+        # TabArena's CatBoost space, less its categorical-feature knobs (our features are numbers).
+        return {
+            "learning_rate": trial.suggest_float("learning_rate", 5e-3, 0.1, log=True),
+            "depth": trial.suggest_int("depth", 4, 8),
+            "l2_leaf_reg": trial.suggest_float("l2_leaf_reg", 1e-4, 5.0, log=True),
+            "subsample": trial.suggest_float("subsample", 0.7, 1.0),
+            "colsample_bylevel": trial.suggest_float("colsample_bylevel", 0.85, 1.0),
+        }
+
+    def stops_early(self, target: TargetKind) -> bool:
+        return True
+
+    def _booster(self, cls: Any, loss: str) -> Any:
+        params = self.booster_params()
+        return cls(
+            iterations=params.pop("n_estimators"),
+            **params,
+            loss_function=loss,
+            bootstrap_type="Bernoulli",
+            early_stopping_rounds=50,
+            thread_count=threads.current(),
+            random_seed=self.context.seed,
+            allow_writing_files=False,  # no catboost_info/ folder in the working directory
+            logging_level="Silent",
+        )
+
+    def classifier(self) -> Any:
+        from catboost import CatBoostClassifier
+
+        return self._booster(CatBoostClassifier, "MultiClass")
+
+    def one_vs_rest(self, estimator: Any) -> Any:
+        """The multi-label kind's wrapper: one booster scores every label (MultiLogloss)."""
+        return estimator.set_params(loss_function="MultiLogloss")
+
+    def regressor(self) -> Any:
+        from catboost import CatBoostRegressor
+
+        return self._booster(CatBoostRegressor, "RMSE")
+
+    def early_stopping_args(self, val: TaskData) -> dict[str, Any]:
+        return {"eval_set": (val.tabular(), val.y), "use_best_model": True}
+
+    def rounds(self) -> tuple[int, int] | None:
+        model = self.pipeline_[-1]
+        losses = next(iter(model.get_evals_result()["validation"].values()))
+        return int(model.get_best_iteration()) + 1, len(losses)
+
+    def n_params(self) -> int:
+        model = self.pipeline_[-1]
+        # Leaf values (one per class or label) and the splits above the leaves, as for the other
+        # boosters' node counts.
+        leaves = np.asarray(model.get_tree_leaf_counts())
+        return int(np.size(model.get_leaf_values()) + (leaves - 1).sum())
