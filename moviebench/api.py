@@ -217,7 +217,7 @@ def _model_name(model: str | type[Model]) -> str:
         if found is model and model.__module__ != "__main__":
             return model_class(f"{model.__module__}:{model.__qualname__}").name
         register_model(model)  # a notebook's class: this process only
-    except ValueError as err:  # the name is another class's
+    except (ValueError, BenchError) as err:  # the name is another class's
         raise BadRequest(f"{what}: {err}") from None
     return model.name
 

@@ -81,7 +81,9 @@ def test_a_class_under_a_taken_name_is_refused(movies: Path, tmp_path: Path) -> 
     class Impostor(NotebookLogReg):
         name = "logreg"
 
-    with pytest.raises(BenchError, match=r"models=\[.*Impostor\]: model 'logreg' is registered"):
+    with pytest.raises(
+        BenchError, match=r"models=\[.*Impostor\]: model 'logreg' .*already registered"
+    ):
         api.run("tmdb-quality", models=[Impostor], data=movies, out=tmp_path / "out")
 
 

@@ -14,6 +14,7 @@ from moviebench.cli import cli
 from moviebench.plan import total_estimate
 from moviebench.records import load_records
 from moviebench.reporting import Eta
+from moviebench.tasks import TASKS
 from moviebench.timings import remember_timings, timings_path
 
 SAMPLE = Path(__file__).resolve().parents[1] / "results" / "sample"
@@ -28,7 +29,8 @@ def test_plan_lists_cells_with_budget_and_estimates_from_records(tmp_path: Path)
     failed.write_text(json.dumps(data))
     planned = api.plan("tmdb-quality", out=out, seeds=[0, 1])
     by_cell = {(c.model, c.seed): c for c in planned}
-    assert len(planned) == 14  # 7 rungs x 2 seeds, the baseline first
+    ladder = TASKS.get("tmdb-quality").ladder
+    assert len(planned) == 2 * len(ladder)  # every rung x 2 seeds, the baseline first
     assert planned[0].model == "majority"
     mlp = by_cell[("mlp", 0)]
     assert mlp.budget.startswith("≤30 epochs (patience 5)") and mlp.family == "deep"
