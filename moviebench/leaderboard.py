@@ -76,6 +76,7 @@ from moviebench.metrics import higher_is_better
 from moviebench.options import DEFAULT_SPLIT_SEED
 from moviebench.records import (
     Record,
+    split_of,
     split_seed_of,
     variant_of,
 )
@@ -162,7 +163,9 @@ def board_key(record: Record, across_splits: bool = False) -> tuple[str, str]:
     profile = record.profile
     source = record.source if profile == "quick" else f"{record.source} (profile {profile})"
     split_seed = split_seed_of(record)
-    if split_seed != DEFAULT_SPLIT_SEED and not across_splits:
+    if split_of(record) != "hash":  # the source's own split: never on a hash split's board
+        source = f"{source} (split {split_of(record)})"
+    elif split_seed != DEFAULT_SPLIT_SEED and not across_splits:
         source = f"{source} (split seed {split_seed})"
     return record.task, source
 
