@@ -204,29 +204,14 @@ def compare(
         )
         if c is None and present_only:
             continue
-        if c is None:
-            hint = _unlike(key, list(by_key))
+        if c is None or c["primary"] is None:
+            if c is None:
+                why = f"no current record{_unlike(key, list(by_key))}"
+            else:
+                why = f"current run {c['status']}: {c['error']}"
             findings.append(
                 Finding(
-                    "missing",
-                    key,
-                    metric,
-                    b["primary"],
-                    None,
-                    f"{name}: no current record{hint}",
-                    absent=True,
-                )
-            )
-            continue
-        if c["primary"] is None:
-            findings.append(
-                Finding(
-                    "missing",
-                    key,
-                    metric,
-                    b["primary"],
-                    None,
-                    f"{name}: current run {c['status']}: {c['error']}",
+                    "missing", key, metric, b["primary"], None, f"{name}: {why}", absent=c is None
                 )
             )
             continue

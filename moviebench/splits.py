@@ -60,9 +60,14 @@ def make_split(
     part = np.where(u < train_cut, 0, np.where(u < val_cut, 1, 2))
     if groups is not None:
         part = _dealt_within_groups(keys, np.asarray(groups).astype(str), u, part, fractions)
-    order = np.argsort(keys, kind="stable")
+    return _split_of_parts(keys, part)
+
+
+def _split_of_parts(keys: np.ndarray, part: np.ndarray) -> Split:
+    """The Split of each key's part (0 train, 1 val, 2 test); its hash is made over the
+    `key=part` pairs in key order, so it names exactly which keys went where."""
     digest = hashlib.sha256()
-    for i in order:
+    for i in np.argsort(keys, kind="stable"):
         digest.update(f"{keys[i]}={part[i]};".encode())
     return Split(
         train=np.flatnonzero(part == 0),
@@ -112,12 +117,4 @@ def official_split(keys: np.ndarray, parts: pd.Series) -> Split:
             f"part (found {', '.join(unknown[:3])}; parts are {', '.join(PARTS)})"
         )
     part = np.array([PARTS.index(p) for p in names], dtype=np.int64)
-    digest = hashlib.sha256()
-    for i in np.argsort(keys, kind="stable"):
-        digest.update(f"{keys[i]}={part[i]};".encode())
-    return Split(
-        train=np.flatnonzero(part == 0),
-        val=np.flatnonzero(part == 1),
-        test=np.flatnonzero(part == 2),
-        hash=digest.hexdigest()[:16],
-    )
+    return _split_of_parts(keys, part)

@@ -110,18 +110,26 @@ class TensorBatches(Dataset):
         """One pass in batches of `batch_size`: shuffled with `generator` (as a DataLoader
         would), or in order; `training` turns on a subclass's augmentation, drawn from
         `generator` too."""
-        n = len(self)
         if shuffle:
             if generator is None:
                 raise ValueError("a shuffled pass needs its generator")
-            order = shuffled_order(n, generator)
+            chunks = self.shuffled_chunks(batch_size, generator)
         else:
-            order = torch.arange(n)
-        for start in range(0, n, batch_size):
-            yield self.batch(order[start : start + batch_size], device, training, generator)
+            chunks = _cut(torch.arange(len(self)), batch_size)
+        for index in chunks:
+            yield self.batch(index, device, training, generator)
+
+    def shuffled_chunks(self, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+        """A shuffled pass's batches of indices, all drawn from `generator` before the first
+        batch is made: a DataLoader's order here; a subclass may bucket them."""
+        return _cut(shuffled_order(len(self), generator), batch_size)
 
     def n_batches(self, batch_size: int) -> int:
         return -(-len(self) // batch_size)
+
+
+def _cut(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
 def as_batches(data: Dataset) -> TensorBatches | None:

@@ -104,6 +104,18 @@ METADATA_TASK = {
     "columns": ("movie_id", "vote_average", "vote_count"),
 }
 
+# Both ladders after their trivial and linear rungs: the same tabular rungs on the same films.
+METADATA_LADDER = (
+    "random-forest",
+    "xgboost",
+    "lightgbm",
+    "catboost",
+    "mlp",
+    "cnn-lstm",
+    "realmlp",
+    "tabm",
+)
+
 
 register_task(
     TaskSpec(
@@ -112,18 +124,7 @@ register_task(
         target=MULTICLASS,
         metrics=("macro_f1", "accuracy", "balanced_accuracy", "log_loss", "ordinal_mse"),
         primary_metric="macro_f1",
-        ladder=(
-            "majority",
-            "logreg",
-            "random-forest",
-            "xgboost",
-            "lightgbm",
-            "catboost",
-            "mlp",
-            "cnn-lstm",
-            "realmlp",
-            "tabm",
-        ),
+        ladder=("majority", "logreg", *METADATA_LADDER),
         build=build,
         **METADATA_TASK,
     )

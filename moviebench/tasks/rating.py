@@ -12,7 +12,13 @@ import pandas as pd
 
 from moviebench.targets import REGRESSION
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
-from moviebench.tasks.quality import CLASSES, METADATA_TASK, metadata_rows, source_thresholds
+from moviebench.tasks.quality import (
+    CLASSES,
+    METADATA_LADDER,
+    METADATA_TASK,
+    metadata_rows,
+    source_thresholds,
+)
 
 
 def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
@@ -43,18 +49,7 @@ register_task(
         target=REGRESSION,
         metrics=("rmse", "mae", "r2", "spearman", "binned_macro_f1"),
         primary_metric="rmse",
-        ladder=(
-            "mean-predictor",
-            "ridge",
-            "random-forest",
-            "xgboost",
-            "lightgbm",
-            "catboost",
-            "mlp",
-            "cnn-lstm",
-            "realmlp",
-            "tabm",
-        ),
+        ladder=("mean-predictor", "ridge", *METADATA_LADDER),
         build=build,
         **METADATA_TASK,
     )

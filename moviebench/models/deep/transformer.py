@@ -14,7 +14,6 @@ trained in where the hardware computes BF16 natively (loop.effective_amp).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -44,20 +43,7 @@ class TokenBatches(TensorBatches):
         width = max(int(mask.sum(dim=1).max()), 1) if len(mask) else 1
         return [ids[:, :width], mask[:, :width], *rest]
 
-    def batches(
-        self,
-        batch_size: int,
-        device: str | torch.device,
-        *,
-        shuffle: bool = False,
-        generator: torch.Generator | None = None,
-        training: bool = False,
-    ) -> Iterator[list[torch.Tensor]]:
-        if not shuffle:  # in order: scores must line up with the split's rows
-            yield from super().batches(batch_size, device)
-            return
-        if generator is None:
-            raise ValueError("a shuffled pass needs its generator")
+    def shuffled_chunks(self, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
         lengths = self.tensors[1].sum(dim=1)
         order = shuffled_order(len(self), generator)
         pool = batch_size * POOL_BATCHES
@@ -66,8 +52,7 @@ class TokenBatches(TensorBatches):
             part = order[start : start + pool]
             part = part[torch.argsort(lengths[part], stable=True)]
             chunks += list(part.split(batch_size))
-        for i in torch.randperm(len(chunks), generator=generator).tolist():
-            yield self.batch(chunks[i], device, training, generator)
+        return [chunks[i] for i in torch.randperm(len(chunks), generator=generator).tolist()]
 
 
 class MiniLMClassifier(nn.Module):
