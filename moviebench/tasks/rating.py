@@ -13,6 +13,7 @@ import pandas as pd
 from moviebench.targets import REGRESSION
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
 from moviebench.tasks.quality import CLASSES, METADATA_TASK, metadata_rows, source_thresholds
+from moviebench.tasks.text import str_ids
 
 
 def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
@@ -25,7 +26,7 @@ def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
         f"(BAD < {thresholds[0]} <= AVG < {thresholds[1]} <= GOOD)",
     )
     return TaskData(
-        ids=table["movie_id"].to_numpy(),
+        ids=str_ids(table["movie_id"]),  # no million Python strings at once
         X=X,
         columns={"tabular": list(X.columns)},
         y=rating,

@@ -111,16 +111,16 @@ def _kept_texts(values: pd.Series, labelled: np.ndarray) -> tuple[pd.Series, np.
     return pd.Series(pd.arrays.ArrowStringArray(texts)).astype(str), keep
 
 
-def str_ids(values: pd.Series, keep: np.ndarray) -> np.ndarray:
-    """`values.astype(str).to_numpy()[keep]` as TaskData holds ids (a NumPy str array), a
-    slice at a time: a million ids as Python strings at once cost ~60 MB beside the rows."""
-    parts = [
-        values.iloc[start : start + TEXT_SLICE]
-        .astype(str)
-        .to_numpy()[keep[start : start + TEXT_SLICE]]
-        .astype(str)
-        for start in range(0, len(values), TEXT_SLICE)
-    ]
+def str_ids(values: pd.Series, keep: np.ndarray | None = None) -> np.ndarray:
+    """`values.astype(str).to_numpy()[keep]` (every row without `keep`) as TaskData holds ids
+    (a NumPy str array), a slice at a time: a million ids as Python strings at once cost
+    ~60 MB beside the rows."""
+    parts = []
+    for start in range(0, len(values), TEXT_SLICE):
+        part = values.iloc[start : start + TEXT_SLICE].astype(str).to_numpy()
+        if keep is not None:
+            part = part[keep[start : start + TEXT_SLICE]]
+        parts.append(part.astype(str))
     return np.concatenate(parts) if parts else np.array([], dtype=str)
 
 
