@@ -614,7 +614,11 @@ class Multilabel(TargetKind):
         labels = [data.labels[j] for j in kept]
         notes.append(f"{len(labels)} labels: {', '.join(labels)}")
         filtered = data.subset(np.flatnonzero(labelled))
-        filtered.y, filtered.labels, filtered.notes = y[labelled], labels, notes
+        y = y[labelled]
+        if np.issubdtype(y.dtype, np.signedinteger):
+            # Built narrow to save memory (genre tasks: int8); models get int64, as always.
+            y = y.astype(np.int64, copy=False)
+        filtered.y, filtered.labels, filtered.notes = y, labels, notes
         filtered.unreadable = data.unreadable
         return filtered, make_split(filtered.split_key, split_seed, groups=filtered.split_group)
 

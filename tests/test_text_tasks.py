@@ -81,6 +81,22 @@ def test_films_left_without_genre_and_empty_texts_are_dropped_and_counted() -> N
     assert "Rare" in low.labels and not any("no genre" in n for n in low.notes)
 
 
+def test_labels_built_narrow_reach_models_as_int64() -> None:
+    """A genre build's int8 matrix (memory at a million films) is widened where every run's
+    labels pass, so models get the int64 0/1 matrix they always had, with the same values."""
+    table = overview_table()
+    # a genre only a film without text has goes with it
+    gone = pd.DataFrame([{"movie_id": "g", "overview": " ", "genres": ["Gone", "Drama"]}])
+    table = pd.concat([table, gone], ignore_index=True)
+    built = build_overview_genre(table, "tmdb", TaskOptions(settings=GenreSettings()))
+    assert built.y.dtype == np.int8
+    assert built.labels == ["Comedy", "Drama", "Rare"] and "g" not in built.ids
+    data = overview_rows(table, 1)
+    assert data.y.dtype == np.int64
+    assert data.labels == built.labels
+    np.testing.assert_array_equal(data.y, built.y)
+
+
 def test_malformed_genre_cells_count_as_no_genre() -> None:
     table = pd.DataFrame(
         {

@@ -50,6 +50,8 @@ def _memory_pool() -> pa.MemoryPool:
     are freed (decay 0): without both, a million real-length TMDB rows left ~420 MB of freed
     buffers resident after the load, which every task built on top of (1.74 GB peak for
     `bench data inspect`, against 1.1 GB; benchmarks/README.md)."""
+    # `jemalloc_set_decay_ms` reaches only the arenas made after it; the main thread's gets
+    # decay 0 from JE_ARROW_MALLOC_CONF, set when moviebench is imported (moviebench/__init__).
     try:
         pool = pa.jemalloc_memory_pool()
         pa.jemalloc_set_decay_ms(0)

@@ -18,6 +18,7 @@ from moviebench.settings import Range, TaskSettings
 from moviebench.targets import MULTICLASS
 from moviebench.tasks import TaskData, TaskOptions, TaskSpec, register_task
 from moviebench.tasks.metadata import Metadata
+from moviebench.tasks.text import str_ids
 
 CLASSES = ["BAD", "AVG", "GOOD"]
 
@@ -83,7 +84,7 @@ def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
         )
     notes.insert(0, f"label: BAD if rating < {thresholds[0]}, AVG if < {thresholds[1]}, else GOOD")
     return TaskData(
-        ids=table["movie_id"].to_numpy(),
+        ids=str_ids(table["movie_id"]),  # no million Python strings at once
         X=X,
         columns={"tabular": list(X.columns)},
         y=quality_labels(table["vote_average"], thresholds),

@@ -19,6 +19,7 @@ from moviebench.tasks.quality import (
     metadata_rows,
     source_thresholds,
 )
+from moviebench.tasks.text import str_ids
 
 
 def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
@@ -31,7 +32,7 @@ def build(table: pd.DataFrame, source: str, options: TaskOptions) -> TaskData:
         f"(BAD < {thresholds[0]} <= AVG < {thresholds[1]} <= GOOD)",
     )
     return TaskData(
-        ids=table["movie_id"].to_numpy(),
+        ids=str_ids(table["movie_id"]),  # no million Python strings at once
         X=X,
         columns={"tabular": list(X.columns)},
         y=rating,

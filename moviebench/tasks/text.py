@@ -102,8 +102,9 @@ def _kept_texts(values: pd.Series, labelled: np.ndarray) -> tuple[pd.Series, np.
         strings = values.astype("string").array._pa_array
     has_text, kept = [], []
     for start in range(0, len(strings), TEXT_SLICE):
-        part = pc.utf8_trim_whitespace(pc.fill_null(strings.slice(start, TEXT_SLICE), ""))
-        nonempty = pc.greater(pc.utf8_length(part), 0).to_numpy()
+        # A missing cell stays null (no filled copy of the slice): it has no text, so no row.
+        part = pc.utf8_trim_whitespace(strings.slice(start, TEXT_SLICE))
+        nonempty = pc.fill_null(pc.greater(pc.utf8_length(part), 0), False).to_numpy()
         has_text.append(nonempty)
         rows = pa.array(nonempty & labelled[start : start + TEXT_SLICE])
         kept.extend(part.filter(rows).cast(pa.large_string()).chunks)
@@ -112,16 +113,16 @@ def _kept_texts(values: pd.Series, labelled: np.ndarray) -> tuple[pd.Series, np.
     return pd.Series(pd.arrays.ArrowStringArray(texts)).astype(str), keep
 
 
-def str_ids(values: pd.Series, keep: np.ndarray) -> np.ndarray:
-    """`values.astype(str).to_numpy()[keep]` as TaskData holds ids (a NumPy str array), a
-    slice at a time: a million ids as Python strings at once cost ~60 MB beside the rows."""
-    parts = [
-        values.iloc[start : start + TEXT_SLICE]
-        .astype(str)
-        .to_numpy()[keep[start : start + TEXT_SLICE]]
-        .astype(str)
-        for start in range(0, len(values), TEXT_SLICE)
-    ]
+def str_ids(values: pd.Series, keep: np.ndarray | None = None) -> np.ndarray:
+    """`values.astype(str).to_numpy()[keep]` (every row without `keep`) as TaskData holds ids
+    (a NumPy str array), a slice at a time: a million ids as Python strings at once cost
+    ~60 MB beside the rows."""
+    parts = []
+    for start in range(0, len(values), TEXT_SLICE):
+        part = values.iloc[start : start + TEXT_SLICE].astype(str).to_numpy()
+        if keep is not None:
+            part = part[keep[start : start + TEXT_SLICE]]
+        parts.append(part.astype(str))
     return np.concatenate(parts) if parts else np.array([], dtype=str)
 
 
@@ -147,7 +148,11 @@ def build_genre_task(
     _require(table, ["movie_id", text_column, "genres"], task, source)
     notes: list[str] = []
 
-    labelled = genre_matrix(table["genres"], dtype=np.int8)[1].any(axis=1)
+    # The label matrix is int8: a million films x 20 genres is 20 MB, where int64 was 160 MB
+    # beside the task's texts (`bench data inspect`'s peak). Every run's labels reach the
+    # models through `MULTILABEL.prune_labels`, which hands them over as int64.
+    genre_names, genres = genre_matrix(table["genres"], dtype=np.int8)
+    labelled = genres.any(axis=1)
     if clean:
         texts = clean_titles(_texts(table, text_column))
         keep = (texts.str.len() > 0).to_numpy().copy()
@@ -163,9 +168,13 @@ def build_genre_task(
     if kept_texts is None:
         kept_texts = texts[keep].reset_index(drop=True)
     ids = str_ids(table["movie_id"], keep)
-    # The kept films' genres only (a genre only dropped films had goes too), built at their
-    # final width: no int8 copy beside the int64 matrix.
-    labels, y = genre_matrix(table["genres"][keep], dtype=np.int64)
+    # The kept films' rows; a genre only dropped films had goes too.
+    y = genres[keep]
+    del genres
+    present = y.any(axis=0)
+    labels = [g for g, p in zip(genre_names, present) if p]
+    if not present.all():
+        y = y[:, present]
     return TaskData(
         ids=ids,
         # Arrow strings, not a NumPy array of Python str: a million overviews in a tenth of
