@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,32 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def _no_plugin_left() -> Iterator[None]:
+    """What a test registers (a plugin, a notebook's class, a task or source of its own)
+    leaves with it: later tests' worker processes load every active plugin again, and `bench
+    ls` reads the rungs live while one is active. The registries are loaded first, so what is
+    restored is whole (a module imported once never registers again)."""
+    from moviebench import plugins, usercode
+    from moviebench.datasets import SOURCES
+    from moviebench.models import MODELS
+    from moviebench.tasks import TASKS
+
+    registries = (MODELS, TASKS, SOURCES)
+    for registry in registries:
+        registry.names()
+    saved = [dict(registry._items) for registry in registries]
+    active, imported, path = list(plugins._ACTIVE), dict(usercode.IMPORTED), list(sys.path)
+    yield
+    for registry, items in zip(registries, saved):
+        registry._items.clear()
+        registry._items.update(items)
+    plugins._ACTIVE[:] = active
+    usercode.IMPORTED.clear()
+    usercode.IMPORTED.update(imported)
+    sys.path[:] = path
 
 
 @pytest.fixture

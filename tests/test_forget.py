@@ -45,7 +45,8 @@ def test_forget_failed_removes_only_failed_records_and_their_files(out: Path) ->
     assert not logreg.exists() and not logreg.with_suffix(".npz").exists()
     assert not (out / "tmdb-quality" / ".run-manifest.json").exists()  # the next run rechecks
     assert {r.model for r in load_records(out, "tmdb-quality")} == {
-        "majority", "random-forest", "xgboost", "lightgbm", "mlp", "cnn-lstm",
+        "majority", "random-forest", "xgboost", "lightgbm", "catboost", "mlp", "cnn-lstm",
+        "realmlp", "tabm",
     }  # fmt: skip
 
 

@@ -285,7 +285,7 @@ def test_board_json_keeps_its_shape(tmp_path: Path) -> None:
         "task", "source", "model", "family", "pretrained_weights", "primary_metric", "primary",
         "primary_std", "n_seeds", "seeds", "metrics", "fit_seconds", "predict_seconds",
         "peak_memory_mb", "n_params", "params_source", "profile", "epochs", "truncated",
-        "status", "error", "split_hash", "vs_baseline",
+        "status", "error", "split_hash", "vs_baseline", "fit_seconds_per_1k",
     ]  # fmt: skip
     # a measured row says what measured it (tie_test: the bootstrap here, one split)
     assert [list(r)[-3:] for r in rows[1:]] == [["diff_ci", "tie", "tie_test"]] * 2

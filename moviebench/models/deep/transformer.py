@@ -23,6 +23,7 @@ from torch import nn
 from moviebench.features.batches import TensorBatches, shuffled_order
 from moviebench.models import register_model
 from moviebench.models.classical.text import texts_of
+from moviebench.models.loop import quick_step_cap
 from moviebench.models.pretrained.text import TorchText
 from moviebench.targets import MULTILABEL
 from moviebench.tasks.base import TaskData
@@ -100,12 +101,15 @@ class MiniLMFineTune(TorchText):
     # far shorter; an overview's first 64 tokens carry most of its genre), at most 512 steps:
     # TMDB 5000's overviews train both epochs, the bundled 40k titles part of one (recorded
     # as capped); full: a GPU.
+    # A text through the transformer costs far more than a table row: the quick cap binds from
+    # 8,192 training texts (loop.quick_step_cap), as image rungs' bind from IMAGE_CAP_ROWS.
+    cap_rows = 8_192
     budgets = {
         "quick": {
             "epochs": 2,
             "patience": 1,
             "batch_size": 32,
-            "max_steps": 512,
+            "max_steps": quick_step_cap(2, 32, cap_rows),
             "max_len": 64,
             "amp": "bf16",
         },
