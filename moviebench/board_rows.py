@@ -50,6 +50,8 @@ class BoardRow:
     seeds: list[int]
     metrics: dict[str, float | None]
     fit_seconds: float | None
+    # TabArena's cost unit: training seconds per 1,000 training rows (mean over seeds).
+    fit_seconds_per_1k: float | None
     predict_seconds: float | None
     peak_memory_mb: float | None
     n_params: int | None
@@ -76,8 +78,6 @@ class BoardRow:
     split_primary: dict[int, float] = dataclasses.field(default_factory=dict)
     tie_test: str | None = None  # what measured `diff_ci`: "splits" or "bootstrap"
     variant: str | None = None  # records.variant: "tuned" rows sit beside the default ones
-    # TabArena's cost unit: training seconds per 1,000 training rows (mean over seeds).
-    fit_seconds_per_1k: float | None = None
 
     @property
     def key(self) -> str:

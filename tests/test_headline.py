@@ -90,7 +90,7 @@ def test_pretrained_and_deep_are_apart_and_pretrained_weights_are_marked() -> No
         return BoardRow(
             task="poster-genre", source="movielens-1m", model=model, family=family,
             pretrained_weights=weights, primary_metric="mAP", primary=primary,
-            primary_std=0.0, n_seeds=1, seeds=[0], metrics={}, fit_seconds=1.0,
+            primary_std=0.0, n_seeds=1, seeds=[0], metrics={}, fit_seconds=1.0, fit_seconds_per_1k=None,
             predict_seconds=0.1, peak_memory_mb=None, n_params=1000, params_source="defaults",
             profile="full", epochs=None, truncated=False, status="ok", error=None,
             split_hash="h",

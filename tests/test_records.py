@@ -283,9 +283,10 @@ def test_board_json_keeps_its_shape(tmp_path: Path) -> None:
     rows = json.loads(_board_json(tmp_path))
     assert list(rows[0]) == [
         "task", "source", "model", "family", "pretrained_weights", "primary_metric", "primary",
-        "primary_std", "n_seeds", "seeds", "metrics", "fit_seconds", "predict_seconds",
+        "primary_std", "n_seeds", "seeds", "metrics", "fit_seconds", "fit_seconds_per_1k",
+        "predict_seconds",
         "peak_memory_mb", "n_params", "params_source", "profile", "epochs", "truncated",
-        "status", "error", "split_hash", "vs_baseline", "fit_seconds_per_1k",
+        "status", "error", "split_hash", "vs_baseline",
     ]  # fmt: skip
     # a measured row says what measured it (tie_test: the bootstrap here, one split)
     assert [list(r)[-3:] for r in rows[1:]] == [["diff_ci", "tie", "tie_test"]] * 2

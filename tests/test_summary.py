@@ -17,7 +17,8 @@ def _row(task: str, model: str, family: str, metric: str, primary: float) -> Boa
     return BoardRow(
         task=task, source="s", model=model, family=family, pretrained_weights=False,
         primary_metric=metric, primary=primary, primary_std=0.0, n_seeds=1, seeds=[0],
-        metrics={metric: primary}, fit_seconds=1.0, predict_seconds=0.1, peak_memory_mb=None,
+        metrics={metric: primary}, fit_seconds=1.0, fit_seconds_per_1k=None, predict_seconds=0.1,
+        peak_memory_mb=None,
         n_params=10, params_source="defaults", profile="quick", epochs=None, truncated=False,
         status="ok", error=None, split_hash="h",
     )  # fmt: skip
