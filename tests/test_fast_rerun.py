@@ -70,6 +70,8 @@ def touch_later(path: Path) -> None:
         "other-seeds",
     ],
 )
+# deleting the test scores on purpose: the warning that says so is expected here
+@pytest.mark.filterwarnings("ignore::moviebench.errors.DamagedFileWarning")
 def test_any_change_takes_the_normal_path(tiny_csv, tmp_path, prepares, change):
     out = tmp_path / "out"
     records = run(request(tiny_csv, out))
