@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from moviebench import api, plugins, usercode
+from moviebench import api, plugins
 from moviebench.cli import cli
 from moviebench.errors import BadRequest, BenchError, DataError
 from moviebench.models import MODELS, Model, register_model
@@ -62,20 +62,11 @@ def write_plugin(folder: Path, name: str, C: str = "1.0", imports: str = "") -> 
 
 
 @pytest.fixture(autouse=True)
-def _clean_registry() -> Iterator[None]:
-    """Each case starts from the built-in models and no plugin; what it added is removed."""
-    MODELS.names()
-    items, loaded = dict(MODELS._items), MODELS._loaded
-    modules, path = set(sys.modules), list(sys.path)
-    active, imported = list(plugins._ACTIVE), dict(usercode.IMPORTED)
+def _clean_plugin_modules() -> Iterator[None]:
+    """Each case's plugin modules leave with it (conftest restores the registries, the active
+    plugins, usercode's record and sys.path), so the next case imports its own afresh."""
+    modules = set(sys.modules)
     yield
-    MODELS._items.clear()
-    MODELS._items.update(items)
-    MODELS._loaded = loaded
-    plugins._ACTIVE[:] = active
-    usercode.IMPORTED.clear()
-    usercode.IMPORTED.update(imported)
-    sys.path[:] = path
     for name in set(sys.modules) - modules:
         if name.startswith(("moviebench_plugin_", "bat_")):
             del sys.modules[name]
