@@ -454,7 +454,7 @@ def run(
             raise click.UsageError(
                 f"--suite: the suite file says the runs; {what} not taken with it"
             )
-        _run_suite(suite, _csv_list(task), out, force, jobs, share, runner)
+        _run_suite(suite, _csv_list(task), out, force, jobs, share, runner, show_plan)
         return
     if task is None:
         raise click.UsageError("give --task NAME (see `bench ls`) or --suite FILE")
@@ -528,9 +528,11 @@ def _run_suite(
     jobs: int,
     share: tuple[int, int] | None,
     runner: Any | None,
+    show_plan: bool = False,
 ) -> None:
     """`bench run --suite`: each run of the file in turn, its command line on stderr, then
-    one line for what failed or was skipped; exit 1 when a cell failed."""
+    one line for what failed or was skipped; exit 1 when a cell failed. With --plan, each
+    run's plan instead, and nothing trains."""
     from moviebench import api
     from moviebench.display import LadderDisplay
 
@@ -542,6 +544,9 @@ def _run_suite(
     )
     for note in suite.skipped:
         err_console.print(escape(note), highlight=False, soft_wrap=True)
+    if show_plan:
+        _plan_suite(suite, chosen, force, share)
+        return
     records = []
     for item in suite.items:
         err_console.print(f"== {escape(item.command())}", highlight=False, soft_wrap=True)
@@ -558,6 +563,36 @@ def _run_suite(
     if failure:
         err_console.print(f"[red]error:[/] {escape(failure)}", highlight=False, soft_wrap=True)
         sys.exit(1)
+
+
+def _plan_suite(suite: Any, out: Path | None, force: bool, share: tuple[int, int] | None) -> None:
+    """`bench run --suite FILE --plan`: each run's plan, split seed by split seed, then the
+    suite's estimated total; nothing is trained."""
+    from moviebench import api
+    from moviebench.plan import total_estimate
+
+    everything: list[Any] = []
+    for item in suite.items:
+        cells = api.suite_cells(suite, item, out)
+        splits = cells.pop("split_seeds")
+        options = cells.pop("options")
+        err_console.print(f"== {escape(item.command())}", highlight=False, soft_wrap=True)
+        for split_seed in splits or [options.split_seed]:
+            planned = api.plan(
+                item.task,
+                options=dataclasses.replace(options, split_seed=split_seed),
+                force=force,
+                shard=share,
+                **cells,
+            )
+            print_plan(planned, item.task, split_seed if splits else None)
+            everything += planned
+    seconds, unknown = total_estimate(everything)
+    console.print(
+        f"suite: {len(everything)} cell(s), estimated {seconds / 60:,.1f} min"
+        + (f"; {unknown} without an estimate" if unknown else ""),
+        highlight=False,
+    )
 
 
 def print_plan(planned: list[Any], task: str, split_seed: int | None) -> None:

@@ -212,3 +212,21 @@ def test_also_adds_a_rung_to_every_board_whose_task_it_runs(tmp_path: Path) -> N
     assert by_task["title-genre"] is None  # it cannot run titles: that board keeps its ladder
     with pytest.raises(SuiteError, match=r"run 1\.also: unknown model 'nope'"):
         load(write_suite(tmp_path, body + 'also = ["nope"]\n'))
+
+
+def test_a_suite_plan_lists_every_run_and_split_and_trains_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`bench run --suite FILE --plan` once ran the whole suite: it must only plan."""
+    csv = write_ggplot2_csv(tmp_path / "movies.csv")
+    body = GOOD.replace("CSV", str(csv)) + "seeds = [0, 1]\nsplit_seeds = [1, 3]\n"
+    path = write_suite(tmp_path, body)
+    out = tmp_path / "out"
+    monkeypatch.setattr(
+        "sys.argv", ["bench", "run", "--suite", str(path), "--out", str(out), "--plan"]
+    )
+    main()
+    printed = capsys.readouterr().out
+    assert not out.exists()  # nothing trained, nothing written
+    assert "split seed 1" in printed and "split seed 3" in printed
+    assert "suite: 8 cell(s)" in printed  # (majority, logreg) x 2 seeds x 2 splits

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from moviebench.errors import SkipModel as SkipModel  # re-exported for models.SkipModel
+from moviebench.options import PROFILES
 from moviebench.settings import TaskSettings
 from moviebench.targets import CLASSIFICATION, TargetKind, target_kind
 from moviebench.tasks.base import TaskData
@@ -95,10 +96,16 @@ class Model:
         self.history: list[dict[str, float]] = []  # per-epoch curves, for networks
         self.fitted_: dict[str, Any] = {}  # what fit decided; params stay as asked
 
+    # The declared training budget per profile: epochs (a cap, with early stopping), patience,
+    # batch_size and what sets a step's cost (image_size, max_len, augment...). A rung that
+    # trains under a budget (networks, pytabkit rungs) declares every profile here, in this one
+    # place; `bench ls` and the README list them. Empty: no budget (a one-shot fit).
+    budgets: ClassVar[dict[str, dict[str, Any]]] = {}
+
     @classmethod
     def budget_keys(cls) -> set[str]:
-        """Budget entries (epochs, image size...) a network also takes as params; none here."""
-        return set()
+        """Budget entries (epochs, image size...) a rung also takes as params."""
+        return {key for budget in cls.budgets.values() for key in budget}
 
     @classmethod
     def resolve_budget(
@@ -109,9 +116,35 @@ class Model:
         time_budget: float | None = None,
         device: str | None = None,
     ) -> dict[str, Any] | None:
-        """The training budget a fit runs under on `device` (networks: models/loop.py);
-        None: no loop."""
-        return None
+        """The budget a fit runs under: the profile's, then params of the same name, then the
+        run's explicit --epochs and --time-budget; None for a rung without budgets. Stored in
+        the record and its identity. Given the `device`, a declared "amp" is the one it really
+        trains in there (`loop.effective_amp`); without it (`bench ls`, the README) the budget
+        is as declared."""
+        if not cls.budgets:
+            return None
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile '{profile}': choose one of {', '.join(PROFILES)}")
+        if profile not in cls.budgets:
+            raise ValueError(f"{cls.name} declares no budget for profile '{profile}'")
+        budget = {**cls.budgets[profile]}
+        budget.update({k: params[k] for k in cls.budget_keys() if k in params})
+        if epochs:
+            budget["epochs"] = int(epochs)
+        if device is not None and budget.get("amp") == "bf16":
+            # Declared BF16 is trained in FP32 where the device has no native BF16, and the
+            # record (and its identity) says so: an emulated-BF16 record is not this one.
+            from moviebench.models.loop import effective_amp  # torch: only networks declare amp
+
+            budget["amp"] = effective_amp("bf16", device)
+        return {"profile": profile, **budget, "time_budget": time_budget}
+
+    def budget(self) -> dict[str, Any] | None:
+        """This fit's resolved budget (`resolve_budget` under its context)."""
+        ctx = self.context
+        return self.resolve_budget(
+            ctx.profile, self.params, ctx.epochs, ctx.time_budget, device=ctx.device
+        )
 
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:

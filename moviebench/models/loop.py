@@ -8,7 +8,7 @@ and pinned-memory loading. Tensor-backed splits (features/batches.py) are fed as
 of device tensors, augmented there in batches.
 
 How long a network trains is declared, never measured: each rung states its budget (epoch cap,
-patience, batch size, resolution or sequence length) per profile in `TorchModel.budgets`, and
+patience, batch size, resolution or sequence length) per profile in `budgets` (declared on Model), and
 the record stores the resolved budget. The quick profile also caps optimizer steps
 (`max_steps`, see `quick_step_cap`), so its cost stops growing with the training split. The
 wall clock decides nothing unless the user gives `--time-budget`; a run that cap cuts short is
@@ -36,7 +36,8 @@ from moviebench.features import precision
 from moviebench.features.batches import TensorBatches, as_batches
 from moviebench.models.base import Model, RunContext
 from moviebench.models.caps import cap_training_rows, join_caps
-from moviebench.options import CAP_ROWS, PROFILES
+from moviebench.models.spaces import log_uniform
+from moviebench.options import CAP_ROWS
 from moviebench.targets import NetworkOutputs, TargetKind, target_kind
 from moviebench.tasks.base import TaskData
 
@@ -455,8 +456,7 @@ def count_parameters(module: nn.Module) -> int:
 def network_search_space(trial: Any) -> dict[str, Any]:
     """The optimiser and regularisation knobs every network trained by this loop has."""
     return {
-        "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
-        "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+        **log_uniform(trial, lr=(1e-4, 1e-2), weight_decay=(1e-6, 1e-2)),
         "dropout": trial.suggest_float("dropout", 0.0, 0.5),
     }
 
@@ -474,47 +474,14 @@ class TorchModel(Model):
 
     # Loop settings a rung fixes rather than exposes as params (e.g. channels_last for images).
     loop_settings: ClassVar[dict[str, Any]] = {}
-    # The declared training budget per profile: epochs (a cap, with early stopping), patience,
-    # batch_size and what sets a step's cost (image_size, max_len, augment...). Every rung
-    # declares every profile here, in this one place; `bench ls` and the README list them.
-    budgets: ClassVar[dict[str, dict[str, Any]]] = {}
-
-    @classmethod
-    def budget_keys(cls) -> set[str]:
-        return {key for budget in cls.budgets.values() for key in budget}
-
-    @classmethod
-    def resolve_budget(
-        cls,
-        profile: str,
-        params: dict[str, Any],
-        epochs: int | None = None,
-        time_budget: float | None = None,
-        device: str | None = None,
-    ) -> dict[str, Any]:
-        """The budget a fit runs under: the profile's, then params of the same name, then the
-        run's explicit --epochs and --time-budget. Stored in the record and its identity.
-        Given the `device`, a declared "amp" is the one it really trains in there
-        (`effective_amp`); without it (`bench ls`, the README) the budget is as declared."""
-        if profile not in PROFILES:
-            raise ValueError(f"unknown profile '{profile}': choose one of {', '.join(PROFILES)}")
-        if profile not in cls.budgets:
-            raise ValueError(f"{cls.name} declares no budget for profile '{profile}'")
-        budget = {**cls.budgets[profile]}
-        budget.update({k: params[k] for k in cls.budget_keys() if k in params})
-        if epochs:
-            budget["epochs"] = int(epochs)
-        if device is not None and budget.get("amp") == "bf16":
-            # Declared BF16 is trained in FP32 where the device has no native BF16, and the
-            # record (and its identity) says so: an emulated-BF16 record is not this one.
-            budget["amp"] = effective_amp("bf16", device)
-        return {"profile": profile, **budget, "time_budget": time_budget}
+    # Its declared training budget per profile (`budgets`, resolved by Model.resolve_budget):
+    # every network declares every profile.
 
     def budget(self) -> dict[str, Any]:
-        ctx = self.context
-        return self.resolve_budget(
-            ctx.profile, self.params, ctx.epochs, ctx.time_budget, device=ctx.device
-        )
+        budget = super().budget()
+        if budget is None:
+            raise ValueError(f"{self.name} declares no training budget (Model.budgets)")
+        return budget
 
     def prepare(self, train: TaskData) -> None:
         """Fit whatever turns a split into tensors, on the training split only."""

@@ -53,6 +53,7 @@ from moviebench.models.pretrained.image import (
     lite0_weights_for,
     load_efficientnet_lite0,
 )
+from moviebench.models.spaces import log_uniform
 from moviebench.options import IMAGE_CAP_ROWS
 from moviebench.tasks.base import TaskData
 
@@ -92,8 +93,7 @@ class DeepImageModel(TorchModel):
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
         return {
-            "lr": trial.suggest_float("lr", 1e-4, 3e-3, log=True),
-            "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+            **log_uniform(trial, lr=(1e-4, 3e-3), weight_decay=(1e-6, 1e-2)),
         }
 
     def size(self) -> int:
@@ -475,8 +475,7 @@ class EffNetFineTune(DeepImageModel):
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
         return {
-            "lr": trial.suggest_float("lr", 1e-5, 1e-3, log=True),
-            "weight_decay": trial.suggest_float("weight_decay", 1e-4, 1e-1, log=True),
+            **log_uniform(trial, lr=(1e-5, 1e-3), weight_decay=(1e-4, 1e-1)),
         }
 
     def train_stages(self) -> int:

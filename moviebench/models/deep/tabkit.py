@@ -27,7 +27,7 @@ from sklearn.impute import SimpleImputer
 
 from moviebench import threads
 from moviebench.models import Model, register_model
-from moviebench.models.loop import TorchModel
+from moviebench.models.spaces import log_uniform
 from moviebench.targets import MULTICLASS, REGRESSION
 from moviebench.tasks.base import TaskData
 
@@ -40,13 +40,6 @@ class TabkitModel(Model):
     targets = frozenset({MULTICLASS, REGRESSION})
     optional_packages: ClassVar[dict[str, str]] = {"pytabkit": "tabular"}
     versioned_packages: ClassVar[tuple[str, ...]] = ("pytabkit",)
-    budgets: ClassVar[dict[str, dict[str, Any]]] = {}
-
-    # A budget resolves exactly as a network's does (profile, then params of the same name,
-    # then the run's --epochs and --time-budget); the record and identity store the result.
-    budget_keys = classmethod(TorchModel.budget_keys.__func__)  # type: ignore[attr-defined]
-    resolve_budget = classmethod(TorchModel.resolve_budget.__func__)  # type: ignore[attr-defined]
-    budget = TorchModel.budget
 
     def estimator_args(self) -> dict[str, Any]:
         """The rung's own pytabkit params: its defaults and the budget's patience."""
@@ -132,8 +125,7 @@ class RealMLP(TabkitModel):
     def search_space(trial: Any) -> dict[str, Any]:
         # TabArena's RealMLP space, its continuous part (their fixed choices are the defaults).
         return {
-            "lr": trial.suggest_float("lr", 2e-2, 3e-1, log=True),
-            "wd": trial.suggest_float("wd", 1e-3, 5e-2, log=True),
+            **log_uniform(trial, lr=(2e-2, 3e-1), wd=(1e-3, 5e-2)),
             "p_drop": trial.suggest_float("p_drop", 0.0, 0.5),
             "plr_sigma": trial.suggest_float("plr_sigma", 1e-2, 50.0, log=True),
             "n_hidden_layers": trial.suggest_int("n_hidden_layers", 2, 4),
@@ -204,8 +196,7 @@ class TabM(TabkitModel):
     def search_space(trial: Any) -> dict[str, Any]:
         # TabArena's TabM space, its optimiser and regularisation part.
         return {
-            "lr": trial.suggest_float("lr", 1e-4, 3e-3, log=True),
-            "weight_decay": trial.suggest_float("weight_decay", 1e-4, 1e-1, log=True),
+            **log_uniform(trial, lr=(1e-4, 3e-3), weight_decay=(1e-4, 1e-1)),
             "dropout": trial.suggest_float("dropout", 0.0, 0.5),
         }
 

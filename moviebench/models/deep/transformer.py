@@ -25,6 +25,7 @@ from moviebench.models import register_model
 from moviebench.models.classical.text import texts_of
 from moviebench.models.loop import quick_step_cap
 from moviebench.models.pretrained.text import TorchText
+from moviebench.models.spaces import log_uniform
 from moviebench.targets import MULTILABEL
 from moviebench.tasks.base import TaskData
 
@@ -119,9 +120,9 @@ class MiniLMFineTune(TorchText):
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
         return {
-            "lr": trial.suggest_float("lr", 1e-5, 1e-4, log=True),
-            "head_lr_factor": trial.suggest_float("head_lr_factor", 1.0, 100.0, log=True),
-            "weight_decay": trial.suggest_float("weight_decay", 1e-4, 1e-1, log=True),
+            **log_uniform(
+                trial, lr=(1e-5, 1e-4), head_lr_factor=(1.0, 100.0), weight_decay=(1e-4, 1e-1)
+            ),
         }
 
     def prepare(self, train: TaskData) -> None:

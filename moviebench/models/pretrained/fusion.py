@@ -31,6 +31,7 @@ from moviebench.models.classical.tabular import lightgbm_early_stopping, linear_
 from moviebench.models.classical.text import texts_of
 from moviebench.models.pretrained.image import EffNetLogReg
 from moviebench.models.pretrained.text import minilm_features
+from moviebench.models.spaces import log_uniform
 from moviebench.targets import MULTILABEL
 from moviebench.tasks.base import TaskData
 
@@ -79,8 +80,7 @@ class EarlyFusionLogReg(_Fusion):
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
         return {
-            "C": trial.suggest_float("C", 0.1, 50, log=True),
-            "image_weight": trial.suggest_float("image_weight", 0.005, 0.5, log=True),
+            **log_uniform(trial, C=(0.1, 50), image_weight=(0.005, 0.5)),
         }
 
     def _matrix(self, data: TaskData, fit: bool = False) -> sparse.csr_matrix:

@@ -28,6 +28,7 @@ from moviebench.models.classical.text import (
     texts_of,
 )
 from moviebench.models.loop import TorchModel, network_search_space, quick_step_cap
+from moviebench.models.spaces import log_uniform
 from moviebench.tasks.base import TaskData
 
 
@@ -208,8 +209,7 @@ class MiniLMProjection(TorchModel, RetrievalModel):
     @staticmethod
     def search_space(trial: Any) -> dict[str, Any]:
         return {
-            "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
-            "weight_decay": trial.suggest_float("weight_decay", 1e-4, 1e-1, log=True),
+            **log_uniform(trial, lr=(1e-4, 1e-2), weight_decay=(1e-4, 1e-1)),
         }
 
     def dataset(self, data: TaskData, training: bool = False) -> TensorDataset:
