@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from moviebench.board_rows import Board, BoardRow, Gap, board_ranks
-from moviebench.board_stats import HEADLINE_FAMILIES, best_of_family
+from moviebench.board_stats import HEADLINE_FAMILIES, arm, best_of_family, has_tuned
 from moviebench.errors import UnknownNameError
 from moviebench.metrics import higher_is_better
 
@@ -201,11 +201,13 @@ def caveats(rows: list[BoardRow]) -> list[str]:
             "rows) before their own stopping rule: the profile bounds their cost at this size"
         )
     learned = [r for r in rows if r.status == "ok" and r.family != "trivial"]
-    tuned = [r.model for r in learned if _tuned(r)]
-    if tuned and len(tuned) < len(learned):
+    tuned = [r for r in learned if _tuned(r)]
+    if tuned:
         lines.append(
-            f"mixed tuning: {', '.join(tuned)} use tuned params, the other rows their defaults; "
-            "ranks between the two compare unequal tuning budgets (`bench tune --ladder` tunes every rung)"
+            f"tuned beside default: {', '.join(r.key for r in tuned)} use the best params of "
+            f"their studies ({tuning_budget(tuned)}), every other row its defaults; ranks "
+            "between the two compare unequal tuning budgets (the headline compares tuned "
+            "with tuned, `bench tune --ladder` tuning every rung alike)"
         )
     return lines
 
@@ -363,17 +365,34 @@ def _board_source(rows: list[BoardRow], source: str) -> str:
     return source.replace(f" (profile {rows[0].profile})", "")
 
 
+def tuning_budget(rows: list[BoardRow]) -> str:
+    """The trials behind a board's tuned rows, as their records say ("20 trials", or
+    "12-20 trials" where the studies differ; `bench tune --ladder` gives every rung the same)."""
+    counts = sorted(
+        {int(m.group(1)) for r in rows if (m := _TRIALS.search(str(r.params_source or "")))}
+    )
+    if not counts:
+        return "trials not recorded"
+    spread = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    return f"{spread} trials"
+
+
+_TRIALS = re.compile(r"^tuned: .* trial \d+ of (\d+)")
+
+
 def headline_rows(boards: Board) -> list[list[str]]:
     """One row of cells per board: the best trivial, classical, pretrained and deep rung, the
     pretrained − classical and deep − classical gaps with their paired bootstrap intervals,
-    and the fit seconds and parameters of each family's best rung. The boards of one task and
+    and the fit seconds and parameters of each family's best rung. A board with tuned rows
+    gets a second row right under it: every rung tuned (`board_stats.arm`), its gaps measured
+    tuned against tuned, the profile cell naming the trials. The boards of one task and
     source under two profiles (quick, full) come out next to each other."""
 
     def cell(row: BoardRow | None) -> str:
         if row is None:
             return "—"
         mark = ", pretrained weights" if row.family == "deep" and row.pretrained_weights else ""
-        return f"{row.primary:.4f} ({row.model}{mark})"
+        return f"{row.primary:.4f} ({row.key}{mark})"
 
     def order(item: tuple[tuple[str, str], list[BoardRow]]) -> tuple[str, str, str]:
         (task, source), rows = item
@@ -381,23 +400,35 @@ def headline_rows(boards: Board) -> list[list[str]]:
 
     out = []
     for (task, source), rows in sorted(boards.items(), key=order):
-        best = {f: best_of_family(rows, f) for f in HEADLINE_FAMILIES}
-        learned = [best[f] for f in ("classical", "pretrained", "deep")]
-        out.append(
-            [
-                task,
-                _board_source(rows, source),
-                rows[0].profile,
-                # a gap's sign reads the other way for a metric where lower is better (RMSE)
-                metric if higher_is_better(metric := rows[0].primary_metric) else f"{metric} ↓",
-                *(cell(best[f]) for f in HEADLINE_FAMILIES),
-                gap_cell(best["pretrained"].pretrained_gap if best["pretrained"] else None),
-                gap_cell(best["deep"].deep_gap if best["deep"] else None),
-                " / ".join("—" if r is None else _fmt(r.fit_seconds, 2) for r in learned),
-                " / ".join("—" if r is None else _fmt(r.fit_seconds_per_1k, 3) for r in learned),
-                " / ".join("—" if r is None else _fmt_params(r.n_params) for r in learned),
+        arms = [("default", "", rows[0].profile)]
+        if has_tuned(rows):
+            tuned = [r for r in rows if r.variant == "tuned"]
+            arms.append(("tuned", "_tuned", f"{rows[0].profile}, tuned ({tuning_budget(tuned)})"))
+        for which, suffix, profile in arms:
+            members = arm(rows, which)
+            best = {f: best_of_family(members, f) for f in HEADLINE_FAMILIES}
+            learned = [best[f] for f in ("classical", "pretrained", "deep")]
+            gaps = [
+                getattr(best[f], f"{f}_gap{suffix}") if best[f] else None
+                for f in ("pretrained", "deep")
             ]
-        )
+            metric = rows[0].primary_metric
+            out.append(
+                [
+                    task,
+                    _board_source(rows, source),
+                    profile,
+                    # a gap's sign reads the other way for a metric where lower is better (RMSE)
+                    metric if higher_is_better(metric) else f"{metric} ↓",
+                    *(cell(best[f]) for f in HEADLINE_FAMILIES),
+                    *(gap_cell(g) for g in gaps),
+                    " / ".join("—" if r is None else _fmt(r.fit_seconds, 2) for r in learned),
+                    " / ".join(
+                        "—" if r is None else _fmt(r.fit_seconds_per_1k, 3) for r in learned
+                    ),
+                    " / ".join("—" if r is None else _fmt_params(r.n_params) for r in learned),
+                ]
+            )
     return out
 
 

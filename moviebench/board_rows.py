@@ -78,6 +78,9 @@ class BoardRow:
     split_primary: dict[int, float] = dataclasses.field(default_factory=dict)
     tie_test: str | None = None  # what measured `diff_ci`: "splits" or "bootstrap"
     variant: str | None = None  # records.variant: "tuned" rows sit beside the default ones
+    # The same gaps measured among tuned rows (board_stats.arm), on a board that has them.
+    deep_gap_tuned: Gap | None = None
+    pretrained_gap_tuned: Gap | None = None
 
     @property
     def key(self) -> str:
@@ -93,7 +96,7 @@ class BoardRow:
         }
         if self.origin == "moviebench":  # a mark too: only a plugin or external row has one
             del out["origin"]
-        for name in ("gap", "deep_gap", "pretrained_gap"):
+        for name in ("gap", *_GAPS):
             if name in out:
                 out[name] = out[name].to_dict()
         if not self.split_primary:
@@ -101,7 +104,8 @@ class BoardRow:
         return {**out, "seeds": list(self.seeds), "metrics": dict(self.metrics)}
 
 
-_MARKS = ("diff_ci", "tie", "gap", "deep_gap", "pretrained_gap", "tie_test", "capped", "variant")
+_GAPS = ("deep_gap", "pretrained_gap", "deep_gap_tuned", "pretrained_gap_tuned")
+_MARKS = ("diff_ci", "tie", "gap", *_GAPS, "tie_test", "capped", "variant")
 
 
 def row_key(model: str, variant: str | None) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from moviebench.board_rows import BoardRow, Gap, record_key, scored
+from moviebench.board_rows import BoardRow, Gap, record_key, row_key, scored
 from moviebench.errors import UnknownNameError
 from moviebench.metrics import get_metric, higher_is_better
 from moviebench.options import DEFAULT_SPLIT_SEED
@@ -287,19 +287,46 @@ def best_of_family(rows: list[BoardRow], family: str) -> BoardRow | None:
     return _best(rows, (family,))
 
 
+def arm(rows: list[BoardRow], which: str) -> list[BoardRow]:
+    """The rows a family comparison reads, so default and tuned are never mixed: "default",
+    each rung at its defaults (no variant; given-params experiments are left out); "tuned",
+    each rung's tuned row where it has one, else its default row (a rung with no search
+    space, like the trivial baseline, is its own tuned self)."""
+    defaults = [r for r in rows if r.variant is None]
+    if which == "default":
+        return defaults
+    tuned = {r.model: r for r in rows if r.variant == "tuned"}
+    return [tuned.pop(r.model, r) for r in defaults] + list(tuned.values())
+
+
+def has_tuned(rows: list[BoardRow]) -> bool:
+    """Whether a board holds tuned rows (`bench run --tuned`) beside its default ones."""
+    return any(r.variant == "tuned" for r in rows)
+
+
 def mark_deep_gap(
     rows: list[BoardRow], per_model: dict[str, np.ndarray], interval: Interval | None = None
 ) -> None:
     """Set `deep_gap` on the best deep row and `pretrained_gap` on the best pretrained row:
     each one's difference to the best classical row, with the paired bootstrap 95% interval
-    when both have stored test scores (the same draws as the board's ties)."""
-    classical = _best(rows, ("classical",))
-    if classical is None:
-        return
-    for family, attr in (("deep", "deep_gap"), ("pretrained", "pretrained_gap")):
-        best = _best(rows, (family,))
-        if best is None:
+    when both have stored test scores (the same draws as the board's ties). Measured on the
+    default arm, and where the board has tuned rows, on the tuned arm too (`deep_gap_tuned`,
+    `pretrained_gap_tuned`): tuned against tuned, never tuned against default."""
+    arms = [("default", "")] + ([("tuned", "_tuned")] if has_tuned(rows) else [])
+    for which, suffix in arms:
+        members = arm(rows, which)
+        classical = _best(members, ("classical",))
+        if classical is None:
             continue
-        measured = (interval or pair_interval(per_model))(best, classical)
-        ci = None if measured is None else measured[0]
-        setattr(best, attr, Gap(vs=classical.model, diff=paired_diff(best, classical), ci=ci))
+        for family, attr in (("deep", "deep_gap"), ("pretrained", "pretrained_gap")):
+            best = _best(members, (family,))
+            if best is None:
+                continue
+            measured = (interval or pair_interval(per_model))(best, classical)
+            ci = None if measured is None else measured[0]
+            gap = Gap(
+                vs=row_key(classical.model, classical.variant),
+                diff=paired_diff(best, classical),
+                ci=ci,
+            )
+            setattr(best, attr + suffix, gap)

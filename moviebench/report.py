@@ -15,7 +15,11 @@ HEADLINE_INTRO = (
     "the same resampled test rows (where both rungs ran on several split seeds, the corrected "
     "paired t interval across splits); *tie* marks an interval that includes 0, the board's own "
     "tie rule. Fit seconds and parameters are those of each family's best rung (classical / "
-    "pretrained / deep); a task's quick and full profiles are on adjacent rows.\n\n"
+    "pretrained / deep), with seconds per 1,000 training rows (TabArena's unit); a task's "
+    "quick and full profiles are on adjacent rows. A board with tuned rows (`bench tune "
+    "--ladder`, then `bench run --tuned`) has a second row under its default one: every "
+    "tunable rung at its study's best params (the profile cell names the trials, the same for "
+    "every rung), the others at their defaults, and the gaps measured tuned against tuned.\n\n"
 )
 
 

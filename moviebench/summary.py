@@ -7,7 +7,10 @@ trivial baseline and 1 for the board's best rung whichever way the metric points
 Intervals come from a bootstrap that resamples boards and, within each drawn board, one of the
 paired bootstrap draws of its test rows (the draws the board's ties were measured on). A rung
 that is not on a board is left out of that board's averages and the summary says where it is
-missing. Rendering lives in report.py / report_html.py, the figures in plots.py.
+missing. Each rung is summarised at its defaults: tuned rows (`bench run --tuned`) and
+given-params rows are left out here, so a family is never its tuned rung on one board and its
+default one on another; the headline compares tuned with tuned. Rendering lives in report.py /
+report_html.py, the figures in plots.py.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from moviebench.leaderboard import (
     board_ranks,
 )
 from moviebench.metrics import higher_is_better
-from moviebench.records import Record
+from moviebench.records import Record, variant_of
 
 SUMMARY_RESAMPLES = 1000
 
@@ -204,7 +207,12 @@ def summarise(
     boards: tuple[Board, Draws] | None = None,
 ) -> Summary:
     """The summary of every board the records make (see the module's docstring)."""
-    board, draws = boards if boards is not None else aggregate_with_draws(records, True)
+    # Each rung at its defaults: tuned and given-params rows stay on their boards and in the
+    # headline (tuned against tuned), but a family is summarised at one tuning budget.
+    defaults = [r for r in records if variant_of(r) is None]
+    if boards is None or len(defaults) < len(records):
+        boards = aggregate_with_draws(defaults, True)
+    board, draws = boards
     data = [
         _board_data(key, rows, draws.get(key, {}))
         for key, rows in board.items()

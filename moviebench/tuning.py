@@ -38,6 +38,9 @@ from moviebench.tasks import TASKS
 JOURNAL_NAME = "optuna-journal.log"
 RDB_SCHEMES = ("postgresql", "postgres", "sqlite", "mysql")
 
+# The trials a study has run: a pruned trial ran too, stopped early on its curve.
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+
 
 def default_study_name(prep: PreparedTask, model: str) -> str:
     """One study per task, source, model, split and the settings that change the model (image
@@ -386,11 +389,8 @@ def tuned_params(
     notes = []
     for model in models:
         name = default_study_name(prep, model)
-        found = (
-            best_params(optuna.load_study(study_name=name, storage=storage))
-            if name in existing
-            else None
-        )
+        study = optuna.load_study(study_name=name, storage=storage) if name in existing else None
+        found = best_params(study) if study is not None else None
         if found is None:
             if is_tunable(model):
                 sources[model] = f"defaults (no tuned study {name} in {label})"
@@ -398,8 +398,9 @@ def tuned_params(
             continue
         best, trial = found
         params[model] = best
+        trials = len(study.get_trials(deepcopy=False, states=FINISHED))
         sources[model] = (
-            f"tuned: study {name} trial {trial.number} "
+            f"tuned: study {name} trial {trial.number} of {trials} "
             f"(val {prep.spec.primary_metric} {trial.value:.4f}) in {label}"
         )
         notes.append(

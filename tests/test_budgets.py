@@ -169,11 +169,15 @@ def test_tuned_and_default_rows_are_marked(tiny_csv: Path, tmp_path: Path) -> No
     records = load_records(out)
     for r in records:
         if r.model == "logreg":
-            r.params_source = "tuned: study s trial 3"
+            r.params_source = "tuned: study s trial 3 of 20 (val macro_f1 0.5)"
     rows = next(iter(aggregate(records).values()))
     _, body = table_rows(rows)
     assert any(c[1] == "logreg (tuned)" for c in body)
-    assert any(line.startswith("mixed tuning: logreg") for line in caveats(rows))
+    assert any(
+        line.startswith("tuned beside default: logreg (tuned) use the best params of their "
+                        "studies (20 trials)")
+        for line in caveats(rows)
+    )  # fmt: skip
 
 
 def test_tune_ladder_gives_every_tunable_rung_the_same_trials() -> None:

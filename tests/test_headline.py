@@ -106,3 +106,47 @@ def test_pretrained_and_deep_are_apart_and_pretrained_weights_are_marked() -> No
     assert cells[1:3] == ["movielens-1m", "full"]
     assert cells[6] == "0.2600 (effnet-logreg)"
     assert cells[7] == "0.2200 (resnet18-pretrained, pretrained weights)"
+
+
+def test_tuned_rows_get_their_own_headline_row_measured_tuned_against_tuned(
+    tmp_path: Path,
+) -> None:
+    """Default and tuned are never mixed: the board's default row compares defaults, a second
+    row compares every rung tuned (trials named), and the summary reads defaults only."""
+    from moviebench.records import load_records
+    from moviebench.summary import summarise
+    from moviebench.tuning import TuneRequest, tune
+
+    options = RunOptions(
+        source="ggplot2movies", data=write_ggplot2_csv(tmp_path / "m.csv"), epochs=1
+    )
+    out = tmp_path / "res"
+    for model in ("logreg", "mlp"):
+        tune(TuneRequest(task="tmdb-quality", model=model, options=options, trials=2, out=out))
+    for tuned in (False, True):
+        run(
+            RunRequest(
+                task="tmdb-quality", options=options, models=["logreg", "mlp"], out=out,
+                tuned=tuned,
+            )
+        )  # fmt: skip
+    records = load_records(out, "tmdb-quality")
+    boards = aggregate(records)
+    (rows,) = boards.values()
+    score = {r.key: r.primary for r in rows}
+    assert {"logreg (tuned)", "mlp (tuned)", "logreg", "mlp", "majority"} == set(score)
+    lines = headline_markdown(boards).splitlines()[2:]
+    assert len(lines) == 2
+    default, tuned = ([c.strip().replace("\\", "") for c in x.strip("|").split("|")] for x in lines)
+    assert default[2] == "quick" and tuned[2] == "quick, tuned (2 trials)"
+    assert default[5] == f"{score['logreg']:.4f} (logreg)"
+    assert default[7] == f"{score['mlp']:.4f} (mlp)"
+    assert float(default[9].split()[0]) == round(score["mlp"] - score["logreg"], 4)
+    assert tuned[4] == f"{score['majority']:.4f} (majority)"  # nothing to tune: its own self
+    assert tuned[5] == f"{score['logreg (tuned)']:.4f} (logreg (tuned))"
+    assert tuned[7] == f"{score['mlp (tuned)']:.4f} (mlp (tuned))"
+    assert float(tuned[9].split()[0]) == round(score["mlp (tuned)"] - score["logreg (tuned)"], 4)
+    summary = summarise(records, resamples=20)
+    assert sorted(e.name for e in summary.rungs) == ["logreg", "majority", "mlp"]
+    defaults_only = summarise([r for r in records if "tuned" not in Path(r.path).parts])
+    assert [e.mean_rank for e in summary.rungs] == [e.mean_rank for e in defaults_only.rungs]
