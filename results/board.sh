@@ -8,6 +8,12 @@
 #   results/board.sh baseline OUT [TASK...]
 #                                         results/suites/baseline.toml into OUT: what CI reruns
 #                                         and `bench check --baseline results/baseline` compares.
+#   results/board.sh tuned [TRIALS [TASK...]]
+#                                         the tuned boards (TMDB 5000; default tmdb-quality and
+#                                         tmdb-rating), beside the default rows in
+#                                         results/board/: `bench tune --ladder` (TRIALS per
+#                                         tunable rung, default 20, defaults as trial 0), then
+#                                         `bench run --tuned`; then the report.
 #   results/board.sh full [TASK...]       results/suites/full.toml (the full profile, for one
 #                                         GPU; benchmarks/gpu_run.sh), then the report.
 #   results/board.sh full --smoke OUT [TASK...]
@@ -37,8 +43,27 @@ report() {  # TASK...: the board's pages, when the whole board ran
   fi
 }
 
+# The tuned boards: the tabular tasks on TMDB 5000 (overview-genre's tuned board needs its deep
+# rungs' 20 trials each, hours on two CPU cores: a GPU's work, `board.sh tuned 20 overview-genre`).
+TMDB="${MOVIEBENCH_DATA:-../shared/data}/tmdb-5000/tmdb_5000_movies.csv"
+tuned_boards() {  # TRIALS TASK...: tune every tunable rung alike, then run the tuned ladder
+  local trials="$1"
+  shift
+  for task in "$@"; do
+    "${bench[@]}" tune --task "$task" --source tmdb --data "$TMDB" --ladder --trials "$trials" \
+      --out results/board --fresh
+    "${bench[@]}" run --task "$task" --source tmdb --data "$TMDB" --tuned --out results/board
+  done
+}
+
 case "$mode" in
   board) suite board.toml results/board "$@" && report "$@" ;;
+  tuned)
+    trials="${1:-20}"
+    shift || true
+    if [[ $# -eq 0 ]]; then set -- tmdb-quality tmdb-rating; fi
+    tuned_boards "$trials" "$@" && report
+    ;;
   baseline)
     out="${1:?usage: results/board.sh baseline OUT [TASK...]}"
     shift
@@ -54,7 +79,7 @@ case "$mode" in
     fi
     ;;
   *)
-    echo "usage: results/board.sh [board [TASK...] | baseline OUT [TASK...] | full [--smoke OUT] [TASK...]]" >&2
+    echo "usage: results/board.sh [board [TASK...] | tuned [TRIALS [TASK...]] | baseline OUT [TASK...] | full [--smoke OUT] [TASK...]]" >&2
     exit 2
     ;;
 esac

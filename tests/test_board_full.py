@@ -49,6 +49,8 @@ def test_full_board_smoke_runs_every_network_at_the_full_profile(tmp_path: Path)
     for key in [
         ("tmdb-quality", "ggplot2movies", "mlp"),
         ("tmdb-quality", "ggplot2movies", "cnn-lstm"),
+        ("tmdb-quality", "ggplot2movies", "realmlp"),
+        ("tmdb-quality", "ggplot2movies", "tabm"),
         ("poster-genre", "movielens-1m", "cnn4"),
         ("poster-genre", "movielens-1m", "resnet50"),
         ("poster-genre", "movielens-1m", "vgg16"),
