@@ -403,7 +403,14 @@ def headline_rows(boards: Board) -> list[list[str]]:
         arms = [("default", "", rows[0].profile)]
         if has_tuned(rows):
             tuned = [r for r in rows if r.variant == "tuned"]
-            arms.append(("tuned", "_tuned", f"{rows[0].profile}, tuned ({tuning_budget(tuned)})"))
+            # Studies tune on one split; where default rows fold several, the reader is told.
+            split = (
+                ", one split"
+                if any(r.split_primary for r in rows) and not any(r.split_primary for r in tuned)
+                else ""
+            )
+            budget = f"{rows[0].profile}, tuned ({tuning_budget(tuned)}{split})"
+            arms.append(("tuned", "_tuned", budget))
         for which, suffix, profile in arms:
             members = arm(rows, which)
             best = {f: best_of_family(members, f) for f in HEADLINE_FAMILIES}

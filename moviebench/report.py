@@ -19,7 +19,9 @@ HEADLINE_INTRO = (
     "quick and full profiles are on adjacent rows. A board with tuned rows (`bench tune "
     "--ladder`, then `bench run --tuned`) has a second row under its default one: every "
     "tunable rung at its study's best params (the profile cell names the trials, the same for "
-    "every rung), the others at their defaults, and the gaps measured tuned against tuned.\n\n"
+    "every rung; *one split* where the default rows fold several split seeds and the studies "
+    "tuned on the default split only), the others at their defaults, and the gaps measured "
+    "tuned against tuned.\n\n"
 )
 
 

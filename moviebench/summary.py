@@ -399,6 +399,18 @@ def family_elo(families: list[Entry], scores: dict[str, dict[str, float]]) -> st
             "bencheval needs every method on every task"
         )
     complete = {b: {f: scores[b][f] for f in names} for b in kept}
+    orders = {tuple(sorted(s, key=lambda f: -s[f])) for s in complete.values()}
+    if len(orders) == 1 and len(names) > 1:
+        # The same order on every board: Elo's likelihood has no maximum (each gap grows
+        # without bound) and every bootstrap round draws that one order, so any number would be
+        # the optimiser's stopping point. Win rates are still exact.
+        for e in families:
+            if e.name in names:
+                e.winrate = (len(names) - 1 - next(iter(orders)).index(e.name)) / (len(names) - 1)
+        return (
+            f"Elo not shown: {' > '.join(next(iter(orders)))} on every one of the "
+            f"{len(complete)} boards where they all ran, so Elo is unbounded; win rates are exact"
+        )
     # bencheval reads an error (lower is better): the distance to the board's best family.
     rows = [
         {
@@ -468,22 +480,23 @@ class CriticalDifference:
 
 
 def complete_block(scores: dict[str, dict[str, float]]) -> tuple[list[str], list[str]]:
-    """The most families (then the most boards) such that every one of those boards has every
-    one of those families and there are at least `CD_MIN_BOARDS` of them: what a test over a
-    complete boards x families table can use. ([], []) when no two families qualify."""
+    """The largest complete boards x families table: families and boards such that every one
+    of those boards has every one of those families, with at least `CD_MIN_BOARDS` boards,
+    holding the most cells (then the most families). Four families on five boards lose to
+    three on nine: a test on five boards says little. ([], []) when no two families qualify."""
     from itertools import combinations
 
     present = [f for f in HEADLINE_FAMILIES if any(f in s for s in scores.values())]
+    options = []
     for size in range(len(present), 1, -1):
-        options = []
         for fams in combinations(present, size):
             boards = [b for b, s in scores.items() if all(f in s for f in fams)]
             if len(boards) >= CD_MIN_BOARDS:
-                options.append((len(boards), list(fams), boards))
-        if options:
-            _, fams, boards = max(options, key=lambda o: o[0])
-            return fams, boards
-    return [], []
+                options.append((len(boards) * size, size, list(fams), boards))
+    if not options:
+        return [], []
+    _, _, fams, boards = max(options, key=lambda o: (o[0], o[1]))
+    return fams, boards
 
 
 def left_out(families: list[str], boards: list[str], scores: dict) -> str:

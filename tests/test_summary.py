@@ -109,6 +109,29 @@ def test_the_complete_block_keeps_most_families_then_most_boards() -> None:
     families, boards = complete_block(scores)
     assert families == ["trivial", "classical", "deep"] and len(boards) == 6
     assert complete_block({"b0": {"trivial": 0.0, "classical": 1.0}}) == ([], [])
+    scores = {f"b{i}": {"trivial": 0.0, "classical": 1.0, "deep": 2.0} for i in range(8)}
+    for i in range(5):
+        scores[f"b{i}"]["pretrained"] = 3.0  # four families on 5 boards: 20 cells < 3 x 8
+    assert complete_block(scores) == (["trivial", "classical", "deep"], list(scores))
+    for i in range(5, 7):
+        scores[f"b{i}"]["pretrained"] = 3.0  # on 7 boards: 28 cells > 24
+    assert complete_block(scores)[0] == ["trivial", "classical", "pretrained", "deep"]
+
+
+def test_elo_is_not_shown_when_every_board_ranks_the_families_alike() -> None:
+    from moviebench.summary import Entry, family_elo
+
+    scores = {f"b{i}": {"trivial": 0.0, "classical": 1.0 + i, "deep": 9.0} for i in range(6)}
+    entries = [
+        Entry(name=f, family=f, boards=list(scores), missing=[], won=0, mean_rank=1.0,
+              rank_ci=None, mean_normalised=None, normalised_ci=None, fit_seconds=None,
+              n_params=None)
+        for f in ("trivial", "classical", "deep")
+    ]  # fmt: skip
+    note = family_elo(entries, scores)
+    assert note.startswith("Elo not shown: deep > classical > trivial on every one of the 6")
+    assert [e.elo for e in entries] == [None, None, None]
+    assert [e.winrate for e in entries] == [0.0, 0.5, 1.0]
 
 
 def test_bench_summary_prints_the_family_table(tmp_path: Path, capsys, monkeypatch) -> None:
