@@ -72,3 +72,20 @@ def inference(device: str | torch.device, precision: str) -> Iterator[None]:
         else:
             with torch.autocast(device_type(device), dtype=_DTYPES[precision]):
                 yield
+
+
+AMP_MODES = ("fp16", "bf16", "off")
+
+
+def effective_amp(amp: str, device: str) -> str:
+    """The mixed precision a fit with `amp` really trains in on `device`: "bf16" on a CPU only
+    where it computes BF16 natively (AVX-512 BF16 or AMX; emulated BF16 made a resnet18 step at
+    64 px 3-4x slower than FP32 on an AVX2 CPU, benchmarks/README.md), "fp16" only on CUDA, and
+    "off" (FP32) otherwise. Resolved budgets store this, so a record says how it was trained."""
+    if amp not in AMP_MODES:
+        raise ValueError(f"TrainConfig.amp must be one of {', '.join(AMP_MODES)}, not {amp!r}")
+    if torch.device(device).type == "cpu":
+        return "bf16" if amp == "bf16" and cpu_has_native_bf16() else "off"
+    if amp == "bf16" and not torch.cuda.is_bf16_supported():
+        return "fp16"
+    return amp

@@ -119,7 +119,7 @@ class Model:
         """The budget a fit runs under: the profile's, then params of the same name, then the
         run's explicit --epochs and --time-budget; None for a rung without budgets. Stored in
         the record and its identity. Given the `device`, a declared "amp" is the one it really
-        trains in there (`loop.effective_amp`); without it (`bench ls`, the README) the budget
+        trains in there (`precision.effective_amp`); without it (`bench ls`, the README) the budget
         is as declared."""
         if not cls.budgets:
             return None
@@ -134,7 +134,9 @@ class Model:
         if device is not None and budget.get("amp") == "bf16":
             # Declared BF16 is trained in FP32 where the device has no native BF16, and the
             # record (and its identity) says so: an emulated-BF16 record is not this one.
-            from moviebench.models.loop import effective_amp  # torch: only networks declare amp
+            from moviebench.features.precision import (
+                effective_amp,
+            )  # torch: only networks declare amp
 
             budget["amp"] = effective_amp("bf16", device)
         return {"profile": profile, **budget, "time_budget": time_budget}

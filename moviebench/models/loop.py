@@ -32,8 +32,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from moviebench.features import precision
 from moviebench.features.batches import TensorBatches, as_batches
+from moviebench.features.precision import AMP_MODES as AMP_MODES  # re-exported
+from moviebench.features.precision import effective_amp as effective_amp  # re-exported
 from moviebench.models.base import Model, RunContext
 from moviebench.models.caps import cap_training_rows, join_caps
 from moviebench.models.spaces import log_uniform
@@ -87,23 +88,6 @@ class TrainConfig:
     num_workers: int = 0
     # Score the starting weights as epoch 0, so fine-tuning a warm start never ends worse than it began.
     score_initial: bool = False
-
-
-AMP_MODES = ("fp16", "bf16", "off")
-
-
-def effective_amp(amp: str, device: str) -> str:
-    """The mixed precision a fit with `amp` really trains in on `device`: "bf16" on a CPU only
-    where it computes BF16 natively (AVX-512 BF16 or AMX; emulated BF16 made a resnet18 step at
-    64 px 3-4x slower than FP32 on an AVX2 CPU, benchmarks/README.md), "fp16" only on CUDA, and
-    "off" (FP32) otherwise. Resolved budgets store this, so a record says how it was trained."""
-    if amp not in AMP_MODES:
-        raise ValueError(f"TrainConfig.amp must be one of {', '.join(AMP_MODES)}, not {amp!r}")
-    if torch.device(device).type == "cpu":
-        return "bf16" if amp == "bf16" and precision.cpu_has_native_bf16() else "off"
-    if amp == "bf16" and not torch.cuda.is_bf16_supported():
-        return "fp16"
-    return amp
 
 
 def _autocast(device: str, config: TrainConfig) -> torch.autocast:
