@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from moviebench.board_rows import Board, BoardRow, Gap, board_ranks
-from moviebench.board_stats import HEADLINE_FAMILIES, arm, best_of_family, has_tuned
+from moviebench.board_stats import HEADLINE_FAMILIES, arm, best_of_family
 from moviebench.errors import UnknownNameError
 from moviebench.metrics import higher_is_better
 
@@ -181,10 +181,6 @@ def table_rows(
     return header, body
 
 
-def _tuned(row: BoardRow) -> bool:
-    return str(row.params_source).startswith("tuned")
-
-
 def caveats(rows: list[BoardRow]) -> list[str]:
     """What a reader must know before comparing ranks: truncated training, unequal tuning."""
     lines = []
@@ -201,7 +197,7 @@ def caveats(rows: list[BoardRow]) -> list[str]:
             "rows) before their own stopping rule: the profile bounds their cost at this size"
         )
     learned = [r for r in rows if r.status == "ok" and r.family != "trivial"]
-    tuned = [r for r in learned if _tuned(r)]
+    tuned = [r for r in learned if r.variant == "tuned"]
     if tuned:
         lines.append(
             f"tuned beside default: {', '.join(r.key for r in tuned)} use the best params of "
@@ -401,8 +397,8 @@ def headline_rows(boards: Board) -> list[list[str]]:
     out = []
     for (task, source), rows in sorted(boards.items(), key=order):
         arms = [("default", "", rows[0].profile)]
-        if has_tuned(rows):
-            tuned = [r for r in rows if r.variant == "tuned"]
+        tuned = [r for r in rows if r.variant == "tuned"]
+        if tuned:
             # Studies tune on one split; where default rows fold several, the reader is told.
             split = (
                 ", one split"

@@ -98,6 +98,12 @@ def test_given_params_are_in_the_record_its_identity_and_the_board_label(
     assert prepares == ["tmdb-quality"] * 2  # unchanged rerun: the manifest answers
 
 
+def _run_args(csv: Path, out: Path) -> list[str]:
+    """`bench run` of majority and lightgbm on the tiny CSV, as the CLI tests give it."""
+    return ["bench", "run", "--task", "tmdb-quality", "--data", str(csv), "--source",
+            "ggplot2movies", "--models", "majority,lightgbm", "--out", str(out)]  # fmt: skip
+
+
 def test_the_cli_refuses_an_unknown_param_in_one_line_before_loading(
     tiny_csv: Path,
     tmp_path: Path,
@@ -105,8 +111,7 @@ def test_the_cli_refuses_an_unknown_param_in_one_line_before_loading(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    args = ["bench", "run", "--task", "tmdb-quality", "--data", str(tiny_csv)]
-    args += ["--source", "ggplot2movies", "--models", "majority,lightgbm", "--out", str(tmp_path)]
+    args = _run_args(tiny_csv, tmp_path)
     monkeypatch.setattr("sys.argv", [*args, "--param", "lightgbm.nope=1"])
     with pytest.raises(SystemExit) as done:
         main()
@@ -122,8 +127,7 @@ def test_the_cli_param_reaches_the_record_and_the_board(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    args = ["bench", "run", "--task", "tmdb-quality", "--data", str(tiny_csv)]
-    args += ["--source", "ggplot2movies", "--models", "majority,lightgbm", "--out", str(tmp_path)]
+    args = _run_args(tiny_csv, tmp_path)
     monkeypatch.setattr("sys.argv", [*args, "--param", "lightgbm.num_leaves=63"])
     main()
     assert "lightgbm (num_leaves=63)" in capsys.readouterr().out

@@ -134,9 +134,8 @@ class Model:
         if device is not None and budget.get("amp") == "bf16":
             # Declared BF16 is trained in FP32 where the device has no native BF16, and the
             # record (and its identity) says so: an emulated-BF16 record is not this one.
-            from moviebench.features.precision import (
-                effective_amp,
-            )  # torch: only networks declare amp
+            # Imported here: it needs torch, and only networks declare an amp.
+            from moviebench.features.precision import effective_amp
 
             budget["amp"] = effective_amp("bf16", device)
         return {"profile": profile, **budget, "time_budget": time_budget}

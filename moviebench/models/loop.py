@@ -8,8 +8,8 @@ and pinned-memory loading. Tensor-backed splits (features/batches.py) are fed as
 of device tensors, augmented there in batches.
 
 How long a network trains is declared, never measured: each rung states its budget (epoch cap,
-patience, batch size, resolution or sequence length) per profile in `budgets` (declared on Model), and
-the record stores the resolved budget. The quick profile also caps optimizer steps
+patience, batch size, resolution or sequence length) per profile in `budgets` (declared on
+Model, which resolves it), and the record stores the resolved budget. The quick profile also caps optimizer steps
 (`max_steps`, see `quick_step_cap`), so its cost stops growing with the training split. The
 wall clock decides nothing unless the user gives `--time-budget`; a run that cap cuts short is
 marked `truncated` in its record. What ended training is recorded as `stopped_by`: "epochs",
