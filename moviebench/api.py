@@ -470,14 +470,16 @@ def tune(
     reporter: Reporter | None = None,
     plugins: Sequence[str] = (),
     fresh: bool = False,
+    jobs: int = 1,
 ) -> dict[str, TuneResult]:
     """Tune `model` (or, with `ladder=True`, every tunable rung of the task) with Optuna on
     the validation split; returns each tuned model's `TuneResult` (best params and value,
     trial counts) by model name.
     Trials default to 20 unless `timeout` is given; each study gets exactly `trials` new
     ones, the first the model's defaults unless the study already ran them. `fresh` deletes
-    a study's earlier trials first; otherwise the new trials join them. `run(..., tuned=True)`
-    then uses the best params.
+    a study's earlier trials first; otherwise the new trials join them. With `ladder=True`,
+    `jobs` > 1 tunes that many rungs side by side in worker processes, each with its share of
+    the cores (`executors.tune_side_by_side`). `run(..., tuned=True)` then uses the best params.
 
     Example::
 
@@ -499,6 +501,17 @@ def tune(
     check_timeout("--timeout", timeout)
     if trials is not None and trials < 1:
         raise BadRequest(f"--trials {trials}: must be at least 1")
+    if jobs < 1:
+        raise BadRequest(f"--jobs {jobs}: must be at least 1")
+    if jobs > 1 and not ladder:
+        raise BadRequest(
+            f"--jobs {jobs} tunes rungs side by side: give --ladder (workers that share one "
+            "study are several `bench tune --model M` processes on one --storage)"
+        )
+    if jobs > 1 and executor is not None:
+        raise BadRequest(
+            f"--jobs {jobs} runs studies in local processes: drop it with --executor ray"
+        )
     from moviebench.plugins import resolve_model_names
 
     load_plugins(plugins)
@@ -519,6 +532,11 @@ def tune(
         executor=executor,
     )
     requests = ladder_requests(request) if ladder else [request]
+    if jobs > 1:
+        from moviebench.executors import tune_side_by_side
+        from moviebench.reporting import SilentReporter
+
+        return tune_side_by_side(requests, jobs, reporter or SilentReporter())
     return {req.model: run_tune(req, reporter) for req in requests}
 
 

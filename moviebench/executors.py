@@ -17,6 +17,9 @@ whose worker dies or whose task is lost still gets a failed record.
   goes to the object store once (`ray.put`); a worker fits and scores with `Cell.compute`
   and returns the record and test scores. Only this driver writes files (and holds the
   locks), so `--out` needs no file system shared with the workers.
+
+`tune_side_by_side` (`bench tune --ladder --jobs N`) is the process pool for studies: one
+rung's whole study per worker, each with its share of the cores.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from moviebench.records import Record, write_predictions
 from moviebench.reporting import Reporter, SilentReporter, label_of
 
 if TYPE_CHECKING:
-    from moviebench.tuning import StudyJob, TuneRequest
+    from moviebench.tuning import StudyJob, TuneRequest, TuneResult
 
 INSTALL = "--executor ray needs Ray: pip install 'moviebench[ray]'"
 REUSED = "finished record exists (--force reruns)"
@@ -132,6 +135,14 @@ def _init_worker(
     (see moviebench.threads), loads the parent's plugins and keeps the prepared tasks its
     cells read. Ctrl-C is the parent's to handle: it reaches every process of the terminal's
     group, and a worker that took it would print its own traceback after "aborted"."""
+    _start_worker(parent, n_threads, plugin_specs)
+    queue.cancel_join_thread()  # progress lines are disposable: never block a worker's exit on them
+    _WORKER.update(preps=preps, out=out, queue=queue)
+
+
+def _start_worker(parent: int, n_threads: int | None, plugin_specs: list[str] | None) -> None:
+    """What every worker process does first: leave Ctrl-C to the parent, die with it, load
+    its plugins and take its share of the cores."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -141,8 +152,6 @@ def _init_worker(
         from moviebench import threads
 
         threads.use(n_threads)
-    queue.cancel_join_thread()  # progress lines are disposable: never block a worker's exit on them
-    _WORKER.update(preps=preps, out=out, queue=queue)
 
 
 def die_with_parent(parent: int, interval: float = 0.5) -> None:
@@ -340,6 +349,72 @@ class PoolExecutor:
                 raise
         events.close()
         return [results[i] for i in range(len(cells))]
+
+
+# ---- tuning a ladder side by side (bench tune --ladder --jobs N) ---------------------------
+
+
+def _worker_study(req: TuneRequest) -> TuneResult:
+    from moviebench.tuning import tune
+
+    return tune(req)
+
+
+def tune_side_by_side(
+    requests: list[TuneRequest], jobs: int, reporter: Reporter
+) -> dict[str, TuneResult]:
+    """Each rung's study in one of `jobs` worker processes, each with its share of the cores.
+
+    A study stays in one process and runs its trials in order, so its sampler draws what a
+    serial `--ladder` would (scores may differ in the last digits: fewer threads sum in
+    another order). On two cores the pruned, early-stopped trials of a text ladder use one
+    core poorly each, so two studies side by side nearly halve its wall time. The costliest
+    rungs climb last on a ladder, so they start first. A study that fails does not stop the
+    others; its error is raised when they have finished (their trials are in the storage)."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from moviebench.threads import cores, per_worker
+
+    workers = max(1, min(jobs, len(requests), cores()))
+    threads = per_worker(workers)
+    reporter.plan(
+        f"tuning {len(requests)} rungs in {workers} worker processes, {threads} thread(s) each"
+    )
+    results: dict[str, TuneResult] = {}
+    errors: list[str] = []
+    context = multiprocessing.get_context("spawn")  # as PoolExecutor: no fork under torch threads
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(os.getpid(), threads, plugins.active()),
+    ) as pool:
+        futures = {pool.submit(_worker_study, req): req.model for req in reversed(requests)}
+        try:
+            for done, future in enumerate(as_completed(futures), 1):
+                model = futures[future]
+                try:
+                    result = future.result()
+                except BenchError as error:
+                    errors.append(f"{model}: {error}")
+                    reporter.warning(f"{model}: {error}")
+                else:
+                    results[model] = result
+                    reporter.message(
+                        f"{model}: best validation {result.primary_metric} "
+                        f"{result.best_value:.4f} (trial {result.best_trial}); "
+                        f"{result.n_new} new trials in {result.seconds:.0f}s"
+                    )
+                reporter.progress("rungs tuned", done, len(futures))
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            for child in multiprocessing.active_children():
+                child.terminate()
+            raise
+    if errors:
+        raise BenchError(f"{len(errors)} of {len(requests)} studies failed: " + "; ".join(errors))
+    return {req.model: results[req.model] for req in requests}
 
 
 # ---- Ray (--executor ray) ------------------------------------------------------------------

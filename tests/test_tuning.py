@@ -275,3 +275,43 @@ def test_a_run_at_another_image_size_does_not_reuse_the_study(tmp_path: Path) ->
     assert params == {} and sources["hist-logreg"].startswith("defaults (no tuned study")
     params, sources, _ = tuned_params(at_16, ["hist-logreg"], None, out)
     assert "hist-logreg" in params and sources["hist-logreg"].startswith("tuned:")
+
+
+def test_a_ladder_tuned_side_by_side_draws_what_a_serial_ladder_draws(
+    movies: Path, tmp_path: Path
+) -> None:
+    from moviebench import api
+    from moviebench.tuning import FINISHED
+
+    def studies(out: Path, jobs: int) -> dict[str, optuna.Study]:
+        results = api.tune(
+            "tmdb-quality",
+            ladder=True,
+            trials=2,
+            data=movies,
+            options=RunOptions(epochs=2),
+            out=out,
+            jobs=jobs,
+        )
+        storage = open_storage(None, out)
+        return {
+            model: optuna.load_study(study_name=r.study, storage=storage)
+            for model, r in results.items()
+        }
+
+    serial, side_by_side = studies(tmp_path / "serial", 1), studies(tmp_path / "pool", 2)
+    assert list(side_by_side) == list(serial)  # every tunable rung, in ladder order
+    assert {"logreg", "lightgbm", "mlp"} <= set(serial)
+    for model, study in side_by_side.items():
+        trials = study.get_trials(states=FINISHED)
+        assert len(trials) == 2, model
+        # One study per process, trials in order: the sampler draws what a serial ladder drew.
+        assert [t.params for t in trials] == [t.params for t in serial[model].trials], model
+
+
+def test_jobs_without_a_ladder_is_refused(movies: Path) -> None:
+    from moviebench import api
+    from moviebench.errors import BadRequest
+
+    with pytest.raises(BadRequest, match="give --ladder"):
+        api.tune("tmdb-quality", model="logreg", trials=1, data=movies, jobs=2)
