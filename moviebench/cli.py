@@ -735,7 +735,7 @@ def leaderboard(
     show_default=True,
     type=click.IntRange(1),
     help="With --ladder: tune this many rungs side by side, each study in its own process with "
-    "its share of the cores (on 2 cores, --jobs 2 nearly halves a text ladder's wall time).",
+    "its share of the cores (networks rarely keep two cores busy: see `tune_side_by_side`).",
 )
 @data_options
 @executor_options
