@@ -281,7 +281,17 @@ def test_a_ladder_tuned_side_by_side_draws_what_a_serial_ladder_draws(
     movies: Path, tmp_path: Path
 ) -> None:
     from moviebench import api
+    from moviebench.reporting import SilentReporter
     from moviebench.tuning import FINISHED
+
+    class Plans(SilentReporter):
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def plan(self, text: str) -> None:
+            self.lines.append(text)
+
+    plans = Plans()
 
     def studies(out: Path, jobs: int) -> dict[str, optuna.Study]:
         results = api.tune(
@@ -292,6 +302,7 @@ def test_a_ladder_tuned_side_by_side_draws_what_a_serial_ladder_draws(
             options=RunOptions(epochs=2),
             out=out,
             jobs=jobs,
+            reporter=plans,
         )
         storage = open_storage(None, out)
         return {
@@ -300,6 +311,11 @@ def test_a_ladder_tuned_side_by_side_draws_what_a_serial_ladder_draws(
         }
 
     serial, side_by_side = studies(tmp_path / "serial", 1), studies(tmp_path / "pool", 2)
+    from moviebench.threads import cores, per_worker
+
+    workers = min(2, cores())  # the serial ladder plans nothing; the pool says what it started
+    assert plans.lines == [f"tuning {len(serial)} rungs in {workers} worker processes, "
+                           f"{per_worker(workers)} thread(s) each"]  # fmt: skip
     assert list(side_by_side) == list(serial)  # every tunable rung, in ladder order
     assert {"logreg", "lightgbm", "mlp"} <= set(serial)
     for model, study in side_by_side.items():
